@@ -1,0 +1,127 @@
+/*
+ * Private to broker/: the request/response interface between the HTTP
+ * layer (server.c, the only file that includes <microhttpd.h>) and the
+ * endpoint handlers, plus the process-wide application state.
+ */
+#ifndef SEKISHO_BROKER_INT_H
+#define SEKISHO_BROKER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sekisho/config.h"
+
+struct sk_provider;
+
+/* Process-wide state, set up once at start-up and read-only afterwards. */
+struct sk_app {
+	struct sk_config *cfg;
+	struct sk_provider **providers; /* parallel to cfg->providers */
+	char *session_cookie;		/* "__Host-sekisho" or "sekisho" */
+	char *state_cookie;		/* "__Host-sekisho_login" or ... */
+};
+extern struct sk_app sk_app;
+
+/* One HTTP request as the handlers see it. Owned by server.c. */
+struct sk_req {
+	void *conn; /* struct MHD_Connection * */
+	const char *method;
+	const char *path; /* without the query string */
+	const char *body; /* NUL-terminated; NULL when there was none */
+	size_t body_len;
+	char client_ip[64];
+	char request_id[24];
+	const struct sk_tenant_conf *tenant; /* resolved from Host; may be NULL */
+	int route;			     /* index into the route table */
+};
+
+#define SK_RESP_MAX_HEADERS 16
+
+/* The answer being built. Strings are owned (freed by server.c). */
+struct sk_resp {
+	int status;
+	char *content_type;
+	char *body;
+	size_t body_len;
+	struct {
+		char *name;
+		char *value;
+	} hdr[SK_RESP_MAX_HEADERS];
+	size_t nhdr;
+	bool oom;
+};
+
+/* Request accessors; returned strings live as long as the request. */
+const char *sk_req_header(const struct sk_req *req, const char *name);
+/* Query parameter, decoded. NULL when absent; *dup true if given twice. */
+const char *sk_req_query(const struct sk_req *req, const char *name,
+			 bool *dup);
+const char *sk_req_cookie(const struct sk_req *req, const char *name);
+/* The request's host (Host header, lowercased, port kept); "" if none. */
+const char *sk_req_host(const struct sk_req *req);
+
+/* Response builders. Each copies its arguments. */
+void sk_resp_header(struct sk_resp *resp, const char *name, const char *value);
+void sk_resp_body(struct sk_resp *resp, int status, const char *content_type,
+		  const char *body, size_t len);
+/* Takes ownership of body (free()). */
+void sk_resp_body_take(struct sk_resp *resp, int status,
+		       const char *content_type, char *body, size_t len);
+/* JSON error {"error","error_description"} for API paths. */
+void sk_resp_json_error(struct sk_resp *resp, int status, const char *error,
+			const char *description);
+/* A readable HTML page for browser paths; text is escaped here. */
+void sk_resp_page(struct sk_resp *resp, int status, const char *title,
+		  const char *message);
+/* 302 to url (which must already be validated). */
+void sk_resp_redirect(struct sk_resp *resp, const char *url);
+/*
+ * Set-Cookie with HttpOnly, SameSite=Lax, Path=/ and, when cookie.secure,
+ * Secure. max_age < 0: session cookie; 0: delete.
+ */
+void sk_resp_cookie(struct sk_resp *resp, const char *name, const char *value,
+		    int64_t max_age);
+
+/* Endpoint handlers (one file per family). */
+typedef void sk_handler_fn(struct sk_req *req, struct sk_resp *resp);
+sk_handler_fn sk_handle_healthz, sk_handle_readyz, sk_handle_metrics;
+sk_handler_fn sk_handle_login, sk_handle_login_provider, sk_handle_callback;
+sk_handler_fn sk_handle_logout, sk_handle_verify, sk_handle_home;
+
+/* Tenant for a Host value: exact hostname (with or without port), else the
+ * catch-all tenant (the one with no hostnames), else NULL. */
+const struct sk_tenant_conf *sk_tenant_for_host(const struct sk_config *cfg,
+						const char *host);
+
+/*
+ * Validates a post-login redirect target. Accepts a path on this site
+ * ("/x", not "//x" nor "/\x") or an absolute http(s) URL whose host is in
+ * allowed_redirect_hosts. Returns 0 when acceptable.
+ */
+int sk_redirect_check(const struct sk_config *cfg, const char *rd);
+
+/* Validates a cookie value's shape: [A-Za-z0-9_-]{min,max}. */
+bool sk_token_shape_ok(const char *v, size_t min, size_t max);
+
+/* Server life cycle (server.c). */
+int sk_server_start(void);
+/* Stops accepting, waits up to grace_ms for in-flight requests, stops. */
+void sk_server_stop(int64_t grace_ms);
+
+/* Metrics (metrics.c). */
+enum sk_metric_event {
+	SK_M_LOGIN_OK = 0,
+	SK_M_LOGIN_FAIL,
+	SK_M__COUNT
+};
+void sk_metrics_request(int route, int status, int64_t duration_us);
+void sk_metrics_event(enum sk_metric_event ev);
+/* Prometheus text; *out newly allocated (free()). */
+int sk_metrics_render(char **out);
+
+/* Route table (server.c) for metrics labels. */
+const char *sk_route_name(int route);
+int sk_route_count(void);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * GET /callback/{provider}?code=&state=   (or ?error=&state=)
+ *
+ * Ends the upstream flow: the state record is taken (single use), checked
+ * against the browser's binding cookie, the code exchanged and the
+ * id_token verified by the provider backend, the tenant's identity rules
+ * applied, the user linked, and a session created. Every refusal ends on a
+ * page that says what happened and creates no session.
+ */
+#include "broker_int.h"
+#include "flow_int.h"
+#include "sekisho/err.h"
+#include "sekisho/log.h"
+#include "sekisho/provider.h"
+#include "sekisho/session.h"
+#include "sekisho/util.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool
+in_list(const struct sk_strlist *l, const char *v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < l->n; i++)
+		if (strcasecmp(l->v[i], v) == 0)
+			return true;
+	return false;
+}
+
+int
+sk_tenant_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
+		 const char **reason)
+{
+	const char *at;
+
+	*reason = NULL;
+	if (t->allowed_email_domains.n > 0) {
+		/* An unverified address proves nothing about its domain. */
+		at = id->email ? strrchr(id->email, '@') : NULL;
+		if (at == NULL || !id->email_verified ||
+		    !in_list(&t->allowed_email_domains, at + 1)) {
+			*reason = "Your account's verified e-mail address is not "
+				  "in a domain this organisation accepts.";
+			return SK_ERR_DENIED;
+		}
+	}
+	/* hd in the id_token, not the request parameter, proves membership. */
+	if (t->allowed_hd.n > 0 && !in_list(&t->allowed_hd, id->hd)) {
+		*reason = "Your Google account is not part of a Workspace "
+			  "domain this organisation accepts.";
+		return SK_ERR_DENIED;
+	}
+	if (t->allowed_tid.n > 0 && !in_list(&t->allowed_tid, id->tid)) {
+		*reason = "Your Microsoft account is not in a directory this "
+			  "organisation accepts.";
+		return SK_ERR_DENIED;
+	}
+	return 0;
+}
+
+/* An upstream error code is shown only if it looks like one. */
+static const char *
+safe_error_code(const char *e)
+{
+	const char *p;
+
+	if (e == NULL || strlen(e) > 64)
+		return "error";
+	for (p = e; *p; p++)
+		if (!(islower((unsigned char)*p) || *p == '_'))
+			return "error";
+	return e;
+}
+
+static void
+fail_page(struct sk_resp *resp, int status, const char *title,
+	  const char *msg)
+{
+	sk_metrics_event(SK_M_LOGIN_FAIL);
+	sk_resp_page(resp, status, title, msg);
+}
+
+void
+sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
+{
+	const char *pid = req->path + strlen("/callback/");
+	const char *state, *code, *error, *bind, *rd, *reason;
+	struct sk_provider *p;
+	struct sk_identity *id = NULL;
+	struct sk_session s;
+	struct sk_code_exchange x;
+	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
+	char redirect_uri[1024], bind_hash[44], msg[256];
+	json_t *j = NULL;
+	bool dup1, dup2, dup3;
+	int r;
+
+	if (!sk_flow_tenant(req, resp))
+		return;
+	if ((p = sk_provider_by_id(pid)) == NULL) {
+		fail_page(resp, 404, "Unknown sign-in method",
+			  "This sign-in method is not configured.");
+		return;
+	}
+	state = sk_req_query(req, "state", &dup1);
+	code = sk_req_query(req, "code", &dup2);
+	error = sk_req_query(req, "error", &dup3);
+	if (dup1 || dup2 || dup3 || !sk_token_shape_ok(state, 43, 43)) {
+		fail_page(resp, 400, "Sign-in failed",
+			  "The answer from the sign-in provider is malformed "
+			  "or lacks its state. Please start again.");
+		return;
+	}
+	r = sk_loginstate_take(state, &blob);
+	if (r == SK_ERR_STORE) {
+		fail_page(resp, 503, "Sign-in unavailable",
+			  "Sign-in is temporarily unavailable. Please try "
+			  "again in a moment.");
+		goto out;
+	}
+	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL) {
+		fail_page(resp, 400, "Sign-in expired",
+			  "This sign-in has expired or was already used. "
+			  "Please start again.");
+		goto out;
+	}
+	/* The state is spent from here on: whatever happens, it cannot be
+	 * replayed. Now check it belongs to this browser, tenant, provider. */
+	bind = sk_req_cookie(req, sk_app.state_cookie);
+	if (bind != NULL && strlen(bind) <= 64)
+		sk_sha256_b64url(bind, strlen(bind), bind_hash);
+	else
+		bind_hash[0] = '\0';
+	if (!sk_ct_streq(bind_hash, json_string_value(json_object_get(j, "bind")))) {
+		fail_page(resp, 400, "Sign-in failed",
+			  "This sign-in was started in another browser or "
+			  "its cookie was lost. Please start again.");
+		goto out;
+	}
+	if (strcmp(pid, json_string_value(json_object_get(j, "provider")) ?: "") ||
+	    strcmp(req->tenant->id,
+		   json_string_value(json_object_get(j, "tenant")) ?: "")) {
+		fail_page(resp, 400, "Sign-in failed",
+			  "This sign-in does not belong to this site.");
+		goto out;
+	}
+	sk_resp_cookie(resp, sk_app.state_cookie, "", 0);
+	if (error != NULL) {
+		snprintf(msg, sizeof(msg),
+			 "The sign-in provider did not sign you in (%s). You "
+			 "can try again.",
+			 safe_error_code(error));
+		sk_info("callback %s: provider answered error=%s", pid,
+			safe_error_code(error));
+		fail_page(resp, 401, "Sign-in cancelled", msg);
+		goto out;
+	}
+	if (code == NULL || code[0] == '\0' || strlen(code) > 2048) {
+		fail_page(resp, 400, "Sign-in failed",
+			  "The sign-in provider sent no authorization code.");
+		goto out;
+	}
+	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s",
+		 sk_app.cfg->public_url, pid);
+	x.code = code;
+	x.redirect_uri = redirect_uri;
+	x.code_verifier = json_string_value(json_object_get(j, "verifier"));
+	x.nonce = json_string_value(json_object_get(j, "nonce"));
+	r = sk_provider_exchange(p, &x, &id, &why);
+	if (r != 0) {
+		sk_warn("callback %s: sign-in refused: %s", pid,
+			why ? why : sk_err_str(r));
+		if (r == SK_ERR_UPSTREAM)
+			fail_page(resp, 502, "Sign-in provider unavailable",
+				  "The sign-in provider could not complete "
+				  "the sign-in. Please try again later.");
+		else
+			fail_page(resp, 401, "Sign-in failed",
+				  "The answer from the sign-in provider could "
+				  "not be verified, so you were not signed "
+				  "in.");
+		goto out;
+	}
+	if (sk_tenant_admits(req->tenant, id, &reason) != 0) {
+		sk_info("callback %s: tenant %s refused the identity", pid,
+			req->tenant->id);
+		fail_page(resp, 403, "Access denied", reason);
+		goto out;
+	}
+	if ((r = sk_user_link(req->tenant->id, id, &uid)) != 0)
+		goto store_fail;
+	memset(&s, 0, sizeof(s));
+	s.user_id = uid;
+	s.tenant = req->tenant->id;
+	s.email = id->email;
+	s.name = id->name;
+	s.provider = (char *)pid;
+	if ((r = sk_session_create(&s, sk_app.cfg->session.idle_timeout,
+				   sk_app.cfg->session.absolute_timeout,
+				   &sid)) != 0)
+		goto store_fail;
+	sk_resp_cookie(resp, sk_app.session_cookie, sid,
+		       sk_app.cfg->session.absolute_timeout);
+	sk_metrics_event(SK_M_LOGIN_OK);
+	sk_info("sign-in: user %s tenant %s via %s", uid, req->tenant->id, pid);
+	rd = json_string_value(json_object_get(j, "rd"));
+	/* rd was checked at /login; check again, the config may have changed */
+	if (rd != NULL && sk_redirect_check(sk_app.cfg, rd) == 0) {
+		sk_resp_redirect(resp, rd);
+	} else if (asprintf(&dest, "%s/", sk_app.cfg->public_url) > 0) {
+		sk_resp_redirect(resp, dest);
+	} else {
+		dest = NULL;
+		resp->oom = true;
+	}
+	goto out;
+store_fail:
+	fail_page(resp, 503, "Sign-in unavailable",
+		  "Sign-in is temporarily unavailable. Please try again in a "
+		  "moment.");
+out:
+	json_decref(j);
+	sk_strfreezero(blob);
+	free(why);
+	free(uid);
+	sk_strfreezero(sid);
+	free(dest);
+	sk_identity_free(&id);
+}

@@ -1,0 +1,2157 @@
+/*
+ * Configuration file: YAML (libyaml's document API, so every node knows its
+ * line) into struct sk_config.
+ *
+ * Three passes, as in OpenSSH's servconf.c: every key goes through a keyword
+ * table (unknown keys are errors), then defaults are filled in, then the
+ * whole is cross-checked. Every problem is reported as one line
+ *   FILE:LINE: KEY: PROBLEM (WHAT IS ALLOWED)
+ * with dotted keys ("session.idle_timeout") and 0-based list indices
+ * ("tenants[1].mfa"); parsing goes on after a problem so that the operator
+ * sees every problem at once. Only a YAML syntax error stops the parse.
+ *
+ * ${NAME} references: any scalar value that is exactly "${NAME}" (NAME made
+ * of A-Z, a-z, 0-9 and _, not starting with a digit) is replaced by the
+ * environment variable NAME; a missing or empty variable is an error. Only
+ * whole values are references: "${" anywhere else is refused rather than
+ * taken literally, so a half-expanded URL never reaches the daemon.
+ *
+ * Secrets (client_secret, redis.password) are accepted only as such a
+ * reference or through the matching *_file key: an inline secret ends up in
+ * backups, diffs and support tickets. Secret values never appear in
+ * messages.
+ */
+#include "sekisho/config.h"
+#include "sekisho/err.h"
+#include "sekisho/util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+#define SECRET_MAX_BYTES 4096
+#define KEY_MAX 192	   /* longest dotted key we print */
+#define UNIX_PATH_MAX 107  /* sizeof(sun_path) - 1 on Linux */
+
+/* Where a field got its value, for messages of the cross-check pass. */
+struct lineref {
+	const void *addr;
+	int line;
+};
+
+struct ctx {
+	const char *path;
+	yaml_document_t *doc;
+	struct sk_config *cfg;
+	struct sk_buf errs;
+	int nerrs;
+	bool nomem;
+	bool syntax; /* a YAML syntax error: nothing sensible to cross-check */
+	struct lineref *lines;
+	size_t nlines, caplines;
+	int root_line;
+	char q[4][256]; /* quote() results, used round-robin */
+	unsigned qi;
+};
+
+struct kw;
+typedef int kw_fn(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+		  const char *key, void *obj);
+
+struct kwtab {
+	const struct kw *kw;
+	size_t n;
+};
+
+/*
+ * One key of a mapping. check validates (and may normalise in place) a
+ * string; on failure it may set *why to a message that replaces the default
+ * "VALUE WHAT" one (used when the value must not be printed).
+ */
+struct kw {
+	const char *name;
+	kw_fn *fn;
+	size_t off; /* the field in the object the mapping fills */
+	int64_t min, max;
+	bool (*check)(char *s, const char **why);
+	const char *what;
+	const struct kwtab *sub;
+};
+
+/* Messages */
+
+static void
+report(struct ctx *c, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+report(struct ctx *c, int line, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int n;
+
+	c->nerrs++;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL) {
+		c->nomem = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sk_buf_addf(&c->errs, "%s:%d: %s: %s\n", c->path, line, key, msg);
+	free(msg);
+}
+
+/*
+ * Makes a printable, double-quoted, bounded copy of v for a message. The
+ * result lives in c until three more calls have been made.
+ */
+static const char *
+quote(struct ctx *c, const char *v)
+{
+	char *q = c->q[c->qi++ % SK_ARRAY_SIZE(c->q)];
+	size_t o = 0, cap = sizeof(c->q[0]);
+	const size_t limit = 80;
+	size_t i;
+
+	q[o++] = '"';
+	for (i = 0; v[i] != '\0' && o + 8 < cap; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if (i == limit) {
+			memcpy(q + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch == '"' || ch == '\\') {
+			q[o++] = '\\';
+			q[o++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			o += (size_t)snprintf(q + o, cap - o, "\\x%02x", ch);
+		} else {
+			q[o++] = (char)ch;
+		}
+	}
+	q[o++] = '"';
+	q[o] = '\0';
+	return q;
+}
+
+/* A key read from the file, made safe to print: control chars become '?'. */
+static void
+safe_key(char *dst, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && s[i] != '\0' && i < 64; i++)
+		dst[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?'
+								     : s[i];
+	dst[i] = '\0';
+}
+
+static void
+subkey(char *dst, size_t n, const char *prefix, const char *name)
+{
+	if (prefix[0] == '\0')
+		snprintf(dst, n, "%s", name);
+	else
+		snprintf(dst, n, "%s.%s", prefix, name);
+}
+
+static int
+node_line(const yaml_node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+/* Line registry */
+
+static void
+set_line(struct ctx *c, const void *addr, int line)
+{
+	struct lineref *n;
+	size_t ncap;
+
+	if (c->nlines == c->caplines) {
+		ncap = c->caplines ? c->caplines * 2 : 64;
+		if ((n = reallocarray(c->lines, ncap, sizeof(*n))) == NULL) {
+			c->nomem = true;
+			return;
+		}
+		c->lines = n;
+		c->caplines = ncap;
+	}
+	c->lines[c->nlines].addr = addr;
+	c->lines[c->nlines].line = line;
+	c->nlines++;
+}
+
+/* The line where the field at addr was given; 0 when it was not given. */
+static int
+line_of(const struct ctx *c, const void *addr)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlines; i++)
+		if (c->lines[i].addr == addr)
+			return c->lines[i].line;
+	return 0;
+}
+
+static int
+line_or(const struct ctx *c, const void *addr, int fallback)
+{
+	int l = line_of(c, addr);
+
+	return l ? l : fallback;
+}
+
+/* Node access */
+
+static bool
+is_null(const yaml_node_t *n)
+{
+	const char *v;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)n->data.scalar.value;
+	return strcmp(v, "") == 0 || strcmp(v, "~") == 0 ||
+	       strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+	       strcmp(v, "NULL") == 0;
+}
+
+static const char *
+kind_name(const yaml_node_t *n)
+{
+	if (is_null(n))
+		return "nothing";
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a single value";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+static bool
+env_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 128 || isdigit((unsigned char)s[0]))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+/*
+ * Gets the text of a scalar node into *out, expanding a ${NAME} reference.
+ * *out is not owned: it points into the document or the environment.
+ * Returns false after reporting the problem. With secret set, the value is
+ * never printed.
+ */
+static bool
+get_scalar(struct ctx *c, yaml_node_t *n, const char *key, bool secret,
+	   const char **out, bool *fromenv)
+{
+	const char *v, *e;
+	char name[129];
+	size_t len;
+
+	*out = NULL;
+	if (fromenv != NULL)
+		*fromenv = false;
+	if (n->type != YAML_SCALAR_NODE || is_null(n)) {
+		report(c, node_line(n), key, "expected a single value, got %s",
+		       kind_name(n));
+		return false;
+	}
+	v = (const char *)n->data.scalar.value;
+	len = n->data.scalar.length;
+	if (strlen(v) != len) {
+		report(c, node_line(n), key,
+		       "the value contains a NUL character (not allowed)");
+		return false;
+	}
+	if (strstr(v, "${") == NULL) {
+		*out = v;
+		return true;
+	}
+	if (len < 4 || strncmp(v, "${", 2) != 0 || v[len - 1] != '}' ||
+	    !env_name_ok(v + 2, len - 3)) {
+		if (secret)
+			report(c, node_line(n), key,
+			       "not a valid ${NAME} reference (the whole "
+			       "value must be ${NAME}; NAME: A-Z, a-z, 0-9 "
+			       "and _, not starting with a digit)");
+		else
+			report(c, node_line(n), key,
+			       "%s is not a valid ${NAME} reference (the "
+			       "whole value must be ${NAME}; NAME: A-Z, a-z, "
+			       "0-9 and _, not starting with a digit)",
+			       quote(c, v));
+		return false;
+	}
+	memcpy(name, v + 2, len - 3);
+	name[len - 3] = '\0';
+	e = getenv(name);
+	if (e == NULL || *e == '\0') {
+		report(c, node_line(n), key,
+		       "environment variable %s is not set or empty (set "
+		       "it in the environment sekisho starts with)",
+		       name);
+		return false;
+	}
+	*out = e;
+	if (fromenv != NULL)
+		*fromenv = true;
+	return true;
+}
+
+/* A string field: a copy of the scalar, checked by kw->check if any. */
+static bool
+get_string(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	   const char *key, char **out)
+{
+	const char *v, *why = NULL;
+	char *s;
+
+	*out = NULL;
+	if (!get_scalar(c, n, key, false, &v, NULL))
+		return false;
+	if ((s = strdup(v)) == NULL) {
+		c->nomem = true;
+		return false;
+	}
+	if (kw->check != NULL && !kw->check(s, &why)) {
+		if (why != NULL)
+			report(c, node_line(n), key, "%s", why);
+		else
+			report(c, node_line(n), key, "%s %s", quote(c, v),
+			       kw->what);
+		free(s);
+		return false;
+	}
+	*out = s;
+	return true;
+}
+
+/* A list node (null counts as an empty list); false after reporting. */
+static bool
+get_seq(struct ctx *c, yaml_node_t *n, const char *key, size_t *count)
+{
+	*count = 0;
+	if (is_null(n))
+		return true;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		report(c, node_line(n), key, "expected a list, got %s",
+		       kind_name(n));
+		return false;
+	}
+	*count = (size_t)(n->data.sequence.items.top -
+			  n->data.sequence.items.start);
+	return true;
+}
+
+static yaml_node_t *
+seq_item(struct ctx *c, yaml_node_t *n, size_t i)
+{
+	return yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
+}
+
+static void *
+field(void *obj, const struct kw *kw)
+{
+	return (char *)obj + kw->off;
+}
+
+/* Mappings */
+
+static void
+allowed_keys(struct sk_buf *b, const struct kwtab *tab)
+{
+	size_t i;
+
+	for (i = 0; i < tab->n; i++)
+		sk_buf_addf(b, "%s%s", i ? ", " : "", tab->kw[i].name);
+}
+
+static void
+report_unknown(struct ctx *c, int line, const char *key,
+	       const struct kwtab *tab)
+{
+	struct sk_buf b;
+
+	sk_buf_init(&b);
+	allowed_keys(&b, tab);
+	if (b.oom) {
+		c->nomem = true;
+	} else {
+		report(c, line, key, "unknown key (allowed: %s)", b.data);
+	}
+	sk_buf_free(&b);
+}
+
+/*
+ * Walks a mapping node through a keyword table; obj is the structure that
+ * the table's offsets point into. Returns 0 or SK_ERR_NOMEM.
+ */
+static int
+walk_map(struct ctx *c, yaml_node_t *n, const char *prefix,
+	 const struct kwtab *tab, void *obj)
+{
+	yaml_node_pair_t *pair;
+	int first[64] = {0};
+	char key[KEY_MAX], name[72];
+	size_t i;
+	int r;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		struct sk_buf b;
+
+		sk_buf_init(&b);
+		allowed_keys(&b, tab);
+		if (b.oom)
+			c->nomem = true;
+		else
+			report(c, node_line(n), prefix[0] ? prefix : "(top level)",
+			       "expected a mapping, got %s (keys: %s)",
+			       kind_name(n), b.data);
+		sk_buf_free(&b);
+		return c->nomem ? SK_ERR_NOMEM : 0;
+	}
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
+
+		if (k == NULL || v == NULL)
+			continue;
+		if (k->type != YAML_SCALAR_NODE ||
+		    strlen((const char *)k->data.scalar.value) !=
+			k->data.scalar.length) {
+			report(c, node_line(k), prefix[0] ? prefix : "(top level)",
+			       "a key is not a plain name (keys are names "
+			       "like listen or idle_timeout)");
+			continue;
+		}
+		safe_key(name, sizeof(name), (const char *)k->data.scalar.value);
+		subkey(key, sizeof(key), prefix, name);
+		for (i = 0; i < tab->n; i++)
+			if (strcmp(tab->kw[i].name,
+				   (const char *)k->data.scalar.value) == 0)
+				break;
+		if (i == tab->n) {
+			report_unknown(c, node_line(k), key, tab);
+			continue;
+		}
+		if (first[i]) {
+			report(c, node_line(k), key,
+			       "given twice (first at line %d; give each key once)",
+			       first[i]);
+			continue;
+		}
+		first[i] = node_line(k);
+		if (tab->kw[i].sub == NULL)
+			set_line(c, field(obj, &tab->kw[i]), node_line(k));
+		if ((r = tab->kw[i].fn(c, &tab->kw[i], v, key, obj)) != 0)
+			return r;
+		if (c->nomem)
+			return SK_ERR_NOMEM;
+	}
+	return c->nomem ? SK_ERR_NOMEM : 0;
+}
+
+/* Value checks (bool check(char *s, const char **why)) */
+
+static bool
+charset_ok(const char *s, const char *extra, bool upper, size_t maxlen)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    (upper && ch >= 'A' && ch <= 'Z') ||
+		    strchr(extra, ch) != NULL)
+			continue;
+		return false;
+	}
+	return i >= 1 && i <= maxlen;
+}
+
+static bool
+check_tenant_id(char *s, const char **why)
+{
+	return charset_ok(s, "_-", false, 64);
+}
+
+static bool
+check_provider_id(char *s, const char **why)
+{
+	return charset_ok(s, "_-", false, 32);
+}
+
+/* Client ids travel in HTTP Basic (where ':' splits) and in forms. */
+static bool
+check_client_id(char *s, const char **why)
+{
+	return charset_ok(s, "._~-", true, 128);
+}
+
+/* The __Host- prefix is ours to add (cookie.secure); refuse a doubled one. */
+static bool
+check_cookie_name(char *s, const char **why)
+{
+	if (strncasecmp(s, "__Host-", 7) == 0 ||
+	    strncasecmp(s, "__Secure-", 9) == 0)
+		return false;
+	return charset_ok(s, "_-", true, 32);
+}
+
+static bool
+check_oneof(const char *s, const char *const *names)
+{
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(s, names[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool
+check_type(char *s, const char **why)
+{
+	static const char *const types[] = {"google", "microsoft", "line",
+					    "github", "oidc", NULL};
+	return check_oneof(s, types);
+}
+
+static bool
+check_log_level(char *s, const char **why)
+{
+	static const char *const levels[] = {"error", "warn", "info", "debug",
+					     NULL};
+	return check_oneof(s, levels);
+}
+
+/* Printable ASCII without spaces: client ids issued by providers. */
+static bool
+check_token(char *s, const char **why)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return i >= 1 && i <= 512;
+}
+
+/* Display text: any UTF-8 but no control characters (it ends up in HTML). */
+static bool
+check_text(char *s, const char **why)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return i >= 1 && i <= 200;
+}
+
+/* RFC 6749 scope-token: %x21 / %x23-5B / %x5D-7E. */
+static bool
+check_scope(char *s, const char **why)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x21 || ch > 0x7e || ch == '"' || ch == '\\')
+			return false;
+	}
+	return i >= 1 && i <= 128;
+}
+
+/* Parses "1".."65535" exactly (digits only). */
+static bool
+parse_port(const char *s, size_t len, uint16_t *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+/* A DNS name (labels of a-z, 0-9, -) or an IPv4 address; lowercase input. */
+static bool
+dns_name_ok(const char *s, size_t len)
+{
+	size_t i, label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-'))
+			return false;
+		if (ch == '-' && label == 0)
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && s[len - 1] != '-';
+}
+
+static bool
+ipv6_ok(const char *s, size_t len)
+{
+	struct in6_addr a;
+	char tmp[INET6_ADDRSTRLEN + 1];
+
+	if (len == 0 || len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	return inet_pton(AF_INET6, tmp, &a) == 1;
+}
+
+static void
+lowercase(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* host, host:port, [v6] or [v6]:port; s is lowercased in place. */
+static bool
+host_port_ok(char *s, bool allow_port)
+{
+	const char *colon, *end;
+	uint16_t port;
+	size_t hlen;
+
+	lowercase(s);
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL ||
+		    !ipv6_ok(s + 1, (size_t)(end - s - 1)))
+			return false;
+		if (end[1] == '\0')
+			return true;
+		return allow_port && end[1] == ':' &&
+		       parse_port(end + 2, strlen(end + 2), &port);
+	}
+	colon = strchr(s, ':');
+	hlen = colon ? (size_t)(colon - s) : strlen(s);
+	if (!dns_name_ok(s, hlen))
+		return false;
+	if (colon == NULL)
+		return true;
+	return allow_port && parse_port(colon + 1, strlen(colon + 1), &port);
+}
+
+static bool
+check_host_port(char *s, const char **why)
+{
+	return host_port_ok(s, true);
+}
+
+static bool
+check_domain(char *s, const char **why)
+{
+	return s[0] != '[' && host_port_ok(s, false);
+}
+
+/* Entra ID tenant ids are GUIDs; tokens carry them in lowercase. */
+static bool
+check_tid(char *s, const char **why)
+{
+	size_t i;
+
+	lowercase(s);
+	if (strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * http:// or https://, a host, an optional port and path; no user info,
+ * query or fragment. *https tells which scheme.
+ */
+static bool
+url_ok(const char *s, bool *https, const char **why)
+{
+	const char *auth, *slash, *p;
+	char host[300];
+	size_t alen;
+
+	*https = false;
+	if (strncmp(s, "https://", 8) == 0) {
+		*https = true;
+		auth = s + 8;
+	} else if (strncmp(s, "http://", 7) == 0) {
+		auth = s + 7;
+	} else {
+		return false;
+	}
+	slash = strchr(auth, '/');
+	alen = slash ? (size_t)(slash - auth) : strlen(auth);
+	if (memchr(auth, '@', alen) != NULL) {
+		/* Do not echo it: the user info may hold a password. */
+		*why = "a user name or password in the URL is refused (http:// "
+		       "or https:// with a host, optional port and path)";
+		return false;
+	}
+	if (alen == 0 || alen >= sizeof(host))
+		return false;
+	memcpy(host, auth, alen);
+	host[alen] = '\0';
+	if (!host_port_ok(host, true))
+		return false;
+	for (p = auth + alen; *p; p++)
+		if (*p == '?' || *p == '#' || (unsigned char)*p <= 0x20 ||
+		    (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* public_url: also lowercases the host and strips trailing slashes. */
+static bool
+check_public_url(char *s, const char **why)
+{
+	char *auth, *end;
+	bool https;
+
+	if (!url_ok(s, &https, why))
+		return false;
+	auth = s + (https ? 8 : 7);
+	end = strchr(auth, '/');
+	if (end == NULL)
+		end = auth + strlen(auth);
+	for (; auth < end; auth++)
+		*auth = (char)tolower((unsigned char)*auth);
+	end = s + strlen(s);
+	while (end > s && end[-1] == '/')
+		*--end = '\0';
+	return true;
+}
+
+/* An issuer is compared exactly with the iss claim: keep it as written. */
+static bool
+check_issuer(char *s, const char **why)
+{
+	bool https;
+
+	return url_ok(s, &https, why);
+}
+
+/* Keyword handlers: int fn(c, kw, node, key, obj), 0 or SK_ERR_NOMEM */
+
+static int
+kw_str(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+       void *obj)
+{
+	char **dst = field(obj, kw);
+	char *s;
+
+	if (get_string(c, kw, n, key, &s)) {
+		free(*dst);
+		*dst = s;
+	}
+	return c->nomem ? SK_ERR_NOMEM : 0;
+}
+
+static int
+kw_bool(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+	void *obj)
+{
+	bool *dst = field(obj, kw);
+	const char *v;
+
+	if (!get_scalar(c, n, key, false, &v, NULL))
+		return 0;
+	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0)
+		*dst = true;
+	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0)
+		*dst = false;
+	else
+		report(c, node_line(n), key,
+		       "%s is not a boolean (true, false, yes or no)",
+		       quote(c, v));
+	return 0;
+}
+
+/* A decimal integer in [kw->min, kw->max]; false after reporting. */
+static bool
+get_number(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	   const char *key, int64_t *out)
+{
+	const char *v;
+	char *end;
+	long long ll;
+
+	if (!get_scalar(c, n, key, false, &v, NULL))
+		return false;
+	errno = 0;
+	ll = strtoll(v, &end, 10);
+	if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno != 0) {
+		report(c, node_line(n), key,
+		       "%s is not a number (%lld to %lld)", quote(c, v),
+		       (long long)kw->min, (long long)kw->max);
+		return false;
+	}
+	if (ll < kw->min || ll > kw->max) {
+		report(c, node_line(n), key, "%s is out of range (%lld to %lld)",
+		       quote(c, v), (long long)kw->min, (long long)kw->max);
+		return false;
+	}
+	*out = ll;
+	return true;
+}
+
+static int
+kw_int(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+       void *obj)
+{
+	int *dst = field(obj, kw);
+	int64_t v;
+
+	if (get_number(c, kw, n, key, &v))
+		*dst = (int)v; /* kw->max fits in int */
+	return 0;
+}
+
+static int
+kw_int64(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+	 void *obj)
+{
+	int64_t *dst = field(obj, kw);
+	int64_t v;
+
+	if (get_number(c, kw, n, key, &v))
+		*dst = v;
+	return 0;
+}
+
+static int
+kw_duration(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	    const char *key, void *obj)
+{
+	int64_t *dst = field(obj, kw);
+	const char *v;
+	int64_t s;
+
+	if (!get_scalar(c, n, key, false, &v, NULL))
+		return 0;
+	if (sk_parse_duration(v, &s) != 0)
+		report(c, node_line(n), key,
+		       "%s is not a duration (a number followed by s, m, h or "
+		       "d, e.g. 90s, 15m, 36h, 14d)",
+		       quote(c, v));
+	else
+		*dst = s;
+	return 0;
+}
+
+/*
+ * Durations in milliseconds (Redis timeouts): "500ms" or any duration
+ * sk_parse_duration takes. A bare number is refused here: "500" would
+ * otherwise mean 500 seconds to a reader who expects milliseconds.
+ */
+static int
+kw_duration_ms(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	       const char *key, void *obj)
+{
+	int64_t *dst = field(obj, kw);
+	const char *v;
+	int64_t s, ms = 0;
+	size_t len, i;
+	bool ok = false;
+
+	if (!get_scalar(c, n, key, false, &v, NULL))
+		return 0;
+	len = strlen(v);
+	if (len > 2 && strcmp(v + len - 2, "ms") == 0) {
+		/* At most 12 digits: up to about 31 years, no overflow. */
+		ok = len - 2 <= 12;
+		for (i = 0; ok && i < len - 2; i++) {
+			if (!isdigit((unsigned char)v[i]))
+				ok = false;
+			else
+				ms = ms * 10 + (v[i] - '0');
+		}
+		ok = ok && ms > 0 && ms <= 10LL * 366 * 86400 * 1000;
+	} else if (len > 0 && !isdigit((unsigned char)v[len - 1]) &&
+		   sk_parse_duration(v, &s) == 0) {
+		ms = s * 1000;
+		ok = true;
+	}
+	if (!ok)
+		report(c, node_line(n), key,
+		       "%s is not a duration (a number followed by ms, s, m, h "
+		       "or d, e.g. 500ms, 2s)",
+		       quote(c, v));
+	else
+		*dst = ms;
+	return 0;
+}
+
+/* A list of strings, each checked (and normalised) by kw->check. */
+static int
+kw_list(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+	void *obj)
+{
+	struct sk_strlist *l = field(obj, kw);
+	char ikey[KEY_MAX];
+	size_t count, i;
+	char *s;
+
+	if (!get_seq(c, n, key, &count))
+		return 0;
+	if (count == 0 && kw->min > 0) {
+		report(c, node_line(n), key,
+		       "empty list (at least one is required)");
+		return 0;
+	}
+	if (count == 0)
+		return 0;
+	if ((l->v = calloc(count, sizeof(*l->v))) == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item = seq_item(c, n, i);
+		size_t j;
+
+		if (item == NULL)
+			continue;
+		snprintf(ikey, sizeof(ikey), "%s[%zu]", key, i);
+		if (!get_string(c, kw, item, ikey, &s))
+			continue;
+		for (j = 0; j < l->n; j++)
+			if (strcmp(l->v[j], s) == 0)
+				break;
+		if (j < l->n) {
+			report(c, node_line(item), ikey,
+			       "%s is listed twice (first at line %d)",
+			       quote(c, s), line_of(c, &l->v[j]));
+			free(s);
+			continue;
+		}
+		l->v[l->n] = s;
+		set_line(c, &l->v[l->n], node_line(item));
+		l->n++;
+	}
+	return c->nomem ? SK_ERR_NOMEM : 0;
+}
+
+static int
+kw_section(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	   const char *key, void *obj)
+{
+	return walk_map(c, n, key, kw->sub, obj);
+}
+
+static int
+kw_listen(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+	  void *obj)
+{
+	struct sk_config *cfg = obj;
+	const char *v, *hs, *ps;
+	struct in_addr a4;
+	char host[INET6_ADDRSTRLEN + 1];
+	size_t hlen;
+	uint16_t port;
+	bool ok = false;
+
+	if (!get_scalar(c, n, key, false, &v, NULL))
+		return 0;
+	if (v[0] == '[') {
+		const char *end = strchr(v, ']');
+		hs = v + 1;
+		hlen = end ? (size_t)(end - hs) : 0;
+		ps = end && end[1] == ':' ? end + 2 : NULL;
+		ok = end != NULL && ps != NULL && ipv6_ok(hs, hlen);
+	} else {
+		const char *colon = strrchr(v, ':');
+		hs = v;
+		hlen = colon ? (size_t)(colon - v) : 0;
+		ps = colon ? colon + 1 : NULL;
+		ok = colon != NULL && hlen < sizeof(host);
+		if (ok) {
+			memcpy(host, hs, hlen);
+			host[hlen] = '\0';
+			ok = inet_pton(AF_INET, host, &a4) == 1;
+		}
+	}
+	ok = ok && parse_port(ps, strlen(ps), &port);
+	if (!ok) {
+		report(c, node_line(n), key,
+		       "%s is not an address and port (an IPv4 address or "
+		       "[IPv6] address, then :port 1-65535, e.g. "
+		       "127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)",
+		       quote(c, v));
+		return 0;
+	}
+	free(cfg->listen_host);
+	if ((cfg->listen_host = strndup(hs, hlen)) == NULL)
+		return SK_ERR_NOMEM;
+	cfg->listen_port = port;
+	return 0;
+}
+
+static int
+kw_redis_url(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	     const char *key, void *obj)
+{
+	static const char allowed[] =
+	    "unix:///absolute/path or redis://host[:port][/db]";
+	struct sk_config *cfg = obj;
+	const char *v, *h, *hend, *p;
+	char *end, hostbuf[300];
+	uint16_t port = 6379;
+	long db = 0;
+	size_t hlen;
+
+	if (!get_scalar(c, n, key, false, &v, NULL))
+		return 0;
+	if (strncmp(v, "unix://", 7) == 0) {
+		p = v + 7;
+		if (p[0] != '/' || strlen(p) > UNIX_PATH_MAX) {
+			report(c, node_line(n), key,
+			       "%s is not a Unix socket URL (unix:// then an "
+			       "absolute path of at most %d bytes, e.g. "
+			       "unix:///run/sekisho/redis.sock)",
+			       quote(c, v), UNIX_PATH_MAX);
+			return 0;
+		}
+		if ((cfg->redis.url = strdup(v)) == NULL ||
+		    (cfg->redis.unix_path = strdup(p)) == NULL)
+			return SK_ERR_NOMEM;
+		return 0;
+	}
+	if (strncmp(v, "rediss://", 9) == 0) {
+		report(c, node_line(n), key,
+		       "TLS to Redis is not supported (hiredis 0.14 has no "
+		       "TLS: use %s on loopback)",
+		       allowed);
+		return 0;
+	}
+	if (strncmp(v, "redis://", 8) != 0)
+		goto bad;
+	h = v + 8;
+	hend = h + strcspn(h, "/?#");
+	if (memchr(h, '@', (size_t)(hend - h)) != NULL) {
+		/* Not echoed: it holds a password. */
+		report(c, node_line(n), key,
+		       "a password in the URL is refused (use "
+		       "redis.password_file or redis.password: \"${ENV}\")");
+		return 0;
+	}
+	/* Split host and port. */
+	if (h[0] == '[') {
+		const char *rb = memchr(h, ']', (size_t)(hend - h));
+		if (rb == NULL || !ipv6_ok(h + 1, (size_t)(rb - h - 1)))
+			goto bad;
+		hlen = (size_t)(rb - h - 1);
+		memcpy(hostbuf, h + 1, hlen);
+		p = rb + 1;
+	} else {
+		const char *colon = memchr(h, ':', (size_t)(hend - h));
+		hlen = (size_t)((colon ? colon : hend) - h);
+		if (hlen >= sizeof(hostbuf))
+			goto bad;
+		memcpy(hostbuf, h, hlen);
+		hostbuf[hlen] = '\0';
+		lowercase(hostbuf);
+		if (!dns_name_ok(hostbuf, hlen))
+			goto bad;
+		p = h + hlen;
+	}
+	hostbuf[hlen] = '\0';
+	if (p < hend) {
+		if (*p != ':' || !parse_port(p + 1, (size_t)(hend - p - 1), &port))
+			goto bad;
+	}
+	if (*hend == '/' && hend[1] != '\0') {
+		if (!isdigit((unsigned char)hend[1]))
+			goto bad;
+		errno = 0;
+		db = strtol(hend + 1, &end, 10);
+		if (*end != '\0' || errno != 0 || db < 0 || db > INT_MAX)
+			goto bad;
+	} else if (*hend != '\0' && strcmp(hend, "/") != 0) {
+		goto bad; /* a query or fragment */
+	}
+	if ((cfg->redis.url = strdup(v)) == NULL ||
+	    (cfg->redis.host = strdup(hostbuf)) == NULL)
+		return SK_ERR_NOMEM;
+	cfg->redis.port = port;
+	cfg->redis.db = (int)db;
+	return 0;
+bad:
+	report(c, node_line(n), key, "%s is not a Redis URL (%s)", quote(c, v),
+	       allowed);
+	return 0;
+}
+
+static int
+kw_mfa(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+       void *obj)
+{
+	enum sk_mfa_policy *dst = field(obj, kw);
+	const char *v;
+
+	if (!get_scalar(c, n, key, false, &v, NULL))
+		return 0;
+	if (strcmp(v, "required") == 0)
+		*dst = SK_MFA_REQUIRED;
+	else if (strcmp(v, "optional") == 0)
+		*dst = SK_MFA_OPTIONAL;
+	else if (strcmp(v, "admins") == 0)
+		*dst = SK_MFA_ADMINS;
+	else
+		report(c, node_line(n), key,
+		       "%s is not an MFA policy (required, optional or admins)",
+		       quote(c, v));
+	return 0;
+}
+
+/* Stores a secret unless the other key of its pair already gave one. */
+static int
+store_secret(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	     const char *key, void *obj, const char *v, const char *other)
+{
+	char **dst = field(obj, kw);
+
+	if (*dst != NULL) {
+		report(c, node_line(n), key,
+		       "%s is also given (use only one of them)", other);
+		return 0;
+	}
+	if (strlen(v) > SECRET_MAX_BYTES) {
+		report(c, node_line(n), key, "longer than %d bytes (not a secret)",
+		       SECRET_MAX_BYTES);
+		return 0;
+	}
+	if ((*dst = strdup(v)) == NULL)
+		return SK_ERR_NOMEM;
+	return 0;
+}
+
+/* client_secret / password: only a ${ENV} reference (see the top). */
+static int
+kw_secret_env(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	      const char *key, void *obj)
+{
+	const char *v;
+	char other[64];
+
+	snprintf(other, sizeof(other), "%s_file", kw->name);
+	if (n->type == YAML_SCALAR_NODE && !is_null(n) &&
+	    strstr((const char *)n->data.scalar.value, "${") == NULL) {
+		report(c, node_line(n), key,
+		       "inline secrets are refused (use %s: PATH or %s: "
+		       "\"${ENV_VAR}\")",
+		       other, kw->name);
+		return 0;
+	}
+	if (!get_scalar(c, n, key, true, &v, NULL))
+		return 0;
+	return store_secret(c, kw, n, key, obj, v, other);
+}
+
+static int
+kw_secret_file(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	       const char *key, void *obj)
+{
+	const char *path;
+	char other[64], *s = NULL;
+	size_t len = strlen(kw->name);
+	int r;
+
+	snprintf(other, sizeof(other), "%.*s", (int)(len - 5), kw->name);
+	if (!get_scalar(c, n, key, false, &path, NULL))
+		return 0;
+	errno = 0;
+	r = sk_read_secret_file(path, SECRET_MAX_BYTES, &s);
+	switch (r) {
+	case 0:
+		break;
+	case SK_ERR_NOMEM:
+		return r;
+	case SK_ERR_TOO_LARGE:
+		report(c, node_line(n), key,
+		       "%s is larger than %d bytes (the file holds only the "
+		       "secret)",
+		       quote(c, path), SECRET_MAX_BYTES);
+		return 0;
+	case SK_ERR_INVALID:
+		report(c, node_line(n), key,
+		       "%s contains a NUL byte (the file holds only the "
+		       "secret)",
+		       quote(c, path));
+		return 0;
+	default:
+		report(c, node_line(n), key, "cannot read %s: %s",
+		       quote(c, path),
+		       errno ? strerror(errno) : "not a regular file");
+		return 0;
+	}
+	if (s[0] == '\0') {
+		report(c, node_line(n), key,
+		       "%s is empty (the file holds only the secret)",
+		       quote(c, path));
+		r = 0;
+	} else {
+		r = store_secret(c, kw, n, key, obj, s, other);
+	}
+	sk_strfreezero(s);
+	return r;
+}
+
+/* Keyword tables */
+
+static const struct kw redis_kw[] = {
+    {.name = "url",
+     .fn = kw_redis_url,
+     .off = offsetof(struct sk_config, redis.url)},
+    {.name = "password_file",
+     .fn = kw_secret_file,
+     .off = offsetof(struct sk_config, redis.password)},
+    {.name = "password",
+     .fn = kw_secret_env,
+     .off = offsetof(struct sk_config, redis.password)},
+    {.name = "connect_timeout",
+     .fn = kw_duration_ms,
+     .off = offsetof(struct sk_config, redis.connect_timeout_ms)},
+    {.name = "command_timeout",
+     .fn = kw_duration_ms,
+     .off = offsetof(struct sk_config, redis.command_timeout_ms)},
+};
+static const struct kwtab redis_tab = {redis_kw, SK_ARRAY_SIZE(redis_kw)};
+
+static const struct kw cookie_kw[] = {
+    {.name = "secure",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_config, cookie.secure)},
+    {.name = "name",
+     .fn = kw_str,
+     .off = offsetof(struct sk_config, cookie.name),
+     .check = check_cookie_name,
+     .what = "is not a valid cookie name (1 to 32 of A-Z, a-z, 0-9, _ and "
+	     "-; without a __Host- or __Secure- prefix, added when secure)"},
+};
+static const struct kwtab cookie_tab = {cookie_kw, SK_ARRAY_SIZE(cookie_kw)};
+
+static const struct kw session_kw[] = {
+    {.name = "idle_timeout",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_config, session.idle_timeout)},
+    {.name = "absolute_timeout",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_config, session.absolute_timeout)},
+    {.name = "login_timeout",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_config, session.login_timeout)},
+};
+static const struct kwtab session_tab = {session_kw,
+					 SK_ARRAY_SIZE(session_kw)};
+
+static const struct kw http_kw[] = {
+    {.name = "threads",
+     .fn = kw_int,
+     .off = offsetof(struct sk_config, http.threads),
+     .min = 1,
+     .max = 256},
+    {.name = "max_connections",
+     .fn = kw_int64,
+     .off = offsetof(struct sk_config, http.max_connections),
+     .min = 1,
+     .max = 1000000},
+    {.name = "idle_timeout",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_config, http.idle_timeout)},
+    {.name = "max_header_bytes",
+     .fn = kw_int64,
+     .off = offsetof(struct sk_config, http.max_header_bytes),
+     .min = 1024,
+     .max = 65536},
+    {.name = "max_body_bytes",
+     .fn = kw_int64,
+     .off = offsetof(struct sk_config, http.max_body_bytes),
+     .min = 1024,
+     .max = 1048576},
+    {.name = "trust_forwarded",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_config, http.trust_forwarded)},
+};
+static const struct kwtab http_tab = {http_kw, SK_ARRAY_SIZE(http_kw)};
+
+static const char host_what[] =
+    "is not a hostname (a DNS name or IP address, optionally with :port, "
+    "e.g. login.example.com or 127.0.0.1:8080)";
+static const char domain_what[] = "is not a domain name (e.g. example.com)";
+
+static const struct kw tenant_kw[] = {
+    {.name = "id",
+     .fn = kw_str,
+     .off = offsetof(struct sk_tenant_conf, id),
+     .check = check_tenant_id,
+     .what = "is not a valid tenant id (1 to 64 of a-z, 0-9, _ and -)"},
+    {.name = "display_name",
+     .fn = kw_str,
+     .off = offsetof(struct sk_tenant_conf, display_name),
+     .check = check_text,
+     .what = "is not a valid display name (1 to 200 characters, no "
+	     "control characters)"},
+    {.name = "hostnames",
+     .fn = kw_list,
+     .off = offsetof(struct sk_tenant_conf, hostnames),
+     .check = check_host_port,
+     .what = host_what},
+    {.name = "providers",
+     .fn = kw_list,
+     .off = offsetof(struct sk_tenant_conf, providers),
+     .min = 1,
+     .check = check_provider_id,
+     .what = "is not a valid provider id (1 to 32 of a-z, 0-9, _ and -)"},
+    {.name = "mfa", .fn = kw_mfa, .off = offsetof(struct sk_tenant_conf, mfa)},
+    {.name = "allowed_hd",
+     .fn = kw_list,
+     .off = offsetof(struct sk_tenant_conf, allowed_hd),
+     .check = check_domain,
+     .what = domain_what},
+    {.name = "allowed_tid",
+     .fn = kw_list,
+     .off = offsetof(struct sk_tenant_conf, allowed_tid),
+     .check = check_tid,
+     .what = "is not an Entra tenant id (a GUID such as "
+	     "72f988bf-86f1-41af-91ab-2d7cd011db47)"},
+    {.name = "allowed_email_domains",
+     .fn = kw_list,
+     .off = offsetof(struct sk_tenant_conf, allowed_email_domains),
+     .check = check_domain,
+     .what = domain_what},
+};
+static const struct kwtab tenant_tab = {tenant_kw, SK_ARRAY_SIZE(tenant_kw)};
+
+static const struct kw provider_kw[] = {
+    {.name = "id",
+     .fn = kw_str,
+     .off = offsetof(struct sk_provider_conf, id),
+     .check = check_provider_id,
+     .what = "is not a valid provider id (1 to 32 of a-z, 0-9, _ and -)"},
+    {.name = "type",
+     .fn = kw_str,
+     .off = offsetof(struct sk_provider_conf, type),
+     .check = check_type,
+     .what = "is not a provider type (google, microsoft, line, github or "
+	     "oidc)"},
+    {.name = "client_id",
+     .fn = kw_str,
+     .off = offsetof(struct sk_provider_conf, client_id),
+     .check = check_token,
+     .what = "is not a valid client id (1 to 512 printable characters, no "
+	     "spaces)"},
+    {.name = "client_secret_file",
+     .fn = kw_secret_file,
+     .off = offsetof(struct sk_provider_conf, client_secret)},
+    {.name = "client_secret",
+     .fn = kw_secret_env,
+     .off = offsetof(struct sk_provider_conf, client_secret)},
+    {.name = "issuer",
+     .fn = kw_str,
+     .off = offsetof(struct sk_provider_conf, issuer),
+     .check = check_issuer,
+     .what = "is not a valid issuer URL (http:// or https:// with a host, "
+	     "optional port and path; no query or fragment)"},
+    {.name = "scopes",
+     .fn = kw_list,
+     .off = offsetof(struct sk_provider_conf, scopes),
+     .min = 1,
+     .check = check_scope,
+     .what = "is not a valid scope (printable ASCII without spaces, \" or "
+	     "\\)"},
+    {.name = "userinfo",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_provider_conf, userinfo)},
+    {.name = "http_timeout",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_provider_conf, http_timeout)},
+};
+static const struct kwtab provider_tab = {provider_kw,
+					  SK_ARRAY_SIZE(provider_kw)};
+
+static const struct kw client_kw[] = {
+    {.name = "client_id",
+     .fn = kw_str,
+     .off = offsetof(struct sk_client_conf, client_id),
+     .check = check_client_id,
+     .what = "is not a valid client id (1 to 128 of A-Z, a-z, 0-9, '.', "
+	     "'_', '~' and '-')"},
+    {.name = "client_secret_file",
+     .fn = kw_secret_file,
+     .off = offsetof(struct sk_client_conf, client_secret)},
+    {.name = "client_secret",
+     .fn = kw_secret_env,
+     .off = offsetof(struct sk_client_conf, client_secret)},
+};
+static const struct kwtab client_tab = {client_kw, SK_ARRAY_SIZE(client_kw)};
+
+/*
+ * A list of mappings (tenants, providers, clients) into a newly allocated
+ * array. An item that is not a mapping keeps line 0: the cross-check skips
+ * it, its problem being already reported.
+ */
+static int
+walk_items(struct ctx *c, yaml_node_t *n, const char *key,
+	   const struct kwtab *tab, size_t size, size_t line_off, void **arrp,
+	   size_t *countp)
+{
+	char ikey[KEY_MAX];
+	size_t count, i;
+	char *arr;
+	int r;
+
+	if (!get_seq(c, n, key, &count) || count == 0)
+		return 0;
+	if ((arr = calloc(count, size)) == NULL)
+		return SK_ERR_NOMEM;
+	*arrp = arr;
+	*countp = count;
+	for (i = 0; i < count; i++) {
+		yaml_node_t *item = seq_item(c, n, i);
+		char *obj = arr + i * size;
+
+		if (item == NULL)
+			continue;
+		snprintf(ikey, sizeof(ikey), "%s[%zu]", key, i);
+		if (item->type == YAML_MAPPING_NODE)
+			*(int *)(void *)(obj + line_off) = node_line(item);
+		if ((r = walk_map(c, item, ikey, tab, obj)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+kw_tenants(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	   const char *key, void *obj)
+{
+	struct sk_config *cfg = obj;
+
+	return walk_items(c, n, key, &tenant_tab, sizeof(*cfg->tenants),
+			  offsetof(struct sk_tenant_conf, line),
+			  (void **)&cfg->tenants, &cfg->ntenants);
+}
+
+static int
+kw_providers(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	     const char *key, void *obj)
+{
+	struct sk_config *cfg = obj;
+
+	return walk_items(c, n, key, &provider_tab, sizeof(*cfg->providers),
+			  offsetof(struct sk_provider_conf, line),
+			  (void **)&cfg->providers, &cfg->nproviders);
+}
+
+static int
+kw_clients(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	   const char *key, void *obj)
+{
+	struct sk_config *cfg = obj;
+
+	return walk_items(c, n, key, &client_tab, sizeof(*cfg->clients),
+			  offsetof(struct sk_client_conf, line),
+			  (void **)&cfg->clients, &cfg->nclients);
+}
+
+static const struct kw top_kw[] = {
+    {.name = "listen", .fn = kw_listen, .off = offsetof(struct sk_config,
+							 listen_host)},
+    {.name = "public_url",
+     .fn = kw_str,
+     .off = offsetof(struct sk_config, public_url),
+     .check = check_public_url,
+     .what = "is not a valid URL (http:// or https:// with a host, "
+	     "optional port and path; no query or fragment)"},
+    {.name = "redis", .fn = kw_section, .sub = &redis_tab},
+    {.name = "cookie", .fn = kw_section, .sub = &cookie_tab},
+    {.name = "session", .fn = kw_section, .sub = &session_tab},
+    {.name = "http", .fn = kw_section, .sub = &http_tab},
+    {.name = "log_level",
+     .fn = kw_str,
+     .off = offsetof(struct sk_config, log_level),
+     .check = check_log_level,
+     .what = "is not a log level (error, warn, info or debug)"},
+    {.name = "allowed_redirect_hosts",
+     .fn = kw_list,
+     .off = offsetof(struct sk_config, allowed_redirect_hosts),
+     .check = check_host_port,
+     .what = host_what},
+    {.name = "tenants",
+     .fn = kw_tenants,
+     .off = offsetof(struct sk_config, tenants)},
+    {.name = "providers",
+     .fn = kw_providers,
+     .off = offsetof(struct sk_config, providers)},
+    {.name = "clients",
+     .fn = kw_clients,
+     .off = offsetof(struct sk_config, clients)},
+};
+static const struct kwtab top_tab = {top_kw, SK_ARRAY_SIZE(top_kw)};
+
+/* Defaults */
+
+static int
+strlist_set(struct sk_strlist *l, const char *const *v, size_t n)
+{
+	size_t i;
+
+	if ((l->v = calloc(n, sizeof(*l->v))) == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if ((l->v[i] = strdup(v[i])) == NULL)
+			return SK_ERR_NOMEM;
+		l->n++;
+	}
+	return 0;
+}
+
+/* Values that do not depend on the file; set before parsing. */
+static void
+early_defaults(struct sk_config *cfg)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	cfg->listen_port = 8080;
+	cfg->redis.connect_timeout_ms = 500;
+	cfg->redis.command_timeout_ms = 500;
+	cfg->cookie.secure = true;
+	cfg->session.idle_timeout = 36 * 3600;
+	cfg->session.absolute_timeout = 7 * 86400;
+	cfg->session.login_timeout = 10 * 60;
+	cfg->http.threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
+	cfg->http.max_connections = 1024;
+	cfg->http.idle_timeout = 30;
+	cfg->http.max_header_bytes = 8192;
+	cfg->http.max_body_bytes = 65536;
+}
+
+/* Defaults of strings and of list items; set after parsing. */
+static int
+late_defaults(struct sk_config *cfg)
+{
+	static const char *const scopes[] = {"openid", "email", "profile"};
+	size_t i;
+
+	if (cfg->listen_host == NULL &&
+	    (cfg->listen_host = strdup("127.0.0.1")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->cookie.name == NULL &&
+	    (cfg->cookie.name = strdup("sekisho")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->log_level == NULL &&
+	    (cfg->log_level = strdup("info")) == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < cfg->ntenants; i++) {
+		struct sk_tenant_conf *t = &cfg->tenants[i];
+		if (t->display_name == NULL && t->id != NULL &&
+		    (t->display_name = strdup(t->id)) == NULL)
+			return SK_ERR_NOMEM;
+	}
+	for (i = 0; i < cfg->nproviders; i++) {
+		struct sk_provider_conf *p = &cfg->providers[i];
+		if (p->http_timeout == 0)
+			p->http_timeout = 10;
+		if (p->scopes.n == 0 && p->scopes.v == NULL &&
+		    strlist_set(&p->scopes, scopes, SK_ARRAY_SIZE(scopes)) != 0)
+			return SK_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* Cross-checks */
+
+static void
+fmt_duration(char *dst, size_t n, int64_t s)
+{
+	if (s % 86400 == 0)
+		snprintf(dst, n, "%lldd", (long long)(s / 86400));
+	else if (s % 3600 == 0)
+		snprintf(dst, n, "%lldh", (long long)(s / 3600));
+	else if (s % 60 == 0)
+		snprintf(dst, n, "%lldm", (long long)(s / 60));
+	else
+		snprintf(dst, n, "%llds", (long long)s);
+}
+
+static void
+missing(struct ctx *c, const void *addr, int line, const char *key,
+	const char *allowed)
+{
+	/* Given but invalid: that problem is already reported. */
+	if (line_of(c, addr) != 0)
+		return;
+	report(c, line, key, "missing (%s)", allowed);
+}
+
+static void
+check_top(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	char a[32], b[32];
+	int line;
+
+	missing(c, &cfg->public_url, c->root_line, "public_url",
+		"required: the URL users reach Sekisho at, e.g. "
+		"https://login.example.com");
+	missing(c, &cfg->redis.url, c->root_line, "redis.url",
+		"required: unix:///path or redis://host:port/db");
+	if (cfg->ntenants == 0)
+		report(c, line_or(c, &cfg->tenants, c->root_line), "tenants",
+		       "no tenant defined (at least one is required)");
+	if (cfg->nproviders == 0)
+		report(c, line_or(c, &cfg->providers, c->root_line),
+		       "providers",
+		       "no provider defined (at least one is required)");
+	/* Secure cookies are dropped by browsers on http:// pages. */
+	if (cfg->cookie.secure && cfg->public_url != NULL &&
+	    strncmp(cfg->public_url, "https://", 8) != 0)
+		report(c, line_or(c, &cfg->public_url, c->root_line),
+		       "public_url",
+		       "%s is not https while cookie.secure is true (use "
+		       "https, or set cookie.secure: false for local http)",
+		       quote(c, cfg->public_url));
+	if (cfg->session.idle_timeout > cfg->session.absolute_timeout) {
+		line = line_of(c, &cfg->session.idle_timeout);
+		if (line == 0)
+			line = line_or(c, &cfg->session.absolute_timeout,
+				       c->root_line);
+		fmt_duration(a, sizeof(a), cfg->session.idle_timeout);
+		fmt_duration(b, sizeof(b), cfg->session.absolute_timeout);
+		report(c, line, "session.idle_timeout",
+		       "%s is longer than session.absolute_timeout %s (idle "
+		       "must be at most absolute)",
+		       a, b);
+	}
+}
+
+static void
+check_providers(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	char key[KEY_MAX];
+	size_t i, j;
+
+	for (i = 0; i < cfg->nproviders; i++) {
+		struct sk_provider_conf *p = &cfg->providers[i];
+		if (p->line == 0)
+			continue;
+		snprintf(key, sizeof(key), "providers[%zu].id", i);
+		missing(c, &p->id, p->line, key,
+			"required: 1 to 32 of a-z, 0-9, _ and -");
+		snprintf(key, sizeof(key), "providers[%zu].type", i);
+		missing(c, &p->type, p->line, key,
+			"required: google, microsoft, line, github or oidc");
+		snprintf(key, sizeof(key), "providers[%zu].client_id", i);
+		missing(c, &p->client_id, p->line, key,
+			"required: the client id registered with the provider");
+		snprintf(key, sizeof(key), "providers[%zu].client_secret", i);
+		missing(c, &p->client_secret, p->line, key,
+			"required: client_secret_file: PATH or client_secret: "
+			"\"${ENV_VAR}\"");
+		if (p->type != NULL && strcmp(p->type, "oidc") == 0) {
+			snprintf(key, sizeof(key), "providers[%zu].issuer", i);
+			missing(c, &p->issuer, p->line, key,
+				"required for type oidc: the issuer URL");
+		}
+		if (p->id == NULL)
+			continue;
+		for (j = 0; j < i; j++) {
+			if (cfg->providers[j].id != NULL &&
+			    strcmp(cfg->providers[j].id, p->id) == 0) {
+				snprintf(key, sizeof(key), "providers[%zu].id",
+					 i);
+				report(c, line_or(c, &p->id, p->line), key,
+				       "duplicate id %s (already used at line "
+				       "%d)",
+				       quote(c, p->id), cfg->providers[j].line);
+				break;
+			}
+		}
+	}
+}
+
+static void
+provider_names(struct sk_buf *b, const struct sk_config *cfg)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->nproviders; i++)
+		if (cfg->providers[i].id != NULL)
+			sk_buf_addf(b, "%s%s", n++ ? ", " : "",
+				    cfg->providers[i].id);
+	if (n == 0)
+		sk_buf_adds(b, "none");
+}
+
+static void
+check_tenants(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	const struct sk_tenant_conf *catchall = NULL;
+	char key[KEY_MAX];
+	size_t i, j, k, l;
+
+	for (i = 0; i < cfg->ntenants; i++) {
+		struct sk_tenant_conf *t = &cfg->tenants[i];
+		if (t->line == 0)
+			continue;
+		snprintf(key, sizeof(key), "tenants[%zu].id", i);
+		missing(c, &t->id, t->line, key,
+			"required: 1 to 64 of a-z, 0-9, _ and -");
+		snprintf(key, sizeof(key), "tenants[%zu].providers", i);
+		missing(c, &t->providers, t->line, key,
+			"required: the ids of the providers this tenant offers");
+		if (t->id != NULL) {
+			for (j = 0; j < i; j++) {
+				if (cfg->tenants[j].id == NULL ||
+				    strcmp(cfg->tenants[j].id, t->id) != 0)
+					continue;
+				snprintf(key, sizeof(key), "tenants[%zu].id", i);
+				report(c, line_or(c, &t->id, t->line), key,
+				       "duplicate id %s (already used at line "
+				       "%d)",
+				       quote(c, t->id), cfg->tenants[j].line);
+				break;
+			}
+		}
+		for (j = 0; j < t->providers.n; j++) {
+			struct sk_buf b;
+
+			if (sk_config_provider(cfg, t->providers.v[j]) != NULL)
+				continue;
+			sk_buf_init(&b);
+			provider_names(&b, cfg);
+			if (b.oom) {
+				c->nomem = true;
+			} else {
+				snprintf(key, sizeof(key),
+					 "tenants[%zu].providers[%zu]", i, j);
+				report(c,
+				       line_or(c, &t->providers.v[j], t->line),
+				       key, "unknown provider %s (defined: %s)",
+				       quote(c, t->providers.v[j]), b.data);
+			}
+			sk_buf_free(&b);
+		}
+		/* A Host header must pick one tenant, never two. */
+		for (j = 0; j < t->hostnames.n; j++) {
+			bool dup = false;
+			for (k = 0; k < i && !dup; k++) {
+				const struct sk_tenant_conf *o = &cfg->tenants[k];
+				for (l = 0; l < o->hostnames.n && !dup; l++) {
+					if (strcmp(o->hostnames.v[l],
+						   t->hostnames.v[j]) != 0)
+						continue;
+					dup = true;
+					snprintf(key, sizeof(key),
+						 "tenants[%zu].hostnames[%zu]",
+						 i, j);
+					report(c,
+					       line_or(c, &t->hostnames.v[j],
+						       t->line),
+					       key,
+					       "%s is already a hostname of "
+					       "tenant %s at line %d (each "
+					       "hostname belongs to one tenant)",
+					       quote(c, t->hostnames.v[j]),
+					       o->id ? o->id : "?",
+					       line_or(c, &o->hostnames.v[l],
+						       o->line));
+				}
+			}
+		}
+		if (t->hostnames.n == 0) {
+			if (catchall != NULL) {
+				snprintf(key, sizeof(key), "tenants[%zu].hostnames",
+					 i);
+				report(c, t->line, key,
+				       "missing, and tenant %s at line %d has "
+				       "no hostnames either (at most one "
+				       "catch-all tenant without hostnames)",
+				       catchall->id ? catchall->id : "?",
+				       catchall->line);
+			} else {
+				catchall = t;
+			}
+		}
+	}
+}
+
+static void
+check_clients(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	char key[KEY_MAX];
+	size_t i, j;
+
+	for (i = 0; i < cfg->nclients; i++) {
+		struct sk_client_conf *cl = &cfg->clients[i];
+		if (cl->line == 0)
+			continue;
+		snprintf(key, sizeof(key), "clients[%zu].client_id", i);
+		missing(c, &cl->client_id, cl->line, key,
+			"required: 1 to 128 of A-Z, a-z, 0-9, '.', '_', '~' "
+			"and '-'");
+		snprintf(key, sizeof(key), "clients[%zu].client_secret", i);
+		missing(c, &cl->client_secret, cl->line, key,
+			"required: client_secret_file: PATH or client_secret: "
+			"\"${ENV_VAR}\"");
+		if (cl->client_id == NULL)
+			continue;
+		for (j = 0; j < i; j++) {
+			if (cfg->clients[j].client_id == NULL ||
+			    strcmp(cfg->clients[j].client_id, cl->client_id) != 0)
+				continue;
+			snprintf(key, sizeof(key), "clients[%zu].client_id", i);
+			report(c, line_or(c, &cl->client_id, cl->line), key,
+			       "duplicate client id %s (already used at line %d)",
+			       quote(c, cl->client_id), cfg->clients[j].line);
+			break;
+		}
+	}
+}
+
+/* Loading */
+
+/* Reads the whole file; on failure errno tells why. */
+static int
+read_file(const char *path, char **out, size_t *outlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r = SK_ERR_IO, saved;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return SK_ERR_IO;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto out;
+	}
+	if (st.st_size > CONFIG_MAX_BYTES) {
+		errno = EFBIG;
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	r = 0;
+out:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+static void
+report_syntax(struct ctx *c, const yaml_parser_t *p)
+{
+	char ctxbuf[160] = "";
+	int line = (int)p->problem_mark.line + 1;
+
+	c->syntax = true;
+	if (p->error == YAML_READER_ERROR) {
+		report(c, 1, "(file)", "%s at byte %zu (the file must be UTF-8 "
+		       "text)", p->problem ? p->problem : "unreadable",
+		       p->problem_offset);
+		return;
+	}
+	if (p->context != NULL)
+		snprintf(ctxbuf, sizeof(ctxbuf), " (%s at line %d)", p->context,
+			 (int)p->context_mark.line + 1);
+	report(c, line, "YAML syntax error", "%s%s",
+	       p->problem ? p->problem : "unknown problem", ctxbuf);
+}
+
+static int
+parse_doc(struct ctx *c, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc, doc2;
+	yaml_node_t *root;
+	int r = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return SK_ERR_NOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		if (parser.error == YAML_MEMORY_ERROR)
+			r = SK_ERR_NOMEM;
+		else
+			report_syntax(c, &parser);
+		yaml_parser_delete(&parser);
+		return r;
+	}
+	c->doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL) {
+		report(c, 1, "(top level)",
+		       "the file is empty (at least public_url, redis, "
+		       "tenants and providers are required)");
+		goto out;
+	}
+	c->root_line = node_line(root);
+	if ((r = walk_map(c, root, "", &top_tab, c->cfg)) != 0)
+		goto out;
+	/* A second document would be silently ignored: refuse it. */
+	if (!yaml_parser_load(&parser, &doc2)) {
+		if (parser.error == YAML_MEMORY_ERROR)
+			r = SK_ERR_NOMEM;
+		else
+			report_syntax(c, &parser);
+		goto out;
+	}
+	if ((root = yaml_document_get_root_node(&doc2)) != NULL)
+		report(c, node_line(root), "(top level)",
+		       "a second YAML document (one document per file)");
+	yaml_document_delete(&doc2);
+out:
+	c->doc = NULL;
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return r;
+}
+
+int
+sk_config_load(const char *path, struct sk_config **out, char **errors)
+{
+	struct ctx c;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	if (errors != NULL)
+		*errors = NULL;
+	memset(&c, 0, sizeof(c));
+	sk_buf_init(&c.errs);
+	c.path = path;
+	c.root_line = 1;
+	if ((c.cfg = calloc(1, sizeof(*c.cfg))) == NULL ||
+	    (c.cfg->path = strdup(path)) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	early_defaults(c.cfg);
+	if ((r = read_file(path, &text, &len)) != 0) {
+		if (r == SK_ERR_IO)
+			sk_buf_addf(&c.errs, "%s: cannot read: %s\n", path,
+				    strerror(errno));
+		goto out;
+	}
+	if ((r = parse_doc(&c, text, len)) != 0)
+		goto out;
+	if (c.nomem) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	if (c.syntax) {
+		r = SK_ERR_CONFIG;
+		goto out;
+	}
+	if ((r = late_defaults(c.cfg)) != 0)
+		goto out;
+	check_top(&c);
+	check_providers(&c);
+	check_tenants(&c);
+	check_clients(&c);
+	if (c.nomem)
+		r = SK_ERR_NOMEM;
+	else if (c.nerrs > 0)
+		r = SK_ERR_CONFIG;
+out:
+	/* The text should hold no secret (inline ones are refused); wipe anyway. */
+	if (text != NULL)
+		sk_freezero(text, len);
+	free(c.lines);
+	if (r == 0) {
+		*out = c.cfg;
+		c.cfg = NULL;
+	}
+	sk_config_free(&c.cfg);
+	if (r == SK_ERR_NOMEM || c.errs.oom) {
+		sk_buf_free(&c.errs);
+		return SK_ERR_NOMEM;
+	}
+	if (r != 0 && errors != NULL) {
+		if (sk_buf_take(&c.errs, errors) != 0)
+			r = SK_ERR_NOMEM;
+	}
+	sk_buf_free(&c.errs);
+	return r;
+}
+
+static void
+strlist_free(struct sk_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void
+sk_config_free(struct sk_config **cfgp)
+{
+	struct sk_config *cfg;
+	size_t i;
+
+	if (cfgp == NULL || (cfg = *cfgp) == NULL)
+		return;
+	*cfgp = NULL;
+	free(cfg->path);
+	free(cfg->listen_host);
+	free(cfg->public_url);
+	free(cfg->redis.url);
+	sk_strfreezero(cfg->redis.password);
+	free(cfg->redis.unix_path);
+	free(cfg->redis.host);
+	free(cfg->cookie.name);
+	free(cfg->log_level);
+	strlist_free(&cfg->allowed_redirect_hosts);
+	for (i = 0; i < cfg->ntenants; i++) {
+		struct sk_tenant_conf *t = &cfg->tenants[i];
+		free(t->id);
+		free(t->display_name);
+		strlist_free(&t->hostnames);
+		strlist_free(&t->providers);
+		strlist_free(&t->allowed_hd);
+		strlist_free(&t->allowed_tid);
+		strlist_free(&t->allowed_email_domains);
+	}
+	free(cfg->tenants);
+	for (i = 0; i < cfg->nproviders; i++) {
+		struct sk_provider_conf *p = &cfg->providers[i];
+		free(p->id);
+		free(p->type);
+		free(p->client_id);
+		sk_strfreezero(p->client_secret);
+		free(p->issuer);
+		strlist_free(&p->scopes);
+	}
+	free(cfg->providers);
+	for (i = 0; i < cfg->nclients; i++) {
+		free(cfg->clients[i].client_id);
+		sk_strfreezero(cfg->clients[i].client_secret);
+	}
+	free(cfg->clients);
+	sk_freezero(cfg, sizeof(*cfg));
+}
+
+const struct sk_provider_conf *
+sk_config_provider(const struct sk_config *cfg, const char *id)
+{
+	size_t i;
+
+	if (cfg == NULL || id == NULL)
+		return NULL;
+	for (i = 0; i < cfg->nproviders; i++)
+		if (cfg->providers[i].id != NULL &&
+		    strcmp(cfg->providers[i].id, id) == 0)
+			return &cfg->providers[i];
+	return NULL;
+}
+
+const struct sk_tenant_conf *
+sk_config_tenant(const struct sk_config *cfg, const char *id)
+{
+	size_t i;
+
+	if (cfg == NULL || id == NULL)
+		return NULL;
+	for (i = 0; i < cfg->ntenants; i++)
+		if (cfg->tenants[i].id != NULL &&
+		    strcmp(cfg->tenants[i].id, id) == 0)
+			return &cfg->tenants[i];
+	return NULL;
+}

@@ -1,0 +1,42 @@
+/* GET /healthz, /readyz, /metrics. */
+#include "broker_int.h"
+#include "sekisho/err.h"
+#include "sekisho/store.h"
+
+#include <string.h>
+
+void
+sk_handle_healthz(struct sk_req *req, struct sk_resp *resp)
+{
+	(void)req;
+	sk_resp_body(resp, 200, "application/json", "{\"status\":\"ok\"}\n",
+		     16);
+}
+
+void
+sk_handle_readyz(struct sk_req *req, struct sk_resp *resp)
+{
+	(void)req;
+	/* Ready means we can decide: without Redis every answer is a no. */
+	if (sk_store_ping() != 0) {
+		sk_resp_json_error(resp, 503, "temporarily_unavailable",
+				   "session store unreachable");
+		return;
+	}
+	sk_resp_body(resp, 200, "application/json",
+		     "{\"status\":\"ready\"}\n", 19);
+}
+
+void
+sk_handle_metrics(struct sk_req *req, struct sk_resp *resp)
+{
+	char *text = NULL;
+
+	(void)req;
+	if (sk_metrics_render(&text) != 0) {
+		resp->oom = true;
+		return;
+	}
+	sk_resp_body_take(resp, 200, "text/plain; version=0.0.4", text,
+			  strlen(text));
+}

@@ -1,0 +1,210 @@
+/*
+ * GET /login?rd=URL           the tenant's sign-in page, or straight on to
+ *                             its only provider
+ * GET /login/{provider}?rd=   starts the upstream authorization-code flow
+ *
+ * A sign-in is bound to the browser that started it: the state sent to the
+ * provider names a single-use record in Redis, and that record holds the
+ * hash of a random value kept in a short-lived cookie. The callback needs
+ * both, so a link from someone else's sign-in is useless.
+ */
+#include "broker_int.h"
+#include "flow_int.h"
+#include "sekisho/err.h"
+#include "sekisho/log.h"
+#include "sekisho/provider.h"
+#include "sekisho/session.h"
+#include "sekisho/util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool
+sk_tenant_offers(const struct sk_tenant_conf *t, const char *provider)
+{
+	size_t i;
+
+	for (i = 0; i < t->providers.n; i++)
+		if (strcmp(t->providers.v[i], provider) == 0)
+			return true;
+	return false;
+}
+
+struct sk_provider *
+sk_provider_by_id(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < sk_app.cfg->nproviders; i++)
+		if (strcmp(sk_app.cfg->providers[i].id, id) == 0)
+			return sk_app.providers[i];
+	return NULL;
+}
+
+/* Validates ?rd=; on a bad value answers and returns false. */
+bool
+sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd)
+{
+	bool dup;
+
+	*rd = sk_req_query(req, "rd", &dup);
+	if (dup) {
+		sk_resp_page(resp, 400, "Bad request",
+			     "The rd parameter was given more than once.");
+		return false;
+	}
+	if (*rd != NULL && sk_redirect_check(sk_app.cfg, *rd) != 0) {
+		sk_resp_page(resp, 400, "Redirect not allowed",
+			     "The address to return to after signing in is "
+			     "not on the list of allowed hosts.");
+		return false;
+	}
+	return true;
+}
+
+/* Answers when the request's host maps to no tenant. */
+bool
+sk_flow_tenant(struct sk_req *req, struct sk_resp *resp)
+{
+	if (req->tenant != NULL)
+		return true;
+	sk_resp_page(resp, 404, "Unknown site",
+		     "This address is not configured for sign-in.");
+	return false;
+}
+
+void
+sk_handle_login(struct sk_req *req, struct sk_resp *resp)
+{
+	const struct sk_tenant_conf *t = req->tenant;
+	struct sk_buf b;
+	const char *rd;
+	char *s = NULL;
+	size_t i;
+
+	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &rd))
+		return;
+	sk_buf_init(&b);
+	if (t->providers.n == 1) {
+		sk_buf_addf(&b, "%s/login/", sk_app.cfg->public_url);
+		sk_buf_add_urlenc(&b, t->providers.v[0]);
+		if (rd != NULL) {
+			sk_buf_adds(&b, "?rd=");
+			sk_buf_add_urlenc(&b, rd);
+		}
+		if (sk_buf_take(&b, &s) != 0) {
+			resp->oom = true;
+			return;
+		}
+		sk_resp_redirect(resp, s);
+		free(s);
+		return;
+	}
+	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head><meta "
+			"charset=\"utf-8\"><meta name=\"viewport\" "
+			"content=\"width=device-width,initial-scale=1\">"
+			"<title>Sign in</title><style>body{font-family:"
+			"system-ui,sans-serif;max-width:24rem;margin:4rem auto;"
+			"padding:0 1rem}a.p{display:block;padding:.7rem 1rem;"
+			"margin:.5rem 0;border:1px solid #888;border-radius:"
+			".4rem;text-decoration:none;color:#111}</style></head>"
+			"<body><h1>Sign in to ");
+	sk_buf_add_html(&b, t->display_name ? t->display_name : t->id);
+	sk_buf_adds(&b, "</h1>\n");
+	for (i = 0; i < t->providers.n; i++) {
+		sk_buf_adds(&b, "<a class=\"p\" id=\"provider-");
+		sk_buf_add_html(&b, t->providers.v[i]);
+		sk_buf_adds(&b, "\" href=\"/login/");
+		sk_buf_add_urlenc(&b, t->providers.v[i]);
+		if (rd != NULL) {
+			sk_buf_adds(&b, "?rd=");
+			/* percent-encoded first, then safe inside the attr */
+			struct sk_buf e;
+			sk_buf_init(&e);
+			sk_buf_add_urlenc(&e, rd);
+			sk_buf_add_html(&b, e.data ? e.data : "");
+			if (e.oom)
+				b.oom = true;
+			sk_buf_free(&e);
+		}
+		sk_buf_adds(&b, "\">Continue with ");
+		sk_buf_add_html(&b, t->providers.v[i]);
+		sk_buf_adds(&b, "</a>\n");
+	}
+	sk_buf_adds(&b, "</body></html>\n");
+	if (sk_buf_take(&b, &s) != 0) {
+		resp->oom = true;
+		return;
+	}
+	sk_resp_body_take(resp, 200, "text/html; charset=utf-8", s, strlen(s));
+}
+
+void
+sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
+{
+	const char *pid = req->path + strlen("/login/"), *rd;
+	struct sk_provider *p;
+	struct sk_authz_request az;
+	char *state = NULL, *nonce = NULL, *verifier = NULL, *bind = NULL;
+	char *blob = NULL, *url = NULL, redirect_uri[1024], challenge[44],
+	     bind_hash[44];
+	json_t *j = NULL;
+	int r;
+
+	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &rd))
+		return;
+	if ((p = sk_provider_by_id(pid)) == NULL ||
+	    !sk_tenant_offers(req->tenant, pid)) {
+		sk_resp_page(resp, 404, "Unknown sign-in method",
+			     "This organisation does not offer that sign-in "
+			     "method.");
+		return;
+	}
+	if (sk_random_token(32, &state) != 0 ||
+	    sk_random_token(32, &nonce) != 0 ||
+	    sk_random_token(32, &verifier) != 0 ||
+	    sk_random_token(32, &bind) != 0) {
+		resp->oom = true;
+		goto out;
+	}
+	sk_sha256_b64url(verifier, strlen(verifier), challenge);
+	sk_sha256_b64url(bind, strlen(bind), bind_hash);
+	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s",
+		 sk_app.cfg->public_url, pid);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "tenant",
+		      req->tenant->id, "provider", pid, "nonce", nonce,
+		      "verifier", verifier, "bind", bind_hash, "rd", rd);
+	if (j == NULL || (blob = json_dumps(j, JSON_COMPACT)) == NULL) {
+		resp->oom = true;
+		goto out;
+	}
+	if ((r = sk_loginstate_put(state, blob,
+				   sk_app.cfg->session.login_timeout)) != 0) {
+		sk_resp_page(resp, 503, "Sign-in unavailable",
+			     "Sign-in is temporarily unavailable. Please try "
+			     "again in a moment.");
+		goto out;
+	}
+	az.redirect_uri = redirect_uri;
+	az.state = state;
+	az.nonce = nonce;
+	az.code_challenge = challenge;
+	if ((r = sk_provider_authorize_url(p, &az, &url)) != 0) {
+		sk_resp_page(resp, 502, "Sign-in provider unavailable",
+			     "The sign-in provider cannot be reached right "
+			     "now. Please try again later.");
+		goto out;
+	}
+	sk_resp_cookie(resp, sk_app.state_cookie, bind,
+		       sk_app.cfg->session.login_timeout);
+	sk_resp_redirect(resp, url);
+out:
+	sk_strfreezero(state);
+	sk_strfreezero(nonce);
+	sk_strfreezero(verifier);
+	sk_strfreezero(bind);
+	sk_strfreezero(blob);
+	free(url);
+	json_decref(j);
+}

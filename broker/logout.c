@@ -1,0 +1,79 @@
+/*
+ * POST /logout ends the session. GET /logout shows a button that posts.
+ *
+ * Cross-site protection: the session cookie is SameSite=Lax, so a
+ * cross-site POST carries no cookie; on top of that, a POST whose Origin
+ * (or Sec-Fetch-Site) shows another site is refused outright, so a hostile
+ * page cannot end sessions even in browsers that ignore SameSite.
+ */
+#include "broker_int.h"
+#include "flow_int.h"
+#include "sekisho/err.h"
+#include "sekisho/session.h"
+#include "sekisho/util.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const char logout_page[] =
+    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<title>Sign out</title></head><body><form method=\"post\" "
+    "action=\"/logout\"><button id=\"logout\" type=\"submit\">Sign out"
+    "</button></form></body></html>\n";
+
+static bool
+same_origin(struct sk_req *req)
+{
+	const char *origin = sk_req_header(req, "Origin");
+	const char *site = sk_req_header(req, "Sec-Fetch-Site");
+	const char *pub = sk_app.cfg->public_url;
+	const char *host = sk_req_host(req);
+	const char *o;
+
+	if (site != NULL && strcmp(site, "same-origin") != 0 &&
+	    strcmp(site, "none") != 0)
+		return false;
+	if (origin == NULL)
+		return true; /* non-browser clients; SameSite still applies */
+	if (strcasecmp(origin, pub) == 0)
+		return true;
+	/* The page may have been served under the request's own host. */
+	o = strstr(origin, "://");
+	return o != NULL && host[0] != '\0' && strcasecmp(o + 3, host) == 0;
+}
+
+void
+sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
+{
+	const char *sid;
+	const char *rd;
+
+	if (!sk_flow_tenant(req, resp))
+		return;
+	if (strcmp(req->method, "POST") != 0) {
+		sk_resp_body(resp, 200, "text/html; charset=utf-8",
+			     logout_page, sizeof(logout_page) - 1);
+		return;
+	}
+	if (!same_origin(req)) {
+		sk_resp_page(resp, 403, "Not allowed",
+			     "Signing out must be requested from this site.");
+		return;
+	}
+	if (!sk_flow_rd(req, resp, &rd))
+		return;
+	sid = sk_req_cookie(req, sk_app.session_cookie);
+	if (sk_token_shape_ok(sid, SK_TOKEN_CHARS, SK_TOKEN_CHARS) &&
+	    sk_session_destroy(sid) != 0) {
+		/* Nothing is lost by saying so: the user can retry. */
+		sk_resp_page(resp, 503, "Sign-out failed",
+			     "The session store cannot be reached, so the "
+			     "session could not be ended. Please try again.");
+		return;
+	}
+	sk_resp_cookie(resp, sk_app.session_cookie, "", 0);
+	if (rd != NULL)
+		sk_resp_redirect(resp, rd);
+	else
+		sk_resp_page(resp, 200, "Signed out", "You have signed out.");
+}

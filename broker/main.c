@@ -1,0 +1,178 @@
+/*
+ * sekisho: the daemon. `sekisho -c FILE` runs; `sekisho -t -c FILE` checks
+ * the configuration and exits (0 when good, 1 with every problem listed).
+ */
+#include "broker_int.h"
+#include "sekisho/config.h"
+#include "sekisho/err.h"
+#include "sekisho/log.h"
+#include "sekisho/provider.h"
+#include "sekisho/store.h"
+#include "sekisho/util.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "/etc/sekisho/sekisho.yaml"
+#define DRAIN_GRACE_MS 10000
+
+struct sk_app sk_app;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sekisho [-t] [-c config.yaml]\n"
+		   "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		   "  -t       check the configuration and exit\n"
+		   "  -V       print the version and exit\n");
+}
+
+/* Checks that go beyond the file itself: can every provider be built? */
+static int
+build_providers(struct sk_config *cfg)
+{
+	size_t i;
+	int r, bad = 0;
+
+	sk_app.providers = calloc(cfg->nproviders ? cfg->nproviders : 1,
+				  sizeof(*sk_app.providers));
+	if (sk_app.providers == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < cfg->nproviders; i++) {
+		const struct sk_provider_conf *pc = &cfg->providers[i];
+		if ((r = sk_provider_create(pc, &sk_app.providers[i])) != 0) {
+			fprintf(stderr,
+				"%s:%d: providers[%zu].type: %s: %s\n",
+				cfg->path, pc->line, i, pc->type,
+				r == SK_ERR_CONFIG
+				    ? "not supported by this build (supported: "
+				      "oidc)"
+				    : sk_err_str(r));
+			bad = 1;
+		}
+	}
+	return bad ? SK_ERR_CONFIG : 0;
+}
+
+static void
+free_providers(void)
+{
+	size_t i;
+
+	if (sk_app.providers == NULL)
+		return;
+	for (i = 0; sk_app.cfg != NULL && i < sk_app.cfg->nproviders; i++)
+		sk_provider_free(&sk_app.providers[i]);
+	free(sk_app.providers);
+	sk_app.providers = NULL;
+}
+
+static int
+cookie_names(const struct sk_config *cfg)
+{
+	/*
+	 * __Host- cookies must be Secure, Path=/ and carry no Domain, so no
+	 * sibling subdomain can plant or overwrite them.
+	 */
+	const char *pfx = cfg->cookie.secure ? "__Host-" : "";
+
+	if (asprintf(&sk_app.session_cookie, "%s%s", pfx, cfg->cookie.name) < 0 ||
+	    asprintf(&sk_app.state_cookie, "%s%s_login", pfx,
+		     cfg->cookie.name) < 0)
+		return SK_ERR_NOMEM;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONFIG;
+	struct sk_config *cfg = NULL;
+	char *errors = NULL;
+	bool check_only = false;
+	sigset_t sigs;
+	int ch, sig, r, ret = 1;
+
+	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'V':
+			printf("sekisho %s\n", SK_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (sk_config_load(path, &cfg, &errors) != 0) {
+		fputs(errors ? errors : "configuration could not be loaded\n",
+		      stderr);
+		free(errors);
+		return 1;
+	}
+	sk_app.cfg = cfg;
+	if (sk_log_set_level(cfg->log_level) != 0)
+		goto out;
+	if (sk_providers_global_init() != 0 || cookie_names(cfg) != 0) {
+		fprintf(stderr, "sekisho: out of memory\n");
+		goto out;
+	}
+	if (build_providers(cfg) != 0)
+		goto out;
+	if (check_only) {
+		printf("%s: ok\n", path);
+		ret = 0;
+		goto out;
+	}
+	if ((r = sk_store_init(cfg)) != 0) {
+		fprintf(stderr, "sekisho: redis: %s\n", sk_err_str(r));
+		goto out;
+	}
+	/*
+	 * Block the signals we wait for before any thread starts, so they are
+	 * delivered here and nowhere else.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (sk_server_start() != 0)
+		goto out;
+	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",
+		SK_VERSION, cfg->listen_host, (unsigned)cfg->listen_port,
+		cfg->public_url, cfg->http.threads);
+	if (sk_store_ping() != 0)
+		sk_warn("redis is not reachable yet: requests will be refused "
+			"until it is");
+	if (sigwait(&sigs, &sig) != 0)
+		sig = SIGTERM;
+	sk_info("signal %d: draining in-flight requests", sig);
+	sk_server_stop(DRAIN_GRACE_MS);
+	sk_info("stopped");
+	ret = 0;
+out:
+	free_providers();
+	sk_store_shutdown();
+	sk_providers_global_cleanup();
+	free(sk_app.session_cookie);
+	free(sk_app.state_cookie);
+	sk_config_free(&cfg);
+	return ret;
+}

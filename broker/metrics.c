@@ -1,0 +1,106 @@
+/*
+ * Prometheus metrics: requests by route and status, one latency histogram,
+ * sign-in outcomes, Redis errors. Counters are lock-free atomics.
+ */
+#include "broker_int.h"
+#include "sekisho/err.h"
+#include "sekisho/store.h"
+#include "sekisho/util.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define MAX_ROUTES 32
+#define NSTATUS 600
+
+static const double bucket_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+				   0.025,  0.05,  0.1,	  0.25,	 0.5,
+				   1.0,	   2.5,	  5.0,	  10.0};
+#define NBUCKETS SK_ARRAY_SIZE(bucket_le)
+
+static atomic_uint_fast64_t req_count[MAX_ROUTES][NSTATUS];
+static atomic_uint_fast64_t hist[NBUCKETS + 1];
+static atomic_uint_fast64_t hist_sum_us;
+static atomic_uint_fast64_t hist_count;
+static atomic_uint_fast64_t events[SK_M__COUNT];
+
+void
+sk_metrics_request(int route, int status, int64_t duration_us)
+{
+	double s = (double)duration_us / 1e6;
+	size_t b;
+
+	if (route >= 0 && route < MAX_ROUTES && status >= 100 &&
+	    status < NSTATUS)
+		atomic_fetch_add(&req_count[route][status], 1);
+	for (b = 0; b < NBUCKETS && s > bucket_le[b]; b++)
+		;
+	atomic_fetch_add(&hist[b], 1);
+	atomic_fetch_add(&hist_sum_us, (uint64_t)(duration_us > 0 ? duration_us : 0));
+	atomic_fetch_add(&hist_count, 1);
+}
+
+void
+sk_metrics_event(enum sk_metric_event ev)
+{
+	if (ev < SK_M__COUNT)
+		atomic_fetch_add(&events[ev], 1);
+}
+
+int
+sk_metrics_render(char **out)
+{
+	struct sk_buf b;
+	uint64_t cum = 0;
+	int r, st, n = sk_route_count();
+	size_t i;
+
+	sk_buf_init(&b);
+	sk_buf_adds(&b, "# HELP sekisho_http_requests_total HTTP requests by "
+			"route and status.\n"
+			"# TYPE sekisho_http_requests_total counter\n");
+	for (r = 0; r < n && r < MAX_ROUTES; r++)
+		for (st = 100; st < NSTATUS; st++) {
+			uint64_t v = atomic_load(&req_count[r][st]);
+			if (v > 0)
+				sk_buf_addf(&b,
+					    "sekisho_http_requests_total{route="
+					    "\"%s\",status=\"%d\"} %llu\n",
+					    sk_route_name(r), st,
+					    (unsigned long long)v);
+		}
+	sk_buf_adds(&b, "# HELP sekisho_http_request_duration_seconds Time "
+			"to answer a request.\n"
+			"# TYPE sekisho_http_request_duration_seconds "
+			"histogram\n");
+	for (i = 0; i < NBUCKETS; i++) {
+		cum += atomic_load(&hist[i]);
+		sk_buf_addf(&b,
+			    "sekisho_http_request_duration_seconds_bucket{le="
+			    "\"%g\"} %llu\n",
+			    bucket_le[i], (unsigned long long)cum);
+	}
+	cum += atomic_load(&hist[NBUCKETS]);
+	sk_buf_addf(&b,
+		    "sekisho_http_request_duration_seconds_bucket{le=\"+Inf\"} "
+		    "%llu\n"
+		    "sekisho_http_request_duration_seconds_sum %.6f\n"
+		    "sekisho_http_request_duration_seconds_count %llu\n",
+		    (unsigned long long)cum,
+		    (double)atomic_load(&hist_sum_us) / 1e6,
+		    (unsigned long long)atomic_load(&hist_count));
+	sk_buf_addf(&b,
+		    "# HELP sekisho_logins_total Completed upstream sign-ins "
+		    "by result.\n"
+		    "# TYPE sekisho_logins_total counter\n"
+		    "sekisho_logins_total{result=\"success\"} %llu\n"
+		    "sekisho_logins_total{result=\"failure\"} %llu\n",
+		    (unsigned long long)atomic_load(&events[SK_M_LOGIN_OK]),
+		    (unsigned long long)atomic_load(&events[SK_M_LOGIN_FAIL]));
+	sk_buf_addf(&b,
+		    "# HELP sekisho_redis_errors_total Failed Redis calls.\n"
+		    "# TYPE sekisho_redis_errors_total counter\n"
+		    "sekisho_redis_errors_total %llu\n",
+		    (unsigned long long)sk_store_errors());
+	return sk_buf_take(&b, out);
+}

@@ -1,0 +1,90 @@
+/*
+ * Request-independent policy helpers: which tenant a host belongs to,
+ * which post-login redirects are allowed, which identities a tenant takes.
+ */
+#include "broker_int.h"
+#include "sekisho/err.h"
+#include "sekisho/provider.h"
+#include "sekisho/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define HOST_MAX 256
+
+static bool
+host_eq(const char *a, size_t alen, const char *b)
+{
+	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
+
+const struct sk_tenant_conf *
+sk_tenant_for_host(const struct sk_config *cfg, const char *host)
+{
+	const struct sk_tenant_conf *fallback = NULL;
+	size_t i, j, hlen = strlen(host), bare = hlen;
+	const char *colon = strrchr(host, ':');
+
+	/* "host:port" also matches an entry naming the host alone. */
+	if (colon != NULL && strchr(host, ']') < colon)
+		bare = (size_t)(colon - host);
+	for (i = 0; i < cfg->ntenants; i++) {
+		const struct sk_tenant_conf *t = &cfg->tenants[i];
+		if (t->hostnames.n == 0)
+			fallback = t;
+		for (j = 0; j < t->hostnames.n; j++)
+			if (host_eq(host, hlen, t->hostnames.v[j]) ||
+			    host_eq(host, bare, t->hostnames.v[j]))
+				return t;
+	}
+	return fallback;
+}
+
+bool
+sk_token_shape_ok(const char *v, size_t min, size_t max)
+{
+	size_t n;
+
+	if (v == NULL)
+		return false;
+	for (n = 0; v[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)v[n];
+		if (n >= max || !(isalnum(c) || c == '-' || c == '_'))
+			return false;
+	}
+	return n >= min;
+}
+
+int
+sk_redirect_check(const struct sk_config *cfg, const char *rd)
+{
+	const char *p, *auth, *end;
+	size_t i, alen;
+
+	if (rd == NULL || rd[0] == '\0' || strlen(rd) > 2048)
+		return SK_ERR_INVALID;
+	for (p = rd; *p; p++) {
+		/* Browsers strip tabs and newlines and read '\' as '/'. */
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\\')
+			return SK_ERR_INVALID;
+	}
+	if (rd[0] == '/')
+		return rd[1] == '/' ? SK_ERR_INVALID : 0;
+	if (strncasecmp(rd, "https://", 8) == 0)
+		auth = rd + 8;
+	else if (strncasecmp(rd, "http://", 7) == 0)
+		auth = rd + 7;
+	else
+		return SK_ERR_INVALID;
+	end = auth + strcspn(auth, "/?#");
+	alen = (size_t)(end - auth);
+	/* userinfo ("good.com@evil.com") is never needed: refuse it. */
+	if (alen == 0 || alen > HOST_MAX || memchr(auth, '@', alen) != NULL)
+		return SK_ERR_INVALID;
+	for (i = 0; i < cfg->allowed_redirect_hosts.n; i++)
+		if (host_eq(auth, alen, cfg->allowed_redirect_hosts.v[i]))
+			return 0;
+	return SK_ERR_DENIED;
+}

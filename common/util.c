@@ -1,0 +1,578 @@
+/* Shared helpers: secrets, randomness, encodings, buffers, durations. */
+#include "sekisho/util.h"
+#include "sekisho/err.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+void
+sk_memzero(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		OPENSSL_cleanse(p, n);
+}
+
+void
+sk_freezero(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	OPENSSL_cleanse(p, n);
+	free(p);
+}
+
+void
+sk_strfreezero(char *s)
+{
+	if (s == NULL)
+		return;
+	sk_freezero(s, strlen(s));
+}
+
+bool
+sk_ct_eq(const void *a, size_t alen, const void *b, size_t blen)
+{
+	/* NULL never matches: a missing state, nonce or token fails closed. */
+	if (a == NULL || b == NULL)
+		return false;
+	if (alen != blen || alen == 0)
+		return false;
+	return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+bool
+sk_ct_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return false;
+	return sk_ct_eq(a, strlen(a), b, strlen(b));
+}
+
+int
+sk_random_bytes(void *buf, size_t n)
+{
+	if (n > INT_MAX || RAND_bytes(buf, (int)n) != 1)
+		return SK_ERR_INTERNAL;
+	return 0;
+}
+
+int
+sk_random_token(size_t nbytes, char **out)
+{
+	unsigned char raw[64];
+	int r;
+
+	*out = NULL;
+	if (nbytes == 0 || nbytes > sizeof(raw))
+		return SK_ERR_INVALID;
+	if ((r = sk_random_bytes(raw, nbytes)) != 0)
+		goto out;
+	r = sk_b64url_encode(raw, nbytes, out);
+out:
+	sk_memzero(raw, sizeof(raw));
+	return r;
+}
+
+static const char b64url_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int
+sk_b64url_encode(const void *in, size_t len, char **out)
+{
+	const unsigned char *p = in;
+	size_t i, o = 0;
+	char *s;
+
+	*out = NULL;
+	if (len > (SIZE_MAX / 4) - 4)
+		return SK_ERR_TOO_LARGE;
+	if ((s = malloc((len + 2) / 3 * 4 + 1)) == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+			     p[i + 2];
+		s[o++] = b64url_alpha[(v >> 18) & 63];
+		s[o++] = b64url_alpha[(v >> 12) & 63];
+		s[o++] = b64url_alpha[(v >> 6) & 63];
+		s[o++] = b64url_alpha[v & 63];
+	}
+	if (len - i == 1) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		s[o++] = b64url_alpha[(v >> 18) & 63];
+		s[o++] = b64url_alpha[(v >> 12) & 63];
+	} else if (len - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		s[o++] = b64url_alpha[(v >> 18) & 63];
+		s[o++] = b64url_alpha[(v >> 12) & 63];
+		s[o++] = b64url_alpha[(v >> 6) & 63];
+	}
+	s[o] = '\0';
+	*out = s;
+	return 0;
+}
+
+static int
+b64_value(unsigned char c, bool url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (url ? c == '-' : c == '+')
+		return 62;
+	if (url ? c == '_' : c == '/')
+		return 63;
+	return -1;
+}
+
+static int
+b64_decode(const char *in, size_t len, bool url, unsigned char **out,
+	   size_t *outlen)
+{
+	unsigned char *d;
+	uint32_t acc = 0;
+	size_t i, o = 0, bits = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	while (len > 0 && in[len - 1] == '=')
+		len--;
+	if (len % 4 == 1)
+		return SK_ERR_INVALID;
+	if ((d = malloc(len / 4 * 3 + 3)) == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < len; i++) {
+		int v = b64_value((unsigned char)in[i], url);
+		if (v < 0) {
+			free(d);
+			return SK_ERR_INVALID;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			d[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	d[o] = '\0';
+	*out = d;
+	*outlen = o;
+	return 0;
+}
+
+int
+sk_b64url_decode(const char *in, size_t len, unsigned char **out,
+		 size_t *outlen)
+{
+	return b64_decode(in, len, true, out, outlen);
+}
+
+int
+sk_b64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
+{
+	return b64_decode(in, len, false, out, outlen);
+}
+
+void
+sk_sha256_hex(const void *data, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	size_t i;
+
+	SHA256(data, len, md);
+	for (i = 0; i < sizeof(md); i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+void
+sk_sha256_b64url(const void *data, size_t len, char out[44])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char *s = NULL;
+
+	SHA256(data, len, md);
+	out[0] = '\0';
+	if (sk_b64url_encode(md, sizeof(md), &s) == 0) {
+		memcpy(out, s, 43);
+		out[43] = '\0';
+		free(s);
+	}
+}
+
+int
+sk_parse_duration(const char *s, int64_t *seconds)
+{
+	const int64_t max = 10LL * 366 * 86400;
+	int64_t v = 0, mult = 1;
+	const char *p = s;
+
+	*seconds = 0;
+	if (s == NULL || !isdigit((unsigned char)*p))
+		return SK_ERR_INVALID;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (*p - '0');
+		if (v > max)
+			return SK_ERR_INVALID;
+		p++;
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 's':
+		p++;
+		break;
+	case 'm':
+		mult = 60;
+		p++;
+		break;
+	case 'h':
+		mult = 3600;
+		p++;
+		break;
+	case 'd':
+		mult = 86400;
+		p++;
+		break;
+	default:
+		return SK_ERR_INVALID;
+	}
+	if (*p != '\0' || v == 0 || v > max / mult)
+		return SK_ERR_INVALID;
+	*seconds = v * mult;
+	return 0;
+}
+
+void
+sk_buf_init(struct sk_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+static bool
+buf_grow(struct sk_buf *b, size_t add)
+{
+	size_t need, ncap;
+	char *n;
+
+	if (b->oom)
+		return false;
+	if (add > SIZE_MAX - b->len - 1)
+		goto fail;
+	need = b->len + add + 1;
+	if (need <= b->cap)
+		return true;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap < need)
+		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+	if ((n = realloc(b->data, ncap)) == NULL)
+		goto fail;
+	b->data = n;
+	b->cap = ncap;
+	return true;
+fail:
+	b->oom = true;
+	return false;
+}
+
+void
+sk_buf_add(struct sk_buf *b, const void *data, size_t len)
+{
+	if (!buf_grow(b, len))
+		return;
+	if (len > 0)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void
+sk_buf_adds(struct sk_buf *b, const char *s)
+{
+	sk_buf_add(b, s, strlen(s));
+}
+
+void
+sk_buf_addf(struct sk_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !buf_grow(b, (size_t)n)) {
+		b->oom = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+sk_buf_add_html(struct sk_buf *b, const char *s)
+{
+	for (; s != NULL && *s; s++) {
+		switch (*s) {
+		case '<':
+			sk_buf_adds(b, "&lt;");
+			break;
+		case '>':
+			sk_buf_adds(b, "&gt;");
+			break;
+		case '&':
+			sk_buf_adds(b, "&amp;");
+			break;
+		case '"':
+			sk_buf_adds(b, "&quot;");
+			break;
+		case '\'':
+			sk_buf_adds(b, "&#39;");
+			break;
+		default:
+			sk_buf_add(b, s, 1);
+		}
+	}
+}
+
+void
+sk_buf_add_urlenc(struct sk_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char e[3];
+
+	for (; s != NULL && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			sk_buf_add(b, s, 1);
+			continue;
+		}
+		e[0] = '%';
+		e[1] = hex[c >> 4];
+		e[2] = hex[c & 15];
+		sk_buf_add(b, e, 3);
+	}
+}
+
+void
+sk_buf_add_json(struct sk_buf *b, const char *s)
+{
+	for (; s != NULL && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '"':
+			sk_buf_adds(b, "\\\"");
+			break;
+		case '\\':
+			sk_buf_adds(b, "\\\\");
+			break;
+		case '\n':
+			sk_buf_adds(b, "\\n");
+			break;
+		case '\r':
+			sk_buf_adds(b, "\\r");
+			break;
+		case '\t':
+			sk_buf_adds(b, "\\t");
+			break;
+		default:
+			if (c < 0x20)
+				sk_buf_addf(b, "\\u%04x", c);
+			else
+				sk_buf_add(b, s, 1);
+		}
+	}
+}
+
+int
+sk_buf_take(struct sk_buf *b, char **out)
+{
+	*out = NULL;
+	if (b->oom) {
+		sk_buf_free(b);
+		return SK_ERR_NOMEM;
+	}
+	if (b->data == NULL && !buf_grow(b, 0))
+		return SK_ERR_NOMEM;
+	if (b->len == 0)
+		b->data[0] = '\0';
+	*out = b->data;
+	sk_buf_init(b);
+	return 0;
+}
+
+void
+sk_buf_free(struct sk_buf *b)
+{
+	free(b->data);
+	sk_buf_init(b);
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *
+sk_urldecode(const char *s, size_t len)
+{
+	char *d;
+	size_t i, o = 0;
+
+	if ((d = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '+') {
+			d[o++] = ' ';
+		} else if (s[i] == '%') {
+			int h, l;
+			if (len - i < 3)
+				goto bad;
+			h = hexval((unsigned char)s[i + 1]);
+			l = hexval((unsigned char)s[i + 2]);
+			if (h < 0 || l < 0 || (h == 0 && l == 0))
+				goto bad;
+			d[o++] = (char)(h << 4 | l);
+			i += 2;
+		} else if (s[i] == '\0') {
+			goto bad;
+		} else {
+			d[o++] = s[i];
+		}
+	}
+	d[o] = '\0';
+	return d;
+bad:
+	free(d);
+	return NULL;
+}
+
+char *
+sk_form_get(const char *form, const char *name, bool *dup)
+{
+	size_t nlen = strlen(name);
+	const char *p = form, *found = NULL;
+	size_t found_len = 0;
+
+	if (dup != NULL)
+		*dup = false;
+	if (form == NULL)
+		return NULL;
+	while (*p) {
+		const char *amp = strchr(p, '&');
+		size_t plen = amp ? (size_t)(amp - p) : strlen(p);
+		if (plen > nlen && p[nlen] == '=' && memcmp(p, name, nlen) == 0) {
+			if (found != NULL) {
+				if (dup != NULL)
+					*dup = true;
+				return NULL;
+			}
+			found = p + nlen + 1;
+			found_len = plen - nlen - 1;
+		} else if (plen == nlen && memcmp(p, name, nlen) == 0) {
+			if (found != NULL) {
+				if (dup != NULL)
+					*dup = true;
+				return NULL;
+			}
+			found = p + plen;
+			found_len = 0;
+		}
+		if (amp == NULL)
+			break;
+		p = amp + 1;
+	}
+	if (found == NULL)
+		return NULL;
+	return sk_urldecode(found, found_len);
+}
+
+int
+sk_read_secret_file(const char *path, size_t maxlen, char **out)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r = SK_ERR_IO;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return SK_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	if ((size_t)st.st_size > maxlen) {
+		r = SK_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	if (strlen(buf) != len) { /* embedded NUL */
+		r = SK_ERR_INVALID;
+		goto out;
+	}
+	*out = buf;
+	buf = NULL;
+	r = 0;
+out:
+	if (buf != NULL)
+		sk_freezero(buf, (size_t)st.st_size + 1);
+	close(fd);
+	return r;
+}
+
+int64_t
+sk_monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+sk_wall_s(void)
+{
+	return (int64_t)time(NULL);
+}

@@ -1,0 +1,130 @@
+/*
+ * Sekisho configuration: one YAML file parsed into struct sk_config.
+ *
+ * The structure is plain read-only data once loaded: every module reads it,
+ * none writes it. Secrets (client secrets, the Redis password) arrive only
+ * through *_file paths or ${ENV} references and are wiped by sk_config_free().
+ */
+#ifndef SEKISHO_CONFIG_H
+#define SEKISHO_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sk_strlist {
+	char **v;
+	size_t n;
+};
+
+enum sk_mfa_policy {
+	SK_MFA_OPTIONAL = 0,
+	SK_MFA_REQUIRED,
+	SK_MFA_ADMINS,
+};
+
+struct sk_tenant_conf {
+	char *id;
+	char *display_name;
+	struct sk_strlist hostnames; /* empty: the catch-all tenant */
+	struct sk_strlist providers; /* provider ids offered, in order */
+	enum sk_mfa_policy mfa;
+	struct sk_strlist allowed_hd;
+	struct sk_strlist allowed_tid;
+	struct sk_strlist allowed_email_domains;
+	int line; /* where it was defined, for messages */
+};
+
+struct sk_provider_conf {
+	char *id;   /* [a-z0-9_-]{1,32}; the callback is {public_url}/callback/{id} */
+	char *type; /* google | microsoft | line | github | oidc */
+	char *client_id;
+	char *client_secret; /* from client_secret_file or ${ENV}; secret */
+	char *issuer;	     /* NULL: the type's default */
+	struct sk_strlist scopes; /* default: openid email profile */
+	bool userinfo;		  /* also call the userinfo endpoint */
+	int64_t http_timeout;	  /* seconds, default 10 */
+	int line;
+};
+
+struct sk_client_conf {
+	char *client_id;
+	char *client_secret; /* secret */
+	int line;
+};
+
+struct sk_config {
+	char *path;
+
+	/* listen: "host:port", "[v6]:port" */
+	char *listen_host;
+	uint16_t listen_port;
+	char *public_url; /* no trailing slash */
+
+	struct {
+		char *url;	/* unix:///path or redis://host:port/db */
+		char *password; /* secret; NULL when none */
+		/* parsed from url: */
+		char *unix_path; /* set for unix:// */
+		char *host;	 /* set for redis:// */
+		uint16_t port;
+		int db;
+		int64_t connect_timeout_ms; /* default 500 */
+		int64_t command_timeout_ms; /* default 500 */
+	} redis;
+
+	struct {
+		bool secure; /* default true: Secure + __Host- prefix */
+		char *name;  /* default "sekisho"; prefixed with __Host- when secure */
+	} cookie;
+
+	struct {
+		int64_t idle_timeout;	  /* seconds, default 36h */
+		int64_t absolute_timeout; /* seconds, default 7d */
+		int64_t login_timeout;	  /* seconds a sign-in may take, default 10m */
+	} session;
+
+	struct {
+		int threads;		/* default: number of cores */
+		int64_t max_connections; /* default 1024 */
+		int64_t idle_timeout;	/* seconds, default 30 */
+		int64_t max_header_bytes; /* default 8192 */
+		int64_t max_body_bytes;	/* default 65536 */
+		bool trust_forwarded;	/* take the client IP from X-Forwarded-For
+					   / X-Real-IP; default false */
+	} http;
+
+	char *log_level; /* error | warn | info | debug; default info */
+
+	struct sk_strlist allowed_redirect_hosts;
+
+	struct sk_tenant_conf *tenants;
+	size_t ntenants;
+	struct sk_provider_conf *providers;
+	size_t nproviders;
+	struct sk_client_conf *clients;
+	size_t nclients;
+};
+
+/*
+ * Reads and checks the configuration file at path.
+ *
+ * On success returns 0 and *out is newly allocated (free with
+ * sk_config_free()). On failure returns SK_ERR_CONFIG (or SK_ERR_NOMEM /
+ * SK_ERR_IO) and *errors, if errors is not NULL, is a newly allocated
+ * string (free()) holding one line per problem found, each of the form
+ *   file:line: key: problem (what is allowed)
+ * Parsing goes on after a problem so that every problem is reported at once.
+ */
+int sk_config_load(const char *path, struct sk_config **out, char **errors);
+
+/* Frees and wipes; accepts NULL and clears the caller's pointer. */
+void sk_config_free(struct sk_config **cfg);
+
+/* Lookups; NULL when absent. */
+const struct sk_provider_conf *sk_config_provider(const struct sk_config *cfg,
+						  const char *id);
+const struct sk_tenant_conf *sk_config_tenant(const struct sk_config *cfg,
+					      const char *id);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * Upstream identity providers behind one ops table (the curl vtls pattern).
+ * providers/<type>.c each fill one struct sk_provider_ops; the flows in
+ * broker/ only ever call the sk_provider_* functions below.
+ */
+#ifndef SEKISHO_PROVIDER_H
+#define SEKISHO_PROVIDER_H
+
+#include <stdbool.h>
+
+struct sk_provider_conf;
+
+/* Who the provider says signed in. All strings owned; free with
+ * sk_identity_free(). */
+struct sk_identity {
+	char *issuer;  /* the verified issuer */
+	char *subject; /* stable id at that issuer */
+	char *email;   /* NULL when not given */
+	bool email_verified;
+	char *name;
+	char *hd;  /* Google Workspace domain, when present */
+	char *tid; /* Entra tenant id, when present */
+};
+void sk_identity_free(struct sk_identity **id);
+
+/* What the broker hands the provider to start a sign-in. */
+struct sk_authz_request {
+	const char *redirect_uri;
+	const char *state;
+	const char *nonce;
+	const char *code_challenge; /* S256 */
+};
+
+/* What the broker hands the provider at the callback. */
+struct sk_code_exchange {
+	const char *code;
+	const char *redirect_uri;
+	const char *code_verifier;
+	const char *nonce; /* expected nonce: never NULL for OpenID flows */
+};
+
+struct sk_provider;
+
+struct sk_provider_ops {
+	const char *type;
+	/* On success *priv is newly allocated; released by destroy. */
+	int (*create)(const struct sk_provider_conf *conf, void **priv);
+	/* On success *url is newly allocated (free()). */
+	int (*authorize_url)(void *priv, const struct sk_authz_request *a,
+			     char **url);
+	/*
+	 * Exchanges the code and verifies what comes back. On success *id is
+	 * newly allocated. On failure returns SK_ERR_UPSTREAM (provider down
+	 * or refused) or SK_ERR_TOKEN (a token failed a check) and sets *why
+	 * to a newly allocated, log-safe reason (free()).
+	 */
+	int (*exchange)(void *priv, const struct sk_code_exchange *x,
+			struct sk_identity **id, char **why);
+	void (*destroy)(void *priv);
+};
+
+/* Makes the provider of conf->type. On success *out is newly allocated. */
+int sk_provider_create(const struct sk_provider_conf *conf,
+		       struct sk_provider **out);
+/* Frees; accepts NULL; clears the caller's pointer. */
+void sk_provider_free(struct sk_provider **p);
+
+const struct sk_provider_conf *sk_provider_conf(const struct sk_provider *p);
+int sk_provider_authorize_url(struct sk_provider *p,
+			      const struct sk_authz_request *a, char **url);
+int sk_provider_exchange(struct sk_provider *p,
+			 const struct sk_code_exchange *x,
+			 struct sk_identity **id, char **why);
+
+/* Process-wide set-up of the HTTP client (liboauth2/libcurl). */
+int sk_providers_global_init(void);
+void sk_providers_global_cleanup(void);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * Small shared helpers: secret handling, random values, encodings, string
+ * buffers and duration parsing. Nothing here touches the network.
+ */
+#ifndef SEKISHO_UTIL_H
+#define SEKISHO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Wipes n bytes in a way the compiler may not elide (OPENSSL_cleanse). */
+void sk_memzero(void *p, size_t n);
+/* Wipes then frees; accepts NULL. */
+void sk_freezero(void *p, size_t n);
+/* Wipes a NUL-terminated string then frees it; accepts NULL. */
+void sk_strfreezero(char *s);
+
+/*
+ * Constant-time equality of two byte strings. Lengths are compared first
+ * (lengths are not secret); contents with CRYPTO_memcmp. A NULL side never
+ * compares equal, so a missing value fails closed.
+ */
+__attribute__((warn_unused_result)) bool sk_ct_eq(const void *a, size_t alen,
+						  const void *b, size_t blen);
+/* sk_ct_eq for two NUL-terminated strings; NULL never equals. */
+__attribute__((warn_unused_result)) bool sk_ct_streq(const char *a,
+						     const char *b);
+
+/* Fills buf with n bytes from the CSPRNG. Returns 0 or SK_ERR_INTERNAL. */
+int sk_random_bytes(void *buf, size_t n);
+/*
+ * Makes a random token of nbytes entropy, base64url without padding.
+ * On success *out is newly allocated; free with sk_strfreezero().
+ */
+int sk_random_token(size_t nbytes, char **out);
+
+/* base64url (no padding). On success *out is newly allocated (free()). */
+int sk_b64url_encode(const void *in, size_t len, char **out);
+/*
+ * Decodes base64url, padding optional. On success *out is newly allocated
+ * (free()), NUL-terminated for convenience, *outlen excludes the NUL.
+ * Returns SK_ERR_INVALID on any character outside the alphabet.
+ */
+int sk_b64url_decode(const char *in, size_t len, unsigned char **out,
+		     size_t *outlen);
+/* Standard base64 decode (for HTTP Basic). Same ownership as above. */
+int sk_b64_decode(const char *in, size_t len, unsigned char **out,
+		  size_t *outlen);
+
+/* SHA-256 of data, as 64 lowercase hex chars + NUL into out[65]. */
+void sk_sha256_hex(const void *data, size_t len, char out[65]);
+/* SHA-256 of data, base64url (43 chars + NUL) into out[44]. */
+void sk_sha256_b64url(const void *data, size_t len, char out[44]);
+
+/*
+ * Parses a duration: a positive integer followed by one unit s, m, h or d
+ * ("90s", "15m", "36h", "14d"); a bare integer means seconds. The result
+ * must fit in 10 years. Returns 0 or SK_ERR_INVALID.
+ */
+int sk_parse_duration(const char *s, int64_t *seconds);
+
+/* Growable string buffer. Always NUL-terminated once anything is added. */
+struct sk_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool oom; /* sticky: an append failed; the content is incomplete */
+};
+void sk_buf_init(struct sk_buf *b);
+void sk_buf_add(struct sk_buf *b, const void *data, size_t len);
+void sk_buf_adds(struct sk_buf *b, const char *s);
+void sk_buf_addf(struct sk_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s with HTML special characters escaped. */
+void sk_buf_add_html(struct sk_buf *b, const char *s);
+/* Appends s percent-encoded for a URL query component. */
+void sk_buf_add_urlenc(struct sk_buf *b, const char *s);
+/* Appends s as the inside of a JSON string (no quotes). */
+void sk_buf_add_json(struct sk_buf *b, const char *s);
+/*
+ * Takes the content: on success *out owns the string (free()) and b is
+ * reset. Returns SK_ERR_NOMEM if any append failed (b is freed then).
+ */
+int sk_buf_take(struct sk_buf *b, char **out);
+void sk_buf_free(struct sk_buf *b);
+
+/*
+ * Decodes one application/x-www-form-urlencoded component ('+' is a space).
+ * Returns a newly allocated string or NULL on a bad escape, an embedded NUL
+ * or no memory.
+ */
+char *sk_urldecode(const char *s, size_t len);
+
+/*
+ * Finds parameter name in a query string or form body ("a=1&b=2") and
+ * returns its decoded value, newly allocated (free()); NULL when absent or
+ * malformed. A parameter given twice counts as malformed (*dup set true),
+ * as OAuth 2.0 requires.
+ */
+char *sk_form_get(const char *form, const char *name, bool *dup);
+
+/* Reads a whole small file (at most maxlen bytes). *out newly allocated,
+ * NUL-terminated; trailing newlines stripped. Free with sk_strfreezero(). */
+int sk_read_secret_file(const char *path, size_t maxlen, char **out);
+
+/* Monotonic clock in microseconds. */
+int64_t sk_monotonic_us(void);
+/* Wall clock seconds. */
+int64_t sk_wall_s(void);
+
+#endif

@@ -1,0 +1,243 @@
+/* Sessions and pending sign-ins in Redis. See include/sekisho/session.h. */
+#include "sekisho/session.h"
+#include "sekisho/err.h"
+#include "sekisho/store.h"
+#include "sekisho/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SESSION_KEY_LEN 96
+
+static void
+session_key(const char *sid, char key[SESSION_KEY_LEN])
+{
+	char h[65];
+
+	sk_sha256_hex(sid, strlen(sid), h);
+	snprintf(key, SESSION_KEY_LEN, "sk:{s:%s}", h);
+}
+
+/*
+ * Creates the hash with the created/absolute times taken from Redis TIME.
+ * ARGV: user tenant email name provider idle absolute
+ */
+static struct sk_script create_script = {
+    .src = "local t = redis.call('TIME')\n"
+	   "local now = tonumber(t[1])\n"
+	   "local idle = tonumber(ARGV[6])\n"
+	   "local abs = tonumber(ARGV[7])\n"
+	   "redis.call('HSET', KEYS[1], 'user', ARGV[1], 'tenant', ARGV[2],\n"
+	   "  'email', ARGV[3], 'name', ARGV[4], 'provider', ARGV[5],\n"
+	   "  'created', now, 'abs', now + abs, 'idle', idle)\n"
+	   "redis.call('EXPIRE', KEYS[1], math.min(idle, abs))\n"
+	   "return now\n",
+};
+
+/*
+ * Reads a session, enforces the absolute end with Redis TIME, and slides
+ * the idle expiry (never past the absolute end).
+ */
+static struct sk_script get_script = {
+    .src = "local v = redis.call('HMGET', KEYS[1], 'user', 'tenant',\n"
+	   "  'email', 'name', 'provider', 'created', 'abs', 'idle')\n"
+	   "if not v[1] then return false end\n"
+	   "local t = redis.call('TIME')\n"
+	   "local now = tonumber(t[1])\n"
+	   "local abs = tonumber(v[7])\n"
+	   "if not abs or now >= abs then\n"
+	   "  redis.call('DEL', KEYS[1])\n"
+	   "  return false\n"
+	   "end\n"
+	   "redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[8]), abs - now))\n"
+	   "return v\n",
+};
+
+void
+sk_session_free(struct sk_session **sp)
+{
+	struct sk_session *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	free(s->user_id);
+	free(s->tenant);
+	free(s->email);
+	free(s->name);
+	free(s->provider);
+	free(s);
+	*sp = NULL;
+}
+
+int
+sk_session_create(const struct sk_session *s, int64_t idle_s,
+		  int64_t absolute_s, char **sidp)
+{
+	char key[SESSION_KEY_LEN], idle[24], abs[24], *sid = NULL;
+	struct sk_reply *rep = NULL;
+	const char *argv[8];
+	size_t lens[8];
+	int i, r;
+
+	*sidp = NULL;
+	if ((r = sk_random_token(32, &sid)) != 0)
+		return r;
+	session_key(sid, key);
+	snprintf(idle, sizeof(idle), "%lld", (long long)idle_s);
+	snprintf(abs, sizeof(abs), "%lld", (long long)absolute_s);
+	argv[0] = key;
+	argv[1] = s->user_id;
+	argv[2] = s->tenant;
+	argv[3] = s->email ? s->email : "";
+	argv[4] = s->name ? s->name : "";
+	argv[5] = s->provider ? s->provider : "";
+	argv[6] = idle;
+	argv[7] = abs;
+	for (i = 0; i < 8; i++)
+		lens[i] = strlen(argv[i]);
+	if ((r = sk_store_eval(&rep, &create_script, 1, 8, argv, lens)) != 0)
+		goto out;
+	*sidp = sid;
+	sid = NULL;
+out:
+	sk_reply_free(&rep);
+	sk_strfreezero(sid);
+	return r;
+}
+
+static char *
+elem_str(const struct sk_reply *rep, size_t i)
+{
+	if (i >= rep->nelem || rep->elem[i]->type != SK_REPLY_STRING)
+		return NULL;
+	return strdup(rep->elem[i]->str);
+}
+
+int
+sk_session_get(const char *sid, struct sk_session **out)
+{
+	char key[SESSION_KEY_LEN];
+	struct sk_reply *rep = NULL;
+	struct sk_session *s = NULL;
+	const char *argv[1];
+	size_t lens[1];
+	int r;
+
+	*out = NULL;
+	session_key(sid, key);
+	argv[0] = key;
+	lens[0] = strlen(key);
+	if ((r = sk_store_eval(&rep, &get_script, 1, 1, argv, lens)) != 0)
+		return r;
+	/* Lua false arrives as NIL: no session (or just expired). */
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 8) {
+		r = rep->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND : SK_ERR_STORE;
+		goto out;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	s->user_id = elem_str(rep, 0);
+	s->tenant = elem_str(rep, 1);
+	s->email = elem_str(rep, 2);
+	s->name = elem_str(rep, 3);
+	s->provider = elem_str(rep, 4);
+	if (rep->elem[5]->str)
+		s->created = strtoll(rep->elem[5]->str, NULL, 10);
+	if (rep->elem[6]->str)
+		s->abs_exp = strtoll(rep->elem[6]->str, NULL, 10);
+	if (s->user_id == NULL || s->tenant == NULL) {
+		/* A record without owner is corrupt: treat as no session. */
+		r = SK_ERR_NOT_FOUND;
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+	r = 0;
+out:
+	sk_session_free(&s);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_session_destroy(const char *sid)
+{
+	char key[SESSION_KEY_LEN];
+	struct sk_reply *rep = NULL;
+	const char *argv[2];
+	size_t lens[2];
+	int r;
+
+	session_key(sid, key);
+	argv[0] = "DEL";
+	argv[1] = key;
+	lens[0] = 3;
+	lens[1] = strlen(key);
+	r = sk_store_cmd(&rep, 2, argv, lens);
+	sk_reply_free(&rep);
+	return r;
+}
+
+static void
+state_key(const char *state, char key[SESSION_KEY_LEN])
+{
+	char h[65];
+
+	sk_sha256_hex(state, strlen(state), h);
+	snprintf(key, SESSION_KEY_LEN, "sk:{st:%s}", h);
+}
+
+int
+sk_loginstate_put(const char *state, const char *blob, int64_t ttl_s)
+{
+	char key[SESSION_KEY_LEN], ttl[24];
+	struct sk_reply *rep = NULL;
+	const char *argv[5];
+	size_t lens[5];
+	int i, r;
+
+	state_key(state, key);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = blob;
+	argv[3] = "EX";
+	argv[4] = ttl;
+	for (i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	r = sk_store_cmd(&rep, 5, argv, lens);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_loginstate_take(const char *state, char **blob)
+{
+	char key[SESSION_KEY_LEN];
+	struct sk_reply *rep = NULL;
+	const char *argv[2];
+	size_t lens[2];
+	int r;
+
+	*blob = NULL;
+	state_key(state, key);
+	argv[0] = "GETDEL"; /* single use: a replay finds nothing */
+	argv[1] = key;
+	lens[0] = 6;
+	lens[1] = strlen(key);
+	if ((r = sk_store_cmd(&rep, 2, argv, lens)) != 0)
+		return r;
+	if (rep->type != SK_REPLY_STRING) {
+		r = SK_ERR_NOT_FOUND;
+		goto out;
+	}
+	*blob = rep->str;
+	rep->str = NULL;
+	rep->len = 0;
+out:
+	sk_reply_free(&rep);
+	return r;
+}

@@ -1,0 +1,380 @@
+/*
+ * Redis store on hiredis: one connection per thread, timeouts, reconnection
+ * with backoff, owned reply copies. See include/sekisho/store.h.
+ */
+#include "sekisho/store.h"
+#include "sekisho/config.h"
+#include "sekisho/err.h"
+#include "sekisho/log.h"
+#include "sekisho/util.h"
+
+#include <hiredis.h>
+#include <openssl/sha.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN_US 100000
+#define BACKOFF_MAX_US 2000000
+#define MAX_ARGS 64
+
+static struct {
+	char *unix_path;
+	char *host;
+	int port;
+	int db;
+	char *password;
+	struct timeval connect_tv;
+	struct timeval command_tv;
+} conf;
+
+static atomic_uint_fast64_t store_errors;
+
+struct conn {
+	redisContext *ctx;
+	int64_t next_try_us; /* monotonic; no attempt before this */
+	int64_t backoff_us;
+};
+static __thread struct conn tconn;
+
+static struct timeval
+ms_to_tv(int64_t ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	return tv;
+}
+
+int
+sk_store_init(const struct sk_config *cfg)
+{
+	memset(&conf, 0, sizeof(conf));
+	if (cfg->redis.unix_path != NULL &&
+	    (conf.unix_path = strdup(cfg->redis.unix_path)) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->redis.host != NULL &&
+	    (conf.host = strdup(cfg->redis.host)) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->redis.password != NULL &&
+	    (conf.password = strdup(cfg->redis.password)) == NULL)
+		return SK_ERR_NOMEM;
+	conf.port = cfg->redis.port;
+	conf.db = cfg->redis.db;
+	conf.connect_tv = ms_to_tv(cfg->redis.connect_timeout_ms);
+	conf.command_tv = ms_to_tv(cfg->redis.command_timeout_ms);
+	return 0;
+}
+
+static void
+conn_drop(struct conn *c)
+{
+	if (c->ctx != NULL) {
+		redisFree(c->ctx);
+		c->ctx = NULL;
+	}
+}
+
+void
+sk_store_thread_close(void)
+{
+	conn_drop(&tconn);
+}
+
+void
+sk_store_shutdown(void)
+{
+	sk_store_thread_close();
+	free(conf.unix_path);
+	free(conf.host);
+	sk_strfreezero(conf.password);
+	memset(&conf, 0, sizeof(conf));
+}
+
+static void
+note_failure(struct conn *c, const char *what)
+{
+	int64_t now = sk_monotonic_us();
+
+	atomic_fetch_add(&store_errors, 1);
+	c->backoff_us = c->backoff_us == 0 ? BACKOFF_MIN_US
+					   : c->backoff_us * 2;
+	if (c->backoff_us > BACKOFF_MAX_US)
+		c->backoff_us = BACKOFF_MAX_US;
+	c->next_try_us = now + c->backoff_us;
+	sk_warn("redis: %s; next attempt in %lld ms", what,
+		(long long)(c->backoff_us / 1000));
+}
+
+/* Sends a command on a fresh connection during setup; 0 if it succeeded. */
+static int
+setup_cmd(redisContext *ctx, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *rep = redisCommandArgv(ctx, argc, argv, lens);
+	int ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
+
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return ok ? 0 : SK_ERR_STORE;
+}
+
+static int
+conn_get(struct conn *c, redisContext **out)
+{
+	redisContext *ctx;
+	char dbs[16];
+
+	*out = NULL;
+	if (c->ctx != NULL) {
+		*out = c->ctx;
+		return 0;
+	}
+	if (c->next_try_us != 0 && sk_monotonic_us() < c->next_try_us)
+		return SK_ERR_STORE;
+	if (conf.unix_path != NULL)
+		ctx = redisConnectUnixWithTimeout(conf.unix_path,
+						  conf.connect_tv);
+	else
+		ctx = redisConnectWithTimeout(conf.host, conf.port,
+					      conf.connect_tv);
+	if (ctx == NULL || ctx->err) {
+		note_failure(c, ctx ? ctx->errstr : "cannot allocate context");
+		if (ctx != NULL)
+			redisFree(ctx);
+		return SK_ERR_STORE;
+	}
+	if (redisSetTimeout(ctx, conf.command_tv) != REDIS_OK)
+		goto fail;
+	if (conf.password != NULL) {
+		const char *argv[] = {"AUTH", conf.password};
+		size_t lens[] = {4, strlen(conf.password)};
+		if (setup_cmd(ctx, 2, argv, lens) != 0)
+			goto fail;
+	}
+	if (conf.db != 0) {
+		const char *argv[] = {"SELECT", dbs};
+		size_t lens[2] = {6, 0};
+		snprintf(dbs, sizeof(dbs), "%d", conf.db);
+		lens[1] = strlen(dbs);
+		if (setup_cmd(ctx, 2, argv, lens) != 0)
+			goto fail;
+	}
+	c->ctx = ctx;
+	if (c->backoff_us != 0)
+		sk_info("redis: connected again");
+	c->backoff_us = 0;
+	c->next_try_us = 0;
+	*out = ctx;
+	return 0;
+fail:
+	note_failure(c, ctx->err ? ctx->errstr : "AUTH or SELECT refused");
+	redisFree(ctx);
+	return SK_ERR_STORE;
+}
+
+void
+sk_reply_free(struct sk_reply **rp)
+{
+	struct sk_reply *r;
+	size_t i;
+
+	if (rp == NULL || (r = *rp) == NULL)
+		return;
+	if (r->str != NULL)
+		sk_freezero(r->str, r->len + 1);
+	for (i = 0; i < r->nelem; i++)
+		sk_reply_free(&r->elem[i]);
+	free(r->elem);
+	free(r);
+	*rp = NULL;
+}
+
+static int
+copy_reply(const redisReply *in, struct sk_reply **out)
+{
+	struct sk_reply *r;
+	size_t i;
+	int ret;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return SK_ERR_NOMEM;
+	switch (in->type) {
+	case REDIS_REPLY_NIL:
+		r->type = SK_REPLY_NIL;
+		break;
+	case REDIS_REPLY_INTEGER:
+		r->type = SK_REPLY_INTEGER;
+		r->integer = in->integer;
+		break;
+	case REDIS_REPLY_STRING:
+	case REDIS_REPLY_STATUS:
+		r->type = in->type == REDIS_REPLY_STRING ? SK_REPLY_STRING
+							 : SK_REPLY_STATUS;
+		if ((r->str = malloc(in->len + 1)) == NULL)
+			goto nomem;
+		memcpy(r->str, in->str, in->len);
+		r->str[in->len] = '\0';
+		r->len = in->len;
+		break;
+	case REDIS_REPLY_ARRAY:
+		r->type = SK_REPLY_ARRAY;
+		if (in->elements > 0 &&
+		    (r->elem = calloc(in->elements, sizeof(*r->elem))) == NULL)
+			goto nomem;
+		for (i = 0; i < in->elements; i++) {
+			r->nelem = i + 1;
+			if ((ret = copy_reply(in->element[i], &r->elem[i])) != 0) {
+				sk_reply_free(&r);
+				return ret;
+			}
+		}
+		break;
+	default:
+		sk_reply_free(&r);
+		return SK_ERR_STORE;
+	}
+	*out = r;
+	return 0;
+nomem:
+	sk_reply_free(&r);
+	return SK_ERR_NOMEM;
+}
+
+/* Runs argv; on a Redis error reply, *errp gets a static-ish copy. */
+static int
+run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
+    char *err, size_t errlen)
+{
+	redisContext *ctx;
+	redisReply *rep;
+	bool reused;
+	int r;
+
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	reused = tconn.ctx != NULL;
+again:
+	if ((r = conn_get(&tconn, &ctx)) != 0)
+		return r;
+	rep = redisCommandArgv(ctx, argc, argv, lens);
+	if (rep == NULL && reused) {
+		/*
+		 * A connection kept from before may have been closed by a Redis
+		 * restart; give a fresh one a single try before failing.
+		 */
+		conn_drop(&tconn);
+		reused = false;
+		goto again;
+	}
+	if (rep == NULL) {
+		/* Transport failure: the context is unusable; reconnect later. */
+		note_failure(&tconn, ctx->errstr[0] ? ctx->errstr : "no reply");
+		conn_drop(&tconn);
+		return SK_ERR_STORE;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%.*s", (int)rep->len, rep->str);
+		freeReplyObject(rep);
+		return SK_ERR_STORE;
+	}
+	r = copy_reply(rep, out);
+	freeReplyObject(rep);
+	return r;
+}
+
+int
+sk_store_cmd(struct sk_reply **out, int argc, const char **argv,
+	     const size_t *lens)
+{
+	char err[256];
+	int r;
+
+	if ((r = run(out, argc, argv, lens, err, sizeof(err))) != 0 &&
+	    err[0] != '\0') {
+		atomic_fetch_add(&store_errors, 1);
+		sk_warn("redis: %s: %s", argv[0], err);
+	}
+	return r;
+}
+
+static void
+script_sha(struct sk_script *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA_DIGEST_LENGTH];
+	size_t i;
+
+	/* SHA-1 here is Redis's script naming, not a security function. */
+	SHA1((const unsigned char *)s->src, strlen(s->src), md);
+	for (i = 0; i < sizeof(md); i++) {
+		s->sha[2 * i] = hex[md[i] >> 4];
+		s->sha[2 * i + 1] = hex[md[i] & 15];
+	}
+	s->sha[40] = '\0';
+}
+
+int
+sk_store_eval(struct sk_reply **out, struct sk_script *script, int nkeys,
+	      int argc, const char **argv, const size_t *lens)
+{
+	const char *av[MAX_ARGS + 3];
+	size_t lv[MAX_ARGS + 3];
+	char nk[16], err[256];
+	int i, r;
+
+	*out = NULL;
+	if (argc < 0 || argc > MAX_ARGS || nkeys < 0 || nkeys > argc)
+		return SK_ERR_INVALID;
+	if (script->sha[0] == '\0')
+		script_sha(script); /* idempotent: racing threads write the same */
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	av[0] = "EVALSHA";
+	lv[0] = 7;
+	av[1] = script->sha;
+	lv[1] = 40;
+	av[2] = nk;
+	lv[2] = strlen(nk);
+	for (i = 0; i < argc; i++) {
+		av[i + 3] = argv[i];
+		lv[i + 3] = lens[i];
+	}
+	r = run(out, argc + 3, av, lv, err, sizeof(err));
+	if (r != 0 && strncmp(err, "NOSCRIPT", 8) == 0) {
+		av[0] = "EVAL";
+		lv[0] = 4;
+		av[1] = script->src;
+		lv[1] = strlen(script->src);
+		r = run(out, argc + 3, av, lv, err, sizeof(err));
+	}
+	if (r != 0 && err[0] != '\0') {
+		atomic_fetch_add(&store_errors, 1);
+		sk_warn("redis: script %.8s: %s", script->sha, err);
+	}
+	return r;
+}
+
+int
+sk_store_ping(void)
+{
+	const char *argv[] = {"PING"};
+	size_t lens[] = {4};
+	struct sk_reply *rep = NULL;
+	int r;
+
+	if ((r = sk_store_cmd(&rep, 1, argv, lens)) != 0)
+		return r;
+	r = (rep->type == SK_REPLY_STATUS && strcmp(rep->str, "PONG") == 0)
+		? 0
+		: SK_ERR_STORE;
+	sk_reply_free(&rep);
+	return r;
+}
+
+uint64_t
+sk_store_errors(void)
+{
+	return atomic_load(&store_errors);
+}
