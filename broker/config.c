@@ -51,12 +51,19 @@ struct lineref {
 	int line;
 };
 
+/* One reported problem; sorted by line before they are handed out. */
+struct problem {
+	int line;
+	size_t seq;
+	char *text;
+};
+
 struct ctx {
 	const char *path;
 	yaml_document_t *doc;
 	struct sk_config *cfg;
-	struct sk_buf errs;
-	int nerrs;
+	struct problem *errs;
+	size_t nerrs, caperrs;
 	bool nomem;
 	bool syntax; /* a YAML syntax error: nothing sensible to cross-check */
 	struct lineref *lines;
@@ -99,23 +106,80 @@ report(struct ctx *c, int line, const char *key, const char *fmt, ...)
 static void
 report(struct ctx *c, int line, const char *key, const char *fmt, ...)
 {
+	struct sk_buf b;
+	struct problem *n;
 	va_list ap;
 	char *msg;
-	int n;
+	size_t ncap;
+	int len;
 
-	c->nerrs++;
+	if (c->nerrs == c->caperrs) {
+		ncap = c->caperrs ? c->caperrs * 2 : 16;
+		if ((n = reallocarray(c->errs, ncap, sizeof(*n))) == NULL) {
+			c->nomem = true;
+			return;
+		}
+		c->errs = n;
+		c->caperrs = ncap;
+	}
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	len = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL) {
+	if (len < 0 || (msg = malloc((size_t)len + 1)) == NULL) {
 		c->nomem = true;
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	vsnprintf(msg, (size_t)len + 1, fmt, ap);
 	va_end(ap);
-	sk_buf_addf(&c->errs, "%s:%d: %s: %s\n", c->path, line, key, msg);
+	sk_buf_init(&b);
+	sk_buf_addf(&b, "%s:%d: %s: %s\n", c->path, line, key, msg);
 	free(msg);
+	if (b.oom) {
+		sk_buf_free(&b);
+		c->nomem = true;
+		return;
+	}
+	c->errs[c->nerrs].line = line;
+	c->errs[c->nerrs].seq = c->nerrs;
+	c->errs[c->nerrs].text = b.data;
+	c->nerrs++;
+}
+
+static int
+problem_cmp(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* All problems, in file order, one per line; *out newly allocated. */
+static int
+problems_take(struct ctx *c, char **out)
+{
+	struct sk_buf b;
+	size_t i;
+
+	sk_buf_init(&b);
+	qsort(c->errs, c->nerrs, sizeof(*c->errs), problem_cmp);
+	for (i = 0; i < c->nerrs; i++)
+		sk_buf_adds(&b, c->errs[i].text);
+	return sk_buf_take(&b, out);
+}
+
+static void
+problems_free(struct ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nerrs; i++)
+		free(c->errs[i].text);
+	free(c->errs);
+	c->errs = NULL;
+	c->nerrs = c->caperrs = 0;
 }
 
 /*
@@ -1737,10 +1801,13 @@ provider_names(struct sk_buf *b, const struct sk_config *cfg)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < cfg->nproviders; i++)
-		if (cfg->providers[i].id != NULL)
-			sk_buf_addf(b, "%s%s", n++ ? ", " : "",
-				    cfg->providers[i].id);
+	for (i = 0; i < cfg->nproviders; i++) {
+		const char *id = cfg->providers[i].id;
+		if (id == NULL || sk_config_provider(cfg, id) !=
+				      &cfg->providers[i])
+			continue; /* unset, or a duplicate already listed */
+		sk_buf_addf(b, "%s%s", n++ ? ", " : "", id);
+	}
 	if (n == 0)
 		sk_buf_adds(b, "none");
 }
@@ -1816,7 +1883,7 @@ check_tenants(struct ctx *c)
 					       "tenant %s at line %d (each "
 					       "hostname belongs to one tenant)",
 					       quote(c, t->hostnames.v[j]),
-					       o->id ? o->id : "?",
+					       quote(c, o->id ? o->id : "?"),
 					       line_or(c, &o->hostnames.v[l],
 						       o->line));
 				}
@@ -1830,7 +1897,7 @@ check_tenants(struct ctx *c)
 				       "missing, and tenant %s at line %d has "
 				       "no hostnames either (at most one "
 				       "catch-all tenant without hostnames)",
-				       catchall->id ? catchall->id : "?",
+				       quote(c, catchall->id ? catchall->id : "?"),
 				       catchall->line);
 			} else {
 				catchall = t;
@@ -1944,7 +2011,8 @@ report_syntax(struct ctx *c, const yaml_parser_t *p)
 		return;
 	}
 	if (p->context != NULL)
-		snprintf(ctxbuf, sizeof(ctxbuf), " (%s at line %d)", p->context,
+		snprintf(ctxbuf, sizeof(ctxbuf), " (%s that starts at line %d)",
+			 p->context,
 			 (int)p->context_mark.line + 1);
 	report(c, line, "YAML syntax error", "%s%s",
 	       p->problem ? p->problem : "unknown problem", ctxbuf);
@@ -2011,7 +2079,6 @@ sk_config_load(const char *path, struct sk_config **out, char **errors)
 	if (errors != NULL)
 		*errors = NULL;
 	memset(&c, 0, sizeof(c));
-	sk_buf_init(&c.errs);
 	c.path = path;
 	c.root_line = 1;
 	if ((c.cfg = calloc(1, sizeof(*c.cfg))) == NULL ||
@@ -2021,50 +2088,47 @@ sk_config_load(const char *path, struct sk_config **out, char **errors)
 	}
 	early_defaults(c.cfg);
 	if ((r = read_file(path, &text, &len)) != 0) {
-		if (r == SK_ERR_IO)
-			sk_buf_addf(&c.errs, "%s: cannot read: %s\n", path,
+		if (r == SK_ERR_IO && errors != NULL) {
+			struct sk_buf b;
+
+			sk_buf_init(&b);
+			sk_buf_addf(&b, "%s: cannot read: %s\n", path,
 				    strerror(errno));
+			if (sk_buf_take(&b, errors) != 0)
+				r = SK_ERR_NOMEM;
+		}
 		goto out;
 	}
 	if ((r = parse_doc(&c, text, len)) != 0)
 		goto out;
+	if (!c.syntax) {
+		if ((r = late_defaults(c.cfg)) != 0)
+			goto out;
+		check_top(&c);
+		check_providers(&c);
+		check_tenants(&c);
+		check_clients(&c);
+	}
 	if (c.nomem) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	if (c.syntax) {
+	if (c.nerrs > 0) {
 		r = SK_ERR_CONFIG;
-		goto out;
+		if (errors != NULL && problems_take(&c, errors) != 0)
+			r = SK_ERR_NOMEM;
 	}
-	if ((r = late_defaults(c.cfg)) != 0)
-		goto out;
-	check_top(&c);
-	check_providers(&c);
-	check_tenants(&c);
-	check_clients(&c);
-	if (c.nomem)
-		r = SK_ERR_NOMEM;
-	else if (c.nerrs > 0)
-		r = SK_ERR_CONFIG;
 out:
 	/* The text should hold no secret (inline ones are refused); wipe anyway. */
 	if (text != NULL)
 		sk_freezero(text, len);
 	free(c.lines);
+	problems_free(&c);
 	if (r == 0) {
 		*out = c.cfg;
 		c.cfg = NULL;
 	}
 	sk_config_free(&c.cfg);
-	if (r == SK_ERR_NOMEM || c.errs.oom) {
-		sk_buf_free(&c.errs);
-		return SK_ERR_NOMEM;
-	}
-	if (r != 0 && errors != NULL) {
-		if (sk_buf_take(&c.errs, errors) != 0)
-			r = SK_ERR_NOMEM;
-	}
-	sk_buf_free(&c.errs);
 	return r;
 }
 

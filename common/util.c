@@ -541,7 +541,9 @@ sk_read_secret_file(const char *path, size_t maxlen, char **out)
 		n = read(fd, buf + len, (size_t)st.st_size - len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0)
+			goto out; /* a read error must not yield a truncated secret */
+		if (n == 0)
 			break;
 		len += (size_t)n;
 	}

@@ -179,7 +179,7 @@ describe('code flow', T, () => {
     const req = authorizeRequest({ pkce: false });
     const cb = new URL(await signInAtIdp(new CookieJar(), req.url, 'alice', 'alice-password'));
     assert.equal(cb.searchParams.get('error'), 'invalid_request');
-    assert.match(cb.searchParams.get('error_description'), /code_challenge/);
+    assert.match(cb.searchParams.get('error_description'), /PKCE/);
     assert.equal(cb.searchParams.get('state'), req.state);
   });
 

@@ -1,0 +1,475 @@
+// Integration-test harness: starts and stops the real processes a test needs
+// (redis-server, the test IdP, the echo upstream, nginx, sekisho) on
+// 127.0.0.1 only, with bounded waits everywhere.
+//
+//   import { startStack } from './harness.mjs';
+//   let stack;
+//   before(async () => { stack = await startStack({ nginx: true }); });
+//   after(async () => { await stack?.stop(); });
+//
+// Every child process is also killed (SIGKILL) when the test process exits,
+// as a safety net for a test that throws before its after() runs.
+//
+// Environment: SEKISHO_BIN (default <repo>/build/sekisho); TEST_SERVER_LOGS=1
+// copies children's stderr to ours.
+
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { startIdp, startEcho } from '../idp/spawn.mjs';
+import { CookieJar, follow, signInAtIdp, setIdpMode } from '../lib/idp-login.mjs';
+
+export { CookieJar, follow, signInAtIdp, setIdpMode };
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(HERE, '..', '..');
+export const SEKISHO_BIN = process.env.SEKISHO_BIN || path.join(REPO, 'build', 'sekisho');
+export const CLIENT_ID = 'sekisho-test';
+export const CLIENT_SECRET = 'sekisho-integration-test-secret-0123456789';
+
+const live = new Set();
+process.on('exit', () => {
+  for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+});
+
+const logChildren = !!process.env.TEST_SERVER_LOGS;
+
+export function tmpDir(prefix = 'sekisho-it-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves true once something accepts TCP connections on 127.0.0.1:port. */
+function canConnect(port, timeoutMs = 500) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const done = (ok) => { sock.destroy(); resolve(ok); };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Polls `fn` (async, truthy = done) every `intervalMs` until `timeoutMs`. */
+export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) { last = err; }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/**
+ * Spawns a child process, tracking it for cleanup. Returns
+ * { proc, exited (promise of {code, signal}), output() (stdout+stderr so far),
+ *   stop(signal, graceMs) }.
+ */
+function spawnTracked(cmd, args, { name, env, cwd } = {}) {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env, cwd });
+  live.add(proc);
+  let out = '';
+  let err = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
+  proc.stdout.on('data', (d) => { out += d; if (logChildren) process.stderr.write(`[${name}] ${d}`); });
+  proc.stderr.on('data', (d) => { err += d; if (logChildren) process.stderr.write(`[${name}] ${d}`); });
+  const exited = new Promise((resolve) => {
+    proc.once('exit', (code, signal) => { live.delete(proc); resolve({ code, signal }); });
+    proc.once('error', (e) => { live.delete(proc); err += `spawn error: ${e.message}\n`; resolve({ code: -1, signal: null, error: e }); });
+  });
+  const running = () => proc.exitCode === null && proc.signalCode === null && live.has(proc);
+  const stop = async (signal = 'SIGTERM', graceMs = 5000) => {
+    if (!running()) return exited;
+    proc.kill(signal);
+    const t = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, graceMs);
+    const r = await exited;
+    clearTimeout(t);
+    return r;
+  };
+  return { proc, exited, stop, running, stdout: () => out, stderr: () => err };
+}
+
+// ------------------------------------------------------------------ redis
+
+/**
+ * redis-server on 127.0.0.1:port (free port by default), no persistence.
+ * kill() stops it (SIGKILL), restart() starts it again on the same port.
+ */
+export async function startRedis({ port } = {}) {
+  port ??= await freePort();
+  const dir = tmpDir('sekisho-it-redis-');
+  let child;
+
+  const launch = async () => {
+    child = spawnTracked('redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', dir, '--unixsocket', '', '--protected-mode', 'yes', '--loglevel', 'warning',
+    ], { name: 'redis' });
+    const c = child;
+    await waitFor(async () => {
+      if (!c.running()) throw new Error(`redis-server exited: ${c.stderr()}${c.stdout()}`);
+      return (await redisCli(port, 'PING').catch(() => '')).trim() === 'PONG';
+    }, { timeoutMs: 10_000, what: `redis on port ${port}` });
+  };
+  await launch();
+
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}/0`,
+    cli: (...args) => redisCli(port, ...args),
+    /** Number of keys matching a pattern (SCAN, so safe on a live server). */
+    async count(pattern) {
+      const out = await redisCli(port, '--scan', '--pattern', pattern);
+      return out.split('\n').filter((l) => l.trim() !== '').length;
+    },
+    async kill() {
+      await child.stop('SIGKILL', 1000);
+      await waitFor(async () => !(await canConnect(port)), { timeoutMs: 5000, what: 'redis port to close' });
+    },
+    async restart() {
+      if (child.running()) await child.stop('SIGKILL', 1000);
+      await launch();
+    },
+    async stop() {
+      if (child) await child.stop('SIGTERM', 3000);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function redisCli(port, ...args) {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args],
+      { timeout: 5000 }, (err, stdout, stderr) => {
+        if (err) { err.message += `\n${stderr}`; reject(err); } else resolve(stdout);
+      });
+  });
+}
+
+// ------------------------------------------------------------------ sekisho
+
+/** The YAML config the tests use; `extra` is appended verbatim (top-level keys). */
+export function sekishoConfig({
+  port, publicUrl, redisUrl, idpBase, secretFile, allowedHosts = [],
+  idleTimeout = '36h', absoluteTimeout = '7d', secure = false, extra = '',
+}) {
+  return `# generated by tests/integration/harness.mjs
+listen: "127.0.0.1:${port}"
+public_url: "${publicUrl}"
+redis: { url: "${redisUrl}" }
+cookie: { secure: ${secure} }
+session: { idle_timeout: ${idleTimeout}, absolute_timeout: ${absoluteTimeout} }
+http: { threads: 2 }
+allowed_redirect_hosts: [${allowedHosts.map((h) => JSON.stringify(h)).join(', ')}]
+tenants:
+  - id: default
+    display_name: "Test Office"
+    providers: [google]
+providers:
+  - id: google
+    type: oidc
+    client_id: ${CLIENT_ID}
+    client_secret_file: ${secretFile}
+    issuer: "${idpBase}"
+${extra}`;
+}
+
+/**
+ * Starts sekisho with a generated config. Resolves once /healthz answers.
+ * The returned object has base, port, stderr() (everything sekisho wrote),
+ * accessLog() (parsed JSON access lines), stop(signal) -> {code, signal}.
+ */
+export async function startSekisho(opts) {
+  const dir = opts.dir ?? tmpDir('sekisho-it-sk-');
+  const port = opts.port ?? await freePort();
+  const cfgFile = path.join(dir, 'sekisho.yaml');
+  fs.writeFileSync(cfgFile, sekishoConfig({ ...opts, port }));
+  if (!fs.existsSync(SEKISHO_BIN)) throw new Error(`sekisho binary not found at ${SEKISHO_BIN} (set SEKISHO_BIN)`);
+  const child = spawnTracked(SEKISHO_BIN, ['-c', cfgFile], { name: 'sekisho' });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (!child.running()) throw new Error(`sekisho exited early:\n${child.stderr()}`);
+    const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return r.status === 200;
+  }, { timeoutMs: 10_000, what: 'sekisho /healthz' }).catch((e) => {
+    child.stop('SIGKILL');
+    e.message += `\nsekisho stderr:\n${child.stderr()}`;
+    throw e;
+  });
+  return {
+    port,
+    base,
+    cfgFile,
+    proc: child.proc,
+    running: child.running,
+    exited: child.exited,
+    stderr: child.stderr,
+    accessLog() {
+      return child.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => {
+        try { return JSON.parse(l); } catch { return undefined; }
+      }).filter((o) => o && o.type === 'access');
+    },
+    stop: (signal = 'SIGTERM', graceMs = 5000) => child.stop(signal, graceMs),
+  };
+}
+
+// ------------------------------------------------------------------ nginx
+
+export function nginxConfig({ dir, port, sekishoPort, appPort }) {
+  // Modelled on conf/nginx.example.conf; paths kept inside `dir`.
+  return `# generated by tests/integration/harness.mjs
+daemon off;
+master_process off;
+user root;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log ${dir}/access.log;
+    client_body_temp_path ${dir}/client_body;
+    proxy_temp_path ${dir}/proxy;
+    fastcgi_temp_path ${dir}/fastcgi;
+    uwsgi_temp_path ${dir}/uwsgi;
+    scgi_temp_path ${dir}/scgi;
+
+    upstream sekisho {
+        server 127.0.0.1:${sekishoPort};
+        keepalive 8;
+    }
+    upstream app {
+        server 127.0.0.1:${appPort};
+    }
+
+    server {
+        listen 127.0.0.1:${port};
+        server_name _;
+
+        location = /auth/verify {
+            internal;
+            proxy_pass http://sekisho;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-Uri $request_uri;
+        }
+
+        location ~ ^/(login|callback|logout)(/|$) {
+            proxy_pass http://sekisho;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
+        }
+
+        location / {
+            auth_request /auth/verify;
+            auth_request_set $auth_user   $upstream_http_x_auth_request_user;
+            auth_request_set $auth_email  $upstream_http_x_auth_request_email;
+            auth_request_set $auth_tenant $upstream_http_x_auth_request_tenant;
+            error_page 401 = @signin;
+
+            proxy_pass http://app;
+            proxy_set_header X-Auth-Request-User   $auth_user;
+            proxy_set_header X-Auth-Request-Email  $auth_email;
+            proxy_set_header X-Auth-Request-Tenant $auth_tenant;
+        }
+
+        location @signin {
+            return 302 /login?rd=$scheme://$http_host$request_uri;
+        }
+    }
+}
+`;
+}
+
+/** nginx in the foreground (daemon off, no master) with all its files in a temp dir. */
+export async function startNginx({ port, sekishoPort, appPort }) {
+  const dir = tmpDir('sekisho-it-nginx-');
+  port ??= await freePort();
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(conf, nginxConfig({ dir, port, sekishoPort, appPort }));
+  const bin = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+  const child = spawnTracked(bin, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { name: 'nginx' });
+  await waitFor(async () => {
+    if (!child.running()) {
+      const log = fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : '';
+      throw new Error(`nginx exited early: ${child.stderr()}\n${log}`);
+    }
+    return canConnect(port);
+  }, { timeoutMs: 10_000, what: `nginx on port ${port}` });
+  return {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    errorLog: () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8'),
+    async stop() {
+      await child.stop('SIGTERM', 3000); // SIGTERM = fast shutdown
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ------------------------------------------------------------------ the whole stack
+
+/**
+ * Starts redis, the test IdP, optionally the echo upstream and nginx, and
+ * sekisho. Options: nginx (bool), session {idle, absolute}, extraConfig.
+ * Returns { redis, idp, echo, nginx, sekisho, base (where browsers go),
+ * sekishoBase (sekisho directly), stop() }.
+ */
+export async function startStack({ nginx = false, idleTimeout, absoluteTimeout, extraConfig = '' } = {}) {
+  const dir = tmpDir();
+  const stack = { dir, stopped: false };
+  const stoppers = [];
+  stack.stop = async () => {
+    if (stack.stopped) return;
+    stack.stopped = true;
+    for (const s of stoppers.reverse()) {
+      try { await s(); } catch (err) { process.stderr.write(`harness: stop: ${err.message}\n`); }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const sekishoPort = await freePort();
+    const nginxPort = nginx ? await freePort() : undefined;
+    const publicPort = nginx ? nginxPort : sekishoPort;
+    const publicUrl = `http://127.0.0.1:${publicPort}`;
+
+    stack.redis = await startRedis();
+    stoppers.push(() => stack.redis.stop());
+
+    const secretFile = path.join(dir, 'idp-client.secret');
+    fs.writeFileSync(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
+    stack.idp = await startIdp({
+      clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
+      redirectUris: [`${publicUrl}/callback/google`],
+    });
+    stoppers.push(() => stack.idp.stop());
+
+    const allowedHosts = [`127.0.0.1:${publicPort}`];
+    if (nginx) {
+      stack.echo = await startEcho();
+      stoppers.push(() => stack.echo.stop());
+    }
+    stack.sekisho = await startSekisho({
+      dir, port: sekishoPort, publicUrl, redisUrl: stack.redis.url, idpBase: stack.idp.base,
+      secretFile, allowedHosts, idleTimeout, absoluteTimeout, extra: extraConfig,
+    });
+    stoppers.push(() => stack.sekisho.stop('SIGTERM', 5000));
+    if (nginx) {
+      stack.nginx = await startNginx({ port: nginxPort, sekishoPort, appPort: stack.echo.port });
+      stoppers.push(() => stack.nginx.stop());
+    }
+    stack.base = publicUrl;
+    stack.sekishoBase = stack.sekisho.base;
+    return stack;
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+// ------------------------------------------------------------------ flows
+
+/** GET/POST through a jar (no redirects followed). Re-exported shape of follow(). */
+export function req(jar, url, opts) {
+  return follow(jar ?? new CookieJar(), url, opts);
+}
+
+/**
+ * Full sign-in: /login at `base` (with rd if given) -> IdP form -> callback.
+ * Returns { callbackUrl, res } where res is sekisho's answer to the callback.
+ */
+export async function signIn(jar, base, { login = 'alice', password = 'alice-password', rd } = {}) {
+  const start = new URL('/login', base);
+  if (rd !== undefined) start.searchParams.set('rd', rd);
+  const callbackUrl = await signInAtIdp(jar, start.href, login, password);
+  const res = await follow(jar, callbackUrl);
+  return { callbackUrl, res };
+}
+
+/** Starts a sign-in and stops at the callback URL (not requested). */
+export async function startSignIn(jar, base, { login = 'alice', password = 'alice-password' } = {}) {
+  return signInAtIdp(jar, new URL('/login', base).href, login, password);
+}
+
+/** Parses a Prometheus text body into [{name, labels, value}]. */
+export function parseMetrics(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels = {};
+    if (m[2]) for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** Sum of a metric's samples whose labels include `labels`. */
+export async function metric(base, name, labels = {}) {
+  const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const all = parseMetrics(await r.text());
+  return all.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
+}
+
+/** Raw HTTP/1.1 exchange over a socket (for requests fetch refuses to send). */
+export function rawHttp(port, request, { timeoutMs = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const chunks = [];
+    const timer = setTimeout(() => { sock.destroy(); resolve({ raw: Buffer.concat(chunks).toString('latin1'), timedOut: true, ...parseRaw(Buffer.concat(chunks)) }); }, timeoutMs);
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('error', (e) => {
+      // A server may reset after answering an oversized request: keep what came.
+      clearTimeout(timer);
+      if (chunks.length) resolve({ raw: Buffer.concat(chunks).toString('latin1'), ...parseRaw(Buffer.concat(chunks)) });
+      else reject(e);
+    });
+    sock.on('end', () => { clearTimeout(timer); resolve({ raw: Buffer.concat(chunks).toString('latin1'), ...parseRaw(Buffer.concat(chunks)) }); });
+    sock.on('connect', () => { sock.write(request); });
+  });
+}
+
+function parseRaw(buf) {
+  const s = buf.toString('latin1');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(s);
+  const headEnd = s.indexOf('\r\n\r\n');
+  const headers = {};
+  if (headEnd > 0) {
+    for (const line of s.slice(0, headEnd).split('\r\n').slice(1)) {
+      const i = line.indexOf(':');
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+  }
+  return { status: m ? Number(m[1]) : undefined, headers, body: headEnd > 0 ? s.slice(headEnd + 4) : '' };
+}
