@@ -101,6 +101,20 @@ const struct sk_tenant_conf *sk_tenant_for_host(const struct sk_config *cfg,
  */
 int sk_redirect_check(const struct sk_config *cfg, const char *rd);
 
+/*
+ * Formats a Set-Cookie value: HttpOnly, SameSite=Lax, Path=/, Secure when
+ * secure; max_age < 0: session cookie, 0: delete. Name and value must be
+ * tokens ([A-Za-z0-9_-]; value may be empty). *out newly allocated.
+ */
+int sk_cookie_format(const char *name, const char *value, bool secure,
+		     int64_t max_age, char **out);
+
+/*
+ * True when the browser's binding cookie matches the hash kept with a
+ * pending sign-in (constant time; NULL or malformed never matches).
+ */
+bool sk_loginstate_bound(const char *cookie_value, const char *stored_hash);
+
 /* Validates a cookie value's shape: [A-Za-z0-9_-]{min,max}. */
 bool sk_token_shape_ok(const char *v, size_t min, size_t max);
 

@@ -96,7 +96,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	struct sk_session s;
 	struct sk_code_exchange x;
 	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
-	char redirect_uri[1024], bind_hash[44], msg[256];
+	char redirect_uri[1024], msg[256];
 	json_t *j = NULL;
 	bool dup1, dup2, dup3;
 	int r;
@@ -133,11 +133,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	/* The state is spent from here on: whatever happens, it cannot be
 	 * replayed. Now check it belongs to this browser, tenant, provider. */
 	bind = sk_req_cookie(req, sk_app.state_cookie);
-	if (bind != NULL && strlen(bind) <= 64)
-		sk_sha256_b64url(bind, strlen(bind), bind_hash);
-	else
-		bind_hash[0] = '\0';
-	if (!sk_ct_streq(bind_hash, json_string_value(json_object_get(j, "bind")))) {
+	if (!sk_loginstate_bound(bind,
+				 json_string_value(json_object_get(j, "bind")))) {
 		fail_page(resp, 400, "Sign-in failed",
 			  "This sign-in was started in another browser or "
 			  "its cookie was lost. Please start again.");

@@ -8,6 +8,7 @@
 #include "sekisho/util.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -87,4 +88,36 @@ sk_redirect_check(const struct sk_config *cfg, const char *rd)
 		if (host_eq(auth, alen, cfg->allowed_redirect_hosts.v[i]))
 			return 0;
 	return SK_ERR_DENIED;
+}
+
+int
+sk_cookie_format(const char *name, const char *value, bool secure,
+		 int64_t max_age, char **out)
+{
+	struct sk_buf b;
+
+	*out = NULL;
+	/* Names and values we set are tokens; anything else is a bug. */
+	if (!sk_token_shape_ok(name, 1, 64) ||
+	    (value[0] != '\0' && !sk_token_shape_ok(value, 1, 256)))
+		return SK_ERR_INVALID;
+	sk_buf_init(&b);
+	sk_buf_addf(&b, "%s=%s; Path=/; HttpOnly; SameSite=Lax", name, value);
+	if (secure)
+		sk_buf_adds(&b, "; Secure");
+	if (max_age >= 0)
+		sk_buf_addf(&b, "; Max-Age=%lld", (long long)max_age);
+	return sk_buf_take(&b, out);
+}
+
+bool
+sk_loginstate_bound(const char *cookie_value, const char *stored_hash)
+{
+	char h[44];
+
+	/* No cookie, or one of a shape we never set, binds nothing. */
+	if (!sk_token_shape_ok(cookie_value, 43, 43) || stored_hash == NULL)
+		return false;
+	sk_sha256_b64url(cookie_value, strlen(cookie_value), h);
+	return sk_ct_streq(h, stored_hash);
 }

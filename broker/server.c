@@ -258,16 +258,10 @@ void
 sk_resp_cookie(struct sk_resp *resp, const char *name, const char *value,
 	       int64_t max_age)
 {
-	struct sk_buf b;
 	char *s = NULL;
 
-	sk_buf_init(&b);
-	sk_buf_addf(&b, "%s=%s; Path=/; HttpOnly; SameSite=Lax", name, value);
-	if (sk_app.cfg->cookie.secure)
-		sk_buf_adds(&b, "; Secure");
-	if (max_age >= 0)
-		sk_buf_addf(&b, "; Max-Age=%lld", (long long)max_age);
-	if (sk_buf_take(&b, &s) != 0) {
+	if (sk_cookie_format(name, value, sk_app.cfg->cookie.secure, max_age,
+			     &s) != 0) {
 		resp->oom = true;
 		return;
 	}

@@ -1,0 +1,224 @@
+/*
+ * Unit tests for broker/policy.c:
+ * - post-login redirect validation (rd): own paths, allowed hosts, and the
+ *   classic open-redirect tricks (//host, /\host, userinfo, control chars,
+ *   other schemes, ports that differ)
+ * - tenant resolution from the Host header (exact, with/without port,
+ *   case, catch-all, no match)
+ * - cookie shape checks and Set-Cookie formatting (attributes, delete)
+ * - binding a pending sign-in to the browser's cookie
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "broker_int.h"
+#include "sekisho/err.h"
+#include "sekisho/util.h"
+
+struct sk_app sk_app; /* the broker's global, unused by policy.c */
+
+static char *allowed[] = {"app.example.com", "127.0.0.1:9080"};
+static char *hosts_a[] = {"login.a.example", "a.example:8443"};
+static char *hosts_b[] = {"login.b.example"};
+
+static struct sk_config *
+test_config(bool with_catch_all)
+{
+	static struct sk_tenant_conf tenants[3];
+	static struct sk_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(tenants, 0, sizeof(tenants));
+	cfg.allowed_redirect_hosts.v = allowed;
+	cfg.allowed_redirect_hosts.n = 2;
+	tenants[0].id = "a";
+	tenants[0].hostnames.v = hosts_a;
+	tenants[0].hostnames.n = 2;
+	tenants[1].id = "b";
+	tenants[1].hostnames.v = hosts_b;
+	tenants[1].hostnames.n = 1;
+	tenants[2].id = "default";
+	cfg.tenants = tenants;
+	cfg.ntenants = with_catch_all ? 3 : 2;
+	return &cfg;
+}
+
+static void
+test_redirect_ok(void **state)
+{
+	struct sk_config *cfg = test_config(false);
+
+	(void)state;
+	assert_int_equal(sk_redirect_check(cfg, "/"), 0);
+	assert_int_equal(sk_redirect_check(cfg, "/app/page?x=1#f"), 0);
+	assert_int_equal(sk_redirect_check(cfg, "https://app.example.com/x"), 0);
+	assert_int_equal(sk_redirect_check(cfg, "http://APP.example.com"), 0);
+	assert_int_equal(sk_redirect_check(cfg, "https://app.example.com?q"), 0);
+	assert_int_equal(sk_redirect_check(cfg, "http://127.0.0.1:9080/a"), 0);
+}
+
+static void
+test_redirect_refused(void **state)
+{
+	struct sk_config *cfg = test_config(false);
+	static const char *bad[] = {
+	    "",
+	    "//evil.com",
+	    "//evil.com/x",
+	    "/\\evil.com",
+	    "\\\\evil.com",
+	    "https://evil.com/",
+	    "https://app.example.com.evil.com/",
+	    "https://app.example.com@evil.com/",
+	    "https://evil.com@app.example.com/",
+	    "https://app.example.com:444/",
+	    "http://127.0.0.1:9081/",
+	    "http://127.0.0.1/",
+	    "javascript:alert(1)",
+	    "data:text/html,x",
+	    "ftp://app.example.com/",
+	    "https:/app.example.com",
+	    "https://",
+	    "/ok\r\nSet-Cookie: x=y",
+	    "/tab\tthere",
+	    "https://app.example.com/\x7f",
+	    "app.example.com/x",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < SK_ARRAY_SIZE(bad); i++) {
+		if (sk_redirect_check(cfg, bad[i]) == 0)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	assert_int_not_equal(sk_redirect_check(cfg, NULL), 0);
+}
+
+static void
+test_redirect_too_long(void **state)
+{
+	struct sk_config *cfg = test_config(false);
+	char *long_path = malloc(3000);
+
+	(void)state;
+	memset(long_path, 'a', 2999);
+	long_path[0] = '/';
+	long_path[2999] = '\0';
+	assert_int_not_equal(sk_redirect_check(cfg, long_path), 0);
+	free(long_path);
+}
+
+static void
+test_tenant_for_host(void **state)
+{
+	struct sk_config *cfg = test_config(false);
+	const struct sk_tenant_conf *t;
+
+	(void)state;
+	t = sk_tenant_for_host(cfg, "login.a.example");
+	assert_non_null(t);
+	assert_string_equal(t->id, "a");
+	t = sk_tenant_for_host(cfg, "LOGIN.B.example:443");
+	assert_non_null(t);
+	assert_string_equal(t->id, "b");
+	t = sk_tenant_for_host(cfg, "a.example:8443");
+	assert_non_null(t);
+	assert_string_equal(t->id, "a");
+	/* the entry names a port: another port is another site */
+	assert_null(sk_tenant_for_host(cfg, "a.example:9999"));
+	assert_null(sk_tenant_for_host(cfg, "a.example"));
+	assert_null(sk_tenant_for_host(cfg, "evil.example"));
+	assert_null(sk_tenant_for_host(cfg, ""));
+	assert_null(sk_tenant_for_host(cfg, "login.a.example.evil"));
+
+	cfg = test_config(true);
+	t = sk_tenant_for_host(cfg, "anything.example");
+	assert_non_null(t);
+	assert_string_equal(t->id, "default");
+	t = sk_tenant_for_host(cfg, "login.b.example");
+	assert_string_equal(t->id, "b");
+	t = sk_tenant_for_host(cfg, "[::1]:8080");
+	assert_string_equal(t->id, "default");
+}
+
+static void
+test_token_shape(void **state)
+{
+	(void)state;
+	assert_true(sk_token_shape_ok("abcDEF019-_", 1, 64));
+	assert_false(sk_token_shape_ok(NULL, 0, 64));
+	assert_false(sk_token_shape_ok("", 1, 64));
+	assert_false(sk_token_shape_ok("abc", 4, 64));
+	assert_false(sk_token_shape_ok("abcde", 1, 4));
+	assert_false(sk_token_shape_ok("../../etc", 1, 64));
+	assert_false(sk_token_shape_ok("a b", 1, 64));
+	assert_false(sk_token_shape_ok("a;b", 1, 64));
+	assert_false(sk_token_shape_ok("caf\xc3\xa9", 1, 64));
+}
+
+static void
+test_cookie_format(void **state)
+{
+	char *s = NULL;
+
+	(void)state;
+	assert_int_equal(sk_cookie_format("__Host-sekisho", "abc", true, 3600, &s), 0);
+	assert_string_equal(s, "__Host-sekisho=abc; Path=/; HttpOnly; "
+			       "SameSite=Lax; Secure; Max-Age=3600");
+	free(s);
+	assert_int_equal(sk_cookie_format("sekisho", "", false, 0, &s), 0);
+	assert_string_equal(s, "sekisho=; Path=/; HttpOnly; SameSite=Lax; "
+			       "Max-Age=0");
+	free(s);
+	assert_int_equal(sk_cookie_format("sekisho", "v", false, -1, &s), 0);
+	assert_string_equal(s, "sekisho=v; Path=/; HttpOnly; SameSite=Lax");
+	free(s);
+	/* header injection through a value is impossible */
+	assert_int_equal(sk_cookie_format("sekisho", "v\r\nX: y", false, -1, &s),
+			 SK_ERR_INVALID);
+	assert_null(s);
+	assert_int_equal(sk_cookie_format("a=b", "v", false, -1, &s),
+			 SK_ERR_INVALID);
+}
+
+static void
+test_loginstate_bound(void **state)
+{
+	char *bind = NULL, hash[44], *other = NULL;
+
+	(void)state;
+	assert_int_equal(sk_random_token(32, &bind), 0);
+	assert_int_equal(sk_random_token(32, &other), 0);
+	sk_sha256_b64url(bind, strlen(bind), hash);
+	assert_true(sk_loginstate_bound(bind, hash));
+	assert_false(sk_loginstate_bound(other, hash));
+	assert_false(sk_loginstate_bound(NULL, hash));
+	assert_false(sk_loginstate_bound(bind, NULL));
+	assert_false(sk_loginstate_bound("", hash));
+	assert_false(sk_loginstate_bound(hash, hash)); /* the hash is no key */
+	hash[5] ^= 1;
+	assert_false(sk_loginstate_bound(bind, hash));
+	free(bind);
+	free(other);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_redirect_ok),
+	    cmocka_unit_test(test_redirect_refused),
+	    cmocka_unit_test(test_redirect_too_long),
+	    cmocka_unit_test(test_tenant_for_host),
+	    cmocka_unit_test(test_token_shape),
+	    cmocka_unit_test(test_cookie_format),
+	    cmocka_unit_test(test_loginstate_bound),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
