@@ -65,10 +65,14 @@ struct ctx {
 	struct problem *errs;
 	size_t nerrs, caperrs;
 	bool nomem;
-	bool syntax; /* a YAML syntax error: nothing sensible to cross-check */
+	bool fatal; /* syntax error, or no mapping at the top: no cross-check */
 	struct lineref *lines;
 	size_t nlines, caplines;
 	int root_line;
+	/* The value of the key being handled and that key's line: problems
+	 * with the value as a whole are reported on the key's line. */
+	const yaml_node_t *key_value;
+	int key_line;
 	char q[4][256]; /* quote() results, used round-robin */
 	unsigned qi;
 };
@@ -243,6 +247,13 @@ node_line(const yaml_node_t *n)
 	return (int)n->start_mark.line + 1;
 }
 
+/* The line to report a problem with node n on (see key_line). */
+static int
+where(const struct ctx *c, const yaml_node_t *n)
+{
+	return n == c->key_value ? c->key_line : node_line(n);
+}
+
 /* Line registry */
 
 static void
@@ -349,14 +360,14 @@ get_scalar(struct ctx *c, yaml_node_t *n, const char *key, bool secret,
 	if (fromenv != NULL)
 		*fromenv = false;
 	if (n->type != YAML_SCALAR_NODE || is_null(n)) {
-		report(c, node_line(n), key, "expected a single value, got %s",
+		report(c, where(c, n), key, "expected a single value, got %s",
 		       kind_name(n));
 		return false;
 	}
 	v = (const char *)n->data.scalar.value;
 	len = n->data.scalar.length;
 	if (strlen(v) != len) {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "the value contains a NUL character (not allowed)");
 		return false;
 	}
@@ -367,12 +378,12 @@ get_scalar(struct ctx *c, yaml_node_t *n, const char *key, bool secret,
 	if (len < 4 || strncmp(v, "${", 2) != 0 || v[len - 1] != '}' ||
 	    !env_name_ok(v + 2, len - 3)) {
 		if (secret)
-			report(c, node_line(n), key,
+			report(c, where(c, n), key,
 			       "not a valid ${NAME} reference (the whole "
 			       "value must be ${NAME}; NAME: A-Z, a-z, 0-9 "
 			       "and _, not starting with a digit)");
 		else
-			report(c, node_line(n), key,
+			report(c, where(c, n), key,
 			       "%s is not a valid ${NAME} reference (the "
 			       "whole value must be ${NAME}; NAME: A-Z, a-z, "
 			       "0-9 and _, not starting with a digit)",
@@ -383,7 +394,7 @@ get_scalar(struct ctx *c, yaml_node_t *n, const char *key, bool secret,
 	name[len - 3] = '\0';
 	e = getenv(name);
 	if (e == NULL || *e == '\0') {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "environment variable %s is not set or empty (set "
 		       "it in the environment sekisho starts with)",
 		       name);
@@ -412,9 +423,9 @@ get_string(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	}
 	if (kw->check != NULL && !kw->check(s, &why)) {
 		if (why != NULL)
-			report(c, node_line(n), key, "%s", why);
+			report(c, where(c, n), key, "%s", why);
 		else
-			report(c, node_line(n), key, "%s %s", quote(c, v),
+			report(c, where(c, n), key, "%s %s", quote(c, v),
 			       kw->what);
 		free(s);
 		return false;
@@ -431,7 +442,7 @@ get_seq(struct ctx *c, yaml_node_t *n, const char *key, size_t *count)
 	if (is_null(n))
 		return true;
 	if (n->type != YAML_SEQUENCE_NODE) {
-		report(c, node_line(n), key, "expected a list, got %s",
+		report(c, where(c, n), key, "expected a list, got %s",
 		       kind_name(n));
 		return false;
 	}
@@ -501,7 +512,7 @@ walk_map(struct ctx *c, yaml_node_t *n, const char *prefix,
 		if (b.oom)
 			c->nomem = true;
 		else
-			report(c, node_line(n), prefix[0] ? prefix : "(top level)",
+			report(c, where(c, n), prefix[0] ? prefix : "(top level)",
 			       "expected a mapping, got %s (keys: %s)",
 			       kind_name(n), b.data);
 		sk_buf_free(&b);
@@ -539,6 +550,8 @@ walk_map(struct ctx *c, yaml_node_t *n, const char *prefix,
 			continue;
 		}
 		first[i] = node_line(k);
+		c->key_value = v;
+		c->key_line = node_line(k);
 		if (tab->kw[i].sub == NULL)
 			set_line(c, field(obj, &tab->kw[i]), node_line(k));
 		if ((r = tab->kw[i].fn(c, &tab->kw[i], v, key, obj)) != 0)
@@ -888,7 +901,7 @@ kw_bool(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
 	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0)
 		*dst = false;
 	else
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is not a boolean (true, false, yes or no)",
 		       quote(c, v));
 	return 0;
@@ -908,13 +921,13 @@ get_number(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	errno = 0;
 	ll = strtoll(v, &end, 10);
 	if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno != 0) {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is not a number (%lld to %lld)", quote(c, v),
 		       (long long)kw->min, (long long)kw->max);
 		return false;
 	}
 	if (ll < kw->min || ll > kw->max) {
-		report(c, node_line(n), key, "%s is out of range (%lld to %lld)",
+		report(c, where(c, n), key, "%s is out of range (%lld to %lld)",
 		       quote(c, v), (long long)kw->min, (long long)kw->max);
 		return false;
 	}
@@ -957,7 +970,7 @@ kw_duration(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	if (!get_scalar(c, n, key, false, &v, NULL))
 		return 0;
 	if (sk_parse_duration(v, &s) != 0)
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is not a duration (a number followed by s, m, h or "
 		       "d, e.g. 90s, 15m, 36h, 14d)",
 		       quote(c, v));
@@ -1000,7 +1013,7 @@ kw_duration_ms(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 		ok = true;
 	}
 	if (!ok)
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is not a duration (a number followed by ms, s, m, h "
 		       "or d, e.g. 500ms, 2s)",
 		       quote(c, v));
@@ -1022,7 +1035,7 @@ kw_list(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
 	if (!get_seq(c, n, key, &count))
 		return 0;
 	if (count == 0 && kw->min > 0) {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "empty list (at least one is required)");
 		return 0;
 	}
@@ -1097,7 +1110,7 @@ kw_listen(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
 	}
 	ok = ok && parse_port(ps, strlen(ps), &port);
 	if (!ok) {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is not an address and port (an IPv4 address or "
 		       "[IPv6] address, then :port 1-65535, e.g. "
 		       "127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)",
@@ -1129,7 +1142,7 @@ kw_redis_url(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	if (strncmp(v, "unix://", 7) == 0) {
 		p = v + 7;
 		if (p[0] != '/' || strlen(p) > UNIX_PATH_MAX) {
-			report(c, node_line(n), key,
+			report(c, where(c, n), key,
 			       "%s is not a Unix socket URL (unix:// then an "
 			       "absolute path of at most %d bytes, e.g. "
 			       "unix:///run/sekisho/redis.sock)",
@@ -1142,7 +1155,7 @@ kw_redis_url(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 		return 0;
 	}
 	if (strncmp(v, "rediss://", 9) == 0) {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "TLS to Redis is not supported (hiredis 0.14 has no "
 		       "TLS: use %s on loopback)",
 		       allowed);
@@ -1154,7 +1167,7 @@ kw_redis_url(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	hend = h + strcspn(h, "/?#");
 	if (memchr(h, '@', (size_t)(hend - h)) != NULL) {
 		/* Not echoed: it holds a password. */
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "a password in the URL is refused (use "
 		       "redis.password_file or redis.password: \"${ENV}\")");
 		return 0;
@@ -1201,7 +1214,7 @@ kw_redis_url(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	cfg->redis.db = (int)db;
 	return 0;
 bad:
-	report(c, node_line(n), key, "%s is not a Redis URL (%s)", quote(c, v),
+	report(c, where(c, n), key, "%s is not a Redis URL (%s)", quote(c, v),
 	       allowed);
 	return 0;
 }
@@ -1222,7 +1235,7 @@ kw_mfa(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
 	else if (strcmp(v, "admins") == 0)
 		*dst = SK_MFA_ADMINS;
 	else
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is not an MFA policy (required, optional or admins)",
 		       quote(c, v));
 	return 0;
@@ -1236,12 +1249,12 @@ store_secret(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	char **dst = field(obj, kw);
 
 	if (*dst != NULL) {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is also given (use only one of them)", other);
 		return 0;
 	}
 	if (strlen(v) > SECRET_MAX_BYTES) {
-		report(c, node_line(n), key, "longer than %d bytes (not a secret)",
+		report(c, where(c, n), key, "longer than %d bytes (not a secret)",
 		       SECRET_MAX_BYTES);
 		return 0;
 	}
@@ -1261,7 +1274,7 @@ kw_secret_env(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	snprintf(other, sizeof(other), "%s_file", kw->name);
 	if (n->type == YAML_SCALAR_NODE && !is_null(n) &&
 	    strstr((const char *)n->data.scalar.value, "${") == NULL) {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "inline secrets are refused (use %s: PATH or %s: "
 		       "\"${ENV_VAR}\")",
 		       other, kw->name);
@@ -1292,25 +1305,25 @@ kw_secret_file(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	case SK_ERR_NOMEM:
 		return r;
 	case SK_ERR_TOO_LARGE:
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is larger than %d bytes (the file holds only the "
 		       "secret)",
 		       quote(c, path), SECRET_MAX_BYTES);
 		return 0;
 	case SK_ERR_INVALID:
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s contains a NUL byte (the file holds only the "
 		       "secret)",
 		       quote(c, path));
 		return 0;
 	default:
-		report(c, node_line(n), key, "cannot read %s: %s",
+		report(c, where(c, n), key, "cannot read %s: %s",
 		       quote(c, path),
 		       errno ? strerror(errno) : "not a regular file");
 		return 0;
 	}
 	if (s[0] == '\0') {
-		report(c, node_line(n), key,
+		report(c, where(c, n), key,
 		       "%s is empty (the file holds only the secret)",
 		       quote(c, path));
 		r = 0;
@@ -2003,7 +2016,7 @@ report_syntax(struct ctx *c, const yaml_parser_t *p)
 	char ctxbuf[160] = "";
 	int line = (int)p->problem_mark.line + 1;
 
-	c->syntax = true;
+	c->fatal = true;
 	if (p->error == YAML_READER_ERROR) {
 		report(c, 1, "(file)", "%s at byte %zu (the file must be UTF-8 "
 		       "text)", p->problem ? p->problem : "unreadable",
@@ -2043,9 +2056,12 @@ parse_doc(struct ctx *c, const char *text, size_t len)
 		report(c, 1, "(top level)",
 		       "the file is empty (at least public_url, redis, "
 		       "tenants and providers are required)");
+		c->fatal = true;
 		goto out;
 	}
 	c->root_line = node_line(root);
+	if (root->type != YAML_MAPPING_NODE)
+		c->fatal = true;
 	if ((r = walk_map(c, root, "", &top_tab, c->cfg)) != 0)
 		goto out;
 	/* A second document would be silently ignored: refuse it. */
@@ -2101,7 +2117,7 @@ sk_config_load(const char *path, struct sk_config **out, char **errors)
 	}
 	if ((r = parse_doc(&c, text, len)) != 0)
 		goto out;
-	if (!c.syntax) {
+	if (!c.fatal) {
 		if ((r = late_defaults(c.cfg)) != 0)
 			goto out;
 		check_top(&c);

@@ -261,8 +261,10 @@ function buildProvider(issuer, key) {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'ES256',
     }],
-    // client_secret_post is accepted too because it is in this list; the
-    // registered method above only matters for dynamic registration.
+    // oidc-provider treats client_secret_basic and client_secret_post as
+    // interchangeable for a client registered with either, so both work.
+    // Basic credentials are decoded as RFC 6749 §2.3.1 says (form-urlencoded
+    // id and secret): a secret with '+' or '%' must be encoded by the client.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
     jwks: { keys: [key.jwk] },
     adapter: SharedMemoryAdapter,

@@ -28,7 +28,10 @@ export function startNodeServer(script, args, { ready, timeoutMs = 10_000, name 
   live.add(proc);
   let stderr = '';
   proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => { stderr += d; if (process.env.TEST_SERVER_LOGS) process.stderr.write(d); });
+  proc.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-64 * 1024); // last 64 KiB, for error messages
+    if (process.env.TEST_SERVER_LOGS) process.stderr.write(d);
+  });
 
   const exited = new Promise((resolve) => proc.once('exit', (code, signal) => { live.delete(proc); resolve({ code, signal }); }));
 
@@ -43,17 +46,25 @@ export function startNodeServer(script, args, { ready, timeoutMs = 10_000, name 
 
   return new Promise((resolve, reject) => {
     let out = '';
-    const fail = (msg) => { clearTimeout(timer); stop(0); reject(new Error(`${name}: ${msg}\n${stderr}`)); };
+    const onEarlyExit = (code, signal) => fail(`exited early (code ${code}, signal ${signal})`);
+    const fail = (msg) => {
+      clearTimeout(timer);
+      proc.off('exit', onEarlyExit);
+      stop(0);
+      reject(new Error(`${name}: ${msg}\n${stderr}`));
+    };
     const timer = setTimeout(() => fail(`not ready within ${timeoutMs} ms`), timeoutMs);
-    proc.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`));
+    proc.once('exit', onEarlyExit);
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (d) => {
       out += d;
       const m = ready.exec(out);
       if (m) {
         clearTimeout(timer);
-        proc.removeAllListeners('exit');
-        proc.once('exit', () => live.delete(proc));
+        proc.off('exit', onEarlyExit);
+        // Keep draining (and discarding) so the child never blocks on a full pipe.
+        proc.stdout.removeAllListeners('data');
+        proc.stdout.resume();
         const base = m[1];
         resolve({ proc, base, port: Number(new URL(base).port), stop, stderr: () => stderr });
       }

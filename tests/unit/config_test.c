@@ -1,7 +1,1117 @@
+/*
+ * Unit tests for broker/config.c (sk_config_load). Covers:
+ *   - a full valid file with every key: values, durations, ms durations,
+ *     redis:// parsing, [v6] listen, lowercasing, trailing slash, ${ENV}
+ *     secret and ${ENV} in an ordinary value, secrets read from files
+ *   - defaults when optional keys are missing; redis unix:// / redis://
+ *     variants; listen variants; lookups; sk_config_free(NULL)
+ *   - the exact message line of each kind of problem: unknown key at every
+ *     level, duplicate key, bad duration (s and ms), bad listen, bad URLs
+ *     (and a password in a URL is not echoed), bad bool / number / enum,
+ *     inline secret refused, ${ENV} missing or partial, secret file
+ *     unreadable or empty, both secret keys given, unknown provider in a
+ *     tenant, duplicate tenant / provider / client ids and hostnames, two
+ *     catch-all tenants, https required when cookie.secure, idle >
+ *     absolute, missing required keys, oidc without issuer, YAML syntax
+ *     error, wrong node kinds, empty file, second document, missing file
+ *   - several problems in one file are all reported, in line order
+ */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest ts[]={cmocka_unit_test(t)};return cmocka_run_group_tests(ts,NULL,NULL);}
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sekisho/config.h"
+#include "sekisho/err.h"
+#include "sekisho/util.h"
+
+/* Secret files shared by the tests; @G@ @O@ @C@ @R@ @E@ in YAML text. */
+static char secret_g[40], secret_c[40], secret_r[40], secret_e[40];
+static char cfgpath[40];
+
+static void
+make_file(char *path, const char *content)
+{
+	size_t len = strlen(content);
+	int fd;
+
+	snprintf(path, 40, "/tmp/sk_config_test_XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, len), (ssize_t)len);
+	close(fd);
+}
+
+static int
+setup(void **state)
+{
+	make_file(secret_g, "google-secret\n");
+	make_file(secret_c, "billing-api-secret-0123456789\n");
+	make_file(secret_r, "redis-pass\n");
+	make_file(secret_e, "\n");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	unlink(secret_g);
+	unlink(secret_c);
+	unlink(secret_r);
+	unlink(secret_e);
+	return 0;
+}
+
+/* Replaces @G@ @C@ @R@ @E@ by the secret file paths. */
+static char *
+subst(const char *tmpl)
+{
+	struct sk_buf b;
+	char *out = NULL;
+	const char *p;
+
+	sk_buf_init(&b);
+	for (p = tmpl; *p; p++) {
+		if (p[0] == '@' && p[1] != '\0' && p[2] == '@') {
+			const char *v = p[1] == 'G'   ? secret_g
+					: p[1] == 'C' ? secret_c
+					: p[1] == 'R' ? secret_r
+					: p[1] == 'E' ? secret_e
+						      : NULL;
+			if (v != NULL) {
+				sk_buf_adds(&b, v);
+				p += 2;
+				continue;
+			}
+		}
+		sk_buf_add(&b, p, 1);
+	}
+	assert_int_equal(sk_buf_take(&b, &out), 0);
+	return out;
+}
+
+/* Writes the YAML to a temp file (its name in cfgpath) and loads it. */
+static int
+load(const char *yaml, struct sk_config **cfg, char **errs)
+{
+	char *text = subst(yaml);
+	int r;
+
+	make_file(cfgpath, text);
+	free(text);
+	r = sk_config_load(cfgpath, cfg, errs);
+	unlink(cfgpath);
+	return r;
+}
+
+static struct sk_config *
+load_ok(const char *yaml)
+{
+	struct sk_config *cfg = NULL;
+	char *errs = NULL;
+	int r = load(yaml, &cfg, &errs);
+
+	if (r != 0)
+		fail_msg("load failed (%d):\n%s", r, errs ? errs : "");
+	assert_null(errs);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/*
+ * Loads the YAML, expects SK_ERR_CONFIG and exactly these lines (each given
+ * without the "PATH:" prefix), in this order.
+ */
+static void
+expect_errors(const char *yaml, const char *const *lines)
+{
+	struct sk_config *cfg = (struct sk_config *)1;
+	struct sk_buf want;
+	char *errs = NULL, *w = NULL;
+	size_t i;
+
+	sk_buf_init(&want);
+	for (i = 0; lines[i] != NULL; i++)
+	{
+		char *l = subst(lines[i]);
+		sk_buf_addf(&want, "PATH:%s\n", l);
+		free(l);
+	}
+	assert_int_equal(sk_buf_take(&want, &w), 0);
+	assert_int_equal(load(yaml, &cfg, &errs), SK_ERR_CONFIG);
+	assert_null(cfg);
+	assert_non_null(errs);
+	/* Put the random temp name back to PATH before comparing. */
+	{
+		struct sk_buf got;
+		char *g = NULL;
+		const char *p = errs, *hit;
+		size_t plen = strlen(cfgpath);
+
+		sk_buf_init(&got);
+		while ((hit = strstr(p, cfgpath)) != NULL) {
+			sk_buf_add(&got, p, (size_t)(hit - p));
+			sk_buf_adds(&got, "PATH");
+			p = hit + plen;
+		}
+		sk_buf_adds(&got, p);
+		assert_int_equal(sk_buf_take(&got, &g), 0);
+		if (strcmp(g, w) != 0)
+			fail_msg("errors differ\n--- got:\n%s--- want:\n%s", g, w);
+		free(g);
+	}
+	free(errs);
+	free(w);
+}
+
+#define EXPECT(yaml, ...)                                                  \
+	do {                                                               \
+		const char *const lines_[] = {__VA_ARGS__, NULL};          \
+		expect_errors(yaml, lines_);                               \
+	} while (0)
+
+/* The smallest valid file: 11 lines, so appended keys start at line 12. */
+#define MIN_HEAD                                                           \
+	"public_url: \"https://login.example.com\"\n"                      \
+	"redis:\n"                                                         \
+	"  url: \"unix:///run/sekisho/redis.sock\"\n"                      \
+	"tenants:\n"                                                       \
+	"  - id: default\n"                                                \
+	"    providers: [google]\n"                                        \
+	"providers:\n"                                                     \
+	"  - id: google\n"                                                 \
+	"    type: google\n"                                               \
+	"    client_id: \"abc.apps.googleusercontent.com\"\n"
+
+#define MIN MIN_HEAD "    client_secret_file: @G@\n"
+
+/* Valid files */
+
+static const char full_yaml[] =
+    "# every key\n"
+    "listen: \"[::1]:9443\"\n"
+    "public_url: \"https://SSO.Example.com/auth/\"\n"
+    "redis:\n"
+    "  url: \"redis://Redis.Internal:6380/3\"\n"
+    "  password_file: @R@\n"
+    "  connect_timeout: 250ms\n"
+    "  command_timeout: 2s\n"
+    "cookie:\n"
+    "  secure: yes\n"
+    "  name: sk_sess\n"
+    "session:\n"
+    "  idle_timeout: 90m\n"
+    "  absolute_timeout: 14d\n"
+    "  login_timeout: 5m\n"
+    "http:\n"
+    "  threads: 4\n"
+    "  max_connections: 2048\n"
+    "  idle_timeout: 45s\n"
+    "  max_header_bytes: 16384\n"
+    "  max_body_bytes: 131072\n"
+    "  trust_forwarded: true\n"
+    "log_level: debug\n"
+    "allowed_redirect_hosts: [\"App.Example.com\", \"api.example.com:8443\"]\n"
+    "tenants:\n"
+    "  - id: acme\n"
+    "    display_name: \"ACME 法律事務所\"\n"
+    "    hostnames: [\"Login.Acme.example\", \"sso.acme.example:8443\"]\n"
+    "    providers: [google, corp]\n"
+    "    mfa: required\n"
+    "    allowed_hd: [\"ACME.example\"]\n"
+    "    allowed_tid: [\"72F988BF-86F1-41AF-91AB-2D7CD011DB47\"]\n"
+    "    allowed_email_domains: [\"Acme.Example\", partner.example]\n"
+    "  - id: default\n"
+    "    providers:\n"
+    "      - corp\n"
+    "    mfa: admins\n"
+    "providers:\n"
+    "  - id: google\n"
+    "    type: google\n"
+    "    client_id: \"123-abc.apps.googleusercontent.com\"\n"
+    "    client_secret_file: @G@\n"
+    "    userinfo: false\n"
+    "  - id: corp\n"
+    "    type: oidc\n"
+    "    client_id: \"${SK_TEST_CORP_ID}\"\n"
+    "    client_secret: \"${SK_TEST_CORP_SECRET}\"\n"
+    "    issuer: \"https://idp.corp.example/realms/main/\"\n"
+    "    scopes: [openid, email, groups]\n"
+    "    userinfo: true\n"
+    "    http_timeout: 30s\n"
+    "clients:\n"
+    "  - client_id: billing-api\n"
+    "    client_secret_file: @C@\n"
+    "  - client_id: Reports.v2\n"
+    "    client_secret: \"${SK_TEST_REPORTS_SECRET}\"\n";
+
+static void
+test_full(void **state)
+{
+	struct sk_config *cfg;
+	const struct sk_tenant_conf *t;
+	const struct sk_provider_conf *p;
+
+	setenv("SK_TEST_CORP_ID", "sekisho-corp", 1);
+	setenv("SK_TEST_CORP_SECRET", "corp-secret-from-env", 1);
+	setenv("SK_TEST_REPORTS_SECRET", "reports-secret-0123456789", 1);
+	cfg = load_ok(full_yaml);
+
+	assert_string_equal(cfg->path, cfgpath);
+	assert_string_equal(cfg->listen_host, "::1");
+	assert_int_equal(cfg->listen_port, 9443);
+	assert_string_equal(cfg->public_url, "https://sso.example.com/auth");
+
+	assert_string_equal(cfg->redis.url, "redis://Redis.Internal:6380/3");
+	assert_string_equal(cfg->redis.password, "redis-pass");
+	assert_null(cfg->redis.unix_path);
+	assert_string_equal(cfg->redis.host, "redis.internal");
+	assert_int_equal(cfg->redis.port, 6380);
+	assert_int_equal(cfg->redis.db, 3);
+	assert_int_equal(cfg->redis.connect_timeout_ms, 250);
+	assert_int_equal(cfg->redis.command_timeout_ms, 2000);
+
+	assert_true(cfg->cookie.secure);
+	assert_string_equal(cfg->cookie.name, "sk_sess");
+
+	assert_int_equal(cfg->session.idle_timeout, 90 * 60);
+	assert_int_equal(cfg->session.absolute_timeout, 14 * 86400);
+	assert_int_equal(cfg->session.login_timeout, 5 * 60);
+
+	assert_int_equal(cfg->http.threads, 4);
+	assert_int_equal(cfg->http.max_connections, 2048);
+	assert_int_equal(cfg->http.idle_timeout, 45);
+	assert_int_equal(cfg->http.max_header_bytes, 16384);
+	assert_int_equal(cfg->http.max_body_bytes, 131072);
+	assert_true(cfg->http.trust_forwarded);
+
+	assert_string_equal(cfg->log_level, "debug");
+	assert_int_equal(cfg->allowed_redirect_hosts.n, 2);
+	assert_string_equal(cfg->allowed_redirect_hosts.v[0], "app.example.com");
+	assert_string_equal(cfg->allowed_redirect_hosts.v[1],
+			    "api.example.com:8443");
+
+	assert_int_equal(cfg->ntenants, 2);
+	t = &cfg->tenants[0];
+	assert_string_equal(t->id, "acme");
+	assert_string_equal(t->display_name, "ACME 法律事務所");
+	assert_int_equal(t->hostnames.n, 2);
+	assert_string_equal(t->hostnames.v[0], "login.acme.example");
+	assert_string_equal(t->hostnames.v[1], "sso.acme.example:8443");
+	assert_int_equal(t->providers.n, 2);
+	assert_string_equal(t->providers.v[0], "google");
+	assert_string_equal(t->providers.v[1], "corp");
+	assert_int_equal(t->mfa, SK_MFA_REQUIRED);
+	assert_int_equal(t->allowed_hd.n, 1);
+	assert_string_equal(t->allowed_hd.v[0], "acme.example");
+	assert_int_equal(t->allowed_tid.n, 1);
+	assert_string_equal(t->allowed_tid.v[0],
+			    "72f988bf-86f1-41af-91ab-2d7cd011db47");
+	assert_int_equal(t->allowed_email_domains.n, 2);
+	assert_string_equal(t->allowed_email_domains.v[0], "acme.example");
+	assert_string_equal(t->allowed_email_domains.v[1], "partner.example");
+	assert_int_equal(t->line, 26);
+	t = &cfg->tenants[1];
+	assert_string_equal(t->id, "default");
+	assert_string_equal(t->display_name, "default");
+	assert_int_equal(t->hostnames.n, 0);
+	assert_int_equal(t->providers.n, 1);
+	assert_string_equal(t->providers.v[0], "corp");
+	assert_int_equal(t->mfa, SK_MFA_ADMINS);
+	assert_int_equal(t->allowed_hd.n, 0);
+	assert_int_equal(t->line, 34);
+
+	assert_int_equal(cfg->nproviders, 2);
+	p = &cfg->providers[0];
+	assert_string_equal(p->id, "google");
+	assert_string_equal(p->type, "google");
+	assert_string_equal(p->client_id, "123-abc.apps.googleusercontent.com");
+	assert_string_equal(p->client_secret, "google-secret");
+	assert_null(p->issuer);
+	assert_int_equal(p->scopes.n, 3);
+	assert_string_equal(p->scopes.v[0], "openid");
+	assert_string_equal(p->scopes.v[1], "email");
+	assert_string_equal(p->scopes.v[2], "profile");
+	assert_false(p->userinfo);
+	assert_int_equal(p->http_timeout, 10);
+	assert_int_equal(p->line, 39);
+	p = &cfg->providers[1];
+	assert_string_equal(p->id, "corp");
+	assert_string_equal(p->type, "oidc");
+	assert_string_equal(p->client_id, "sekisho-corp");
+	assert_string_equal(p->client_secret, "corp-secret-from-env");
+	/* kept as written: it is compared exactly with the iss claim */
+	assert_string_equal(p->issuer, "https://idp.corp.example/realms/main/");
+	assert_int_equal(p->scopes.n, 3);
+	assert_string_equal(p->scopes.v[2], "groups");
+	assert_true(p->userinfo);
+	assert_int_equal(p->http_timeout, 30);
+
+	assert_int_equal(cfg->nclients, 2);
+	assert_string_equal(cfg->clients[0].client_id, "billing-api");
+	assert_string_equal(cfg->clients[0].client_secret,
+			    "billing-api-secret-0123456789");
+	assert_int_equal(cfg->clients[0].line, 53);
+	assert_string_equal(cfg->clients[1].client_id, "Reports.v2");
+	assert_string_equal(cfg->clients[1].client_secret,
+			    "reports-secret-0123456789");
+
+	/* lookups */
+	assert_ptr_equal(sk_config_provider(cfg, "corp"), &cfg->providers[1]);
+	assert_ptr_equal(sk_config_tenant(cfg, "acme"), &cfg->tenants[0]);
+	assert_null(sk_config_provider(cfg, "nope"));
+	assert_null(sk_config_tenant(cfg, "nope"));
+	assert_null(sk_config_provider(cfg, NULL));
+	assert_null(sk_config_tenant(NULL, "acme"));
+
+	sk_config_free(&cfg);
+	assert_null(cfg);
+	sk_config_free(&cfg); /* NULL is fine */
+	sk_config_free(NULL);
+	unsetenv("SK_TEST_CORP_ID");
+	unsetenv("SK_TEST_CORP_SECRET");
+	unsetenv("SK_TEST_REPORTS_SECRET");
+}
+
+static void
+test_defaults(void **state)
+{
+	struct sk_config *cfg = load_ok(MIN);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	assert_string_equal(cfg->listen_host, "127.0.0.1");
+	assert_int_equal(cfg->listen_port, 8080);
+	assert_string_equal(cfg->public_url, "https://login.example.com");
+	assert_string_equal(cfg->redis.url, "unix:///run/sekisho/redis.sock");
+	assert_string_equal(cfg->redis.unix_path, "/run/sekisho/redis.sock");
+	assert_null(cfg->redis.host);
+	assert_null(cfg->redis.password);
+	assert_int_equal(cfg->redis.connect_timeout_ms, 500);
+	assert_int_equal(cfg->redis.command_timeout_ms, 500);
+	assert_true(cfg->cookie.secure);
+	assert_string_equal(cfg->cookie.name, "sekisho");
+	assert_int_equal(cfg->session.idle_timeout, 36 * 3600);
+	assert_int_equal(cfg->session.absolute_timeout, 7 * 86400);
+	assert_int_equal(cfg->session.login_timeout, 600);
+	assert_int_equal(cfg->http.threads,
+			 ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu);
+	assert_int_equal(cfg->http.max_connections, 1024);
+	assert_int_equal(cfg->http.idle_timeout, 30);
+	assert_int_equal(cfg->http.max_header_bytes, 8192);
+	assert_int_equal(cfg->http.max_body_bytes, 65536);
+	assert_false(cfg->http.trust_forwarded);
+	assert_string_equal(cfg->log_level, "info");
+	assert_int_equal(cfg->allowed_redirect_hosts.n, 0);
+	assert_int_equal(cfg->ntenants, 1);
+	assert_string_equal(cfg->tenants[0].display_name, "default");
+	assert_int_equal(cfg->tenants[0].mfa, SK_MFA_OPTIONAL);
+	assert_int_equal(cfg->tenants[0].hostnames.n, 0);
+	assert_int_equal(cfg->nproviders, 1);
+	assert_null(cfg->providers[0].issuer);
+	assert_int_equal(cfg->providers[0].scopes.n, 3);
+	assert_false(cfg->providers[0].userinfo);
+	assert_int_equal(cfg->providers[0].http_timeout, 10);
+	assert_int_equal(cfg->nclients, 0);
+	assert_null(cfg->clients);
+	sk_config_free(&cfg);
+}
+
+static void
+test_redis_and_listen_forms(void **state)
+{
+	static const struct {
+		const char *url, *host, *unix_path;
+		int port, db;
+	} r[] = {
+	    {"redis://127.0.0.1", "127.0.0.1", NULL, 6379, 0},
+	    {"redis://localhost/", "localhost", NULL, 6379, 0},
+	    {"redis://localhost:6390", "localhost", NULL, 6390, 0},
+	    {"redis://[::1]:7000/15", "::1", NULL, 7000, 15},
+	    {"unix:///tmp/r.sock", NULL, "/tmp/r.sock", 0, 0},
+	};
+	static const struct {
+		const char *listen, *host;
+		int port;
+	} l[] = {
+	    {"0.0.0.0:8080", "0.0.0.0", 8080},
+	    {"127.0.0.1:1", "127.0.0.1", 1},
+	    {"[::]:65535", "::", 65535},
+	};
+	char yaml[1024];
+	struct sk_config *cfg;
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(r); i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "public_url: \"https://a.example\"\n"
+			 "redis: {url: \"%s\"}\n"
+			 "tenants: [{id: t, providers: [g]}]\n"
+			 "providers: [{id: g, type: github, client_id: x, "
+			 "client_secret_file: @G@}]\n",
+			 r[i].url);
+		cfg = load_ok(yaml);
+		if (r[i].host != NULL)
+			assert_string_equal(cfg->redis.host, r[i].host);
+		else
+			assert_null(cfg->redis.host);
+		if (r[i].unix_path != NULL)
+			assert_string_equal(cfg->redis.unix_path, r[i].unix_path);
+		else
+			assert_null(cfg->redis.unix_path);
+		if (r[i].host != NULL) {
+			assert_int_equal(cfg->redis.port, r[i].port);
+			assert_int_equal(cfg->redis.db, r[i].db);
+		}
+		sk_config_free(&cfg);
+	}
+	for (i = 0; i < SK_ARRAY_SIZE(l); i++) {
+		snprintf(yaml, sizeof(yaml), "listen: \"%s\"\n%s", l[i].listen,
+			 MIN);
+		cfg = load_ok(yaml);
+		assert_string_equal(cfg->listen_host, l[i].host);
+		assert_int_equal(cfg->listen_port, l[i].port);
+		sk_config_free(&cfg);
+	}
+	/* plain http is fine once cookie.secure is false */
+	cfg = load_ok("public_url: \"http://127.0.0.1:8080\"\n"
+		      "cookie: {secure: false}\n"
+		      "redis: {url: \"unix:///tmp/r.sock\"}\n"
+		      "tenants: [{id: t, providers: [g]}]\n"
+		      "providers: [{id: g, type: line, client_id: \"1234\", "
+		      "client_secret_file: @G@}]\n");
+	assert_false(cfg->cookie.secure);
+	assert_string_equal(cfg->public_url, "http://127.0.0.1:8080");
+	sk_config_free(&cfg);
+}
+
+/* Problems, one kind each */
+
+static void
+test_unknown_keys(void **state)
+{
+	EXPECT("listn: \"127.0.0.1:8080\"\n" MIN
+	       "redis2: {}\n",
+	       "1: listn: unknown key (allowed: listen, public_url, redis, "
+	       "cookie, session, http, log_level, allowed_redirect_hosts, "
+	       "tenants, providers, clients)",
+	       "13: redis2: unknown key (allowed: listen, public_url, redis, "
+	       "cookie, session, http, log_level, allowed_redirect_hosts, "
+	       "tenants, providers, clients)");
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis:\n"
+	       "  url: \"unix:///run/sekisho/redis.sock\"\n"
+	       "  pasword_file: /x\n"
+	       "cookie:\n"
+	       "  secure: true\n"
+	       "  domain: example.com\n"
+	       "session:\n"
+	       "  idle: 1h\n"
+	       "http:\n"
+	       "  workers: 4\n"
+	       "tenants:\n"
+	       "  - id: default\n"
+	       "    providers: [google]\n"
+	       "    mfa_policy: required\n"
+	       "providers:\n"
+	       "  - id: google\n"
+	       "    type: google\n"
+	       "    client_id: abc\n"
+	       "    client_secret_file: @G@\n"
+	       "    redirect_uri: https://x\n"
+	       "clients:\n"
+	       "  - client_id: billing\n"
+	       "    client_secret_file: @C@\n"
+	       "    secret: x\n",
+	       "4: redis.pasword_file: unknown key (allowed: url, "
+	       "password_file, password, connect_timeout, command_timeout)",
+	       "7: cookie.domain: unknown key (allowed: secure, name)",
+	       "9: session.idle: unknown key (allowed: idle_timeout, "
+	       "absolute_timeout, login_timeout)",
+	       "11: http.workers: unknown key (allowed: threads, "
+	       "max_connections, idle_timeout, max_header_bytes, "
+	       "max_body_bytes, trust_forwarded)",
+	       "15: tenants[0].mfa_policy: unknown key (allowed: id, "
+	       "display_name, hostnames, providers, mfa, allowed_hd, "
+	       "allowed_tid, allowed_email_domains)",
+	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
+	       "type, client_id, client_secret_file, client_secret, issuer, "
+	       "scopes, userinfo, http_timeout)",
+	       "25: clients[0].secret: unknown key (allowed: client_id, "
+	       "client_secret_file, client_secret)");
+}
+
+static void
+test_duplicate_key(void **state)
+{
+	EXPECT(MIN "session:\n  idle_timeout: 1h\n  idle_timeout: 2h\n",
+	       "14: session.idle_timeout: given twice (first at line 13; give "
+	       "each key once)");
+}
+
+static void
+test_bad_durations(void **state)
+{
+	EXPECT(MIN "session:\n  idle_timeout: 36x\n  login_timeout: 0s\n",
+	       "13: session.idle_timeout: \"36x\" is not a duration (a number "
+	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)",
+	       "14: session.login_timeout: \"0s\" is not a duration (a number "
+	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
+	/* ms durations: a bare number is refused (500 seconds or ms?) */
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis:\n"
+	       "  url: \"unix:///run/sekisho/redis.sock\"\n"
+	       "  connect_timeout: 500\n"
+	       "  command_timeout: 5xs\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "4: redis.connect_timeout: \"500\" is not a duration (a number "
+	       "followed by ms, s, m, h or d, e.g. 500ms, 2s)",
+	       "5: redis.command_timeout: \"5xs\" is not a duration (a number "
+	       "followed by ms, s, m, h or d, e.g. 500ms, 2s)");
+}
+
+static void
+test_bad_listen(void **state)
+{
+	static const char *const bad[] = {
+	    "localhost:8080", "127.0.0.1",	"127.0.0.1:0", "127.0.0.1:65536",
+	    "::1:8080",	      "[::1]",		"[::1]8080",   "1.2.3:80",
+	    "127.0.0.1:80x",  "[fe80::zz]:80",
+	};
+	char yaml[1024], line[512];
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(bad); i++) {
+		snprintf(yaml, sizeof(yaml), "listen: \"%s\"\n%s", bad[i], MIN);
+		snprintf(line, sizeof(line),
+			 "1: listen: \"%s\" is not an address and port (an IPv4 "
+			 "address or [IPv6] address, then :port 1-65535, e.g. "
+			 "127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)",
+			 bad[i]);
+		EXPECT(yaml, line);
+	}
+}
+
+static void
+test_bad_urls(void **state)
+{
+	static const char *const bad[] = {
+	    "ftp://login.example.com",	     "https://",
+	    "https://login.example.com/?a=1", "https://login.example.com/#x",
+	    "login.example.com",	     "https://login example.com",
+	    "https://login.example.com:99999",
+	};
+	char yaml[1024], line[512];
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(bad); i++) {
+		snprintf(yaml, sizeof(yaml), "%s    issuer: \"%s\"\n", MIN,
+			 bad[i]);
+		snprintf(line, sizeof(line),
+			 "12: providers[0].issuer: \"%s\" is not a valid issuer "
+			 "URL (http:// or https:// with a host, optional port "
+			 "and path; no query or fragment)",
+			 bad[i]);
+		EXPECT(yaml, line);
+	}
+	/* public_url: the value is echoed, except when it holds user info */
+	EXPECT("public_url: \"https://login.example.com/?x=1\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "1: public_url: \"https://login.example.com/?x=1\" is not a "
+	       "valid URL (http:// or https:// with a host, optional port and "
+	       "path; no query or fragment)");
+	EXPECT("public_url: \"https://admin:hunter2@login.example.com\"\n"
+	       "redis: {url: \"redis://:hunter2@127.0.0.1:6379/0\"}\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "1: public_url: a user name or password in the URL is refused "
+	       "(http:// or https:// with a host, optional port and path)",
+	       "2: redis.url: a password in the URL is refused (use "
+	       "redis.password_file or redis.password: \"${ENV}\")");
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"rediss://127.0.0.1\"}\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "2: redis.url: TLS to Redis is not supported (hiredis 0.14 has "
+	       "no TLS: use unix:///absolute/path or redis://host[:port][/db] "
+	       "on loopback)");
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"redis://127.0.0.1:6379/x\"}\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "2: redis.url: \"redis://127.0.0.1:6379/x\" is not a Redis URL "
+	       "(unix:///absolute/path or redis://host[:port][/db])");
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"unix://run/redis.sock\"}\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "2: redis.url: \"unix://run/redis.sock\" is not a Unix socket "
+	       "URL (unix:// then an absolute path of at most 107 bytes, e.g. "
+	       "unix:///run/sekisho/redis.sock)");
+}
+
+static void
+test_bad_values(void **state)
+{
+	EXPECT(MIN "cookie:\n"
+		   "  secure: maybe\n"
+		   "  name: \"__Host-sk\"\n"
+		   "http:\n"
+		   "  threads: 0\n"
+		   "  max_header_bytes: 8k\n"
+		   "  max_body_bytes: 2000000\n"
+		   "log_level: verbose\n"
+		   "allowed_redirect_hosts: [\"app.example.com/x\", \"*.example.com\"]\n",
+	       "13: cookie.secure: \"maybe\" is not a boolean (true, false, yes "
+	       "or no)",
+	       "14: cookie.name: \"__Host-sk\" is not a valid cookie name (1 to "
+	       "32 of A-Z, a-z, 0-9, _ and -; without a __Host- or __Secure- "
+	       "prefix, added when secure)",
+	       "16: http.threads: \"0\" is out of range (1 to 256)",
+	       "17: http.max_header_bytes: \"8k\" is not a number (1024 to "
+	       "65536)",
+	       "18: http.max_body_bytes: \"2000000\" is out of range (1024 to "
+	       "1048576)",
+	       "19: log_level: \"verbose\" is not a log level (error, warn, "
+	       "info or debug)",
+	       "20: allowed_redirect_hosts[0]: \"app.example.com/x\" is not a "
+	       "hostname (a DNS name or IP address, optionally with :port, "
+	       "e.g. login.example.com or 127.0.0.1:8080)",
+	       "20: allowed_redirect_hosts[1]: \"*.example.com\" is not a "
+	       "hostname (a DNS name or IP address, optionally with :port, "
+	       "e.g. login.example.com or 127.0.0.1:8080)");
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants:\n"
+	       "  - id: Default\n"
+	       "    mfa: always\n"
+	       "    providers: [google]\n"
+	       "    allowed_hd: [\"example.com:443\"]\n"
+	       "    allowed_tid: [\"not-a-guid\"]\n"
+	       "providers:\n"
+	       "  - id: google\n"
+	       "    type: saml\n"
+	       "    client_id: \"a b\"\n"
+	       "    client_secret_file: @G@\n"
+	       "    scopes: []\n",
+	       "4: tenants[0].id: \"Default\" is not a valid tenant id (1 to 64 "
+	       "of a-z, 0-9, _ and -)",
+	       "5: tenants[0].mfa: \"always\" is not an MFA policy (required, "
+	       "optional or admins)",
+	       "7: tenants[0].allowed_hd[0]: \"example.com:443\" is not a domain "
+	       "name (e.g. example.com)",
+	       "8: tenants[0].allowed_tid[0]: \"not-a-guid\" is not an Entra "
+	       "tenant id (a GUID such as "
+	       "72f988bf-86f1-41af-91ab-2d7cd011db47)",
+	       "11: providers[0].type: \"saml\" is not a provider type (google, "
+	       "microsoft, line, github or oidc)",
+	       "12: providers[0].client_id: \"a b\" is not a valid client id (1 "
+	       "to 512 printable characters, no spaces)",
+	       "14: providers[0].scopes: empty list (at least one is "
+	       "required)");
+}
+
+static void
+test_inline_secret_refused(void **state)
+{
+	EXPECT(MIN_HEAD "    client_secret: \"GOCSPX-abcdef\"\n"
+			"clients:\n"
+			"  - client_id: billing\n"
+			"    client_secret: hunter2hunter2hunter2\n",
+	       "11: providers[0].client_secret: inline secrets are refused (use "
+	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")",
+	       "14: clients[0].client_secret: inline secrets are refused (use "
+	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis:\n"
+	       "  url: \"unix:///r.sock\"\n"
+	       "  password: hunter2\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "4: redis.password: inline secrets are refused (use "
+	       "password_file: PATH or password: \"${ENV_VAR}\")");
+}
+
+static void
+test_env(void **state)
+{
+	struct sk_config *cfg;
+
+	unsetenv("SK_TEST_MISSING");
+	setenv("SK_TEST_EMPTY", "", 1);
+	EXPECT(MIN_HEAD "    client_secret: \"${SK_TEST_MISSING}\"\n"
+			"clients:\n"
+			"  - client_id: billing\n"
+			"    client_secret: \"${SK_TEST_EMPTY}\"\n"
+			"  - client_id: reports\n"
+			"    client_secret: \"x${SK_TEST_EMPTY}\"\n"
+			"log_level: \"${lower_case_ok}x\"\n"
+			"cookie: {name: \"${1BAD}\"}\n",
+	       "11: providers[0].client_secret: environment variable "
+	       "SK_TEST_MISSING is not set or empty (set it in the environment "
+	       "sekisho starts with)",
+	       "14: clients[0].client_secret: environment variable "
+	       "SK_TEST_EMPTY is not set or empty (set it in the environment "
+	       "sekisho starts with)",
+	       "16: clients[1].client_secret: not a valid ${NAME} reference "
+	       "(the whole value must be ${NAME}; NAME: A-Z, a-z, 0-9 and _, "
+	       "not starting with a digit)",
+	       "17: log_level: \"${lower_case_ok}x\" is not a valid ${NAME} "
+	       "reference (the whole value must be ${NAME}; NAME: A-Z, a-z, "
+	       "0-9 and _, not starting with a digit)",
+	       "18: cookie.name: \"${1BAD}\" is not a valid ${NAME} reference "
+	       "(the whole value must be ${NAME}; NAME: A-Z, a-z, 0-9 and _, "
+	       "not starting with a digit)");
+	unsetenv("SK_TEST_EMPTY");
+
+	/* success: a secret and two ordinary values */
+	setenv("SK_TEST_SECRET", "from-the-environment", 1);
+	setenv("SK_TEST_URL", "https://Env.Example.com/", 1);
+	setenv("SK_TEST_LEVEL", "warn", 1);
+	cfg = load_ok("public_url: \"${SK_TEST_URL}\"\n"
+		      "log_level: ${SK_TEST_LEVEL}\n"
+		      "redis: {url: \"unix:///r.sock\", password: "
+		      "\"${SK_TEST_SECRET}\"}\n"
+		      "tenants: [{id: t, providers: [g]}]\n"
+		      "providers: [{id: g, type: google, client_id: x, "
+		      "client_secret: \"${SK_TEST_SECRET}\"}]\n");
+	assert_string_equal(cfg->public_url, "https://env.example.com");
+	assert_string_equal(cfg->log_level, "warn");
+	assert_string_equal(cfg->redis.password, "from-the-environment");
+	assert_string_equal(cfg->providers[0].client_secret,
+			    "from-the-environment");
+	sk_config_free(&cfg);
+	unsetenv("SK_TEST_SECRET");
+	unsetenv("SK_TEST_URL");
+	unsetenv("SK_TEST_LEVEL");
+}
+
+static void
+test_secret_files(void **state)
+{
+	EXPECT(MIN_HEAD "    client_secret_file: /nonexistent/sekisho.secret\n"
+			"clients:\n"
+			"  - client_id: billing\n"
+			"    client_secret_file: @E@\n"
+			"  - client_id: reports\n"
+			"    client_secret_file: /tmp\n",
+	       "11: providers[0].client_secret_file: cannot read "
+	       "\"/nonexistent/sekisho.secret\": No such file or directory",
+	       "14: clients[0].client_secret_file: \"@E@\" is empty (the file "
+	       "holds only the secret)",
+	       "16: clients[1].client_secret_file: cannot read \"/tmp\": not a "
+	       "regular file");
+}
+
+static void
+test_both_secret_keys(void **state)
+{
+	setenv("SK_TEST_SECRET", "x", 1);
+	EXPECT(MIN "    client_secret: \"${SK_TEST_SECRET}\"\n",
+	       "12: providers[0].client_secret: client_secret_file is also "
+	       "given (use only one of them)");
+	unsetenv("SK_TEST_SECRET");
+}
+
+static void
+test_unknown_provider(void **state)
+{
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants:\n"
+	       "  - id: default\n"
+	       "    providers:\n"
+	       "      - google\n"
+	       "      - gogle\n"
+	       "providers:\n"
+	       "  - {id: google, type: google, client_id: x, "
+	       "client_secret_file: @G@}\n"
+	       "  - {id: corp, type: oidc, client_id: x, client_secret_file: "
+	       "@G@, issuer: \"https://idp.example\"}\n",
+	       "7: tenants[0].providers[1]: unknown provider \"gogle\" "
+	       "(defined: google, corp)");
+}
+
+static void
+test_duplicates(void **state)
+{
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants:\n"
+	       "  - id: acme\n"
+	       "    hostnames: [a.example, b.example]\n"
+	       "    providers: [google, google]\n"
+	       "  - id: acme\n"
+	       "    hostnames: [c.example, B.Example]\n"
+	       "    providers: [google]\n"
+	       "providers:\n"
+	       "  - {id: google, type: google, client_id: x, "
+	       "client_secret_file: @G@}\n"
+	       "  - {id: google, type: github, client_id: y, "
+	       "client_secret_file: @G@}\n"
+	       "clients:\n"
+	       "  - {client_id: billing, client_secret_file: @C@}\n"
+	       "  - {client_id: billing, client_secret_file: @C@}\n",
+	       "6: tenants[0].providers[1]: \"google\" is listed twice (first "
+	       "at line 6)",
+	       "7: tenants[1].id: duplicate id \"acme\" (already used at line 4)",
+	       "8: tenants[1].hostnames[1]: \"b.example\" is already a hostname "
+	       "of tenant \"acme\" at line 5 (each hostname belongs to one "
+	       "tenant)",
+	       "12: providers[1].id: duplicate id \"google\" (already used at "
+	       "line 11)",
+	       "15: clients[1].client_id: duplicate client id \"billing\" "
+	       "(already used at line 14)");
+}
+
+static void
+test_two_catchall(void **state)
+{
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants:\n"
+	       "  - id: one\n"
+	       "    providers: [google]\n"
+	       "  - id: two\n"
+	       "    hostnames: [two.example]\n"
+	       "    providers: [google]\n"
+	       "  - id: three\n"
+	       "    providers: [google]\n"
+	       "providers:\n"
+	       "  - {id: google, type: google, client_id: x, "
+	       "client_secret_file: @G@}\n",
+	       "9: tenants[2].hostnames: missing, and tenant \"one\" at line 4 "
+	       "has no hostnames either (at most one catch-all tenant without "
+	       "hostnames)");
+}
+
+static void
+test_https_when_secure(void **state)
+{
+	EXPECT("public_url: \"http://login.example.com\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "1: public_url: \"http://login.example.com\" is not https while "
+	       "cookie.secure is true (use https, or set cookie.secure: false "
+	       "for local http)");
+}
+
+static void
+test_idle_gt_absolute(void **state)
+{
+	EXPECT(MIN "session:\n  idle_timeout: 8d\n",
+	       "13: session.idle_timeout: 8d is longer than "
+	       "session.absolute_timeout 7d (idle must be at most absolute)");
+	EXPECT(MIN "session:\n  absolute_timeout: 90m\n",
+	       "13: session.idle_timeout: 36h is longer than "
+	       "session.absolute_timeout 90m (idle must be at most absolute)");
+}
+
+static void
+test_missing_required(void **state)
+{
+	EXPECT("listen: \"127.0.0.1:8080\"\n"
+	       "tenants: []\n",
+	       "1: public_url: missing (required: the URL users reach Sekisho "
+	       "at, e.g. https://login.example.com)",
+	       "1: redis.url: missing (required: unix:///path or "
+	       "redis://host:port/db)",
+	       "1: providers: no provider defined (at least one is required)",
+	       "2: tenants: no tenant defined (at least one is required)");
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants:\n"
+	       "  - display_name: Nameless\n"
+	       "providers:\n"
+	       "  - id: corp\n"
+	       "    type: oidc\n"
+	       "  - client_id: x\n"
+	       "clients:\n"
+	       "  - client_secret_file: @C@\n",
+	       "4: tenants[0].id: missing (required: 1 to 64 of a-z, 0-9, _ "
+	       "and -)",
+	       "4: tenants[0].providers: missing (required: the ids of the "
+	       "providers this tenant offers)",
+	       "6: providers[0].client_id: missing (required: the client id "
+	       "registered with the provider)",
+	       "6: providers[0].client_secret: missing (required: "
+	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")",
+	       "6: providers[0].issuer: missing (required for type oidc: the "
+	       "issuer URL)",
+	       "8: providers[1].id: missing (required: 1 to 32 of a-z, 0-9, _ "
+	       "and -)",
+	       "8: providers[1].type: missing (required: google, microsoft, "
+	       "line, github or oidc)",
+	       "8: providers[1].client_secret: missing (required: "
+	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")",
+	       "10: clients[0].client_id: missing (required: 1 to 128 of A-Z, "
+	       "a-z, 0-9, '.', '_', '~' and '-')");
+}
+
+static void
+test_syntax_error(void **state)
+{
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "tenants:\n"
+	       "  - id: x\n"
+	       "   providers: [a]\n",
+	       "4: YAML syntax error: did not find expected '-' indicator "
+	       "(while parsing a block collection that starts at line 3)");
+	EXPECT("a: [b, c\nd: e\n",
+	       "2: YAML syntax error: did not find expected ',' or ']' (while "
+	       "parsing a flow sequence that starts at line 1)");
+	EXPECT("a: \"unterminated\n",
+	       "2: YAML syntax error: found unexpected end of stream (while "
+	       "scanning a quoted scalar that starts at line 1)");
+}
+
+static void
+test_wrong_kinds(void **state)
+{
+	EXPECT(MIN "listen: {host: x}\n"
+		   "session:\n"
+		   "  - idle_timeout: 1h\n"
+		   "allowed_redirect_hosts: app.example.com\n"
+		   "http:\n"
+		   "  threads: [4]\n"
+		   "cookie:\n",
+	       "12: listen: expected a single value, got a mapping",
+	       "13: session: expected a mapping, got a list (keys: "
+	       "idle_timeout, absolute_timeout, login_timeout)",
+	       "15: allowed_redirect_hosts: expected a list, got a single value",
+	       "17: http.threads: expected a single value, got a list",
+	       "18: cookie: expected a mapping, got nothing (keys: secure, "
+	       "name)");
+	EXPECT("- public_url: x\n",
+	       "1: (top level): expected a mapping, got a list (keys: listen, "
+	       "public_url, redis, cookie, session, http, log_level, "
+	       "allowed_redirect_hosts, tenants, providers, clients)");
+	EXPECT(MIN "clients:\n  - billing\n",
+	       "13: clients[0]: expected a mapping, got a single value (keys: "
+	       "client_id, client_secret_file, client_secret)");
+	EXPECT(MIN "clients: {client_id: x}\n",
+	       "12: clients: expected a list, got a mapping");
+}
+
+static void
+test_empty_and_multidoc(void **state)
+{
+	EXPECT("",
+	       "1: (top level): the file is empty (at least public_url, redis, "
+	       "tenants and providers are required)");
+	EXPECT("# only a comment\n",
+	       "1: (top level): the file is empty (at least public_url, redis, "
+	       "tenants and providers are required)");
+	EXPECT(MIN "---\nlisten: \"127.0.0.1:9\"\n",
+	       "13: (top level): a second YAML document (one document per "
+	       "file)");
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct sk_config *cfg = (struct sk_config *)1;
+	char *errs = NULL;
+
+	assert_int_equal(sk_config_load("/nonexistent/sekisho.yaml", &cfg,
+					&errs),
+			 SK_ERR_IO);
+	assert_null(cfg);
+	assert_string_equal(errs, "/nonexistent/sekisho.yaml: cannot read: No "
+				  "such file or directory\n");
+	free(errs);
+	assert_int_equal(sk_config_load("/tmp", &cfg, &errs), SK_ERR_IO);
+	assert_string_equal(errs, "/tmp: cannot read: Is a directory\n");
+	free(errs);
+	/* errors may be NULL */
+	assert_int_equal(sk_config_load("/nonexistent", &cfg, NULL), SK_ERR_IO);
+	assert_null(cfg);
+}
+
+static void
+test_many_errors(void **state)
+{
+	EXPECT("listn: \"127.0.0.1:8080\"\n"
+	       "public_url: \"http://x\"\n"
+	       "redis:\n"
+	       "  url: \"unix:///r.sock\"\n"
+	       "session:\n"
+	       "  idle_timeout: 36x\n"
+	       "tenants:\n"
+	       "  - id: default\n"
+	       "    providers: [gogle]\n"
+	       "    mfa: maybe\n"
+	       "  - 5\n"
+	       "providers:\n"
+	       "  - id: google\n"
+	       "    type: google\n"
+	       "    client_id: \"abc\"\n"
+	       "    client_secret: \"s3cr3t\"\n",
+	       "1: listn: unknown key (allowed: listen, public_url, redis, "
+	       "cookie, session, http, log_level, allowed_redirect_hosts, "
+	       "tenants, providers, clients)",
+	       "2: public_url: \"http://x\" is not https while cookie.secure is "
+	       "true (use https, or set cookie.secure: false for local http)",
+	       "6: session.idle_timeout: \"36x\" is not a duration (a number "
+	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)",
+	       "9: tenants[0].providers[0]: unknown provider \"gogle\" "
+	       "(defined: google)",
+	       "10: tenants[0].mfa: \"maybe\" is not an MFA policy (required, "
+	       "optional or admins)",
+	       "11: tenants[1]: expected a mapping, got a single value (keys: "
+	       "id, display_name, hostnames, providers, mfa, allowed_hd, "
+	       "allowed_tid, allowed_email_domains)",
+	       "16: providers[0].client_secret: inline secrets are refused (use "
+	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_redis_and_listen_forms),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_duplicate_key),
+	    cmocka_unit_test(test_bad_durations),
+	    cmocka_unit_test(test_bad_listen),
+	    cmocka_unit_test(test_bad_urls),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_inline_secret_refused),
+	    cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_secret_files),
+	    cmocka_unit_test(test_both_secret_keys),
+	    cmocka_unit_test(test_unknown_provider),
+	    cmocka_unit_test(test_duplicates),
+	    cmocka_unit_test(test_two_catchall),
+	    cmocka_unit_test(test_https_when_secure),
+	    cmocka_unit_test(test_idle_gt_absolute),
+	    cmocka_unit_test(test_missing_required),
+	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_wrong_kinds),
+	    cmocka_unit_test(test_empty_and_multidoc),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_many_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
