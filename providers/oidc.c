@@ -24,6 +24,7 @@
 #define DISCOVERY_TTL_S 3600
 #define JWKS_TTL_S 3600
 #define JWKS_REFETCH_MIN_S 30 /* an unknown kid refetches at most this often */
+#define FAIL_RETRY_S 5 /* after a failed fetch, fail fast for this long */
 #define CLOCK_LEEWAY_S 60
 #define ID_TOKEN_MAX_AGE_S 600
 #define MAX_TOKEN_LEN 16384
@@ -66,6 +67,12 @@ struct oidc {
 	int64_t md_fetched;
 	struct keyset *ks; /* guarded by lock */
 	int64_t ks_fetched;
+	/*
+	 * When the provider is down, each caller would hold the lock for the
+	 * whole HTTP timeout in turn; after a failure we answer at once.
+	 */
+	int64_t md_failed;
+	int64_t ks_failed;
 };
 
 static void
@@ -305,8 +312,16 @@ state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
 	if (ksp != NULL)
 		*ksp = NULL;
 	pthread_mutex_lock(&o->lock);
-	if (o->md == NULL || now - o->md_fetched > DISCOVERY_TTL_S) {
-		if ((r = fetch_metadata(o, &md, why)) == 0) {
+	if (o->md == NULL && now - o->md_failed < FAIL_RETRY_S) {
+		why_set(why, "discovery: failed moments ago; not retrying yet");
+		r = SK_ERR_UPSTREAM;
+		goto out;
+	}
+	if ((o->md == NULL || now - o->md_fetched > DISCOVERY_TTL_S) &&
+	    now - o->md_failed >= FAIL_RETRY_S) {
+		if ((r = fetch_metadata(o, &md, why)) != 0)
+			o->md_failed = now;
+		if (r == 0) {
 			metadata_free(o->md);
 			o->md = md;
 			o->md_fetched = now;
@@ -321,7 +336,12 @@ state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
 			goto out;
 		}
 	}
-	if (ksp != NULL &&
+	if (ksp != NULL && o->ks == NULL && now - o->ks_failed < FAIL_RETRY_S) {
+		why_set(why, "jwks: failed moments ago; not retrying yet");
+		r = SK_ERR_UPSTREAM;
+		goto out;
+	}
+	if (ksp != NULL && now - o->ks_failed >= FAIL_RETRY_S &&
 	    (o->ks == NULL || now - o->ks_fetched > JWKS_TTL_S ||
 	     (force_jwks && now - o->ks_fetched >= JWKS_REFETCH_MIN_S))) {
 		r = sk_http_fetch(o->md->jwks_uri, NULL, 0, NULL, NULL, NULL,
@@ -330,7 +350,10 @@ state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
 			keyset_unref(o->ks);
 			o->ks = ks;
 			o->ks_fetched = now;
-		} else if (o->ks == NULL) {
+		} else {
+			o->ks_failed = now;
+		}
+		if (o->ks == NULL) {
 			why_set(why, "jwks: %s unavailable", o->md->jwks_uri);
 			r = SK_ERR_UPSTREAM;
 			goto out;
