@@ -30,9 +30,15 @@ same_origin(struct sk_req *req)
 	const char *host = sk_req_host(req);
 	const char *o;
 
-	if (site != NULL && strcmp(site, "same-origin") != 0 &&
-	    strcmp(site, "none") != 0)
-		return false;
+	/*
+	 * Sec-Fetch-Site is set by the browser and cannot be forged by a page;
+	 * when present it decides. (Origin alone is not enough: with our
+	 * Referrer-Policy: no-referrer, Chromium sends "Origin: null" even for
+	 * a same-origin form POST.)
+	 */
+	if (site != NULL)
+		return strcmp(site, "same-origin") == 0 ||
+		       strcmp(site, "none") == 0;
 	if (origin == NULL)
 		return true; /* non-browser clients; SameSite still applies */
 	if (strcasecmp(origin, pub) == 0)
