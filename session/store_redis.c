@@ -10,6 +10,7 @@
 
 #include <hiredis.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +39,27 @@ struct conn {
 	int64_t backoff_us;
 };
 static __thread struct conn tconn;
+
+/*
+ * A key whose destructor closes a worker thread's connection when the
+ * thread exits (libmicrohttpd's pool threads end at shutdown).
+ */
+static pthread_key_t conn_key;
+static pthread_once_t conn_key_once = PTHREAD_ONCE_INIT;
+
+static void conn_drop(struct conn *c);
+
+static void
+conn_thread_exit(void *p)
+{
+	conn_drop(p);
+}
+
+static void
+conn_key_make(void)
+{
+	(void)pthread_key_create(&conn_key, conn_thread_exit);
+}
 
 static struct timeval
 ms_to_tv(int64_t ms)
@@ -160,6 +182,8 @@ conn_get(struct conn *c, redisContext **out)
 			goto fail;
 	}
 	c->ctx = ctx;
+	pthread_once(&conn_key_once, conn_key_make);
+	(void)pthread_setspecific(conn_key, c);
 	if (c->backoff_us != 0)
 		sk_info("redis: connected again");
 	c->backoff_us = 0;
