@@ -2011,15 +2011,22 @@ out:
 }
 
 static void
-report_syntax(struct ctx *c, const yaml_parser_t *p)
+report_syntax(struct ctx *c, const yaml_parser_t *p, const char *text,
+	      size_t len)
 {
 	char ctxbuf[160] = "";
 	int line = (int)p->problem_mark.line + 1;
+	size_t i;
 
 	c->fatal = true;
 	if (p->error == YAML_READER_ERROR) {
-		report(c, 1, "(file)", "%s at byte %zu (the file must be UTF-8 "
-		       "text)", p->problem ? p->problem : "unreadable",
+		/* The reader gives only a byte offset. */
+		for (i = 0, line = 1; i < p->problem_offset && i < len; i++)
+			if (text[i] == '\n')
+				line++;
+		report(c, line, "(file)",
+		       "%s at byte %zu (the file must be UTF-8 text)",
+		       p->problem ? p->problem : "unreadable",
 		       p->problem_offset);
 		return;
 	}
@@ -2046,7 +2053,7 @@ parse_doc(struct ctx *c, const char *text, size_t len)
 		if (parser.error == YAML_MEMORY_ERROR)
 			r = SK_ERR_NOMEM;
 		else
-			report_syntax(c, &parser);
+			report_syntax(c, &parser, text, len);
 		yaml_parser_delete(&parser);
 		return r;
 	}
@@ -2069,7 +2076,7 @@ parse_doc(struct ctx *c, const char *text, size_t len)
 		if (parser.error == YAML_MEMORY_ERROR)
 			r = SK_ERR_NOMEM;
 		else
-			report_syntax(c, &parser);
+			report_syntax(c, &parser, text, len);
 		goto out;
 	}
 	if ((root = yaml_document_get_root_node(&doc2)) != NULL)

@@ -170,6 +170,14 @@ b64_decode(const char *in, size_t len, bool url, unsigned char **out,
 			d[o++] = (unsigned char)(acc >> bits);
 		}
 	}
+	/*
+	 * Canonical form only: leftover bits must be zero, so one byte
+	 * string has exactly one encoding (no malleable signatures).
+	 */
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
+		free(d);
+		return SK_ERR_INVALID;
+	}
 	d[o] = '\0';
 	*out = d;
 	*outlen = o;
@@ -364,7 +372,10 @@ sk_buf_add_urlenc(struct sk_buf *b, const char *s)
 
 	for (; s != NULL && *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+		/* ASCII unreserved set (RFC 3986), not the locale's idea */
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+		    c == '~') {
 			sk_buf_add(b, s, 1);
 			continue;
 		}

@@ -13,7 +13,8 @@
  *     tenant, duplicate tenant / provider / client ids and hostnames, two
  *     catch-all tenants, https required when cookie.secure, idle >
  *     absolute, missing required keys, oidc without issuer, YAML syntax
- *     error, wrong node kinds, empty file, second document, missing file
+ *     error, invalid UTF-8, wrong node kinds, empty file, second document,
+ *     missing file
  *   - several problems in one file are all reported, in line order
  */
 #include <setjmp.h>
@@ -978,6 +979,9 @@ test_syntax_error(void **state)
 	EXPECT("a: [b, c\nd: e\n",
 	       "2: YAML syntax error: did not find expected ',' or ']' (while "
 	       "parsing a flow sequence that starts at line 1)");
+	EXPECT("a: b\nc: d\xff\n",
+	       "2: (file): invalid leading UTF-8 octet at byte 9 (the file "
+	       "must be UTF-8 text)");
 	EXPECT("a: \"unterminated\n",
 	       "2: YAML syntax error: found unexpected end of stream (while "
 	       "scanning a quoted scalar that starts at line 1)");
