@@ -1412,6 +1412,54 @@ static const struct kw http_kw[] = {
 };
 static const struct kwtab http_tab = {http_kw, SK_ARRAY_SIZE(http_kw)};
 
+static bool
+check_abs_path(char *s, const char **why)
+{
+	(void)why;
+	return s[0] == '/' && strlen(s) < 4096;
+}
+
+static bool
+check_sign_alg(char *s, const char **why)
+{
+	(void)why;
+	return strcmp(s, "ES256") == 0 || strcmp(s, "RS256") == 0 ||
+	       strcmp(s, "EdDSA") == 0;
+}
+
+static const struct kw keys_kw[] = {
+    {.name = "master_key_file",
+     .fn = kw_str,
+     .off = offsetof(struct sk_config, keys.master_key_file),
+     .check = check_abs_path,
+     .what = "is not an absolute path"},
+    {.name = "signing_key_files",
+     .fn = kw_list,
+     .off = offsetof(struct sk_config, keys.signing_key_files),
+     .check = check_abs_path,
+     .what = "is not an absolute path"},
+    {.name = "algorithm",
+     .fn = kw_str,
+     .off = offsetof(struct sk_config, keys.algorithm),
+     .check = check_sign_alg,
+     .what = "is not a supported signing algorithm (ES256, RS256 or "
+	     "EdDSA)"},
+    {.name = "rotation_delay",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_config, keys.rotation_delay)},
+};
+static const struct kwtab keys_tab = {keys_kw, SK_ARRAY_SIZE(keys_kw)};
+
+static const struct kw tokens_kw[] = {
+    {.name = "access_token_ttl",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_config, tokens.access_token_ttl)},
+    {.name = "audience",
+     .fn = kw_str,
+     .off = offsetof(struct sk_config, tokens.audience)},
+};
+static const struct kwtab tokens_tab = {tokens_kw, SK_ARRAY_SIZE(tokens_kw)};
+
 static const char host_what[] =
     "is not a hostname (a DNS name or IP address, optionally with :port, "
     "e.g. login.example.com or 127.0.0.1:8080)";
@@ -1605,6 +1653,8 @@ static const struct kw top_kw[] = {
     {.name = "cookie", .fn = kw_section, .sub = &cookie_tab},
     {.name = "session", .fn = kw_section, .sub = &session_tab},
     {.name = "http", .fn = kw_section, .sub = &http_tab},
+    {.name = "keys", .fn = kw_section, .sub = &keys_tab},
+    {.name = "tokens", .fn = kw_section, .sub = &tokens_tab},
     {.name = "log_level",
      .fn = kw_str,
      .off = offsetof(struct sk_config, log_level),
@@ -1662,6 +1712,8 @@ early_defaults(struct sk_config *cfg)
 	cfg->http.idle_timeout = 30;
 	cfg->http.max_header_bytes = 8192;
 	cfg->http.max_body_bytes = 65536;
+	cfg->keys.rotation_delay = 5 * 60;
+	cfg->tokens.access_token_ttl = 5 * 60;
 }
 
 /* Defaults of strings and of list items; set after parsing. */
@@ -1679,6 +1731,12 @@ late_defaults(struct sk_config *cfg)
 		return SK_ERR_NOMEM;
 	if (cfg->log_level == NULL &&
 	    (cfg->log_level = strdup("info")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->keys.algorithm == NULL &&
+	    (cfg->keys.algorithm = strdup("ES256")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->tokens.audience == NULL && cfg->public_url != NULL &&
+	    (cfg->tokens.audience = strdup(cfg->public_url)) == NULL)
 		return SK_ERR_NOMEM;
 	for (i = 0; i < cfg->ntenants; i++) {
 		struct sk_tenant_conf *t = &cfg->tenants[i];
@@ -2185,6 +2243,10 @@ sk_config_free(struct sk_config **cfgp)
 	free(cfg->redis.host);
 	free(cfg->cookie.name);
 	free(cfg->log_level);
+	free(cfg->keys.master_key_file);
+	strlist_free(&cfg->keys.signing_key_files);
+	free(cfg->keys.algorithm);
+	free(cfg->tokens.audience);
 	strlist_free(&cfg->allowed_redirect_hosts);
 	for (i = 0; i < cfg->ntenants; i++) {
 		struct sk_tenant_conf *t = &cfg->tenants[i];

@@ -4,7 +4,9 @@
  */
 #include "broker_int.h"
 #include "sekisho/config.h"
+#include "sekisho/crypto.h"
 #include "sekisho/err.h"
+#include "sekisho/keys.h"
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
 #include "sekisho/store.h"
@@ -93,6 +95,7 @@ main(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG;
 	struct sk_config *cfg = NULL;
 	char *errors = NULL;
+	unsigned char master[SK_AEAD_KEY_LEN];
 	bool check_only = false;
 	sigset_t sigs;
 	int ch, sig, r, ret = 1;
@@ -144,6 +147,28 @@ main(int argc, char **argv)
 		fprintf(stderr, "sekisho: redis: %s\n", sk_err_str(r));
 		goto out;
 	}
+	if (cfg->keys.master_key_file != NULL &&
+	    (r = sk_key_file_read(cfg->keys.master_key_file, master)) != 0) {
+		fprintf(stderr,
+			"sekisho: keys.master_key_file: %s: %s (it must hold "
+			"32 random bytes as 64 hex characters, e.g. made with "
+			"`openssl rand -hex 32`)\n",
+			cfg->keys.master_key_file,
+			r == SK_ERR_INVALID ? "not a 256-bit key"
+					    : "cannot read");
+		goto out;
+	}
+	if ((cfg->keys.master_key_file != NULL ||
+	     cfg->keys.signing_key_files.n > 0) &&
+	    (r = sk_keys_init(cfg, cfg->keys.master_key_file ? master
+							     : NULL)) != 0) {
+		fprintf(stderr, "sekisho: signing keys: %s\n",
+			r == SK_ERR_CONFIG
+			    ? "cannot be used (see the log above)"
+			    : sk_err_str(r));
+		goto out;
+	}
+	sk_memzero(master, sizeof(master));
 	/*
 	 * Block the signals we wait for before any thread starts, so they are
 	 * delivered here and nowhere else.
@@ -168,6 +193,8 @@ main(int argc, char **argv)
 	sk_info("stopped");
 	ret = 0;
 out:
+	sk_memzero(master, sizeof(master));
+	sk_keys_shutdown();
 	free_providers();
 	sk_store_shutdown();
 	sk_providers_global_cleanup();

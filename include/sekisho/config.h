@@ -94,6 +94,19 @@ struct sk_config {
 					   / X-Real-IP; default false */
 	} http;
 
+	struct {
+		char *master_key_file;	/* 32-byte key sealing secrets at rest */
+		struct sk_strlist signing_key_files; /* PEM; empty: keys in Redis */
+		char *algorithm;	/* ES256 (default) | RS256 | EdDSA */
+		int64_t rotation_delay; /* seconds a new key is published before
+					   it signs; default 5m */
+	} keys;
+
+	struct {
+		int64_t access_token_ttl; /* seconds, default 5m */
+		char *audience;		  /* default: public_url */
+	} tokens;
+
 	char *log_level; /* error | warn | info | debug; default info */
 
 	struct sk_strlist allowed_redirect_hosts;

@@ -500,11 +500,11 @@ test_unknown_keys(void **state)
 	EXPECT("listn: \"127.0.0.1:8080\"\n" MIN
 	       "redis2: {}\n",
 	       "1: listn: unknown key (allowed: listen, public_url, redis, "
-	       "cookie, session, http, log_level, allowed_redirect_hosts, "
-	       "tenants, providers, clients)",
+	       "cookie, session, http, keys, tokens, log_level, "
+	       "allowed_redirect_hosts, tenants, providers, clients)",
 	       "13: redis2: unknown key (allowed: listen, public_url, redis, "
-	       "cookie, session, http, log_level, allowed_redirect_hosts, "
-	       "tenants, providers, clients)");
+	       "cookie, session, http, keys, tokens, log_level, "
+	       "allowed_redirect_hosts, tenants, providers, clients)");
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis:\n"
 	       "  url: \"unix:///run/sekisho/redis.sock\"\n"
@@ -1006,7 +1006,7 @@ test_wrong_kinds(void **state)
 	       "name)");
 	EXPECT("- public_url: x\n",
 	       "1: (top level): expected a mapping, got a list (keys: listen, "
-	       "public_url, redis, cookie, session, http, log_level, "
+	       "public_url, redis, cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients)");
 	EXPECT(MIN "clients:\n  - billing\n",
 	       "13: clients[0]: expected a mapping, got a single value (keys: "
@@ -1070,8 +1070,8 @@ test_many_errors(void **state)
 	       "    client_id: \"abc\"\n"
 	       "    client_secret: \"s3cr3t\"\n",
 	       "1: listn: unknown key (allowed: listen, public_url, redis, "
-	       "cookie, session, http, log_level, allowed_redirect_hosts, "
-	       "tenants, providers, clients)",
+	       "cookie, session, http, keys, tokens, log_level, "
+	       "allowed_redirect_hosts, tenants, providers, clients)",
 	       "2: public_url: \"http://x\" is not https while cookie.secure is "
 	       "true (use https, or set cookie.secure: false for local http)",
 	       "6: session.idle_timeout: \"36x\" is not a duration (a number "

@@ -1,0 +1,138 @@
+/* AES-256-GCM sealing of secrets at rest. See include/sekisho/crypto.h. */
+#include "sekisho/crypto.h"
+#include "sekisho/err.h"
+#include "sekisho/util.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define NONCE_LEN 12
+#define TAG_LEN 16
+#define VERSION 0x01
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+sk_key_file_read(const char *path, unsigned char key[SK_AEAD_KEY_LEN])
+{
+	unsigned char *raw = NULL;
+	size_t rawlen = 0, i, n;
+	char *text = NULL;
+	int r;
+
+	if ((r = sk_read_secret_file(path, 256, &text)) != 0)
+		return r;
+	n = strlen(text);
+	r = SK_ERR_INVALID;
+	if (n == 2 * SK_AEAD_KEY_LEN) {
+		for (i = 0; i < SK_AEAD_KEY_LEN; i++) {
+			int h = hexval(text[2 * i]), l = hexval(text[2 * i + 1]);
+			if (h < 0 || l < 0)
+				goto out;
+			key[i] = (unsigned char)(h << 4 | l);
+		}
+		r = 0;
+	} else if (sk_b64url_decode(text, n, &raw, &rawlen) == 0 &&
+		   rawlen == SK_AEAD_KEY_LEN) {
+		memcpy(key, raw, SK_AEAD_KEY_LEN);
+		r = 0;
+	}
+out:
+	if (r != 0)
+		sk_memzero(key, SK_AEAD_KEY_LEN);
+	if (raw != NULL)
+		sk_freezero(raw, rawlen);
+	sk_strfreezero(text);
+	return r;
+}
+
+int
+sk_aead_seal(const unsigned char key[SK_AEAD_KEY_LEN], const void *pt,
+	     size_t ptlen, const char *aad, char **out)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	size_t total;
+	int len, r = SK_ERR_INTERNAL;
+
+	*out = NULL;
+	if (ptlen > 1 << 20)
+		return SK_ERR_TOO_LARGE;
+	total = 1 + NONCE_LEN + ptlen + TAG_LEN;
+	if ((buf = malloc(total)) == NULL)
+		return SK_ERR_NOMEM;
+	buf[0] = VERSION;
+	if (sk_random_bytes(buf + 1, NONCE_LEN) != 0)
+		goto out;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) != 1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad,
+			      (int)strlen(aad)) != 1 ||
+	    EVP_EncryptUpdate(ctx, buf + 1 + NONCE_LEN, &len, pt, (int)ptlen) !=
+		1 ||
+	    EVP_EncryptFinal_ex(ctx, buf + 1 + NONCE_LEN + len, &len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
+				buf + 1 + NONCE_LEN + ptlen) != 1)
+		goto out;
+	r = sk_b64url_encode(buf, total, out);
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	sk_freezero(buf, total);
+	return r;
+}
+
+int
+sk_aead_open(const unsigned char key[SK_AEAD_KEY_LEN], const char *sealed,
+	     const char *aad, unsigned char **ptp, size_t *ptlenp)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	unsigned char *buf = NULL, *pt = NULL;
+	size_t buflen = 0, ptlen;
+	int len, r;
+
+	*ptp = NULL;
+	*ptlenp = 0;
+	if ((r = sk_b64url_decode(sealed, strlen(sealed), &buf, &buflen)) != 0)
+		return SK_ERR_TOKEN;
+	r = SK_ERR_TOKEN;
+	if (buflen < 1 + NONCE_LEN + TAG_LEN || buf[0] != VERSION)
+		goto out;
+	ptlen = buflen - 1 - NONCE_LEN - TAG_LEN;
+	if ((pt = malloc(ptlen + 1)) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) != 1 ||
+	    EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad,
+			      (int)strlen(aad)) != 1 ||
+	    EVP_DecryptUpdate(ctx, pt, &len, buf + 1 + NONCE_LEN, (int)ptlen) !=
+		1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
+				buf + 1 + NONCE_LEN + ptlen) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, pt + len, &len) != 1)
+		goto out; /* tag mismatch: tampered, wrong key or wrong aad */
+	pt[ptlen] = '\0';
+	*ptp = pt;
+	*ptlenp = ptlen;
+	pt = NULL;
+	r = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (pt != NULL)
+		sk_freezero(pt, ptlen + 1);
+	sk_freezero(buf, buflen);
+	return r;
+}
