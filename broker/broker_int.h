@@ -20,6 +20,7 @@ struct sk_app {
 	struct sk_provider **providers; /* parallel to cfg->providers */
 	char *session_cookie;		/* "__Host-sekisho" or "sekisho" */
 	char *state_cookie;		/* "__Host-sekisho_login" or ... */
+	bool tokens;			/* signing keys configured */
 };
 extern struct sk_app sk_app;
 

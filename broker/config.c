@@ -1427,6 +1427,34 @@ check_sign_alg(char *s, const char **why)
 	       strcmp(s, "EdDSA") == 0;
 }
 
+/* RFC 8252: https, loopback http, or a private-use (reverse DNS) scheme. */
+static bool
+check_redirect_uri(char *s, const char **why)
+{
+	const char *colon = strchr(s, ':');
+	size_t i;
+
+	(void)why;
+	if (strlen(s) > 1024 || strchr(s, '#') != NULL || colon == NULL ||
+	    colon == s)
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	if (strncmp(s, "https://", 8) == 0)
+		return s[8] != '\0' && s[8] != '/';
+	if (strncmp(s, "http://", 7) == 0)
+		return strncmp(s + 7, "127.0.0.1", 9) == 0 ||
+		       strncmp(s + 7, "[::1]", 5) == 0 ||
+		       strncmp(s + 7, "localhost", 9) == 0;
+	/* private-use scheme: must contain a dot (reverse domain name) */
+	for (i = 0; s + i < colon; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '.' || s[i] == '-' || s[i] == '+'))
+			return false;
+	return memchr(s, '.', (size_t)(colon - s)) != NULL;
+}
+
 static const struct kw keys_kw[] = {
     {.name = "master_key_file",
      .fn = kw_str,
@@ -1464,6 +1492,33 @@ static const char host_what[] =
     "is not a hostname (a DNS name or IP address, optionally with :port, "
     "e.g. login.example.com or 127.0.0.1:8080)";
 static const char domain_what[] = "is not a domain name (e.g. example.com)";
+
+/* Entra ID directory of a microsoft provider: a GUID or one of the three
+ * multi-tenant names (docs/providers.md). */
+static bool
+check_ms_tenant(char *s, const char **why)
+{
+	static const char *const names[] = {"common", "organizations",
+					    "consumers", NULL};
+	return check_oneof(s, names) || check_tid(s, why);
+}
+
+/* id_token signature algorithms we can verify; never "none". */
+static bool
+check_id_token_alg(char *s, const char **why)
+{
+	static const char *const algs[] = {
+	    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+	    "ES256", "ES384", "ES512", "HS256", NULL};
+	return check_oneof(s, algs);
+}
+
+static bool
+check_bot_prompt(char *s, const char **why)
+{
+	static const char *const v[] = {"normal", "aggressive", NULL};
+	return check_oneof(s, v);
+}
 
 static const struct kw tenant_kw[] = {
     {.name = "id",
@@ -1505,6 +1560,15 @@ static const struct kw tenant_kw[] = {
      .off = offsetof(struct sk_tenant_conf, allowed_email_domains),
      .check = check_domain,
      .what = domain_what},
+    {.name = "link_by_verified_email",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_tenant_conf, link_by_verified_email)},
+    {.name = "app_idle_timeout",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_tenant_conf, app_idle_timeout)},
+    {.name = "app_absolute_timeout",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_tenant_conf, app_absolute_timeout)},
 };
 static const struct kwtab tenant_tab = {tenant_kw, SK_ARRAY_SIZE(tenant_kw)};
 
@@ -1551,6 +1615,33 @@ static const struct kw provider_kw[] = {
     {.name = "http_timeout",
      .fn = kw_duration,
      .off = offsetof(struct sk_provider_conf, http_timeout)},
+    {.name = "display_name",
+     .fn = kw_str,
+     .off = offsetof(struct sk_provider_conf, display_name),
+     .check = check_text,
+     .what = "is not a valid display name (1 to 200 characters, no "
+	     "control characters)"},
+    {.name = "id_token_algs",
+     .fn = kw_list,
+     .off = offsetof(struct sk_provider_conf, id_token_algs),
+     .min = 1,
+     .check = check_id_token_alg,
+     .what = "is not an id_token algorithm (RS256, RS384, RS512, PS256, "
+	     "PS384, PS512, ES256, ES384, ES512, or HS256 for type line)"},
+    {.name = "tenant",
+     .fn = kw_str,
+     .off = offsetof(struct sk_provider_conf, tenant),
+     .check = check_ms_tenant,
+     .what = "is not an Entra ID directory (common, organizations, "
+	     "consumers or a tenant id GUID)"},
+    {.name = "trust_email",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_provider_conf, trust_email)},
+    {.name = "bot_prompt",
+     .fn = kw_str,
+     .off = offsetof(struct sk_provider_conf, bot_prompt),
+     .check = check_bot_prompt,
+     .what = "is not a bot_prompt value (normal or aggressive)"},
 };
 static const struct kwtab provider_tab = {provider_kw,
 					  SK_ARRAY_SIZE(provider_kw)};
@@ -1568,6 +1659,16 @@ static const struct kw client_kw[] = {
     {.name = "client_secret",
      .fn = kw_secret_env,
      .off = offsetof(struct sk_client_conf, client_secret)},
+    {.name = "public",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_client_conf, public_client)},
+    {.name = "redirect_uris",
+     .fn = kw_list,
+     .off = offsetof(struct sk_client_conf, redirect_uris),
+     .check = check_redirect_uri,
+     .what = "is not a redirect URI (an absolute URI without fragment: "
+	     "https://..., http://127.0.0.1:PORT/... or an app scheme like "
+	     "com.example.app:/callback)"},
 };
 static const struct kwtab client_tab = {client_kw, SK_ARRAY_SIZE(client_kw)};
 
@@ -1716,11 +1817,52 @@ early_defaults(struct sk_config *cfg)
 	cfg->tokens.access_token_ttl = 5 * 60;
 }
 
+/*
+ * A provider's defaults that depend on its type: the scopes (GitHub is
+ * plain OAuth 2, its scopes name API access; LINE hands out e-mail only to
+ * channels that were granted it, so "email" is not asked for by default)
+ * and the name on the sign-in button.
+ */
+static int
+provider_type_defaults(struct sk_provider_conf *p)
+{
+	static const char *const oidc_scopes[] = {"openid", "email", "profile"};
+	static const char *const line_scopes[] = {"openid", "profile"};
+	static const char *const github_scopes[] = {"read:user", "user:email"};
+	static const struct {
+		const char *type, *name;
+		const char *const *scopes;
+		size_t nscopes;
+	} types[] = {
+	    {"google", "Google", oidc_scopes, SK_ARRAY_SIZE(oidc_scopes)},
+	    {"microsoft", "Microsoft", oidc_scopes, SK_ARRAY_SIZE(oidc_scopes)},
+	    {"line", "LINE", line_scopes, SK_ARRAY_SIZE(line_scopes)},
+	    {"github", "GitHub", github_scopes, SK_ARRAY_SIZE(github_scopes)},
+	};
+	const char *name = p->id;
+	const char *const *scopes = oidc_scopes;
+	size_t i, nscopes = SK_ARRAY_SIZE(oidc_scopes);
+
+	for (i = 0; p->type != NULL && i < SK_ARRAY_SIZE(types); i++) {
+		if (strcmp(p->type, types[i].type) == 0) {
+			name = types[i].name;
+			scopes = types[i].scopes;
+			nscopes = types[i].nscopes;
+		}
+	}
+	if (p->scopes.n == 0 && p->scopes.v == NULL &&
+	    strlist_set(&p->scopes, scopes, nscopes) != 0)
+		return SK_ERR_NOMEM;
+	if (p->display_name == NULL && name != NULL &&
+	    (p->display_name = strdup(name)) == NULL)
+		return SK_ERR_NOMEM;
+	return 0;
+}
+
 /* Defaults of strings and of list items; set after parsing. */
 static int
 late_defaults(struct sk_config *cfg)
 {
-	static const char *const scopes[] = {"openid", "email", "profile"};
 	size_t i;
 
 	if (cfg->listen_host == NULL &&
@@ -1740,6 +1882,10 @@ late_defaults(struct sk_config *cfg)
 		return SK_ERR_NOMEM;
 	for (i = 0; i < cfg->ntenants; i++) {
 		struct sk_tenant_conf *t = &cfg->tenants[i];
+		if (t->app_idle_timeout == 0)
+			t->app_idle_timeout = 14 * 86400;
+		if (t->app_absolute_timeout == 0)
+			t->app_absolute_timeout = 90 * 86400;
 		if (t->display_name == NULL && t->id != NULL &&
 		    (t->display_name = strdup(t->id)) == NULL)
 			return SK_ERR_NOMEM;
@@ -1748,8 +1894,7 @@ late_defaults(struct sk_config *cfg)
 		struct sk_provider_conf *p = &cfg->providers[i];
 		if (p->http_timeout == 0)
 			p->http_timeout = 10;
-		if (p->scopes.n == 0 && p->scopes.v == NULL &&
-		    strlist_set(&p->scopes, scopes, SK_ARRAY_SIZE(scopes)) != 0)
+		if (provider_type_defaults(p) != 0)
 			return SK_ERR_NOMEM;
 	}
 	return 0;
@@ -1821,6 +1966,74 @@ check_top(struct ctx *c)
 	}
 }
 
+static bool
+type_is(const struct sk_provider_conf *p, const char *type)
+{
+	return p->type != NULL && strcmp(p->type, type) == 0;
+}
+
+/* Keys that mean something for one provider type only. */
+static void
+check_provider_kind(struct ctx *c, const struct sk_provider_conf *p, size_t i)
+{
+	char key[KEY_MAX];
+	size_t j;
+
+	if (p->type == NULL)
+		return;
+	if (p->tenant != NULL && !type_is(p, "microsoft")) {
+		snprintf(key, sizeof(key), "providers[%zu].tenant", i);
+		report(c, line_or(c, &p->tenant, p->line), key,
+		       "only for type microsoft (the Entra ID directory)");
+	}
+	if (p->trust_email && !type_is(p, "microsoft")) {
+		snprintf(key, sizeof(key), "providers[%zu].trust_email", i);
+		report(c, line_or(c, &p->trust_email, p->line), key,
+		       "only for type microsoft (google and github say "
+		       "themselves whether an address is verified; LINE's "
+		       "addresses are never counted as verified)");
+	}
+	if (p->bot_prompt != NULL && !type_is(p, "line")) {
+		snprintf(key, sizeof(key), "providers[%zu].bot_prompt", i);
+		report(c, line_or(c, &p->bot_prompt, p->line), key,
+		       "only for type line");
+	}
+	if (p->id_token_algs.n > 0 && type_is(p, "github")) {
+		snprintf(key, sizeof(key), "providers[%zu].id_token_algs", i);
+		report(c, line_or(c, &p->id_token_algs, p->line), key,
+		       "not for type github (GitHub issues no id_token)");
+	}
+	/*
+	 * HS256 is keyed with the client secret: only LINE web login signs
+	 * that way. Anywhere else it would only ever be an attacker's choice.
+	 */
+	for (j = 0; j < p->id_token_algs.n; j++) {
+		if (strcmp(p->id_token_algs.v[j], "HS256") != 0 ||
+		    type_is(p, "line"))
+			continue;
+		snprintf(key, sizeof(key), "providers[%zu].id_token_algs[%zu]",
+			 i, j);
+		report(c, line_or(c, &p->id_token_algs.v[j], p->line), key,
+		       "HS256 is only for type line (others sign with public "
+		       "keys: RS256, PS256, ES256 and their larger sizes)");
+	}
+	/*
+	 * Google and Microsoft through the generic type would skip their
+	 * rules (allowed_hd and Google's legacy issuer; allowed_tid and the
+	 * per-directory issuer): refuse rather than run without them.
+	 */
+	if (type_is(p, "oidc") && p->issuer != NULL &&
+	    (strncmp(p->issuer, "https://accounts.google.com", 27) == 0 ||
+	     strncmp(p->issuer, "https://login.microsoftonline.com", 33) == 0 ||
+	     strncmp(p->issuer, "https://sts.windows.net", 23) == 0)) {
+		snprintf(key, sizeof(key), "providers[%zu].type", i);
+		report(c, line_or(c, &p->type, p->line), key,
+		       "oidc with issuer %s: use type google or microsoft "
+		       "(the generic type does not apply their rules)",
+		       quote(c, p->issuer));
+	}
+}
+
 static void
 check_providers(struct ctx *c)
 {
@@ -1850,6 +2063,7 @@ check_providers(struct ctx *c)
 			missing(c, &p->issuer, p->line, key,
 				"required for type oidc: the issuer URL");
 		}
+		check_provider_kind(c, p, i);
 		if (p->id == NULL)
 			continue;
 		for (j = 0; j < i; j++) {
@@ -1881,6 +2095,29 @@ provider_names(struct sk_buf *b, const struct sk_config *cfg)
 	}
 	if (n == 0)
 		sk_buf_adds(b, "none");
+}
+
+/*
+ * A microsoft provider's trust_email is safe only while the directories it
+ * admits are the tenant's own choice: in any other directory, its admin
+ * can give a user any address. So a multi-tenant one needs allowed_tid.
+ */
+static void
+check_tenant_trust(struct ctx *c, const struct sk_tenant_conf *t, size_t i,
+		   const struct sk_provider_conf *p)
+{
+	char key[KEY_MAX];
+
+	if (!type_is(p, "microsoft") || !p->trust_email ||
+	    t->allowed_tid.n > 0 ||
+	    (p->tenant != NULL && strlen(p->tenant) == 36 /* one GUID */))
+		return;
+	snprintf(key, sizeof(key), "tenants[%zu].allowed_tid", i);
+	report(c, t->line, key,
+	       "missing, but provider %s trusts e-mail addresses from any "
+	       "Entra ID directory (list the directories, or give the "
+	       "provider a tenant id, or drop trust_email)",
+	       quote(c, p->id));
 }
 
 static void
@@ -1915,10 +2152,14 @@ check_tenants(struct ctx *c)
 			}
 		}
 		for (j = 0; j < t->providers.n; j++) {
+			const struct sk_provider_conf *pc;
 			struct sk_buf b;
 
-			if (sk_config_provider(cfg, t->providers.v[j]) != NULL)
+			pc = sk_config_provider(cfg, t->providers.v[j]);
+			if (pc != NULL) {
+				check_tenant_trust(c, t, i, pc);
 				continue;
+			}
 			sk_buf_init(&b);
 			provider_names(&b, cfg);
 			if (b.oom) {
@@ -1993,9 +2234,21 @@ check_clients(struct ctx *c)
 			"required: 1 to 128 of A-Z, a-z, 0-9, '.', '_', '~' "
 			"and '-'");
 		snprintf(key, sizeof(key), "clients[%zu].client_secret", i);
-		missing(c, &cl->client_secret, cl->line, key,
-			"required: client_secret_file: PATH or client_secret: "
-			"\"${ENV_VAR}\"");
+		if (cl->public_client && cl->client_secret != NULL)
+			report(c, line_or(c, &cl->client_secret, cl->line), key,
+			       "a public client has no secret (remove it, or "
+			       "set public: false)");
+		else if (!cl->public_client)
+			missing(c, &cl->client_secret, cl->line, key,
+				"required: client_secret_file: PATH or "
+				"client_secret: \"${ENV_VAR}\"");
+		if (cl->public_client && cl->redirect_uris.n == 0) {
+			snprintf(key, sizeof(key), "clients[%zu].redirect_uris",
+				 i);
+			report(c, cl->line, key,
+			       "missing (required for a public client: the "
+			       "app's redirect URIs)");
+		}
 		if (cl->client_id == NULL)
 			continue;
 		for (j = 0; j < i; j++) {
@@ -2267,11 +2520,16 @@ sk_config_free(struct sk_config **cfgp)
 		sk_strfreezero(p->client_secret);
 		free(p->issuer);
 		strlist_free(&p->scopes);
+		free(p->display_name);
+		strlist_free(&p->id_token_algs);
+		free(p->tenant);
+		free(p->bot_prompt);
 	}
 	free(cfg->providers);
 	for (i = 0; i < cfg->nclients; i++) {
 		free(cfg->clients[i].client_id);
 		sk_strfreezero(cfg->clients[i].client_secret);
+		strlist_free(&cfg->clients[i].redirect_uris);
 	}
 	free(cfg->clients);
 	sk_freezero(cfg, sizeof(*cfg));

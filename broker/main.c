@@ -143,6 +143,15 @@ main(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
+	/*
+	 * Block the signals we wait for before any thread starts, so they are
+	 * delivered here and nowhere else.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if ((r = sk_store_init(cfg)) != 0) {
 		fprintf(stderr, "sekisho: redis: %s\n", sk_err_str(r));
 		goto out;
@@ -169,15 +178,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	sk_memzero(master, sizeof(master));
-	/*
-	 * Block the signals we wait for before any thread starts, so they are
-	 * delivered here and nowhere else.
-	 */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sk_app.tokens = cfg->keys.master_key_file != NULL ||
+			cfg->keys.signing_key_files.n > 0;
 	if (sk_server_start() != 0)
 		goto out;
 	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",

@@ -6,6 +6,7 @@
  * carries, and writes one JSON access-log line per request.
  */
 #include "broker_int.h"
+#include "oauth_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/util.h"
@@ -44,6 +45,15 @@ static const struct route routes[] = {
     {"login_provider", "GET", "/login/", PREFIX, true,
      sk_handle_login_provider},
     {"callback", "GET", "/callback/", PREFIX, true, sk_handle_callback},
+    {"jwks", "GET", "/jwks.json", EXACT, false, sk_handle_jwks},
+    {"discovery", "GET", "/.well-known/openid-configuration", EXACT, false,
+     sk_handle_discovery},
+    {"introspect", "POST", "/oauth2/introspect", EXACT, false,
+     sk_handle_introspect},
+    {"revoke", "POST", "/oauth2/revoke", EXACT, false, sk_handle_revoke},
+    {"token", "POST", "/oauth2/token", EXACT, false, sk_handle_token},
+    {"authorize", "GET", "/oauth2/authorize", EXACT, true,
+     sk_handle_authorize},
     {"logout", "POST", "/logout", EXACT, true, sk_handle_logout},
     {"logout", "GET", "/logout", EXACT, true, sk_handle_logout},
 };

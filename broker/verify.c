@@ -7,6 +7,7 @@
  */
 #include "broker_int.h"
 #include "flow_int.h"
+#include "tokens_int.h"
 #include "sekisho/err.h"
 #include "sekisho/session.h"
 #include "sekisho/util.h"
@@ -48,6 +49,7 @@ void
 sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_session *s = NULL;
+	char *jwt = NULL;
 	int r;
 
 	r = sk_flow_session(req, &s, NULL);
@@ -63,10 +65,21 @@ sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 				   "no valid session");
 		return;
 	}
+	if (sk_app.tokens && (r = sk_token_for_session(s, &jwt)) != 0) {
+		/* No token, no answer: the app may rely on it. */
+		sk_resp_json_error(resp, 503, "temporarily_unavailable",
+				   "signing keys not available");
+		goto out;
+	}
 	sk_resp_header(resp, "X-Auth-Request-User", s->user_id);
 	sk_resp_header(resp, "X-Auth-Request-Email", s->email ? s->email : "");
 	sk_resp_header(resp, "X-Auth-Request-Tenant", s->tenant);
+	sk_resp_header(resp, "X-Auth-Request-Roles", s->roles ? s->roles : "");
+	if (jwt != NULL)
+		sk_resp_header(resp, "X-Auth-Request-Access-Token", jwt);
 	sk_resp_body(resp, 200, "text/plain; charset=utf-8", "", 0);
+out:
+	sk_strfreezero(jwt);
 	sk_session_free(&s);
 }
 

@@ -1,13 +1,25 @@
-/* Private to providers/: shared HTTP and JSON helpers for the backends. */
+/*
+ * Private to providers/: the HTTP and JSON helpers every backend uses, and
+ * the OpenID Connect core (oidc.c) that the google, microsoft, line and
+ * oidc backends share. Each of those backends is a thin file that fills
+ * struct sk_oidc_params and a few hooks; discovery, the JWKS cache, the
+ * code exchange and the id_token checks exist once.
+ */
 #ifndef SEKISHO_PROVIDERS_INT_H
 #define SEKISHO_PROVIDERS_INT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sekisho/provider.h"
+#include "sekisho/util.h"
 
 extern const struct sk_provider_ops sk_provider_oidc_ops;
+extern const struct sk_provider_ops sk_provider_google_ops;
+extern const struct sk_provider_ops sk_provider_microsoft_ops;
+extern const struct sk_provider_ops sk_provider_line_ops;
+extern const struct sk_provider_ops sk_provider_github_ops;
 
 /* A form field for POST requests. */
 struct sk_form_kv {
@@ -31,5 +43,119 @@ int sk_http_fetch(const char *url, const struct sk_form_kv *form,
 json_t *sk_json_object(const char *text);
 /* String member or NULL. */
 const char *sk_json_str(const json_t *o, const char *key);
+
+/*
+ * Sets *why (if why is not NULL and *why is still NULL) to a newly
+ * allocated, log-safe reason. Returns 0 so it can sit in expressions.
+ */
+int sk_why(char **why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Signature algorithms of id_tokens, as bits. The asymmetric ones verify
+ * against the provider's JWKS; SK_ALG_HS256 verifies only with the client
+ * secret (LINE web login), never with any key from a JWKS, so a token
+ * cannot pick HS256 keyed with a public key.
+ */
+enum {
+	SK_ALG_RS256 = 1u << 0,
+	SK_ALG_RS384 = 1u << 1,
+	SK_ALG_RS512 = 1u << 2,
+	SK_ALG_PS256 = 1u << 3,
+	SK_ALG_PS384 = 1u << 4,
+	SK_ALG_PS512 = 1u << 5,
+	SK_ALG_ES256 = 1u << 6,
+	SK_ALG_ES384 = 1u << 7,
+	SK_ALG_ES512 = 1u << 8,
+	SK_ALG_HS256 = 1u << 9,
+};
+/* The bit of an algorithm name; 0 for an unknown name (none included). */
+unsigned sk_alg_bit(const char *name);
+/*
+ * The bits of a configured id_token_algs list; 0 when the list is empty.
+ * Returns SK_ERR_CONFIG for an unknown name.
+ */
+int sk_alg_bits(const char *const *names, size_t n, unsigned *bits);
+
+struct sk_oidc;
+struct sk_provider_conf;
+
+/* Per-backend behaviour of the OpenID core. Every hook is optional. */
+struct sk_oidc_hooks {
+	/*
+	 * Is the discovery document's issuer acceptable? Default: exactly
+	 * the configured issuer (OpenID Connect Discovery 4.3).
+	 */
+	bool (*discovery_issuer_ok)(void *ctx, const char *issuer);
+	/*
+	 * Is the verified id_token's iss acceptable? md_issuer is the issuer
+	 * of the discovery document. Default: iss equals md_issuer exactly.
+	 * On refusal the hook may set *why.
+	 */
+	bool (*iss_ok)(void *ctx, const char *md_issuer, const json_t *idt,
+		       char **why);
+	/*
+	 * Finishes the identity after the common fields are set: idt are the
+	 * signed id_token's claims only, claims also hold userinfo's (which
+	 * never override the id_token's). Security-relevant claims (hd, tid)
+	 * must come from idt. Returns 0, or SK_ERR_TOKEN with *why set.
+	 */
+	int (*identity)(void *ctx, const json_t *idt, const json_t *claims,
+			struct sk_identity *id, char **why);
+	/* Appends backend-specific authorize parameters ("&name=value"). */
+	void (*authorize_extra)(void *ctx, struct sk_buf *b);
+};
+
+struct sk_oidc_params {
+	const char *issuer;	   /* the expected issuer; copied */
+	const char *discovery_url; /* NULL: {issuer}/.well-known/openid-configuration */
+	/*
+	 * Allowed id_token algorithms (SK_ALG_*). 0: those the discovery
+	 * document lists, asymmetric only. SK_ALG_HS256 needs allow_hmac.
+	 */
+	unsigned algs;
+	bool allow_hmac;      /* only the line backend sets this */
+	bool token_auth_post; /* client_secret_post whatever discovery says */
+	const struct sk_oidc_hooks *hooks;
+	void *ctx; /* handed to the hooks; owned by the backend */
+};
+
+/*
+ * Makes an OpenID core for conf. Nothing is fetched yet (discovery and
+ * JWKS come on first use). On success *out is newly allocated (free with
+ * sk_oidc_free()). Returns SK_ERR_CONFIG when params are inconsistent.
+ */
+int sk_oidc_new(const struct sk_provider_conf *conf,
+		const struct sk_oidc_params *params, struct sk_oidc **out);
+/* Frees; accepts NULL; clears the caller's pointer. */
+void sk_oidc_free(struct sk_oidc **o);
+/* The sk_provider_ops functions of the core; same contracts. */
+int sk_oidc_authorize_url(struct sk_oidc *o, const struct sk_authz_request *a,
+			  char **url);
+int sk_oidc_exchange(struct sk_oidc *o, const struct sk_code_exchange *x,
+		     struct sk_identity **id, char **why);
+
+/*
+ * Microsoft: does iss equal the discovery issuer with "{tenantid}" filled
+ * with tid? A discovery issuer without the placeholder must equal iss
+ * exactly, and then name tid itself. tid must be a lowercase GUID. Pure
+ * (unit-tested).
+ */
+bool sk_ms_iss_matches(const char *md_issuer, const char *iss,
+		       const char *tid);
+/* True for a lowercase GUID (8-4-4-4-12 hex digits). */
+bool sk_ms_guid_ok(const char *s);
+/*
+ * Google: is iss the issuer, or the issuer without its scheme (the legacy
+ * "accounts.google.com" form Google still puts in some id_tokens)? Pure.
+ */
+bool sk_google_iss_matches(const char *issuer, const char *iss);
+/*
+ * Google: is Google authoritative for this address? Yes for a Workspace
+ * account's own domain (hd equal to the address's domain) and for
+ * gmail.com / googlemail.com; no for any other address, which a consumer
+ * Google account may carry without owning its domain. Pure.
+ */
+bool sk_google_email_authoritative(const char *email, const char *hd);
 
 #endif

@@ -1,9 +1,11 @@
 /* Sessions and pending sign-ins in Redis. See include/sekisho/session.h. */
 #include "sekisho/session.h"
+#include "session_int.h"
 #include "sekisho/err.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,27 @@ session_key(const char *sid, char key[SESSION_KEY_LEN])
 	snprintf(key, SESSION_KEY_LEN, "sk:{s:%s}", h);
 }
 
+/* The Redis key of a handle ("s_<hex>"); false for a malformed handle. */
+static bool
+handle_key(const char *handle, char key[SESSION_KEY_LEN])
+{
+	size_t i;
+
+	/* App sessions: "a_" + 22 base64url characters. */
+	if (strncmp(handle, "a_", 2) == 0 && sk_app_family_ok(handle + 2)) {
+		snprintf(key, SESSION_KEY_LEN, "sk:{a:%s}", handle + 2);
+		return true;
+	}
+	if (strncmp(handle, "s_", 2) != 0 || strlen(handle) != 66)
+		return false;
+	for (i = 2; i < 66; i++)
+		if (!((handle[i] >= '0' && handle[i] <= '9') ||
+		      (handle[i] >= 'a' && handle[i] <= 'f')))
+			return false;
+	snprintf(key, SESSION_KEY_LEN, "sk:{s:%s}", handle + 2);
+	return true;
+}
+
 /*
  * Creates the hash with the created/absolute times taken from Redis TIME.
  * ARGV: user tenant email name provider idle absolute
@@ -30,7 +53,8 @@ static struct sk_script create_script = {
 	   "local abs = tonumber(ARGV[7])\n"
 	   "redis.call('HSET', KEYS[1], 'user', ARGV[1], 'tenant', ARGV[2],\n"
 	   "  'email', ARGV[3], 'name', ARGV[4], 'provider', ARGV[5],\n"
-	   "  'created', now, 'abs', now + abs, 'idle', idle)\n"
+	   "  'created', now, 'abs', now + abs, 'idle', idle,\n"
+	   "  'amr', ARGV[8], 'roles', ARGV[9])\n"
 	   "redis.call('EXPIRE', KEYS[1], math.min(idle, abs))\n"
 	   "return now\n",
 };
@@ -41,7 +65,8 @@ static struct sk_script create_script = {
  */
 static struct sk_script get_script = {
     .src = "local v = redis.call('HMGET', KEYS[1], 'user', 'tenant',\n"
-	   "  'email', 'name', 'provider', 'created', 'abs', 'idle')\n"
+	   "  'email', 'name', 'provider', 'created', 'abs', 'idle', 'amr',\n"
+	   "  'roles')\n"
 	   "if not v[1] then return false end\n"
 	   "local t = redis.call('TIME')\n"
 	   "local now = tonumber(t[1])\n"
@@ -51,7 +76,37 @@ static struct sk_script get_script = {
 	   "  return false\n"
 	   "end\n"
 	   "redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[8]), abs - now))\n"
+	   "v[11] = t[1]\n"
 	   "return v\n",
+};
+
+static struct sk_script index_script = {
+    .src = "redis.call('SADD', KEYS[1], ARGV[1])\n"
+	   "local ttl = redis.call('TTL', KEYS[1])\n"
+	   "if ttl < tonumber(ARGV[2]) then\n"
+	   "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+	   "end\n"
+	   "return 1\n",
+};
+
+/* Liveness for introspection: exists, not past its end, jti not revoked. */
+static struct sk_script live_script = {
+    .src = "local t = redis.call('TIME')\n"
+	   "local abs = redis.call('HGET', KEYS[1], 'abs')\n"
+	   "if not abs or tonumber(t[1]) >= tonumber(abs) then\n"
+	   "  return {t[1], 0}\n"
+	   "end\n"
+	   "if redis.call('HEXISTS', KEYS[1], 'rj:' .. ARGV[1]) == 1 then\n"
+	   "  return {t[1], 0}\n"
+	   "end\n"
+	   "return {t[1], 1}\n",
+};
+
+static struct sk_script revoke_script = {
+    .src = "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+	   "  redis.call('HSET', KEYS[1], 'rj:' .. ARGV[1], 1)\n"
+	   "end\n"
+	   "return 1\n",
 };
 
 void
@@ -66,8 +121,38 @@ sk_session_free(struct sk_session **sp)
 	free(s->email);
 	free(s->name);
 	free(s->provider);
+	free(s->amr);
+	free(s->roles);
 	free(s);
 	*sp = NULL;
+}
+
+/*
+ * Each user's live sessions are listed in sk:{u:<user>}:sess so that
+ * disabling a user can end them all at once. Entries of sessions that
+ * expired on their own are harmless (ending them again is a no-op); the
+ * set's lifetime follows the longest session.
+ */
+int
+sk_user_index_add(const char *user, const char *member, int64_t ttl)
+{
+	char ukey[128], ttls[24];
+	struct sk_reply *rep = NULL;
+	const char *argv[3];
+	size_t lens[3];
+	int r;
+
+	snprintf(ukey, sizeof(ukey), "sk:{u:%s}:sess", user);
+	snprintf(ttls, sizeof(ttls), "%lld", (long long)ttl);
+	argv[0] = ukey;
+	argv[1] = member;
+	argv[2] = ttls;
+	lens[0] = strlen(ukey);
+	lens[1] = strlen(member);
+	lens[2] = strlen(ttls);
+	r = sk_store_eval(&rep, &index_script, 1, 3, argv, lens);
+	sk_reply_free(&rep);
+	return r;
 }
 
 int
@@ -76,8 +161,8 @@ sk_session_create(const struct sk_session *s, int64_t idle_s,
 {
 	char key[SESSION_KEY_LEN], idle[24], abs[24], *sid = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[8];
-	size_t lens[8];
+	const char *argv[10];
+	size_t lens[10];
 	int i, r;
 
 	*sidp = NULL;
@@ -94,10 +179,20 @@ sk_session_create(const struct sk_session *s, int64_t idle_s,
 	argv[5] = s->provider ? s->provider : "";
 	argv[6] = idle;
 	argv[7] = abs;
-	for (i = 0; i < 8; i++)
+	argv[8] = s->amr ? s->amr : "";
+	argv[9] = s->roles ? s->roles : "";
+	for (i = 0; i < 10; i++)
 		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &create_script, 1, 8, argv, lens)) != 0)
+	if ((r = sk_store_eval(&rep, &create_script, 1, 10, argv, lens)) != 0)
 		goto out;
+	sk_reply_free(&rep);
+	{
+		char member[65];
+		memcpy(member, key + 6, 64); /* "sk:{s:" + hex + "}" */
+		member[64] = '\0';
+		if ((r = sk_user_index_add(s->user_id, member, absolute_s)) != 0)
+			goto out;
+	}
 	*sidp = sid;
 	sid = NULL;
 out:
@@ -131,7 +226,7 @@ sk_session_get(const char *sid, struct sk_session **out)
 	if ((r = sk_store_eval(&rep, &get_script, 1, 1, argv, lens)) != 0)
 		return r;
 	/* Lua false arrives as NIL: no session (or just expired). */
-	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 8) {
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 11) {
 		r = rep->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND : SK_ERR_STORE;
 		goto out;
 	}
@@ -148,6 +243,14 @@ sk_session_get(const char *sid, struct sk_session **out)
 		s->created = strtoll(rep->elem[5]->str, NULL, 10);
 	if (rep->elem[6]->str)
 		s->abs_exp = strtoll(rep->elem[6]->str, NULL, 10);
+	s->amr = elem_str(rep, 8);
+	s->roles = elem_str(rep, 9);
+	if (rep->elem[10]->str)
+		s->now = strtoll(rep->elem[10]->str, NULL, 10);
+	/* key is "sk:{s:" + 64 hex + "}" */
+	memcpy(s->handle, "s_", 2);
+	memcpy(s->handle + 2, key + 6, 64);
+	s->handle[66] = '\0';
 	if (s->user_id == NULL || s->tenant == NULL) {
 		/* A record without owner is corrupt: treat as no session. */
 		r = SK_ERR_NOT_FOUND;
@@ -238,6 +341,58 @@ sk_loginstate_take(const char *state, char **blob)
 	rep->str = NULL;
 	rep->len = 0;
 out:
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_session_live(const char *handle, const char *jti, bool *live, int64_t *now)
+{
+	char key[SESSION_KEY_LEN];
+	struct sk_reply *rep = NULL;
+	const char *argv[2];
+	size_t lens[2];
+	int r;
+
+	*live = false;
+	*now = 0;
+	if (handle == NULL || jti == NULL || !handle_key(handle, key))
+		return 0; /* a sid we never issued names nothing live */
+	argv[0] = key;
+	argv[1] = jti;
+	lens[0] = strlen(key);
+	lens[1] = strlen(jti);
+	if ((r = sk_store_eval(&rep, &live_script, 1, 2, argv, lens)) != 0)
+		return r;
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
+	    rep->elem[0]->type != SK_REPLY_STRING ||
+	    rep->elem[1]->type != SK_REPLY_INTEGER) {
+		r = SK_ERR_STORE;
+		goto out;
+	}
+	*now = strtoll(rep->elem[0]->str, NULL, 10);
+	*live = rep->elem[1]->integer == 1;
+out:
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_session_revoke_jti(const char *handle, const char *jti)
+{
+	char key[SESSION_KEY_LEN];
+	struct sk_reply *rep = NULL;
+	const char *argv[2];
+	size_t lens[2];
+	int r;
+
+	if (handle == NULL || jti == NULL || !handle_key(handle, key))
+		return 0;
+	argv[0] = key;
+	argv[1] = jti;
+	lens[0] = strlen(key);
+	lens[1] = strlen(jti);
+	r = sk_store_eval(&rep, &revoke_script, 1, 2, argv, lens);
 	sk_reply_free(&rep);
 	return r;
 }

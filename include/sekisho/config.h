@@ -32,6 +32,12 @@ struct sk_tenant_conf {
 	struct sk_strlist allowed_hd;
 	struct sk_strlist allowed_tid;
 	struct sk_strlist allowed_email_domains;
+	/* A new identity may join the user holding the same e-mail address,
+	 * if its provider verified it and is authoritative for its domain
+	 * (docs/providers.md). Default false: only (issuer, subject) links. */
+	bool link_by_verified_email;
+	int64_t app_idle_timeout;     /* app sessions (refresh tokens): 14d */
+	int64_t app_absolute_timeout; /* default 90d */
 	int line; /* where it was defined, for messages */
 };
 
@@ -44,12 +50,20 @@ struct sk_provider_conf {
 	struct sk_strlist scopes; /* default: openid email profile */
 	bool userinfo;		  /* also call the userinfo endpoint */
 	int64_t http_timeout;	  /* seconds, default 10 */
+	char *display_name;	  /* sign-in button; default by type */
+	struct sk_strlist id_token_algs; /* empty: the type's default */
+	char *tenant;	  /* microsoft: common | organizations | consumers |
+			     GUID; NULL: organizations */
+	bool trust_email; /* microsoft: count its email as verified */
+	char *bot_prompt; /* line: normal | aggressive; NULL: not sent */
 	int line;
 };
 
 struct sk_client_conf {
 	char *client_id;
-	char *client_secret; /* secret */
+	char *client_secret; /* secret; NULL for public (native) app clients */
+	bool public_client;  /* "public: true": PKCE only, no secret */
+	struct sk_strlist redirect_uris; /* for /oauth2/authorize (apps) */
 	int line;
 };
 

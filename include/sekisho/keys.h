@@ -62,6 +62,12 @@ int sk_keys_rotate(const struct sk_config *cfg,
 		   const unsigned char master_key[SK_AEAD_KEY_LEN],
 		   int64_t delay_s, char **kid);
 
+/*
+ * Derives a 256-bit key for one purpose (label) from the master key with
+ * HKDF-SHA256. SK_ERR_CONFIG without a master key.
+ */
+int sk_keys_derive(const char *label, unsigned char out[SK_AEAD_KEY_LEN]);
+
 /* Writes one line per key (kid, alg, state, times) to *out (free()). */
 int sk_keys_list(char **out);
 

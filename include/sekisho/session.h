@@ -32,8 +32,14 @@ struct sk_session {
 	char *email;
 	char *name;
 	char *provider;
+	char *amr;	  /* space-separated RFC 8176 values; may be "" */
+	char *roles;	  /* space-separated; may be "" */
 	int64_t created;  /* Redis TIME, seconds */
 	int64_t abs_exp;  /* absolute end */
+	/* Filled by sk_session_get: */
+	char handle[67];  /* "s_" + sha256 hex of the id: names the session in
+			     tokens (sid) without revealing the cookie */
+	int64_t now;	  /* Redis TIME of the lookup */
 };
 void sk_session_free(struct sk_session **s);
 
@@ -56,6 +62,17 @@ int sk_session_get(const char *sid, struct sk_session **out);
 int sk_session_destroy(const char *sid);
 
 /*
+ * For token introspection: is the session or app session named by handle
+ * (a token's sid) still live, and is jti not revoked in it? On success
+ * *live is set and *now is Redis TIME. Does not slide the idle timeout.
+ */
+int sk_session_live(const char *handle, const char *jti, bool *live,
+		    int64_t *now);
+
+/* Marks one access token (jti, valid until exp) of a session revoked. */
+int sk_session_revoke_jti(const char *handle, const char *jti);
+
+/*
  * Pending sign-ins: the state value sent to the provider maps to an opaque
  * blob (JSON made by the broker). Take is atomic and single-use (GETDEL):
  * a replayed callback finds nothing.
@@ -63,5 +80,46 @@ int sk_session_destroy(const char *sid);
 int sk_loginstate_put(const char *state, const char *blob, int64_t ttl_s);
 /* On success *blob is newly allocated (free with sk_strfreezero()). */
 int sk_loginstate_take(const char *state, char **blob);
+
+/*
+ * App sessions: what a refresh token stands for (mobile/desktop apps and
+ * other OAuth clients). Refresh tokens are "skr.<family>.<generation>.<mac>"
+ * where mac = HMAC-SHA256(key derived from the master key, family.gen):
+ * Redis keeps only the family's current generation, so nothing stored can
+ * be turned back into a token. Each refresh moves to the next generation;
+ * presenting an older one (a stolen, already-used token) ends the family.
+ */
+struct sk_app_session {
+	char *user_id;
+	char *tenant;
+	char *email;
+	char *amr;
+	char *roles;
+	char *client_id;
+	char handle[32]; /* "a_" + family id: the sid of its access tokens */
+	int64_t now;	 /* Redis TIME */
+	int64_t abs_exp;
+};
+void sk_app_session_free(struct sk_app_session **a);
+
+/* Starts a family from s (a browser session's data); *refresh newly
+ * allocated (free with sk_strfreezero()); *out filled. */
+int sk_app_session_create(const struct sk_app_session *s, int64_t idle_s,
+			  int64_t absolute_s, char **refresh,
+			  struct sk_app_session **out);
+
+/*
+ * Rotates: on success *out describes the family and *refresh is the next
+ * token. SK_ERR_NOT_FOUND for an unknown/expired/foreign token,
+ * SK_ERR_DENIED when reuse was detected (the family is now ended).
+ */
+int sk_app_session_refresh(const char *token, const char *client_id,
+			   char **refresh, struct sk_app_session **out);
+
+/* Introspection without rotating: SK_ERR_NOT_FOUND unless current. */
+int sk_app_session_peek(const char *token, struct sk_app_session **out);
+
+/* Ends the family of token if it belongs to client_id (no error if not). */
+int sk_app_session_revoke(const char *token, const char *client_id);
 
 #endif

@@ -15,13 +15,13 @@
 
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { startIdp, startEcho } from '../idp/spawn.mjs';
 import { CookieJar, follow, signInAtIdp, setIdpMode } from '../lib/idp-login.mjs';
 
 export { CookieJar, follow, signInAtIdp, setIdpMode };
@@ -150,11 +150,15 @@ export async function startRedis({ port } = {}) {
       await child.stop('SIGKILL', 1000);
       await waitFor(async () => !(await canConnect(port)), { timeoutMs: 5000, what: 'redis port to close' });
     },
+    /** SIGSTOP / SIGCONT: Redis accepts connections but never answers. */
+    pause() { child.proc.kill('SIGSTOP'); },
+    resume() { child.proc.kill('SIGCONT'); },
     async restart() {
       if (child.running()) await child.stop('SIGKILL', 1000);
       await launch();
     },
     async stop() {
+      if (child?.running()) child.proc.kill('SIGCONT');
       if (child) await child.stop('SIGTERM', 3000);
       fs.rmSync(dir, { recursive: true, force: true });
     },
@@ -167,6 +171,38 @@ export function redisCli(port, ...args) {
       { timeout: 5000 }, (err, stdout, stderr) => {
         if (err) { err.message += `\n${stderr}`; reject(err); } else resolve(stdout);
       });
+  });
+}
+
+// ------------------------------------------------------------------ node test servers
+
+// tests/idp/spawn.mjs is not used: its startNodeServer() removes every 'exit'
+// listener once the server is ready, including the one its stop() awaits, so
+// stop() never resolves. These wrappers do the same job with spawnTracked().
+
+async function startNodeServer(script, args, { ready, name, timeoutMs = 15_000 }) {
+  const child = spawnTracked(process.execPath, [script, ...args], { name });
+  const m = await waitFor(() => {
+    if (!child.running()) throw new Error(`${name} exited early: ${child.stderr()}`);
+    return ready.exec(child.stdout());
+  }, { timeoutMs, what: `${name} ready line` }).catch((e) => { child.stop('SIGKILL'); throw e; });
+  const base = m[1];
+  return { base, port: Number(new URL(base).port), stderr: child.stderr, stop: () => child.stop('SIGTERM', 3000) };
+}
+
+/** tests/idp/server.mjs on a free port; secretFile holds the client secret. */
+export async function startIdp({ clientId = CLIENT_ID, secretFile, redirectUris }) {
+  const args = ['--port', '0', '--client-id', clientId, '--client-secret-file', secretFile];
+  for (const u of redirectUris) args.push('--redirect-uri', u);
+  return startNodeServer(path.join(REPO, 'tests', 'idp', 'server.mjs'), args, {
+    ready: /^idp listening on (http:\/\/\S+)$/m, name: 'idp',
+  });
+}
+
+/** tests/echo/server.mjs on a free port. */
+export function startEcho() {
+  return startNodeServer(path.join(REPO, 'tests', 'echo', 'server.mjs'), ['--port', '0'], {
+    ready: /^echo listening on (http:\/\/\S+)$/m, name: 'echo',
   });
 }
 
@@ -368,8 +404,7 @@ export async function startStack({ nginx = false, idleTimeout, absoluteTimeout, 
     const secretFile = path.join(dir, 'idp-client.secret');
     fs.writeFileSync(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
     stack.idp = await startIdp({
-      clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,
-      redirectUris: [`${publicUrl}/callback/google`],
+      secretFile, redirectUris: [`${publicUrl}/callback/google`],
     });
     stoppers.push(() => stack.idp.stop());
 
@@ -472,4 +507,22 @@ function parseRaw(buf) {
     }
   }
   return { status: m ? Number(m[1]) : undefined, headers, body: headEnd > 0 ? s.slice(headEnd + 4) : '' };
+}
+
+/**
+ * One GET on a new TCP connection (no keep-alive pool), so successive calls
+ * may land on different sekisho worker threads. Returns {status, headers, body}.
+ */
+export function freshGet(url, headers = {}, { timeoutMs = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const r = http.get(url, { agent: false, headers: { connection: 'close', ...headers }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    r.on('timeout', () => r.destroy(new Error(`GET ${url}: timeout`)));
+    r.on('error', reject);
+  });
 }

@@ -1,0 +1,302 @@
+/*
+ * POST /oauth2/introspect (RFC 7662) and POST /oauth2/revoke (RFC 7009)
+ * for backend services, which authenticate with HTTP Basic as a client of
+ * the config's clients: list.
+ *
+ * A token is active only when its signature is good (kid pinned to our
+ * keyset, algorithm pinned to the key), it was issued by us for our
+ * audience, it has not expired by Redis TIME, and the session or app
+ * session behind it is still live and has not revoked it. Logout, an
+ * administrator ending a session, or a disabled user (whose sessions are
+ * ended) therefore turn a still-unexpired token inactive at once.
+ */
+#include "broker_int.h"
+#include "oauth_int.h"
+#include "tokens_int.h"
+#include "sekisho/err.h"
+#include "sekisho/keys.h"
+#include "sekisho/log.h"
+#include "sekisho/session.h"
+#include "sekisho/util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_TOKEN_PARAM 8192
+
+const struct sk_client_conf *
+sk_client_find(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < sk_app.cfg->nclients; i++)
+		if (strcmp(sk_app.cfg->clients[i].client_id, id) == 0)
+			return &sk_app.cfg->clients[i];
+	return NULL;
+}
+
+int
+sk_client_basic(struct sk_req *req, const struct sk_client_conf **out)
+{
+	static const char dummy[] = "no-such-client-secret-for-timing";
+	const char *h = sk_req_header(req, "Authorization");
+	const struct sk_client_conf *c;
+	unsigned char *raw = NULL;
+	char *id = NULL, *secret = NULL, *colon;
+	size_t rawlen = 0;
+	bool ok;
+	int r = SK_ERR_DENIED;
+
+	*out = NULL;
+	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0 || strlen(h) > 1024)
+		return SK_ERR_DENIED;
+	if (sk_b64_decode(h + 6, strlen(h + 6), &raw, &rawlen) != 0 ||
+	    strlen((char *)raw) != rawlen ||
+	    (colon = strchr((char *)raw, ':')) == NULL)
+		goto out;
+	/* RFC 6749 2.3.1: both parts are form-urlencoded first. */
+	if ((id = sk_urldecode((char *)raw, (size_t)(colon - (char *)raw))) ==
+		NULL ||
+	    (secret = sk_urldecode(colon + 1, strlen(colon + 1))) == NULL)
+		goto out;
+	c = sk_client_find(id);
+	/* Compare even for an unknown id, so timing does not tell ids apart. */
+	ok = sk_ct_streq(secret, c != NULL && c->client_secret != NULL
+				     ? c->client_secret
+				     : dummy);
+	if (c != NULL && c->client_secret != NULL && ok) {
+		*out = c;
+		r = 0;
+	}
+out:
+	if (raw != NULL)
+		sk_freezero(raw, rawlen + 1);
+	free(id);
+	sk_strfreezero(secret);
+	return r;
+}
+
+void
+sk_resp_invalid_client(struct sk_resp *resp)
+{
+	sk_resp_header(resp, "WWW-Authenticate", "Basic realm=\"sekisho\"");
+	sk_resp_json_error(resp, 401, "invalid_client",
+			   "client authentication failed");
+}
+
+int
+sk_form_param(struct sk_req *req, struct sk_resp *resp, const char *name,
+	      bool required, char **out)
+{
+	const char *ct = sk_req_header(req, "Content-Type");
+	bool dup = false;
+
+	*out = NULL;
+	if (ct == NULL ||
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+		sk_resp_json_error(resp, 400, "invalid_request",
+				   "the body must be "
+				   "application/x-www-form-urlencoded");
+		return SK_ERR_INVALID;
+	}
+	if (req->body != NULL && strlen(req->body) != req->body_len) {
+		sk_resp_json_error(resp, 400, "invalid_request",
+				   "the body contains a NUL byte");
+		return SK_ERR_INVALID;
+	}
+	*out = sk_form_get(req->body, name, &dup);
+	if (dup) {
+		sk_resp_json_error(resp, 400, "invalid_request",
+				   "a parameter is given more than once");
+		return SK_ERR_INVALID;
+	}
+	if (*out == NULL && required) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "the %s parameter is missing or "
+					   "malformed", name);
+		sk_resp_json_error(resp, 400, "invalid_request", msg);
+		return SK_ERR_INVALID;
+	}
+	if (*out != NULL && strlen(*out) > MAX_TOKEN_PARAM) {
+		sk_strfreezero(*out);
+		*out = NULL;
+		sk_resp_json_error(resp, 400, "invalid_request",
+				   "a parameter is too long");
+		return SK_ERR_INVALID;
+	}
+	return 0;
+}
+
+static bool
+aud_is_ours(const json_t *aud)
+{
+	const char *want = sk_app.cfg->tokens.audience;
+	const json_t *v;
+	size_t i;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), want) == 0;
+	if (!json_is_array(aud))
+		return false;
+	json_array_foreach(aud, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
+			return true;
+	return false;
+}
+
+int
+sk_access_token_check(const char *token, json_t **claimsp, bool *active)
+{
+	json_t *c = NULL;
+	const char *sid, *jti, *tenant;
+	json_t *exp;
+	int64_t now;
+	bool live;
+	int r;
+
+	*claimsp = NULL;
+	*active = false;
+	if (!sk_app.tokens || sk_keys_verify(token, &c) != 0)
+		return 0; /* not ours, forged or garbage: simply inactive */
+	sid = json_string_value(json_object_get(c, "sid"));
+	jti = json_string_value(json_object_get(c, "jti"));
+	tenant = json_string_value(json_object_get(c, "tenant"));
+	exp = json_object_get(c, "exp");
+	if (!sk_ct_streq(json_string_value(json_object_get(c, "iss")),
+			 sk_app.cfg->public_url) ||
+	    !aud_is_ours(json_object_get(c, "aud")) || !json_is_integer(exp) ||
+	    sid == NULL || jti == NULL || tenant == NULL ||
+	    sk_config_tenant(sk_app.cfg, tenant) == NULL)
+		goto out;
+	if ((r = sk_session_live(sid, jti, &live, &now)) != 0) {
+		json_decref(c);
+		return r; /* cannot tell: the caller answers 503, not "inactive" */
+	}
+	if (!live || json_integer_value(exp) <= now)
+		goto out;
+	*active = true;
+	*claimsp = c;
+	c = NULL;
+out:
+	json_decref(c);
+	return 0;
+}
+
+static void
+answer_inactive(struct sk_resp *resp)
+{
+	sk_resp_body(resp, 200, "application/json", "{\"active\":false}\n", 17);
+}
+
+void
+sk_handle_introspect(struct sk_req *req, struct sk_resp *resp)
+{
+	static const char *const copy[] = {"iss", "sub",   "aud",  "exp",
+					   "iat", "jti",   "sid",  "tenant",
+					   "roles", "amr", "email", "client_id"};
+	const struct sk_client_conf *client;
+	char *token = NULL, *text = NULL;
+	json_t *claims = NULL, *out = NULL;
+	bool active;
+	size_t i;
+	int r;
+
+	if (sk_client_basic(req, &client) != 0) {
+		sk_resp_invalid_client(resp);
+		return;
+	}
+	if (sk_form_param(req, resp, "token", true, &token) != 0)
+		return;
+	if ((r = sk_access_token_check(token, &claims, &active)) != 0) {
+		sk_resp_json_error(resp, 503, "temporarily_unavailable",
+				   "session store unreachable");
+		goto done;
+	}
+	if (!active && (r = sk_refresh_introspect(token, &claims, &active)) != 0) {
+		sk_resp_json_error(resp, 503, "temporarily_unavailable",
+				   "session store unreachable");
+		goto done;
+	}
+	if (!active) {
+		answer_inactive(resp);
+		goto done;
+	}
+	if ((out = json_object()) == NULL) {
+		resp->oom = true;
+		goto done;
+	}
+	json_object_set_new(out, "active", json_true());
+	for (i = 0; i < SK_ARRAY_SIZE(copy); i++) {
+		json_t *v = json_object_get(claims, copy[i]);
+		if (v != NULL)
+			json_object_set(out, copy[i], v);
+	}
+	if (json_object_get(out, "token_type") == NULL)
+		json_object_set_new(
+		    out, "token_type",
+		    json_string(json_object_get(claims, "token_type")
+				    ? json_string_value(json_object_get(
+					  claims, "token_type"))
+				    : "Bearer"));
+	if ((text = json_dumps(out, JSON_COMPACT)) == NULL) {
+		resp->oom = true;
+		goto done;
+	}
+	sk_resp_body_take(resp, 200, "application/json", text, strlen(text));
+done:
+	json_decref(out);
+	json_decref(claims);
+	sk_strfreezero(token);
+}
+
+void
+sk_handle_revoke(struct sk_req *req, struct sk_resp *resp)
+{
+	const struct sk_client_conf *client = NULL;
+	const char *public_id = NULL;
+	char *token = NULL, *cid = NULL;
+	json_t *claims = NULL;
+	int r = 0;
+
+	/* Confidential clients authenticate; public app clients name
+	 * themselves and may only revoke their own refresh tokens. */
+	if (sk_req_header(req, "Authorization") != NULL) {
+		if (sk_client_basic(req, &client) != 0) {
+			sk_resp_invalid_client(resp);
+			return;
+		}
+	} else {
+		if (sk_form_param(req, resp, "client_id", true, &cid) != 0)
+			return;
+		if (!sk_app_client_public(cid)) {
+			free(cid);
+			sk_resp_invalid_client(resp);
+			return;
+		}
+		public_id = cid;
+	}
+	if (sk_form_param(req, resp, "token", true, &token) != 0)
+		goto done;
+	if (client != NULL && sk_keys_verify(token, &claims) == 0) {
+		/* Our access token: revoke just it (RFC 7009 2.1). */
+		r = sk_session_revoke_jti(
+		    json_string_value(json_object_get(claims, "sid")),
+		    json_string_value(json_object_get(claims, "jti")));
+	} else {
+		r = sk_refresh_revoke(token, client ? client->client_id
+						    : public_id);
+	}
+	if (r == SK_ERR_STORE) {
+		sk_resp_json_error(resp, 503, "temporarily_unavailable",
+				   "session store unreachable");
+		goto done;
+	}
+	/* Unknown and invalid tokens are not errors (RFC 7009 2.2). */
+	sk_resp_body(resp, 200, "application/json", "{}\n", 3);
+done:
+	json_decref(claims);
+	sk_strfreezero(token);
+	free(cid);
+}

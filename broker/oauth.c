@@ -1,0 +1,467 @@
+/*
+ * App sessions for mobile/desktop apps and other OAuth clients:
+ *
+ *   GET  /oauth2/authorize   authorization code with PKCE S256 (RFC 6749,
+ *                            7636, 8252) for a registered client; needs a
+ *                            signed-in browser session of the tenant
+ *   POST /oauth2/token       grant_type=authorization_code | refresh_token
+ *
+ * The code is single use, bound to client, redirect URI and PKCE challenge.
+ * Refresh tokens rotate on every use; a replayed one ends the family.
+ */
+#include "broker_int.h"
+#include "flow_int.h"
+#include "oauth_int.h"
+#include "tokens_int.h"
+#include "sekisho/err.h"
+#include "sekisho/log.h"
+#include "sekisho/session.h"
+#include "sekisho/store.h"
+#include "sekisho/util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CODE_TTL_S 60
+
+bool
+sk_app_client_public(const char *id)
+{
+	const struct sk_client_conf *c = sk_client_find(id);
+
+	return c != NULL && c->public_client;
+}
+
+static bool
+redirect_registered(const struct sk_client_conf *c, const char *uri)
+{
+	size_t i;
+
+	/* Exact string match (RFC 6749 3.1.2.3; OAuth 2.1): no prefixes. */
+	for (i = 0; uri != NULL && i < c->redirect_uris.n; i++)
+		if (strcmp(c->redirect_uris.v[i], uri) == 0)
+			return true;
+	return false;
+}
+
+/* Redirects back to the client with an error (only after the redirect
+ * URI is known to be registered). */
+static void
+client_error(struct sk_resp *resp, const char *redirect_uri,
+	     const char *state, const char *error)
+{
+	struct sk_buf b;
+	char *url = NULL;
+
+	sk_buf_init(&b);
+	sk_buf_adds(&b, redirect_uri);
+	sk_buf_adds(&b, strchr(redirect_uri, '?') ? "&error=" : "?error=");
+	sk_buf_adds(&b, error);
+	if (state != NULL) {
+		sk_buf_adds(&b, "&state=");
+		sk_buf_add_urlenc(&b, state);
+	}
+	sk_buf_adds(&b, "&iss=");
+	sk_buf_add_urlenc(&b, sk_app.cfg->public_url);
+	if (sk_buf_take(&b, &url) != 0) {
+		resp->oom = true;
+		return;
+	}
+	sk_resp_redirect(resp, url);
+	free(url);
+}
+
+static void
+code_key(const char *code, char key[96])
+{
+	char h[65];
+
+	sk_sha256_hex(code, strlen(code), h);
+	snprintf(key, 96, "sk:{ac:%s}", h);
+}
+
+void
+sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
+{
+	const char *client_id, *redirect_uri, *state, *challenge, *method,
+	    *rtype;
+	const struct sk_client_conf *c;
+	struct sk_session *s = NULL;
+	struct sk_reply *rep = NULL;
+	struct sk_buf b;
+	char *code = NULL, *blob = NULL, *url = NULL, key[96], ttl[16];
+	const char *argv[5];
+	size_t lens[5];
+	json_t *j = NULL;
+	bool d1, d2, d3, d4, d5, d6;
+	int i, r;
+
+	if (!sk_flow_tenant(req, resp))
+		return;
+	client_id = sk_req_query(req, "client_id", &d1);
+	redirect_uri = sk_req_query(req, "redirect_uri", &d2);
+	c = sk_client_find(client_id);
+	/* Until the redirect URI is known good, errors stay on our page. */
+	if (d1 || d2 || c == NULL || !redirect_registered(c, redirect_uri)) {
+		sk_resp_page(resp, 400, "Unknown application",
+			     "The application asking you to sign in is not "
+			     "registered here, or its return address is "
+			     "wrong.");
+		return;
+	}
+	state = sk_req_query(req, "state", &d3);
+	challenge = sk_req_query(req, "code_challenge", &d4);
+	method = sk_req_query(req, "code_challenge_method", &d5);
+	rtype = sk_req_query(req, "response_type", &d6);
+	if (d3 || d4 || d5 || d6 || (state != NULL && strlen(state) > 512)) {
+		client_error(resp, redirect_uri, NULL, "invalid_request");
+		return;
+	}
+	if (rtype == NULL || strcmp(rtype, "code") != 0) {
+		client_error(resp, redirect_uri, state,
+			     "unsupported_response_type");
+		return;
+	}
+	/* PKCE S256 is mandatory for every client (OAuth 2.1). */
+	if (method == NULL || strcmp(method, "S256") != 0 ||
+	    !sk_token_shape_ok(challenge, 43, 43)) {
+		client_error(resp, redirect_uri, state, "invalid_request");
+		return;
+	}
+	r = sk_flow_session(req, &s, NULL);
+	if (r == SK_ERR_STORE) {
+		client_error(resp, redirect_uri, state,
+			     "temporarily_unavailable");
+		return;
+	}
+	if (r != 0) {
+		/* Sign in first, then come back to this same request. */
+		struct sk_buf back;
+		sk_buf_init(&back);
+		sk_buf_adds(&back, "/oauth2/authorize?response_type=code"
+				   "&code_challenge_method=S256&client_id=");
+		sk_buf_add_urlenc(&back, client_id);
+		sk_buf_adds(&back, "&redirect_uri=");
+		sk_buf_add_urlenc(&back, redirect_uri);
+		sk_buf_adds(&back, "&code_challenge=");
+		sk_buf_add_urlenc(&back, challenge);
+		if (state != NULL) {
+			sk_buf_adds(&back, "&state=");
+			sk_buf_add_urlenc(&back, state);
+		}
+		sk_buf_init(&b);
+		sk_buf_adds(&b, "/login?rd=");
+		sk_buf_add_urlenc(&b, back.data ? back.data : "/");
+		if (back.oom)
+			b.oom = true;
+		sk_buf_free(&back);
+		if (sk_buf_take(&b, &url) != 0) {
+			resp->oom = true;
+			return;
+		}
+		sk_resp_redirect(resp, url);
+		free(url);
+		return;
+	}
+	if (sk_random_token(32, &code) != 0) {
+		resp->oom = true;
+		goto out;
+	}
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "client",
+		      c->client_id, "redirect_uri", redirect_uri, "challenge",
+		      challenge, "user", s->user_id, "tenant", s->tenant,
+		      "email", s->email ? s->email : "", "amr",
+		      s->amr ? s->amr : "", "roles", s->roles ? s->roles : "");
+	if (j == NULL || (blob = json_dumps(j, JSON_COMPACT)) == NULL) {
+		resp->oom = true;
+		goto out;
+	}
+	code_key(code, key);
+	snprintf(ttl, sizeof(ttl), "%d", CODE_TTL_S);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = blob;
+	argv[3] = "EX";
+	argv[4] = ttl;
+	for (i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	if (sk_store_cmd(&rep, 5, argv, lens) != 0) {
+		client_error(resp, redirect_uri, state,
+			     "temporarily_unavailable");
+		goto out;
+	}
+	sk_buf_init(&b);
+	sk_buf_adds(&b, redirect_uri);
+	sk_buf_adds(&b, strchr(redirect_uri, '?') ? "&code=" : "?code=");
+	sk_buf_adds(&b, code);
+	if (state != NULL) {
+		sk_buf_adds(&b, "&state=");
+		sk_buf_add_urlenc(&b, state);
+	}
+	sk_buf_adds(&b, "&iss="); /* RFC 9207: mix-up defence */
+	sk_buf_add_urlenc(&b, sk_app.cfg->public_url);
+	if (sk_buf_take(&b, &url) != 0) {
+		resp->oom = true;
+		goto out;
+	}
+	sk_resp_redirect(resp, url);
+out:
+	sk_reply_free(&rep);
+	sk_session_free(&s);
+	sk_strfreezero(code);
+	sk_strfreezero(blob);
+	free(url);
+	json_decref(j);
+}
+
+static void
+token_error(struct sk_resp *resp, int status, const char *error,
+	    const char *desc)
+{
+	sk_resp_header(resp, "Pragma", "no-cache");
+	sk_resp_json_error(resp, status, error, desc);
+}
+
+static void
+token_answer(struct sk_resp *resp, const struct sk_app_session *a,
+	     const char *refresh)
+{
+	struct sk_token_subject ts;
+	char *jwt = NULL, *text = NULL;
+	json_t *j = NULL;
+	int64_t exp;
+
+	memset(&ts, 0, sizeof(ts));
+	ts.user_id = a->user_id;
+	ts.tenant = a->tenant;
+	ts.email = a->email;
+	ts.roles = a->roles;
+	ts.amr = a->amr;
+	ts.handle = a->handle;
+	ts.client_id = a->client_id;
+	if (!sk_app.tokens || sk_token_mint(&ts, a->now, &jwt, &exp) != 0) {
+		token_error(resp, 503, "temporarily_unavailable",
+			    "signing keys not available");
+		return;
+	}
+	j = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jwt,
+		      "token_type", "Bearer", "expires_in",
+		      (json_int_t)(exp - a->now), "refresh_token", refresh);
+	if (j == NULL || (text = json_dumps(j, JSON_COMPACT)) == NULL) {
+		resp->oom = true;
+	} else {
+		sk_resp_header(resp, "Pragma", "no-cache");
+		sk_resp_body_take(resp, 200, "application/json", text,
+				  strlen(text));
+		text = NULL;
+	}
+	json_decref(j);
+	sk_strfreezero(jwt);
+	sk_strfreezero(text);
+}
+
+/* Client of a token request: Basic for confidential, client_id for public. */
+static int
+token_client(struct sk_req *req, struct sk_resp *resp,
+	     const struct sk_client_conf **out)
+{
+	char *cid = NULL;
+
+	*out = NULL;
+	if (sk_req_header(req, "Authorization") != NULL) {
+		if (sk_client_basic(req, out) != 0) {
+			sk_resp_invalid_client(resp);
+			return SK_ERR_DENIED;
+		}
+		return 0;
+	}
+	if (sk_form_param(req, resp, "client_id", true, &cid) != 0)
+		return SK_ERR_INVALID;
+	*out = sk_client_find(cid);
+	free(cid);
+	if (*out == NULL || !(*out)->public_client) {
+		*out = NULL;
+		sk_resp_invalid_client(resp);
+		return SK_ERR_DENIED;
+	}
+	return 0;
+}
+
+static void
+grant_code(struct sk_req *req, struct sk_resp *resp,
+	   const struct sk_client_conf *c)
+{
+	const struct sk_tenant_conf *t;
+	struct sk_app_session in, *a = NULL;
+	struct sk_reply *rep = NULL;
+	char *code = NULL, *redirect_uri = NULL, *verifier = NULL,
+	     *refresh = NULL, key[96], chal[44];
+	const char *argv[2];
+	size_t lens[2];
+	json_t *j = NULL;
+	int r;
+
+	if (sk_form_param(req, resp, "code", true, &code) != 0 ||
+	    sk_form_param(req, resp, "redirect_uri", true, &redirect_uri) != 0 ||
+	    sk_form_param(req, resp, "code_verifier", true, &verifier) != 0)
+		goto out;
+	code_key(code, key);
+	argv[0] = "GETDEL"; /* single use */
+	argv[1] = key;
+	lens[0] = 6;
+	lens[1] = strlen(key);
+	if (sk_store_cmd(&rep, 2, argv, lens) != 0) {
+		token_error(resp, 503, "temporarily_unavailable",
+			    "session store unreachable");
+		goto out;
+	}
+	if (rep->type != SK_REPLY_STRING ||
+	    (j = json_loads(rep->str, 0, NULL)) == NULL) {
+		token_error(resp, 400, "invalid_grant",
+			    "unknown, expired or already used code");
+		goto out;
+	}
+	/* RFC 7636 4.6: verifier 43..128 unreserved chars, S256 must match. */
+	sk_sha256_b64url(verifier, strlen(verifier), chal);
+	if (strcmp(json_string_value(json_object_get(j, "client")) ?: "",
+		   c->client_id) != 0 ||
+	    strcmp(json_string_value(json_object_get(j, "redirect_uri")) ?: "",
+		   redirect_uri) != 0 ||
+	    strlen(verifier) < 43 || strlen(verifier) > 128 ||
+	    !sk_ct_streq(chal,
+			 json_string_value(json_object_get(j, "challenge")))) {
+		token_error(resp, 400, "invalid_grant",
+			    "code, client, redirect_uri or code_verifier do "
+			    "not match");
+		goto out;
+	}
+	memset(&in, 0, sizeof(in));
+	in.user_id = (char *)json_string_value(json_object_get(j, "user"));
+	in.tenant = (char *)json_string_value(json_object_get(j, "tenant"));
+	in.email = (char *)json_string_value(json_object_get(j, "email"));
+	in.amr = (char *)json_string_value(json_object_get(j, "amr"));
+	in.roles = (char *)json_string_value(json_object_get(j, "roles"));
+	in.client_id = c->client_id;
+	if (in.user_id == NULL || in.tenant == NULL ||
+	    (t = sk_config_tenant(sk_app.cfg, in.tenant)) == NULL) {
+		token_error(resp, 400, "invalid_grant", "unknown tenant");
+		goto out;
+	}
+	r = sk_app_session_create(&in, t->app_idle_timeout,
+				  t->app_absolute_timeout, &refresh, &a);
+	if (r != 0) {
+		token_error(resp, 503, "temporarily_unavailable",
+			    "session store unreachable");
+		goto out;
+	}
+	token_answer(resp, a, refresh);
+out:
+	json_decref(j);
+	sk_reply_free(&rep);
+	sk_app_session_free(&a);
+	sk_strfreezero(code);
+	free(redirect_uri);
+	sk_strfreezero(verifier);
+	sk_strfreezero(refresh);
+}
+
+static void
+grant_refresh(struct sk_req *req, struct sk_resp *resp,
+	      const struct sk_client_conf *c)
+{
+	struct sk_app_session *a = NULL;
+	char *token = NULL, *next = NULL;
+	int r;
+
+	if (sk_form_param(req, resp, "refresh_token", true, &token) != 0)
+		return;
+	r = sk_app_session_refresh(token, c->client_id, &next, &a);
+	switch (r) {
+	case 0:
+		if (sk_config_tenant(sk_app.cfg, a->tenant) == NULL)
+			token_error(resp, 400, "invalid_grant",
+				    "unknown tenant");
+		else
+			token_answer(resp, a, next);
+		break;
+	case SK_ERR_DENIED:
+		sk_warn("refresh token reuse for client %s: app session ended",
+			c->client_id);
+		token_error(resp, 400, "invalid_grant",
+			    "refresh token already used; the session has been "
+			    "ended");
+		break;
+	case SK_ERR_STORE:
+		token_error(resp, 503, "temporarily_unavailable",
+			    "session store unreachable");
+		break;
+	default:
+		token_error(resp, 400, "invalid_grant",
+			    "unknown, expired or revoked refresh token");
+	}
+	sk_app_session_free(&a);
+	sk_strfreezero(token);
+	sk_strfreezero(next);
+}
+
+void
+sk_handle_token(struct sk_req *req, struct sk_resp *resp)
+{
+	const struct sk_client_conf *c = NULL;
+	char *grant = NULL;
+
+	if (sk_form_param(req, resp, "grant_type", true, &grant) != 0)
+		return;
+	if (token_client(req, resp, &c) != 0)
+		goto out;
+	if (strcmp(grant, "authorization_code") == 0)
+		grant_code(req, resp, c);
+	else if (strcmp(grant, "refresh_token") == 0)
+		grant_refresh(req, resp, c);
+	else
+		token_error(resp, 400, "unsupported_grant_type",
+			    "grant_type must be authorization_code or "
+			    "refresh_token");
+out:
+	free(grant);
+}
+
+int
+sk_refresh_introspect(const char *token, json_t **claims, bool *active)
+{
+	struct sk_app_session *a = NULL;
+	int r;
+
+	*claims = NULL;
+	*active = false;
+	r = sk_app_session_peek(token, &a);
+	if (r == SK_ERR_STORE)
+		return r;
+	if (r != 0)
+		return 0;
+	if (sk_config_tenant(sk_app.cfg, a->tenant) != NULL) {
+		*claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, "
+				    "s:s}",
+				    "iss", sk_app.cfg->public_url, "sub",
+				    a->user_id, "client_id", a->client_id,
+				    "tenant", a->tenant, "exp",
+				    (json_int_t)a->abs_exp, "sid", a->handle,
+				    "roles", sk_words_array(a->roles), "amr",
+				    sk_words_array(a->amr), "token_type",
+				    "refresh_token");
+		if (*claims != NULL && a->email && a->email[0])
+			json_object_set_new(*claims, "email",
+					    json_string(a->email));
+		*active = *claims != NULL;
+	}
+	sk_app_session_free(&a);
+	return 0;
+}
+
+int
+sk_refresh_revoke(const char *token, const char *client_id)
+{
+	return sk_app_session_revoke(token, client_id);
+}

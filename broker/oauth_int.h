@@ -1,0 +1,40 @@
+/* Private to broker/: OAuth 2.0 endpoint helpers (client auth, forms). */
+#ifndef SEKISHO_OAUTH_INT_H
+#define SEKISHO_OAUTH_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "broker_int.h"
+
+const struct sk_client_conf *sk_client_find(const char *id);
+/* HTTP Basic client authentication against clients: with a secret. */
+int sk_client_basic(struct sk_req *req, const struct sk_client_conf **out);
+/* 401 invalid_client with WWW-Authenticate. */
+void sk_resp_invalid_client(struct sk_resp *resp);
+/* True when id names a public (secretless) app client. */
+bool sk_app_client_public(const char *id);
+
+/*
+ * One parameter of a form body. Answers 400 (and returns non-zero) when the
+ * body is not a form, the parameter is repeated, too long, or required and
+ * missing. *out newly allocated (free with sk_strfreezero()).
+ */
+int sk_form_param(struct sk_req *req, struct sk_resp *resp, const char *name,
+		  bool required, char **out);
+
+/*
+ * Checks one of our access tokens: signature, issuer, audience, expiry by
+ * Redis TIME, live session and not revoked. *active false for anything
+ * else; non-zero only when Redis could not answer.
+ */
+int sk_access_token_check(const char *token, json_t **claims, bool *active);
+
+/* Same for refresh tokens: claims in RFC 7662 shape. */
+int sk_refresh_introspect(const char *token, json_t **claims, bool *active);
+int sk_refresh_revoke(const char *token, const char *client_id);
+
+sk_handler_fn sk_handle_jwks, sk_handle_discovery, sk_handle_introspect,
+    sk_handle_revoke, sk_handle_authorize, sk_handle_token;
+
+#endif

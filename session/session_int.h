@@ -1,0 +1,21 @@
+/* Private to session/. */
+#ifndef SEKISHO_SESSION_INT_H
+#define SEKISHO_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SK_FAMILY_CHARS 22 /* base64url of 16 random bytes */
+
+#include <stddef.h>
+
+/* True when s is exactly n characters of [A-Za-z0-9_-]. */
+bool sk_token_shape_ok_n(const char *s, size_t n);
+
+/* True when s is exactly a family id's shape. */
+bool sk_app_family_ok(const char *s);
+
+/* Adds a session (64-hex) or "a:<family>" to the user's index. */
+int sk_user_index_add(const char *user, const char *member, int64_t ttl);
+
+#endif
