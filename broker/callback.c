@@ -192,6 +192,18 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	}
 	if ((r = sk_user_link(req->tenant->id, id, &uid)) != 0)
 		goto store_fail;
+	{
+		bool disabled;
+		if ((r = sk_user_is_disabled(uid, &disabled)) != 0)
+			goto store_fail;
+		if (disabled) {
+			sk_info("callback %s: user %s is disabled", pid, uid);
+			fail_page(resp, 403, "Account disabled",
+				  "Your account has been disabled by an "
+				  "administrator.");
+			goto out;
+		}
+	}
 	memset(&s, 0, sizeof(s));
 	s.user_id = uid;
 	s.tenant = req->tenant->id;

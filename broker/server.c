@@ -358,6 +358,26 @@ find_route(const char *method, const char *path, bool *method_mismatch)
 	return ROUTE_NOT_FOUND;
 }
 
+/* The Allow header for a path that exists under other methods. */
+static const char *
+allowed_methods(const char *path)
+{
+	bool get = false, post = false;
+	bool mismatch;
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(routes); i++) {
+		const struct route *rt = &routes[i];
+		if (find_route(rt->method, path, &mismatch) != (int)i)
+			continue;
+		if (strcmp(rt->method, "GET") == 0)
+			get = true;
+		else
+			post = true;
+	}
+	return get && post ? "GET, HEAD, POST" : post ? "POST" : "GET, HEAD";
+}
+
 static void
 add_security_headers(struct MHD_Response *r, const char *ctype)
 {
@@ -508,9 +528,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		sk_resp_json_error(&resp, 413, "invalid_request",
 				   "request body too large");
 	} else if (rt == NULL && mismatch) {
-		sk_resp_header(&resp, MHD_HTTP_HEADER_ALLOW,
-			       strcmp(url, "/logout") == 0 ? "GET, POST"
-							   : "GET, HEAD");
+		sk_resp_header(&resp, MHD_HTTP_HEADER_ALLOW, allowed_methods(url));
 		sk_resp_json_error(&resp, 405, "invalid_request",
 				   "method not allowed on this path");
 	} else if (rt == NULL) {

@@ -23,6 +23,7 @@ struct slot {
 	char handle[67];
 	char *jwt;
 	int64_t exp;
+	int64_t revocations; /* a revoked cached token is never handed out */
 };
 
 static struct slot cache[CACHE_SLOTS];
@@ -135,7 +136,7 @@ sk_token_for_session(const struct sk_session *s, char **jwt)
 	pthread_mutex_lock(&sl->lock);
 	/* Reuse while more than half of its life is left. */
 	if (sl->jwt != NULL && strcmp(sl->handle, s->handle) == 0 &&
-	    sl->exp - s->now > ttl / 2) {
+	    sl->revocations == s->revocations && sl->exp - s->now > ttl / 2) {
 		*jwt = strdup(sl->jwt);
 		pthread_mutex_unlock(&sl->lock);
 		return *jwt ? 0 : SK_ERR_NOMEM;
@@ -156,6 +157,7 @@ sk_token_for_session(const struct sk_session *s, char **jwt)
 	sl->jwt = strdup(*jwt); /* a failed copy only costs a later re-sign */
 	memcpy(sl->handle, s->handle, sizeof(sl->handle));
 	sl->exp = exp;
+	sl->revocations = s->revocations;
 	pthread_mutex_unlock(&sl->lock);
 	return 0;
 }

@@ -66,7 +66,7 @@ static struct sk_script create_script = {
 static struct sk_script get_script = {
     .src = "local v = redis.call('HMGET', KEYS[1], 'user', 'tenant',\n"
 	   "  'email', 'name', 'provider', 'created', 'abs', 'idle', 'amr',\n"
-	   "  'roles')\n"
+	   "  'roles', 'rv')\n"
 	   "if not v[1] then return false end\n"
 	   "local t = redis.call('TIME')\n"
 	   "local now = tonumber(t[1])\n"
@@ -76,7 +76,7 @@ static struct sk_script get_script = {
 	   "  return false\n"
 	   "end\n"
 	   "redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[8]), abs - now))\n"
-	   "v[11] = t[1]\n"
+	   "v[12] = t[1]\n"
 	   "return v\n",
 };
 
@@ -105,6 +105,7 @@ static struct sk_script live_script = {
 static struct sk_script revoke_script = {
     .src = "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
 	   "  redis.call('HSET', KEYS[1], 'rj:' .. ARGV[1], 1)\n"
+	   "  redis.call('HINCRBY', KEYS[1], 'rv', 1)\n"
 	   "end\n"
 	   "return 1\n",
 };
@@ -226,7 +227,7 @@ sk_session_get(const char *sid, struct sk_session **out)
 	if ((r = sk_store_eval(&rep, &get_script, 1, 1, argv, lens)) != 0)
 		return r;
 	/* Lua false arrives as NIL: no session (or just expired). */
-	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 11) {
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 12) {
 		r = rep->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND : SK_ERR_STORE;
 		goto out;
 	}
@@ -246,7 +247,9 @@ sk_session_get(const char *sid, struct sk_session **out)
 	s->amr = elem_str(rep, 8);
 	s->roles = elem_str(rep, 9);
 	if (rep->elem[10]->str)
-		s->now = strtoll(rep->elem[10]->str, NULL, 10);
+		s->revocations = strtoll(rep->elem[10]->str, NULL, 10);
+	if (rep->elem[11]->str)
+		s->now = strtoll(rep->elem[11]->str, NULL, 10);
 	/* key is "sk:{s:" + 64 hex + "}" */
 	memcpy(s->handle, "s_", 2);
 	memcpy(s->handle + 2, key + 6, 64);

@@ -107,3 +107,81 @@ out:
 	free(uid);
 	return r;
 }
+
+/*
+ * Disabling a user ends every browser session and app session listed in
+ * the user's index, and makes later sign-ins fail, at once: tokens already
+ * issued become inactive at introspection because their sessions are gone.
+ */
+int
+sk_user_set_disabled(const char *user_id, bool disabled)
+{
+	struct sk_reply *rep = NULL, *del = NULL;
+	char ukey[80], ikey[96], skey[96];
+	const char *argv[4];
+	size_t i;
+	int r;
+
+	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
+	argv[0] = "EXISTS";
+	argv[1] = ukey;
+	if ((r = cmd(&rep, 2, argv)) != 0)
+		return r;
+	r = rep->type == SK_REPLY_INTEGER && rep->integer == 1 ? 0
+							       : SK_ERR_NOT_FOUND;
+	sk_reply_free(&rep);
+	if (r != 0)
+		return r;
+	argv[0] = "HSET";
+	argv[2] = "disabled";
+	argv[3] = disabled ? "1" : "0";
+	if ((r = cmd(&rep, 4, argv)) != 0 || !disabled)
+		goto out;
+	sk_reply_free(&rep);
+	snprintf(ikey, sizeof(ikey), "sk:{u:%s}:sess", user_id);
+	argv[0] = "SMEMBERS";
+	argv[1] = ikey;
+	if ((r = cmd(&rep, 2, argv)) != 0)
+		goto out;
+	for (i = 0; rep->type == SK_REPLY_ARRAY && i < rep->nelem; i++) {
+		const char *m = rep->elem[i]->str;
+		if (m == NULL)
+			continue;
+		if (strncmp(m, "a:", 2) == 0)
+			snprintf(skey, sizeof(skey), "sk:{a:%s}", m + 2);
+		else
+			snprintf(skey, sizeof(skey), "sk:{s:%s}", m);
+		argv[0] = "DEL";
+		argv[1] = skey;
+		if ((r = cmd(&del, 2, argv)) != 0)
+			goto out;
+		sk_reply_free(&del);
+	}
+	argv[0] = "DEL";
+	argv[1] = ikey;
+	r = cmd(&del, 2, argv);
+out:
+	sk_reply_free(&del);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_user_is_disabled(const char *user_id, bool *disabled)
+{
+	struct sk_reply *rep = NULL;
+	char ukey[80];
+	const char *argv[3];
+	int r;
+
+	*disabled = true; /* fail closed */
+	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
+	argv[0] = "HGET";
+	argv[1] = ukey;
+	argv[2] = "disabled";
+	if ((r = cmd(&rep, 3, argv)) != 0)
+		return r;
+	*disabled = rep->type == SK_REPLY_STRING && strcmp(rep->str, "1") == 0;
+	sk_reply_free(&rep);
+	return 0;
+}

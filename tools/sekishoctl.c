@@ -3,13 +3,24 @@
  *
  *   sekishoctl version
  *   sekishoctl check-config [-c FILE]
+ *   sekishoctl [-c FILE] keys list | keys rotate
+ *   sekishoctl [-c FILE] users disable|enable USER_ID
  *   sekishoctl help
+ *
+ * The keys and users commands talk to the Redis of the configuration
+ * directly (no daemon needed), as every Sekisho instance shares it.
  *
  * Exit status: 0 success, 1 the command failed (e.g. a bad config),
  * 2 usage error.
  */
 #include "sekisho/config.h"
+#include "sekisho/crypto.h"
 #include "sekisho/err.h"
+#include "sekisho/keys.h"
+#include "sekisho/log.h"
+#include "sekisho/session.h"
+#include "sekisho/store.h"
+#include "sekisho/util.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -28,6 +39,13 @@ usage(FILE *f)
 		"  version                   print the version\n"
 		"  check-config [-c FILE]    check a configuration file\n"
 		"                            (default " DEFAULT_CONFIG ")\n"
+		"  keys list [-c FILE]       list the signing keys\n"
+		"  keys rotate [-c FILE]     add a signing key; it is published\n"
+		"                            at once and signs after\n"
+		"                            keys.rotation_delay\n"
+		"  users disable|enable [-c FILE] USER_ID\n"
+		"                            disable a user (ending all sessions\n"
+		"                            and tokens at once) or enable again\n"
 		"  help                      print this help\n");
 }
 
@@ -82,6 +100,143 @@ cmd_check_config(int argc, char **argv)
 	return 0;
 }
 
+/* Parses [-c FILE] and loads the config; *rest = remaining arguments. */
+static int
+load(int argc, char **argv, struct sk_config **cfg, int *rest)
+{
+	const char *path = DEFAULT_CONFIG;
+	char *errors = NULL;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "+c:")) != -1) {
+		if (ch != 'c') {
+			usage(stderr);
+			return 2;
+		}
+		path = optarg;
+	}
+	*rest = optind;
+	if (sk_config_load(path, cfg, &errors) != 0) {
+		fputs(errors ? errors : "configuration could not be loaded\n",
+		      stderr);
+		free(errors);
+		return 1;
+	}
+	sk_log_set_level("warn");
+	if (sk_store_init(*cfg) != 0 || sk_store_ping() != 0) {
+		fprintf(stderr, "sekishoctl: redis (%s) is not reachable\n",
+			(*cfg)->redis.url);
+		sk_config_free(cfg);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_keys(int argc, char **argv)
+{
+	unsigned char master[SK_AEAD_KEY_LEN];
+	struct sk_config *cfg = NULL;
+	char *out = NULL;
+	int rest, r, ret = 1;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if ((r = load(argc - 1, argv + 1, &cfg, &rest)) != 0)
+		return r;
+	if (rest != argc - 1) {
+		usage(stderr);
+		ret = 2;
+		goto out;
+	}
+	if (cfg->keys.signing_key_files.n > 0) {
+		fprintf(stderr, "sekishoctl: keys come from "
+				"keys.signing_key_files: rotate by editing that "
+				"list\n");
+		goto out;
+	}
+	if (cfg->keys.master_key_file == NULL ||
+	    sk_key_file_read(cfg->keys.master_key_file, master) != 0) {
+		fprintf(stderr, "sekishoctl: keys.master_key_file missing or "
+				"unreadable\n");
+		goto out;
+	}
+	if ((r = sk_keys_init(cfg, master)) != 0) {
+		fprintf(stderr, "sekishoctl: cannot load the keys: %s\n",
+			sk_err_str(r));
+		goto out;
+	}
+	if (strcmp(argv[1], "rotate") == 0) {
+		if ((r = sk_keys_rotate(cfg, master, cfg->keys.rotation_delay,
+					&out)) != 0) {
+			fprintf(stderr, "sekishoctl: rotate: %s\n",
+				sk_err_str(r));
+			goto out;
+		}
+		printf("added %s: published now, signs in %llds\n", out,
+		       (long long)cfg->keys.rotation_delay);
+		free(out);
+		out = NULL;
+	} else if (strcmp(argv[1], "list") != 0) {
+		usage(stderr);
+		ret = 2;
+		goto out;
+	}
+	if (sk_keys_list(&out) != 0)
+		goto out;
+	fputs(out, stdout);
+	ret = 0;
+out:
+	sk_memzero(master, sizeof(master));
+	free(out);
+	sk_keys_shutdown();
+	sk_store_shutdown();
+	sk_config_free(&cfg);
+	return ret;
+}
+
+static int
+cmd_users(int argc, char **argv)
+{
+	struct sk_config *cfg = NULL;
+	bool disable;
+	int rest, r, ret = 1;
+
+	if (argc < 3 || (strcmp(argv[1], "disable") != 0 &&
+			 strcmp(argv[1], "enable") != 0)) {
+		usage(stderr);
+		return 2;
+	}
+	disable = strcmp(argv[1], "disable") == 0;
+	if ((r = load(argc - 1, argv + 1, &cfg, &rest)) != 0)
+		return r;
+	if (rest != argc - 2) {
+		usage(stderr);
+		ret = 2;
+		goto out;
+	}
+	r = sk_user_set_disabled(argv[argc - 1], disable);
+	if (r == SK_ERR_NOT_FOUND) {
+		fprintf(stderr, "sekishoctl: no such user: %s\n",
+			argv[argc - 1]);
+		goto out;
+	}
+	if (r != 0) {
+		fprintf(stderr, "sekishoctl: %s\n", sk_err_str(r));
+		goto out;
+	}
+	printf("%s %s%s\n", argv[argc - 1], disable ? "disabled" : "enabled",
+	       disable ? "; all sessions ended" : "");
+	ret = 0;
+out:
+	sk_store_shutdown();
+	sk_config_free(&cfg);
+	return ret;
+}
+
 static int
 cmd_help(int argc, char **argv)
 {
@@ -95,6 +250,8 @@ static const struct {
 } commands[] = {
     {"version", cmd_version},
     {"check-config", cmd_check_config},
+    {"keys", cmd_keys},
+    {"users", cmd_users},
     {"help", cmd_help},
     {"-h", cmd_help},
     {"--help", cmd_help},

@@ -25,6 +25,14 @@ struct sk_identity;
 int sk_user_link(const char *tenant, const struct sk_identity *id,
 		 char **user_id);
 
+/*
+ * Disables (or enables again) a user. Disabling ends all of the user's
+ * sessions and app sessions at once. SK_ERR_NOT_FOUND for no such user.
+ */
+int sk_user_set_disabled(const char *user_id, bool disabled);
+/* *disabled is true on any error (fail closed). */
+int sk_user_is_disabled(const char *user_id, bool *disabled);
+
 /* What a session knows about its user. */
 struct sk_session {
 	char *user_id;
@@ -40,6 +48,7 @@ struct sk_session {
 	char handle[67];  /* "s_" + sha256 hex of the id: names the session in
 			     tokens (sid) without revealing the cookie */
 	int64_t now;	  /* Redis TIME of the lookup */
+	int64_t revocations; /* bumped when one of its tokens is revoked */
 };
 void sk_session_free(struct sk_session **s);
 
