@@ -20,6 +20,8 @@
 #include "sekisho/util.h"
 
 #include <jansson.h>
+#include <openssl/sha.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -146,6 +148,68 @@ aud_is_ours(const json_t *aud)
 	return false;
 }
 
+/*
+ * Verified-signature cache: backend services introspect the same token
+ * many times during its few minutes of life, and an ECDSA verification
+ * costs more than the rest of the request. Entries are keyed by the
+ * token's SHA-256 and hold its parsed claims; liveness (Redis) and expiry
+ * are still checked on every request.
+ */
+#define VCACHE_SLOTS 4096
+
+struct vslot {
+	pthread_mutex_t lock;
+	unsigned char digest[32];
+	json_t *claims;
+};
+
+static struct vslot vcache[VCACHE_SLOTS];
+static pthread_once_t vcache_once = PTHREAD_ONCE_INIT;
+
+static void
+vcache_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < VCACHE_SLOTS; i++)
+		pthread_mutex_init(&vcache[i].lock, NULL);
+}
+
+static struct vslot *
+vslot_for(const unsigned char digest[32])
+{
+	return &vcache[(digest[0] | digest[1] << 8) % VCACHE_SLOTS];
+}
+
+static int
+verify_cached(const char *token, json_t **claims)
+{
+	unsigned char digest[32];
+	struct vslot *sl;
+	int r;
+
+	pthread_once(&vcache_once, vcache_init);
+	SHA256((const unsigned char *)token, strlen(token), digest);
+	sl = vslot_for(digest);
+	pthread_mutex_lock(&sl->lock);
+	if (sl->claims != NULL && sk_ct_eq(sl->digest, 32, digest, 32)) {
+		*claims = json_incref(sl->claims);
+		pthread_mutex_unlock(&sl->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&sl->lock);
+	if ((r = sk_keys_verify(token, claims)) != 0)
+		return r;
+	pthread_mutex_lock(&sl->lock);
+	json_decref(sl->claims);
+	/* Our own copy, shared read-only between threads (jansson reference
+	 * counts are atomic; nothing modifies a cached object). */
+	sl->claims = json_deep_copy(*claims);
+	memcpy(sl->digest, digest, 32);
+	pthread_mutex_unlock(&sl->lock);
+	return 0;
+}
+
 int
 sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 {
@@ -158,7 +222,7 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 
 	*claimsp = NULL;
 	*active = false;
-	if (!sk_app.tokens || sk_keys_verify(token, &c) != 0)
+	if (!sk_app.tokens || verify_cached(token, &c) != 0)
 		return 0; /* not ours, forged or garbage: simply inactive */
 	sid = json_string_value(json_object_get(c, "sid"));
 	jti = json_string_value(json_object_get(c, "jti"));

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Sekisho benchmarks, each printed as a ratio against a baseline measured in
+# the same run on the same machine (the machine is shared and noisy: each
+# figure is the median of RUNS runs):
+#   - token issuance: signs/s on one core vs `openssl speed ecdsap256`
+#   - GET /auth/verify and POST /oauth2/introspect with a valid session /
+#     token: requests/s and p99 at 64 connections (wrk) vs nginx answering
+#     a fixed `return 200`
+# Targets (shared/BRIEF.md): >= 0.5x for each, p99 < 2 ms.
+# Everything listens on 127.0.0.1 only; every load run is bounded in time.
+#   bench/run.sh [seconds per run, default 5] [runs, default 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+runs=${2:-3}
+conns=64
+
+command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)"; exit 2; }
+tools/build.sh normal >/dev/null
+cmake --build build --target sign_bench >/dev/null
+
+dir=$(mktemp -d /tmp/sekisho-bench-XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_url() {
+	for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
+	echo "bench: $1 did not come up" >&2; return 1
+}
+
+# wrk_run URL [wrk args...] -> "rps p99_ms"
+wrk_run() {
+	local url=$1; shift
+	wrk -t2 -c$conns -d"${secs}s" --latency "$@" "$url" | awk '
+		/Requests\/sec/ {rps=$2}
+		/^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
+		/Non-2xx/ {bad=$NF}
+		END {if (bad) {print "bench: non-2xx answers: " bad > "/dev/stderr"; exit 1}; print rps, p99}'
+}
+
+series() { # series NAME URL [wrk args] -> prints "median_rps median_p99"
+	local name=$1 url=$2; shift 2
+	local i out rpss=() p99s=()
+	for ((i = 0; i < runs; i++)); do
+		out=$(wrk_run "$url" "$@")
+		rpss+=("${out% *}")
+		p99s+=("${out#* }")
+	done
+	echo "$(printf '%s\n' "${rpss[@]}" | median) $(printf '%s\n' "${p99s[@]}" | median)"
+}
+
+echo "== token issuance (one core)"
+openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt >"$dir/sign.pem" 2>/dev/null
+ours=(); base=()
+for ((i = 0; i < runs; i++)); do
+	ours+=("$(build/sign_bench "$dir/sign.pem" "$secs" | awk '{print $2}')")
+	base+=("$(openssl speed -seconds "$secs" ecdsap256 2>/dev/null | awk '/nistp256/ {print $(NF-1)}')")
+done
+o=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${base[@]}" | median)
+printf "sekisho signs/s %.0f   openssl ecdsap256 sign/s %.0f   ratio %.2fx (target >= 0.50x)\n" "$o" "$b" "$(echo "$o / $b" | bc -l)"
+
+echo "== HTTP at $conns connections, ${secs}s x $runs runs"
+np=$(port); rp=$(port); ip=$(port); sp=$(port)
+mkdir -p "$dir/nginx"
+cat >"$dir/nginx/nginx.conf" <<NGX
+daemon off; master_process on; worker_processes auto; user root;
+pid $dir/nginx/nginx.pid; error_log $dir/nginx/error.log;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path $dir/nginx;
+  server { listen 127.0.0.1:$np; location / { return 200 "ok"; } } }
+NGX
+nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" & pids+=($!)
+redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning & pids+=($!)
+openssl rand -hex 24 >"$dir/idp.secret"
+openssl rand -hex 32 >"$dir/master.key"
+echo "bench-client-secret-0123456789" >"$dir/client.secret"
+node tests/idp/server.mjs --port "$ip" --client-id bench --client-secret-file "$dir/idp.secret" \
+	--redirect-uri "http://127.0.0.1:$sp/callback/idp" >"$dir/idp.log" 2>&1 & pids+=($!)
+cat >"$dir/sekisho.yaml" <<YAML
+listen: "127.0.0.1:$sp"
+public_url: "http://127.0.0.1:$sp"
+redis: { url: "redis://127.0.0.1:$rp/0" }
+cookie: { secure: false }
+log_level: warn
+keys: { master_key_file: $dir/master.key }
+tenants: [{ id: default, providers: [idp] }]
+providers:
+  - { id: idp, type: oidc, client_id: bench, client_secret_file: $dir/idp.secret, issuer: "http://127.0.0.1:$ip" }
+clients:
+  - { client_id: bench-api, client_secret_file: $dir/client.secret }
+YAML
+wait_url "http://127.0.0.1:$ip/.well-known/openid-configuration"
+# Access log off the disk: it is one write per request, as in production,
+# but to /dev/null so the disk does not join the measurement.
+build/sekisho -c "$dir/sekisho.yaml" 2>/dev/null & pids+=($!)
+wait_url "http://127.0.0.1:$sp/readyz"
+wait_url "http://127.0.0.1:$np/"
+cookie=$(node bench/signin.mjs "http://127.0.0.1:$sp")
+token=$(curl -fs -D - -o /dev/null -H "Cookie: $cookie" "http://127.0.0.1:$sp/auth/verify" |
+	awk 'tolower($1) == "x-auth-request-access-token:" {print $2}' | tr -d '\r')
+[ -n "$token" ] || { echo "bench: no access token" >&2; exit 1; }
+cat >"$dir/introspect.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "token=$token"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $(printf 'bench-api:bench-client-secret-0123456789' | base64 -w0)"
+LUA
+
+read -r n_rps n_p99 < <(series nginx "http://127.0.0.1:$np/")
+read -r v_rps v_p99 < <(series verify "http://127.0.0.1:$sp/auth/verify" -H "Cookie: $cookie")
+read -r i_rps i_p99 < <(series introspect "http://127.0.0.1:$sp/oauth2/introspect" -s "$dir/introspect.lua")
+printf "nginx return 200      %9.0f req/s  p99 %6.2f ms\n" "$n_rps" "$n_p99"
+printf "/auth/verify          %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >= 0.50x, p99 < 2 ms)\n" "$v_rps" "$v_p99" "$(echo "$v_rps / $n_rps" | bc -l)"
+printf "/oauth2/introspect    %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >= 0.50x, p99 < 2 ms)\n" "$i_rps" "$i_p99" "$(echo "$i_rps / $n_rps" | bc -l)"
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$(pgrep -f "sekisho -c $dir/sekisho.yaml" | head -1)/status")
+echo "sekisho resident memory after the runs: $((rss / 1024)) MB"
