@@ -386,11 +386,50 @@ sk_buf_add_urlenc(struct sk_buf *b, const char *s)
 	}
 }
 
+/* Length of a valid UTF-8 sequence at s (1-4), or 0 if it is not one. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xe0 && s[1] < 0xa0) ||  /* overlong */
+		    (s[0] == 0xed && s[1] >= 0xa0))   /* surrogates */
+			return 0;
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
 void
 sk_buf_add_json(struct sk_buf *b, const char *s)
 {
 	for (; s != NULL && *s; s++) {
 		unsigned char c = (unsigned char)*s;
+		size_t n;
+
+		/* JSON text is UTF-8: invalid bytes become U+FFFD. */
+		if (c >= 0x80) {
+			if ((n = utf8_len((const unsigned char *)s)) == 0) {
+				sk_buf_adds(b, "\\ufffd");
+			} else {
+				sk_buf_add(b, s, n);
+				s += n - 1;
+			}
+			continue;
+		}
 		switch (c) {
 		case '"':
 			sk_buf_adds(b, "\\\"");
