@@ -19,6 +19,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -33,9 +34,15 @@ export const CLIENT_ID = 'sekisho-test';
 export const CLIENT_SECRET = 'sekisho-integration-test-secret-0123456789';
 
 const live = new Set();
-process.on('exit', () => {
+function killAll() {
   for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-});
+}
+process.on('exit', killAll);
+// A test file process stopped by a signal (Ctrl-C, the runner) takes its
+// children with it; the exit code is the usual 128 + signal.
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.once(sig, () => { killAll(); process.exit(128 + n); });
+}
 
 const logChildren = !!process.env.TEST_SERVER_LOGS;
 
@@ -67,7 +74,15 @@ function canConnect(port, timeoutMs = 500) {
   });
 }
 
-/** Polls `fn` (async, truthy = done) every `intervalMs` until `timeoutMs`. */
+/** An error that stops waitFor() at once (e.g. the process being waited for exited). */
+export function fatal(message) {
+  return Object.assign(new Error(message), { fatal: true });
+}
+
+/**
+ * Polls `fn` (async, truthy = done) every `intervalMs` until `timeoutMs`.
+ * Errors thrown by `fn` count as "not yet", except fatal() ones.
+ */
 export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -75,7 +90,10 @@ export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 50, what = 
     try {
       const v = await fn();
       if (v) return v;
-    } catch (err) { last = err; }
+    } catch (err) {
+      if (err.fatal) throw err;
+      last = err;
+    }
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
     }
@@ -93,10 +111,11 @@ function spawnTracked(cmd, args, { name, env, cwd } = {}) {
   live.add(proc);
   let out = '';
   let err = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stderr.setEncoding('utf8');
-  proc.stdout.on('data', (d) => { out += d; if (logChildren) process.stderr.write(`[${name}] ${d}`); });
-  proc.stderr.on('data', (d) => { err += d; if (logChildren) process.stderr.write(`[${name}] ${d}`); });
+  const errChunks = []; // raw bytes, to check what the child really wrote
+  const outDec = new StringDecoder('utf8');
+  const errDec = new StringDecoder('utf8');
+  proc.stdout.on('data', (b) => { const d = outDec.write(b); out += d; if (logChildren) process.stderr.write(`[${name}] ${d}`); });
+  proc.stderr.on('data', (b) => { errChunks.push(b); const d = errDec.write(b); err += d; if (logChildren) process.stderr.write(`[${name}] ${d}`); });
   const exited = new Promise((resolve) => {
     proc.once('exit', (code, signal) => { live.delete(proc); resolve({ code, signal }); });
     proc.once('error', (e) => { live.delete(proc); err += `spawn error: ${e.message}\n`; resolve({ code: -1, signal: null, error: e }); });
@@ -110,7 +129,9 @@ function spawnTracked(cmd, args, { name, env, cwd } = {}) {
     clearTimeout(t);
     return r;
   };
-  return { proc, exited, stop, running, stdout: () => out, stderr: () => err };
+  return {
+    proc, exited, stop, running, stdout: () => out, stderr: () => err, stderrBytes: () => Buffer.concat(errChunks),
+  };
 }
 
 // ------------------------------------------------------------------ redis
@@ -131,7 +152,7 @@ export async function startRedis({ port } = {}) {
     ], { name: 'redis' });
     const c = child;
     await waitFor(async () => {
-      if (!c.running()) throw new Error(`redis-server exited: ${c.stderr()}${c.stdout()}`);
+      if (!c.running()) throw fatal(`redis-server exited: ${c.stderr()}${c.stdout()}`);
       return (await redisCli(port, 'PING').catch(() => '')).trim() === 'PONG';
     }, { timeoutMs: 10_000, what: `redis on port ${port}` });
   };
@@ -183,7 +204,7 @@ export function redisCli(port, ...args) {
 async function startNodeServer(script, args, { ready, name, timeoutMs = 15_000 }) {
   const child = spawnTracked(process.execPath, [script, ...args], { name });
   const m = await waitFor(() => {
-    if (!child.running()) throw new Error(`${name} exited early: ${child.stderr()}`);
+    if (!child.running()) throw fatal(`${name} exited early: ${child.stderr()}`);
     return ready.exec(child.stdout());
   }, { timeoutMs, what: `${name} ready line` }).catch((e) => { child.stop('SIGKILL'); throw e; });
   const base = m[1];
@@ -212,7 +233,18 @@ export function startEcho() {
 export function sekishoConfig({
   port, publicUrl, redisUrl, idpBase, secretFile, allowedHosts = [],
   idleTimeout = '36h', absoluteTimeout = '7d', secure = false, extra = '',
+  providerIds = ['google'], tenantsYaml, extraProvidersYaml = '',
 }) {
+  tenantsYaml ??= `  - id: default
+    display_name: "Test Office"
+    providers: [${providerIds.join(', ')}]
+`;
+  const providers = providerIds.map((id) => `  - id: ${id}
+    type: oidc
+    client_id: ${CLIENT_ID}
+    client_secret_file: ${secretFile}
+    issuer: "${idpBase}"
+`).join('');
   return `# generated by tests/integration/harness.mjs
 listen: "127.0.0.1:${port}"
 public_url: "${publicUrl}"
@@ -222,16 +254,8 @@ session: { idle_timeout: ${idleTimeout}, absolute_timeout: ${absoluteTimeout} }
 http: { threads: 2 }
 allowed_redirect_hosts: [${allowedHosts.map((h) => JSON.stringify(h)).join(', ')}]
 tenants:
-  - id: default
-    display_name: "Test Office"
-    providers: [google]
-providers:
-  - id: google
-    type: oidc
-    client_id: ${CLIENT_ID}
-    client_secret_file: ${secretFile}
-    issuer: "${idpBase}"
-${extra}`;
+${tenantsYaml}providers:
+${providers}${extraProvidersYaml}${extra}`;
 }
 
 /**
@@ -248,7 +272,7 @@ export async function startSekisho(opts) {
   const child = spawnTracked(SEKISHO_BIN, ['-c', cfgFile], { name: 'sekisho' });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(async () => {
-    if (!child.running()) throw new Error(`sekisho exited early:\n${child.stderr()}`);
+    if (!child.running()) throw fatal(`sekisho exited early:\n${child.stderr()}`);
     const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
     return r.status === 200;
   }, { timeoutMs: 10_000, what: 'sekisho /healthz' }).catch((e) => {
@@ -264,6 +288,7 @@ export async function startSekisho(opts) {
     running: child.running,
     exited: child.exited,
     stderr: child.stderr,
+    stderrBytes: child.stderrBytes,
     accessLog() {
       return child.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => {
         try { return JSON.parse(l); } catch { return undefined; }
@@ -357,7 +382,7 @@ export async function startNginx({ port, sekishoPort, appPort }) {
   await waitFor(async () => {
     if (!child.running()) {
       const log = fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : '';
-      throw new Error(`nginx exited early: ${child.stderr()}\n${log}`);
+      throw fatal(`nginx exited early: ${child.stderr()}\n${log}`);
     }
     return canConnect(port);
   }, { timeoutMs: 10_000, what: `nginx on port ${port}` });
@@ -376,11 +401,19 @@ export async function startNginx({ port, sekishoPort, appPort }) {
 
 /**
  * Starts redis, the test IdP, optionally the echo upstream and nginx, and
- * sekisho. Options: nginx (bool), session {idle, absolute}, extraConfig.
- * Returns { redis, idp, echo, nginx, sekisho, base (where browsers go),
- * sekishoBase (sekisho directly), stop() }.
+ * sekisho. Options: nginx (bool), idleTimeout, absoluteTimeout, secure
+ * (cookie.secure), extraConfig (YAML appended verbatim), providerIds (oidc
+ * providers, all served by the one test IdP; default ['google']), tenantsYaml
+ * (the items of `tenants:`, indented two spaces; default one tenant
+ * "default" offering every provider).
+ * Returns { redis, idp, echo, nginx, sekisho, base (where browsers go, always
+ * http), publicUrl (= base, or its https form with secure), sekishoBase
+ * (sekisho directly), stop() }.
  */
-export async function startStack({ nginx = false, idleTimeout, absoluteTimeout, extraConfig = '' } = {}) {
+export async function startStack({
+  nginx = false, idleTimeout, absoluteTimeout, secure = false, extraConfig = '',
+  providerIds = ['google'], tenantsYaml,
+} = {}) {
   const dir = tmpDir();
   const stack = { dir, stopped: false };
   const stoppers = [];
@@ -396,7 +429,10 @@ export async function startStack({ nginx = false, idleTimeout, absoluteTimeout, 
     const sekishoPort = await freePort();
     const nginxPort = nginx ? await freePort() : undefined;
     const publicPort = nginx ? nginxPort : sekishoPort;
-    const publicUrl = `http://127.0.0.1:${publicPort}`;
+    // With cookie.secure, sekisho wants an https public_url: it is then
+    // assumed to sit behind a TLS terminator, and the tests talk plain http
+    // to it on loopback (stack.base), where Secure cookies still flow.
+    const publicUrl = `${secure ? 'https' : 'http'}://127.0.0.1:${publicPort}`;
 
     stack.redis = await startRedis();
     stoppers.push(() => stack.redis.stop());
@@ -404,7 +440,7 @@ export async function startStack({ nginx = false, idleTimeout, absoluteTimeout, 
     const secretFile = path.join(dir, 'idp-client.secret');
     fs.writeFileSync(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
     stack.idp = await startIdp({
-      secretFile, redirectUris: [`${publicUrl}/callback/google`],
+      secretFile, redirectUris: providerIds.map((id) => `${publicUrl}/callback/${id}`),
     });
     stoppers.push(() => stack.idp.stop());
 
@@ -415,14 +451,16 @@ export async function startStack({ nginx = false, idleTimeout, absoluteTimeout, 
     }
     stack.sekisho = await startSekisho({
       dir, port: sekishoPort, publicUrl, redisUrl: stack.redis.url, idpBase: stack.idp.base,
-      secretFile, allowedHosts, idleTimeout, absoluteTimeout, extra: extraConfig,
+      secretFile, allowedHosts, idleTimeout, absoluteTimeout, secure, extra: extraConfig,
+      providerIds, tenantsYaml,
     });
     stoppers.push(() => stack.sekisho.stop('SIGTERM', 5000));
     if (nginx) {
       stack.nginx = await startNginx({ port: nginxPort, sekishoPort, appPort: stack.echo.port });
       stoppers.push(() => stack.nginx.stop());
     }
-    stack.base = publicUrl;
+    stack.publicUrl = publicUrl;
+    stack.base = `http://127.0.0.1:${publicPort}`;
     stack.sekishoBase = stack.sekisho.base;
     return stack;
   } catch (err) {
@@ -439,11 +477,12 @@ export function req(jar, url, opts) {
 }
 
 /**
- * Full sign-in: /login at `base` (with rd if given) -> IdP form -> callback.
+ * Full sign-in: /login (or /login/{provider}) at `base` (with rd if given)
+ * -> IdP form -> callback.
  * Returns { callbackUrl, res } where res is sekisho's answer to the callback.
  */
-export async function signIn(jar, base, { login = 'alice', password = 'alice-password', rd } = {}) {
-  const start = new URL('/login', base);
+export async function signIn(jar, base, { login = 'alice', password = 'alice-password', rd, provider } = {}) {
+  const start = new URL(provider ? `/login/${provider}` : '/login', base);
   if (rd !== undefined) start.searchParams.set('rd', rd);
   const callbackUrl = await signInAtIdp(jar, start.href, login, password);
   const res = await follow(jar, callbackUrl);
@@ -525,4 +564,17 @@ export function freshGet(url, headers = {}, { timeoutMs = 5000 } = {}) {
     r.on('timeout', () => r.destroy(new Error(`GET ${url}: timeout`)));
     r.on('error', reject);
   });
+}
+
+/**
+ * Waits (bounded) until `n` fresh connections in a row get /readyz 200, so
+ * that every worker thread has its Redis connection back.
+ */
+export function waitReady(sekishoBase, { n = 8, timeoutMs = 15_000 } = {}) {
+  return waitFor(async () => {
+    for (let i = 0; i < n; i += 1) {
+      if ((await freshGet(`${sekishoBase}/readyz`)).status !== 200) return false;
+    }
+    return true;
+  }, { timeoutMs, intervalMs: 200, what: `/readyz 200 on ${n} fresh connections in a row` });
 }

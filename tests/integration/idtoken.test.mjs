@@ -9,6 +9,7 @@
 //   - access_denied at the IdP -> 401 page "Sign-in cancelled"
 //   - token endpoint error (token_error) -> 502 page, no session
 //   - after going back to normal, sign-in works again
+//   - the IdP gone while a sign-in is at the callback -> 502 page, no session
 
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ before(async () => {
   stack = await startStack();
   base = stack.base;
 });
-afterEach(async () => { if (stack) await setIdpMode(stack.idp.base, 'normal'); });
+afterEach(async () => { if (stack) await setIdpMode(stack.idp.base, 'normal').catch(() => {}); });
 after(async () => { await stack?.stop(); });
 
 const sessionKeys = () => stack.redis.count('sk:{s:*');
@@ -108,5 +109,17 @@ describe('id_token verification', () => {
     const { res } = await signIn(jar, base);
     assert.equal(res.status, 302);
     assert.equal((await follow(jar, `${base}/auth/verify`)).status, 200);
+  });
+
+  test('IdP unreachable at the token exchange -> 502, no session (last: stops the IdP)', async () => {
+    const jar = new CookieJar();
+    const callbackUrl = await startSignIn(jar, base);
+    const keys = await sessionKeys();
+    await stack.idp.stop();
+    const res = await follow(jar, callbackUrl, { timeoutMs: 20_000 });
+    assert.equal(res.status, 502);
+    await assertNoSession(jar, res);
+    assert.equal(await sessionKeys(), keys);
+    assert.ok(stack.sekisho.running());
   });
 });

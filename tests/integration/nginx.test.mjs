@@ -9,11 +9,13 @@
 //     -Tenant from sekisho's answer
 //   - client-sent X-Auth-Request-User/-Email/-Tenant are overwritten
 //   - POST /logout through nginx ends access to the app
+//   - Redis down: a signed-in request never reaches the app (fail closed
+//     end to end), and access comes back after Redis does
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { CookieJar, follow, signIn, startStack } from './harness.mjs';
+import { CookieJar, follow, freshGet, signIn, startStack, waitReady } from './harness.mjs';
 
 let stack;
 let base;
@@ -105,5 +107,27 @@ describe('nginx auth_request', () => {
     assert.equal((await follow(jar, `${base}/app/`)).status, 302);
     const replay = await follow(new CookieJar(), `${base}/app/`, { headers: { cookie: `sekisho=${sid}` } });
     assert.equal(replay.status, 302, 'old cookie replayed through nginx');
+  });
+
+  test('Redis down: the app is not reached; back when Redis is', async () => {
+    const jar = new CookieJar();
+    await signIn(jar, base);
+    assert.equal((await follow(jar, `${base}/app/`)).status, 200);
+    await stack.redis.kill();
+    try {
+      for (let i = 0; i < 4; i += 1) {
+        const r = await freshGet(`${base}/app/`, { cookie: jar.header(`${base}/app/`) });
+        assert.notEqual(r.status, 200, `request #${i} reached the app while Redis is down`);
+        assert.doesNotMatch(r.body, /"x-auth-request-user"/);
+      }
+    } finally {
+      await stack.redis.restart();
+    }
+    // Redis came back empty: the old session is gone, a new sign-in works.
+    const jar2 = new CookieJar();
+    await waitReady(stack.sekishoBase);
+    const { res } = await signIn(jar2, base);
+    assert.equal(res.status, 302);
+    assert.equal((await follow(jar2, `${base}/app/`)).status, 200);
   });
 });

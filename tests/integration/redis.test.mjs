@@ -17,7 +17,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { CookieJar, follow, freshGet, metric, signIn, startSignIn, startStack, waitFor } from './harness.mjs';
+import { CookieJar, follow, freshGet, metric, signIn, startSignIn, startStack, waitReady } from './harness.mjs';
 
 let stack;
 let base;
@@ -94,12 +94,7 @@ describe('redis outage', () => {
     await stack.redis.restart();
     const t0 = Date.now();
     // The daemon backs off reconnects up to 2 s per thread: poll, bounded.
-    await waitFor(async () => {
-      for (let i = 0; i < N; i += 1) {
-        if ((await freshGet(`${base}/readyz`)).status !== 200) return false;
-      }
-      return true;
-    }, { timeoutMs: 15_000, intervalMs: 200, what: `/readyz 200 on ${N} fresh connections in a row` });
+    await waitReady(base, { n: N });
     const recoveredMs = Date.now() - t0;
     assert.ok(recoveredMs < 15_000);
 
@@ -145,12 +140,7 @@ describe('redis outage', () => {
     } finally {
       stack.redis.resume();
     }
-    await waitFor(async () => {
-      for (let i = 0; i < N; i += 1) {
-        if ((await freshGet(`${base}/readyz`)).status !== 200) return false;
-      }
-      return true;
-    }, { timeoutMs: 15_000, intervalMs: 200, what: '/readyz 200 after SIGCONT' });
+    await waitReady(base, { n: N });
     for (let i = 0; i < 2 * N; i += 1) {
       const [s, u, e] = i % 2 ? [sa, ua, 'alice@example.com'] : [sb, ub, 'bob@example.org'];
       const r = await who(s);

@@ -15,6 +15,12 @@
 //     is cleared and replaying the old cookie gives 401
 //   - callback refusals: replayed callback ("Sign-in expired"), unknown state,
 //     missing state, missing / foreign binding cookie; none creates a session
+//   - races: concurrent first sign-ins of one IdP user get one user id; the
+//     same callback fired twice at once succeeds at most once
+//   - a session cookie planted before sign-in is replaced (no fixation)
+//   - POST /logout?rd= follows the same redirect rules as /login
+//   - cookie.secure: true (https public_url, plain http on loopback as behind
+//     a TLS terminator) -> __Host-sekisho / __Host-sekisho_login with Secure
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -174,7 +180,57 @@ describe('sign-in', () => {
   });
 });
 
+describe('races and fixation', () => {
+  test('concurrent first sign-ins of one IdP user get one user id', async () => {
+    // Forget every identity link, so the next sign-ins are all "first".
+    const links = (await stack.redis.cli('--scan', '--pattern', 'sk:{t:default}:idn:*')).split('\n').filter(Boolean);
+    if (links.length) await stack.redis.cli('DEL', ...links);
+    const jars = Array.from({ length: 6 }, () => new CookieJar());
+    const urls = await Promise.all(jars.map((j) => startSignIn(j, base)));
+    const res = await Promise.all(jars.map((j, i) => follow(j, urls[i])));
+    for (const r of res) assert.equal(r.status, 302);
+    const users = await Promise.all(jars.map(async (j) => (await follow(j, `${base}/auth/verify`)).headers.get('x-auth-request-user')));
+    assert.equal(new Set(users).size, 1, `one user id: ${users}`);
+    assert.match(users[0], /^u_/);
+  });
+
+  test('the same callback fired twice at once succeeds at most once', async () => {
+    const jar = new CookieJar();
+    const url = await startSignIn(jar, base);
+    const cookie = jar.header(url);
+    const keys = await sessionKeys();
+    const res = await Promise.all([0, 1, 2, 3].map(() => follow(new CookieJar(), url, { headers: { cookie } })));
+    const statuses = res.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [302, 400, 400, 400], `statuses ${statuses}`);
+    assert.equal(await sessionKeys(), keys + 1);
+  });
+
+  test('a session cookie planted before sign-in is replaced', async () => {
+    const planted = crypto.randomBytes(32).toString('base64url');
+    const jar = new CookieJar();
+    jar.setCookie(base, `sekisho=${planted}; Path=/`);
+    const { res } = await signIn(jar, base);
+    assert.equal(res.status, 302);
+    const sid = jar.get(base, 'sekisho');
+    assert.ok(sid && sid !== planted, 'new session id');
+    const v = await follow(new CookieJar(), `${base}/auth/verify`, { headers: { cookie: `sekisho=${planted}` } });
+    assert.equal(v.status, 401);
+  });
+});
+
 describe('logout', () => {
+  test('POST /logout?rd= follows the redirect rules', async () => {
+    const jar = new CookieJar();
+    await signIn(jar, base);
+    const bad = await follow(jar, `${base}/logout?rd=${encodeURIComponent('http://evil.example/')}`, { method: 'POST', headers: { origin: base } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.location, undefined);
+    const good = await follow(jar, `${base}/logout?rd=%2Fbye`, { method: 'POST', headers: { origin: base } });
+    assert.equal(good.status, 302);
+    assert.equal(good.location, `${base}/bye`);
+    assert.equal((await follow(jar, `${base}/auth/verify`)).status, 401);
+  });
+
   test('cross-site POST /logout is refused with 403 and the session stays', async () => {
     const jar = new CookieJar();
     await signIn(jar, base);
@@ -311,5 +367,49 @@ describe('callback refusals', () => {
   test('callback to an unknown provider is 404 and no session', async () => {
     const r = await follow(new CookieJar(), `${base}/callback/nope?code=a&state=${'a'.repeat(43)}`);
     assert.equal(r.status, 404);
+  });
+});
+
+describe('cookie.secure: true', () => {
+  let sstack;
+  before(async () => { sstack = await startStack({ secure: true }); });
+  after(async () => { await sstack?.stop(); });
+
+  test('cookies are __Host- prefixed, Secure, Path=/, no Domain', async () => {
+    const sbase = sstack.base;
+    const jar = new CookieJar(); // accepts Secure cookies from loopback like a browser
+    const r1 = await follow(jar, `${sbase}/login/google`);
+    assert.equal(r1.status, 302);
+    const bind = r1.headers.getSetCookie().find((c) => c.startsWith('__Host-sekisho_login='));
+    assert.ok(bind, `binding cookie: ${r1.headers.getSetCookie()}`);
+    assert.match(bind, /; Secure(;|$)/i);
+    assert.match(bind, /; Path=\/(;|$)/);
+    assert.doesNotMatch(bind, /Domain=/i);
+    assert.ok(!r1.headers.getSetCookie().some((c) => c.startsWith('sekisho_login=')));
+
+    assert.equal(new URL(r1.location).searchParams.get('redirect_uri'), `${sstack.publicUrl}/callback/google`);
+    const { signInAtIdp } = await import('../lib/idp-login.mjs');
+    const cb = new URL(await signInAtIdp(jar, r1.location, 'alice', 'alice-password'));
+    assert.equal(cb.origin, sstack.publicUrl);
+    cb.protocol = 'http:'; // the TLS terminator's job
+    const res = await follow(jar, cb.href);
+    assert.equal(res.status, 302, res.body.slice(0, 200));
+    assert.equal(res.location, `${sstack.publicUrl}/`);
+    const sc = res.headers.getSetCookie().find((c) => /^__Host-sekisho=[^;]/.test(c));
+    assert.ok(sc, `session cookie: ${res.headers.getSetCookie()}`);
+    assert.match(sc, /^__Host-sekisho=[A-Za-z0-9_-]{43};/);
+    assert.match(sc, /; Secure(;|$)/i);
+    assert.match(sc, /; HttpOnly(;|$)/i);
+    assert.match(sc, /; SameSite=Lax(;|$)/i);
+    assert.match(sc, /; Path=\/(;|$)/);
+    assert.doesNotMatch(sc, /Domain=/i);
+    assert.ok(!res.headers.getSetCookie().some((c) => /^sekisho=[^;]/.test(c)), 'no unprefixed session cookie');
+
+    const v = await follow(jar, `${sbase}/auth/verify`);
+    assert.equal(v.status, 200);
+    // the unprefixed name is not accepted as a session cookie
+    const sid = jar.get(sbase, '__Host-sekisho');
+    const v2 = await follow(new CookieJar(), `${sbase}/auth/verify`, { headers: { cookie: `sekisho=${sid}` } });
+    assert.equal(v2.status, 401);
   });
 });
