@@ -540,12 +540,14 @@ test_unknown_keys(void **state)
 	       "max_body_bytes, trust_forwarded)",
 	       "15: tenants[0].mfa_policy: unknown key (allowed: id, "
 	       "display_name, hostnames, providers, mfa, allowed_hd, "
-	       "allowed_tid, allowed_email_domains)",
+	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
+	       "app_idle_timeout, app_absolute_timeout)",
 	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
 	       "type, client_id, client_secret_file, client_secret, issuer, "
-	       "scopes, userinfo, http_timeout)",
+	       "scopes, userinfo, http_timeout, display_name, id_token_algs, "
+	       "tenant, trust_email, bot_prompt)",
 	       "25: clients[0].secret: unknown key (allowed: client_id, "
-	       "client_secret_file, client_secret)");
+	       "client_secret_file, client_secret, public, redirect_uris)");
 }
 
 static void
@@ -1010,7 +1012,8 @@ test_wrong_kinds(void **state)
 	       "allowed_redirect_hosts, tenants, providers, clients)");
 	EXPECT(MIN "clients:\n  - billing\n",
 	       "13: clients[0]: expected a mapping, got a single value (keys: "
-	       "client_id, client_secret_file, client_secret)");
+	       "client_id, client_secret_file, client_secret, public, "
+	       "redirect_uris)");
 	EXPECT(MIN "clients: {client_id: x}\n",
 	       "12: clients: expected a list, got a mapping");
 }
@@ -1082,7 +1085,8 @@ test_many_errors(void **state)
 	       "optional or admins)",
 	       "11: tenants[1]: expected a mapping, got a single value (keys: "
 	       "id, display_name, hostnames, providers, mfa, allowed_hd, "
-	       "allowed_tid, allowed_email_domains)",
+	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
+	       "app_idle_timeout, app_absolute_timeout)",
 	       "16: providers[0].client_secret: inline secrets are refused (use "
 	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
 }
