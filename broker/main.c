@@ -52,7 +52,7 @@ build_providers(struct sk_config *cfg)
 				cfg->path, pc->line, i, pc->type,
 				r == SK_ERR_CONFIG
 				    ? "not supported by this build (supported: "
-				      "oidc)"
+				      "google, microsoft, line, github, oidc)"
 				    : sk_err_str(r));
 			bad = 1;
 		}
@@ -138,6 +138,20 @@ main(int argc, char **argv)
 	}
 	if (build_providers(cfg) != 0)
 		goto out;
+	/*
+	 * Sekisho signs tokens and seals secrets: it needs its master key
+	 * (or, for signing only, key files and still a master key for the
+	 * refresh-token MAC). Refuse to run half-equipped.
+	 */
+	if (cfg->keys.master_key_file == NULL) {
+		fprintf(stderr,
+			"%s: keys.master_key_file: missing (a file holding 32 "
+			"random bytes as 64 hex characters, e.g. made with "
+			"`openssl rand -hex 32 > master.key`; keep it secret and "
+			"backed up)\n",
+			path);
+		goto out;
+	}
 	if (check_only) {
 		printf("%s: ok\n", path);
 		ret = 0;

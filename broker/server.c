@@ -547,7 +547,6 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	int64_t dur;
 
 	(void)cls;
-	(void)version;
 	if (rc == NULL) {
 		/*
 		 * First call: headers only. Answering now would force
@@ -585,7 +584,12 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		rt = &routes[req.route];
 
 	atomic_fetch_add(&in_flight, 1);
-	if (head_size(conn, url) > (size_t)sk_app.cfg->http.max_header_bytes) {
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    sk_req_header(&req, MHD_HTTP_HEADER_HOST) == NULL) {
+		/* RFC 9112 3.2: a 1.1 request without Host is a 400. */
+		sk_resp_json_error(&resp, 400, "invalid_request",
+				   "the Host header is missing");
+	} else if (head_size(conn, url) > (size_t)sk_app.cfg->http.max_header_bytes) {
 		sk_resp_json_error(&resp, 431, "invalid_request",
 				   "request header fields too large");
 	} else if (rc->too_large || rc->body.oom) {

@@ -25,6 +25,8 @@ mkdir -p "$run/nginx"
 chmod 700 "$run"
 # The client secret shared by Sekisho and the local IdP, made fresh per run.
 (umask 077 && openssl rand -hex 24 > "$run/idp-client.secret")
+# Sekisho's master key (seals its signing keys in Redis), also per run.
+(umask 077 && openssl rand -hex 32 > "$run/master.key")
 
 wait_for() { # wait_for URL SECONDS
 	local i

@@ -14,6 +14,7 @@
 // copies children's stderr to ours.
 
 import { spawn, execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -258,6 +259,18 @@ ${tenantsYaml}providers:
 ${providers}${extraProvidersYaml}${extra}`;
 }
 
+let masterKey;
+/** The test process's master key file (created on first use, removed at exit). */
+export function masterKeyFile() {
+  if (!masterKey) {
+    const d = tmpDir('sekisho-it-mk-');
+    masterKey = path.join(d, 'master.key');
+    fs.writeFileSync(masterKey, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+    process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+  }
+  return masterKey;
+}
+
 /**
  * Starts sekisho with a generated config. Resolves once /healthz answers.
  * The returned object has base, port, stderr() (everything sekisho wrote),
@@ -267,7 +280,12 @@ export async function startSekisho(opts) {
   const dir = opts.dir ?? tmpDir('sekisho-it-sk-');
   const port = opts.port ?? await freePort();
   const cfgFile = path.join(dir, 'sekisho.yaml');
-  fs.writeFileSync(cfgFile, sekishoConfig({ ...opts, port }));
+  // Every instance needs a master key, and instances sharing a Redis must
+  // share it (Sekisho refuses a different one): one per test process.
+  // Tests that manage keys themselves pass their own keys: in `extra`.
+  let extra = opts.extra ?? '';
+  if (!/^keys:/m.test(extra)) extra = `keys:\n  master_key_file: ${masterKeyFile()}\n${extra}`;
+  fs.writeFileSync(cfgFile, sekishoConfig({ ...opts, port, extra }));
   if (!fs.existsSync(SEKISHO_BIN)) throw new Error(`sekisho binary not found at ${SEKISHO_BIN} (set SEKISHO_BIN)`);
   const child = spawnTracked(SEKISHO_BIN, ['-c', cfgFile], { name: 'sekisho' });
   const base = `http://127.0.0.1:${port}`;
