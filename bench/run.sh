@@ -77,7 +77,7 @@ http { access_log off; client_body_temp_path $dir/nginx;
   server { listen 127.0.0.1:$np; location / { return 200 "ok"; } } }
 NGX
 nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" & pids+=($!)
-redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning & pids+=($!)
+redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning --logfile "$dir/redis.log" & pids+=($!)
 openssl rand -hex 24 >"$dir/idp.secret"
 openssl rand -hex 32 >"$dir/master.key"
 echo "bench-client-secret-0123456789" >"$dir/client.secret"
