@@ -38,6 +38,7 @@ sk_tenant_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
 		 const char **reason)
 {
 	const char *at;
+	bool is_google, is_ms;
 
 	*reason = NULL;
 	if (t->allowed_email_domains.n > 0) {
@@ -50,13 +51,23 @@ sk_tenant_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
 			return SK_ERR_DENIED;
 		}
 	}
-	/* hd in the id_token, not the request parameter, proves membership. */
-	if (t->allowed_hd.n > 0 && !in_list(&t->allowed_hd, id->hd)) {
+	/*
+	 * hd in the id_token, not the request parameter, proves membership.
+	 * Only Google speaks for Workspace domains, and only Microsoft for
+	 * Entra directories (the backends set hd and tid for their own
+	 * identities only): each rule binds the identities of its provider
+	 * type, and the tenant's providers list decides which types it takes.
+	 */
+	is_google = id->type != NULL && strcmp(id->type, "google") == 0;
+	is_ms = id->type != NULL && strcmp(id->type, "microsoft") == 0;
+	if (is_google && t->allowed_hd.n > 0 &&
+	    !in_list(&t->allowed_hd, id->hd)) {
 		*reason = "Your Google account is not part of a Workspace "
 			  "domain this organisation accepts.";
 		return SK_ERR_DENIED;
 	}
-	if (t->allowed_tid.n > 0 && !in_list(&t->allowed_tid, id->tid)) {
+	if (is_ms && t->allowed_tid.n > 0 &&
+	    !in_list(&t->allowed_tid, id->tid)) {
 		*reason = "Your Microsoft account is not in a directory this "
 			  "organisation accepts.";
 		return SK_ERR_DENIED;
@@ -190,7 +201,21 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		fail_page(resp, 403, "Access denied", reason);
 		goto out;
 	}
-	if ((r = sk_user_link(req->tenant->id, id, &uid)) != 0)
+	r = sk_user_link(req->tenant->id, id,
+			 req->tenant->link_by_verified_email, &uid);
+	if (r == SK_ERR_DENIED) {
+		sk_info("callback %s: tenant %s: the address belongs to a user "
+			"and this identity's is not trusted; not linked",
+			pid, req->tenant->id);
+		fail_page(resp, 403, "Account not linked",
+			  "An account with this e-mail address already "
+			  "exists here, and this sign-in provider does not "
+			  "vouch for the address, so it cannot be linked to "
+			  "that account. Please sign in the way you did "
+			  "before.");
+		goto out;
+	}
+	if (r != 0)
 		goto store_fail;
 	{
 		bool disabled;

@@ -1972,6 +1972,16 @@ type_is(const struct sk_provider_conf *p, const char *type)
 	return p->type != NULL && strcmp(p->type, type) == 0;
 }
 
+/* Is issuer origin itself, or a path under it? */
+static bool
+issuer_at(const char *issuer, const char *origin)
+{
+	size_t n = strlen(origin);
+
+	return issuer != NULL && strncasecmp(issuer, origin, n) == 0 &&
+	       (issuer[n] == '\0' || issuer[n] == '/');
+}
+
 /* Keys that mean something for one provider type only. */
 static void
 check_provider_kind(struct ctx *c, const struct sk_provider_conf *p, size_t i)
@@ -2022,10 +2032,10 @@ check_provider_kind(struct ctx *c, const struct sk_provider_conf *p, size_t i)
 	 * rules (allowed_hd and Google's legacy issuer; allowed_tid and the
 	 * per-directory issuer): refuse rather than run without them.
 	 */
-	if (type_is(p, "oidc") && p->issuer != NULL &&
-	    (strncmp(p->issuer, "https://accounts.google.com", 27) == 0 ||
-	     strncmp(p->issuer, "https://login.microsoftonline.com", 33) == 0 ||
-	     strncmp(p->issuer, "https://sts.windows.net", 23) == 0)) {
+	if (type_is(p, "oidc") &&
+	    (issuer_at(p->issuer, "https://accounts.google.com") ||
+	     issuer_at(p->issuer, "https://login.microsoftonline.com") ||
+	     issuer_at(p->issuer, "https://sts.windows.net"))) {
 		snprintf(key, sizeof(key), "providers[%zu].type", i);
 		report(c, line_or(c, &p->type, p->line), key,
 		       "oidc with issuer %s: use type google or microsoft "

@@ -78,6 +78,7 @@ void
 sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 {
 	const struct sk_tenant_conf *t = req->tenant;
+	const struct sk_provider_conf *pc;
 	struct sk_buf b;
 	const char *rd;
 	char *s = NULL;
@@ -129,7 +130,10 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 			sk_buf_free(&e);
 		}
 		sk_buf_adds(&b, "\">Continue with ");
-		sk_buf_add_html(&b, t->providers.v[i]);
+		pc = sk_config_provider(sk_app.cfg, t->providers.v[i]);
+		sk_buf_add_html(&b, pc != NULL && pc->display_name != NULL
+					? pc->display_name
+					: t->providers.v[i]);
 		sk_buf_adds(&b, "</a>\n");
 	}
 	sk_buf_adds(&b, "</body></html>\n");

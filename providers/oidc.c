@@ -1,12 +1,20 @@
 /*
- * Generic OpenID Connect provider: discovery (cached), authorization-code
- * flow with state, nonce and PKCE S256, code exchange, and id_token
- * verification against the provider's JWKS.
+ * The OpenID Connect core and the generic `oidc` backend.
  *
- * Verification is ours, on cjose for the signature: liboauth2's all-in-one
- * handler cannot pin algorithms per provider (see the brief). The header's
- * "alg" is only ever checked against a list we chose; HMAC and "none" are
- * never accepted here, so a token cannot pick HS256 keyed with a public key.
+ * The core does discovery (cached), the authorization-code flow with
+ * state, nonce and PKCE S256, the code exchange, and id_token verification
+ * against the provider's JWKS. The google, microsoft and line backends use
+ * it through struct sk_oidc_params and a few hooks (providers_int.h); the
+ * generic backend at the end of this file uses it with no hooks at all.
+ *
+ * Verification is ours, on cjose for asymmetric signatures: liboauth2's
+ * all-in-one handler cannot pin algorithms per provider (see the brief).
+ * The header's "alg" is only ever checked against a list we chose: the
+ * backend's (from the config or the type's default) or, for the generic
+ * backend without id_token_algs, the discovery document's asymmetric ones.
+ * "none" is never accepted. HS256 is accepted only where the backend allows
+ * HMAC (LINE web login) and then always keyed with the client secret, never
+ * with a JWKS key, so a token cannot pick HS256 keyed with a public key.
  */
 #include "providers_int.h"
 #include "sekisho/config.h"
@@ -15,6 +23,8 @@
 #include "sekisho/util.h"
 
 #include <cjose/cjose.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,19 +38,27 @@
 #define CLOCK_LEEWAY_S 60
 #define ID_TOKEN_MAX_AGE_S 600
 #define MAX_TOKEN_LEN 16384
+#define MAX_AMR 8
 
-/* Asymmetric algorithms we verify; HS* and none are never in this list. */
+/* Algorithms we verify, the key type each needs (OCT: the client secret). */
 static const struct {
 	const char *alg;
+	unsigned bit;
 	cjose_jwk_kty_t kty;
 } known_algs[] = {
-    {"RS256", CJOSE_JWK_KTY_RSA}, {"RS384", CJOSE_JWK_KTY_RSA},
-    {"RS512", CJOSE_JWK_KTY_RSA}, {"PS256", CJOSE_JWK_KTY_RSA},
-    {"PS384", CJOSE_JWK_KTY_RSA}, {"PS512", CJOSE_JWK_KTY_RSA},
-    {"ES256", CJOSE_JWK_KTY_EC},  {"ES384", CJOSE_JWK_KTY_EC},
-    {"ES512", CJOSE_JWK_KTY_EC},
+    {"RS256", SK_ALG_RS256, CJOSE_JWK_KTY_RSA},
+    {"RS384", SK_ALG_RS384, CJOSE_JWK_KTY_RSA},
+    {"RS512", SK_ALG_RS512, CJOSE_JWK_KTY_RSA},
+    {"PS256", SK_ALG_PS256, CJOSE_JWK_KTY_RSA},
+    {"PS384", SK_ALG_PS384, CJOSE_JWK_KTY_RSA},
+    {"PS512", SK_ALG_PS512, CJOSE_JWK_KTY_RSA},
+    {"ES256", SK_ALG_ES256, CJOSE_JWK_KTY_EC},
+    {"ES384", SK_ALG_ES384, CJOSE_JWK_KTY_EC},
+    {"ES512", SK_ALG_ES512, CJOSE_JWK_KTY_EC},
+    {"HS256", SK_ALG_HS256, CJOSE_JWK_KTY_OCT},
 };
 #define NALGS SK_ARRAY_SIZE(known_algs)
+#define ASYMMETRIC_ALGS (~(unsigned)SK_ALG_HS256)
 
 /* A parsed JWKS, shared by reference so verification needs no lock. */
 struct keyset {
@@ -51,17 +69,25 @@ struct keyset {
 };
 
 struct metadata {
-	char *issuer;
+	char *issuer; /* as the discovery document gives it */
 	char *authorization_endpoint;
 	char *token_endpoint;
 	char *jwks_uri;
 	char *userinfo_endpoint;
-	bool allowed_alg[NALGS]; /* from id_token_signing_alg_values_supported */
-	bool auth_basic;	 /* client_secret_basic offered */
+	unsigned algs;	 /* asymmetric id_token_signing_alg_values_supported */
+	bool auth_basic; /* client_secret_basic offered */
 };
 
-struct oidc {
+struct sk_oidc {
 	const struct sk_provider_conf *conf;
+	char *issuer;
+	char *discovery_url;
+	unsigned algs;
+	bool allow_hmac;
+	bool token_auth_post;
+	const struct sk_oidc_hooks *hooks;
+	void *ctx;
+
 	pthread_mutex_t lock;
 	struct metadata *md; /* guarded by lock; replaced whole, never edited */
 	int64_t md_fetched;
@@ -74,6 +100,43 @@ struct oidc {
 	int64_t md_failed;
 	int64_t ks_failed;
 };
+
+unsigned
+sk_alg_bit(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < NALGS; i++)
+		if (strcmp(name, known_algs[i].alg) == 0)
+			return known_algs[i].bit;
+	return 0;
+}
+
+int
+sk_alg_bits(const char *const *names, size_t n, unsigned *bits)
+{
+	size_t i;
+	unsigned b;
+
+	*bits = 0;
+	for (i = 0; i < n; i++) {
+		if ((b = sk_alg_bit(names[i])) == 0)
+			return SK_ERR_CONFIG;
+		*bits |= b;
+	}
+	return 0;
+}
+
+static cjose_jwk_kty_t
+alg_kty(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < NALGS; i++)
+		if (known_algs[i].bit == bit)
+			return known_algs[i].kty;
+	return CJOSE_JWK_KTY_OCT;
+}
 
 static void
 metadata_free(struct metadata *m)
@@ -104,23 +167,6 @@ keyset_unref(struct keyset *ks)
 	free(ks);
 }
 
-static int
-why_set(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-why_set(char **why, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (why != NULL && *why == NULL)
-		*why = strdup(buf);
-	return 0;
-}
-
 static bool
 is_http_url(const char *s)
 {
@@ -149,72 +195,77 @@ dup_url(const json_t *o, const char *key, bool required, bool *bad)
 }
 
 static int
-fetch_metadata(struct oidc *o, struct metadata **out, char **why)
+fetch_metadata(struct sk_oidc *o, struct metadata **out, char **why)
 {
-	char url[2200], *body = NULL;
+	const char *url = o->discovery_url, *iss;
+	char *body = NULL;
 	struct metadata *m = NULL;
 	json_t *j = NULL, *algs, *auth, *v;
 	long status = 0;
-	bool bad = false, any_alg = false;
-	size_t i, k;
+	bool bad = false, ok;
+	size_t k;
 	int r;
 
 	*out = NULL;
-	snprintf(url, sizeof(url), "%s/.well-known/openid-configuration",
-		 o->conf->issuer);
 	r = sk_http_fetch(url, NULL, 0, NULL, NULL, NULL, o->conf->http_timeout,
 			  &body, &status);
 	if (r != 0) {
-		why_set(why, "discovery: %s unreachable", url);
+		sk_why(why, "discovery: %s unreachable", url);
 		goto out;
 	}
 	r = SK_ERR_UPSTREAM;
 	if (status != 200) {
-		why_set(why, "discovery: %s answered HTTP %ld", url, status);
+		sk_why(why, "discovery: %s answered HTTP %ld", url, status);
 		goto out;
 	}
 	if ((j = sk_json_object(body)) == NULL) {
-		why_set(why, "discovery: %s is not a JSON object", url);
+		sk_why(why, "discovery: %s is not a JSON object", url);
 		goto out;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	/* OpenID Connect Discovery 4.3: the issuer must be exactly ours. */
-	if (!sk_ct_streq(sk_json_str(j, "issuer"), o->conf->issuer)) {
-		why_set(why, "discovery: issuer does not match the configured "
-			     "issuer %s", o->conf->issuer);
+	/*
+	 * OpenID Connect Discovery 4.3: the issuer must be exactly ours. A
+	 * backend may accept another form (Entra ID's {tenantid} template).
+	 */
+	iss = sk_json_str(j, "issuer");
+	if (iss == NULL || strlen(iss) > 2048)
+		ok = false;
+	else if (o->hooks != NULL && o->hooks->discovery_issuer_ok != NULL)
+		ok = o->hooks->discovery_issuer_ok(o->ctx, iss);
+	else
+		ok = sk_ct_streq(iss, o->issuer);
+	if (!ok) {
+		sk_why(why, "discovery: issuer does not match the configured "
+			    "issuer %s", o->issuer);
 		goto out;
 	}
-	m->issuer = strdup(o->conf->issuer);
+	m->issuer = strdup(iss);
 	m->authorization_endpoint =
 	    dup_url(j, "authorization_endpoint", true, &bad);
 	m->token_endpoint = dup_url(j, "token_endpoint", true, &bad);
 	m->jwks_uri = dup_url(j, "jwks_uri", true, &bad);
 	m->userinfo_endpoint = dup_url(j, "userinfo_endpoint", false, &bad);
 	if (bad || m->issuer == NULL) {
-		why_set(why, "discovery: missing or bad endpoint URLs");
+		sk_why(why, "discovery: missing or bad endpoint URLs");
 		goto out;
 	}
 	algs = json_object_get(j, "id_token_signing_alg_values_supported");
 	if (json_is_array(algs)) {
 		json_array_foreach(algs, k, v) {
-			for (i = 0; i < NALGS; i++) {
-				if (json_is_string(v) &&
-				    strcmp(json_string_value(v),
-					   known_algs[i].alg) == 0) {
-					m->allowed_alg[i] = true;
-					any_alg = true;
-				}
-			}
+			if (json_is_string(v))
+				m->algs |= sk_alg_bit(json_string_value(v));
 		}
+		/* HMAC is never taken from a discovery document. */
+		m->algs &= ASYMMETRIC_ALGS;
 	} else {
-		m->allowed_alg[0] = any_alg = true; /* RS256: the default */
+		m->algs = SK_ALG_RS256; /* the default */
 	}
-	if (!any_alg) {
-		why_set(why, "discovery: no supported id_token signing "
-			     "algorithm offered");
+	if (o->algs == 0 && m->algs == 0) {
+		sk_why(why, "discovery: no supported id_token signing "
+			    "algorithm offered");
 		goto out;
 	}
 	auth = json_object_get(j, "token_endpoint_auth_methods_supported");
@@ -263,11 +314,15 @@ parse_jwks(const char *text, struct keyset **out)
 	atomic_init(&ks->refs, 1);
 	json_array_foreach(keys, i, k) {
 		const char *use = sk_json_str(k, "use"), *kid;
+		const char *kty = sk_json_str(k, "kty");
 		char *s;
 		cjose_jwk_t *jwk;
 
 		/* Encryption keys are not for verifying signatures. */
 		if (!json_is_object(k) || (use != NULL && strcmp(use, "sig")))
+			continue;
+		/* A symmetric key has no business in a public key set. */
+		if (kty == NULL || (strcmp(kty, "RSA") && strcmp(kty, "EC")))
 			continue;
 		if ((s = json_dumps(k, JSON_COMPACT)) == NULL)
 			continue;
@@ -292,13 +347,37 @@ out:
 	return r;
 }
 
+static struct metadata *
+metadata_copy(const struct metadata *src)
+{
+	struct metadata *md;
+
+	if ((md = calloc(1, sizeof(*md))) == NULL)
+		return NULL;
+	*md = *src;
+	md->issuer = strdup(src->issuer);
+	md->authorization_endpoint = strdup(src->authorization_endpoint);
+	md->token_endpoint = strdup(src->token_endpoint);
+	md->jwks_uri = strdup(src->jwks_uri);
+	md->userinfo_endpoint =
+	    src->userinfo_endpoint ? strdup(src->userinfo_endpoint) : NULL;
+	if (!md->issuer || !md->authorization_endpoint ||
+	    !md->token_endpoint || !md->jwks_uri ||
+	    (src->userinfo_endpoint && !md->userinfo_endpoint)) {
+		metadata_free(md);
+		return NULL;
+	}
+	return md;
+}
+
 /*
- * Returns referenced metadata and keys, refreshing what is stale. With
- * force_jwks, refetches the JWKS if the last fetch is older than
- * JWKS_REFETCH_MIN_S (a token with an unknown kid after a key rotation).
+ * Returns a copy of the metadata and, if ksp is set, a reference to the
+ * keys, refreshing what is stale. With force_jwks, refetches the JWKS if
+ * the last fetch is older than JWKS_REFETCH_MIN_S (a token with an unknown
+ * kid after a key rotation).
  */
 static int
-state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
+state_get(struct sk_oidc *o, bool force_jwks, struct metadata **mdp,
 	  struct keyset **ksp, char **why)
 {
 	struct metadata *md = NULL;
@@ -313,7 +392,7 @@ state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
 		*ksp = NULL;
 	pthread_mutex_lock(&o->lock);
 	if (o->md == NULL && now - o->md_failed < FAIL_RETRY_S) {
-		why_set(why, "discovery: failed moments ago; not retrying yet");
+		sk_why(why, "discovery: failed moments ago; not retrying yet");
 		r = SK_ERR_UPSTREAM;
 		goto out;
 	}
@@ -327,7 +406,7 @@ state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
 			o->md_fetched = now;
 		} else if (o->md != NULL) {
 			/* Keep serving the last good document. */
-			sk_warn("oidc %s: %s; keeping the cached document",
+			sk_warn("provider %s: %s; keeping the cached document",
 				o->conf->id, *why ? *why : "discovery failed");
 			free(*why);
 			*why = NULL;
@@ -337,7 +416,7 @@ state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
 		}
 	}
 	if (ksp != NULL && o->ks == NULL && now - o->ks_failed < FAIL_RETRY_S) {
-		why_set(why, "jwks: failed moments ago; not retrying yet");
+		sk_why(why, "jwks: failed moments ago; not retrying yet");
 		r = SK_ERR_UPSTREAM;
 		goto out;
 	}
@@ -354,7 +433,7 @@ state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
 			o->ks_failed = now;
 		}
 		if (o->ks == NULL) {
-			why_set(why, "jwks: %s unavailable", o->md->jwks_uri);
+			sk_why(why, "jwks: %s unavailable", o->md->jwks_uri);
 			r = SK_ERR_UPSTREAM;
 			goto out;
 		}
@@ -364,26 +443,10 @@ state_get(struct oidc *o, bool force_jwks, struct metadata **mdp,
 	 * Hand out copies of what the caller needs: metadata may be replaced
 	 * by another thread once we unlock.
 	 */
-	if ((md = calloc(1, sizeof(*md))) == NULL) {
+	if ((*mdp = metadata_copy(o->md)) == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	*md = *o->md;
-	md->issuer = strdup(o->md->issuer);
-	md->authorization_endpoint = strdup(o->md->authorization_endpoint);
-	md->token_endpoint = strdup(o->md->token_endpoint);
-	md->jwks_uri = strdup(o->md->jwks_uri);
-	md->userinfo_endpoint = o->md->userinfo_endpoint
-				    ? strdup(o->md->userinfo_endpoint)
-				    : NULL;
-	if (!md->issuer || !md->authorization_endpoint ||
-	    !md->token_endpoint || !md->jwks_uri ||
-	    (o->md->userinfo_endpoint && !md->userinfo_endpoint)) {
-		metadata_free(md);
-		r = SK_ERR_NOMEM;
-		goto out;
-	}
-	*mdp = md;
 	if (ksp != NULL) {
 		atomic_fetch_add(&o->ks->refs, 1);
 		*ksp = o->ks;
@@ -394,39 +457,64 @@ out:
 	return r;
 }
 
-static int
-oidc_create(const struct sk_provider_conf *conf, void **priv)
+int
+sk_oidc_new(const struct sk_provider_conf *conf,
+	    const struct sk_oidc_params *params, struct sk_oidc **out)
 {
-	struct oidc *o;
+	struct sk_oidc *o;
 
-	*priv = NULL;
-	if (conf->issuer == NULL)
+	*out = NULL;
+	if (params->issuer == NULL || !is_http_url(params->issuer))
+		return SK_ERR_CONFIG;
+	/* HS256 is keyed with the client secret: only where allowed. */
+	if ((params->algs & SK_ALG_HS256) && !params->allow_hmac)
 		return SK_ERR_CONFIG;
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return SK_ERR_NOMEM;
 	o->conf = conf;
+	o->algs = params->algs;
+	o->allow_hmac = params->allow_hmac;
+	o->token_auth_post = params->token_auth_post;
+	o->hooks = params->hooks;
+	o->ctx = params->ctx;
+	o->issuer = strdup(params->issuer);
+	if (params->discovery_url != NULL)
+		o->discovery_url = strdup(params->discovery_url);
+	else if (o->issuer != NULL &&
+		 asprintf(&o->discovery_url,
+			  "%s/.well-known/openid-configuration", o->issuer) < 0)
+		o->discovery_url = NULL;
+	if (o->issuer == NULL || o->discovery_url == NULL) {
+		free(o->issuer);
+		free(o->discovery_url);
+		free(o);
+		return SK_ERR_NOMEM;
+	}
 	pthread_mutex_init(&o->lock, NULL);
-	*priv = o;
+	*out = o;
 	return 0;
 }
 
-static void
-oidc_destroy(void *priv)
+void
+sk_oidc_free(struct sk_oidc **op)
 {
-	struct oidc *o = priv;
+	struct sk_oidc *o;
 
-	if (o == NULL)
+	if (op == NULL || (o = *op) == NULL)
 		return;
 	metadata_free(o->md);
 	keyset_unref(o->ks);
 	pthread_mutex_destroy(&o->lock);
+	free(o->issuer);
+	free(o->discovery_url);
 	free(o);
+	*op = NULL;
 }
 
-static int
-oidc_authorize_url(void *priv, const struct sk_authz_request *a, char **url)
+int
+sk_oidc_authorize_url(struct sk_oidc *o, const struct sk_authz_request *a,
+		      char **url)
 {
-	struct oidc *o = priv;
 	struct metadata *md = NULL;
 	struct sk_buf b;
 	char *why = NULL;
@@ -435,7 +523,8 @@ oidc_authorize_url(void *priv, const struct sk_authz_request *a, char **url)
 
 	*url = NULL;
 	if ((r = state_get(o, false, &md, NULL, &why)) != 0) {
-		sk_warn("oidc %s: %s", o->conf->id, why ? why : sk_err_str(r));
+		sk_warn("provider %s: %s", o->conf->id,
+			why ? why : sk_err_str(r));
 		free(why);
 		return r;
 	}
@@ -459,6 +548,8 @@ oidc_authorize_url(void *priv, const struct sk_authz_request *a, char **url)
 	sk_buf_adds(&b, "&code_challenge=");
 	sk_buf_add_urlenc(&b, a->code_challenge);
 	sk_buf_adds(&b, "&code_challenge_method=S256");
+	if (o->hooks != NULL && o->hooks->authorize_extra != NULL)
+		o->hooks->authorize_extra(o->ctx, &b);
 	metadata_free(md);
 	return sk_buf_take(&b, url);
 }
@@ -526,13 +617,50 @@ aud_ok(const json_t *claims, const char *client_id)
 }
 
 /*
- * Verifies an id_token: algorithm from our list, signature against the
- * JWKS (refetched once for an unknown kid), then iss, aud, exp, iat, nonce.
- * On success *claims is a new reference.
+ * HS256 (LINE web login): HMAC-SHA256 of "header.payload" keyed with the
+ * client secret, compared in constant time. On success *payload is the
+ * decoded payload, newly allocated (free()).
  */
 static int
-verify_id_token(struct oidc *o, const char *token, const char *nonce,
-		json_t **claims, char **why)
+verify_hmac(const char *token, const char *secret, unsigned char **payload,
+	    size_t *plen)
+{
+	const char *d1 = strchr(token, '.'), *d2;
+	unsigned char mac[EVP_MAX_MD_SIZE], *sig = NULL;
+	unsigned int maclen = 0;
+	size_t siglen = 0, slen;
+	int r = SK_ERR_TOKEN;
+
+	*payload = NULL;
+	*plen = 0;
+	if (d1 == NULL || (d2 = strchr(d1 + 1, '.')) == NULL ||
+	    secret == NULL || (slen = strlen(secret)) == 0 || slen > INT32_MAX)
+		return SK_ERR_TOKEN;
+	if (HMAC(EVP_sha256(), secret, (int)slen, (const unsigned char *)token,
+		 (size_t)(d2 - token), mac, &maclen) == NULL)
+		goto out;
+	if (sk_b64url_decode(d2 + 1, strlen(d2 + 1), &sig, &siglen) != 0 ||
+	    !sk_ct_eq(mac, maclen, sig, siglen))
+		goto out;
+	if (sk_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), payload, plen) !=
+	    0)
+		goto out;
+	r = 0;
+out:
+	sk_memzero(mac, sizeof(mac));
+	free(sig);
+	return r;
+}
+
+/*
+ * Verifies an id_token: algorithm from our list, the signature (JWKS key,
+ * refetched once for an unknown kid; or the client secret for HS256), then
+ * iss, aud, exp, iat, nonce, sub. On success *claims is a new reference
+ * and *mdp the metadata used (free with metadata_free()).
+ */
+static int
+verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
+		json_t **claims, struct metadata **mdp, char **why)
 {
 	struct metadata *md = NULL;
 	struct keyset *ks = NULL;
@@ -540,113 +668,144 @@ verify_id_token(struct oidc *o, const char *token, const char *nonce,
 	cjose_jws_t *jws = NULL;
 	cjose_err err;
 	json_t *hdr = NULL, *c = NULL;
-	unsigned char *hraw = NULL;
+	unsigned char *hraw = NULL, *hpay = NULL;
 	uint8_t *payload = NULL;
-	size_t hlen, plen, ai;
-	const char *dot, *alg, *kid;
+	size_t hlen, plen = 0, ndots = 0;
+	const char *p, *alg, *kid;
 	json_int_t exp, iat;
+	unsigned bit, allowed;
 	bool ambiguous, refetched = false;
 	int64_t now = sk_wall_s();
-	int r;
+	int r = SK_ERR_TOKEN;
 
 	*claims = NULL;
-	if (token == NULL || strlen(token) > MAX_TOKEN_LEN ||
-	    (dot = strchr(token, '.')) == NULL) {
-		why_set(why, "id_token: missing or malformed");
+	*mdp = NULL;
+	if (token == NULL || strlen(token) > MAX_TOKEN_LEN) {
+		sk_why(why, "id_token: missing or too long");
 		return SK_ERR_TOKEN;
 	}
-	if (sk_b64url_decode(token, (size_t)(dot - token), &hraw, &hlen) != 0 ||
+	for (p = token; *p; p++)
+		ndots += *p == '.';
+	if (ndots != 2) {
+		sk_why(why, "id_token: not a compact JWS");
+		return SK_ERR_TOKEN;
+	}
+	if (sk_b64url_decode(token, (size_t)(strchr(token, '.') - token),
+			     &hraw, &hlen) != 0 ||
 	    (hdr = sk_json_object((char *)hraw)) == NULL) {
-		why_set(why, "id_token: malformed header");
-		r = SK_ERR_TOKEN;
+		sk_why(why, "id_token: malformed header");
 		goto out;
 	}
 	alg = sk_json_str(hdr, "alg");
 	kid = sk_json_str(hdr, "kid");
-	if ((r = state_get(o, false, &md, &ks, why)) != 0)
+	bit = sk_alg_bit(alg);
+	/* Keys are needed only for an asymmetric algorithm. */
+	if ((r = state_get(o, false, &md,
+			   bit != 0 && bit != SK_ALG_HS256 ? &ks : NULL,
+			   why)) != 0)
 		goto out;
 	r = SK_ERR_TOKEN;
-	for (ai = 0; alg != NULL && ai < NALGS; ai++)
-		if (strcmp(alg, known_algs[ai].alg) == 0)
-			break;
-	if (alg == NULL || ai == NALGS || !md->allowed_alg[ai]) {
-		/* none, HS256 and anything unlisted stop here. */
-		why_set(why, "id_token: algorithm %.16s not allowed for this "
-			     "provider", alg ? alg : "(missing)");
+	allowed = o->algs != 0 ? o->algs : md->algs;
+	if (!o->allow_hmac)
+		allowed &= ASYMMETRIC_ALGS;
+	if (bit == 0 || (allowed & bit) == 0) {
+		/* none, unlisted algorithms and HS256 where not configured
+		 * stop here, before any key is touched. */
+		sk_why(why, "id_token: algorithm %.16s not allowed for this "
+			    "provider", alg ? alg : "(missing)");
 		goto out;
 	}
-again:
-	key = find_key(ks, known_algs[ai].kty, alg, kid, &ambiguous);
-	if (key == NULL && !refetched && !ambiguous) {
-		/* Perhaps the provider rotated its keys: refetch once. */
-		keyset_unref(ks);
-		ks = NULL;
-		metadata_free(md);
-		md = NULL;
-		refetched = true;
-		if ((r = state_get(o, true, &md, &ks, why)) != 0)
+	if (bit == SK_ALG_HS256) {
+		/* The client secret is the only HMAC key there is: a kid in
+		 * the header cannot select another. */
+		if (verify_hmac(token, o->conf->client_secret, &hpay, &plen) !=
+		    0) {
+			sk_why(why, "id_token: bad signature (HS256)");
 			goto out;
-		r = SK_ERR_TOKEN;
-		goto again;
-	}
-	if (key == NULL) {
-		why_set(why, "id_token: no key for kid %.64s",
-			kid ? kid : "(none)");
-		goto out;
-	}
-	if ((jws = cjose_jws_import(token, strlen(token), &err)) == NULL ||
-	    !cjose_jws_verify(jws, key, &err)) {
-		why_set(why, "id_token: bad signature");
-		goto out;
-	}
-	if (!cjose_jws_get_plaintext(jws, &payload, &plen, &err)) {
-		why_set(why, "id_token: unreadable payload");
-		goto out;
+		}
+		payload = hpay;
+	} else {
+	again:
+		key = find_key(ks, alg_kty(bit), alg, kid, &ambiguous);
+		if (key == NULL && !refetched && !ambiguous) {
+			/* Perhaps the provider rotated its keys: refetch once. */
+			keyset_unref(ks);
+			ks = NULL;
+			metadata_free(md);
+			md = NULL;
+			refetched = true;
+			if ((r = state_get(o, true, &md, &ks, why)) != 0)
+				goto out;
+			r = SK_ERR_TOKEN;
+			goto again;
+		}
+		if (key == NULL) {
+			sk_why(why, "id_token: no key for kid %.64s",
+			       kid ? kid : "(none)");
+			goto out;
+		}
+		if ((jws = cjose_jws_import(token, strlen(token), &err)) ==
+			NULL ||
+		    !cjose_jws_verify(jws, key, &err)) {
+			sk_why(why, "id_token: bad signature");
+			goto out;
+		}
+		if (!cjose_jws_get_plaintext(jws, &payload, &plen, &err)) {
+			sk_why(why, "id_token: unreadable payload");
+			goto out;
+		}
 	}
 	if ((c = json_loadb((const char *)payload, plen,
 			    JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 	    !json_is_object(c)) {
-		why_set(why, "id_token: payload is not a JSON object");
+		sk_why(why, "id_token: payload is not a JSON object");
 		goto out;
 	}
-	if (!sk_ct_streq(sk_json_str(c, "iss"), md->issuer)) {
-		why_set(why, "id_token: wrong issuer");
+	if (o->hooks != NULL && o->hooks->iss_ok != NULL) {
+		if (!o->hooks->iss_ok(o->ctx, md->issuer, c, why)) {
+			sk_why(why, "id_token: wrong issuer");
+			goto out;
+		}
+	} else if (!sk_ct_streq(sk_json_str(c, "iss"), md->issuer)) {
+		sk_why(why, "id_token: wrong issuer");
 		goto out;
 	}
 	if (!aud_ok(c, o->conf->client_id)) {
-		why_set(why, "id_token: wrong audience");
+		sk_why(why, "id_token: wrong audience");
 		goto out;
 	}
 	if (!json_is_integer(json_object_get(c, "exp")) ||
 	    !json_is_integer(json_object_get(c, "iat"))) {
-		why_set(why, "id_token: exp or iat missing");
+		sk_why(why, "id_token: exp or iat missing");
 		goto out;
 	}
 	exp = json_integer_value(json_object_get(c, "exp"));
 	iat = json_integer_value(json_object_get(c, "iat"));
 	if (exp + CLOCK_LEEWAY_S <= now) {
-		why_set(why, "id_token: expired");
+		sk_why(why, "id_token: expired");
 		goto out;
 	}
 	if (iat > now + CLOCK_LEEWAY_S ||
 	    iat < now - ID_TOKEN_MAX_AGE_S - CLOCK_LEEWAY_S) {
-		why_set(why, "id_token: issued at an unacceptable time");
+		sk_why(why, "id_token: issued at an unacceptable time");
 		goto out;
 	}
 	/* The nonce binds this token to the sign-in we started. */
 	if (!sk_ct_streq(sk_json_str(c, "nonce"), nonce)) {
-		why_set(why, "id_token: nonce mismatch");
+		sk_why(why, "id_token: nonce mismatch");
 		goto out;
 	}
 	{
 		const char *sub = sk_json_str(c, "sub");
 		if (sub == NULL || sub[0] == '\0' || strlen(sub) > 255) {
-			why_set(why, "id_token: bad subject");
+			sk_why(why, "id_token: bad subject");
 			goto out;
 		}
 	}
 	*claims = c;
 	c = NULL;
+	*mdp = md;
+	md = NULL;
 	r = 0;
 out:
 	if (jws != NULL)
@@ -654,23 +813,86 @@ out:
 	json_decref(c);
 	json_decref(hdr);
 	free(hraw);
+	free(hpay);
 	keyset_unref(ks);
 	metadata_free(md);
 	return r;
 }
 
+/* Text without control characters (it may end up in headers and pages). */
+static bool
+text_ok(const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return i > 0 && i <= max;
+}
+
 static char *
-dup_claim(const json_t *c, const char *name, size_t max)
+dup_text(const json_t *c, const char *name, size_t max)
 {
 	const char *v = sk_json_str(c, name);
 
-	if (v == NULL || strlen(v) > max)
+	if (v == NULL || !text_ok(v, max))
 		return NULL;
 	return strdup(v);
 }
 
+/* An address shape good enough to compare domains: local@domain. */
+static char *
+dup_email(const json_t *c)
+{
+	const char *v = sk_json_str(c, "email"), *at;
+
+	if (v == NULL || !text_ok(v, 320) || strchr(v, ' ') != NULL ||
+	    (at = strrchr(v, '@')) == NULL || at == v || at[1] == '\0')
+		return NULL;
+	return strdup(v);
+}
+
+/* amr as one space-separated string of well-formed values; NULL if none. */
+static char *
+join_amr(const json_t *idt)
+{
+	const json_t *amr = json_object_get(idt, "amr"), *v;
+	struct sk_buf b;
+	char *out = NULL;
+	size_t i, n = 0;
+
+	if (!json_is_array(amr))
+		return NULL;
+	sk_buf_init(&b);
+	json_array_foreach(amr, i, v) {
+		const char *s = json_string_value(v);
+		size_t k;
+
+		if (s == NULL || n == MAX_AMR || strlen(s) == 0 ||
+		    strlen(s) > 32)
+			continue;
+		for (k = 0; s[k]; k++)
+			if (!((s[k] >= 'a' && s[k] <= 'z') ||
+			      (s[k] >= 'A' && s[k] <= 'Z') ||
+			      (s[k] >= '0' && s[k] <= '9') || s[k] == '_' ||
+			      s[k] == '-'))
+				break;
+		if (s[k] != '\0')
+			continue;
+		if (n++ > 0)
+			sk_buf_adds(&b, " ");
+		sk_buf_adds(&b, s);
+	}
+	if (n == 0 || sk_buf_take(&b, &out) != 0) {
+		sk_buf_free(&b);
+		return NULL;
+	}
+	return out;
+}
+
 static int
-userinfo_merge(struct oidc *o, const char *url, const char *access_token,
+userinfo_merge(struct sk_oidc *o, const char *url, const char *access_token,
 	       const char *sub, json_t *claims, char **why)
 {
 	char *body = NULL;
@@ -681,16 +903,17 @@ userinfo_merge(struct oidc *o, const char *url, const char *access_token,
 	r = sk_http_fetch(url, NULL, 0, NULL, NULL, access_token,
 			  o->conf->http_timeout, &body, &status);
 	if (r != 0 || status != 200 || (u = sk_json_object(body)) == NULL) {
-		why_set(why, "userinfo: failed (HTTP %ld)", status);
+		sk_why(why, "userinfo: failed (HTTP %ld)", status);
 		r = SK_ERR_UPSTREAM;
 		goto out;
 	}
 	/* Core 5.3.2: the userinfo sub must match the id_token's. */
 	if (!sk_ct_streq(sk_json_str(u, "sub"), sub)) {
-		why_set(why, "userinfo: subject differs from the id_token");
+		sk_why(why, "userinfo: subject differs from the id_token");
 		r = SK_ERR_TOKEN;
 		goto out;
 	}
+	/* The signed id_token wins: userinfo only fills gaps. */
 	json_object_update_missing(claims, u);
 	r = 0;
 out:
@@ -699,12 +922,11 @@ out:
 	return r;
 }
 
-static int
-oidc_exchange(void *priv, const struct sk_code_exchange *x,
-	      struct sk_identity **idp, char **why)
+int
+sk_oidc_exchange(struct sk_oidc *o, const struct sk_code_exchange *x,
+		 struct sk_identity **idp, char **why)
 {
-	struct oidc *o = priv;
-	struct metadata *md = NULL;
+	struct metadata *md = NULL, *vmd = NULL;
 	struct sk_identity *id = NULL;
 	struct sk_form_kv form[] = {
 	    {"grant_type", "authorization_code"},
@@ -715,71 +937,137 @@ oidc_exchange(void *priv, const struct sk_code_exchange *x,
 	    {"client_secret", NULL},
 	};
 	char *body = NULL;
-	json_t *tok = NULL, *claims = NULL, *ev;
+	json_t *tok = NULL, *idt = NULL, *claims = NULL;
+	const char *at;
 	long status = 0;
+	bool basic;
 	int r;
 
 	*idp = NULL;
 	if ((r = state_get(o, false, &md, NULL, why)) != 0)
 		goto out;
-	if (!md->auth_basic) {
+	basic = md->auth_basic && !o->token_auth_post;
+	if (!basic) {
 		form[4].value = o->conf->client_id;
 		form[5].value = o->conf->client_secret;
 	}
 	r = sk_http_fetch(md->token_endpoint, form, SK_ARRAY_SIZE(form),
-			  md->auth_basic ? o->conf->client_id : NULL,
-			  md->auth_basic ? o->conf->client_secret : NULL, NULL,
+			  basic ? o->conf->client_id : NULL,
+			  basic ? o->conf->client_secret : NULL, NULL,
 			  o->conf->http_timeout, &body, &status);
 	if (r != 0) {
-		why_set(why, "token endpoint unreachable");
+		sk_why(why, "token endpoint unreachable");
 		goto out;
 	}
 	tok = sk_json_object(body);
 	if (status != 200 || tok == NULL) {
 		const char *e = tok ? sk_json_str(tok, "error") : NULL;
-		why_set(why, "token endpoint answered HTTP %ld (%.64s)", status,
-			e ? e : "no error code");
+		sk_why(why, "token endpoint answered HTTP %ld (%.64s)", status,
+		       e && text_ok(e, 64) ? e : "no error code");
 		r = SK_ERR_UPSTREAM;
 		goto out;
 	}
 	if ((r = verify_id_token(o, sk_json_str(tok, "id_token"), x->nonce,
-				 &claims, why)) != 0)
+				 &idt, &vmd, why)) != 0)
 		goto out;
-	if (o->conf->userinfo && md->userinfo_endpoint != NULL &&
-	    sk_json_str(tok, "access_token") != NULL &&
-	    (r = userinfo_merge(o, md->userinfo_endpoint,
-				sk_json_str(tok, "access_token"),
-				sk_json_str(claims, "sub"), claims, why)) != 0)
+	if ((claims = json_copy(idt)) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	at = sk_json_str(tok, "access_token");
+	if (o->conf->userinfo && vmd->userinfo_endpoint != NULL && at != NULL &&
+	    (r = userinfo_merge(o, vmd->userinfo_endpoint, at,
+				sk_json_str(idt, "sub"), claims, why)) != 0)
 		goto out;
 	if ((id = calloc(1, sizeof(*id))) == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	id->issuer = strdup(md->issuer);
-	id->subject = dup_claim(claims, "sub", 255);
-	id->email = dup_claim(claims, "email", 320);
-	id->name = dup_claim(claims, "name", 256);
-	id->hd = dup_claim(claims, "hd", 256);
-	id->tid = dup_claim(claims, "tid", 64);
-	ev = json_object_get(claims, "email_verified");
-	/* Only a JSON true counts (some providers send "true" strings:
-	 * those are handled by their own backends). */
-	id->email_verified = json_is_true(ev);
+	/* The canonical issuer (not a legacy form the token may carry);
+	 * a backend whose issuer varies per token replaces it. */
+	id->issuer = strdup(vmd->issuer);
+	id->subject = strdup(sk_json_str(idt, "sub"));
+	id->email = dup_email(claims);
+	id->name = dup_text(claims, "name", 256);
+	id->amr = join_amr(idt);
+	/* Only a JSON true counts: a string "true" or anything else is
+	 * "not verified" (fail closed). */
+	id->email_verified =
+	    id->email != NULL && json_is_true(json_object_get(claims,
+							      "email_verified"));
 	if (id->issuer == NULL || id->subject == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
+	if (o->hooks != NULL && o->hooks->identity != NULL &&
+	    (r = o->hooks->identity(o->ctx, idt, claims, id, why)) != 0)
+		goto out;
+	/* Trust implies verification, and both need an address. */
+	if (id->email == NULL)
+		id->email_verified = false;
+	if (!id->email_verified)
+		id->email_trusted = false;
 	*idp = id;
 	id = NULL;
 	r = 0;
 out:
 	sk_identity_free(&id);
 	json_decref(claims);
+	json_decref(idt);
 	json_decref(tok);
 	if (body != NULL)
 		sk_freezero(body, strlen(body));
 	metadata_free(md);
+	metadata_free(vmd);
 	return r;
+}
+
+/* The generic backend: any OpenID provider, no provider-specific rules. */
+
+static int
+oidc_create(const struct sk_provider_conf *conf, void **priv)
+{
+	struct sk_oidc_params params = {0};
+	struct sk_oidc *o = NULL;
+	int r;
+
+	*priv = NULL;
+	if (conf->issuer == NULL)
+		return SK_ERR_CONFIG;
+	if ((r = sk_alg_bits((const char *const *)conf->id_token_algs.v,
+			     conf->id_token_algs.n, &params.algs)) != 0)
+		return r;
+	params.issuer = conf->issuer;
+	/*
+	 * hd and tid are not taken from a generic provider: they mean
+	 * something only from Google and Microsoft, whose backends check
+	 * them against their issuers.
+	 */
+	if ((r = sk_oidc_new(conf, &params, &o)) != 0)
+		return r;
+	*priv = o;
+	return 0;
+}
+
+static void
+oidc_destroy(void *priv)
+{
+	struct sk_oidc *o = priv;
+
+	sk_oidc_free(&o);
+}
+
+static int
+oidc_authorize_url(void *priv, const struct sk_authz_request *a, char **url)
+{
+	return sk_oidc_authorize_url(priv, a, url);
+}
+
+static int
+oidc_exchange(void *priv, const struct sk_code_exchange *x,
+	      struct sk_identity **idp, char **why)
+{
+	return sk_oidc_exchange(priv, x, idp, why);
 }
 
 const struct sk_provider_ops sk_provider_oidc_ops = {

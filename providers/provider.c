@@ -12,6 +12,8 @@
 #include <oauth2/log.h>
 #include <oauth2/mem.h>
 #include <oauth2/util.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,8 @@ struct sk_provider {
 };
 
 static const struct sk_provider_ops *const backends[] = {
+    &sk_provider_google_ops,	&sk_provider_microsoft_ops,
+    &sk_provider_line_ops,	&sk_provider_github_ops,
     &sk_provider_oidc_ops,
 };
 
@@ -71,8 +75,6 @@ sk_provider_create(const struct sk_provider_conf *conf,
 
 	*out = NULL;
 	for (i = 0; i < SK_ARRAY_SIZE(backends); i++) {
-		/* The Google, Microsoft, LINE and GitHub backends come later;
-		 * until then they are refused by the config check, not here. */
 		if (strcmp(backends[i]->type, conf->type) == 0)
 			break;
 	}
@@ -117,9 +119,16 @@ int
 sk_provider_exchange(struct sk_provider *p, const struct sk_code_exchange *x,
 		     struct sk_identity **id, char **why)
 {
+	int r;
+
 	*id = NULL;
 	*why = NULL;
-	return p->ops->exchange(p->priv, x, id, why);
+	if ((r = p->ops->exchange(p->priv, x, id, why)) != 0)
+		return r;
+	/* The tenant's rules depend on who vouches for the identity
+	 * (allowed_hd for google, allowed_tid for microsoft). */
+	(*id)->type = p->ops->type;
+	return 0;
 }
 
 void
@@ -135,6 +144,7 @@ sk_identity_free(struct sk_identity **idp)
 	free(id->name);
 	free(id->hd);
 	free(id->tid);
+	free(id->amr);
 	free(id);
 	*idp = NULL;
 }
@@ -197,6 +207,21 @@ out:
 	if (ctx != NULL)
 		oauth2_http_call_ctx_free(olog, ctx);
 	return r;
+}
+
+int
+sk_why(char **why, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (why == NULL || *why != NULL)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	*why = strdup(buf);
+	return 0;
 }
 
 json_t *

@@ -3,7 +3,13 @@
  * upstream account signing in to two tenants is two users.
  *
  *   sk:{t:<tenant>}:idn:<sha256(issuer NUL subject)>  -> user id
+ *   sk:{t:<tenant>}:eml:<sha256(lowercased address)>  -> user id
  *   sk:{u:<user id>}                                  -> hash (profile)
+ *
+ * The e-mail index holds only trusted addresses (the provider verified it
+ * and is authoritative for its domain: struct sk_identity's email_trusted),
+ * first holder wins. It is what a tenant with link_by_verified_email
+ * consults for an identity seen for the first time.
  */
 #include "sekisho/session.h"
 #include "sekisho/err.h"
@@ -26,42 +32,111 @@ cmd(struct sk_reply **rep, int argc, const char **argv)
 	return sk_store_cmd(rep, argc, argv, lens);
 }
 
+/*
+ * Links an identity in one step; both keys are in the tenant's hash slot.
+ * KEYS[1] the identity key, KEYS[2] the e-mail key (absent without an
+ * address). ARGV[1] a fresh user id, ARGV[2] "1" when the tenant links by
+ * e-mail, ARGV[3] "1" when the identity's address is trusted.
+ * Returns {how, user id}, how one of:
+ *   known    the identity was linked before
+ *   linked   a new identity joins the user holding its trusted address
+ *   new      a new identity, a new user
+ *   refused  the tenant links by e-mail, the address belongs to a user,
+ *            but this identity's address is not trusted: linking it would
+ *            hand the account to whoever typed the address, and a second
+ *            user with the same address would be a look-alike of the first
+ */
+static struct sk_script link_script = {
+    .src = "local u = redis.call('GET', KEYS[1])\n"
+	   "if u then\n"
+	   "  if KEYS[2] and ARGV[3] == '1' then\n"
+	   "    redis.call('SET', KEYS[2], u, 'NX')\n"
+	   "  end\n"
+	   "  return {'known', u}\n"
+	   "end\n"
+	   "if KEYS[2] and ARGV[2] == '1' then\n"
+	   "  local e = redis.call('GET', KEYS[2])\n"
+	   "  if e then\n"
+	   "    if ARGV[3] ~= '1' then return {'refused', e} end\n"
+	   "    redis.call('SET', KEYS[1], e)\n"
+	   "    return {'linked', e}\n"
+	   "  end\n"
+	   "end\n"
+	   "redis.call('SET', KEYS[1], ARGV[1])\n"
+	   "if KEYS[2] and ARGV[3] == '1' then\n"
+	   "  redis.call('SET', KEYS[2], ARGV[1], 'NX')\n"
+	   "end\n"
+	   "return {'new', ARGV[1]}\n",
+};
+
+/* sk:{t:<tenant>}:eml:<sha256 of the address, lowercased>. */
 static int
-link_identity(const char *idn_key, char **uid_out)
+email_key(const char *tenant, const char *email, char *key, size_t len)
+{
+	char *low, h[65];
+	size_t i;
+
+	if ((low = strdup(email)) == NULL)
+		return SK_ERR_NOMEM;
+	/* Providers treat addresses case-insensitively; so do we. */
+	for (i = 0; low[i] != '\0'; i++)
+		if (low[i] >= 'A' && low[i] <= 'Z')
+			low[i] = (char)(low[i] - 'A' + 'a');
+	sk_sha256_hex(low, strlen(low), h);
+	free(low);
+	snprintf(key, len, "sk:{t:%s}:eml:%s", tenant, h);
+	return 0;
+}
+
+static int
+link_identity(const char *tenant, const char *idn_key,
+	      const struct sk_identity *id, bool link_by_email, char **uid_out)
 {
 	struct sk_reply *rep = NULL;
-	char *fresh = NULL, uid[48];
+	char *fresh = NULL, uid[48], eml_key[160];
 	const char *argv[5];
-	int r;
+	size_t lens[5];
+	int i, nkeys = 1, r;
 
 	*uid_out = NULL;
-	/* A new id; SET NX settles a race between two first sign-ins. */
 	if ((r = sk_random_token(15, &fresh)) != 0)
 		return r;
 	snprintf(uid, sizeof(uid), "u_%s", fresh);
 	free(fresh);
-	argv[0] = "SET";
-	argv[1] = idn_key;
-	argv[2] = uid;
-	argv[3] = "NX";
-	argv[4] = "GET"; /* Redis >= 7: returns the existing id, if any */
-	if ((r = cmd(&rep, 5, argv)) != 0)
+	if (id->email != NULL) {
+		if ((r = email_key(tenant, id->email, eml_key,
+				   sizeof(eml_key))) != 0)
+			return r;
+		nkeys = 2;
+	}
+	argv[0] = idn_key;
+	if (nkeys == 2)
+		argv[1] = eml_key;
+	argv[nkeys] = uid;
+	argv[nkeys + 1] = link_by_email ? "1" : "0";
+	/* Only a verified address of a provider that runs its domain. */
+	argv[nkeys + 2] = id->email_verified && id->email_trusted ? "1" : "0";
+	for (i = 0; i < nkeys + 3; i++)
+		lens[i] = strlen(argv[i]);
+	if ((r = sk_store_eval(&rep, &link_script, nkeys, nkeys + 3, argv,
+			       lens)) != 0)
 		return r;
-	if (rep->type == SK_REPLY_STRING)
-		*uid_out = strdup(rep->str); /* already linked */
-	else if (rep->type == SK_REPLY_NIL)
-		*uid_out = strdup(uid); /* we created it */
-	else
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
+	    rep->elem[0]->type != SK_REPLY_STRING ||
+	    rep->elem[1]->type != SK_REPLY_STRING) {
 		r = SK_ERR_STORE;
-	sk_reply_free(&rep);
-	if (r == 0 && *uid_out == NULL)
+	} else if (strcmp(rep->elem[0]->str, "refused") == 0) {
+		r = SK_ERR_DENIED;
+	} else if ((*uid_out = strdup(rep->elem[1]->str)) == NULL) {
 		r = SK_ERR_NOMEM;
+	}
+	sk_reply_free(&rep);
 	return r;
 }
 
 int
 sk_user_link(const char *tenant, const struct sk_identity *id,
-	     char **user_id)
+	     bool link_by_email, char **user_id)
 {
 	struct sk_buf b;
 	struct sk_reply *rep = NULL;
@@ -81,7 +156,7 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 	sk_sha256_hex(b.data, b.len, h);
 	sk_buf_free(&b);
 	snprintf(idn_key, sizeof(idn_key), "sk:{t:%s}:idn:%s", tenant, h);
-	if ((r = link_identity(idn_key, &uid)) != 0)
+	if ((r = link_identity(tenant, idn_key, id, link_by_email, &uid)) != 0)
 		goto out;
 	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", uid);
 	argv[0] = "HSET";
@@ -98,7 +173,9 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 	argv[11] = id->email_verified ? "1" : "0";
 	argv[12] = "name";
 	argv[13] = id->name ? id->name : "";
-	if ((r = cmd(&rep, 14, argv)) != 0)
+	argv[14] = "amr"; /* of the last sign-in */
+	argv[15] = id->amr ? id->amr : "";
+	if ((r = cmd(&rep, 16, argv)) != 0)
 		goto out;
 	*user_id = uid;
 	uid = NULL;

@@ -18,12 +18,17 @@ struct sk_identity;
 #define SK_TOKEN_CHARS 43
 
 /*
- * Finds the user linked to (tenant, issuer, subject), or creates one on
- * first sign-in, and refreshes the profile claims (email, email_verified,
- * name) from the identity. On success *user_id is newly allocated (free()).
+ * Finds the user linked to (tenant, issuer, subject). An identity seen for
+ * the first time joins, when link_by_email is set (the tenant's
+ * link_by_verified_email), the user holding the same trusted address (see
+ * struct sk_identity's email_trusted), else a new user. Refreshes the
+ * profile claims (email, email_verified, name, amr) from the identity.
+ * On success *user_id is newly allocated (free()). Returns SK_ERR_DENIED
+ * when link_by_email is set, the address belongs to a user, and this
+ * identity's address is not trusted: nothing is linked or created.
  */
 int sk_user_link(const char *tenant, const struct sk_identity *id,
-		 char **user_id);
+		 bool link_by_email, char **user_id);
 
 /*
  * Disables (or enables again) a user. Disabling ends all of the user's
