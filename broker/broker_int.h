@@ -96,6 +96,15 @@ const struct sk_tenant_conf *sk_tenant_for_host(const struct sk_config *cfg,
 						const char *host);
 
 /*
+ * The base URL (scheme://host[:port][/path], no trailing slash) at which a
+ * tenant's browsers sign in: public_url with the host replaced by the
+ * request's host (one of the tenant's hostnames), or public_url itself for
+ * the catch-all tenant. Provider callbacks are {base}/callback/{provider}.
+ */
+void sk_tenant_base(const struct sk_config *cfg, const struct sk_tenant_conf *t,
+		    const char *host, char *out, size_t len);
+
+/*
  * Validates a post-login redirect target. Accepts a path on this site
  * ("/x", not "//x" nor "/\x") or an absolute http(s) URL whose host is in
  * allowed_redirect_hosts. Returns 0 when acceptable.

@@ -107,7 +107,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	struct sk_session s;
 	struct sk_code_exchange x;
 	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
-	char redirect_uri[1024], msg[256];
+	char redirect_uri[1024], base[512], msg[256];
 	json_t *j = NULL;
 	bool dup1, dup2, dup3;
 	int r;
@@ -174,8 +174,10 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			  "The sign-in provider sent no authorization code.");
 		goto out;
 	}
-	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s",
-		 sk_app.cfg->public_url, pid);
+	sk_tenant_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
+		       sizeof(base));
+	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s", base,
+		 pid);
 	x.code = code;
 	x.redirect_uri = redirect_uri;
 	x.code_verifier = json_string_value(json_object_get(j, "verifier"));
@@ -247,7 +249,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	/* rd was checked at /login; check again, the config may have changed */
 	if (rd != NULL && sk_redirect_check(sk_app.cfg, rd) == 0) {
 		sk_resp_redirect(resp, rd);
-	} else if (asprintf(&dest, "%s/", sk_app.cfg->public_url) > 0) {
+	} else if (asprintf(&dest, "%s/", base) > 0) {
 		sk_resp_redirect(resp, dest);
 	} else {
 		dest = NULL;

@@ -88,7 +88,10 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 		return;
 	sk_buf_init(&b);
 	if (t->providers.n == 1) {
-		sk_buf_addf(&b, "%s/login/", sk_app.cfg->public_url);
+		char base[512];
+		sk_tenant_base(sk_app.cfg, t, sk_req_host(req), base,
+			       sizeof(base));
+		sk_buf_addf(&b, "%s/login/", base);
 		sk_buf_add_urlenc(&b, t->providers.v[0]);
 		if (rd != NULL) {
 			sk_buf_adds(&b, "?rd=");
@@ -151,7 +154,8 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	struct sk_provider *p;
 	struct sk_authz_request az;
 	char *state = NULL, *nonce = NULL, *verifier = NULL, *bind = NULL;
-	char *blob = NULL, *url = NULL, redirect_uri[1024], challenge[44],
+	char *blob = NULL, *url = NULL, redirect_uri[1024], base[512],
+	     challenge[44],
 	     bind_hash[44];
 	json_t *j = NULL;
 	int r;
@@ -174,8 +178,10 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	}
 	sk_sha256_b64url(verifier, strlen(verifier), challenge);
 	sk_sha256_b64url(bind, strlen(bind), bind_hash);
-	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s",
-		 sk_app.cfg->public_url, pid);
+	sk_tenant_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
+		       sizeof(base));
+	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s", base,
+		 pid);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "tenant",
 		      req->tenant->id, "provider", pid, "nonce", nonce,
 		      "verifier", verifier, "bind", bind_hash, "rd", rd);

@@ -121,3 +121,27 @@ sk_loginstate_bound(const char *cookie_value, const char *stored_hash)
 	sk_sha256_b64url(cookie_value, strlen(cookie_value), h);
 	return sk_ct_streq(h, stored_hash);
 }
+
+void
+sk_tenant_base(const struct sk_config *cfg, const struct sk_tenant_conf *t,
+	       const char *host, char *out, size_t len)
+{
+	const char *pub = cfg->public_url, *sep, *path;
+
+	/*
+	 * A tenant with its own hostnames signs in on the host the browser
+	 * came to (it matched one of them): the provider must send the
+	 * browser back where its sign-in cookie lives and whose Host names
+	 * the tenant. The catch-all tenant uses public_url: there the Host
+	 * header is whatever a client sent.
+	 */
+	if (t == NULL || t->hostnames.n == 0 || host == NULL || host[0] == '\0' ||
+	    sk_tenant_for_host(cfg, host) != t ||
+	    (sep = strstr(pub, "://")) == NULL) {
+		snprintf(out, len, "%s", pub);
+		return;
+	}
+	path = strchr(sep + 3, '/');
+	snprintf(out, len, "%.*s://%s%s", (int)(sep - pub), pub, host,
+		 path ? path : "");
+}

@@ -148,6 +148,35 @@ test_tenant_for_host(void **state)
 }
 
 static void
+test_tenant_base(void **state)
+{
+	struct sk_config *cfg = test_config(true);
+	char base[256];
+
+	(void)state;
+	cfg->public_url = "https://login.example.com/sso";
+	/* a tenant with hostnames signs in on the host it was reached at */
+	sk_tenant_base(cfg, &cfg->tenants[0], "a.example:8443", base,
+		       sizeof(base));
+	assert_string_equal(base, "https://a.example:8443/sso");
+	sk_tenant_base(cfg, &cfg->tenants[0], "login.a.example", base,
+		       sizeof(base));
+	assert_string_equal(base, "https://login.a.example/sso");
+	/* a host that is not the tenant's never makes its way into a URL */
+	sk_tenant_base(cfg, &cfg->tenants[0], "evil.example", base,
+		       sizeof(base));
+	assert_string_equal(base, "https://login.example.com/sso");
+	sk_tenant_base(cfg, &cfg->tenants[0], "login.b.example", base,
+		       sizeof(base));
+	assert_string_equal(base, "https://login.example.com/sso");
+	/* the catch-all tenant always uses public_url */
+	sk_tenant_base(cfg, &cfg->tenants[2], "anything.example", base,
+		       sizeof(base));
+	assert_string_equal(base, "https://login.example.com/sso");
+	cfg->public_url = NULL;
+}
+
+static void
 test_token_shape(void **state)
 {
 	(void)state;
@@ -216,6 +245,7 @@ main(void)
 	    cmocka_unit_test(test_redirect_refused),
 	    cmocka_unit_test(test_redirect_too_long),
 	    cmocka_unit_test(test_tenant_for_host),
+	    cmocka_unit_test(test_tenant_base),
 	    cmocka_unit_test(test_token_shape),
 	    cmocka_unit_test(test_cookie_format),
 	    cmocka_unit_test(test_loginstate_bound),
