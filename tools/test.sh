@@ -31,5 +31,23 @@ for b in "${builds[@]}"; do
 	SEKISHO_BIN="$PWD/$dir/sekisho" SEKISHO_SANITIZED=$([ "$b" = asan ] && echo 1 || echo 0) \
 		node --test --test-concurrency=1 tests/integration/ tests/browser/ || status=1
 done
+echo "== the demo (README's first command), driven by Chromium"
+demo_log=$(mktemp)
+setsid tools/demo.sh >"$demo_log" 2>&1 &
+demo_pid=$!
+for _ in $(seq 120); do
+	grep -q "Sekisho is running" "$demo_log" && break
+	kill -0 "$demo_pid" 2>/dev/null || break
+	sleep 0.5
+done
+if grep -q "Sekisho is running" "$demo_log"; then
+	SEKISHO_DEMO_RUNNING=1 node --test tests/browser/demo.test.mjs || status=1
+else
+	echo "demo did not start:"; tail -20 "$demo_log"; status=1
+fi
+kill -TERM -- -"$demo_pid" 2>/dev/null || true
+wait "$demo_pid" 2>/dev/null || true
+rm -f "$demo_log"
+
 echo "== done in $(( $(date +%s) - start ))s: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status
