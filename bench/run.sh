@@ -67,7 +67,7 @@ o=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${base[@]}" | media
 printf "sekisho signs/s %.0f   openssl ecdsap256 sign/s %.0f   ratio %.2fx (target >= 0.50x)\n" "$o" "$b" "$(echo "$o / $b" | bc -l)"
 
 echo "== HTTP at $conns connections, ${secs}s x $runs runs"
-np=$(port); rp=$(port); ip=$(port); sp=$(port)
+np=$(port); ip=$(port); sp=$(port)
 mkdir -p "$dir/nginx"
 cat >"$dir/nginx/nginx.conf" <<NGX
 daemon off; master_process on; worker_processes auto; user root;
@@ -77,7 +77,8 @@ http { access_log off; client_body_temp_path $dir/nginx;
   server { listen 127.0.0.1:$np; location / { return 200 "ok"; } } }
 NGX
 nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" & pids+=($!)
-redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning --logfile "$dir/redis.log" & pids+=($!)
+# Redis on a Unix socket, as the brief recommends for production.
+redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --save '' --appendonly no --loglevel warning --logfile "$dir/redis.log" & pids+=($!)
 openssl rand -hex 24 >"$dir/idp.secret"
 openssl rand -hex 32 >"$dir/master.key"
 echo "bench-client-secret-0123456789" >"$dir/client.secret"
@@ -86,7 +87,7 @@ node tests/idp/server.mjs --port "$ip" --client-id bench --client-secret-file "$
 cat >"$dir/sekisho.yaml" <<YAML
 listen: "127.0.0.1:$sp"
 public_url: "http://127.0.0.1:$sp"
-redis: { url: "redis://127.0.0.1:$rp/0" }
+redis: { url: "unix://$dir/redis.sock" }
 cookie: { secure: false }
 log_level: warn
 keys: { master_key_file: $dir/master.key }
