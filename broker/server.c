@@ -82,18 +82,6 @@ struct reqctx {
 
 static struct MHD_Daemon *daemon_h;
 
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decoding of the path and query arguments, in place. Unlike
  * libmicrohttpd's own, "%00" is left as it is: a decoded NUL would cut the
@@ -109,8 +97,8 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 	(void)c;
 	while (*r != '\0') {
 		int h, l;
-		if (r[0] == '%' && (h = hexdigit(r[1])) >= 0 &&
-		    (l = hexdigit(r[2])) >= 0 && (h | l) != 0) {
+		if (r[0] == '%' && (h = sk_hexval((unsigned char)r[1])) >= 0 &&
+		    (l = sk_hexval((unsigned char)r[2])) >= 0 && (h | l) != 0) {
 			*w++ = (char)(h << 4 | l);
 			r += 3;
 		} else {

@@ -13,17 +13,6 @@
 #define TAG_LEN 16
 #define VERSION 0x01
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 sk_key_file_read(const char *path, unsigned char key[SK_AEAD_KEY_LEN])
 {
@@ -38,7 +27,8 @@ sk_key_file_read(const char *path, unsigned char key[SK_AEAD_KEY_LEN])
 	r = SK_ERR_INVALID;
 	if (n == 2 * SK_AEAD_KEY_LEN) {
 		for (i = 0; i < SK_AEAD_KEY_LEN; i++) {
-			int h = hexval(text[2 * i]), l = hexval(text[2 * i + 1]);
+			int h = sk_hexval(text[2 * i]);
+			int l = sk_hexval(text[2 * i + 1]);
 			if (h < 0 || l < 0)
 				goto out;
 			key[i] = (unsigned char)(h << 4 | l);

@@ -479,8 +479,8 @@ sk_buf_free(struct sk_buf *b)
 	sk_buf_init(b);
 }
 
-static int
-hexval(unsigned char c)
+int
+sk_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -506,8 +506,8 @@ sk_urldecode(const char *s, size_t len)
 			int h, l;
 			if (len - i < 3)
 				goto bad;
-			h = hexval((unsigned char)s[i + 1]);
-			l = hexval((unsigned char)s[i + 2]);
+			h = sk_hexval((unsigned char)s[i + 1]);
+			l = sk_hexval((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0 || (h == 0 && l == 0))
 				goto bad;
 			d[o++] = (char)(h << 4 | l);

@@ -87,6 +87,9 @@ void sk_buf_add_json(struct sk_buf *b, const char *s);
 int sk_buf_take(struct sk_buf *b, char **out);
 void sk_buf_free(struct sk_buf *b);
 
+/* Value of one hexadecimal digit (either case), or -1. */
+int sk_hexval(int c);
+
 /*
  * Decodes one application/x-www-form-urlencoded component ('+' is a space).
  * Returns a newly allocated string or NULL on a bad escape, an embedded NUL
