@@ -29,7 +29,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: sign_bench KEY.pem SECONDS\n");
 		return 2;
 	}
-	secs = atof(argv[2]);
+	secs = strtod(argv[2], NULL);
 	memset(&cfg, 0, sizeof(cfg));
 	files[0] = argv[1];
 	cfg.keys.signing_key_files.v = files;

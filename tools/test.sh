@@ -18,6 +18,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 
 status=0
+echo "== banned functions"
+tools/check-banned.sh || status=1
 echo "== test IdP self-test"
 node --test tests/idp/selftest.mjs || status=1
 for b in "${builds[@]}"; do
