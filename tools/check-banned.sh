@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Refuses functions that are easy to misuse (the curl / OpenSSH list):
-# unbounded copies and formats, locale- or state-dependent parsers, and
-# memset for wiping (use sk_memzero: the compiler may drop a memset).
+# unbounded copies and formats, unchecked or state-dependent parsers, weak
+# randomness. (Wiping secrets with sk_memzero rather than memset is a review
+# rule: a script cannot tell a wipe from an initialisation.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pattern='\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|atof|rand|srand|tmpnam|mktemp)\s*\('
