@@ -1,6 +1,7 @@
 /* GET /healthz, /readyz, /metrics. */
 #include "broker_int.h"
 #include "sekisho/err.h"
+#include "sekisho/keys.h"
 #include "sekisho/store.h"
 
 #include <string.h>
@@ -21,6 +22,12 @@ sk_handle_readyz(struct sk_req *req, struct sk_resp *resp)
 	if (sk_store_ping() != 0) {
 		sk_resp_json_error(resp, 503, "temporarily_unavailable",
 				   "session store unreachable");
+		return;
+	}
+	/* Without signing keys /auth/verify cannot answer 200 either. */
+	if (!sk_keys_ready()) {
+		sk_resp_json_error(resp, 503, "temporarily_unavailable",
+				   "signing keys not loaded");
 		return;
 	}
 	sk_resp_body(resp, 200, "application/json",

@@ -24,6 +24,7 @@ struct slot {
 	char *jwt;
 	int64_t exp;
 	int64_t revocations; /* a revoked cached token is never handed out */
+	uint64_t epoch;	     /* keyset epoch it was signed in */
 };
 
 static struct slot cache[CACHE_SLOTS];
@@ -127,6 +128,7 @@ sk_token_for_session(const struct sk_session *s, char **jwt)
 	const int64_t ttl = sk_app.cfg->tokens.access_token_ttl;
 	struct sk_token_subject ts;
 	struct slot *sl;
+	uint64_t epoch;
 	int64_t exp;
 	int r;
 
@@ -136,13 +138,15 @@ sk_token_for_session(const struct sk_session *s, char **jwt)
 	pthread_mutex_lock(&sl->lock);
 	/* Reuse while more than half of its life is left. */
 	if (sl->jwt != NULL && strcmp(sl->handle, s->handle) == 0 &&
-	    sl->revocations == s->revocations && sl->exp - s->now > ttl / 2) {
+	    sl->revocations == s->revocations && sl->epoch == sk_keys_epoch() &&
+	    sl->exp - s->now > ttl / 2) {
 		*jwt = strdup(sl->jwt);
 		pthread_mutex_unlock(&sl->lock);
 		return *jwt ? 0 : SK_ERR_NOMEM;
 	}
 	pthread_mutex_unlock(&sl->lock);
 
+	epoch = sk_keys_epoch(); /* before signing: a racing change re-signs */
 	memset(&ts, 0, sizeof(ts));
 	ts.user_id = s->user_id;
 	ts.tenant = s->tenant;
@@ -158,6 +162,7 @@ sk_token_for_session(const struct sk_session *s, char **jwt)
 	memcpy(sl->handle, s->handle, sizeof(sl->handle));
 	sl->exp = exp;
 	sl->revocations = s->revocations;
+	sl->epoch = epoch;
 	pthread_mutex_unlock(&sl->lock);
 	return 0;
 }

@@ -101,6 +101,29 @@ keyset_get(void)
 	return ks;
 }
 
+static atomic_uint_fast64_t epoch;
+
+/* True when every key of a is still in b and both sign with the same key. */
+static bool
+keyset_compatible(const struct keyset *a, const struct keyset *b)
+{
+	size_t i, j;
+
+	if (a == NULL || b == NULL || (a->active < 0) != (b->active < 0))
+		return false;
+	if (a->active >= 0 &&
+	    strcmp(a->keys[a->active].kid, b->keys[b->active].kid) != 0)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < b->n; j++)
+			if (strcmp(a->keys[i].kid, b->keys[j].kid) == 0)
+				break;
+		if (j == b->n)
+			return false;
+	}
+	return true;
+}
+
 static void
 keyset_install(struct keyset *ks)
 {
@@ -109,8 +132,17 @@ keyset_install(struct keyset *ks)
 	pthread_mutex_lock(&ks_state.lock);
 	old = ks_state.cur;
 	ks_state.cur = ks;
+	/* Tokens cached by the broker are only good while their key is. */
+	if (!keyset_compatible(old, ks))
+		atomic_fetch_add(&epoch, 1);
 	pthread_mutex_unlock(&ks_state.lock);
 	keyset_unref(old);
+}
+
+uint64_t
+sk_keys_epoch(void)
+{
+	return atomic_load(&epoch);
 }
 
 bool
@@ -624,6 +656,8 @@ out:
 	return r;
 }
 
+static int bootstrap(void);
+
 int
 sk_keys_reload(void)
 {
@@ -634,6 +668,17 @@ sk_keys_reload(void)
 		return 0;
 	if ((r = load_redis(&ks)) != 0)
 		return r;
+	if (ks->n == 0) {
+		/*
+		 * Redis lost its data (restarted without persistence, or
+		 * flushed): start a keyset again, as on a first start. Tokens
+		 * signed by the lost keys stop verifying, as they must: their
+		 * sessions were lost with them.
+		 */
+		keyset_unref(ks);
+		sk_warn("keys: the keyset is gone from Redis; creating a new one");
+		return bootstrap();
+	}
 	retire_old(ks);
 	keyset_install(ks);
 	return 0;
@@ -648,8 +693,6 @@ has_keyset(void)
 	keyset_unref(ks);
 	return yes;
 }
-
-static int bootstrap(void);
 
 static void *
 reloader_main(void *arg)

@@ -38,6 +38,12 @@ void sk_keys_shutdown(void);
 bool sk_keys_ready(void);
 
 /*
+ * Changes whenever the signing key changes or a key leaves the keyset: a
+ * token cached under another epoch must be signed again.
+ */
+uint64_t sk_keys_epoch(void);
+
+/*
  * Signs claims (a JSON object) as a compact JWS with the active key; adds
  * nothing to the claims. On success *jwt is newly allocated (free()).
  */

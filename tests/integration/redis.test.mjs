@@ -17,7 +17,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { CookieJar, follow, freshGet, metric, signIn, startSignIn, startStack, waitReady } from './harness.mjs';
+import { CookieJar, follow, freshGet, metric, signIn, startSignIn, startStack, waitFor, waitReady } from './harness.mjs';
 
 let stack;
 let base;
@@ -113,6 +113,24 @@ describe('redis outage', () => {
       assert.equal(r.status, 200, `new session #${i}`);
       assert.equal(r.headers['x-auth-request-email'], 'alice@example.com');
     }
+    // The signing keyset was lost with Redis's data: the daemon makes a new
+    // one within its reload interval, and tokens verify against the JWKS.
+    await waitFor(async () => Number((await stack.redis.cli('HLEN', 'sk:{keys}')).trim()) >= 1,
+      { timeoutMs: 15_000, what: 'a new signing keyset in Redis' });
+    const kids = new Set();
+    await waitFor(async () => {
+      const jwks = await (await fetch(`${base}/jwks.json`)).json();
+      jwks.keys.forEach((k) => kids.add(k.kid));
+      const stored = (await stack.redis.cli('HKEYS', 'sk:{keys}')).trim().split('\n');
+      return stored.every((k) => jwks.keys.some((j) => j.kid === k));
+    }, { timeoutMs: 15_000, what: 'the JWKS to publish the new keyset' });
+    const v = await freshGet(`${base}/auth/verify`, { cookie: `sekisho=${nsid}` });
+    assert.equal(v.status, 200);
+    const token = v.headers['x-auth-request-access-token'];
+    assert.ok(token, 'an access token after the keyset was rebuilt');
+    const kid = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid;
+    const published = (await (await fetch(`${base}/jwks.json`)).json()).keys.map((k) => k.kid);
+    assert.ok(published.includes(kid), 'the token\'s key is published');
     assert.ok(stack.sekisho.running());
   });
 
