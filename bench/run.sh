@@ -17,7 +17,7 @@ conns=64
 
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)"; exit 2; }
 tools/build.sh normal >/dev/null
-cmake --build build --target sign_bench >/dev/null
+cmake --build build --target sign_bench session_bench >/dev/null
 
 dir=$(mktemp -d /tmp/sekisho-bench-XXXXXX)
 pids=()
@@ -102,6 +102,8 @@ wait_url "http://127.0.0.1:$ip/.well-known/openid-configuration"
 # but to /dev/null so the disk does not join the measurement.
 build/sekisho -c "$dir/sekisho.yaml" 2>/dev/null & pids+=($!)
 wait_url "http://127.0.0.1:$sp/readyz"
+rss_of() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$(pgrep -f "sekisho -c $dir/sekisho.yaml" | head -1)/status"; }
+idle_rss=$(rss_of)
 wait_url "http://127.0.0.1:$np/"
 cookie=$(node bench/signin.mjs "http://127.0.0.1:$sp")
 token=$(curl -fs -D - -o /dev/null -H "Cookie: $cookie" "http://127.0.0.1:$sp/auth/verify" |
@@ -120,5 +122,5 @@ read -r i_rps i_p99 < <(series introspect "http://127.0.0.1:$sp/oauth2/introspec
 printf "nginx return 200      %9.0f req/s  p99 %6.2f ms\n" "$n_rps" "$n_p99"
 printf "/auth/verify          %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >= 0.50x, p99 < 2 ms)\n" "$v_rps" "$v_p99" "$(echo "$v_rps / $n_rps" | bc -l)"
 printf "/oauth2/introspect    %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >= 0.50x, p99 < 2 ms)\n" "$i_rps" "$i_p99" "$(echo "$i_rps / $n_rps" | bc -l)"
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$(pgrep -f "sekisho -c $dir/sekisho.yaml" | head -1)/status")
-echo "sekisho resident memory after the runs: $((rss / 1024)) MB"
+echo "sekisho resident memory: ${idle_rss} MB at idle (target < 20 MB), $(rss_of) MB after the runs"
+echo "redis memory per session: $(build/session_bench "unix://$dir/redis.sock" 5000 | awk '{print $2}') bytes (target < 1024; one user per session, the worst case)"
