@@ -89,6 +89,7 @@ typedef void sk_handler_fn(struct sk_req *req, struct sk_resp *resp);
 sk_handler_fn sk_handle_healthz, sk_handle_readyz, sk_handle_metrics;
 sk_handler_fn sk_handle_login, sk_handle_login_provider, sk_handle_callback;
 sk_handler_fn sk_handle_logout, sk_handle_verify, sk_handle_home;
+sk_handler_fn sk_handle_mfa, sk_handle_mfa_enroll, sk_handle_mfa_recovery;
 
 /* Tenant for a Host value: exact hostname (with or without port), else the
  * catch-all tenant (the one with no hostnames), else NULL. */

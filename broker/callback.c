@@ -109,7 +109,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
 	char redirect_uri[1024], base[512], msg[256];
 	json_t *j = NULL;
-	bool dup1, dup2, dup3;
+	bool dup1, dup2, dup3, enrolled = false;
 	int r;
 
 	if (!sk_flow_tenant(req, resp))
@@ -237,6 +237,18 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	s.email = id->email;
 	s.name = id->name;
 	s.provider = (char *)pid;
+	/* Roles, and whether the second factor comes next (broker/mfa.c). */
+	r = sk_mfa_signin(req->tenant, uid, id, &s.roles, &s.mfa_pending,
+			  &enrolled);
+	if (r == SK_ERR_STORE)
+		goto store_fail;
+	if (r != 0) {
+		fail_page(resp, 503, "Two-step verification unavailable",
+			  "Your account needs a second factor, which cannot be "
+			  "checked right now. Please contact your "
+			  "administrator.");
+		goto out;
+	}
 	if ((r = sk_session_create(&s, sk_app.cfg->session.idle_timeout,
 				   sk_app.cfg->session.absolute_timeout,
 				   &sid)) != 0)
@@ -247,7 +259,11 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	sk_info("sign-in: user %s tenant %s via %s", uid, req->tenant->id, pid);
 	rd = json_string_value(json_object_get(j, "rd"));
 	/* rd was checked at /login; check again, the config may have changed */
-	if (rd != NULL && sk_redirect_check(sk_app.cfg, rd) == 0) {
+	if (rd != NULL && sk_redirect_check(sk_app.cfg, rd) != 0)
+		rd = NULL;
+	if (s.mfa_pending) {
+		sk_mfa_after_signin(resp, enrolled, rd);
+	} else if (rd != NULL) {
 		sk_resp_redirect(resp, rd);
 	} else if (asprintf(&dest, "%s/", base) > 0) {
 		sk_resp_redirect(resp, dest);

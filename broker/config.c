@@ -780,6 +780,27 @@ check_domain(char *s, const char **why)
 	return s[0] != '[' && host_port_ok(s, false);
 }
 
+/*
+ * An address for admin_emails, lowercased in place (providers treat
+ * addresses case-insensitively; so does the match at sign-in): a local
+ * part of printable ASCII without spaces, '@', a domain name.
+ */
+static bool
+check_email(char *s, const char **why)
+{
+	char *at = strrchr(s, '@');
+	size_t i;
+
+	lowercase(s);
+	if (at == NULL || at == s || strlen(s) > 254)
+		return false;
+	for (i = 0; s + i < at; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+		    s[i] == '@')
+			return false;
+	return dns_name_ok(at + 1, strlen(at + 1));
+}
+
 /* Entra ID tenant ids are GUIDs; tokens carry them in lowercase. */
 static bool
 check_tid(char *s, const char **why)
@@ -1569,6 +1590,22 @@ static const struct kw tenant_kw[] = {
     {.name = "app_absolute_timeout",
      .fn = kw_duration,
      .off = offsetof(struct sk_tenant_conf, app_absolute_timeout)},
+    {.name = "admin_emails",
+     .fn = kw_list,
+     .off = offsetof(struct sk_tenant_conf, admin_emails),
+     .check = check_email,
+     .what = "is not an e-mail address (e.g. admin@example.com)"},
+    {.name = "mfa_max_age",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_tenant_conf, mfa_max_age)},
+    {.name = "mfa_max_failures",
+     .fn = kw_int64,
+     .off = offsetof(struct sk_tenant_conf, mfa_max_failures),
+     .min = 1,
+     .max = 100},
+    {.name = "mfa_failure_window",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_tenant_conf, mfa_failure_window)},
 };
 static const struct kwtab tenant_tab = {tenant_kw, SK_ARRAY_SIZE(tenant_kw)};
 
@@ -1886,6 +1923,12 @@ late_defaults(struct sk_config *cfg)
 			t->app_idle_timeout = 14 * 86400;
 		if (t->app_absolute_timeout == 0)
 			t->app_absolute_timeout = 90 * 86400;
+		if (t->mfa_max_age == 0)
+			t->mfa_max_age = 15 * 60;
+		if (t->mfa_max_failures == 0)
+			t->mfa_max_failures = 5;
+		if (t->mfa_failure_window == 0)
+			t->mfa_failure_window = 15 * 60;
 		if (t->display_name == NULL && t->id != NULL &&
 		    (t->display_name = strdup(t->id)) == NULL)
 			return SK_ERR_NOMEM;
@@ -2148,6 +2191,19 @@ check_tenants(struct ctx *c)
 		snprintf(key, sizeof(key), "tenants[%zu].providers", i);
 		missing(c, &t->providers, t->line, key,
 			"required: the ids of the providers this tenant offers");
+		/*
+		 * TOTP secrets are sealed under the master key: a tenant that
+		 * demands a second factor cannot run without one (never
+		 * "MFA required" silently turned off).
+		 */
+		if (t->mfa != SK_MFA_OPTIONAL && cfg->keys.master_key_file == NULL) {
+			snprintf(key, sizeof(key), "tenants[%zu].mfa", i);
+			report(c, line_or(c, &t->mfa, t->line), key,
+			       "%s needs keys.master_key_file (TOTP secrets are "
+			       "encrypted at rest under it; set "
+			       "keys.master_key_file, or use mfa: optional)",
+			       t->mfa == SK_MFA_REQUIRED ? "required" : "admins");
+		}
 		if (t->id != NULL) {
 			for (j = 0; j < i; j++) {
 				if (cfg->tenants[j].id == NULL ||
@@ -2520,6 +2576,7 @@ sk_config_free(struct sk_config **cfgp)
 		strlist_free(&t->allowed_hd);
 		strlist_free(&t->allowed_tid);
 		strlist_free(&t->allowed_email_domains);
+		strlist_free(&t->admin_emails);
 	}
 	free(cfg->tenants);
 	for (i = 0; i < cfg->nproviders; i++) {

@@ -22,8 +22,31 @@ bool sk_flow_tenant(struct sk_req *req, struct sk_resp *resp);
 int sk_tenant_admits(const struct sk_tenant_conf *t,
 		     const struct sk_identity *id, const char **reason);
 
-/* The session of the request's cookie, checked against the tenant. */
+/*
+ * The session of the request's cookie, checked against the tenant.
+ * SK_ERR_DENIED for a session still waiting for its second factor: it is
+ * not signed in. sk_flow_session_mfa() returns such a session too (with
+ * mfa_pending set), for the /mfa pages only.
+ */
 struct sk_session;
 int sk_flow_session(struct sk_req *req, struct sk_session **s, char **sid);
+int sk_flow_session_mfa(struct sk_req *req, struct sk_session **s,
+			char **sid);
+
+/*
+ * At the callback (broker/mfa.c): sets *roles to the user's roles (a
+ * static string: "admin" for a provider-verified address listed in the
+ * tenant's admin_emails, else "") and records them on the user; *pending
+ * when the session must wait for a second factor (the tenant requires
+ * one, the user is an admin under mfa: admins, or the user has enrolled
+ * one); *enrolled when the user has a factor. SK_ERR_CONFIG when one is
+ * needed but this server has no master key to check it.
+ */
+int sk_mfa_signin(const struct sk_tenant_conf *t, const char *user_id,
+		  const struct sk_identity *id, char **roles, bool *pending,
+		  bool *enrolled);
+/* Sends a browser whose session waits for its second factor on to it. */
+void sk_mfa_after_signin(struct sk_resp *resp, bool enrolled,
+			 const char *rd);
 
 #endif

@@ -8,6 +8,7 @@
 #include "sekisho/err.h"
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
+#include "sekisho/mfa.h"
 #include "sekisho/provider.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
@@ -191,6 +192,17 @@ main(int argc, char **argv)
 			    : sk_err_str(r));
 		goto out;
 	}
+	/* TOTP: a data key that does not open stops start-up (docs/mfa.md). */
+	if ((r = sk_mfa_init(cfg, cfg->keys.master_key_file ? master
+							    : NULL)) != 0) {
+		fprintf(stderr, "sekisho: two-step verification: %s\n",
+			r == SK_ERR_CONFIG
+			    ? "keys.master_key_file is not the master key "
+			      "this Redis data was sealed with (see the log "
+			      "above); refusing to start"
+			    : sk_err_str(r));
+		goto out;
+	}
 	sk_memzero(master, sizeof(master));
 	sk_app.tokens = cfg->keys.master_key_file != NULL ||
 			cfg->keys.signing_key_files.n > 0;
@@ -210,6 +222,7 @@ main(int argc, char **argv)
 	ret = 0;
 out:
 	sk_memzero(master, sizeof(master));
+	sk_mfa_shutdown();
 	sk_keys_shutdown();
 	free_providers();
 	sk_store_shutdown();

@@ -152,7 +152,8 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 			sk_buf_add_urlenc(&back, state);
 		}
 		sk_buf_init(&b);
-		sk_buf_adds(&b, "/login?rd=");
+		/* A session waiting for its second factor finishes it first. */
+		sk_buf_adds(&b, r == SK_ERR_DENIED ? "/mfa?rd=" : "/login?rd=");
 		sk_buf_add_urlenc(&b, back.data ? back.data : "/");
 		if (back.oom)
 			b.oom = true;

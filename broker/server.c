@@ -56,6 +56,15 @@ static const struct route routes[] = {
      sk_handle_authorize},
     {"logout", "POST", "/logout", EXACT, true, sk_handle_logout},
     {"logout", "GET", "/logout", EXACT, true, sk_handle_logout},
+    {"mfa", "GET", "/mfa", EXACT, true, sk_handle_mfa},
+    {"mfa_submit", "POST", "/mfa", EXACT, true, sk_handle_mfa},
+    {"mfa_enroll", "GET", "/mfa/enroll", EXACT, true, sk_handle_mfa_enroll},
+    {"mfa_enroll_submit", "POST", "/mfa/enroll", EXACT, true,
+     sk_handle_mfa_enroll},
+    {"mfa_recovery", "GET", "/mfa/recovery", EXACT, true,
+     sk_handle_mfa_recovery},
+    {"mfa_recovery_submit", "POST", "/mfa/recovery", EXACT, true,
+     sk_handle_mfa_recovery},
 };
 #define ROUTE_NOT_FOUND ((int)SK_ARRAY_SIZE(routes))
 

@@ -25,6 +25,7 @@ struct slot {
 	int64_t exp;
 	int64_t revocations; /* a revoked cached token is never handed out */
 	uint64_t epoch;	     /* keyset epoch it was signed in */
+	int64_t mfa_at;	     /* a new second factor changes amr: re-sign */
 };
 
 static struct slot cache[CACHE_SLOTS];
@@ -133,13 +134,16 @@ sk_token_for_session(const struct sk_session *s, char **jwt)
 	int r;
 
 	*jwt = NULL;
+	/* No token before the second factor (docs/mfa.md). */
+	if (s->mfa_pending)
+		return SK_ERR_DENIED;
 	pthread_once(&cache_once, cache_init);
 	sl = slot_for(s->handle);
 	pthread_mutex_lock(&sl->lock);
 	/* Reuse while more than half of its life is left. */
 	if (sl->jwt != NULL && strcmp(sl->handle, s->handle) == 0 &&
 	    sl->revocations == s->revocations && sl->epoch == sk_keys_epoch() &&
-	    sl->exp - s->now > ttl / 2) {
+	    sl->mfa_at == s->mfa_at && sl->exp - s->now > ttl / 2) {
 		*jwt = strdup(sl->jwt);
 		pthread_mutex_unlock(&sl->lock);
 		return *jwt ? 0 : SK_ERR_NOMEM;
@@ -163,6 +167,7 @@ sk_token_for_session(const struct sk_session *s, char **jwt)
 	sl->exp = exp;
 	sl->revocations = s->revocations;
 	sl->epoch = epoch;
+	sl->mfa_at = s->mfa_at;
 	pthread_mutex_unlock(&sl->lock);
 	return 0;
 }

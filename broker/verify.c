@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-sk_flow_session(struct sk_req *req, struct sk_session **out, char **sidp)
+static int
+flow_session(struct sk_req *req, struct sk_session **out, char **sidp,
+	     bool allow_pending)
 {
 	const char *sid = sk_req_cookie(req, sk_app.session_cookie);
 	struct sk_session *s = NULL;
@@ -37,12 +38,29 @@ sk_flow_session(struct sk_req *req, struct sk_session **out, char **sidp)
 		sk_session_free(&s);
 		return SK_ERR_NOT_FOUND;
 	}
+	/* Waiting for its second factor: not signed in (docs/mfa.md). */
+	if (s->mfa_pending && !allow_pending) {
+		sk_session_free(&s);
+		return SK_ERR_DENIED;
+	}
 	if (sidp != NULL && (*sidp = strdup(sid)) == NULL) {
 		sk_session_free(&s);
 		return SK_ERR_NOMEM;
 	}
 	*out = s;
 	return 0;
+}
+
+int
+sk_flow_session(struct sk_req *req, struct sk_session **out, char **sidp)
+{
+	return flow_session(req, out, sidp, false);
+}
+
+int
+sk_flow_session_mfa(struct sk_req *req, struct sk_session **out, char **sidp)
+{
+	return flow_session(req, out, sidp, true);
 }
 
 void
@@ -99,6 +117,10 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 			     "Sekisho cannot reach its session store.");
 		return;
 	}
+	if (r == SK_ERR_DENIED) {
+		sk_resp_redirect(resp, "/mfa"); /* second factor still due */
+		return;
+	}
 	if (r != 0) {
 		sk_resp_redirect(resp, "/login");
 		return;
@@ -115,7 +137,9 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 		sk_buf_add_html(&b, s->email);
 		sk_buf_adds(&b, "&gt;");
 	}
-	sk_buf_adds(&b, "</p><form method=\"post\" action=\"/logout\">"
+	sk_buf_adds(&b, "</p><p><a id=\"mfa\" href=\"/mfa/recovery\">Two-step "
+			"verification</a></p><form method=\"post\" "
+			"action=\"/logout\">"
 			"<button id=\"logout\" type=\"submit\">Sign out</button>"
 			"</form></body></html>\n");
 	sk_session_free(&s);

@@ -44,7 +44,9 @@ handle_key(const char *handle, char key[SESSION_KEY_LEN])
 
 /*
  * Creates the hash with the created/absolute times taken from Redis TIME.
- * ARGV: user tenant email name provider idle absolute
+ * ARGV: user tenant email name provider idle absolute amr roles pending
+ * pending-ttl. A session waiting for its second factor ("pend") lives
+ * only pending-ttl: a sign-in abandoned at /mfa leaves nothing usable.
  */
 static struct sk_script create_script = {
     .src = "local t = redis.call('TIME')\n"
@@ -55,18 +57,25 @@ static struct sk_script create_script = {
 	   "  'email', ARGV[3], 'name', ARGV[4], 'provider', ARGV[5],\n"
 	   "  'created', now, 'abs', now + abs, 'idle', idle,\n"
 	   "  'amr', ARGV[8], 'roles', ARGV[9])\n"
-	   "redis.call('EXPIRE', KEYS[1], math.min(idle, abs))\n"
+	   "local ttl = math.min(idle, abs)\n"
+	   "if ARGV[10] == '1' then\n"
+	   "  redis.call('HSET', KEYS[1], 'pend', '1')\n"
+	   "  ttl = math.min(ttl, tonumber(ARGV[11]))\n"
+	   "end\n"
+	   "redis.call('EXPIRE', KEYS[1], ttl)\n"
 	   "return now\n",
 };
 
 /*
  * Reads a session, enforces the absolute end with Redis TIME, and slides
- * the idle expiry (never past the absolute end).
+ * the idle expiry (never past the absolute end). A session waiting for
+ * its second factor keeps its short lifetime: reading it extends nothing.
+ * Returns 14 values: the 13 fields, then TIME.
  */
 static struct sk_script get_script = {
     .src = "local v = redis.call('HMGET', KEYS[1], 'user', 'tenant',\n"
 	   "  'email', 'name', 'provider', 'created', 'abs', 'idle', 'amr',\n"
-	   "  'roles', 'rv')\n"
+	   "  'roles', 'rv', 'pend', 'mfa_at')\n"
 	   "if not v[1] then return false end\n"
 	   "local t = redis.call('TIME')\n"
 	   "local now = tonumber(t[1])\n"
@@ -75,9 +84,39 @@ static struct sk_script get_script = {
 	   "  redis.call('DEL', KEYS[1])\n"
 	   "  return false\n"
 	   "end\n"
-	   "redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[8]), abs - now))\n"
-	   "v[12] = t[1]\n"
+	   "if not v[12] then\n"
+	   "  redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[8]), abs - now))\n"
+	   "end\n"
+	   "v[14] = t[1]\n"
 	   "return v\n",
+};
+
+/*
+ * The second factor is done: amr gains otp and mfa (RFC 8176), the time
+ * is recorded, the pending flag goes and the idle expiry starts. All in
+ * one script, so no reader ever sees half of it.
+ */
+static struct sk_script mfa_complete_script = {
+    .src = "local v = redis.call('HMGET', KEYS[1], 'abs', 'idle', 'amr')\n"
+	   "if not v[1] then return false end\n"
+	   "local now = tonumber(redis.call('TIME')[1])\n"
+	   "local abs = tonumber(v[1])\n"
+	   "if not abs or now >= abs then\n"
+	   "  redis.call('DEL', KEYS[1])\n"
+	   "  return false\n"
+	   "end\n"
+	   "local amr = v[3] or ''\n"
+	   "local have = {}\n"
+	   "for w in string.gmatch(amr, '%S+') do have[w] = true end\n"
+	   "for _, w in ipairs({'otp', 'mfa'}) do\n"
+	   "  if not have[w] then\n"
+	   "    if amr == '' then amr = w else amr = amr .. ' ' .. w end\n"
+	   "  end\n"
+	   "end\n"
+	   "redis.call('HSET', KEYS[1], 'amr', amr, 'mfa_at', now)\n"
+	   "redis.call('HDEL', KEYS[1], 'pend')\n"
+	   "redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[2]), abs - now))\n"
+	   "return now\n",
 };
 
 static struct sk_script index_script = {
@@ -160,10 +199,10 @@ int
 sk_session_create(const struct sk_session *s, int64_t idle_s,
 		  int64_t absolute_s, char **sidp)
 {
-	char key[SESSION_KEY_LEN], idle[24], abs[24], *sid = NULL;
+	char key[SESSION_KEY_LEN], idle[24], abs[24], pttl[24], *sid = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[10];
-	size_t lens[10];
+	const char *argv[12];
+	size_t lens[12];
 	int i, r;
 
 	*sidp = NULL;
@@ -182,9 +221,12 @@ sk_session_create(const struct sk_session *s, int64_t idle_s,
 	argv[7] = abs;
 	argv[8] = s->amr ? s->amr : "";
 	argv[9] = s->roles ? s->roles : "";
-	for (i = 0; i < 10; i++)
+	argv[10] = s->mfa_pending ? "1" : "0";
+	snprintf(pttl, sizeof(pttl), "%d", SK_SESSION_PENDING_TTL);
+	argv[11] = pttl;
+	for (i = 0; i < 12; i++)
 		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &create_script, 1, 10, argv, lens)) != 0)
+	if ((r = sk_store_eval(&rep, &create_script, 1, 12, argv, lens)) != 0)
 		goto out;
 	sk_reply_free(&rep);
 	{
@@ -227,7 +269,7 @@ sk_session_get(const char *sid, struct sk_session **out)
 	if ((r = sk_store_eval(&rep, &get_script, 1, 1, argv, lens)) != 0)
 		return r;
 	/* Lua false arrives as NIL: no session (or just expired). */
-	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 12) {
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 14) {
 		r = rep->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND : SK_ERR_STORE;
 		goto out;
 	}
@@ -248,8 +290,12 @@ sk_session_get(const char *sid, struct sk_session **out)
 	s->roles = elem_str(rep, 9);
 	if (rep->elem[10]->str)
 		s->revocations = strtoll(rep->elem[10]->str, NULL, 10);
-	if (rep->elem[11]->str)
-		s->now = strtoll(rep->elem[11]->str, NULL, 10);
+	/* Any value of the flag means pending (fail closed). */
+	s->mfa_pending = rep->elem[11]->type != SK_REPLY_NIL;
+	if (rep->elem[12]->str)
+		s->mfa_at = strtoll(rep->elem[12]->str, NULL, 10);
+	if (rep->elem[13]->str)
+		s->now = strtoll(rep->elem[13]->str, NULL, 10);
 	/* key is "sk:{s:" + 64 hex + "}" */
 	memcpy(s->handle, "s_", 2);
 	memcpy(s->handle + 2, key + 6, 64);
@@ -264,6 +310,30 @@ sk_session_get(const char *sid, struct sk_session **out)
 	r = 0;
 out:
 	sk_session_free(&s);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_session_mfa_complete(const char *sid, int64_t *mfa_at)
+{
+	char key[SESSION_KEY_LEN];
+	struct sk_reply *rep = NULL;
+	const char *argv[1];
+	size_t lens[1];
+	int r;
+
+	*mfa_at = 0;
+	session_key(sid, key);
+	argv[0] = key;
+	lens[0] = strlen(key);
+	if ((r = sk_store_eval(&rep, &mfa_complete_script, 1, 1, argv,
+			       lens)) != 0)
+		return r;
+	if (rep->type == SK_REPLY_INTEGER)
+		*mfa_at = rep->integer;
+	else
+		r = rep->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND : SK_ERR_STORE;
 	sk_reply_free(&rep);
 	return r;
 }

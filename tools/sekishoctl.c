@@ -5,6 +5,7 @@
  *   sekishoctl check-config [-c FILE]
  *   sekishoctl [-c FILE] keys list | keys rotate
  *   sekishoctl [-c FILE] users disable|enable USER_ID
+ *   sekishoctl master-key rewrap [-c FILE] --new-key FILE
  *   sekishoctl help
  *
  * The keys and users commands talk to the Redis of the configuration
@@ -18,6 +19,7 @@
 #include "sekisho/err.h"
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
+#include "sekisho/mfa.h"
 #include "sekisho/session.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
@@ -46,6 +48,10 @@ usage(FILE *f)
 		"  users disable|enable [-c FILE] USER_ID\n"
 		"                            disable a user (ending all sessions\n"
 		"                            and tokens at once) or enable again\n"
+		"  master-key rewrap [-c FILE] --new-key FILE\n"
+		"                            re-seal everything sealed under\n"
+		"                            keys.master_key_file with the key\n"
+		"                            in FILE (safe to run again)\n"
 		"  help                      print this help\n");
 }
 
@@ -237,6 +243,89 @@ out:
 	return ret;
 }
 
+/*
+ * Master key rotation: re-seals the tenant data keys, the signing keys
+ * and the master key check value under the new key. Then the operator
+ * points keys.master_key_file at the new file and restarts the instances.
+ */
+static int
+cmd_master_key(int argc, char **argv)
+{
+	unsigned char old_key[SK_AEAD_KEY_LEN], new_key[SK_AEAD_KEY_LEN];
+	struct sk_config *cfg = NULL;
+	const char *path = DEFAULT_CONFIG, *new_path = NULL;
+	char *lav[3];
+	int i, rest, done = 0, already = 0, r, ret = 1;
+
+	sk_memzero(old_key, sizeof(old_key));
+	sk_memzero(new_key, sizeof(new_key));
+	if (argc < 2 || strcmp(argv[1], "rewrap") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strcmp(argv[i], "--new-key") == 0 && i + 1 < argc)
+			new_path = argv[++i];
+		else if (strncmp(argv[i], "--new-key=", 10) == 0)
+			new_path = argv[i] + 10;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (new_path == NULL) {
+		fprintf(stderr, "sekishoctl: master-key rewrap needs --new-key "
+				"FILE (32 random bytes as 64 hex characters, "
+				"e.g. made with `openssl rand -hex 32`)\n");
+		return 2;
+	}
+	lav[0] = argv[1];
+	lav[1] = "-c";
+	lav[2] = (char *)path;
+	if ((r = load(3, lav, &cfg, &rest)) != 0)
+		return r;
+	if (cfg->keys.master_key_file == NULL ||
+	    sk_key_file_read(cfg->keys.master_key_file, old_key) != 0) {
+		fprintf(stderr, "sekishoctl: keys.master_key_file missing or "
+				"unreadable\n");
+		goto out;
+	}
+	if (sk_key_file_read(new_path, new_key) != 0) {
+		fprintf(stderr, "sekishoctl: %s: not a 256-bit key (64 hex "
+				"characters, e.g. `openssl rand -hex 32`)\n",
+			new_path);
+		goto out;
+	}
+	if (sk_ct_eq(old_key, sizeof(old_key), new_key, sizeof(new_key))) {
+		fprintf(stderr, "sekishoctl: the new key is the current one\n");
+		goto out;
+	}
+	r = sk_master_rewrap(old_key, new_key, &done, &already);
+	if (r != 0) {
+		fprintf(stderr,
+			"sekishoctl: master-key rewrap: %s (%d re-sealed, %d "
+			"already under the new key; see the messages above, "
+			"fix and run the command again)\n",
+			r == SK_ERR_CONFIG ? "some records were not re-sealed"
+					   : sk_err_str(r),
+			done, already);
+		goto out;
+	}
+	printf("re-sealed %d record%s under the new master key (%d already "
+	       "were)\nnow set keys.master_key_file: %s and restart every "
+	       "instance\n",
+	       done, done == 1 ? "" : "s", already, new_path);
+	ret = 0;
+out:
+	sk_memzero(old_key, sizeof(old_key));
+	sk_memzero(new_key, sizeof(new_key));
+	sk_store_shutdown();
+	sk_config_free(&cfg);
+	return ret;
+}
+
 static int
 cmd_help(int argc, char **argv)
 {
@@ -252,6 +341,7 @@ static const struct {
     {"check-config", cmd_check_config},
     {"keys", cmd_keys},
     {"users", cmd_users},
+    {"master-key", cmd_master_key},
     {"help", cmd_help},
     {"-h", cmd_help},
     {"--help", cmd_help},

@@ -38,6 +38,13 @@ struct sk_tenant_conf {
 	bool link_by_verified_email;
 	int64_t app_idle_timeout;     /* app sessions (refresh tokens): 14d */
 	int64_t app_absolute_timeout; /* default 90d */
+	/* Provider-verified addresses (lowercased) that hold the "admin"
+	 * role; with mfa: admins, exactly these users must use TOTP. */
+	struct sk_strlist admin_emails;
+	int64_t mfa_max_age; /* step-up: an older second factor is asked
+				again before sensitive changes; default 15m */
+	int64_t mfa_max_failures;   /* wrong codes per user per window: 5 */
+	int64_t mfa_failure_window; /* default 15m */
 	int line; /* where it was defined, for messages */
 };
 

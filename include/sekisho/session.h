@@ -49,6 +49,13 @@ struct sk_session {
 	char *roles;	  /* space-separated; may be "" */
 	int64_t created;  /* Redis TIME, seconds */
 	int64_t abs_exp;  /* absolute end */
+	/*
+	 * Signed in upstream but the second factor is not done yet: such a
+	 * session is NOT signed in (no /auth/verify, no tokens); only the
+	 * /mfa pages accept it. It lives at most SK_SESSION_PENDING_TTL.
+	 */
+	bool mfa_pending;
+	int64_t mfa_at;	  /* Redis TIME of the last second factor; 0: none */
 	/* Filled by sk_session_get: */
 	char handle[67];  /* "s_" + sha256 hex of the id: names the session in
 			     tokens (sid) without revealing the cookie */
@@ -60,15 +67,31 @@ void sk_session_free(struct sk_session **s);
 /*
  * Creates a session. On success *sid is the new session id, newly
  * allocated (free with sk_strfreezero()): it goes into the cookie only.
+ * With s->mfa_pending the session waits for its second factor and ends
+ * after SK_SESSION_PENDING_TTL unless sk_session_mfa_complete() is called.
  */
 int sk_session_create(const struct sk_session *s, int64_t idle_s,
 		      int64_t absolute_s, char **sid);
+
+/* How long a session may wait for its second factor (enrolment included). */
+#define SK_SESSION_PENDING_TTL (15 * 60)
+
+/*
+ * Completes the second factor of a session, atomically: amr gains "otp"
+ * and "mfa", the time of the factor is recorded, the pending flag is
+ * cleared and the idle timeout starts. Also refreshes that time on a
+ * session already complete (step-up). On success *mfa_at is Redis TIME.
+ * SK_ERR_NOT_FOUND when the session is gone or past its end.
+ */
+int sk_session_mfa_complete(const char *sid, int64_t *mfa_at);
 
 /*
  * Looks up a live session and slides its idle timeout. Returns
  * SK_ERR_NOT_FOUND when absent, idle-expired or past its absolute end
  * (then it is deleted), SK_ERR_STORE when Redis fails. On success *out is
- * newly allocated.
+ * newly allocated. A session waiting for its second factor is returned
+ * with mfa_pending set (and its lifetime is not extended): callers must
+ * not treat it as signed in.
  */
 int sk_session_get(const char *sid, struct sk_session **out);
 

@@ -16,6 +16,9 @@
  *     error, invalid UTF-8, wrong node kinds, empty file, second document,
  *     missing file
  *   - several problems in one file are all reported, in line order
+ *   - MFA keys: admin_emails lowercased and checked, mfa_max_age,
+ *     mfa_max_failures (1..100), mfa_failure_window and their defaults;
+ *     mfa: required / admins without keys.master_key_file refused
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -251,7 +254,9 @@ static const char full_yaml[] =
     "  - client_id: billing-api\n"
     "    client_secret_file: @C@\n"
     "  - client_id: Reports.v2\n"
-    "    client_secret: \"${SK_TEST_REPORTS_SECRET}\"\n";
+    "    client_secret: \"${SK_TEST_REPORTS_SECRET}\"\n"
+    "keys:\n"
+    "  master_key_file: /etc/sekisho/master.key\n";
 
 static void
 test_full(void **state)
@@ -413,6 +418,10 @@ test_defaults(void **state)
 	assert_int_equal(cfg->ntenants, 1);
 	assert_string_equal(cfg->tenants[0].display_name, "default");
 	assert_int_equal(cfg->tenants[0].mfa, SK_MFA_OPTIONAL);
+	assert_int_equal(cfg->tenants[0].admin_emails.n, 0);
+	assert_int_equal(cfg->tenants[0].mfa_max_age, 15 * 60);
+	assert_int_equal(cfg->tenants[0].mfa_max_failures, 5);
+	assert_int_equal(cfg->tenants[0].mfa_failure_window, 15 * 60);
 	assert_int_equal(cfg->tenants[0].hostnames.n, 0);
 	assert_int_equal(cfg->nproviders, 1);
 	assert_null(cfg->providers[0].issuer);
@@ -541,7 +550,8 @@ test_unknown_keys(void **state)
 	       "15: tenants[0].mfa_policy: unknown key (allowed: id, "
 	       "display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
-	       "app_idle_timeout, app_absolute_timeout)",
+	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
+	       "mfa_max_age, mfa_max_failures, mfa_failure_window)",
 	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
 	       "type, client_id, client_secret_file, client_secret, issuer, "
 	       "scopes, userinfo, http_timeout, display_name, id_token_algs, "
@@ -1086,9 +1096,76 @@ test_many_errors(void **state)
 	       "11: tenants[1]: expected a mapping, got a single value (keys: "
 	       "id, display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
-	       "app_idle_timeout, app_absolute_timeout)",
+	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
+	       "mfa_max_age, mfa_max_failures, mfa_failure_window)",
 	       "16: providers[0].client_secret: inline secrets are refused (use "
 	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
+}
+
+/* MIN plus tenant keys: MIN_HEAD's tenant keys end at line 6. */
+#define MFA_TENANT(keys)                                                   \
+	"public_url: \"https://login.example.com\"\n"                      \
+	"redis: {url: \"unix:///r.sock\"}\n"                                \
+	"tenants:\n"                                                       \
+	"  - id: default\n"                                                \
+	"    providers: [google]\n" keys                                   \
+	"providers:\n"                                                     \
+	"  - {id: google, type: google, client_id: x, "                    \
+	"client_secret_file: @G@}\n"
+
+static void
+test_mfa_keys(void **state)
+{
+	struct sk_config *cfg;
+	const struct sk_tenant_conf *t;
+
+	cfg = load_ok(MFA_TENANT("    mfa: admins\n"
+				 "    admin_emails: [\"Boss@Example.COM\", "
+				 "\"it+sec@sub.example.jp\"]\n"
+				 "    mfa_max_age: 5m\n"
+				 "    mfa_max_failures: 10\n"
+				 "    mfa_failure_window: 1h\n")
+		      "keys: {master_key_file: /etc/sekisho/master.key}\n");
+	t = &cfg->tenants[0];
+	assert_int_equal(t->mfa, SK_MFA_ADMINS);
+	assert_int_equal(t->admin_emails.n, 2);
+	assert_string_equal(t->admin_emails.v[0], "boss@example.com");
+	assert_string_equal(t->admin_emails.v[1], "it+sec@sub.example.jp");
+	assert_int_equal(t->mfa_max_age, 300);
+	assert_int_equal(t->mfa_max_failures, 10);
+	assert_int_equal(t->mfa_failure_window, 3600);
+	sk_config_free(&cfg);
+
+	/* Without a master key only mfa: optional is possible. */
+	cfg = load_ok(MFA_TENANT("    mfa: optional\n"));
+	sk_config_free(&cfg);
+	EXPECT(MFA_TENANT("    mfa: required\n"),
+	       "6: tenants[0].mfa: required needs keys.master_key_file (TOTP "
+	       "secrets are encrypted at rest under it; set "
+	       "keys.master_key_file, or use mfa: optional)");
+	EXPECT(MFA_TENANT("    mfa: admins\n"),
+	       "6: tenants[0].mfa: admins needs keys.master_key_file (TOTP "
+	       "secrets are encrypted at rest under it; set "
+	       "keys.master_key_file, or use mfa: optional)");
+	EXPECT(MFA_TENANT("    admin_emails: [boss, \"a b@x.jp\", \"@x.jp\", "
+			  "\"a@-x.jp\", ok@x.jp, OK@X.JP]\n"
+			  "    mfa_max_failures: 0\n"
+			  "    mfa_failure_window: 15\n"
+			  "    mfa_max_age: soon\n"),
+	       "6: tenants[0].admin_emails[0]: \"boss\" is not an e-mail address "
+	       "(e.g. admin@example.com)",
+	       "6: tenants[0].admin_emails[1]: \"a b@x.jp\" is not an e-mail "
+	       "address (e.g. admin@example.com)",
+	       "6: tenants[0].admin_emails[2]: \"@x.jp\" is not an e-mail "
+	       "address (e.g. admin@example.com)",
+	       "6: tenants[0].admin_emails[3]: \"a@-x.jp\" is not an e-mail "
+	       "address (e.g. admin@example.com)",
+	       "6: tenants[0].admin_emails[5]: \"ok@x.jp\" is listed twice "
+	       "(first at line 6)",
+	       "7: tenants[0].mfa_max_failures: \"0\" is out of range (1 to "
+	       "100)",
+	       "9: tenants[0].mfa_max_age: \"soon\" is not a duration (a number "
+	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
 }
 
 int
@@ -1119,6 +1196,7 @@ main(void)
 	    cmocka_unit_test(test_empty_and_multidoc),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_mfa_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

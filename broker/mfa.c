@@ -1,0 +1,832 @@
+/*
+ * The second factor's pages (docs/mfa.md):
+ *
+ *   GET/POST /mfa            challenge: a TOTP code or a recovery code
+ *                            completes a sign-in waiting for its second
+ *                            factor, or refreshes the proof of a signed-in
+ *                            session (step-up)
+ *   GET/POST /mfa/enroll     enrolment: QR code, the secret for manual
+ *                            entry; the factor is active only once a code
+ *                            made with it is entered; then the recovery
+ *                            codes are shown once
+ *   GET/POST /mfa/recovery   how many recovery codes are left; new ones
+ *
+ * Every form is a POST carrying the session's CSRF token (an HMAC of the
+ * session handle, compared in constant time); on top of that a POST whose
+ * Sec-Fetch-Site or Origin shows another site is refused (the rule of
+ * broker/logout.c). Codes are never logged.
+ */
+#include "broker_int.h"
+#include "flow_int.h"
+#include "sekisho/err.h"
+#include "sekisho/log.h"
+#include "sekisho/mfa.h"
+#include "sekisho/provider.h"
+#include "sekisho/session.h"
+#include "sekisho/util.h"
+
+#include <qrencode.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_FIELD 64 /* longest form value we look at */
+
+/* What every handler here needs: the session and the page's context. */
+struct mctx {
+	struct sk_session *s;
+	char *sid;
+	const char *rd;
+	char csrf[44];
+	bool enrolled;
+	int remaining;
+};
+
+static void
+mctx_free(struct mctx *m)
+{
+	sk_session_free(&m->s);
+	sk_strfreezero(m->sid);
+	m->sid = NULL;
+	sk_memzero(m->csrf, sizeof(m->csrf));
+}
+
+/* ---- page building ---- */
+
+static void
+page_start(struct sk_buf *b, const char *title)
+{
+	sk_buf_adds(b,
+		    "<!doctype html>\n<html lang=\"en\"><head>"
+		    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+		    "content=\"width=device-width,initial-scale=1\"><title>");
+	sk_buf_add_html(b, title);
+	sk_buf_adds(
+	    b, "</title><style>body{font-family:system-ui,sans-serif;"
+	       "max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222;"
+	       "line-height:1.5}h1{font-size:1.4rem}label{display:block;"
+	       "font-weight:600;margin:.8rem 0 .3rem}input{font-size:1.2rem;"
+	       "padding:.4rem;width:12rem;letter-spacing:.1rem}"
+	       "button{font-size:1rem;padding:.5rem 1.2rem;margin-top:.8rem}"
+	       "code{font-size:1.05rem;word-break:break-all}"
+	       ".error{color:#a00;font-weight:600}.codes{font-family:"
+	       "monospace;font-size:1.2rem;columns:2}svg{display:block;"
+	       "margin:1rem 0;max-width:100%;height:auto}</style></head>"
+	       "<body><main><h1>");
+	sk_buf_add_html(b, title);
+	sk_buf_adds(b, "</h1>\n");
+}
+
+static void
+page_error(struct sk_buf *b, const char *msg)
+{
+	if (msg == NULL)
+		return;
+	sk_buf_adds(b, "<p id=\"error\" class=\"error\" role=\"alert\">");
+	sk_buf_add_html(b, msg);
+	sk_buf_adds(b, "</p>\n");
+}
+
+static void
+page_send(struct sk_resp *resp, int status, struct sk_buf *b)
+{
+	char *s = NULL;
+
+	sk_buf_adds(b, "</main></body></html>\n");
+	if (sk_buf_take(b, &s) != 0) {
+		resp->oom = true;
+		return;
+	}
+	sk_resp_body_take(resp, status, "text/html; charset=utf-8", s,
+			  strlen(s));
+}
+
+/* A path of ours with ?rd= (percent-encoded, then safe in an attribute). */
+static void
+add_href(struct sk_buf *b, const char *path, const char *rd)
+{
+	struct sk_buf e;
+
+	sk_buf_init(&e);
+	sk_buf_adds(&e, path);
+	if (rd != NULL) {
+		sk_buf_adds(&e, "?rd=");
+		sk_buf_add_urlenc(&e, rd);
+	}
+	sk_buf_add_html(b, e.data ? e.data : "");
+	if (e.oom)
+		b->oom = true;
+	sk_buf_free(&e);
+}
+
+static void
+form_start(struct sk_buf *b, const char *path, const struct mctx *m,
+	   const char *id)
+{
+	sk_buf_addf(b, "<form id=\"%s\" method=\"post\" action=\"", id);
+	add_href(b, path, m->rd);
+	sk_buf_adds(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+	sk_buf_adds(b, m->csrf);
+	sk_buf_adds(b, "\">\n");
+}
+
+static void
+redirect_to(struct sk_resp *resp, const char *path, const char *rd)
+{
+	struct sk_buf b;
+	char *url = NULL;
+
+	sk_buf_init(&b);
+	sk_buf_adds(&b, path);
+	if (rd != NULL) {
+		sk_buf_adds(&b, "?rd=");
+		sk_buf_add_urlenc(&b, rd);
+	}
+	if (sk_buf_take(&b, &url) != 0) {
+		resp->oom = true;
+		return;
+	}
+	sk_resp_redirect(resp, url);
+	free(url);
+}
+
+/* Where to go once done: the validated rd, else Sekisho's home page. */
+static void
+continue_href(struct sk_buf *b, const char *rd)
+{
+	sk_buf_add_html(b, rd != NULL ? rd : "/");
+}
+
+/*
+ * The QR code as inline SVG: one path of dark modules, a 4-module quiet
+ * zone, no external resource (the pages' CSP allows none). The QR data
+ * holds the secret: wiped before it is freed.
+ */
+static int
+qr_svg(struct sk_buf *b, const char *text)
+{
+	QRcode *q;
+	int x, y, run, w, size;
+
+	q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (q == NULL)
+		return SK_ERR_NOMEM;
+	w = q->width;
+	size = w + 8;
+	sk_buf_addf(
+	    b,
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"qr\" "
+	    "role=\"img\" aria-labelledby=\"qr-title\" viewBox=\"0 0 %d "
+	    "%d\" width=\"%d\" height=\"%d\" shape-rendering=\"crispEdges"
+	    "\"><title id=\"qr-title\">QR code to scan with your "
+	    "authenticator app</title><rect width=\"%d\" height=\"%d\" "
+	    "fill=\"#fff\"/><path fill=\"#000\" d=\"",
+	    size, size, size * 6, size * 6, size, size);
+	for (y = 0; y < w; y++) {
+		for (x = 0; x < w; x++) {
+			if (!(q->data[y * w + x] & 1))
+				continue;
+			for (run = 1;
+			     x + run < w && (q->data[y * w + x + run] & 1);
+			     run++)
+				;
+			sk_buf_addf(b, "M%d %dh%dv1h-%dz", x + 4, y + 4, run,
+				    run);
+			x += run - 1;
+		}
+	}
+	sk_buf_adds(b, "\"/></svg>\n");
+	sk_memzero(q->data, (size_t)w * (size_t)w);
+	QRcode_free(q);
+	return 0;
+}
+
+/* ---- request checks ---- */
+
+/* Same rule as broker/logout.c: the browser's own word decides. */
+static bool
+same_origin(struct sk_req *req)
+{
+	const char *origin = sk_req_header(req, "Origin");
+	const char *site = sk_req_header(req, "Sec-Fetch-Site");
+	const char *host = sk_req_host(req);
+	const char *o;
+
+	/* Sec-Fetch-Site cannot be set by a page; Chromium sends "Origin:
+	 * null" for our forms under Referrer-Policy: no-referrer. */
+	if (site != NULL)
+		return strcmp(site, "same-origin") == 0 ||
+		       strcmp(site, "none") == 0;
+	if (origin == NULL)
+		return true; /* not a browser; SameSite=Lax still applies */
+	if (strcasecmp(origin, sk_app.cfg->public_url) == 0)
+		return true;
+	o = strstr(origin, "://");
+	return o != NULL && host[0] != '\0' && strcasecmp(o + 3, host) == 0;
+}
+
+/* A field of the urlencoded body; NULL when absent, repeated or too long. */
+static char *
+form_field(struct sk_req *req, const char *name)
+{
+	const char *ct = sk_req_header(req, "Content-Type");
+	bool dup = false;
+	char *v;
+
+	if (ct == NULL ||
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+	    req->body == NULL || strlen(req->body) != req->body_len)
+		return NULL;
+	v = sk_form_get(req->body, name, &dup);
+	if (v != NULL && (dup || strlen(v) > MAX_FIELD)) {
+		sk_strfreezero(v);
+		v = NULL;
+	}
+	return v;
+}
+
+/*
+ * A POST must come from our own page: same-origin, and with the session's
+ * CSRF token (constant-time compare; a missing one never matches).
+ */
+static bool
+post_ok(struct sk_req *req, struct sk_resp *resp, const struct mctx *m)
+{
+	char *tok;
+	bool ok;
+
+	if (!same_origin(req)) {
+		sk_resp_page(resp, 403, "Not allowed",
+			     "This form must be sent from this site.");
+		return false;
+	}
+	tok = form_field(req, "csrf");
+	ok = sk_ct_streq(tok, m->csrf);
+	sk_strfreezero(tok);
+	if (!ok)
+		sk_resp_page(resp, 403, "Form expired",
+			     "This form has expired or did not come from this "
+			     "site. Go back, reload the page and try again.");
+	return ok;
+}
+
+/*
+ * Common start of every handler: tenant, rd, MFA available, a session
+ * (waiting for its second factor or not) and the user's factor status.
+ * Answers and returns false when the request cannot go on.
+ */
+static bool
+begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
+      const char *self)
+{
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &m->rd))
+		return false;
+	if (!sk_mfa_available()) {
+		sk_resp_page(resp, 503, "Two-step verification unavailable",
+			     "Two-step verification is not set up on this "
+			     "server (it needs keys.master_key_file).");
+		return false;
+	}
+	r = sk_flow_session_mfa(req, &m->s, &m->sid);
+	if (r == SK_ERR_STORE) {
+		sk_resp_page(resp, 503, "Temporarily unavailable",
+			     "Sekisho cannot reach its session store. Please "
+			     "try again in a moment.");
+		return false;
+	}
+	if (r != 0) {
+		/* Not signed in at all: sign in first, then come back here. */
+		struct sk_buf b;
+		char *url = NULL;
+
+		sk_buf_init(&b);
+		sk_buf_adds(&b, "/login?rd=");
+		if (m->rd != NULL) {
+			struct sk_buf back;
+			sk_buf_init(&back);
+			sk_buf_adds(&back, self);
+			sk_buf_adds(&back, "?rd=");
+			sk_buf_add_urlenc(&back, m->rd);
+			sk_buf_add_urlenc(&b, back.data ? back.data : "/");
+			if (back.oom)
+				b.oom = true;
+			sk_buf_free(&back);
+		} else {
+			sk_buf_add_urlenc(&b, self);
+		}
+		if (sk_buf_take(&b, &url) != 0)
+			resp->oom = true;
+		else
+			sk_resp_redirect(resp, url);
+		free(url);
+		return false;
+	}
+	if (sk_mfa_csrf_token(m->s->handle, m->csrf) != 0) {
+		resp->oom = true;
+		return false;
+	}
+	if (sk_mfa_status(m->s->user_id, &m->enrolled, &m->remaining) != 0) {
+		sk_resp_page(resp, 503, "Temporarily unavailable",
+			     "Sekisho cannot reach its session store. Please "
+			     "try again in a moment.");
+		return false;
+	}
+	return true;
+}
+
+/* The last second factor is recent enough for a sensitive change. */
+static bool
+fresh(const struct sk_req *req, const struct sk_session *s)
+{
+	return !s->mfa_pending && s->mfa_at > 0 &&
+	       s->now - s->mfa_at <= req->tenant->mfa_max_age;
+}
+
+static struct sk_mfa_limit
+limit_of(const struct sk_tenant_conf *t)
+{
+	struct sk_mfa_limit l = {t->mfa_max_failures, t->mfa_failure_window};
+	return l;
+}
+
+/* The recovery codes, shown once, then a way on. */
+static void
+codes_page(struct sk_resp *resp, const struct mctx *m, const char *title,
+	   const char *intro, const struct sk_mfa_codes *codes)
+{
+	struct sk_buf b;
+	int i;
+
+	sk_buf_init(&b);
+	page_start(&b, title);
+	sk_buf_adds(&b, "<p>");
+	sk_buf_add_html(&b, intro);
+	sk_buf_adds(&b,
+		    "</p><p><strong>Save these recovery codes now.</strong> "
+		    "Each one signs you in once if you lose your "
+		    "authenticator. They are shown only this time.</p>\n"
+		    "<ol id=\"recovery-codes\" class=\"codes\">\n");
+	for (i = 0; i < SK_MFA_RECOVERY_CODES; i++) {
+		sk_buf_adds(&b, "<li><code>");
+		sk_buf_adds(&b, codes->v[i]);
+		sk_buf_adds(&b, "</code></li>\n");
+	}
+	sk_buf_adds(&b, "</ol>\n<p><a id=\"continue\" href=\"");
+	continue_href(&b, m->rd);
+	sk_buf_adds(&b, "\">I have saved them — continue</a></p>\n");
+	page_send(resp, 200, &b);
+}
+
+/* ---- sign-in ---- */
+
+/*
+ * The admin role needs an address the provider verified: an unverified
+ * one can be typed by anybody. Addresses compare case-insensitively
+ * (admin_emails is lowercased when the config is read).
+ */
+static bool
+is_admin(const struct sk_tenant_conf *t, const struct sk_identity *id)
+{
+	size_t i;
+
+	if (id->email == NULL || !id->email_verified)
+		return false;
+	for (i = 0; i < t->admin_emails.n; i++)
+		if (strcasecmp(t->admin_emails.v[i], id->email) == 0)
+			return true;
+	return false;
+}
+
+int
+sk_mfa_signin(const struct sk_tenant_conf *t, const char *user_id,
+	      const struct sk_identity *id, char **roles, bool *pending,
+	      bool *enrolled)
+{
+	/* Static strings: struct sk_session's fields are not const. */
+	static char admin[] = "admin", none[] = "";
+	int r;
+
+	*roles = is_admin(t, id) ? admin : none;
+	*pending = false;
+	*enrolled = false;
+	if ((r = sk_mfa_signin_state(user_id, *roles, enrolled)) != 0)
+		return r;
+	/*
+	 * An enrolled factor is always asked for, whatever the policy: a
+	 * user who turned it on expects it to protect the account.
+	 */
+	*pending = t->mfa == SK_MFA_REQUIRED ||
+		   (t->mfa == SK_MFA_ADMINS && *roles == admin) || *enrolled;
+	if (*pending && !sk_mfa_available()) {
+		/* Fail closed: never skip a factor we cannot check. */
+		sk_error("mfa: user %s needs a second factor but "
+			 "keys.master_key_file is not set",
+			 user_id);
+		return SK_ERR_CONFIG;
+	}
+	return 0;
+}
+
+void
+sk_mfa_after_signin(struct sk_resp *resp, bool enrolled, const char *rd)
+{
+	redirect_to(resp, enrolled ? "/mfa" : "/mfa/enroll", rd);
+}
+
+/* ---- /mfa ---- */
+
+static void
+challenge_page(struct sk_resp *resp, int status, const struct mctx *m,
+	       const char *error)
+{
+	struct sk_buf b;
+
+	sk_buf_init(&b);
+	page_start(&b, m->s->mfa_pending ? "Two-step verification"
+					 : "Confirm it's you");
+	page_error(&b, error);
+	sk_buf_adds(&b, "<p>Enter the 6-digit code from your authenticator "
+			"app.</p>\n");
+	form_start(&b, "/mfa", m, "totp-form");
+	sk_buf_adds(
+	    &b, "<label for=\"code\">Code</label><input id=\"code\" "
+		"name=\"code\" type=\"text\" inputmode=\"numeric\" "
+		"pattern=\"[0-9]{6}\" maxlength=\"6\" "
+		"autocomplete=\"one-time-code\" required autofocus>\n"
+		"<button id=\"submit\" type=\"submit\">Verify</button>"
+		"</form>\n<details><summary>Use a recovery code</summary>\n");
+	form_start(&b, "/mfa", m, "recovery-form");
+	sk_buf_adds(
+	    &b, "<label for=\"recovery\">Recovery code</label><input "
+		"id=\"recovery\" name=\"recovery\" type=\"text\" "
+		"autocomplete=\"off\" maxlength=\"20\" required>\n"
+		"<button id=\"recovery-submit\" type=\"submit\">Use recovery "
+		"code</button></form></details>\n");
+	page_send(resp, status, &b);
+}
+
+static void
+locked_page(struct sk_resp *resp, const struct mctx *m, int64_t retry)
+{
+	char msg[256], when[32], ra[24];
+	struct tm tm;
+	time_t t = (time_t)(m->s->now + retry);
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%H:%M:%S UTC", &tm) == 0)
+		snprintf(when, sizeof(when), "the window ends");
+	snprintf(msg, sizeof(msg),
+		 "Too many wrong codes. For your security, codes are not "
+		 "checked for a while: try again in %lld minute%s (after %s).",
+		 (long long)((retry + 59) / 60),
+		 (retry + 59) / 60 == 1 ? "" : "s", when);
+	snprintf(ra, sizeof(ra), "%lld", (long long)retry);
+	sk_resp_header(resp, "Retry-After", ra);
+	sk_resp_page(resp, 429, "Try again later", msg);
+}
+
+/* The factor is proven: the session is complete (or its proof fresh). */
+static void
+factor_done(struct sk_resp *resp, const struct mctx *m, int remaining,
+	    bool recovery)
+{
+	struct sk_buf b;
+	int64_t at;
+	int r;
+
+	if ((r = sk_session_mfa_complete(m->sid, &at)) != 0) {
+		if (r == SK_ERR_NOT_FOUND)
+			sk_resp_page(resp, 401, "Session expired",
+				     "Your sign-in expired. Please sign in "
+				     "again.");
+		else
+			sk_resp_page(resp, 503, "Temporarily unavailable",
+				     "Sekisho cannot reach its session store. "
+				     "Please try again in a moment.");
+		return;
+	}
+	sk_info("mfa: user %s passed the second factor (%s)", m->s->user_id,
+		recovery ? "recovery code" : "totp");
+	if (!recovery) {
+		if (m->rd != NULL)
+			sk_resp_redirect(resp, m->rd);
+		else
+			sk_resp_redirect(resp, "/");
+		return;
+	}
+	sk_buf_init(&b);
+	page_start(&b, "Recovery code accepted");
+	sk_buf_addf(&b,
+		    "<p>That recovery code is now used up. You have <strong "
+		    "id=\"remaining\">%d</strong> left.</p>\n",
+		    remaining);
+	sk_buf_adds(&b, "<p>Lost your authenticator? <a id=\"reenrol\" "
+			"href=\"/mfa/enroll\">Set up a new one</a>. Running "
+			"low? <a href=\"/mfa/recovery\">Get new recovery "
+			"codes</a>.</p>\n<p><a id=\"continue\" href=\"");
+	continue_href(&b, m->rd);
+	sk_buf_adds(&b, "\">Continue</a></p>\n");
+	page_send(resp, 200, &b);
+}
+
+void
+sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
+{
+	struct sk_mfa_limit lim;
+	struct mctx m;
+	char *code = NULL, *rcode = NULL;
+	int64_t retry = 0;
+	int remaining = 0, r;
+
+	if (!begin(req, resp, &m, "/mfa"))
+		goto out;
+	if (!m.enrolled) {
+		/* Nothing to check yet: set a factor up first. */
+		redirect_to(resp, "/mfa/enroll", m.rd);
+		goto out;
+	}
+	if (strcmp(req->method, "POST") != 0) {
+		challenge_page(resp, 200, &m, NULL);
+		goto out;
+	}
+	if (!post_ok(req, resp, &m))
+		goto out;
+	lim = limit_of(req->tenant);
+	code = form_field(req, "code");
+	rcode = form_field(req, "recovery");
+	if (code != NULL && rcode == NULL) {
+		/* People paste "123 456": spaces are not part of the code. */
+		size_t i, j;
+		for (i = j = 0; code[i] != '\0'; i++)
+			if (code[i] != ' ')
+				code[j++] = code[i];
+		code[j] = '\0';
+		r = sk_mfa_check_totp(req->tenant->id, m.s->user_id, code, &lim,
+				      &retry);
+	} else if (rcode != NULL && code == NULL) {
+		r = sk_mfa_check_recovery(req->tenant->id, m.s->user_id, rcode,
+					  &lim, &retry, &remaining);
+	} else {
+		r = SK_ERR_INVALID;
+	}
+	switch (r) {
+	case 0:
+		factor_done(resp, &m, remaining, rcode != NULL);
+		break;
+	case SK_ERR_TOKEN:
+		challenge_page(resp, 401, &m,
+			       rcode != NULL
+				   ? "That recovery code is not right, or it "
+				     "was already used."
+				   : "That code is not right, or it was "
+				     "already used. Wait for the next code "
+				     "in your app and try again.");
+		break;
+	case SK_ERR_INVALID:
+		challenge_page(resp, 400, &m,
+			       rcode != NULL
+				   ? "A recovery code has ten letters and "
+				     "digits, like abcde-12345."
+				   : "Enter the 6-digit code shown in your "
+				     "authenticator app.");
+		break;
+	case SK_ERR_DENIED:
+		sk_warn("mfa: user %s: too many wrong codes; refused for %llds",
+			m.s->user_id, (long long)retry);
+		locked_page(resp, &m, retry);
+		break;
+	case SK_ERR_NOT_FOUND:
+		redirect_to(resp, "/mfa/enroll", m.rd);
+		break;
+	case SK_ERR_STORE:
+		sk_resp_page(resp, 503, "Temporarily unavailable",
+			     "Sekisho cannot reach its session store. Please "
+			     "try again in a moment.");
+		break;
+	default:
+		sk_resp_page(resp, 500, "Verification failed",
+			     "Your second factor could not be checked. Please "
+			     "contact your administrator.");
+		break;
+	}
+out:
+	sk_strfreezero(code);
+	sk_strfreezero(rcode);
+	mctx_free(&m);
+}
+
+/* ---- /mfa/enroll ---- */
+
+static void
+enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
+	   const struct mctx *m, const char *error)
+{
+	const char *issuer = req->tenant->display_name
+				 ? req->tenant->display_name
+				 : req->tenant->id;
+	const char *account =
+	    m->s->email && m->s->email[0] ? m->s->email : m->s->user_id;
+	char *b32 = NULL, *uri = NULL;
+	struct sk_buf b;
+	size_t i;
+	int r;
+
+	r = sk_mfa_enrol_begin(req->tenant->id, m->s->user_id, issuer, account,
+			       &b32, &uri);
+	if (r != 0) {
+		if (r == SK_ERR_STORE)
+			sk_resp_page(resp, 503, "Temporarily unavailable",
+				     "Sekisho cannot reach its session store. "
+				     "Please try again in a moment.");
+		else
+			sk_resp_page(resp, 500, "Something went wrong",
+				     "Two-step verification could not be set "
+				     "up. Please try again later.");
+		return;
+	}
+	sk_buf_init(&b);
+	page_start(&b, "Set up two-step verification");
+	page_error(&b, error);
+	sk_buf_adds(&b, "<ol><li>Open an authenticator app (such as Google "
+			"Authenticator, Microsoft Authenticator or 1Password) "
+			"and scan this QR code.</li>\n<li>Or add an account by "
+			"hand with this key (time-based, 6 digits): <code "
+			"id=\"secret\">");
+	/* Groups of four, as authenticator apps show them. */
+	for (i = 0; b32[i] != '\0'; i++) {
+		if (i > 0 && i % 4 == 0)
+			sk_buf_adds(&b, " ");
+		sk_buf_add(&b, &b32[i], 1);
+	}
+	sk_buf_adds(&b, "</code></li>\n<li>Enter the 6-digit code the app "
+			"shows.</li></ol>\n");
+	if (qr_svg(&b, uri) != 0)
+		b.oom = true;
+	sk_buf_adds(&b, "<p><a id=\"otpauth\" href=\"");
+	sk_buf_add_html(&b, uri);
+	sk_buf_adds(&b, "\">Open in an authenticator app on this device</a>"
+			"</p>\n");
+	form_start(&b, "/mfa/enroll", m, "enrol-form");
+	sk_buf_adds(
+	    &b, "<label for=\"code\">Code from the app</label><input "
+		"id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
+		"pattern=\"[0-9]{6}\" maxlength=\"6\" "
+		"autocomplete=\"one-time-code\" required>\n"
+		"<button id=\"submit\" type=\"submit\">Turn on</button>"
+		"</form>\n");
+	page_send(resp, status, &b);
+	sk_strfreezero(b32);
+	sk_strfreezero(uri);
+}
+
+void
+sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
+{
+	struct sk_mfa_codes codes;
+	struct mctx m;
+	char *code = NULL;
+	int64_t now;
+	int r;
+
+	memset(&codes, 0, sizeof(codes));
+	if (!begin(req, resp, &m, "/mfa/enroll"))
+		goto out;
+	/*
+	 * Replacing a factor needs proof of the current one (a code or a
+	 * recovery code at /mfa) within mfa_max_age: otherwise whoever holds
+	 * only the upstream account could enrol their own device. A session
+	 * still waiting for its second factor never replaces one.
+	 */
+	if (m.enrolled && !fresh(req, m.s)) {
+		redirect_to(resp, "/mfa", "/mfa/enroll");
+		goto out;
+	}
+	if (strcmp(req->method, "POST") != 0) {
+		enrol_page(req, resp, 200, &m, NULL);
+		goto out;
+	}
+	if (!post_ok(req, resp, &m))
+		goto out;
+	code = form_field(req, "code");
+	r = sk_mfa_enrol_finish(req->tenant->id, m.s->user_id, code ? code : "",
+				m.enrolled, &codes, &now);
+	switch (r) {
+	case 0:
+		if (sk_session_mfa_complete(m.sid, &now) != 0) {
+			sk_resp_page(resp, 503, "Temporarily unavailable",
+				     "Two-step verification is on, but your "
+				     "sign-in could not be completed. Please "
+				     "sign in again.");
+			break;
+		}
+		codes_page(resp, &m, "Two-step verification is on",
+			   "From now on, signing in asks for a code from your "
+			   "authenticator app.",
+			   &codes);
+		break;
+	case SK_ERR_TOKEN:
+		enrol_page(req, resp, 401, &m,
+			   "That code is not right. Check that the app shows "
+			   "this account and enter its current code.");
+		break;
+	case SK_ERR_EXPIRED:
+		enrol_page(req, resp, 400, &m,
+			   "This set-up expired or was restarted elsewhere. "
+			   "Scan the code below again.");
+		break;
+	case SK_ERR_DENIED:
+		/* A factor appeared meanwhile: it must be used, not replaced.
+		 */
+		redirect_to(resp, "/mfa", m.rd);
+		break;
+	case SK_ERR_STORE:
+		sk_resp_page(resp, 503, "Temporarily unavailable",
+			     "Sekisho cannot reach its session store. Please "
+			     "try again in a moment.");
+		break;
+	default:
+		sk_resp_page(resp, 500, "Something went wrong",
+			     "Two-step verification could not be set up. "
+			     "Please try again later.");
+		break;
+	}
+out:
+	sk_memzero(&codes, sizeof(codes));
+	sk_strfreezero(code);
+	mctx_free(&m);
+}
+
+/* ---- /mfa/recovery ---- */
+
+void
+sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
+{
+	struct sk_mfa_codes codes;
+	struct sk_buf b;
+	struct mctx m;
+	int r;
+
+	memset(&codes, 0, sizeof(codes));
+	if (!begin(req, resp, &m, "/mfa/recovery"))
+		goto out;
+	if (m.s->mfa_pending) {
+		/* Not signed in yet: the second factor comes first. */
+		redirect_to(resp, "/mfa", "/mfa/recovery");
+		goto out;
+	}
+	if (!m.enrolled) {
+		sk_buf_init(&b);
+		page_start(&b, "Two-step verification");
+		sk_buf_adds(&b, "<p id=\"status\">Two-step verification is "
+				"off for your account.</p>\n<p><a id=\"enrol\" "
+				"href=\"/mfa/enroll\">Turn it on</a></p>\n");
+		page_send(resp, 200, &b);
+		goto out;
+	}
+	if (strcmp(req->method, "POST") != 0) {
+		sk_buf_init(&b);
+		page_start(&b, "Two-step verification");
+		sk_buf_addf(&b,
+			    "<p id=\"status\">Two-step verification is on. You "
+			    "have <strong id=\"remaining\">%d</strong> unused "
+			    "recovery code%s.</p>\n",
+			    m.remaining, m.remaining == 1 ? "" : "s");
+		form_start(&b, "/mfa/recovery", &m, "regenerate-form");
+		sk_buf_adds(&b, "<p>New codes replace all the old ones.</p>"
+				"<button id=\"regenerate\" type=\"submit\">Get "
+				"new recovery codes</button></form>\n<p><a "
+				"id=\"reenrol\" href=\"/mfa/enroll\">Move to a "
+				"new authenticator app</a></p>\n");
+		page_send(resp, 200, &b);
+		goto out;
+	}
+	if (!post_ok(req, resp, &m))
+		goto out;
+	/* New codes are as good as the factor: ask for a fresh proof. */
+	if (!fresh(req, m.s)) {
+		redirect_to(resp, "/mfa", "/mfa/recovery");
+		goto out;
+	}
+	r = sk_mfa_recovery_regenerate(req->tenant->id, m.s->user_id, &codes);
+	if (r == 0)
+		codes_page(resp, &m, "New recovery codes",
+			   "Your old recovery codes no longer work.", &codes);
+	else if (r == SK_ERR_STORE)
+		sk_resp_page(resp, 503, "Temporarily unavailable",
+			     "Sekisho cannot reach its session store. Please "
+			     "try again in a moment.");
+	else if (r == SK_ERR_NOT_FOUND)
+		redirect_to(resp, "/mfa/enroll", NULL);
+	else
+		sk_resp_page(resp, 500, "Something went wrong",
+			     "New recovery codes could not be made. Please try "
+			     "again later.");
+out:
+	sk_memzero(&codes, sizeof(codes));
+	mctx_free(&m);
+}

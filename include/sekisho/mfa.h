@@ -1,0 +1,161 @@
+/*
+ * The TOTP second factor and its recovery codes, kept in Redis.
+ *
+ * Secrets at rest: each tenant has a random 256-bit data key, stored only
+ * sealed (AES-256-GCM) under the master key (keys.master_key_file). TOTP
+ * seeds are sealed under the tenant's data key with additional data that
+ * names the purpose, tenant and user, so a ciphertext copied to another
+ * user, tenant or purpose does not open. Recovery codes are stored only as
+ * HMAC-SHA256 under a key derived from the data key. Rotating the master
+ * key re-wraps the data keys (sk_master_rewrap()); nothing else changes.
+ *
+ * Codes are checked with liboath (SHA-1, 6 digits, 30 s steps, one step
+ * either side) at Redis TIME: every instance uses the same clock. A code
+ * is refused when its time step is not newer than the last one accepted
+ * for the user (no replay, checked and recorded atomically in Redis).
+ * Wrong codes and recovery codes are counted per user in a fixed window;
+ * each attempt takes a slot *before* it is evaluated (atomically), so
+ * concurrent guesses cannot exceed the limit.
+ *
+ * Redis keys, all in the user's hash slot:
+ *   sk:{u:<user>}:totp   hash: seed (sealed), last_step, enrolled_at,
+ *                        pseed / pseed_exp (an enrolment in progress)
+ *   sk:{u:<user>}:rc     set: HMACs of the unused recovery codes
+ *   sk:{u:<user>}:mfail  counter of wrong codes, expires with the window
+ *   sk:{t:<tenant>}:dk   the tenant data key, sealed under the master key
+ */
+#ifndef SEKISHO_MFA_H
+#define SEKISHO_MFA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sekisho/crypto.h"
+
+struct sk_config;
+
+#define SK_MFA_SECRET_BYTES 20 /* 160-bit TOTP secret (RFC 4226 4.) */
+#define SK_MFA_SECRET_B32 32   /* its base32 form, without padding */
+#define SK_MFA_DIGITS 6
+#define SK_MFA_STEP 30	     /* seconds per time step */
+#define SK_MFA_WINDOW 1	     /* steps accepted either side of now */
+#define SK_MFA_ENROL_TTL 600 /* an enrolment in progress lasts 10 min */
+#define SK_MFA_RECOVERY_CODES 10
+#define SK_MFA_RECOVERY_CHARS 11 /* "xxxxx-xxxxx": 50 random bits */
+
+/* Recovery codes as shown to the user once. Wipe with sk_memzero(). */
+struct sk_mfa_codes {
+	char v[SK_MFA_RECOVERY_CODES][SK_MFA_RECOVERY_CHARS + 1];
+};
+
+/* The per-user limit on wrong codes. */
+struct sk_mfa_limit {
+	int64_t max_failures; /* wrong codes allowed per window */
+	int64_t window;	      /* seconds */
+};
+
+/*
+ * Start-up. Keeps a copy of master (NULL: no master key, MFA unavailable)
+ * and, when Redis answers, opens (or creates) the data key of every
+ * tenant of cfg. Returns SK_ERR_CONFIG, with the reason logged, when a
+ * stored data key does not open with this master key: the caller must
+ * stop rather than create secrets over the old ones. Redis not answering
+ * is not an error here; keys are then loaded on first use.
+ */
+int sk_mfa_init(const struct sk_config *cfg,
+		const unsigned char master[SK_AEAD_KEY_LEN]);
+/* Wipes the keys held in memory. */
+void sk_mfa_shutdown(void);
+/* True when a master key was given (TOTP can be used). */
+bool sk_mfa_available(void);
+
+/*
+ * At sign-in: records roles (space-separated) on the user and tells
+ * whether the user has an active TOTP factor. One round trip.
+ */
+int sk_mfa_signin_state(const char *user_id, const char *roles, bool *enrolled);
+
+/*
+ * The form token of a session (handle: struct sk_session's handle):
+ * base64url HMAC-SHA256 under a key derived from the master key, so it is
+ * per session, the same on every instance, and never stored. out[44].
+ * SK_ERR_CONFIG without a master key.
+ */
+int sk_mfa_csrf_token(const char *handle, char out[44]);
+
+/*
+ * Starts (or resumes, while it lasts) an enrolment: a new random secret
+ * is kept sealed as the user's pending one. On success *secret_b32 (the
+ * secret in base32) and *uri (the otpauth://totp/ URI with issuer and
+ * label = account) are newly allocated: free with sk_strfreezero().
+ */
+int sk_mfa_enrol_begin(const char *tenant, const char *user_id,
+		       const char *issuer, const char *account,
+		       char **secret_b32, char **uri);
+
+/*
+ * Ends an enrolment: code must be valid for the pending secret. Then the
+ * pending secret becomes the active factor (replacing an existing one only
+ * if replace is true), the code's step counts as used, and ten recovery
+ * codes replace any earlier ones; they are written into *codes (wipe it).
+ * On success *now is Redis TIME. Errors: SK_ERR_TOKEN wrong code,
+ * SK_ERR_EXPIRED no enrolment in progress (or it changed meanwhile),
+ * SK_ERR_DENIED a factor exists and replace is false.
+ */
+int sk_mfa_enrol_finish(const char *tenant, const char *user_id,
+			const char *code, bool replace,
+			struct sk_mfa_codes *codes, int64_t *now);
+
+/*
+ * Checks a TOTP code (exactly six digits) against the active factor.
+ * Returns 0 when accepted (its step is then spent), SK_ERR_TOKEN when
+ * wrong or already used, SK_ERR_NOT_FOUND when the user has no factor,
+ * SK_ERR_DENIED when the limit of wrong codes is reached: then
+ * *retry_after is the number of seconds until the next attempt may be
+ * made. SK_ERR_INVALID for a code that is not six digits (not counted).
+ */
+int sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
+		      const struct sk_mfa_limit *lim, int64_t *retry_after);
+
+/*
+ * Checks and spends a recovery code (case, spaces and dashes ignored).
+ * Same results as sk_mfa_check_totp(); on success *remaining is the
+ * number of unused codes left.
+ */
+int sk_mfa_check_recovery(const char *tenant, const char *user_id,
+			  const char *code, const struct sk_mfa_limit *lim,
+			  int64_t *retry_after, int *remaining);
+
+/* Unused recovery codes of the user; *enrolled false without a factor. */
+int sk_mfa_status(const char *user_id, bool *enrolled, int *remaining);
+
+/*
+ * Replaces the user's recovery codes with ten new ones written into
+ * *codes (wipe it). SK_ERR_NOT_FOUND without an active factor.
+ */
+int sk_mfa_recovery_regenerate(const char *tenant, const char *user_id,
+			       struct sk_mfa_codes *codes);
+
+/*
+ * For tests and tools: checks code against a raw secret at time now
+ * (liboath, SHA-1, 6 digits, 30 s, window steps either side). On success
+ * returns 0 and *step is the time step the code belongs to.
+ */
+int sk_mfa_totp_verify(const unsigned char *secret, size_t len, int64_t now,
+		       int window, const char *code, int64_t *step);
+
+/*
+ * Master key rotation: every record sealed under the master key (tenant
+ * data keys, the signing keys in sk:{keys}, the master key check value
+ * sk:{mk}) is re-sealed under new_key. A record that already opens with
+ * new_key is left alone, so an interrupted run can simply be repeated.
+ * *done and *already count the records re-sealed and found done; a record
+ * that opens with neither key is logged and makes the call return
+ * SK_ERR_CONFIG after trying the others.
+ */
+int sk_master_rewrap(const unsigned char old_key[SK_AEAD_KEY_LEN],
+		     const unsigned char new_key[SK_AEAD_KEY_LEN], int *done,
+		     int *already);
+
+#endif

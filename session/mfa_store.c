@@ -1,0 +1,1189 @@
+/*
+ * TOTP factors, recovery codes and the failed-code limit in Redis; tenant
+ * data keys. See include/sekisho/mfa.h for the model and the keys.
+ */
+#include "sekisho/mfa.h"
+#include "mfa_int.h"
+#include "sekisho/config.h"
+#include "sekisho/err.h"
+#include "sekisho/log.h"
+#include "sekisho/store.h"
+#include "sekisho/util.h"
+
+#include <liboath/oath.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_LEN 160
+#define AAD_LEN 256
+#define HMAC_HEX 64
+/* A cached data key is checked against Redis this often (see dk_get). */
+#define DK_REFRESH_US (60 * 1000000LL)
+
+/* Recovery-code alphabet: Crockford's base32 (no i, l, o, u). */
+static const char rc_alpha[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+struct dk {
+	char *tenant;
+	bool loaded;
+	int64_t loaded_us;		    /* monotonic */
+	unsigned char raw[SK_AEAD_KEY_LEN]; /* the data key itself */
+	unsigned char key[SK_AEAD_KEY_LEN]; /* seals the seeds */
+	unsigned char rk[SK_AEAD_KEY_LEN];  /* HMAC key of recovery codes */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	bool have_master;
+	unsigned char master[SK_AEAD_KEY_LEN];
+	unsigned char csrf[SK_AEAD_KEY_LEN];
+	struct dk *dks;
+	size_t ndks;
+} st = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_once_t oath_once = PTHREAD_ONCE_INIT;
+static int oath_ready_rc = -1;
+
+static void
+oath_setup(void)
+{
+	oath_ready_rc = oath_init();
+}
+
+/* ---- small helpers ---- */
+
+static int
+hkdf(const unsigned char ikm[SK_AEAD_KEY_LEN], const char *label,
+     unsigned char out[SK_AEAD_KEY_LEN])
+{
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	size_t len = SK_AEAD_KEY_LEN;
+	int ok;
+
+	if (pc == NULL)
+		return SK_ERR_NOMEM;
+	ok = EVP_PKEY_derive_init(pc) == 1 &&
+	     EVP_PKEY_CTX_set_hkdf_md(pc, EVP_sha256()) == 1 &&
+	     EVP_PKEY_CTX_set1_hkdf_key(pc, ikm, SK_AEAD_KEY_LEN) == 1 &&
+	     EVP_PKEY_CTX_add1_hkdf_info(pc, (const unsigned char *)label,
+					 (int)strlen(label)) == 1 &&
+	     EVP_PKEY_derive(pc, out, &len) == 1 && len == SK_AEAD_KEY_LEN;
+	EVP_PKEY_CTX_free(pc);
+	return ok ? 0 : SK_ERR_INTERNAL;
+}
+
+static int
+eval(struct sk_reply **rep, struct sk_script *s, int nkeys, int argc,
+     const char **argv)
+{
+	size_t lens[24];
+	int i;
+
+	if (argc > (int)SK_ARRAY_SIZE(lens))
+		return SK_ERR_INTERNAL;
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	return sk_store_eval(rep, s, nkeys, argc, argv, lens);
+}
+
+static bool
+is_str(const struct sk_reply *r, size_t i)
+{
+	return r->type == SK_REPLY_ARRAY && i < r->nelem &&
+	       r->elem[i]->type == SK_REPLY_STRING;
+}
+
+static bool
+is_int(const struct sk_reply *r, size_t i)
+{
+	return r->type == SK_REPLY_ARRAY && i < r->nelem &&
+	       r->elem[i]->type == SK_REPLY_INTEGER;
+}
+
+static int64_t
+num(const struct sk_reply *r, size_t i)
+{
+	if (is_int(r, i))
+		return r->elem[i]->integer;
+	if (is_str(r, i))
+		return strtoll(r->elem[i]->str, NULL, 10);
+	return 0;
+}
+
+/* Keys of the user's records; false when the id cannot be one of ours. */
+static bool
+user_keys(const char *user, char totp[KEY_LEN], char rc[KEY_LEN],
+	  char fail[KEY_LEN])
+{
+	size_t i, n = user != NULL ? strlen(user) : 0;
+
+	/* User ids are ours ("u_" + base64url); never splice anything else
+	 * into a key name. */
+	if (n < 3 || n > 64)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = user[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	snprintf(totp, KEY_LEN, "sk:{u:%s}:totp", user);
+	snprintf(rc, KEY_LEN, "sk:{u:%s}:rc", user);
+	snprintf(fail, KEY_LEN, "sk:{u:%s}:mfail", user);
+	return true;
+}
+
+/*
+ * Additional data of a sealed seed: purpose, tenant and user. A seed
+ * copied to another user or tenant, or a pending seed swapped in as the
+ * active one, does not open.
+ */
+static void
+seed_aad(char aad[AAD_LEN], const char *purpose, const char *tenant,
+	 const char *user)
+{
+	snprintf(aad, AAD_LEN, "sekisho:%s:v1:%s:%s", purpose, tenant, user);
+}
+
+/* ---- tenant data keys ---- */
+
+static void
+dk_aad(char aad[AAD_LEN], const char *tenant)
+{
+	snprintf(aad, AAD_LEN, "sekisho:tenant-data-key:v1:%s", tenant);
+}
+
+/*
+ * Opens the tenant's data key in Redis, or stores one: candidate (the key
+ * this process already uses, so that seeds it sealed stay readable if
+ * Redis lost the record) or else a new random one.
+ */
+static int
+dk_fetch(const char *tenant, const unsigned char *candidate,
+	 unsigned char out[SK_AEAD_KEY_LEN])
+{
+	unsigned char fresh[SK_AEAD_KEY_LEN], *pt = NULL;
+	struct sk_reply *rep = NULL;
+	const char *argv[5];
+	size_t lens[5], ptlen = 0;
+	char key[KEY_LEN], aad[AAD_LEN], *sealed = NULL;
+	const char *stored;
+	int i, r;
+
+	snprintf(key, sizeof(key), "sk:{t:%s}:dk", tenant);
+	dk_aad(aad, tenant);
+	if (candidate != NULL)
+		memcpy(fresh, candidate, sizeof(fresh));
+	else if ((r = sk_random_bytes(fresh, sizeof(fresh))) != 0)
+		goto out;
+	if ((r = sk_aead_seal(st.master, fresh, sizeof(fresh), aad, &sealed)) !=
+	    0)
+		goto out;
+	/*
+	 * SET NX GET: ours is stored only if there is none; otherwise the
+	 * existing key comes back and must open, or we stop. A key that
+	 * does not open is never replaced: the seeds sealed under it would
+	 * be lost for good.
+	 */
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = sealed;
+	argv[3] = "NX";
+	argv[4] = "GET";
+	for (i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	if ((r = sk_store_cmd(&rep, 5, argv, lens)) != 0)
+		goto out;
+	if (rep->type == SK_REPLY_NIL) {
+		memcpy(out, fresh, sizeof(fresh));
+		if (candidate != NULL)
+			sk_warn("mfa: the data key of tenant %s was missing "
+				"from Redis; stored it again",
+				tenant);
+		else
+			sk_info("mfa: created the data key of tenant %s",
+				tenant);
+		goto out;
+	}
+	stored = rep->type == SK_REPLY_STRING ? rep->str : "";
+	if (sk_aead_open(st.master, stored, aad, &pt, &ptlen) != 0 ||
+	    ptlen != SK_AEAD_KEY_LEN) {
+		sk_error("mfa: the data key of tenant %s does not open with "
+			 "the master key (keys.master_key_file is not the key "
+			 "this Redis data was sealed with)",
+			 tenant);
+		r = SK_ERR_CONFIG;
+		goto out;
+	}
+	memcpy(out, pt, SK_AEAD_KEY_LEN);
+out:
+	if (pt != NULL)
+		sk_freezero(pt, ptlen + 1);
+	sk_memzero(fresh, sizeof(fresh));
+	free(sealed);
+	sk_reply_free(&rep);
+	return r;
+}
+
+static struct dk *
+dk_slot(const char *tenant)
+{
+	size_t i;
+
+	for (i = 0; tenant != NULL && i < st.ndks; i++)
+		if (strcmp(st.dks[i].tenant, tenant) == 0)
+			return &st.dks[i];
+	return NULL;
+}
+
+/*
+ * Copies the tenant's keys; wipe after use. Loaded on first use, then
+ * checked against Redis every minute: if Redis lost the record, the key
+ * in use is stored again (seeds sealed under it stay readable) rather
+ * than a new one made; if another key is there, it is adopted, so all
+ * instances converge on the stored key.
+ */
+static int
+dk_get(const char *tenant, unsigned char key[SK_AEAD_KEY_LEN],
+       unsigned char rk[SK_AEAD_KEY_LEN])
+{
+	unsigned char raw[SK_AEAD_KEY_LEN], k[SK_AEAD_KEY_LEN],
+	    h[SK_AEAD_KEY_LEN], prev[SK_AEAD_KEY_LEN];
+	int64_t now = sk_monotonic_us();
+	bool have_prev = false;
+	struct dk *d;
+	int r;
+
+	if (!st.have_master)
+		return SK_ERR_CONFIG;
+	pthread_mutex_lock(&st.lock);
+	d = dk_slot(tenant);
+	if (d != NULL && d->loaded && now - d->loaded_us < DK_REFRESH_US) {
+		memcpy(key, d->key, SK_AEAD_KEY_LEN);
+		memcpy(rk, d->rk, SK_AEAD_KEY_LEN);
+		pthread_mutex_unlock(&st.lock);
+		return 0;
+	}
+	if (d != NULL && d->loaded) {
+		memcpy(prev, d->raw, SK_AEAD_KEY_LEN);
+		have_prev = true;
+	}
+	pthread_mutex_unlock(&st.lock);
+	if (d == NULL)
+		return SK_ERR_NOT_FOUND; /* not a configured tenant */
+	/* Loaded outside the lock: Redis I/O must not serialise threads. */
+	r = dk_fetch(tenant, have_prev ? prev : NULL, raw);
+	if (r != 0 && have_prev) {
+		/*
+		 * The key in use is known good: keep it. After a master key
+		 * rotation (sekishoctl master-key rewrap) the record no
+		 * longer opens with this instance's old master key, yet the
+		 * data key inside is unchanged; instances keep working until
+		 * they are restarted with the new one.
+		 */
+		if (r == SK_ERR_CONFIG)
+			sk_warn("mfa: keeping the data key of tenant %s in use "
+				"(restart with the current master key)",
+				tenant);
+		pthread_mutex_lock(&st.lock);
+		memcpy(key, d->key, SK_AEAD_KEY_LEN);
+		memcpy(rk, d->rk, SK_AEAD_KEY_LEN);
+		d->loaded_us = now;
+		pthread_mutex_unlock(&st.lock);
+		r = 0;
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if (have_prev && !sk_ct_eq(prev, sizeof(prev), raw, sizeof(raw)))
+		sk_warn(
+		    "mfa: the data key of tenant %s in Redis is not the one "
+		    "this instance used; using the stored one",
+		    tenant);
+	/* Separate keys for sealing and for hashing, from one data key. */
+	if ((r = hkdf(raw, "sekisho:mfa:seed-seal:v1", k)) != 0 ||
+	    (r = hkdf(raw, "sekisho:mfa:recovery-hmac:v1", h)) != 0)
+		goto out;
+	pthread_mutex_lock(&st.lock);
+	memcpy(d->raw, raw, SK_AEAD_KEY_LEN);
+	memcpy(d->key, k, SK_AEAD_KEY_LEN);
+	memcpy(d->rk, h, SK_AEAD_KEY_LEN);
+	d->loaded = true;
+	d->loaded_us = now;
+	pthread_mutex_unlock(&st.lock);
+	memcpy(key, k, SK_AEAD_KEY_LEN);
+	memcpy(rk, h, SK_AEAD_KEY_LEN);
+out:
+	sk_memzero(prev, sizeof(prev));
+	sk_memzero(raw, sizeof(raw));
+	sk_memzero(k, sizeof(k));
+	sk_memzero(h, sizeof(h));
+	return r;
+}
+
+int
+sk_mfa_init(const struct sk_config *cfg,
+	    const unsigned char master[SK_AEAD_KEY_LEN])
+{
+	unsigned char k[SK_AEAD_KEY_LEN], h[SK_AEAD_KEY_LEN];
+	size_t i;
+	int r;
+
+	pthread_once(&oath_once, oath_setup);
+	if (oath_ready_rc != OATH_OK)
+		return SK_ERR_INTERNAL;
+	sk_mfa_shutdown();
+	if ((st.dks = calloc(cfg->ntenants ? cfg->ntenants : 1,
+			     sizeof(*st.dks))) == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < cfg->ntenants; i++) {
+		if ((st.dks[i].tenant = strdup(cfg->tenants[i].id)) == NULL)
+			return SK_ERR_NOMEM;
+		st.ndks = i + 1;
+	}
+	if (master == NULL)
+		return 0;
+	memcpy(st.master, master, SK_AEAD_KEY_LEN);
+	st.have_master = true;
+	if ((r = hkdf(master, "sekisho:mfa:csrf:v1", st.csrf)) != 0)
+		return r;
+	/*
+	 * Open every tenant's data key now, so a wrong master key stops
+	 * start-up instead of failing sign-ins later. Without Redis, the
+	 * keys are loaded on first use (and fail closed then).
+	 */
+	for (i = 0; i < st.ndks; i++) {
+		r = dk_get(st.dks[i].tenant, k, h);
+		sk_memzero(k, sizeof(k));
+		sk_memzero(h, sizeof(h));
+		if (r == SK_ERR_CONFIG)
+			return r;
+		if (r == SK_ERR_STORE) {
+			sk_warn("mfa: redis not reachable; tenant data keys "
+				"will be loaded on first use");
+			break;
+		}
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+void
+sk_mfa_shutdown(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&st.lock);
+	for (i = 0; i < st.ndks; i++)
+		free(st.dks[i].tenant);
+	if (st.dks != NULL)
+		sk_freezero(st.dks, st.ndks * sizeof(*st.dks));
+	st.dks = NULL;
+	st.ndks = 0;
+	sk_memzero(st.master, sizeof(st.master));
+	sk_memzero(st.csrf, sizeof(st.csrf));
+	st.have_master = false;
+	pthread_mutex_unlock(&st.lock);
+}
+
+bool
+sk_mfa_available(void)
+{
+	return st.have_master;
+}
+
+int
+sk_mfa_csrf_token(const char *handle, char out[44])
+{
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+	char msg[128], *s = NULL;
+	int r;
+
+	out[0] = '\0';
+	if (!st.have_master)
+		return SK_ERR_CONFIG;
+	snprintf(msg, sizeof(msg), "sekisho-csrf:v1:%s", handle);
+	if (HMAC(EVP_sha256(), st.csrf, sizeof(st.csrf), (unsigned char *)msg,
+		 strlen(msg), md, &mdlen) == NULL)
+		return SK_ERR_INTERNAL;
+	if ((r = sk_b64url_encode(md, mdlen, &s)) == 0) {
+		memcpy(out, s, 43);
+		out[43] = '\0';
+	}
+	sk_memzero(md, sizeof(md));
+	sk_strfreezero(s);
+	return r;
+}
+
+/* ---- encodings ---- */
+
+size_t
+sk_base32_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned int acc = 0;
+	size_t i, n = 0;
+	int bits = 0;
+
+	for (i = 0; i < len; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 5) {
+			out[n++] = alpha[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[n++] = alpha[(acc << (5 - bits)) & 31];
+	out[n] = '\0';
+	sk_memzero(&acc, sizeof(acc)); /* held secret bits */
+	return n;
+}
+
+int
+sk_mfa_otpauth_uri(const char *issuer, const char *account,
+		   const char *secret_b32, char **out)
+{
+	struct sk_buf b;
+
+	*out = NULL;
+	sk_buf_init(&b);
+	sk_buf_adds(&b, "otpauth://totp/");
+	sk_buf_add_urlenc(&b, issuer);
+	sk_buf_adds(&b, ":");
+	sk_buf_add_urlenc(&b, account);
+	sk_buf_adds(&b, "?secret=");
+	sk_buf_adds(&b, secret_b32);
+	sk_buf_adds(&b, "&issuer=");
+	sk_buf_add_urlenc(&b, issuer);
+	sk_buf_addf(&b, "&algorithm=SHA1&digits=%d&period=%d", SK_MFA_DIGITS,
+		    SK_MFA_STEP);
+	if (b.oom) {
+		if (b.data != NULL)
+			sk_memzero(b.data, b.cap);
+		sk_buf_free(&b);
+		return SK_ERR_NOMEM;
+	}
+	return sk_buf_take(&b, out);
+}
+
+int
+sk_mfa_recovery_normalise(const char *in, char out[11])
+{
+	size_t n = 0;
+	char c;
+
+	out[0] = '\0';
+	for (; in != NULL && *in != '\0'; in++) {
+		c = *in;
+		if (c == ' ' || c == '-')
+			continue;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c == 'i' || c == 'l')
+			c = '1';
+		else if (c == 'o')
+			c = '0';
+		if (c == '\0' || strchr(rc_alpha, c) == NULL || n >= 10) {
+			sk_memzero(out, 11);
+			return SK_ERR_INVALID;
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (n != 10) {
+		sk_memzero(out, 11);
+		return SK_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* HMAC of a normalised code, bound to tenant and user, as 64 hex. */
+static int
+rc_hash(const unsigned char rk[SK_AEAD_KEY_LEN], const char *tenant,
+	const char *user, const char *norm, char out[HMAC_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+	char msg[256];
+	size_t i;
+
+	snprintf(msg, sizeof(msg), "v1:%s:%s:%s", tenant, user, norm);
+	if (HMAC(EVP_sha256(), rk, SK_AEAD_KEY_LEN, (unsigned char *)msg,
+		 strlen(msg), md, &mdlen) == NULL) {
+		sk_memzero(msg, sizeof(msg));
+		return SK_ERR_INTERNAL;
+	}
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[HMAC_HEX] = '\0';
+	sk_memzero(msg, sizeof(msg));
+	sk_memzero(md, sizeof(md));
+	return 0;
+}
+
+/* Ten new codes and their hashes. */
+static int
+rc_generate(const unsigned char rk[SK_AEAD_KEY_LEN], const char *tenant,
+	    const char *user, struct sk_mfa_codes *codes,
+	    char hashes[SK_MFA_RECOVERY_CODES][HMAC_HEX + 1])
+{
+	unsigned char rnd[10];
+	char norm[11];
+	size_t i, j;
+	int r = 0;
+
+	for (i = 0; i < SK_MFA_RECOVERY_CODES && r == 0; i++) {
+		if ((r = sk_random_bytes(rnd, sizeof(rnd))) != 0)
+			break;
+		/* 256 is a multiple of 32: each character is uniform. */
+		for (j = 0; j < 10; j++)
+			norm[j] = rc_alpha[rnd[j] & 31];
+		norm[10] = '\0';
+		memcpy(codes->v[i], norm, 5);
+		codes->v[i][5] = '-';
+		memcpy(codes->v[i] + 6, norm + 5, 5);
+		codes->v[i][11] = '\0';
+		r = rc_hash(rk, tenant, user, norm, hashes[i]);
+	}
+	sk_memzero(rnd, sizeof(rnd));
+	sk_memzero(norm, sizeof(norm));
+	if (r != 0)
+		sk_memzero(codes, sizeof(*codes));
+	return r;
+}
+
+/* ---- TOTP ---- */
+
+/* liboath's own comparison is strcmp; ours takes constant time. */
+static int
+otp_cmp(void *handle, const char *test_otp)
+{
+	return sk_ct_streq(handle, test_otp) ? 0 : 1;
+}
+
+static bool
+six_digits(const char *code)
+{
+	size_t i;
+
+	if (code == NULL)
+		return false;
+	for (i = 0; i < SK_MFA_DIGITS; i++)
+		if (code[i] < '0' || code[i] > '9')
+			return false;
+	return code[SK_MFA_DIGITS] == '\0';
+}
+
+int
+sk_mfa_totp_verify(const unsigned char *secret, size_t len, int64_t now,
+		   int window, const char *code, int64_t *step)
+{
+	uint64_t counter = 0;
+	int pos = 0, rc;
+
+	*step = -1;
+	pthread_once(&oath_once, oath_setup);
+	if (oath_ready_rc != OATH_OK)
+		return SK_ERR_INTERNAL;
+	if (!six_digits(code) || window < 0 || now < 0)
+		return SK_ERR_INVALID;
+	rc = oath_totp_validate3_callback((const char *)secret, len,
+					  (time_t)now, SK_MFA_STEP, 0,
+					  SK_MFA_DIGITS, (size_t)window, &pos,
+					  &counter, otp_cmp, (void *)code);
+	if (rc == OATH_INVALID_OTP)
+		return SK_ERR_TOKEN;
+	if (rc < 0)
+		return SK_ERR_INTERNAL;
+	*step = now / SK_MFA_STEP + pos;
+	return 0;
+}
+
+/* ---- Redis scripts ---- */
+
+/* KEYS: user hash, totp hash. ARGV: roles. Returns 1 when enrolled. */
+static struct sk_script signin_script = {
+    .src = "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+	   "  redis.call('HSET', KEYS[1], 'roles', ARGV[1])\n"
+	   "end\n"
+	   "return redis.call('HEXISTS', KEYS[2], 'seed')\n",
+};
+
+/*
+ * KEYS: totp. ARGV: a freshly sealed seed, lifetime. Keeps a pending seed
+ * that is still valid (a reload shows the same QR code), else stores the
+ * new one. Returns {pending seed, its end}. A hash with no active seed
+ * expires with its pending one.
+ */
+static struct sk_script enrol_begin_script = {
+    .src = "local now = tonumber(redis.call('TIME')[1])\n"
+	   "local v = redis.call('HMGET', KEYS[1], 'pseed', 'pseed_exp')\n"
+	   "if v[1] and tonumber(v[2]) and tonumber(v[2]) > now + 60 then\n"
+	   "  return {v[1], v[2]}\n"
+	   "end\n"
+	   "local exp = now + tonumber(ARGV[2])\n"
+	   "redis.call('HSET', KEYS[1], 'pseed', ARGV[1], 'pseed_exp', exp)\n"
+	   "if redis.call('HEXISTS', KEYS[1], 'seed') == 0 then\n"
+	   "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+	   "end\n"
+	   "return {ARGV[1], tostring(exp)}\n",
+};
+
+/* KEYS: totp. Returns {now, pending seed or '', its end or '0'}. */
+static struct sk_script enrol_load_script = {
+    .src = "local t = redis.call('TIME')\n"
+	   "local v = redis.call('HMGET', KEYS[1], 'pseed', 'pseed_exp')\n"
+	   "return {t[1], v[1] or '', v[2] or '0'}\n",
+};
+
+/*
+ * KEYS: totp, rc. ARGV: the pending seed checked, the seed to activate
+ * (re-sealed for its purpose), the step of the code used, replace flag,
+ * then the recovery-code hashes. The pending seed must be unchanged (a
+ * second tab may have started over) and unexpired; an active factor is
+ * replaced only when the caller proved the current one.
+ */
+static struct sk_script enrol_finish_script = {
+    .src = "local now = tonumber(redis.call('TIME')[1])\n"
+	   "local v = redis.call('HMGET', KEYS[1], 'pseed', 'pseed_exp', "
+	   "'seed')\n"
+	   "if not v[1] or v[1] ~= ARGV[1] then return -1 end\n"
+	   "if not tonumber(v[2]) or tonumber(v[2]) <= now then return -2 "
+	   "end\n"
+	   "if v[3] and ARGV[4] ~= '1' then return -3 end\n"
+	   "redis.call('HDEL', KEYS[1], 'pseed', 'pseed_exp')\n"
+	   "redis.call('HSET', KEYS[1], 'seed', ARGV[2], 'last_step', "
+	   "ARGV[3], 'enrolled_at', now)\n"
+	   "redis.call('PERSIST', KEYS[1])\n"
+	   "redis.call('DEL', KEYS[2])\n"
+	   "redis.call('SADD', KEYS[2], unpack(ARGV, 5))\n"
+	   "return now\n",
+};
+
+/*
+ * Takes one attempt slot before a code is evaluated, so that concurrent
+ * attempts can never exceed the limit. KEYS: totp, mfail, rc. ARGV:
+ * limit, window, "totp" | "rc". Returns
+ *   {0, now, seconds until the window ends}     limit reached
+ *   {2, now}                                    no factor (slot returned)
+ *   {1, now, sealed seed, last step}            "totp"
+ *   {1, now, sealed seed, hash, hash...}        "rc"
+ */
+static struct sk_script reserve_script = {
+    .src = "local now = redis.call('TIME')[1]\n"
+	   "local seed = redis.call('HGET', KEYS[1], 'seed')\n"
+	   "if not seed then return {2, now} end\n"
+	   "local n = redis.call('INCR', KEYS[2])\n"
+	   "if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end\n"
+	   "if n > tonumber(ARGV[1]) then\n"
+	   "  redis.call('DECR', KEYS[2])\n"
+	   "  local ttl = redis.call('TTL', KEYS[2])\n"
+	   "  if ttl < 0 then\n"
+	   "    redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+	   "    ttl = tonumber(ARGV[2])\n"
+	   "  end\n"
+	   "  return {0, now, ttl}\n"
+	   "end\n"
+	   "if ARGV[3] == 'rc' then\n"
+	   "  local out = {1, now, seed}\n"
+	   "  for _, h in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
+	   "    out[#out + 1] = h\n"
+	   "  end\n"
+	   "  return out\n"
+	   "end\n"
+	   "return {1, now, seed, redis.call('HGET', KEYS[1], 'last_step') or "
+	   "'-1'}\n",
+};
+
+/*
+ * A valid code spends its step: accepted only if newer than the last step
+ * accepted (a code cannot be used twice, nor an older one after a newer)
+ * and the factor is still the one checked. A good code gives its attempt
+ * slot back. KEYS: totp, mfail. ARGV: step, sealed seed checked.
+ * Returns 1 accepted, 0 replayed, -1 factor changed.
+ */
+static struct sk_script accept_script = {
+    .src = "if redis.call('HGET', KEYS[1], 'seed') ~= ARGV[2] then return "
+	   "-1 end\n"
+	   "local last = tonumber(redis.call('HGET', KEYS[1], 'last_step') "
+	   "or '-1')\n"
+	   "if tonumber(ARGV[1]) <= last then return 0 end\n"
+	   "redis.call('HSET', KEYS[1], 'last_step', ARGV[1])\n"
+	   "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+	   "  redis.call('DECR', KEYS[2])\n"
+	   "end\n"
+	   "return 1\n",
+};
+
+/*
+ * Spends a recovery code: SREM succeeds once, so two concurrent uses of
+ * one code cannot both pass. KEYS: rc, mfail, totp. ARGV: hash, seed
+ * checked. Returns the codes left, or -1 when the code was not there.
+ */
+static struct sk_script rc_spend_script = {
+    .src = "if redis.call('HGET', KEYS[3], 'seed') ~= ARGV[2] then return "
+	   "-1 end\n"
+	   "if redis.call('SREM', KEYS[1], ARGV[1]) ~= 1 then return -1 end\n"
+	   "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+	   "  redis.call('DECR', KEYS[2])\n"
+	   "end\n"
+	   "return redis.call('SCARD', KEYS[1])\n",
+};
+
+/* KEYS: totp, rc. Returns {enrolled 0/1, codes left}. */
+static struct sk_script status_script = {
+    .src = "return {redis.call('HEXISTS', KEYS[1], 'seed'), "
+	   "redis.call('SCARD', KEYS[2])}\n",
+};
+
+/* KEYS: totp, rc. ARGV: hashes. -1 without a factor, else the count. */
+static struct sk_script regen_script = {
+    .src = "if redis.call('HEXISTS', KEYS[1], 'seed') == 0 then return -1 "
+	   "end\n"
+	   "redis.call('DEL', KEYS[2])\n"
+	   "return redis.call('SADD', KEYS[2], unpack(ARGV))\n",
+};
+
+/* ---- operations ---- */
+
+int
+sk_mfa_signin_state(const char *user_id, const char *roles, bool *enrolled)
+{
+	char ukey[KEY_LEN], totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN];
+	struct sk_reply *rep = NULL;
+	const char *argv[3];
+	int r;
+
+	*enrolled = false;
+	if (!user_keys(user_id, totp, rc, fail))
+		return SK_ERR_INVALID;
+	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
+	argv[0] = ukey;
+	argv[1] = totp;
+	argv[2] = roles != NULL ? roles : "";
+	if ((r = eval(&rep, &signin_script, 2, 3, argv)) != 0)
+		return r;
+	if (rep->type != SK_REPLY_INTEGER)
+		r = SK_ERR_STORE;
+	else
+		*enrolled = rep->integer == 1;
+	sk_reply_free(&rep);
+	return r;
+}
+
+/* Opens a sealed seed; secret receives SK_MFA_SECRET_BYTES. */
+static int
+seed_open(const unsigned char key[SK_AEAD_KEY_LEN], const char *sealed,
+	  const char *purpose, const char *tenant, const char *user,
+	  unsigned char secret[SK_MFA_SECRET_BYTES])
+{
+	unsigned char *pt = NULL;
+	size_t ptlen = 0;
+	char aad[AAD_LEN];
+	int r = 0;
+
+	seed_aad(aad, purpose, tenant, user);
+	if (sk_aead_open(key, sealed, aad, &pt, &ptlen) != 0 ||
+	    ptlen != SK_MFA_SECRET_BYTES) {
+		/* Tampered, moved or sealed under another key: never used. */
+		sk_error("mfa: the %s of user %s does not open (tampered "
+			 "with, or sealed under another data key)",
+			 purpose, user);
+		r = SK_ERR_INTERNAL;
+	} else {
+		memcpy(secret, pt, SK_MFA_SECRET_BYTES);
+	}
+	if (pt != NULL)
+		sk_freezero(pt, ptlen + 1);
+	return r;
+}
+
+int
+sk_mfa_enrol_begin(const char *tenant, const char *user_id, const char *issuer,
+		   const char *account, char **secret_b32, char **uri)
+{
+	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
+	    secret[SK_MFA_SECRET_BYTES];
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], aad[AAD_LEN], ttl[24],
+	    b32[SK_MFA_SECRET_B32 + 1], *sealed = NULL;
+	struct sk_reply *rep = NULL;
+	const char *argv[3];
+	int r;
+
+	*secret_b32 = NULL;
+	*uri = NULL;
+	if (!user_keys(user_id, totp, rc, fail))
+		return SK_ERR_INVALID;
+	if ((r = dk_get(tenant, key, rk)) != 0)
+		goto out;
+	seed_aad(aad, "totp-enrol", tenant, user_id);
+	if ((r = sk_random_bytes(secret, sizeof(secret))) != 0 ||
+	    (r = sk_aead_seal(key, secret, sizeof(secret), aad, &sealed)) != 0)
+		goto out;
+	snprintf(ttl, sizeof(ttl), "%d", SK_MFA_ENROL_TTL);
+	argv[0] = totp;
+	argv[1] = sealed;
+	argv[2] = ttl;
+	if ((r = eval(&rep, &enrol_begin_script, 1, 3, argv)) != 0)
+		goto out;
+	if (!is_str(rep, 0)) {
+		r = SK_ERR_STORE;
+		goto out;
+	}
+	/* Another request's pending seed may have been kept: use that one. */
+	if (strcmp(rep->elem[0]->str, sealed) != 0 &&
+	    (r = seed_open(key, rep->elem[0]->str, "totp-enrol", tenant,
+			   user_id, secret)) != 0)
+		goto out;
+	sk_base32_encode(secret, sizeof(secret), b32);
+	if ((r = sk_mfa_otpauth_uri(issuer, account, b32, uri)) != 0)
+		goto out;
+	if ((*secret_b32 = strdup(b32)) == NULL) {
+		sk_strfreezero(*uri);
+		*uri = NULL;
+		r = SK_ERR_NOMEM;
+	}
+out:
+	sk_memzero(key, sizeof(key));
+	sk_memzero(rk, sizeof(rk));
+	sk_memzero(secret, sizeof(secret));
+	sk_memzero(b32, sizeof(b32));
+	free(sealed);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_mfa_enrol_finish(const char *tenant, const char *user_id, const char *code,
+		    bool replace, struct sk_mfa_codes *codes, int64_t *nowp)
+{
+	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
+	    secret[SK_MFA_SECRET_BYTES];
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], aad[AAD_LEN], steps[24],
+	    *sealed = NULL, *pseed = NULL;
+	char hashes[SK_MFA_RECOVERY_CODES][HMAC_HEX + 1];
+	struct sk_reply *rep = NULL;
+	const char *argv[6 + SK_MFA_RECOVERY_CODES];
+	int64_t now, step;
+	int i, r;
+
+	memset(codes, 0, sizeof(*codes));
+	*nowp = 0;
+	if (!user_keys(user_id, totp, rc, fail))
+		return SK_ERR_INVALID;
+	if (!six_digits(code))
+		return SK_ERR_TOKEN;
+	if ((r = dk_get(tenant, key, rk)) != 0)
+		goto out;
+	argv[0] = totp;
+	if ((r = eval(&rep, &enrol_load_script, 1, 1, argv)) != 0)
+		goto out;
+	if (!is_str(rep, 0) || !is_str(rep, 1) || !is_str(rep, 2)) {
+		r = SK_ERR_STORE;
+		goto out;
+	}
+	now = num(rep, 0);
+	if (rep->elem[1]->str[0] == '\0' || num(rep, 2) <= now) {
+		r = SK_ERR_EXPIRED;
+		goto out;
+	}
+	if ((pseed = strdup(rep->elem[1]->str)) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	sk_reply_free(&rep);
+	if ((r = seed_open(key, pseed, "totp-enrol", tenant, user_id,
+			   secret)) != 0)
+		goto out;
+	if ((r = sk_mfa_totp_verify(secret, sizeof(secret), now, SK_MFA_WINDOW,
+				    code, &step)) != 0) {
+		if (r == SK_ERR_INVALID)
+			r = SK_ERR_TOKEN;
+		goto out;
+	}
+	/* Sealed again for its new purpose: an active seed. */
+	seed_aad(aad, "totp-seed", tenant, user_id);
+	if ((r = sk_aead_seal(key, secret, sizeof(secret), aad, &sealed)) != 0)
+		goto out;
+	if ((r = rc_generate(rk, tenant, user_id, codes, hashes)) != 0)
+		goto out;
+	snprintf(steps, sizeof(steps), "%lld", (long long)step);
+	argv[0] = totp;
+	argv[1] = rc;
+	argv[2] = pseed;
+	argv[3] = sealed;
+	argv[4] = steps;
+	argv[5] = replace ? "1" : "0";
+	for (i = 0; i < SK_MFA_RECOVERY_CODES; i++)
+		argv[6 + i] = hashes[i];
+	if ((r = eval(&rep, &enrol_finish_script, 2, 6 + SK_MFA_RECOVERY_CODES,
+		      argv)) != 0)
+		goto out;
+	if (rep->type != SK_REPLY_INTEGER) {
+		r = SK_ERR_STORE;
+	} else if (rep->integer == -3) {
+		r = SK_ERR_DENIED;
+	} else if (rep->integer < 0) {
+		r = SK_ERR_EXPIRED;
+	} else {
+		*nowp = rep->integer;
+		sk_info("mfa: user %s enrolled a TOTP factor", user_id);
+	}
+out:
+	if (r != 0)
+		sk_memzero(codes, sizeof(*codes));
+	sk_memzero(key, sizeof(key));
+	sk_memzero(rk, sizeof(rk));
+	sk_memzero(secret, sizeof(secret));
+	free(sealed);
+	free(pseed);
+	sk_reply_free(&rep);
+	return r;
+}
+
+/*
+ * Takes an attempt slot. On 0, *rep holds the reserve script's answer
+ * (status 1). SK_ERR_DENIED (limit, *retry_after set), SK_ERR_NOT_FOUND.
+ */
+static int
+reserve(const char *user_id, const char *what, const struct sk_mfa_limit *lim,
+	struct sk_reply **rep, int64_t *retry_after)
+{
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], max[24], win[24];
+	const char *argv[6];
+	int r;
+
+	*rep = NULL;
+	if (!user_keys(user_id, totp, rc, fail))
+		return SK_ERR_INVALID;
+	snprintf(max, sizeof(max), "%lld", (long long)lim->max_failures);
+	snprintf(win, sizeof(win), "%lld", (long long)lim->window);
+	argv[0] = totp;
+	argv[1] = fail;
+	argv[2] = rc;
+	argv[3] = max;
+	argv[4] = win;
+	argv[5] = what;
+	if ((r = eval(rep, &reserve_script, 3, 6, argv)) != 0)
+		return r;
+	if (is_int(*rep, 0) && (*rep)->elem[0]->integer == 0) {
+		*retry_after = num(*rep, 2);
+		r = SK_ERR_DENIED;
+	} else if (is_int(*rep, 0) && (*rep)->elem[0]->integer == 2) {
+		r = SK_ERR_NOT_FOUND;
+	} else if (!is_int(*rep, 0) || (*rep)->elem[0]->integer != 1 ||
+		   !is_str(*rep, 2)) {
+		r = SK_ERR_STORE;
+	}
+	if (r != 0)
+		sk_reply_free(rep);
+	return r;
+}
+
+int
+sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
+		  const struct sk_mfa_limit *lim, int64_t *retry_after)
+{
+	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
+	    secret[SK_MFA_SECRET_BYTES];
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], steps[24], *seed = NULL;
+	struct sk_reply *rep = NULL;
+	const char *argv[4];
+	int64_t now, step, last;
+	int r;
+
+	*retry_after = 0;
+	if (!user_keys(user_id, totp, rc, fail))
+		return SK_ERR_INVALID;
+	if (!six_digits(code))
+		return SK_ERR_INVALID;
+	if ((r = dk_get(tenant, key, rk)) != 0)
+		goto out;
+	if ((r = reserve(user_id, "totp", lim, &rep, retry_after)) != 0)
+		goto out;
+	now = num(rep, 1);
+	last = num(rep, 3);
+	if ((seed = strdup(rep->elem[2]->str)) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	sk_reply_free(&rep);
+	if ((r = seed_open(key, seed, "totp-seed", tenant, user_id, secret)) !=
+	    0)
+		goto out;
+	if ((r = sk_mfa_totp_verify(secret, sizeof(secret), now, SK_MFA_WINDOW,
+				    code, &step)) != 0) {
+		sk_info("mfa: user %s: wrong code", user_id);
+		goto out;
+	}
+	if (step <= last) {
+		/* Checked again atomically below; this saves a round trip. */
+		sk_info("mfa: user %s: code of an already used time step",
+			user_id);
+		r = SK_ERR_TOKEN;
+		goto out;
+	}
+	snprintf(steps, sizeof(steps), "%lld", (long long)step);
+	argv[0] = totp;
+	argv[1] = fail;
+	argv[2] = steps;
+	argv[3] = seed;
+	if ((r = eval(&rep, &accept_script, 2, 4, argv)) != 0)
+		goto out;
+	if (rep->type != SK_REPLY_INTEGER || rep->integer != 1) {
+		sk_info("mfa: user %s: code replayed or factor changed",
+			user_id);
+		r = rep->type == SK_REPLY_INTEGER ? SK_ERR_TOKEN : SK_ERR_STORE;
+	}
+out:
+	sk_memzero(key, sizeof(key));
+	sk_memzero(rk, sizeof(rk));
+	sk_memzero(secret, sizeof(secret));
+	free(seed);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_mfa_check_recovery(const char *tenant, const char *user_id, const char *code,
+		      const struct sk_mfa_limit *lim, int64_t *retry_after,
+		      int *remaining)
+{
+	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN];
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], norm[11],
+	    h[HMAC_HEX + 1], *seed = NULL;
+	struct sk_reply *rep = NULL;
+	const char *argv[5];
+	bool match = false;
+	size_t i;
+	int r;
+
+	*retry_after = 0;
+	*remaining = 0;
+	if (!user_keys(user_id, totp, rc, fail))
+		return SK_ERR_INVALID;
+	if (sk_mfa_recovery_normalise(code, norm) != 0)
+		return SK_ERR_INVALID;
+	if ((r = dk_get(tenant, key, rk)) != 0 ||
+	    (r = rc_hash(rk, tenant, user_id, norm, h)) != 0)
+		goto out;
+	if ((r = reserve(user_id, "rc", lim, &rep, retry_after)) != 0)
+		goto out;
+	/* Every stored hash is compared, in constant time, without
+	 * stopping at a match. */
+	for (i = 3; i < rep->nelem; i++)
+		if (rep->elem[i]->type == SK_REPLY_STRING &&
+		    sk_ct_eq(rep->elem[i]->str, rep->elem[i]->len, h, HMAC_HEX))
+			match = true;
+	if (!match) {
+		sk_info("mfa: user %s: wrong recovery code", user_id);
+		r = SK_ERR_TOKEN;
+		goto out;
+	}
+	if ((seed = strdup(rep->elem[2]->str)) == NULL) {
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	sk_reply_free(&rep);
+	argv[0] = rc;
+	argv[1] = fail;
+	argv[2] = totp;
+	argv[3] = h;
+	argv[4] = seed;
+	if ((r = eval(&rep, &rc_spend_script, 3, 5, argv)) != 0)
+		goto out;
+	if (rep->type != SK_REPLY_INTEGER) {
+		r = SK_ERR_STORE;
+	} else if (rep->integer < 0) {
+		sk_info("mfa: user %s: recovery code already used", user_id);
+		r = SK_ERR_TOKEN;
+	} else {
+		*remaining = (int)rep->integer;
+		sk_info("mfa: user %s used a recovery code (%d left)", user_id,
+			*remaining);
+	}
+out:
+	sk_memzero(key, sizeof(key));
+	sk_memzero(rk, sizeof(rk));
+	sk_memzero(norm, sizeof(norm));
+	sk_memzero(h, sizeof(h));
+	free(seed);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_mfa_status(const char *user_id, bool *enrolled, int *remaining)
+{
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN];
+	struct sk_reply *rep = NULL;
+	const char *argv[2];
+	int r;
+
+	*enrolled = false;
+	*remaining = 0;
+	if (!user_keys(user_id, totp, rc, fail))
+		return SK_ERR_INVALID;
+	argv[0] = totp;
+	argv[1] = rc;
+	if ((r = eval(&rep, &status_script, 2, 2, argv)) != 0)
+		return r;
+	if (!is_int(rep, 0) || !is_int(rep, 1)) {
+		r = SK_ERR_STORE;
+	} else {
+		*enrolled = rep->elem[0]->integer == 1;
+		*remaining = (int)rep->elem[1]->integer;
+	}
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_mfa_recovery_regenerate(const char *tenant, const char *user_id,
+			   struct sk_mfa_codes *codes)
+{
+	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN];
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN];
+	char hashes[SK_MFA_RECOVERY_CODES][HMAC_HEX + 1];
+	const char *argv[2 + SK_MFA_RECOVERY_CODES];
+	struct sk_reply *rep = NULL;
+	int i, r;
+
+	memset(codes, 0, sizeof(*codes));
+	if (!user_keys(user_id, totp, rc, fail))
+		return SK_ERR_INVALID;
+	if ((r = dk_get(tenant, key, rk)) != 0 ||
+	    (r = rc_generate(rk, tenant, user_id, codes, hashes)) != 0)
+		goto out;
+	argv[0] = totp;
+	argv[1] = rc;
+	for (i = 0; i < SK_MFA_RECOVERY_CODES; i++)
+		argv[2 + i] = hashes[i];
+	if ((r = eval(&rep, &regen_script, 2, 2 + SK_MFA_RECOVERY_CODES,
+		      argv)) != 0)
+		goto out;
+	if (rep->type != SK_REPLY_INTEGER)
+		r = SK_ERR_STORE;
+	else if (rep->integer < 0)
+		r = SK_ERR_NOT_FOUND;
+	else
+		sk_info("mfa: user %s has new recovery codes", user_id);
+out:
+	if (r != 0)
+		sk_memzero(codes, sizeof(*codes));
+	sk_memzero(key, sizeof(key));
+	sk_memzero(rk, sizeof(rk));
+	sk_reply_free(&rep);
+	return r;
+}
