@@ -126,6 +126,14 @@ int sk_cookie_format(const char *name, const char *value, bool secure,
  */
 bool sk_loginstate_bound(const char *cookie_value, const char *stored_hash);
 
+/*
+ * Cross-site protection for state-changing POSTs (logout, MFA forms): the
+ * browser's Sec-Fetch-Site decides when present; else an Origin must be
+ * ours; a client that sends neither is not a browser (SameSite=Lax cookies
+ * still keep cross-site requests anonymous).
+ */
+bool sk_req_same_origin(struct sk_req *req);
+
 /* Validates a cookie value's shape: [A-Za-z0-9_-]{min,max}. */
 bool sk_token_shape_ok(const char *v, size_t min, size_t max);
 

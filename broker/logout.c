@@ -21,8 +21,8 @@ static const char logout_page[] =
     "action=\"/logout\"><button id=\"logout\" type=\"submit\">Sign out"
     "</button></form></body></html>\n";
 
-static bool
-same_origin(struct sk_req *req)
+bool
+sk_req_same_origin(struct sk_req *req)
 {
 	const char *origin = sk_req_header(req, "Origin");
 	const char *site = sk_req_header(req, "Sec-Fetch-Site");
@@ -61,7 +61,7 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 			     logout_page, sizeof(logout_page) - 1);
 		return;
 	}
-	if (!same_origin(req)) {
+	if (!sk_req_same_origin(req)) {
 		sk_resp_page(resp, 403, "Not allowed",
 			     "Signing out must be requested from this site.");
 		return;

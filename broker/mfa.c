@@ -205,28 +205,6 @@ qr_svg(struct sk_buf *b, const char *text)
 
 /* ---- request checks ---- */
 
-/* Same rule as broker/logout.c: the browser's own word decides. */
-static bool
-same_origin(struct sk_req *req)
-{
-	const char *origin = sk_req_header(req, "Origin");
-	const char *site = sk_req_header(req, "Sec-Fetch-Site");
-	const char *host = sk_req_host(req);
-	const char *o;
-
-	/* Sec-Fetch-Site cannot be set by a page; Chromium sends "Origin:
-	 * null" for our forms under Referrer-Policy: no-referrer. */
-	if (site != NULL)
-		return strcmp(site, "same-origin") == 0 ||
-		       strcmp(site, "none") == 0;
-	if (origin == NULL)
-		return true; /* not a browser; SameSite=Lax still applies */
-	if (strcasecmp(origin, sk_app.cfg->public_url) == 0)
-		return true;
-	o = strstr(origin, "://");
-	return o != NULL && host[0] != '\0' && strcasecmp(o + 3, host) == 0;
-}
-
 /* A field of the urlencoded body; NULL when absent, repeated or too long. */
 static char *
 form_field(struct sk_req *req, const char *name)
@@ -257,7 +235,7 @@ post_ok(struct sk_req *req, struct sk_resp *resp, const struct mctx *m)
 	char *tok;
 	bool ok;
 
-	if (!same_origin(req)) {
+	if (!sk_req_same_origin(req)) {
 		sk_resp_page(resp, 403, "Not allowed",
 			     "This form must be sent from this site.");
 		return false;

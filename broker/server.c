@@ -55,7 +55,7 @@ static const struct route routes[] = {
     {"authorize", "GET", "/oauth2/authorize", EXACT, true,
      sk_handle_authorize},
     {"logout", "POST", "/logout", EXACT, true, sk_handle_logout},
-    {"logout", "GET", "/logout", EXACT, true, sk_handle_logout},
+    {"logout_page", "GET", "/logout", EXACT, true, sk_handle_logout},
     {"mfa", "GET", "/mfa", EXACT, true, sk_handle_mfa},
     {"mfa_submit", "POST", "/mfa", EXACT, true, sk_handle_mfa},
     {"mfa_enroll", "GET", "/mfa/enroll", EXACT, true, sk_handle_mfa_enroll},

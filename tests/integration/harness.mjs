@@ -360,7 +360,7 @@ http {
             proxy_set_header X-Forwarded-Uri $request_uri;
         }
 
-        location ~ ^/(login|callback|logout)(/|$) {
+        location ~ ^/(login|callback|logout|mfa|oauth2)(/|$) {
             proxy_pass http://sekisho;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
