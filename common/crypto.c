@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #define NONCE_LEN 12
 #define TAG_LEN 16
@@ -125,4 +126,24 @@ out:
 		sk_freezero(pt, ptlen + 1);
 	sk_freezero(buf, buflen);
 	return r;
+}
+
+int
+sk_hkdf(const unsigned char ikm[SK_AEAD_KEY_LEN], const char *label,
+	unsigned char out[SK_AEAD_KEY_LEN])
+{
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	size_t len = SK_AEAD_KEY_LEN;
+	int ok;
+
+	if (pc == NULL)
+		return SK_ERR_NOMEM;
+	ok = EVP_PKEY_derive_init(pc) == 1 &&
+	     EVP_PKEY_CTX_set_hkdf_md(pc, EVP_sha256()) == 1 &&
+	     EVP_PKEY_CTX_set1_hkdf_key(pc, ikm, SK_AEAD_KEY_LEN) == 1 &&
+	     EVP_PKEY_CTX_add1_hkdf_info(pc, (const unsigned char *)label,
+					 (int)strlen(label)) == 1 &&
+	     EVP_PKEY_derive(pc, out, &len) == 1 && len == SK_AEAD_KEY_LEN;
+	EVP_PKEY_CTX_free(pc);
+	return ok ? 0 : SK_ERR_INTERNAL;
 }

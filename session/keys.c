@@ -1094,31 +1094,10 @@ out:
 	return r;
 }
 
-static int
-hkdf(const unsigned char *ikm, const char *label, unsigned char *out,
-     size_t len)
-{
-	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	int ok;
-
-	if (pc == NULL)
-		return SK_ERR_NOMEM;
-	ok = EVP_PKEY_derive_init(pc) == 1 &&
-	     EVP_PKEY_CTX_set_hkdf_md(pc, EVP_sha256()) == 1 &&
-	     EVP_PKEY_CTX_set1_hkdf_key(pc, ikm, SK_AEAD_KEY_LEN) == 1 &&
-	     EVP_PKEY_CTX_add1_hkdf_info(pc, (const unsigned char *)label,
-					 (int)strlen(label)) == 1 &&
-	     EVP_PKEY_derive(pc, out, &len) == 1;
-	EVP_PKEY_CTX_free(pc);
-	return ok ? 0 : SK_ERR_INTERNAL;
-}
-
 int
 sk_keys_derive(const char *label, unsigned char out[SK_AEAD_KEY_LEN])
 {
-	size_t len = SK_AEAD_KEY_LEN;
-
 	if (!ks_state.have_master)
 		return SK_ERR_CONFIG;
-	return hkdf(ks_state.master, label, out, len);
+	return sk_hkdf(ks_state.master, label, out);
 }

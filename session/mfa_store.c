@@ -58,26 +58,6 @@ oath_setup(void)
 /* ---- small helpers ---- */
 
 static int
-hkdf(const unsigned char ikm[SK_AEAD_KEY_LEN], const char *label,
-     unsigned char out[SK_AEAD_KEY_LEN])
-{
-	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	size_t len = SK_AEAD_KEY_LEN;
-	int ok;
-
-	if (pc == NULL)
-		return SK_ERR_NOMEM;
-	ok = EVP_PKEY_derive_init(pc) == 1 &&
-	     EVP_PKEY_CTX_set_hkdf_md(pc, EVP_sha256()) == 1 &&
-	     EVP_PKEY_CTX_set1_hkdf_key(pc, ikm, SK_AEAD_KEY_LEN) == 1 &&
-	     EVP_PKEY_CTX_add1_hkdf_info(pc, (const unsigned char *)label,
-					 (int)strlen(label)) == 1 &&
-	     EVP_PKEY_derive(pc, out, &len) == 1 && len == SK_AEAD_KEY_LEN;
-	EVP_PKEY_CTX_free(pc);
-	return ok ? 0 : SK_ERR_INTERNAL;
-}
-
-static int
 eval(struct sk_reply **rep, struct sk_script *s, int nkeys, int argc,
      const char **argv)
 {
@@ -306,8 +286,8 @@ dk_get(const char *tenant, unsigned char key[SK_AEAD_KEY_LEN],
 		    "this instance used; using the stored one",
 		    tenant);
 	/* Separate keys for sealing and for hashing, from one data key. */
-	if ((r = hkdf(raw, "sekisho:mfa:seed-seal:v1", k)) != 0 ||
-	    (r = hkdf(raw, "sekisho:mfa:recovery-hmac:v1", h)) != 0)
+	if ((r = sk_hkdf(raw, "sekisho:mfa:seed-seal:v1", k)) != 0 ||
+	    (r = sk_hkdf(raw, "sekisho:mfa:recovery-hmac:v1", h)) != 0)
 		goto out;
 	pthread_mutex_lock(&st.lock);
 	memcpy(d->raw, raw, SK_AEAD_KEY_LEN);
@@ -350,7 +330,7 @@ sk_mfa_init(const struct sk_config *cfg,
 		return 0;
 	memcpy(st.master, master, SK_AEAD_KEY_LEN);
 	st.have_master = true;
-	if ((r = hkdf(master, "sekisho:mfa:csrf:v1", st.csrf)) != 0)
+	if ((r = sk_hkdf(master, "sekisho:mfa:csrf:v1", st.csrf)) != 0)
 		return r;
 	/*
 	 * Open every tenant's data key now, so a wrong master key stops

@@ -34,4 +34,11 @@ int sk_aead_seal(const unsigned char key[SK_AEAD_KEY_LEN], const void *pt,
 int sk_aead_open(const unsigned char key[SK_AEAD_KEY_LEN], const char *sealed,
 		 const char *aad, unsigned char **pt, size_t *ptlen);
 
+/*
+ * Derives a 256-bit key for one purpose (label, the HKDF info) from a
+ * 256-bit key with HKDF-SHA256. Returns 0 or SK_ERR_INTERNAL/NOMEM.
+ */
+int sk_hkdf(const unsigned char ikm[SK_AEAD_KEY_LEN], const char *label,
+	    unsigned char out[SK_AEAD_KEY_LEN]);
+
 #endif

@@ -5,19 +5,14 @@
 // Skipped when SEKISHO_DEMO_RUNNING is not set (the demo owns fixed ports).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const running = process.env.SEKISHO_DEMO_RUNNING === '1';
 let browser;
 
 before(async () => {
   if (!running) return;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
-    timeout: 30_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => { await browser?.close(); });
 

@@ -17,11 +17,10 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 import { startMfaStack, midStepTime, totp, waitForStepAfter } from '../integration/mfa-harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const SHOTS = process.env.MFA_SCREENSHOTS;
 const ZBARIMG = '/usr/bin/zbarimg';
 const run = promisify(execFile);
@@ -30,12 +29,7 @@ let browser;
 
 before(async () => {
   stack = await startMfaStack({ mfa: 'required', displayName: 'Test Office 関所' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
