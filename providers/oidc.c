@@ -347,6 +347,20 @@ out:
 	return r;
 }
 
+int
+sk_oidc_jwks_parse_check(const char *text, size_t *nkeys)
+{
+	struct keyset *ks = NULL;
+	int r;
+
+	*nkeys = 0;
+	if ((r = parse_jwks(text, &ks)) != 0)
+		return r;
+	*nkeys = ks->n;
+	keyset_unref(ks);
+	return 0;
+}
+
 static struct metadata *
 metadata_copy(const struct metadata *src)
 {

@@ -77,6 +77,12 @@ unsigned sk_alg_bit(const char *name);
  */
 int sk_alg_bits(const char *const *names, size_t n, unsigned *bits);
 
+/*
+ * Parses a JWKS document as a provider's would be, and releases it; for
+ * the fuzz target tests/fuzz/fuzz_jwks.c. *nkeys: the usable keys.
+ */
+int sk_oidc_jwks_parse_check(const char *text, size_t *nkeys);
+
 struct sk_oidc;
 struct sk_provider_conf;
 
