@@ -75,6 +75,8 @@ void sk_resp_json_error(struct sk_resp *resp, int status, const char *error,
 /* A readable HTML page for browser paths; text is escaped here. */
 void sk_resp_page(struct sk_resp *resp, int status, const char *title,
 		  const char *message);
+/* The 503 page for a browser path when Redis cannot answer. */
+void sk_resp_store_down(struct sk_resp *resp);
 /* 302 to url (which must already be validated). */
 void sk_resp_redirect(struct sk_resp *resp, const char *url);
 /*
@@ -134,8 +136,6 @@ bool sk_loginstate_bound(const char *cookie_value, const char *stored_hash);
  */
 bool sk_req_same_origin(struct sk_req *req);
 
-/* Validates a cookie value's shape: [A-Za-z0-9_-]{min,max}. */
-bool sk_token_shape_ok(const char *v, size_t min, size_t max);
 
 /* Server life cycle (server.c). */
 int sk_server_start(void);

@@ -272,9 +272,7 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 	}
 	r = sk_flow_session_mfa(req, &m->s, &m->sid);
 	if (r == SK_ERR_STORE) {
-		sk_resp_page(resp, 503, "Temporarily unavailable",
-			     "Sekisho cannot reach its session store. Please "
-			     "try again in a moment.");
+		sk_resp_store_down(resp);
 		return false;
 	}
 	if (r != 0) {
@@ -309,9 +307,7 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 		return false;
 	}
 	if (sk_mfa_status(m->s->user_id, &m->enrolled, &m->remaining) != 0) {
-		sk_resp_page(resp, 503, "Temporarily unavailable",
-			     "Sekisho cannot reach its session store. Please "
-			     "try again in a moment.");
+		sk_resp_store_down(resp);
 		return false;
 	}
 	return true;
@@ -483,9 +479,7 @@ factor_done(struct sk_resp *resp, const struct mctx *m, int remaining,
 				     "Your sign-in expired. Please sign in "
 				     "again.");
 		else
-			sk_resp_page(resp, 503, "Temporarily unavailable",
-				     "Sekisho cannot reach its session store. "
-				     "Please try again in a moment.");
+			sk_resp_store_down(resp);
 		return;
 	}
 	sk_info("mfa: user %s passed the second factor (%s)", m->s->user_id,
@@ -582,9 +576,7 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 		redirect_to(resp, "/mfa/enroll", m.rd);
 		break;
 	case SK_ERR_STORE:
-		sk_resp_page(resp, 503, "Temporarily unavailable",
-			     "Sekisho cannot reach its session store. Please "
-			     "try again in a moment.");
+		sk_resp_store_down(resp);
 		break;
 	default:
 		sk_resp_page(resp, 500, "Verification failed",
@@ -618,9 +610,7 @@ enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
 			       &b32, &uri);
 	if (r != 0) {
 		if (r == SK_ERR_STORE)
-			sk_resp_page(resp, 503, "Temporarily unavailable",
-				     "Sekisho cannot reach its session store. "
-				     "Please try again in a moment.");
+			sk_resp_store_down(resp);
 		else
 			sk_resp_page(resp, 500, "Something went wrong",
 				     "Two-step verification could not be set "
@@ -723,9 +713,7 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 		redirect_to(resp, "/mfa", m.rd);
 		break;
 	case SK_ERR_STORE:
-		sk_resp_page(resp, 503, "Temporarily unavailable",
-			     "Sekisho cannot reach its session store. Please "
-			     "try again in a moment.");
+		sk_resp_store_down(resp);
 		break;
 	default:
 		sk_resp_page(resp, 500, "Something went wrong",
@@ -795,9 +783,7 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 		codes_page(resp, &m, "New recovery codes",
 			   "Your old recovery codes no longer work.", &codes);
 	else if (r == SK_ERR_STORE)
-		sk_resp_page(resp, 503, "Temporarily unavailable",
-			     "Sekisho cannot reach its session store. Please "
-			     "try again in a moment.");
+		sk_resp_store_down(resp);
 	else if (r == SK_ERR_NOT_FOUND)
 		redirect_to(resp, "/mfa/enroll", NULL);
 	else

@@ -43,21 +43,6 @@ sk_tenant_for_host(const struct sk_config *cfg, const char *host)
 	return fallback;
 }
 
-bool
-sk_token_shape_ok(const char *v, size_t min, size_t max)
-{
-	size_t n;
-
-	if (v == NULL)
-		return false;
-	for (n = 0; v[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)v[n];
-		if (n >= max || !(isalnum(c) || c == '-' || c == '_'))
-			return false;
-	}
-	return n >= min;
-}
-
 int
 sk_redirect_check(const struct sk_config *cfg, const char *rd)
 {

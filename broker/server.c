@@ -316,6 +316,14 @@ sk_resp_page(struct sk_resp *resp, int status, const char *title,
 }
 
 void
+sk_resp_store_down(struct sk_resp *resp)
+{
+	sk_resp_page(resp, 503, "Temporarily unavailable",
+		     "Sekisho cannot reach its session store. Please try again "
+		     "in a moment.");
+}
+
+void
 sk_resp_redirect(struct sk_resp *resp, const char *url)
 {
 	sk_resp_header(resp, MHD_HTTP_HEADER_LOCATION, url);

@@ -113,8 +113,7 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 		return;
 	r = sk_flow_session(req, &s, NULL);
 	if (r == SK_ERR_STORE) {
-		sk_resp_page(resp, 503, "Temporarily unavailable",
-			     "Sekisho cannot reach its session store.");
+		sk_resp_store_down(resp);
 		return;
 	}
 	if (r == SK_ERR_DENIED) {

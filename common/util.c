@@ -62,6 +62,23 @@ sk_ct_streq(const char *a, const char *b)
 	return sk_ct_eq(a, strlen(a), b, strlen(b));
 }
 
+bool
+sk_token_shape_ok(const char *v, size_t min, size_t max)
+{
+	size_t n;
+
+	if (v == NULL)
+		return false;
+	for (n = 0; v[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)v[n];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_';
+		if (n >= max || !ok)
+			return false;
+	}
+	return n >= min;
+}
+
 int
 sk_random_bytes(void *buf, size_t n)
 {

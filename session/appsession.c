@@ -72,23 +72,7 @@ static struct sk_script use_script = {
 bool
 sk_app_family_ok(const char *s)
 {
-	return sk_token_shape_ok_n(s, SK_FAMILY_CHARS);
-}
-
-bool
-sk_token_shape_ok_n(const char *s, size_t n)
-{
-	size_t i;
-
-	if (s == NULL)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-	}
-	return s[n] == '\0';
+	return sk_token_shape_ok(s, SK_FAMILY_CHARS, SK_FAMILY_CHARS);
 }
 
 void
@@ -192,14 +176,6 @@ token_parse(const char *token, char family[SK_FAMILY_CHARS + 1],
 	}
 	sk_memzero(mac, sizeof(mac));
 	return 0;
-}
-
-static char *
-rstr(const struct sk_reply *rep, size_t i)
-{
-	if (i >= rep->nelem || rep->elem[i]->type != SK_REPLY_STRING)
-		return NULL;
-	return strdup(rep->elem[i]->str);
 }
 
 int
@@ -319,12 +295,12 @@ use(const char *token, const char *client_id, bool rotate, char **refresh,
 	}
 	a->now = strtoll(rep->elem[1]->str, NULL, 10);
 	gen = strtoll(rep->elem[2]->str, NULL, 10);
-	a->user_id = rstr(rep, 3);
-	a->tenant = rstr(rep, 4);
-	a->email = rstr(rep, 5);
-	a->amr = rstr(rep, 6);
-	a->roles = rstr(rep, 7);
-	a->client_id = rstr(rep, 8);
+	a->user_id = sk_reply_strdup(rep, 3);
+	a->tenant = sk_reply_strdup(rep, 4);
+	a->email = sk_reply_strdup(rep, 5);
+	a->amr = sk_reply_strdup(rep, 6);
+	a->roles = sk_reply_strdup(rep, 7);
+	a->client_id = sk_reply_strdup(rep, 8);
 	a->abs_exp = rep->elem[9]->str ? strtoll(rep->elem[9]->str, NULL, 10)
 				       : 0;
 	snprintf(a->handle, sizeof(a->handle), "a_%s", family);

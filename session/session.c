@@ -244,12 +244,15 @@ out:
 	return r;
 }
 
-static char *
-elem_str(const struct sk_reply *rep, size_t i)
+/* Runs a script on one session key, with at most one argument. */
+static int
+eval_on(struct sk_script *script, const char *key, const char *arg,
+	struct sk_reply **rep)
 {
-	if (i >= rep->nelem || rep->elem[i]->type != SK_REPLY_STRING)
-		return NULL;
-	return strdup(rep->elem[i]->str);
+	const char *argv[2] = {key, arg};
+	size_t lens[2] = {strlen(key), arg ? strlen(arg) : 0};
+
+	return sk_store_eval(rep, script, 1, arg ? 2 : 1, argv, lens);
 }
 
 int
@@ -258,15 +261,11 @@ sk_session_get(const char *sid, struct sk_session **out)
 	char key[SESSION_KEY_LEN];
 	struct sk_reply *rep = NULL;
 	struct sk_session *s = NULL;
-	const char *argv[1];
-	size_t lens[1];
 	int r;
 
 	*out = NULL;
 	session_key(sid, key);
-	argv[0] = key;
-	lens[0] = strlen(key);
-	if ((r = sk_store_eval(&rep, &get_script, 1, 1, argv, lens)) != 0)
+	if ((r = eval_on(&get_script, key, NULL, &rep)) != 0)
 		return r;
 	/* Lua false arrives as NIL: no session (or just expired). */
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 14) {
@@ -277,17 +276,17 @@ sk_session_get(const char *sid, struct sk_session **out)
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	s->user_id = elem_str(rep, 0);
-	s->tenant = elem_str(rep, 1);
-	s->email = elem_str(rep, 2);
-	s->name = elem_str(rep, 3);
-	s->provider = elem_str(rep, 4);
+	s->user_id = sk_reply_strdup(rep, 0);
+	s->tenant = sk_reply_strdup(rep, 1);
+	s->email = sk_reply_strdup(rep, 2);
+	s->name = sk_reply_strdup(rep, 3);
+	s->provider = sk_reply_strdup(rep, 4);
 	if (rep->elem[5]->str)
 		s->created = strtoll(rep->elem[5]->str, NULL, 10);
 	if (rep->elem[6]->str)
 		s->abs_exp = strtoll(rep->elem[6]->str, NULL, 10);
-	s->amr = elem_str(rep, 8);
-	s->roles = elem_str(rep, 9);
+	s->amr = sk_reply_strdup(rep, 8);
+	s->roles = sk_reply_strdup(rep, 9);
 	if (rep->elem[10]->str)
 		s->revocations = strtoll(rep->elem[10]->str, NULL, 10);
 	/* Any value of the flag means pending (fail closed). */
@@ -319,16 +318,11 @@ sk_session_mfa_complete(const char *sid, int64_t *mfa_at)
 {
 	char key[SESSION_KEY_LEN];
 	struct sk_reply *rep = NULL;
-	const char *argv[1];
-	size_t lens[1];
 	int r;
 
 	*mfa_at = 0;
 	session_key(sid, key);
-	argv[0] = key;
-	lens[0] = strlen(key);
-	if ((r = sk_store_eval(&rep, &mfa_complete_script, 1, 1, argv,
-			       lens)) != 0)
+	if ((r = eval_on(&mfa_complete_script, key, NULL, &rep)) != 0)
 		return r;
 	if (rep->type == SK_REPLY_INTEGER)
 		*mfa_at = rep->integer;
@@ -423,19 +417,13 @@ sk_session_live(const char *handle, const char *jti, bool *live, int64_t *now)
 {
 	char key[SESSION_KEY_LEN];
 	struct sk_reply *rep = NULL;
-	const char *argv[2];
-	size_t lens[2];
 	int r;
 
 	*live = false;
 	*now = 0;
 	if (handle == NULL || jti == NULL || !handle_key(handle, key))
 		return 0; /* a sid we never issued names nothing live */
-	argv[0] = key;
-	argv[1] = jti;
-	lens[0] = strlen(key);
-	lens[1] = strlen(jti);
-	if ((r = sk_store_eval(&rep, &live_script, 1, 2, argv, lens)) != 0)
+	if ((r = eval_on(&live_script, key, jti, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
 	    rep->elem[0]->type != SK_REPLY_STRING ||
@@ -455,17 +443,11 @@ sk_session_revoke_jti(const char *handle, const char *jti)
 {
 	char key[SESSION_KEY_LEN];
 	struct sk_reply *rep = NULL;
-	const char *argv[2];
-	size_t lens[2];
 	int r;
 
 	if (handle == NULL || jti == NULL || !handle_key(handle, key))
 		return 0;
-	argv[0] = key;
-	argv[1] = jti;
-	lens[0] = strlen(key);
-	lens[1] = strlen(jti);
-	r = sk_store_eval(&rep, &revoke_script, 1, 2, argv, lens);
+	r = eval_on(&revoke_script, key, jti, &rep);
 	sk_reply_free(&rep);
 	return r;
 }

@@ -9,9 +9,6 @@
 
 #include <stddef.h>
 
-/* True when s is exactly n characters of [A-Za-z0-9_-]. */
-bool sk_token_shape_ok_n(const char *s, size_t n);
-
 /* True when s is exactly a family id's shape. */
 bool sk_app_family_ok(const char *s);
 

@@ -213,6 +213,15 @@ sk_reply_free(struct sk_reply **rp)
 	*rp = NULL;
 }
 
+char *
+sk_reply_strdup(const struct sk_reply *r, size_t i)
+{
+	if (r == NULL || r->type != SK_REPLY_ARRAY || i >= r->nelem ||
+	    r->elem[i]->type != SK_REPLY_STRING)
+		return NULL;
+	return strdup(r->elem[i]->str);
+}
+
 static int
 copy_reply(const redisReply *in, struct sk_reply **out)
 {

@@ -37,6 +37,10 @@ struct sk_reply {
 /* Frees (wiping strings: replies may hold secrets); clears *r; NULL ok. */
 void sk_reply_free(struct sk_reply **r);
 
+/* A copy of string element i of an array reply; NULL if it is not one
+ * (or on no memory). free() it. */
+char *sk_reply_strdup(const struct sk_reply *r, size_t i);
+
 /* Remembers connection settings; connects nothing yet. */
 int sk_store_init(const struct sk_config *cfg);
 /* Closes the calling thread's connection (called by exiting workers). */

@@ -29,6 +29,10 @@ __attribute__((warn_unused_result)) bool sk_ct_eq(const void *a, size_t alen,
 __attribute__((warn_unused_result)) bool sk_ct_streq(const char *a,
 						     const char *b);
 
+/* True when v is [A-Za-z0-9_-]{min,max} (ASCII): the shape of every
+ * token we issue (session ids, states, refresh-token parts). */
+bool sk_token_shape_ok(const char *v, size_t min, size_t max);
+
 /* Fills buf with n bytes from the CSPRNG. Returns 0 or SK_ERR_INTERNAL. */
 int sk_random_bytes(void *buf, size_t n);
 /*
