@@ -194,30 +194,19 @@ dup_url(const json_t *o, const char *key, bool required, bool *bad)
 	return d;
 }
 
+/* Checks a discovery document (untrusted: fuzzed by fuzz_discovery). */
 static int
-fetch_metadata(struct sk_oidc *o, struct metadata **out, char **why)
+parse_metadata(struct sk_oidc *o, const char *body, struct metadata **out,
+	       char **why)
 {
 	const char *url = o->discovery_url, *iss;
-	char *body = NULL;
 	struct metadata *m = NULL;
 	json_t *j = NULL, *algs, *auth, *v;
-	long status = 0;
 	bool bad = false, ok;
 	size_t k;
-	int r;
+	int r = SK_ERR_UPSTREAM;
 
 	*out = NULL;
-	r = sk_http_fetch(url, NULL, 0, NULL, NULL, NULL, o->conf->http_timeout,
-			  &body, &status);
-	if (r != 0) {
-		sk_why(why, "discovery: %s unreachable", url);
-		goto out;
-	}
-	r = SK_ERR_UPSTREAM;
-	if (status != 200) {
-		sk_why(why, "discovery: %s answered HTTP %ld", url, status);
-		goto out;
-	}
 	if ((j = sk_json_object(body)) == NULL) {
 		sk_why(why, "discovery: %s is not a JSON object", url);
 		goto out;
@@ -285,8 +274,87 @@ fetch_metadata(struct sk_oidc *o, struct metadata **out, char **why)
 out:
 	metadata_free(m);
 	json_decref(j);
+	return r;
+}
+
+static int
+fetch_metadata(struct sk_oidc *o, struct metadata **out, char **why)
+{
+	const char *url = o->discovery_url;
+	char *body = NULL;
+	long status = 0;
+	int r;
+
+	*out = NULL;
+	r = sk_http_fetch(url, NULL, 0, NULL, NULL, NULL, o->conf->http_timeout,
+			  &body, &status);
+	if (r != 0) {
+		sk_why(why, "discovery: %s unreachable", url);
+		goto out;
+	}
+	r = SK_ERR_UPSTREAM;
+	if (status != 200) {
+		sk_why(why, "discovery: %s answered HTTP %ld", url, status);
+		goto out;
+	}
+	r = parse_metadata(o, body, out, why);
+out:
 	free(body);
 	return r;
+}
+
+/*
+ * base64url without padding, as JOSE writes it. cjose asserts (aborts the
+ * process) on a value whose length is 1 modulo 4 or that holds '=' (found
+ * by fuzz_idtoken and fuzz_jwks), so nothing else may reach it.
+ */
+static bool
+b64url_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len % 4 == 1)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Three base64url segments; header and payload not empty. */
+static bool
+compact_jws_ok(const char *token)
+{
+	const char *d1 = strchr(token, '.'), *d2;
+
+	if (d1 == NULL || (d2 = strchr(d1 + 1, '.')) == NULL ||
+	    strchr(d2 + 1, '.') != NULL || d1 == token || d2 == d1 + 1)
+		return false;
+	return b64url_ok(token, (size_t)(d1 - token)) &&
+	       b64url_ok(d1 + 1, (size_t)(d2 - d1 - 1)) &&
+	       b64url_ok(d2 + 1, strlen(d2 + 1));
+}
+
+/* The base64url members of an RSA or EC JWK (RFC 7518 6.2, 6.3). */
+static bool
+jwk_members_ok(const json_t *k)
+{
+	static const char *const names[] = {"n", "e", "d", "p", "q",
+					    "dp", "dq", "qi", "x", "y"};
+	const json_t *v;
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(names); i++) {
+		v = json_object_get(k, names[i]);
+		if (v != NULL && (!json_is_string(v) ||
+				  !b64url_ok(json_string_value(v),
+					     json_string_length(v))))
+			return false;
+	}
+	return true;
 }
 
 static int
@@ -323,6 +391,8 @@ parse_jwks(const char *text, struct keyset **out)
 			continue;
 		/* A symmetric key has no business in a public key set. */
 		if (kty == NULL || (strcmp(kty, "RSA") && strcmp(kty, "EC")))
+			continue;
+		if (!jwk_members_ok(k))
 			continue;
 		if ((s = json_dumps(k, JSON_COMPACT)) == NULL)
 			continue;
@@ -684,8 +754,8 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 	json_t *hdr = NULL, *c = NULL;
 	unsigned char *hraw = NULL, *hpay = NULL;
 	uint8_t *payload = NULL;
-	size_t hlen, plen = 0, ndots = 0;
-	const char *p, *alg, *kid;
+	size_t hlen, plen = 0;
+	const char *alg, *kid;
 	json_int_t exp, iat;
 	unsigned bit, allowed;
 	bool ambiguous, refetched = false;
@@ -698,9 +768,7 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 		sk_why(why, "id_token: missing or too long");
 		return SK_ERR_TOKEN;
 	}
-	for (p = token; *p; p++)
-		ndots += *p == '.';
-	if (ndots != 2) {
+	if (!compact_jws_ok(token)) {
 		sk_why(why, "id_token: not a compact JWS");
 		return SK_ERR_TOKEN;
 	}
@@ -936,11 +1004,15 @@ out:
 	return r;
 }
 
+static int exchange_answer(struct sk_oidc *o, long status, const char *body,
+			   const char *nonce, struct sk_identity **idp,
+			   char **why);
+
 int
 sk_oidc_exchange(struct sk_oidc *o, const struct sk_code_exchange *x,
 		 struct sk_identity **idp, char **why)
 {
-	struct metadata *md = NULL, *vmd = NULL;
+	struct metadata *md = NULL;
 	struct sk_identity *id = NULL;
 	struct sk_form_kv form[] = {
 	    {"grant_type", "authorization_code"},
@@ -951,8 +1023,6 @@ sk_oidc_exchange(struct sk_oidc *o, const struct sk_code_exchange *x,
 	    {"client_secret", NULL},
 	};
 	char *body = NULL;
-	json_t *tok = NULL, *idt = NULL, *claims = NULL;
-	const char *at;
 	long status = 0;
 	bool basic;
 	int r;
@@ -973,6 +1043,34 @@ sk_oidc_exchange(struct sk_oidc *o, const struct sk_code_exchange *x,
 		sk_why(why, "token endpoint unreachable");
 		goto out;
 	}
+	r = exchange_answer(o, status, body, x->nonce, &id, why);
+	if (r == 0) {
+		*idp = id;
+		id = NULL;
+	}
+out:
+	sk_identity_free(&id);
+	if (body != NULL)
+		sk_freezero(body, strlen(body));
+	metadata_free(md);
+	return r;
+}
+
+/*
+ * The token endpoint's answer (untrusted: fuzzed by fuzz_idtoken): the
+ * id_token verified, userinfo merged when configured, the identity made.
+ */
+static int
+exchange_answer(struct sk_oidc *o, long status, const char *body,
+		const char *nonce, struct sk_identity **idp, char **why)
+{
+	struct metadata *vmd = NULL;
+	struct sk_identity *id = NULL;
+	json_t *tok = NULL, *idt = NULL, *claims = NULL;
+	const char *at;
+	int r;
+
+	*idp = NULL;
 	tok = sk_json_object(body);
 	if (status != 200 || tok == NULL) {
 		const char *e = tok ? sk_json_str(tok, "error") : NULL;
@@ -981,8 +1079,8 @@ sk_oidc_exchange(struct sk_oidc *o, const struct sk_code_exchange *x,
 		r = SK_ERR_UPSTREAM;
 		goto out;
 	}
-	if ((r = verify_id_token(o, sk_json_str(tok, "id_token"), x->nonce,
-				 &idt, &vmd, why)) != 0)
+	if ((r = verify_id_token(o, sk_json_str(tok, "id_token"), nonce, &idt,
+				 &vmd, why)) != 0)
 		goto out;
 	if ((claims = json_copy(idt)) == NULL) {
 		r = SK_ERR_NOMEM;
@@ -1029,10 +1127,58 @@ out:
 	json_decref(claims);
 	json_decref(idt);
 	json_decref(tok);
-	if (body != NULL)
-		sk_freezero(body, strlen(body));
-	metadata_free(md);
 	metadata_free(vmd);
+	return r;
+}
+
+/* Fuzz support (providers_int.h): parsing only, never the network. */
+
+int
+sk_oidc_fuzz_discovery(struct sk_oidc *o, const char *body)
+{
+	struct metadata *m = NULL;
+	char *why = NULL;
+	int r = parse_metadata(o, body, &m, &why);
+
+	metadata_free(m);
+	free(why);
+	return r;
+}
+
+int
+sk_oidc_fuzz_preload(struct sk_oidc *o, const char *discovery,
+		     const char *jwks)
+{
+	struct metadata *m = NULL;
+	struct keyset *ks = NULL;
+	char *why = NULL;
+	int r;
+
+	if ((r = parse_metadata(o, discovery, &m, &why)) != 0 ||
+	    (r = parse_jwks(jwks, &ks)) != 0) {
+		metadata_free(m);
+		free(why);
+		return r;
+	}
+	pthread_mutex_lock(&o->lock);
+	metadata_free(o->md);
+	keyset_unref(o->ks);
+	o->md = m;
+	o->ks = ks;
+	/* Fetched "in the future": never stale, never refetched. */
+	o->md_fetched = o->ks_fetched = INT64_MAX / 4;
+	pthread_mutex_unlock(&o->lock);
+	return 0;
+}
+
+int
+sk_oidc_fuzz_answer(struct sk_oidc *o, const char *body, const char *nonce,
+		    struct sk_identity **id)
+{
+	char *why = NULL;
+	int r = exchange_answer(o, 200, body, nonce, id, &why);
+
+	free(why);
 	return r;
 }
 

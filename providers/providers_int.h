@@ -86,6 +86,21 @@ int sk_oidc_jwks_parse_check(const char *text, size_t *nkeys);
 struct sk_oidc;
 struct sk_provider_conf;
 
+/*
+ * For the fuzz targets only (tests/fuzz/), never the network:
+ * sk_oidc_fuzz_discovery() checks a discovery document as a fetched one
+ * would be; sk_oidc_fuzz_preload() gives the core its discovery document
+ * and JWKS for good; sk_oidc_fuzz_answer() then takes a token endpoint
+ * answer (HTTP 200) through the id_token checks to an identity (*id newly
+ * allocated on success; free with sk_identity_free()). Return 0 or an
+ * SK_ERR_*.
+ */
+int sk_oidc_fuzz_discovery(struct sk_oidc *o, const char *body);
+int sk_oidc_fuzz_preload(struct sk_oidc *o, const char *discovery,
+			 const char *jwks);
+int sk_oidc_fuzz_answer(struct sk_oidc *o, const char *body, const char *nonce,
+			struct sk_identity **id);
+
 /* Per-backend behaviour of the OpenID core. Every hook is optional. */
 struct sk_oidc_hooks {
 	/*

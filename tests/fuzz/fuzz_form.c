@@ -31,10 +31,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(sk_urldecode(s, strlen(s)));
 	if (sk_b64url_decode(s, strlen(s), &out, &outlen) == 0) {
+		unsigned char *again = NULL;
+		size_t alen = 0, tlen = strcspn(s, "=");
 		char *re = NULL;
-		/* A decoded value re-encodes to the canonical input prefix. */
-		if (sk_b64url_encode(out, outlen, &re) != 0)
+
+		/*
+		 * A decoded value re-encodes to the input without its padding,
+		 * but for the unused low bits of the last character, and
+		 * decodes back to the same bytes.
+		 */
+		if (sk_b64url_encode(out, outlen, &re) != 0 ||
+		    strlen(re) != tlen ||
+		    (tlen > 0 && memcmp(re, s, tlen - 1) != 0) ||
+		    sk_b64url_decode(re, strlen(re), &again, &alen) != 0 ||
+		    alen != outlen || memcmp(again, out, outlen) != 0)
 			abort();
+		free(again);
 		free(re);
 		free(out);
 	}
