@@ -39,10 +39,8 @@ sk_client_find(const char *id)
 	return NULL;
 }
 
-/* A form field for client authentication; NULL when absent or when the
- * body is not a form (*dup set when the field is repeated). */
-static char *
-auth_form_field(struct sk_req *req, const char *name, bool *dup)
+char *
+sk_form_field(struct sk_req *req, const char *name, bool *dup)
 {
 	const char *ct = sk_req_header(req, "Content-Type");
 
@@ -62,7 +60,7 @@ sk_client_creds_present(struct sk_req *req)
 
 	if (sk_req_header(req, "Authorization") != NULL)
 		return true;
-	v = auth_form_field(req, "client_secret", &dup);
+	v = sk_form_field(req, "client_secret", &dup);
 	sk_strfreezero(v);
 	return v != NULL || dup;
 }
@@ -110,8 +108,8 @@ sk_client_auth(struct sk_req *req, const struct sk_client_conf **out)
 	int r = SK_ERR_DENIED;
 
 	*out = NULL;
-	fid = auth_form_field(req, "client_id", &dup_id);
-	fsecret = auth_form_field(req, "client_secret", &dup_secret);
+	fid = sk_form_field(req, "client_id", &dup_id);
+	fsecret = sk_form_field(req, "client_secret", &dup_secret);
 	if (dup_id || dup_secret)
 		goto out;
 	if (h != NULL) {

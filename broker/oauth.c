@@ -50,14 +50,17 @@ redirect_registered(const struct sk_client_conf *c, const char *uri)
 	return false;
 }
 
-/* Redirects back to the client with an error (only after the redirect
- * URI is known to be registered). */
-static void
-client_error(struct sk_resp *resp, const char *redirect_uri,
-	     const char *state, const char *error)
+bool
+sk_client_redirect_ok(const struct sk_client_conf *c, const char *uri)
+{
+	return c != NULL && redirect_registered(c, uri);
+}
+
+int
+sk_authorize_error_url(const char *redirect_uri, const char *state,
+		       const char *error, char **url)
 {
 	struct sk_buf b;
-	char *url = NULL;
 
 	sk_buf_init(&b);
 	sk_buf_adds(&b, redirect_uri);
@@ -69,7 +72,39 @@ client_error(struct sk_resp *resp, const char *redirect_uri,
 	}
 	sk_buf_adds(&b, "&iss=");
 	sk_buf_add_urlenc(&b, sk_app.cfg->public_url);
-	if (sk_buf_take(&b, &url) != 0) {
+	return sk_buf_take(&b, url);
+}
+
+int
+sk_authorize_url(const char *client_id, const char *redirect_uri,
+		 const char *challenge, const char *state, char **url)
+{
+	struct sk_buf b;
+
+	sk_buf_init(&b);
+	sk_buf_adds(&b, "/oauth2/authorize?response_type=code"
+			"&code_challenge_method=S256&client_id=");
+	sk_buf_add_urlenc(&b, client_id);
+	sk_buf_adds(&b, "&redirect_uri=");
+	sk_buf_add_urlenc(&b, redirect_uri);
+	sk_buf_adds(&b, "&code_challenge=");
+	sk_buf_add_urlenc(&b, challenge);
+	if (state != NULL) {
+		sk_buf_adds(&b, "&state=");
+		sk_buf_add_urlenc(&b, state);
+	}
+	return sk_buf_take(&b, url);
+}
+
+/* Redirects back to the client with an error (only after the redirect
+ * URI is known to be registered). */
+static void
+client_error(struct sk_resp *resp, const char *redirect_uri,
+	     const char *state, const char *error)
+{
+	char *url = NULL;
+
+	if (sk_authorize_error_url(redirect_uri, state, error, &url) != 0) {
 		resp->oom = true;
 		return;
 	}
@@ -150,26 +185,16 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (r != 0) {
 		/* Sign in first, then come back to this same request. */
-		struct sk_buf back;
-		sk_buf_init(&back);
-		sk_buf_adds(&back, "/oauth2/authorize?response_type=code"
-				   "&code_challenge_method=S256&client_id=");
-		sk_buf_add_urlenc(&back, client_id);
-		sk_buf_adds(&back, "&redirect_uri=");
-		sk_buf_add_urlenc(&back, redirect_uri);
-		sk_buf_adds(&back, "&code_challenge=");
-		sk_buf_add_urlenc(&back, challenge);
-		if (state != NULL) {
-			sk_buf_adds(&back, "&state=");
-			sk_buf_add_urlenc(&back, state);
-		}
+		char *back = NULL;
+		int rb = sk_authorize_url(client_id, redirect_uri, challenge,
+					  state, &back);
 		sk_buf_init(&b);
 		/* A session waiting for its second factor finishes it first. */
 		sk_buf_adds(&b, r == SK_ERR_DENIED ? "/mfa?rd=" : "/login?rd=");
-		sk_buf_add_urlenc(&b, back.data ? back.data : "/");
-		if (back.oom)
+		sk_buf_add_urlenc(&b, back ? back : "/");
+		if (rb != 0)
 			b.oom = true;
-		sk_buf_free(&back);
+		free(back);
 		if (sk_buf_take(&b, &url) != 0) {
 			resp->oom = true;
 			return;
@@ -178,6 +203,10 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		free(url);
 		return;
 	}
+	/* First use of a third-party app: the user approves it first
+	 * (RFC 8252 8.6; broker/consent.c). */
+	if (!sk_consent_check(req, resp, c, s, redirect_uri, state, challenge))
+		goto out;
 	if (sk_random_token(32, &code) != 0) {
 		resp->oom = true;
 		goto out;

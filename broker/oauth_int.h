@@ -45,7 +45,35 @@ int sk_refresh_introspect(const char *token, json_t **claims, bool *active);
  * a tenant client may see; anything else is silently not revoked. */
 int sk_refresh_revoke(const char *token, const struct sk_client_conf *client);
 
+/* A form field of the request body (urlencoded); NULL when absent or the
+ * body is not a form; *dup when repeated. Newly allocated (free()). */
+char *sk_form_field(struct sk_req *req, const char *name, bool *dup);
+
+/* /oauth2/authorize helpers (oauth.c). */
+struct sk_session;
+/* uri is registered for c exactly (and passes the redirect URI rule). */
+bool sk_client_redirect_ok(const struct sk_client_conf *c, const char *uri);
+/* "/oauth2/authorize?..." for these parameters; *url newly allocated. */
+int sk_authorize_url(const char *client_id, const char *redirect_uri,
+		     const char *challenge, const char *state, char **url);
+/* redirect_uri with error, state and iss (RFC 6749 4.1.2.1, RFC 9207);
+ * only for a registered redirect_uri. *url newly allocated. */
+int sk_authorize_error_url(const char *redirect_uri, const char *state,
+			   const char *error, char **url);
+
+/*
+ * Consent (consent.c), at /oauth2/authorize once the user is signed in:
+ * true when a code may be issued now (a first-party app, or one the user
+ * approved before). Otherwise the request is answered (the consent page,
+ * or an error page) and false is returned.
+ */
+bool sk_consent_check(struct sk_req *req, struct sk_resp *resp,
+		      const struct sk_client_conf *c,
+		      const struct sk_session *s, const char *redirect_uri,
+		      const char *state, const char *challenge);
+
 sk_handler_fn sk_handle_jwks, sk_handle_discovery, sk_handle_introspect,
-    sk_handle_revoke, sk_handle_authorize, sk_handle_token;
+    sk_handle_revoke, sk_handle_authorize, sk_handle_token,
+    sk_handle_authorize_consent;
 
 #endif

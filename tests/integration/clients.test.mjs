@@ -439,3 +439,140 @@ describe('a client that loses a tenant', () => {
     await codeFor(stack.shop, jar, MULTI_APP, verifier);
   });
 });
+
+describe('consent to third-party apps', () => {
+  let stack;
+  before(async () => { stack = await startClientsStack(); });
+  after(async () => { await stack?.stop(); });
+
+  const formToken = (html) => /name="consent" value="([A-Za-z0-9_-]+)"/.exec(html)?.[1];
+  const refreshTarget = (html) => {
+    const m = /http-equiv="refresh" content="0;url=([^"]+)"/.exec(html);
+    return m ? m[1].replace(/&amp;/g, '&') : undefined;
+  };
+  const answer = (base, jar, token, decision, headers = {}) => follow(jar, `${base}/oauth2/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ consent: token, decision }).toString(),
+  });
+
+  /** GET authorize; asserts the consent page and returns its form token. */
+  async function consentPage(base, jar, app, verifier) {
+    const r = await follow(jar, authorizeUrl(base, app, verifier));
+    assert.equal(r.status, 200, `consent page expected: ${r.status} ${r.location ?? ''}`);
+    assert.equal(r.location, undefined);
+    assert.match(r.headers.get('content-type'), /text\/html/);
+    assert.match(r.body, /id="approve"/);
+    assert.match(r.body, /id="deny"/);
+    const token = formToken(r.body);
+    assert.ok(token, 'form token in the page');
+    return { token, body: r.body };
+  }
+
+  test('first use asks; approval gives the code; the next time is not asked', async () => {
+    const jar = await signedIn(stack.law);
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const { token, body } = await consentPage(stack.law, jar, LAW_APP, verifier);
+    assert.match(body, /Law &lt;Notes&gt; &amp; Co/, 'app name, escaped');
+    assert.doesNotMatch(body, /<Notes>/);
+    assert.match(body, /id="tenant">Law Office</);
+    assert.match(body, /alice@example\.com/);
+    const ok = await answer(stack.law, jar, token, 'approve', { 'sec-fetch-site': 'same-origin' });
+    assert.equal(ok.status, 200);
+    const next = refreshTarget(ok.body);
+    assert.ok(next?.startsWith('/oauth2/authorize?'), `goes back to authorize: ${next}`);
+    assert.doesNotMatch(ok.body, /code=/, 'no code in the page');
+    const r = await follow(jar, new URL(next, stack.law).href);
+    assert.equal(r.status, 302);
+    const back = new URL(r.location);
+    assert.equal(`${back.origin}${back.pathname}`, LAW_APP.redirect);
+    assert.equal(back.searchParams.get('state'), 'st-1');
+    const tok = await exchange(stack.law, LAW_APP, back.searchParams.get('code'), verifier);
+    assert.equal(tok.status, 200, JSON.stringify(tok.body));
+    // remembered: straight to the app the next time
+    await codeFor(stack.law, jar, LAW_APP, verifier);
+    // in Redis through the store: one hash per user, nothing else
+    assert.equal(await stack.redis.count('sk:{u:*}:consent'), 1);
+  });
+
+  test('deny sends the app error=access_denied, and is not remembered', async () => {
+    const jar = await signedIn(stack.law, 'bob');
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const { token } = await consentPage(stack.law, jar, LAW_APP2, verifier);
+    const no = await answer(stack.law, jar, token, 'deny');
+    assert.equal(no.status, 200);
+    const target = new URL(refreshTarget(no.body));
+    assert.equal(`${target.origin}${target.pathname}`, LAW_APP2.redirect);
+    assert.equal(target.searchParams.get('error'), 'access_denied');
+    assert.equal(target.searchParams.get('state'), 'st-1');
+    assert.equal(target.searchParams.get('iss'), stack.law);
+    assert.equal(target.searchParams.get('code'), null);
+    await consentPage(stack.law, jar, LAW_APP2, verifier);
+  });
+
+  test('an approval carries to no other user and no other app', async () => {
+    const alice = await signedIn(stack.law);
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    // alice approves LAW_APP (unless an earlier test of this stack did)
+    const first = await follow(alice, authorizeUrl(stack.law, LAW_APP, verifier));
+    if (first.status === 200) await answer(stack.law, alice, formToken(first.body), 'approve');
+    await codeFor(stack.law, alice, LAW_APP, verifier);
+    // the same user, another app of the same tenant: asked
+    await consentPage(stack.law, alice, LAW_APP2, verifier);
+    // another user, the same app: asked
+    await consentPage(stack.law, await signedIn(stack.law, 'bob'), LAW_APP, verifier);
+    // first-party apps are never asked
+    await codeFor(stack.shop, await signedIn(stack.shop, 'bob'), SHOP_APP, verifier);
+  });
+
+  test('a cross-site POST of the approval is refused', async () => {
+    const jar = await signedIn(stack.law, 'bob');
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const { token } = await consentPage(stack.law, jar, LAW_APP, verifier);
+    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example' }]) {
+      const r = await answer(stack.law, jar, token, 'approve', headers);
+      assert.equal(r.status, 403, JSON.stringify(headers));
+      assert.equal(refreshTarget(r.body), undefined);
+    }
+    // nothing was approved: still asked
+    await consentPage(stack.law, jar, LAW_APP, verifier);
+    // the refused POSTs did not spend the user's own form
+    const ok = await answer(stack.law, jar, token, 'approve', { 'sec-fetch-site': 'same-origin' });
+    assert.equal(ok.status, 200);
+    assert.ok(refreshTarget(ok.body)?.startsWith('/oauth2/authorize?'));
+  });
+
+  test('the form token is single use and bound to its session', async () => {
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const alice = await signedIn(stack.law);
+    const bob = await signedIn(stack.law, 'bob');
+    // alice's form posted with bob's session: refused (and spent)
+    const a1 = await consentPage(stack.law, alice, LAW_APP2, verifier);
+    const r1 = await answer(stack.law, bob, a1.token, 'approve');
+    assert.equal(r1.status, 403);
+    // alice's form posted from another session of alice: refused
+    const a2 = await consentPage(stack.law, alice, LAW_APP2, verifier);
+    const alice2 = await signedIn(stack.law);
+    assert.equal((await answer(stack.law, alice2, a2.token, 'approve')).status, 403);
+    // a law form posted on shop's host (alice's shop session): refused
+    const a3 = await consentPage(stack.law, alice, LAW_APP2, verifier);
+    const shopAlice = await signedIn(stack.shop);
+    assert.equal((await answer(stack.shop, shopAlice, a3.token, 'approve')).status, 403);
+    // nothing above approved anything, for anyone
+    await consentPage(stack.law, alice, LAW_APP2, verifier);
+    await consentPage(stack.law, bob, LAW_APP2, verifier);
+    // replay: the second answer to one form is refused
+    const a4 = await consentPage(stack.law, alice, LAW_APP2, verifier);
+    assert.equal((await answer(stack.law, alice, a4.token, 'approve')).status, 200);
+    const replay = await answer(stack.law, alice, a4.token, 'approve');
+    assert.equal(replay.status, 403);
+    assert.equal(refreshTarget(replay.body), undefined);
+    assert.equal((await answer(stack.law, alice, a4.token, 'deny')).status, 403);
+    // without a session, or malformed
+    assert.equal((await answer(stack.law, new CookieJar(), a4.token, 'approve')).status, 403);
+    const a5 = await consentPage(stack.law, bob, LAW_APP2, verifier);
+    assert.equal((await answer(stack.law, bob, a5.token, 'maybe')).status, 400);
+    assert.equal((await answer(stack.law, bob, 'short', 'approve')).status, 400);
+  });
+});
