@@ -369,6 +369,9 @@ describe('tokens and clients of two tenants', () => {
     const dup = await post(stack.law, '/oauth2/introspect',
       `token=${law}&client_id=${LAW_API.id}&client_secret=${LAW_API.secret}&client_secret=${LAW_API.secret}`);
     assert.equal(dup.status, 401, 'repeated client_secret');
+    const disc = await (await fetch(`${stack.law}/.well-known/openid-configuration`)).json();
+    assert.deepEqual(disc.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+    assert.ok(disc.revocation_endpoint_auth_methods_supported.includes('client_secret_post'));
     // revocation takes client_secret_post too
     const rv = await post(stack.law, '/oauth2/revoke', { token: law, client_id: LAW_API.id, client_secret: LAW_API.secret });
     assert.equal(rv.status, 200);
