@@ -95,7 +95,7 @@ tenants: [{ id: default, providers: [idp] }]
 providers:
   - { id: idp, type: oidc, client_id: bench, client_secret_file: $dir/idp.secret, issuer: "http://127.0.0.1:$ip" }
 clients:
-  - { client_id: bench-api, client_secret_file: $dir/client.secret }
+  - { client_id: bench-api, client_secret_file: $dir/client.secret, tenants: [default] }
 YAML
 wait_url "http://127.0.0.1:$ip/.well-known/openid-configuration"
 # Access log off the disk: it is one write per request, as in production,

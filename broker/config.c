@@ -1448,14 +1448,48 @@ check_sign_alg(char *s, const char **why)
 	       strcmp(s, "EdDSA") == 0;
 }
 
-/* RFC 8252: https, loopback http, or a private-use (reverse DNS) scheme. */
+/*
+ * The authority of an http(s) redirect URI (up to '/', '?' or the end):
+ * never user info. For http, the host must be a loopback name exactly
+ * (RFC 8252 7.3): a prefix test let "127.0.0.1.evil.com" through.
+ */
 static bool
-check_redirect_uri(char *s, const char **why)
+redirect_authority_ok(const char *a, bool loopback_only)
+{
+	static const char *const loop[] = {"127.0.0.1", "[::1]", "localhost"};
+	size_t alen = strcspn(a, "/?"), hlen, i;
+	const char *colon;
+	uint16_t port;
+
+	if (alen == 0 || memchr(a, '@', alen) != NULL)
+		return false;
+	if (!loopback_only)
+		return a[0] != ':';
+	if (a[0] == '[') {
+		const char *rb = memchr(a, ']', alen);
+		if (rb == NULL)
+			return false;
+		hlen = (size_t)(rb - a) + 1;
+	} else {
+		colon = memchr(a, ':', alen);
+		hlen = colon != NULL ? (size_t)(colon - a) : alen;
+	}
+	for (i = 0; i < SK_ARRAY_SIZE(loop); i++)
+		if (strlen(loop[i]) == hlen && strncasecmp(a, loop[i], hlen) == 0)
+			break;
+	if (i == SK_ARRAY_SIZE(loop))
+		return false;
+	if (hlen == alen)
+		return true;
+	return a[hlen] == ':' && parse_port(a + hlen + 1, alen - hlen - 1, &port);
+}
+
+bool
+sk_config_redirect_uri_ok(const char *s)
 {
 	const char *colon = strchr(s, ':');
 	size_t i;
 
-	(void)why;
 	if (strlen(s) > 1024 || strchr(s, '#') != NULL || colon == NULL ||
 	    colon == s)
 		return false;
@@ -1463,17 +1497,23 @@ check_redirect_uri(char *s, const char **why)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return false;
 	if (strncmp(s, "https://", 8) == 0)
-		return s[8] != '\0' && s[8] != '/';
+		return redirect_authority_ok(s + 8, false);
 	if (strncmp(s, "http://", 7) == 0)
-		return strncmp(s + 7, "127.0.0.1", 9) == 0 ||
-		       strncmp(s + 7, "[::1]", 5) == 0 ||
-		       strncmp(s + 7, "localhost", 9) == 0;
+		return redirect_authority_ok(s + 7, true);
 	/* private-use scheme: must contain a dot (reverse domain name) */
 	for (i = 0; s + i < colon; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
 		      s[i] == '.' || s[i] == '-' || s[i] == '+'))
 			return false;
 	return memchr(s, '.', (size_t)(colon - s)) != NULL;
+}
+
+/* RFC 8252: https, loopback http, or a private-use (reverse DNS) scheme. */
+static bool
+check_redirect_uri(char *s, const char **why)
+{
+	(void)why;
+	return sk_config_redirect_uri_ok(s);
 }
 
 static const struct kw keys_kw[] = {
@@ -1606,6 +1646,12 @@ static const struct kw tenant_kw[] = {
     {.name = "mfa_failure_window",
      .fn = kw_duration,
      .off = offsetof(struct sk_tenant_conf, mfa_failure_window)},
+    {.name = "audience",
+     .fn = kw_str,
+     .off = offsetof(struct sk_tenant_conf, audience),
+     .check = check_token,
+     .what = "is not a valid audience (1 to 512 printable characters, no "
+	     "spaces)"},
 };
 static const struct kwtab tenant_tab = {tenant_kw, SK_ARRAY_SIZE(tenant_kw)};
 
@@ -1683,6 +1729,34 @@ static const struct kw provider_kw[] = {
 static const struct kwtab provider_tab = {provider_kw,
 					  SK_ARRAY_SIZE(provider_kw)};
 
+/*
+ * clients[].tenants: a list of tenant ids, or the word all. "all" is a
+ * scalar on purpose: a client that sees every tenant's tokens is an
+ * operator's decision, never what an omitted key means.
+ */
+static int
+kw_client_tenants(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+		  const char *key, void *obj)
+{
+	struct sk_client_conf *cl = obj;
+	const char *v;
+
+	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+		if (!get_scalar(c, n, key, false, &v, NULL))
+			return 0;
+		if (strcmp(v, "all") == 0)
+			cl->all_tenants = true;
+		else
+			report(c, where(c, n), key,
+			       "%s is neither a list of tenant ids nor all "
+			       "(e.g. tenants: [default], or tenants: all for "
+			       "an operator's client)",
+			       quote(c, v));
+		return 0;
+	}
+	return kw_list(c, kw, n, key, obj);
+}
+
 static const struct kw client_kw[] = {
     {.name = "client_id",
      .fn = kw_str,
@@ -1706,6 +1780,21 @@ static const struct kw client_kw[] = {
      .what = "is not a redirect URI (an absolute URI without fragment: "
 	     "https://..., http://127.0.0.1:PORT/... or an app scheme like "
 	     "com.example.app:/callback)"},
+    {.name = "tenants",
+     .fn = kw_client_tenants,
+     .off = offsetof(struct sk_client_conf, tenants),
+     .min = 1,
+     .check = check_tenant_id,
+     .what = "is not a valid tenant id (1 to 64 of a-z, 0-9, _ and -)"},
+    {.name = "first_party",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_client_conf, first_party)},
+    {.name = "display_name",
+     .fn = kw_str,
+     .off = offsetof(struct sk_client_conf, display_name),
+     .check = check_text,
+     .what = "is not a valid display name (1 to 200 characters, no "
+	     "control characters)"},
 };
 static const struct kwtab client_tab = {client_kw, SK_ARRAY_SIZE(client_kw)};
 
@@ -1931,6 +2020,19 @@ late_defaults(struct sk_config *cfg)
 			t->mfa_failure_window = 15 * 60;
 		if (t->display_name == NULL && t->id != NULL &&
 		    (t->display_name = strdup(t->id)) == NULL)
+			return SK_ERR_NOMEM;
+		if (t->audience == NULL && t->id != NULL &&
+		    cfg->tokens.audience != NULL &&
+		    asprintf(&t->audience, "%s/tenants/%s",
+			     cfg->tokens.audience, t->id) < 0) {
+			t->audience = NULL;
+			return SK_ERR_NOMEM;
+		}
+	}
+	for (i = 0; i < cfg->nclients; i++) {
+		struct sk_client_conf *cl = &cfg->clients[i];
+		if (cl->display_name == NULL && cl->client_id != NULL &&
+		    (cl->display_name = strdup(cl->client_id)) == NULL)
 			return SK_ERR_NOMEM;
 	}
 	for (i = 0; i < cfg->nproviders; i++) {
@@ -2285,11 +2387,95 @@ check_tenants(struct ctx *c)
 }
 
 static void
+tenant_names(struct sk_buf *b, const struct sk_config *cfg)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->ntenants; i++) {
+		const char *id = cfg->tenants[i].id;
+		if (id == NULL || sk_config_tenant(cfg, id) != &cfg->tenants[i])
+			continue; /* unset, or a duplicate already listed */
+		sk_buf_addf(b, "%s%s", n++ ? ", " : "", id);
+	}
+	if (n == 0)
+		sk_buf_adds(b, "none");
+}
+
+/*
+ * Tenant isolation of tokens: an app verifying our JWTs checks aud, so
+ * two tenants sharing an audience would accept each other's tokens.
+ */
+static void
+check_audiences(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	char key[KEY_MAX];
+	size_t i, j;
+
+	for (i = 0; i < cfg->ntenants; i++) {
+		const struct sk_tenant_conf *t = &cfg->tenants[i];
+		if (t->line == 0 || t->audience == NULL)
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct sk_tenant_conf *o = &cfg->tenants[j];
+			/* Same id: the duplicate id is reported already. */
+			if (o->audience == NULL ||
+			    strcmp(o->audience, t->audience) != 0 ||
+			    (o->id != NULL && t->id != NULL &&
+			     strcmp(o->id, t->id) == 0))
+				continue;
+			snprintf(key, sizeof(key), "tenants[%zu].audience", i);
+			report(c, line_or(c, &t->audience, t->line), key,
+			       "%s is already the audience of tenant %s at "
+			       "line %d (each tenant's tokens need their own "
+			       "audience)",
+			       quote(c, t->audience),
+			       quote(c, o->id ? o->id : "?"), o->line);
+			break;
+		}
+	}
+}
+
+/* clients[i].tenants: given, and naming defined tenants only. */
+static void
+check_client_tenants(struct ctx *c, const struct sk_client_conf *cl, size_t i)
+{
+	struct sk_config *cfg = c->cfg;
+	char key[KEY_MAX];
+	size_t j;
+
+	snprintf(key, sizeof(key), "clients[%zu].tenants", i);
+	missing(c, &cl->tenants, cl->line, key,
+		"required: the ids of the tenants whose tokens this client "
+		"may see, e.g. [default], or all");
+	for (j = 0; j < cl->tenants.n; j++) {
+		struct sk_buf b;
+
+		if (sk_config_tenant(cfg, cl->tenants.v[j]) != NULL)
+			continue;
+		sk_buf_init(&b);
+		tenant_names(&b, cfg);
+		if (b.oom) {
+			c->nomem = true;
+		} else {
+			snprintf(key, sizeof(key), "clients[%zu].tenants[%zu]",
+				 i, j);
+			report(c, line_or(c, &cl->tenants.v[j], cl->line), key,
+			       "unknown tenant %s (defined: %s)",
+			       quote(c, cl->tenants.v[j]), b.data);
+		}
+		sk_buf_free(&b);
+	}
+}
+
+static void
 check_clients(struct ctx *c)
 {
 	struct sk_config *cfg = c->cfg;
 	char key[KEY_MAX];
 	size_t i, j;
+
+	check_audiences(c);
 
 	for (i = 0; i < cfg->nclients; i++) {
 		struct sk_client_conf *cl = &cfg->clients[i];
@@ -2315,6 +2501,7 @@ check_clients(struct ctx *c)
 			       "missing (required for a public client: the "
 			       "app's redirect URIs)");
 		}
+		check_client_tenants(c, cl, i);
 		if (cl->client_id == NULL)
 			continue;
 		for (j = 0; j < i; j++) {
@@ -2577,6 +2764,7 @@ sk_config_free(struct sk_config **cfgp)
 		strlist_free(&t->allowed_tid);
 		strlist_free(&t->allowed_email_domains);
 		strlist_free(&t->admin_emails);
+		free(t->audience);
 	}
 	free(cfg->tenants);
 	for (i = 0; i < cfg->nproviders; i++) {
@@ -2597,6 +2785,8 @@ sk_config_free(struct sk_config **cfgp)
 		free(cfg->clients[i].client_id);
 		sk_strfreezero(cfg->clients[i].client_secret);
 		strlist_free(&cfg->clients[i].redirect_uris);
+		strlist_free(&cfg->clients[i].tenants);
+		free(cfg->clients[i].display_name);
 	}
 	free(cfg->clients);
 	sk_freezero(cfg, sizeof(*cfg));
@@ -2628,4 +2818,19 @@ sk_config_tenant(const struct sk_config *cfg, const char *id)
 		    strcmp(cfg->tenants[i].id, id) == 0)
 			return &cfg->tenants[i];
 	return NULL;
+}
+
+bool
+sk_config_client_sees(const struct sk_client_conf *c, const char *tenant_id)
+{
+	size_t i;
+
+	if (c == NULL || tenant_id == NULL)
+		return false;
+	if (c->all_tenants)
+		return true;
+	for (i = 0; i < c->tenants.n; i++)
+		if (strcmp(c->tenants.v[i], tenant_id) == 0)
+			return true;
+	return false;
 }

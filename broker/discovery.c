@@ -55,16 +55,19 @@ sk_handle_discovery(struct sk_req *req, struct sk_resp *resp)
 	}
 	doc = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:[s,s], s:[s], "
-	    "s:[s,s], s:[s], s:[s], s:[s,s,s]}",
+	    "s:[s,s,s], s:[s,s], s:[s,s,s], s:[s,s,s]}",
 	    "issuer", base, "jwks_uri", url[0], "introspection_endpoint",
 	    url[1], "revocation_endpoint", url[2], "token_endpoint", url[3],
 	    "authorization_endpoint", url[4], "response_types_supported",
 	    "code", "grant_types_supported", "authorization_code",
 	    "refresh_token", "code_challenge_methods_supported", "S256",
 	    "token_endpoint_auth_methods_supported", "client_secret_basic",
-	    "none", "introspection_endpoint_auth_methods_supported",
-	    "client_secret_basic", "revocation_endpoint_auth_methods_supported",
-	    "client_secret_basic", "access_token_signing_alg_values_supported",
+	    "client_secret_post", "none",
+	    "introspection_endpoint_auth_methods_supported",
+	    "client_secret_basic", "client_secret_post",
+	    "revocation_endpoint_auth_methods_supported", "client_secret_basic",
+	    "client_secret_post", "none",
+	    "access_token_signing_alg_values_supported",
 	    "ES256", "RS256", "EdDSA");
 	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2))) == NULL) {
 		resp->oom = true;

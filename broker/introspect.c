@@ -39,30 +39,92 @@ sk_client_find(const char *id)
 	return NULL;
 }
 
-int
-sk_client_basic(struct sk_req *req, const struct sk_client_conf **out)
+char *
+sk_form_field(struct sk_req *req, const char *name, bool *dup)
 {
-	static const char dummy[] = "no-such-client-secret-for-timing";
-	const char *h = sk_req_header(req, "Authorization");
-	const struct sk_client_conf *c;
+	const char *ct = sk_req_header(req, "Content-Type");
+
+	*dup = false;
+	if (ct == NULL ||
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+	    req->body == NULL || strlen(req->body) != req->body_len)
+		return NULL;
+	return sk_form_get(req->body, name, dup);
+}
+
+bool
+sk_client_creds_present(struct sk_req *req)
+{
+	char *v;
+	bool dup;
+
+	if (sk_req_header(req, "Authorization") != NULL)
+		return true;
+	v = sk_form_field(req, "client_secret", &dup);
+	sk_strfreezero(v);
+	return v != NULL || dup;
+}
+
+/* HTTP Basic credentials, each part form-urlencoded first (2.3.1). */
+static int
+basic_decode(const char *h, char **id, char **secret)
+{
 	unsigned char *raw = NULL;
-	char *id = NULL, *secret = NULL, *colon;
 	size_t rawlen = 0;
-	bool ok;
+	char *colon;
 	int r = SK_ERR_DENIED;
 
-	*out = NULL;
-	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0 || strlen(h) > 1024)
+	*id = *secret = NULL;
+	if (strncasecmp(h, "Basic ", 6) != 0 || strlen(h) > 1024)
 		return SK_ERR_DENIED;
 	if (sk_b64_decode(h + 6, strlen(h + 6), &raw, &rawlen) != 0 ||
 	    strlen((char *)raw) != rawlen ||
 	    (colon = strchr((char *)raw, ':')) == NULL)
 		goto out;
-	/* RFC 6749 2.3.1: both parts are form-urlencoded first. */
-	if ((id = sk_urldecode((char *)raw, (size_t)(colon - (char *)raw))) ==
+	if ((*id = sk_urldecode((char *)raw, (size_t)(colon - (char *)raw))) ==
 		NULL ||
-	    (secret = sk_urldecode(colon + 1, strlen(colon + 1))) == NULL)
+	    (*secret = sk_urldecode(colon + 1, strlen(colon + 1))) == NULL)
 		goto out;
+	r = 0;
+out:
+	if (raw != NULL)
+		sk_freezero(raw, rawlen + 1);
+	if (r != 0) {
+		free(*id);
+		sk_strfreezero(*secret);
+		*id = *secret = NULL;
+	}
+	return r;
+}
+
+int
+sk_client_auth(struct sk_req *req, const struct sk_client_conf **out)
+{
+	static const char dummy[] = "no-such-client-secret-for-timing";
+	const char *h = sk_req_header(req, "Authorization");
+	const struct sk_client_conf *c;
+	char *fid = NULL, *fsecret = NULL, *id = NULL, *secret = NULL;
+	bool dup_id, dup_secret, ok;
+	int r = SK_ERR_DENIED;
+
+	*out = NULL;
+	fid = sk_form_field(req, "client_id", &dup_id);
+	fsecret = sk_form_field(req, "client_secret", &dup_secret);
+	if (dup_id || dup_secret)
+		goto out;
+	if (h != NULL) {
+		/* RFC 6749 2.3: one method per request. A form client_id
+		 * next to Basic must name the same client. */
+		if (fsecret != NULL || basic_decode(h, &id, &secret) != 0 ||
+		    (fid != NULL && strcmp(fid, id) != 0))
+			goto out;
+	} else {
+		if (fid == NULL || fsecret == NULL)
+			goto out;
+		id = fid;
+		secret = fsecret;
+		fid = fsecret = NULL;
+	}
 	c = sk_client_find(id);
 	/* Compare even for an unknown id, so timing does not tell ids apart. */
 	ok = sk_ct_streq(secret, c != NULL && c->client_secret != NULL
@@ -73,10 +135,10 @@ sk_client_basic(struct sk_req *req, const struct sk_client_conf **out)
 		r = 0;
 	}
 out:
-	if (raw != NULL)
-		sk_freezero(raw, rawlen + 1);
 	free(id);
+	free(fid);
 	sk_strfreezero(secret);
+	sk_strfreezero(fsecret);
 	return r;
 }
 
@@ -131,13 +193,16 @@ sk_form_param(struct sk_req *req, struct sk_resp *resp, const char *name,
 	return 0;
 }
 
+/* aud must be the audience of the token's own tenant. */
 static bool
-aud_is_ours(const json_t *aud)
+aud_is_ours(const json_t *aud, const struct sk_tenant_conf *t)
 {
-	const char *want = sk_app.cfg->tokens.audience;
+	const char *want = t != NULL ? t->audience : NULL;
 	const json_t *v;
 	size_t i;
 
+	if (want == NULL)
+		return false;
 	if (json_is_string(aud))
 		return strcmp(json_string_value(aud), want) == 0;
 	if (!json_is_array(aud))
@@ -230,9 +295,10 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 	exp = json_object_get(c, "exp");
 	if (!sk_ct_streq(json_string_value(json_object_get(c, "iss")),
 			 sk_app.cfg->public_url) ||
-	    !aud_is_ours(json_object_get(c, "aud")) || !json_is_integer(exp) ||
-	    sid == NULL || jti == NULL || tenant == NULL ||
-	    sk_config_tenant(sk_app.cfg, tenant) == NULL)
+	    !json_is_integer(exp) || sid == NULL || jti == NULL ||
+	    tenant == NULL ||
+	    !aud_is_ours(json_object_get(c, "aud"),
+			 sk_config_tenant(sk_app.cfg, tenant)))
 		goto out;
 	if ((r = sk_session_live(sid, jti, &live, &now)) != 0) {
 		json_decref(c);
@@ -267,7 +333,7 @@ sk_handle_introspect(struct sk_req *req, struct sk_resp *resp)
 	size_t i;
 	int r;
 
-	if (sk_client_basic(req, &client) != 0) {
+	if (sk_client_auth(req, &client) != 0) {
 		sk_resp_invalid_client(resp);
 		return;
 	}
@@ -283,7 +349,11 @@ sk_handle_introspect(struct sk_req *req, struct sk_resp *resp)
 				   "session store unreachable");
 		goto done;
 	}
-	if (!active) {
+	/* A token of a tenant the client may not see is indistinguishable
+	 * from an invalid one (tenant isolation, issue 8 item 3). */
+	if (!active ||
+	    !sk_config_client_sees(
+		client, json_string_value(json_object_get(claims, "tenant")))) {
 		answer_inactive(resp);
 		goto done;
 	}
@@ -326,8 +396,8 @@ sk_handle_revoke(struct sk_req *req, struct sk_resp *resp)
 
 	/* Confidential clients authenticate; public app clients name
 	 * themselves and may only revoke their own refresh tokens. */
-	if (sk_req_header(req, "Authorization") != NULL) {
-		if (sk_client_basic(req, &client) != 0) {
+	if (sk_client_creds_present(req)) {
+		if (sk_client_auth(req, &client) != 0) {
 			sk_resp_invalid_client(resp);
 			return;
 		}
@@ -344,13 +414,18 @@ sk_handle_revoke(struct sk_req *req, struct sk_resp *resp)
 	if (sk_form_param(req, resp, "token", true, &token) != 0)
 		goto done;
 	if (client != NULL && sk_keys_verify(token, &claims) == 0) {
-		/* Our access token: revoke just it (RFC 7009 2.1). */
-		r = sk_session_revoke_jti(
-		    json_string_value(json_object_get(claims, "sid")),
-		    json_string_value(json_object_get(claims, "jti")));
+		/* Our access token: revoke just it (RFC 7009 2.1), unless it
+		 * is of a tenant this client may not see: then nothing
+		 * happens, and the answer is the same 200. */
+		if (sk_config_client_sees(client, json_string_value(
+						      json_object_get(claims,
+								      "tenant"))))
+			r = sk_session_revoke_jti(
+			    json_string_value(json_object_get(claims, "sid")),
+			    json_string_value(json_object_get(claims, "jti")));
 	} else {
-		r = sk_refresh_revoke(token, client ? client->client_id
-						    : public_id);
+		r = sk_refresh_revoke(token, client ? client
+						    : sk_client_find(public_id));
 	}
 	if (r == SK_ERR_STORE) {
 		sk_resp_json_error(resp, 503, "temporarily_unavailable",

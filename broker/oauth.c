@@ -39,21 +39,28 @@ redirect_registered(const struct sk_client_conf *c, const char *uri)
 {
 	size_t i;
 
-	/* Exact string match (RFC 6749 3.1.2.3; OAuth 2.1): no prefixes. */
-	for (i = 0; uri != NULL && i < c->redirect_uris.n; i++)
+	/* Exact string match (RFC 6749 3.1.2.3; OAuth 2.1): no prefixes.
+	 * And the URI itself must pass the config's rule (loopback hosts
+	 * compared exactly), in case a looser entry was ever registered. */
+	if (uri == NULL || !sk_config_redirect_uri_ok(uri))
+		return false;
+	for (i = 0; i < c->redirect_uris.n; i++)
 		if (strcmp(c->redirect_uris.v[i], uri) == 0)
 			return true;
 	return false;
 }
 
-/* Redirects back to the client with an error (only after the redirect
- * URI is known to be registered). */
-static void
-client_error(struct sk_resp *resp, const char *redirect_uri,
-	     const char *state, const char *error)
+bool
+sk_client_redirect_ok(const struct sk_client_conf *c, const char *uri)
+{
+	return c != NULL && redirect_registered(c, uri);
+}
+
+int
+sk_authorize_error_url(const char *redirect_uri, const char *state,
+		       const char *error, char **url)
 {
 	struct sk_buf b;
-	char *url = NULL;
 
 	sk_buf_init(&b);
 	sk_buf_adds(&b, redirect_uri);
@@ -65,7 +72,39 @@ client_error(struct sk_resp *resp, const char *redirect_uri,
 	}
 	sk_buf_adds(&b, "&iss=");
 	sk_buf_add_urlenc(&b, sk_app.cfg->public_url);
-	if (sk_buf_take(&b, &url) != 0) {
+	return sk_buf_take(&b, url);
+}
+
+int
+sk_authorize_url(const char *client_id, const char *redirect_uri,
+		 const char *challenge, const char *state, char **url)
+{
+	struct sk_buf b;
+
+	sk_buf_init(&b);
+	sk_buf_adds(&b, "/oauth2/authorize?response_type=code"
+			"&code_challenge_method=S256&client_id=");
+	sk_buf_add_urlenc(&b, client_id);
+	sk_buf_adds(&b, "&redirect_uri=");
+	sk_buf_add_urlenc(&b, redirect_uri);
+	sk_buf_adds(&b, "&code_challenge=");
+	sk_buf_add_urlenc(&b, challenge);
+	if (state != NULL) {
+		sk_buf_adds(&b, "&state=");
+		sk_buf_add_urlenc(&b, state);
+	}
+	return sk_buf_take(&b, url);
+}
+
+/* Redirects back to the client with an error (only after the redirect
+ * URI is known to be registered). */
+static void
+client_error(struct sk_resp *resp, const char *redirect_uri,
+	     const char *state, const char *error)
+{
+	char *url = NULL;
+
+	if (sk_authorize_error_url(redirect_uri, state, error, &url) != 0) {
 		resp->oom = true;
 		return;
 	}
@@ -111,6 +150,14 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 			     "wrong.");
 		return;
 	}
+	/* Tenant isolation: an app gets codes only for the tenants it is
+	 * registered for. Our page, not the app's: no code, no redirect. */
+	if (!sk_config_client_sees(c, req->tenant->id)) {
+		sk_resp_page(resp, 403, "Application not allowed here",
+			     "The application asking you to sign in is not "
+			     "registered for this organisation.");
+		return;
+	}
 	state = sk_req_query(req, "state", &d3);
 	challenge = sk_req_query(req, "code_challenge", &d4);
 	method = sk_req_query(req, "code_challenge_method", &d5);
@@ -138,26 +185,16 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (r != 0) {
 		/* Sign in first, then come back to this same request. */
-		struct sk_buf back;
-		sk_buf_init(&back);
-		sk_buf_adds(&back, "/oauth2/authorize?response_type=code"
-				   "&code_challenge_method=S256&client_id=");
-		sk_buf_add_urlenc(&back, client_id);
-		sk_buf_adds(&back, "&redirect_uri=");
-		sk_buf_add_urlenc(&back, redirect_uri);
-		sk_buf_adds(&back, "&code_challenge=");
-		sk_buf_add_urlenc(&back, challenge);
-		if (state != NULL) {
-			sk_buf_adds(&back, "&state=");
-			sk_buf_add_urlenc(&back, state);
-		}
+		char *back = NULL;
+		int rb = sk_authorize_url(client_id, redirect_uri, challenge,
+					  state, &back);
 		sk_buf_init(&b);
 		/* A session waiting for its second factor finishes it first. */
 		sk_buf_adds(&b, r == SK_ERR_DENIED ? "/mfa?rd=" : "/login?rd=");
-		sk_buf_add_urlenc(&b, back.data ? back.data : "/");
-		if (back.oom)
+		sk_buf_add_urlenc(&b, back ? back : "/");
+		if (rb != 0)
 			b.oom = true;
-		sk_buf_free(&back);
+		free(back);
 		if (sk_buf_take(&b, &url) != 0) {
 			resp->oom = true;
 			return;
@@ -166,6 +203,10 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		free(url);
 		return;
 	}
+	/* First use of a third-party app: the user approves it first
+	 * (RFC 8252 8.6; broker/consent.c). */
+	if (!sk_consent_check(req, resp, c, s, redirect_uri, state, challenge))
+		goto out;
 	if (sk_random_token(32, &code) != 0) {
 		resp->oom = true;
 		goto out;
@@ -271,8 +312,8 @@ token_client(struct sk_req *req, struct sk_resp *resp,
 	char *cid = NULL;
 
 	*out = NULL;
-	if (sk_req_header(req, "Authorization") != NULL) {
-		if (sk_client_basic(req, out) != 0) {
+	if (sk_client_creds_present(req)) {
+		if (sk_client_auth(req, out) != 0) {
 			sk_resp_invalid_client(resp);
 			return SK_ERR_DENIED;
 		}
@@ -350,6 +391,13 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 		token_error(resp, 400, "invalid_grant", "unknown tenant");
 		goto out;
 	}
+	/* The client may have lost the tenant since the code was made. */
+	if (!sk_config_client_sees(c, in.tenant)) {
+		token_error(resp, 400, "invalid_grant",
+			    "the client is not registered for the code's "
+			    "tenant");
+		goto out;
+	}
 	r = sk_app_session_create(&in, t->app_idle_timeout,
 				  t->app_absolute_timeout, &refresh, &a);
 	if (r != 0) {
@@ -381,11 +429,19 @@ grant_refresh(struct sk_req *req, struct sk_resp *resp,
 	r = sk_app_session_refresh(token, c->client_id, &next, &a);
 	switch (r) {
 	case 0:
-		if (sk_config_tenant(sk_app.cfg, a->tenant) == NULL)
+		if (sk_config_tenant(sk_app.cfg, a->tenant) == NULL) {
 			token_error(resp, 400, "invalid_grant",
 				    "unknown tenant");
-		else
+		} else if (!sk_config_client_sees(c, a->tenant)) {
+			/* The client lost the tenant: the family ends (the
+			 * rotated token is never handed out anyway). */
+			(void)sk_app_session_revoke(next, c->client_id);
+			token_error(resp, 400, "invalid_grant",
+				    "the client is not registered for the "
+				    "token's tenant");
+		} else {
 			token_answer(resp, a, next);
+		}
 		break;
 	case SK_ERR_DENIED:
 		sk_warn("refresh token reuse for client %s: app session ended",
@@ -462,7 +518,20 @@ sk_refresh_introspect(const char *token, json_t **claims, bool *active)
 }
 
 int
-sk_refresh_revoke(const char *token, const char *client_id)
+sk_refresh_revoke(const char *token, const struct sk_client_conf *client)
 {
-	return sk_app_session_revoke(token, client_id);
+	struct sk_app_session *a = NULL;
+	bool mine;
+	int r;
+
+	if (client == NULL)
+		return 0;
+	r = sk_app_session_peek(token, &a);
+	if (r != 0)
+		return r == SK_ERR_STORE ? r : 0;
+	/* Another tenant's token is not revoked, and nothing says so. */
+	mine = strcmp(a->client_id, client->client_id) == 0 &&
+	       sk_config_client_sees(client, a->tenant);
+	sk_app_session_free(&a);
+	return mine ? sk_app_session_revoke(token, client->client_id) : 0;
 }

@@ -54,6 +54,8 @@ static const struct route routes[] = {
     {"token", "POST", "/oauth2/token", EXACT, false, sk_handle_token},
     {"authorize", "GET", "/oauth2/authorize", EXACT, true,
      sk_handle_authorize},
+    {"authorize_consent", "POST", "/oauth2/authorize", EXACT, true,
+     sk_handle_authorize_consent},
     {"logout", "POST", "/logout", EXACT, true, sk_handle_logout},
     {"logout_page", "GET", "/logout", EXACT, true, sk_handle_logout},
     {"mfa", "GET", "/mfa", EXACT, true, sk_handle_mfa},

@@ -94,17 +94,22 @@ sk_token_mint(const struct sk_token_subject *ts, int64_t now, char **jwt,
 	      int64_t *exp)
 {
 	const struct sk_config *cfg = sk_app.cfg;
+	const struct sk_tenant_conf *t = sk_config_tenant(cfg, ts->tenant);
 	char *jti = NULL;
 	json_t *c = NULL;
 	int r;
 
 	*jwt = NULL;
 	*exp = now + cfg->tokens.access_token_ttl;
+	/* The audience is the tenant's own: an app of one tenant checking
+	 * aud never accepts another tenant's token. */
+	if (t == NULL || t->audience == NULL)
+		return SK_ERR_INVALID;
 	if ((r = sk_random_token(16, &jti)) != 0)
 		return r;
 	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:o, s:o}",
 		      "iss", cfg->public_url, "sub", ts->user_id, "aud",
-		      cfg->tokens.audience, "exp", (json_int_t)*exp, "iat",
+		      t->audience, "exp", (json_int_t)*exp, "iat",
 		      (json_int_t)now, "jti", jti, "sid", ts->handle, "tenant",
 		      ts->tenant, "roles", sk_words_array(ts->roles), "amr",
 		      sk_words_array(ts->amr));

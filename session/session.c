@@ -361,15 +361,14 @@ state_key(const char *state, char key[SESSION_KEY_LEN])
 }
 
 int
-sk_loginstate_put(const char *state, const char *blob, int64_t ttl_s)
+sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s)
 {
-	char key[SESSION_KEY_LEN], ttl[24];
 	struct sk_reply *rep = NULL;
 	const char *argv[5];
 	size_t lens[5];
+	char ttl[24];
 	int i, r;
 
-	state_key(state, key);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
 	argv[0] = "SET";
 	argv[1] = key;
@@ -384,16 +383,14 @@ sk_loginstate_put(const char *state, const char *blob, int64_t ttl_s)
 }
 
 int
-sk_loginstate_take(const char *state, char **blob)
+sk_store_take(const char *key, char **blob)
 {
-	char key[SESSION_KEY_LEN];
 	struct sk_reply *rep = NULL;
 	const char *argv[2];
 	size_t lens[2];
 	int r;
 
 	*blob = NULL;
-	state_key(state, key);
 	argv[0] = "GETDEL"; /* single use: a replay finds nothing */
 	argv[1] = key;
 	lens[0] = 6;
@@ -410,6 +407,24 @@ sk_loginstate_take(const char *state, char **blob)
 out:
 	sk_reply_free(&rep);
 	return r;
+}
+
+int
+sk_loginstate_put(const char *state, const char *blob, int64_t ttl_s)
+{
+	char key[SESSION_KEY_LEN];
+
+	state_key(state, key);
+	return sk_store_put_ttl(key, blob, ttl_s);
+}
+
+int
+sk_loginstate_take(const char *state, char **blob)
+{
+	char key[SESSION_KEY_LEN];
+
+	state_key(state, key);
+	return sk_store_take(key, blob);
 }
 
 int

@@ -15,4 +15,11 @@ bool sk_app_family_ok(const char *s);
 /* Adds a session (64-hex) or "a:<family>" to the user's index. */
 int sk_user_index_add(const char *user, const char *member, int64_t ttl);
 
+/* SET key blob EX ttl_s: a short-lived record (pending sign-in, consent
+ * form). */
+int sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s);
+/* GETDEL: the record once. *blob newly allocated (sk_strfreezero());
+ * SK_ERR_NOT_FOUND when absent. */
+int sk_store_take(const char *key, char **blob);
+
 #endif

@@ -45,6 +45,10 @@ struct sk_tenant_conf {
 				again before sensitive changes; default 15m */
 	int64_t mfa_max_failures;   /* wrong codes per user per window: 5 */
 	int64_t mfa_failure_window; /* default 15m */
+	/* The aud of this tenant's access tokens; default
+	 * {tokens.audience}/tenants/{id}. Unique per tenant, so an app of
+	 * one tenant never accepts another tenant's token. */
+	char *audience;
 	int line; /* where it was defined, for messages */
 };
 
@@ -71,6 +75,13 @@ struct sk_client_conf {
 	char *client_secret; /* secret; NULL for public (native) app clients */
 	bool public_client;  /* "public: true": PKCE only, no secret */
 	struct sk_strlist redirect_uris; /* for /oauth2/authorize (apps) */
+	/* Tenants whose users and tokens this client may see (required):
+	 * the ids, or all_tenants for "tenants: all" (operators only). */
+	struct sk_strlist tenants;
+	bool all_tenants;
+	/* The operator's own app: /oauth2/authorize asks no consent. */
+	bool first_party;
+	char *display_name; /* on the consent page; default: client_id */
 	int line;
 };
 
@@ -160,5 +171,18 @@ const struct sk_provider_conf *sk_config_provider(const struct sk_config *cfg,
 						  const char *id);
 const struct sk_tenant_conf *sk_config_tenant(const struct sk_config *cfg,
 					      const char *id);
+
+/* True when the client may see the tenant's users and tokens (its
+ * tenants: list names it, or tenants: all). NULL never matches. */
+bool sk_config_client_sees(const struct sk_client_conf *c,
+			   const char *tenant_id);
+
+/*
+ * A redirect URI an app may register (RFC 8252): https with a host, http
+ * to a loopback host (127.0.0.1, [::1] or localhost, compared exactly
+ * after parsing, optionally with a port), or a private-use scheme that is
+ * a reverse domain name. No fragment, no user info, no spaces or controls.
+ */
+bool sk_config_redirect_uri_ok(const char *uri);
 
 #endif

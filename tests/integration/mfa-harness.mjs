@@ -57,6 +57,8 @@ export function mfaExtraConfig(masterKeyFile, { signingKeyFile } = {}) {
 ${signingKeyFile ? `  signing_key_files: [${signingKeyFile}]\n` : ''}clients:
   - client_id: ${APP_CLIENT.id}
     public: true
+    first_party: true
+    tenants: all
     redirect_uris: ["${APP_CLIENT.redirect}"]
 `;
 }

@@ -41,8 +41,11 @@ ${keyFile ? `  signing_key_files: [${keyFile}]\n` : ''}tokens:
 clients:
   - client_id: ${BACKEND.id}
     client_secret_file: ${secret}
+    tenants: [default]
   - client_id: ${APP.id}
     public: true
+    first_party: true
+    tenants: [default]
     redirect_uris: ["${APP.redirect}"]
 `;
 }
@@ -102,7 +105,7 @@ describe('access tokens and introspection', () => {
     const t = await accessToken(stack.base, jar);
     const jwks = jose.createRemoteJWKSet(new URL(`${stack.base}/jwks.json`));
     const { payload, protectedHeader } = await jose.jwtVerify(t, jwks, {
-      issuer: stack.base, audience: stack.base, algorithms: ['ES256'], typ: 'at+jwt',
+      issuer: stack.base, audience: `${stack.base}/tenants/default`, algorithms: ['ES256'], typ: 'at+jwt',
     });
     assert.equal(protectedHeader.alg, 'ES256');
     assert.ok(protectedHeader.kid);
@@ -200,6 +203,8 @@ describe('access tokens and introspection', () => {
     const now = Math.floor(Date.now() / 1000);
     const bad = {
       'wrong audience': { ...good, aud: 'https://other.example' },
+      // the shared audience of old (before per-tenant audiences)
+      'shared audience': { ...good, aud: stack.base },
       'wrong issuer': { ...good, iss: 'https://evil.example' },
       expired: { ...good, iat: now - 900, exp: now - 600 },
       'unknown tenant': { ...good, tenant: 'nope' },
@@ -407,7 +412,7 @@ describe('key rotation with two instances sharing Redis', () => {
       const t = v.headers.get('x-auth-request-access-token');
       // verify with the OTHER instance's JWKS, fetched fresh every time
       const jwks = jose.createLocalJWKSet(await (await fetch(`${to}/jwks.json`)).json());
-      await jose.jwtVerify(t, jwks, { issuer: stack.base, audience: stack.base, algorithms: ['ES256'] });
+      await jose.jwtVerify(t, jwks, { issuer: stack.base, audience: `${stack.base}/tenants/default`, algorithms: ['ES256'] });
       const intro = await introspect(to, t);
       assert.equal(intro.body.active, true, `introspection at the other instance (check ${checks})`);
       seenKids.add(jose.decodeProtectedHeader(t).kid);

@@ -253,8 +253,12 @@ static const char full_yaml[] =
     "clients:\n"
     "  - client_id: billing-api\n"
     "    client_secret_file: @C@\n"
+    "    tenants: [acme, default]\n"
     "  - client_id: Reports.v2\n"
     "    client_secret: \"${SK_TEST_REPORTS_SECRET}\"\n"
+    "    tenants: all\n"
+    "    first_party: true\n"
+    "    display_name: \"Reports v2\"\n"
     "keys:\n"
     "  master_key_file: /etc/sekisho/master.key\n";
 
@@ -368,6 +372,25 @@ test_full(void **state)
 	assert_string_equal(cfg->clients[1].client_id, "Reports.v2");
 	assert_string_equal(cfg->clients[1].client_secret,
 			    "reports-secret-0123456789");
+	assert_int_equal(cfg->clients[0].tenants.n, 2);
+	assert_string_equal(cfg->clients[0].tenants.v[1], "default");
+	assert_false(cfg->clients[0].all_tenants);
+	assert_false(cfg->clients[0].first_party);
+	assert_string_equal(cfg->clients[0].display_name, "billing-api");
+	assert_true(cfg->clients[1].all_tenants);
+	assert_int_equal(cfg->clients[1].tenants.n, 0);
+	assert_true(cfg->clients[1].first_party);
+	assert_string_equal(cfg->clients[1].display_name, "Reports v2");
+	assert_true(sk_config_client_sees(&cfg->clients[0], "acme"));
+	assert_false(sk_config_client_sees(&cfg->clients[0], "other"));
+	assert_false(sk_config_client_sees(&cfg->clients[0], NULL));
+	assert_true(sk_config_client_sees(&cfg->clients[1], "other"));
+	assert_false(sk_config_client_sees(NULL, "acme"));
+	/* per-tenant audiences under tokens.audience (default public_url) */
+	assert_string_equal(cfg->tenants[0].audience,
+			    "https://sso.example.com/auth/tenants/acme");
+	assert_string_equal(cfg->tenants[1].audience,
+			    "https://sso.example.com/auth/tenants/default");
 
 	/* lookups */
 	assert_ptr_equal(sk_config_provider(cfg, "corp"), &cfg->providers[1]);
@@ -538,7 +561,8 @@ test_unknown_keys(void **state)
 	       "clients:\n"
 	       "  - client_id: billing\n"
 	       "    client_secret_file: @C@\n"
-	       "    secret: x\n",
+	       "    secret: x\n"
+	       "    tenants: all\n",
 	       "4: redis.pasword_file: unknown key (allowed: url, "
 	       "password_file, password, connect_timeout, command_timeout)",
 	       "7: cookie.domain: unknown key (allowed: secure, name)",
@@ -551,13 +575,14 @@ test_unknown_keys(void **state)
 	       "display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
 	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
-	       "mfa_max_age, mfa_max_failures, mfa_failure_window)",
+	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience)",
 	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
 	       "type, client_id, client_secret_file, client_secret, issuer, "
 	       "scopes, userinfo, http_timeout, display_name, id_token_algs, "
 	       "tenant, trust_email, bot_prompt)",
 	       "25: clients[0].secret: unknown key (allowed: client_id, "
-	       "client_secret_file, client_secret, public, redirect_uris)");
+	       "client_secret_file, client_secret, public, redirect_uris, "
+	       "tenants, first_party, display_name)");
 }
 
 static void
@@ -745,7 +770,8 @@ test_inline_secret_refused(void **state)
 	EXPECT(MIN_HEAD "    client_secret: \"GOCSPX-abcdef\"\n"
 			"clients:\n"
 			"  - client_id: billing\n"
-			"    client_secret: hunter2hunter2hunter2\n",
+			"    client_secret: hunter2hunter2hunter2\n"
+			"    tenants: all\n",
 	       "11: providers[0].client_secret: inline secrets are refused (use "
 	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")",
 	       "14: clients[0].client_secret: inline secrets are refused (use "
@@ -779,9 +805,15 @@ test_env(void **state)
 	       "11: providers[0].client_secret: environment variable "
 	       "SK_TEST_MISSING is not set or empty (set it in the environment "
 	       "sekisho starts with)",
+	       "13: clients[0].tenants: missing (required: the ids of the "
+	       "tenants whose tokens this client may see, e.g. [default], or "
+	       "all)",
 	       "14: clients[0].client_secret: environment variable "
 	       "SK_TEST_EMPTY is not set or empty (set it in the environment "
 	       "sekisho starts with)",
+	       "15: clients[1].tenants: missing (required: the ids of the "
+	       "tenants whose tokens this client may see, e.g. [default], or "
+	       "all)",
 	       "16: clients[1].client_secret: not a valid ${NAME} reference "
 	       "(the whole value must be ${NAME}; NAME: A-Z, a-z, 0-9 and _, "
 	       "not starting with a digit)",
@@ -826,8 +858,14 @@ test_secret_files(void **state)
 			"    client_secret_file: /tmp\n",
 	       "11: providers[0].client_secret_file: cannot read "
 	       "\"/nonexistent/sekisho.secret\": No such file or directory",
+	       "13: clients[0].tenants: missing (required: the ids of the "
+	       "tenants whose tokens this client may see, e.g. [default], or "
+	       "all)",
 	       "14: clients[0].client_secret_file: \"@E@\" is empty (the file "
 	       "holds only the secret)",
+	       "15: clients[1].tenants: missing (required: the ids of the "
+	       "tenants whose tokens this client may see, e.g. [default], or "
+	       "all)",
 	       "16: clients[1].client_secret_file: cannot read \"/tmp\": not a "
 	       "regular file");
 }
@@ -879,8 +917,8 @@ test_duplicates(void **state)
 	       "  - {id: google, type: github, client_id: y, "
 	       "client_secret_file: @G@}\n"
 	       "clients:\n"
-	       "  - {client_id: billing, client_secret_file: @C@}\n"
-	       "  - {client_id: billing, client_secret_file: @C@}\n",
+	       "  - {client_id: billing, client_secret_file: @C@, tenants: all}\n"
+	       "  - {client_id: billing, client_secret_file: @C@, tenants: all}\n",
 	       "6: tenants[0].providers[1]: \"google\" is listed twice (first "
 	       "at line 6)",
 	       "7: tenants[1].id: duplicate id \"acme\" (already used at line 4)",
@@ -976,7 +1014,10 @@ test_missing_required(void **state)
 	       "8: providers[1].client_secret: missing (required: "
 	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")",
 	       "10: clients[0].client_id: missing (required: 1 to 128 of A-Z, "
-	       "a-z, 0-9, '.', '_', '~' and '-')");
+	       "a-z, 0-9, '.', '_', '~' and '-')",
+	       "10: clients[0].tenants: missing (required: the ids of the "
+	       "tenants whose tokens this client may see, e.g. [default], or "
+	       "all)");
 }
 
 static void
@@ -1023,7 +1064,7 @@ test_wrong_kinds(void **state)
 	EXPECT(MIN "clients:\n  - billing\n",
 	       "13: clients[0]: expected a mapping, got a single value (keys: "
 	       "client_id, client_secret_file, client_secret, public, "
-	       "redirect_uris)");
+	       "redirect_uris, tenants, first_party, display_name)");
 	EXPECT(MIN "clients: {client_id: x}\n",
 	       "12: clients: expected a list, got a mapping");
 }
@@ -1097,9 +1138,92 @@ test_many_errors(void **state)
 	       "id, display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
 	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
-	       "mfa_max_age, mfa_max_failures, mfa_failure_window)",
+	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience)",
 	       "16: providers[0].client_secret: inline secrets are refused (use "
 	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
+}
+
+/* clients[].tenants, tenant audiences, loopback redirect URIs (issue 8) */
+static void
+test_client_tenants(void **state)
+{
+	static const char *const bad_uris[] = {
+	    "http://127.0.0.1.evil.com/cb", "http://localhost.evil.com/cb",
+	    "http://[::1].evil.com/cb",     "http://localhost@evil.com/cb",
+	    "http://127.0.0.1:80@evil/cb",   "http://127.0.0.1:99999/cb",
+	    "http://127.0.0.1:x/cb",	     "http://evil.com/127.0.0.1",
+	    "https://user@app.example/cb",   "https:///cb",
+	};
+	static const char *const good_uris[] = {
+	    "http://127.0.0.1/cb",   "http://127.0.0.1:9/cb", "http://[::1]:8080",
+	    "http://localhost?x=1",  "https://app.example/cb",
+	    "com.example.app:/cb",
+	};
+	struct sk_config *cfg;
+	char yaml[1024], line[512];
+	size_t i;
+
+	EXPECT(MIN "clients:\n"
+		   "  - {client_id: a, client_secret_file: @C@}\n"
+		   "  - {client_id: b, client_secret_file: @C@, tenants: [nope]}\n"
+		   "  - {client_id: c, client_secret_file: @C@, tenants: everything}\n"
+		   "  - {client_id: d, client_secret_file: @C@, tenants: []}\n"
+		   "  - {client_id: e, client_secret_file: @C@, tenants: [all]}\n",
+	       "13: clients[0].tenants: missing (required: the ids of the "
+	       "tenants whose tokens this client may see, e.g. [default], or "
+	       "all)",
+	       "14: clients[1].tenants[0]: unknown tenant \"nope\" (defined: "
+	       "default)",
+	       "15: clients[2].tenants: \"everything\" is neither a list of "
+	       "tenant ids nor all (e.g. tenants: [default], or tenants: all "
+	       "for an operator's client)",
+	       "16: clients[3].tenants: empty list (at least one is required)",
+	       "17: clients[4].tenants[0]: unknown tenant \"all\" (defined: "
+	       "default)");
+	/* two tenants may not share an audience */
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tokens: {audience: \"https://api.example\"}\n"
+	       "tenants:\n"
+	       "  - {id: a, hostnames: [a.example], providers: [g], audience: "
+	       "\"https://api.example/tenants/b\"}\n"
+	       "  - {id: b, providers: [g]}\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "6: tenants[1].audience: \"https://api.example/tenants/b\" is "
+	       "already the audience of tenant \"a\" at line 5 (each tenant's "
+	       "tokens need their own audience)");
+	cfg = load_ok("public_url: \"https://login.example.com\"\n"
+		      "redis: {url: \"unix:///r.sock\"}\n"
+		      "tenants:\n"
+		      "  - {id: a, hostnames: [a.example], providers: [g], "
+		      "audience: \"https://a.example/api\"}\n"
+		      "  - {id: b, providers: [g]}\n"
+		      "providers: [{id: g, type: google, client_id: x, "
+		      "client_secret_file: @G@}]\n");
+	assert_string_equal(cfg->tenants[0].audience, "https://a.example/api");
+	assert_string_equal(cfg->tenants[1].audience,
+			    "https://login.example.com/tenants/b");
+	sk_config_free(&cfg);
+
+	for (i = 0; i < SK_ARRAY_SIZE(bad_uris); i++) {
+		assert_false(sk_config_redirect_uri_ok(bad_uris[i]));
+		snprintf(yaml, sizeof(yaml),
+			 "%sclients:\n  - {client_id: app, public: true, "
+			 "tenants: all, redirect_uris: [\"%s\"]}\n",
+			 MIN, bad_uris[i]);
+		snprintf(line, sizeof(line),
+			 "13: clients[0].redirect_uris[0]: \"%s\" is not a "
+			 "redirect URI (an absolute URI without fragment: "
+			 "https://..., http://127.0.0.1:PORT/... or an app "
+			 "scheme like com.example.app:/callback)",
+			 bad_uris[i]);
+		EXPECT(yaml, line, "13: clients[0].redirect_uris: missing "
+				   "(required for a public client: the app's "
+				   "redirect URIs)");
+	}
+	for (i = 0; i < SK_ARRAY_SIZE(good_uris); i++)
+		assert_true(sk_config_redirect_uri_ok(good_uris[i]));
 }
 
 /* MIN plus tenant keys: MIN_HEAD's tenant keys end at line 6. */
@@ -1197,6 +1321,7 @@ main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_mfa_keys),
+	    cmocka_unit_test(test_client_tenants),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
