@@ -140,6 +140,7 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		/* Sign in first, then come back to this same request. */
 		struct sk_buf back;
 		sk_buf_init(&back);
+		sk_buf_adds(&back, sk_path_prefix(sk_app.cfg));
 		sk_buf_adds(&back, "/oauth2/authorize?response_type=code"
 				   "&code_challenge_method=S256&client_id=");
 		sk_buf_add_urlenc(&back, client_id);
@@ -153,6 +154,7 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		}
 		sk_buf_init(&b);
 		/* A session waiting for its second factor finishes it first. */
+		sk_buf_adds(&b, sk_path_prefix(sk_app.cfg));
 		sk_buf_adds(&b, r == SK_ERR_DENIED ? "/mfa?rd=" : "/login?rd=");
 		sk_buf_add_urlenc(&b, back.data ? back.data : "/");
 		if (back.oom)

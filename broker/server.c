@@ -402,6 +402,24 @@ client_ip(struct MHD_Connection *conn, struct sk_req *req)
 	}
 }
 
+/*
+ * A path under public_url's path ("/sekisho/login") is the same as the
+ * bare one: a proxy may route a prefix of every app host here as it is,
+ * or strip it. The bare paths stay for auth_request and health checks.
+ */
+static const char *
+unprefixed(const char *url)
+{
+	const char *pfx = sk_path_prefix(sk_app.cfg);
+	size_t n = strlen(pfx);
+
+	if (n == 0 || strncmp(url, pfx, n) != 0)
+		return url;
+	if (url[n] == '/')
+		return url + n;
+	return url[n] == '\0' ? "/" : url;
+}
+
 static int
 find_route(const char *method, const char *path, bool *method_mismatch)
 {
@@ -575,6 +593,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 
+	url = unprefixed(url);
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	req.conn = conn;

@@ -45,6 +45,10 @@ struct sk_tenant_conf {
 				again before sensitive changes; default 15m */
 	int64_t mfa_max_failures;   /* wrong codes per user per window: 5 */
 	int64_t mfa_failure_window; /* default 15m */
+	/* Shared parent domain (lowercased): the session cookie is then set
+	 * with Domain=cookie_domain, so one sign-in is good on every host
+	 * under it; rd may name any of them. NULL: host-only cookies. */
+	char *cookie_domain;
 	int line; /* where it was defined, for messages */
 };
 
