@@ -131,7 +131,8 @@ int sk_cookie_format_domain(const char *name, const char *value,
 
 /*
  * Validates rd for a request of tenant t (may be NULL): as
- * sk_redirect_check(), and also an http(s) URL whose host (any port) is
+ * sk_redirect_check(), and also an http(s) URL naming one of t's
+ * hostnames (its own hosts serve Sekisho), or whose host (any port) is
  * t's cookie_domain or a name under it. Returns 0 when acceptable.
  */
 int sk_redirect_check_tenant(const struct sk_config *cfg,

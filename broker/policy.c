@@ -21,11 +21,25 @@ host_eq(const char *a, size_t alen, const char *b)
 	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
 }
 
+/* Does one of t's hostnames name host (hlen bytes; bare: without port)? */
+static bool
+tenant_has_host(const struct sk_tenant_conf *t, const char *host, size_t hlen,
+		size_t bare)
+{
+	size_t j;
+
+	for (j = 0; j < t->hostnames.n; j++)
+		if (host_eq(host, hlen, t->hostnames.v[j]) ||
+		    host_eq(host, bare, t->hostnames.v[j]))
+			return true;
+	return false;
+}
+
 const struct sk_tenant_conf *
 sk_tenant_for_host(const struct sk_config *cfg, const char *host)
 {
 	const struct sk_tenant_conf *fallback = NULL;
-	size_t i, j, hlen = strlen(host), bare = hlen;
+	size_t i, hlen = strlen(host), bare = hlen;
 	const char *colon = strrchr(host, ':');
 
 	/* "host:port" also matches an entry naming the host alone. */
@@ -35,10 +49,8 @@ sk_tenant_for_host(const struct sk_config *cfg, const char *host)
 		const struct sk_tenant_conf *t = &cfg->tenants[i];
 		if (t->hostnames.n == 0)
 			fallback = t;
-		for (j = 0; j < t->hostnames.n; j++)
-			if (host_eq(host, hlen, t->hostnames.v[j]) ||
-			    host_eq(host, bare, t->hostnames.v[j]))
-				return t;
+		if (tenant_has_host(t, host, hlen, bare))
+			return t;
 	}
 	return fallback;
 }
@@ -89,7 +101,7 @@ int
 sk_redirect_check_tenant(const struct sk_config *cfg,
 			 const struct sk_tenant_conf *t, const char *rd)
 {
-	const char *p, *auth, *end;
+	const char *p, *auth, *end, *colon;
 	size_t i, alen;
 
 	if (rd == NULL || rd[0] == '\0' || strlen(rd) > 2048)
@@ -115,9 +127,17 @@ sk_redirect_check_tenant(const struct sk_config *cfg,
 	for (i = 0; i < cfg->allowed_redirect_hosts.n; i++)
 		if (host_eq(auth, alen, cfg->allowed_redirect_hosts.v[i]))
 			return 0;
+	if (t == NULL)
+		return SK_ERR_DENIED;
+	/* The tenant's own hosts serve Sekisho (an app host in per-app-host
+	 * mode): as good as a path on this host. */
+	colon = memchr(auth, ':', alen);
+	if (tenant_has_host(t, auth, alen,
+			    colon ? (size_t)(colon - auth) : alen))
+		return 0;
 	/* One sign-in serves every host under the tenant's cookie domain:
 	 * each is a place to come back to (docs/deployment.md). */
-	if (t != NULL && t->cookie_domain != NULL &&
+	if (t->cookie_domain != NULL &&
 	    authority_under(auth, alen, t->cookie_domain))
 		return 0;
 	return SK_ERR_DENIED;

@@ -159,6 +159,26 @@ test_redirect_cookie_domain(void **state)
 	assert_int_not_equal(sk_redirect_check_tenant(cfg, &cfg->tenants[1],
 						      good[0]), 0);
 	assert_int_not_equal(sk_redirect_check(cfg, good[0]), 0);
+	/* The tenant's own hostnames (with or without a port when the
+	 * entry has none) are its own sites; a catch-all tenant has none. */
+	t->cookie_domain = NULL;
+	assert_int_equal(sk_redirect_check_tenant(cfg, t,
+						  "https://login.a.example/x"), 0);
+	assert_int_equal(sk_redirect_check_tenant(cfg, t,
+						  "http://login.a.example:81/"), 0);
+	assert_int_equal(sk_redirect_check_tenant(cfg, t,
+						  "https://a.example:8443/"), 0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
+						      "https://a.example/"), 0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, &cfg->tenants[1],
+						      "https://login.a.example/"),
+			     0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, &cfg->tenants[2],
+						      "https://evil.example/"),
+			     0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
+						      "https://login.a.example.evil/"),
+			     0);
 	/* allowed_redirect_hosts still apply with a tenant */
 	assert_int_equal(sk_redirect_check_tenant(cfg, t,
 						  "https://app.example.com/"), 0);
