@@ -61,6 +61,8 @@ const char *sk_req_header(const struct sk_req *req, const char *name);
 /* Query parameter, decoded. NULL when absent; *dup true if given twice. */
 const char *sk_req_query(const struct sk_req *req, const char *name,
 			 bool *dup);
+/* Whether the query names the parameter at all, with or without a value. */
+bool sk_req_has_query(const struct sk_req *req, const char *name);
 const char *sk_req_cookie(const struct sk_req *req, const char *name);
 /* The request's host (Host header, lowercased, port kept); "" if none. */
 const char *sk_req_host(const struct sk_req *req);

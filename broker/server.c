@@ -196,6 +196,18 @@ sk_req_query(const struct sk_req *req, const char *name, bool *dup)
 					   name);
 }
 
+bool
+sk_req_has_query(const struct sk_req *req, const char *name)
+{
+	const char *v = NULL;
+	size_t vlen = 0;
+
+	/* "?rd" (Caddy's rewrite drops the '=' of "?rd=") counts too. */
+	return MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND,
+					     name, strlen(name), &v,
+					     &vlen) == MHD_YES;
+}
+
 const char *
 sk_req_cookie(const struct sk_req *req, const char *name)
 {

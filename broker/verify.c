@@ -178,7 +178,7 @@ sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 	struct sk_session *s = NULL;
 	char *jwt = NULL, *signin = NULL;
 	/* Redirect mode: the proxy shows our answer to the browser. */
-	bool page = sk_req_query(req, "rd", NULL) != NULL;
+	bool page = sk_req_has_query(req, "rd");
 	int r;
 
 	r = sk_flow_session(req, &s, NULL);

@@ -65,7 +65,7 @@ export function freePort() {
 }
 
 /** Resolves true once something accepts TCP connections on 127.0.0.1:port. */
-function canConnect(port, timeoutMs = 500) {
+export function canConnect(port, timeoutMs = 500) {
   return new Promise((resolve) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     const done = (ok) => { sock.destroy(); resolve(ok); };
@@ -107,7 +107,7 @@ export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 50, what = 
  * { proc, exited (promise of {code, signal}), output() (stdout+stderr so far),
  *   stop(signal, graceMs) }.
  */
-function spawnTracked(cmd, args, { name, env, cwd } = {}) {
+export function spawnTracked(cmd, args, { name, env, cwd } = {}) {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env, cwd });
   live.add(proc);
   let out = '';

@@ -17,7 +17,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
-import { REPO } from './harness.mjs';
+import {
+  CLIENT_SECRET, REPO, canConnect, fatal, freePort, nginxMain, spawnTracked, startEcho, startIdp,
+  startNginx, startRedis, startSekisho, tmpDir, waitFor,
+} from './harness.mjs';
 
 const TIMEOUT_MS = 10_000;
 const MAX_HOPS = 25;
@@ -173,4 +176,100 @@ export function rewrite(text, pairs) {
     out = out.split(from).join(to);
   }
   return out;
+}
+
+/**
+ * Redis, the IdP, echo, sekisho and a proxy ('nginx', 'caddy' or none)
+ * running the shipped `exampleFile` rewritten by `pairs`, both given
+ * ports => .... tenants(ports) gives the YAML items of tenants:,
+ * redirectUris(ports) the IdP's, publicUrl(ports) Sekisho's. Returns
+ * { ports: {proxy, sekisho}, redis, idp, echo, sekisho, nginx|caddy, stop() }.
+ */
+export async function startSso({ proxy = 'nginx', exampleFile, pairs = () => [], tenants, redirectUris, publicUrl, secure = false }) {
+  const dir = tmpDir('sekisho-it-sso-');
+  const stoppers = [];
+  const stack = {
+    dir,
+    async stop() {
+      for (const s of stoppers.reverse()) {
+        try { await s(); } catch (err) { process.stderr.write(`sso: stop: ${err.message}\n`); }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    const ports = { proxy: await freePort(), sekisho: await freePort() };
+    ports.nginx = ports.proxy;
+    stack.ports = ports;
+    stack.redis = await startRedis();
+    stoppers.push(() => stack.redis.stop());
+    const secretFile = path.join(dir, 'idp-client.secret');
+    fs.writeFileSync(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
+    stack.idp = await startIdp({ secretFile, redirectUris: redirectUris(ports) });
+    stoppers.push(() => stack.idp.stop());
+    stack.echo = await startEcho();
+    stoppers.push(() => stack.echo.stop());
+    stack.sekisho = await startSekisho({
+      dir, port: ports.sekisho, publicUrl: publicUrl(ports), redisUrl: stack.redis.url,
+      idpBase: stack.idp.base, secretFile, secure, tenantsYaml: tenants(ports),
+    });
+    stoppers.push(() => stack.sekisho.stop('SIGTERM', 5000));
+    if (proxy) {
+      const text = rewrite(example(exampleFile), [
+        ['127.0.0.1:8080', `127.0.0.1:${ports.sekisho}`],
+        ['127.0.0.1:9500', `127.0.0.1:${stack.echo.port}`],
+        ['127.0.0.1:9501', `127.0.0.1:${stack.echo.port}`],
+        ...pairs(ports),
+      ]);
+      if (proxy === 'nginx') {
+        stack.nginx = await startNginx({
+          port: ports.proxy,
+          config: (ndir) => nginxMain(ndir, rewrite(text, [
+            ['listen 80;', `listen 127.0.0.1:${ports.proxy};`], ['/var/log/nginx/', `${ndir}/`]])),
+        });
+        stoppers.push(() => stack.nginx.stop());
+      } else {
+        stack.caddy = await startCaddy({ port: ports.proxy, caddyfile: text });
+        stoppers.push(() => stack.caddy.stop());
+      }
+    }
+    return stack;
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+
+/**
+ * Debian's caddy in the foreground (`caddy run`) with the admin endpoint
+ * and automatic HTTPS off, every file in a temp dir: the global options
+ * go before `caddyfile`, in which /var/log/caddy/ becomes that dir.
+ * accessLog() is the text of the log files written there.
+ */
+export async function startCaddy({ port, caddyfile }) {
+  const dir = tmpDir('sekisho-it-caddy-');
+  const conf = path.join(dir, 'Caddyfile');
+  fs.writeFileSync(conf, `{
+\tadmin off
+\tauto_https off
+\tstorage file_system ${dir}/data
+}
+${rewrite(caddyfile, [['/var/log/caddy/', `${dir}/`]])}`);
+  const env = { ...process.env, HOME: dir, XDG_DATA_HOME: `${dir}/xdg`, XDG_CONFIG_HOME: `${dir}/xdgc` };
+  const child = spawnTracked('caddy', ['run', '--config', conf, '--adapter', 'caddyfile'], { name: 'caddy', env });
+  await waitFor(async () => {
+    if (!child.running()) throw fatal(`caddy exited early: ${child.stderr()}${child.stdout()}`);
+    return canConnect(port);
+  }, { timeoutMs: 15_000, what: `caddy on port ${port}` });
+  return {
+    port,
+    stderr: child.stderr,
+    accessLog: () => fs.readdirSync(dir).filter((f) => f.endsWith('.log'))
+      .map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join(''),
+    async stop() {
+      await child.stop('SIGTERM', 3000);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

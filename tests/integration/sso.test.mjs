@@ -33,68 +33,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-
-import {
-  CLIENT_SECRET, freePort, nginxMain, startEcho, startIdp, startNginx, startRedis, startSekisho,
-  tmpDir, waitReady,
-} from './harness.mjs';
-import { Browser, example, rewrite } from './sso-harness.mjs';
-
-/**
- * Redis, IdP, echo, sekisho and (unless nginx: false) nginx running
- * `exampleFile` rewritten by pairs(ports). tenants(ports) gives the YAML
- * items of tenants:, redirectUris(ports) the IdP's, publicUrl(ports).
- */
-async function startSso({ exampleFile, pairs, tenants, redirectUris, publicUrl, secure = false, nginx = true }) {
-  const dir = tmpDir('sekisho-it-sso-');
-  const stoppers = [];
-  const stack = {
-    dir,
-    async stop() {
-      for (const s of stoppers.reverse()) {
-        try { await s(); } catch (err) { process.stderr.write(`sso: stop: ${err.message}\n`); }
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  try {
-    const ports = { nginx: await freePort(), sekisho: await freePort() };
-    stack.ports = ports;
-    stack.redis = await startRedis();
-    stoppers.push(() => stack.redis.stop());
-    const secretFile = path.join(dir, 'idp-client.secret');
-    fs.writeFileSync(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
-    stack.idp = await startIdp({ secretFile, redirectUris: redirectUris(ports) });
-    stoppers.push(() => stack.idp.stop());
-    stack.echo = await startEcho();
-    stoppers.push(() => stack.echo.stop());
-    stack.sekisho = await startSekisho({
-      dir, port: ports.sekisho, publicUrl: publicUrl(ports), redisUrl: stack.redis.url,
-      idpBase: stack.idp.base, secretFile, secure, tenantsYaml: tenants(ports),
-    });
-    stoppers.push(() => stack.sekisho.stop('SIGTERM', 5000));
-    if (nginx) {
-      const text = rewrite(example(exampleFile), [
-        ['listen 80;', `listen 127.0.0.1:${ports.nginx};`],
-        ['127.0.0.1:8080', `127.0.0.1:${ports.sekisho}`],
-        ['127.0.0.1:9500', `127.0.0.1:${stack.echo.port}`],
-        ['127.0.0.1:9501', `127.0.0.1:${stack.echo.port}`],
-        ...pairs,
-      ]);
-      stack.nginx = await startNginx({
-        port: ports.nginx,
-        config: (ndir) => nginxMain(ndir, rewrite(text, [['/var/log/nginx/', `${ndir}/`]])),
-      });
-      stoppers.push(() => stack.nginx.stop());
-    }
-    return stack;
-  } catch (err) {
-    await stack.stop();
-    throw err;
-  }
-}
+import { waitReady } from './harness.mjs';
+import { Browser, startSso } from './sso-harness.mjs';
 
 const echoOf = (res) => JSON.parse(res.body);
 
@@ -104,7 +44,7 @@ describe('shared parent domain (cookie_domain)', () => {
   before(async () => {
     s = await startSso({
       exampleFile: 'nginx.example.conf',
-      pairs: [['example.com', 'sso.test']],
+      pairs: () => [['example.com', 'sso.test']],
       publicUrl: (p) => `http://login.sso.test:${p.nginx}`,
       redirectUris: (p) => [`http://login.sso.test:${p.nginx}/callback/google`,
         `http://login.other.test:${p.sekisho}/callback/google`],
@@ -325,7 +265,7 @@ describe('shared parent domain (cookie_domain)', () => {
 
   test('cookie.secure: __Secure-sekisho-{tenant} with Domain and Secure; the login-state cookie __Host-', async () => {
     const sec = await startSso({
-      nginx: false, secure: true,
+      proxy: null, secure: true,
       publicUrl: (p) => `https://login.sec.test:${p.sekisho}`,
       redirectUris: (p) => [`https://login.sec.test:${p.sekisho}/callback/google`],
       tenants: (p) => `  - id: sec
@@ -361,7 +301,7 @@ describe('per-app-host: Sekisho under /sekisho/ of each app host', () => {
   before(async () => {
     s = await startSso({
       exampleFile: 'nginx.per-app.example.conf',
-      pairs: [['wiki.example.org', 'wiki.org.test'], ['crm.example.net', 'crm.net.test']],
+      pairs: () => [['wiki.example.org', 'wiki.org.test'], ['crm.example.net', 'crm.net.test']],
       publicUrl: (p) => `http://wiki.org.test:${p.nginx}/sekisho`,
       redirectUris: (p) => [`http://wiki.org.test:${p.nginx}/sekisho/callback/google`,
         `http://crm.net.test:${p.nginx}/sekisho/callback/google`],
