@@ -132,6 +132,13 @@ sk_redirect_check_tenant(const struct sk_config *cfg,
 	/* The tenant's own hosts serve Sekisho (an app host in per-app-host
 	 * mode): as good as a path on this host. */
 	colon = memchr(auth, ':', alen);
+	if (colon != NULL) {
+		/* A port is 1 to 5 digits. */
+		size_t plen = (size_t)(end - colon - 1);
+		if (plen == 0 || plen > 5 ||
+		    strspn(colon + 1, "0123456789") != plen)
+			return SK_ERR_DENIED;
+	}
 	if (tenant_has_host(t, auth, alen,
 			    colon ? (size_t)(colon - auth) : alen))
 		return 0;

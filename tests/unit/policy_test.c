@@ -170,6 +170,12 @@ test_redirect_cookie_domain(void **state)
 						  "https://a.example:8443/"), 0);
 	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
 						      "https://a.example/"), 0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
+						      "https://login.a.example:8x/"),
+			     0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
+						      "https://login.a.example:/"),
+			     0);
 	assert_int_not_equal(sk_redirect_check_tenant(cfg, &cfg->tenants[1],
 						      "https://login.a.example/"),
 			     0);
