@@ -348,6 +348,10 @@ describe('per-app-host: Sekisho under /sekisho/ of each app host', () => {
     assert.match(home.body, /action="\/sekisho\/logout"/);
     const page = await b.get(`${wiki}/sekisho/logout`);
     assert.match(page.body, /action="\/sekisho\/logout"/);
+    // An app's "sign out" link may say where to land; the form keeps it.
+    const withRd = await b.get(`${wiki}/sekisho/logout?rd=${encodeURIComponent(`${wiki}/bye?x=1`)}`);
+    assert.match(withRd.body, /action="\/sekisho\/logout\?rd=http%3A%2F%2Fwiki\.org\.test%3A\d+%2Fbye%3Fx%3D1"/);
+    assert.equal((await b.get(`${wiki}/sekisho/logout?rd=${encodeURIComponent('https://evil.example/')}`)).status, 400);
     const out = await b.request(`${wiki}/sekisho/logout`, { method: 'POST', headers: { origin: wiki } });
     assert.equal(out.status, 200);
     assert.equal((await b.get(`${wiki}/page`)).status, 302);
