@@ -20,6 +20,7 @@
 //   - Redis down: Sekisho's "temporarily unavailable" page, not nginx's 500
 //   - Traefik-style /auth/verify?rd=: 302 to the sign-in page with the
 //     forwarded URL as rd (never an unlisted host); 200 when signed in
+//   - a session waiting for its second factor is sent to /mfa with rd
 //   - hostile: another tenant's session cookie, under either cookie name,
 //     on this tenant's app host gets no access, and this tenant's cookie
 //     nothing on the other's host
@@ -47,7 +48,8 @@ describe('shared parent domain (cookie_domain)', () => {
       pairs: () => [['example.com', 'sso.test']],
       publicUrl: (p) => `http://login.sso.test:${p.nginx}`,
       redirectUris: (p) => [`http://login.sso.test:${p.nginx}/callback/google`,
-        `http://login.other.test:${p.sekisho}/callback/google`],
+        `http://login.other.test:${p.sekisho}/callback/google`,
+        `http://login.mfa.test:${p.sekisho}/callback/google`],
       tenants: (p) => `  - id: acme
     display_name: "Acme"
     cookie_domain: sso.test
@@ -57,6 +59,11 @@ describe('shared parent domain (cookie_domain)', () => {
     display_name: "Other"
     hostnames: ["login.other.test:${p.sekisho}"]
     providers: [google]
+  - id: strict
+    cookie_domain: mfa.test
+    hostnames: ["login.mfa.test:${p.sekisho}", "app.mfa.test:${p.sekisho}"]
+    providers: [google]
+    mfa: required
 `,
     });
     login = `http://login.sso.test:${s.ports.nginx}`;
@@ -236,6 +243,21 @@ describe('shared parent domain (cookie_domain)', () => {
     for (const cookie of [`sekisho=${asid}`, `sekisho-acme=${asid}`]) {
       assert.equal((await new Browser().get(`${other}/auth/verify`, { cookie })).status, 401, cookie);
     }
+  });
+
+  test('a session still waiting for its second factor is sent to /mfa, not to a new sign-in', async () => {
+    const mlogin = `http://login.mfa.test:${s.ports.sekisho}`;
+    const mapp = `http://app.mfa.test:${s.ports.sekisho}`;
+    const b = new Browser();
+    const end = await b.browse(`${mlogin}/login`);
+    assert.equal(new URL(end.url).pathname, '/mfa/enroll', end.hops.join('\n'));
+    const fwd = { 'x-forwarded-proto': 'http', 'x-forwarded-uri': '/x?y=1' };
+    const r = await b.get(`${mapp}/auth/verify?rd=`, fwd);
+    assert.equal(r.status, 302);
+    assert.equal(r.location, `${mlogin}/mfa?rd=${encodeURIComponent(`${mapp}/x?y=1`)}`);
+    const plain = await b.get(`${mapp}/auth/verify`, fwd);
+    assert.equal(plain.status, 401);
+    assert.equal(plain.headers['x-sekisho-signin'], r.location);
   });
 
   test('Redis down: Sekisho\'s "temporarily unavailable" page, never the app, never nginx\'s 500', async () => {
