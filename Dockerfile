@@ -1,4 +1,6 @@
 # Sekisho daemon image (Debian 12). Build: docker build -t sekisho .
+# (.dockerignore keeps a local build/ out: its CMake cache would break the
+# build here.) curl is for the healthcheck (docker-compose.yml).
 FROM debian:12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
@@ -15,9 +17,10 @@ FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates libmicrohttpd12 libhiredis0.14 libssl3 libjwt0 \
       liboath0 liboauth2-0 libcjose0 libjansson4 libcurl4 libyaml-0-2 \
-      libqrencode4 \
+      libqrencode4 curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home /nonexistent --shell /usr/sbin/nologin sekisho
+    && useradd --system --uid 10001 --home /nonexistent \
+       --shell /usr/sbin/nologin sekisho
 COPY --from=build /src/build/sekisho /src/build/sekishoctl /usr/local/bin/
 USER sekisho
 EXPOSE 8080

@@ -21,6 +21,9 @@ struct sk_app {
 	char *session_cookie;		/* "__Host-sekisho" or "sekisho" */
 	char *state_cookie;		/* "__Host-sekisho_login" or ... */
 	bool tokens;			/* signing keys configured */
+	/* Session cookie name per tenant (parallel to cfg->tenants): the
+	 * global one, or "__Secure-sekisho-{id}" under a cookie_domain. */
+	char **tenant_cookies;
 };
 extern struct sk_app sk_app;
 
@@ -58,6 +61,8 @@ const char *sk_req_header(const struct sk_req *req, const char *name);
 /* Query parameter, decoded. NULL when absent; *dup true if given twice. */
 const char *sk_req_query(const struct sk_req *req, const char *name,
 			 bool *dup);
+/* Whether the query names the parameter at all, with or without a value. */
+bool sk_req_has_query(const struct sk_req *req, const char *name);
 const char *sk_req_cookie(const struct sk_req *req, const char *name);
 /* The request's host (Host header, lowercased, port kept); "" if none. */
 const char *sk_req_host(const struct sk_req *req);
@@ -121,6 +126,49 @@ int sk_redirect_check(const struct sk_config *cfg, const char *rd);
  */
 int sk_cookie_format(const char *name, const char *value, bool secure,
 		     int64_t max_age, char **out);
+/* The same with Domain=domain when domain is not NULL. */
+int sk_cookie_format_domain(const char *name, const char *value,
+			    const char *domain, bool secure, int64_t max_age,
+			    char **out);
+
+/*
+ * Validates rd for a request of tenant t (may be NULL): as
+ * sk_redirect_check(), and also an http(s) URL naming one of t's
+ * hostnames (its own hosts serve Sekisho), or whose host (any port) is
+ * t's cookie_domain or a name under it. Returns 0 when acceptable.
+ */
+int sk_redirect_check_tenant(const struct sk_config *cfg,
+			     const struct sk_tenant_conf *t, const char *rd);
+
+/*
+ * The session cookie's name for tenant t (NULL: the global name). Every
+ * read and write of the session cookie goes through this and
+ * sk_resp_session_cookie(). Lives as long as sk_app.
+ */
+const char *sk_session_cookie_name(const struct sk_tenant_conf *t);
+
+/* Sets (max_age > 0) or deletes (0) t's session cookie, with t's
+ * cookie_domain as Domain when it has one. */
+void sk_resp_session_cookie(struct sk_resp *resp,
+			    const struct sk_tenant_conf *t, const char *value,
+			    int64_t max_age);
+
+/*
+ * Sekisho's path prefix on every host: the path of public_url ("" when
+ * it has none, else e.g. "/sekisho"). Links and redirects to Sekisho's
+ * own pages start with it; requests may come with or without it.
+ */
+const char *sk_path_prefix(const struct sk_config *cfg);
+
+/*
+ * Where a browser of tenant t signs in (no trailing slash): with a
+ * cookie_domain, the base on the tenant's first hostname (its login
+ * host, whose callbacks are registered); otherwise sk_tenant_base() for
+ * the request's host.
+ */
+void sk_tenant_login_base(const struct sk_config *cfg,
+			  const struct sk_tenant_conf *t, const char *host,
+			  char *out, size_t len);
 
 /*
  * True when the browser's binding cookie matches the hash kept with a

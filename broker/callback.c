@@ -253,13 +253,14 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 				   sk_app.cfg->session.absolute_timeout,
 				   &sid)) != 0)
 		goto store_fail;
-	sk_resp_cookie(resp, sk_app.session_cookie, sid,
-		       sk_app.cfg->session.absolute_timeout);
+	sk_resp_session_cookie(resp, req->tenant, sid,
+			       sk_app.cfg->session.absolute_timeout);
 	sk_metrics_event(SK_M_LOGIN_OK);
 	sk_info("sign-in: user %s tenant %s via %s", uid, req->tenant->id, pid);
 	rd = json_string_value(json_object_get(j, "rd"));
 	/* rd was checked at /login; check again, the config may have changed */
-	if (rd != NULL && sk_redirect_check(sk_app.cfg, rd) != 0)
+	if (rd != NULL &&
+	    sk_redirect_check_tenant(sk_app.cfg, req->tenant, rd) != 0)
 		rd = NULL;
 	if (s.mfa_pending) {
 		sk_mfa_after_signin(resp, enrolled, rd);

@@ -1581,6 +1581,27 @@ check_bot_prompt(char *s, const char **why)
 	return check_oneof(s, v);
 }
 
+/*
+ * A tenant's cookie_domain: a DNS name of at least two labels, not an IP
+ * address. Browsers refuse Domain= on a single label ("localhost", a
+ * top-level domain) and on public suffixes; those cannot all be known
+ * here, so the example and docs/deployment.md say to use a domain the
+ * operator owns.
+ */
+static bool
+check_cookie_domain(char *s, const char **why)
+{
+	const char *last;
+
+	(void)why;
+	if (s[0] == '[' || strchr(s, ':') != NULL || !host_port_ok(s, false))
+		return false;
+	if ((last = strrchr(s, '.')) == NULL)
+		return false;
+	/* An all-digit last label is an IPv4 address, never a domain. */
+	return strspn(last + 1, "0123456789") != strlen(last + 1);
+}
+
 static const struct kw tenant_kw[] = {
     {.name = "id",
      .fn = kw_str,
@@ -1652,6 +1673,13 @@ static const struct kw tenant_kw[] = {
      .check = check_token,
      .what = "is not a valid audience (1 to 512 printable characters, no "
 	     "spaces)"},
+    {.name = "cookie_domain",
+     .fn = kw_str,
+     .off = offsetof(struct sk_tenant_conf, cookie_domain),
+     .check = check_cookie_domain,
+     .what = "is not a cookie domain (a domain name of at least two "
+	     "labels that the tenant's hostnames are under, e.g. "
+	     "example.com; not an IP address)"},
 };
 static const struct kwtab tenant_tab = {tenant_kw, SK_ARRAY_SIZE(tenant_kw)};
 
@@ -2386,6 +2414,107 @@ check_tenants(struct ctx *c)
 	}
 }
 
+/* The host part of a hostnames entry ("host", "host:port", "[v6]:port"). */
+static size_t
+host_len(const char *hostport)
+{
+	if (hostport[0] == '[')
+		return strlen(hostport); /* an IP literal: under no domain */
+	return strcspn(hostport, ":");
+}
+
+/* Is the host (first len bytes) the domain itself or a name under it? */
+static bool
+host_under(const char *host, size_t len, const char *domain)
+{
+	size_t dlen = strlen(domain);
+
+	if (host[0] == '[')
+		return false;
+	if (len == dlen)
+		return strncmp(host, domain, len) == 0;
+	return len > dlen && host[len - dlen - 1] == '.' &&
+	       strncmp(host + len - dlen, domain, dlen) == 0;
+}
+
+/*
+ * Single sign-on checks (docs/deployment.md): a tenant with cookie_domain
+ * lists its login host and app hosts, all under that domain; no other
+ * tenant's host is under it, since browsers send the tenant's session
+ * cookie to every host under the domain. public_url's path is the prefix
+ * of Sekisho's pages on every host: plain path characters only.
+ */
+static void
+check_sso(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	char key[KEY_MAX];
+	const char *p, *path = NULL;
+	size_t i, j, k, l;
+
+	if (cfg->public_url != NULL && (p = strstr(cfg->public_url, "://")))
+		path = strchr(p + 3, '/');
+	if (path != NULL &&
+	    (strlen(path) > 64 ||
+	     strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			  "0123456789/_-.~") != strlen(path) ||
+	     strstr(path, "//") != NULL || strstr(path, "/.") != NULL))
+		report(c, line_or(c, &cfg->public_url, c->root_line),
+		       "public_url",
+		       "%s: its path is the prefix of Sekisho's pages on every "
+		       "host (at most 64 of A-Z, a-z, 0-9, '/', '_', '-', '.' "
+		       "and '~'; no empty, '.' or '..' segment)",
+		       quote(c, cfg->public_url));
+	for (i = 0; i < cfg->ntenants; i++) {
+		const struct sk_tenant_conf *t = &cfg->tenants[i];
+		const char *d = t->cookie_domain;
+		if (t->line == 0 || d == NULL)
+			continue;
+		snprintf(key, sizeof(key), "tenants[%zu].cookie_domain", i);
+		if (t->hostnames.n == 0)
+			report(c, line_or(c, &t->cookie_domain, t->line), key,
+			       "%s needs hostnames (the login host and the app "
+			       "hosts under the domain); the catch-all tenant "
+			       "cannot share a cookie domain",
+			       quote(c, d));
+		for (j = 0; j < t->hostnames.n; j++) {
+			const char *h = t->hostnames.v[j];
+			if (host_under(h, host_len(h), d))
+				continue;
+			snprintf(key, sizeof(key), "tenants[%zu].hostnames[%zu]",
+				 i, j);
+			report(c, line_or(c, &t->hostnames.v[j], t->line), key,
+			       "%s is not under cookie_domain %s (every "
+			       "hostname of the tenant must be the domain or a "
+			       "host under it)",
+			       quote(c, h), quote(c, d));
+		}
+		/* Tenant isolation: the cookie must never reach another's
+		 * host (nor, through it, that tenant's apps). */
+		for (k = 0; k < cfg->ntenants; k++) {
+			const struct sk_tenant_conf *o = &cfg->tenants[k];
+			if (k == i || o->line == 0)
+				continue;
+			for (l = 0; l < o->hostnames.n; l++) {
+				const char *h = o->hostnames.v[l];
+				if (!host_under(h, host_len(h), d))
+					continue;
+				snprintf(key, sizeof(key),
+					 "tenants[%zu].hostnames[%zu]", k, l);
+				report(c, line_or(c, &o->hostnames.v[l], o->line),
+				       key,
+				       "%s is under cookie_domain %s of tenant "
+				       "%s at line %d (that tenant's session "
+				       "cookie would be sent to it; give each "
+				       "tenant its own domain)",
+				       quote(c, h), quote(c, d),
+				       quote(c, t->id ? t->id : "?"),
+				       line_or(c, &t->cookie_domain, t->line));
+			}
+		}
+	}
+}
+
 static void
 tenant_names(struct sk_buf *b, const struct sk_config *cfg)
 {
@@ -2694,6 +2823,7 @@ sk_config_load(const char *path, struct sk_config **out, char **errors)
 		check_top(&c);
 		check_providers(&c);
 		check_tenants(&c);
+		check_sso(&c);
 		check_clients(&c);
 	}
 	if (c.nomem) {
@@ -2765,6 +2895,7 @@ sk_config_free(struct sk_config **cfgp)
 		strlist_free(&t->allowed_email_domains);
 		strlist_free(&t->admin_emails);
 		free(t->audience);
+		free(t->cookie_domain);
 	}
 	free(cfg->tenants);
 	for (i = 0; i < cfg->nproviders; i++) {

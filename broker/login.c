@@ -54,7 +54,8 @@ sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd)
 			     "The rd parameter was given more than once.");
 		return false;
 	}
-	if (*rd != NULL && sk_redirect_check(sk_app.cfg, *rd) != 0) {
+	if (*rd != NULL &&
+	    sk_redirect_check_tenant(sk_app.cfg, req->tenant, *rd) != 0) {
 		sk_resp_page(resp, 400, "Redirect not allowed",
 			     "The address to return to after signing in is "
 			     "not on the list of allowed hosts.");
@@ -119,7 +120,9 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 	for (i = 0; i < t->providers.n; i++) {
 		sk_buf_adds(&b, "<a class=\"p\" id=\"provider-");
 		sk_buf_add_html(&b, t->providers.v[i]);
-		sk_buf_adds(&b, "\" href=\"/login/");
+		sk_buf_adds(&b, "\" href=\"");
+		sk_buf_adds(&b, sk_path_prefix(sk_app.cfg));
+		sk_buf_adds(&b, "/login/");
 		sk_buf_add_urlenc(&b, t->providers.v[i]);
 		if (rd != NULL) {
 			sk_buf_adds(&b, "?rd=");

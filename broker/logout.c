@@ -15,11 +15,38 @@
 #include <string.h>
 #include <strings.h>
 
-static const char logout_page[] =
-    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<title>Sign out</title></head><body><form method=\"post\" "
-    "action=\"/logout\"><button id=\"logout\" type=\"submit\">Sign out"
-    "</button></form></body></html>\n";
+/* The button page; its form keeps a validated rd (an app's "sign out"
+ * link may name where to land afterwards). */
+static void
+logout_page(struct sk_resp *resp, const char *rd)
+{
+	struct sk_buf b, u;
+	char *page = NULL;
+
+	sk_buf_init(&u);
+	sk_buf_adds(&u, sk_path_prefix(sk_app.cfg));
+	sk_buf_adds(&u, "/logout");
+	if (rd != NULL) {
+		sk_buf_adds(&u, "?rd=");
+		sk_buf_add_urlenc(&u, rd);
+	}
+	sk_buf_init(&b);
+	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head><meta "
+			"charset=\"utf-8\"><title>Sign out</title></head><body>"
+			"<form method=\"post\" action=\"");
+	sk_buf_add_html(&b, u.data ? u.data : "");
+	sk_buf_adds(&b, "\"><button id=\"logout\" type=\"submit\">Sign out"
+			"</button></form></body></html>\n");
+	if (u.oom)
+		b.oom = true;
+	sk_buf_free(&u);
+	if (sk_buf_take(&b, &page) != 0) {
+		resp->oom = true;
+		return;
+	}
+	sk_resp_body_take(resp, 200, "text/html; charset=utf-8", page,
+			  strlen(page));
+}
 
 bool
 sk_req_same_origin(struct sk_req *req)
@@ -54,11 +81,10 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 	const char *sid;
 	const char *rd;
 
-	if (!sk_flow_tenant(req, resp))
+	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &rd))
 		return;
 	if (strcmp(req->method, "POST") != 0) {
-		sk_resp_body(resp, 200, "text/html; charset=utf-8",
-			     logout_page, sizeof(logout_page) - 1);
+		logout_page(resp, rd);
 		return;
 	}
 	if (!sk_req_same_origin(req)) {
@@ -66,9 +92,7 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 			     "Signing out must be requested from this site.");
 		return;
 	}
-	if (!sk_flow_rd(req, resp, &rd))
-		return;
-	sid = sk_req_cookie(req, sk_app.session_cookie);
+	sid = sk_req_cookie(req, sk_session_cookie_name(req->tenant));
 	if (sk_token_shape_ok(sid, SK_TOKEN_CHARS, SK_TOKEN_CHARS) &&
 	    sk_session_destroy(sid) != 0) {
 		/* Nothing is lost by saying so: the user can retry. */
@@ -77,7 +101,8 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 			     "session could not be ended. Please try again.");
 		return;
 	}
-	sk_resp_cookie(resp, sk_app.session_cookie, "", 0);
+	/* Same name and Domain as set, or the browser keeps it. */
+	sk_resp_session_cookie(resp, req->tenant, "", 0);
 	if (rd != NULL)
 		sk_resp_redirect(resp, rd);
 	else

@@ -83,10 +83,38 @@ cookie_names(const struct sk_config *cfg)
 	 */
 	const char *pfx = cfg->cookie.secure ? "__Host-" : "";
 
+	size_t i;
+
 	if (asprintf(&sk_app.session_cookie, "%s%s", pfx, cfg->cookie.name) < 0 ||
 	    asprintf(&sk_app.state_cookie, "%s%s_login", pfx,
 		     cfg->cookie.name) < 0)
 		return SK_ERR_NOMEM;
+	/*
+	 * Under a cookie_domain the session cookie carries Domain=, which
+	 * __Host- forbids: __Secure- still makes browsers refuse it from
+	 * plain http. Its name names the tenant, so it never collides with
+	 * the host-only cookie of a host under the domain (or the catch-all
+	 * tenant's) when cookie.secure is false and neither has a prefix.
+	 * The login-state cookie stays host-only (__Host-): a sign-in is
+	 * bound to the one host it runs on.
+	 */
+	if (cfg->ntenants > 0 &&
+	    (sk_app.tenant_cookies = calloc(cfg->ntenants, sizeof(char *))) ==
+		NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < cfg->ntenants; i++) {
+		const struct sk_tenant_conf *t = &cfg->tenants[i];
+		int n = t->cookie_domain != NULL
+			    ? asprintf(&sk_app.tenant_cookies[i], "%s%s-%s",
+				       cfg->cookie.secure ? "__Secure-" : "",
+				       cfg->cookie.name, t->id)
+			    : asprintf(&sk_app.tenant_cookies[i], "%s",
+				       sk_app.session_cookie);
+		if (n < 0) {
+			sk_app.tenant_cookies[i] = NULL;
+			return SK_ERR_NOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -229,6 +257,10 @@ out:
 	sk_providers_global_cleanup();
 	free(sk_app.session_cookie);
 	free(sk_app.state_cookie);
+	for (size_t i = 0; sk_app.tenant_cookies != NULL && i < cfg->ntenants;
+	     i++)
+		free(sk_app.tenant_cookies[i]);
+	free(sk_app.tenant_cookies);
 	sk_config_free(&cfg);
 	return ret;
 }

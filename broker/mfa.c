@@ -103,6 +103,17 @@ page_send(struct sk_resp *resp, int status, struct sk_buf *b)
 			  strlen(s));
 }
 
+/* Sekisho's path prefix on this host (public_url's path; may be ""). */
+#define PFX sk_path_prefix(sk_app.cfg)
+
+/* One of our paths under the prefix, e.g. as an rd back to it. */
+static const char *
+own(char buf[128], const char *path)
+{
+	snprintf(buf, 128, "%s%s", PFX, path);
+	return buf;
+}
+
 /* A path of ours with ?rd= (percent-encoded, then safe in an attribute). */
 static void
 add_href(struct sk_buf *b, const char *path, const char *rd)
@@ -110,6 +121,7 @@ add_href(struct sk_buf *b, const char *path, const char *rd)
 	struct sk_buf e;
 
 	sk_buf_init(&e);
+	sk_buf_adds(&e, PFX);
 	sk_buf_adds(&e, path);
 	if (rd != NULL) {
 		sk_buf_adds(&e, "?rd=");
@@ -139,6 +151,7 @@ redirect_to(struct sk_resp *resp, const char *path, const char *rd)
 	char *url = NULL;
 
 	sk_buf_init(&b);
+	sk_buf_adds(&b, PFX);
 	sk_buf_adds(&b, path);
 	if (rd != NULL) {
 		sk_buf_adds(&b, "?rd=");
@@ -156,7 +169,9 @@ redirect_to(struct sk_resp *resp, const char *path, const char *rd)
 static void
 continue_href(struct sk_buf *b, const char *rd)
 {
-	sk_buf_add_html(b, rd != NULL ? rd : "/");
+	char home[128];
+
+	sk_buf_add_html(b, rd != NULL ? rd : own(home, "/"));
 }
 
 /*
@@ -281,10 +296,12 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 		char *url = NULL;
 
 		sk_buf_init(&b);
+		sk_buf_adds(&b, PFX);
 		sk_buf_adds(&b, "/login?rd=");
 		if (m->rd != NULL) {
 			struct sk_buf back;
 			sk_buf_init(&back);
+			sk_buf_adds(&back, PFX);
 			sk_buf_adds(&back, self);
 			sk_buf_adds(&back, "?rd=");
 			sk_buf_add_urlenc(&back, m->rd);
@@ -293,7 +310,8 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 				b.oom = true;
 			sk_buf_free(&back);
 		} else {
-			sk_buf_add_urlenc(&b, self);
+			char back[128];
+			sk_buf_add_urlenc(&b, own(back, self));
 		}
 		if (sk_buf_take(&b, &url) != 0)
 			resp->oom = true;
@@ -485,10 +503,8 @@ factor_done(struct sk_resp *resp, const struct mctx *m, int remaining,
 	sk_info("mfa: user %s passed the second factor (%s)", m->s->user_id,
 		recovery ? "recovery code" : "totp");
 	if (!recovery) {
-		if (m->rd != NULL)
-			sk_resp_redirect(resp, m->rd);
-		else
-			sk_resp_redirect(resp, "/");
+		char home[128];
+		sk_resp_redirect(resp, m->rd != NULL ? m->rd : own(home, "/"));
 		return;
 	}
 	sk_buf_init(&b);
@@ -497,10 +513,12 @@ factor_done(struct sk_resp *resp, const struct mctx *m, int remaining,
 		    "<p>That recovery code is now used up. You have <strong "
 		    "id=\"remaining\">%d</strong> left.</p>\n",
 		    remaining);
-	sk_buf_adds(&b, "<p>Lost your authenticator? <a id=\"reenrol\" "
-			"href=\"/mfa/enroll\">Set up a new one</a>. Running "
-			"low? <a href=\"/mfa/recovery\">Get new recovery "
-			"codes</a>.</p>\n<p><a id=\"continue\" href=\"");
+	sk_buf_addf(&b,
+		    "<p>Lost your authenticator? <a id=\"reenrol\" "
+		    "href=\"%s/mfa/enroll\">Set up a new one</a>. Running "
+		    "low? <a href=\"%s/mfa/recovery\">Get new recovery "
+		    "codes</a>.</p>\n<p><a id=\"continue\" href=\"",
+		    PFX, PFX);
 	continue_href(&b, m->rd);
 	sk_buf_adds(&b, "\">Continue</a></p>\n");
 	page_send(resp, 200, &b);
@@ -657,7 +675,7 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_mfa_codes codes;
 	struct mctx m;
-	char *code = NULL;
+	char *code = NULL, back[128];
 	int64_t now;
 	int r;
 
@@ -671,7 +689,7 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 	 * still waiting for its second factor never replaces one.
 	 */
 	if (m.enrolled && !fresh(req, m.s)) {
-		redirect_to(resp, "/mfa", "/mfa/enroll");
+		redirect_to(resp, "/mfa", own(back, "/mfa/enroll"));
 		goto out;
 	}
 	if (strcmp(req->method, "POST") != 0) {
@@ -735,6 +753,7 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 	struct sk_mfa_codes codes;
 	struct sk_buf b;
 	struct mctx m;
+	char back[128];
 	int r;
 
 	memset(&codes, 0, sizeof(codes));
@@ -742,15 +761,16 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	if (m.s->mfa_pending) {
 		/* Not signed in yet: the second factor comes first. */
-		redirect_to(resp, "/mfa", "/mfa/recovery");
+		redirect_to(resp, "/mfa", own(back, "/mfa/recovery"));
 		goto out;
 	}
 	if (!m.enrolled) {
 		sk_buf_init(&b);
 		page_start(&b, "Two-step verification");
-		sk_buf_adds(&b, "<p id=\"status\">Two-step verification is "
+		sk_buf_addf(&b, "<p id=\"status\">Two-step verification is "
 				"off for your account.</p>\n<p><a id=\"enrol\" "
-				"href=\"/mfa/enroll\">Turn it on</a></p>\n");
+				"href=\"%s/mfa/enroll\">Turn it on</a></p>\n",
+			    PFX);
 		page_send(resp, 200, &b);
 		goto out;
 	}
@@ -763,11 +783,12 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 			    "recovery code%s.</p>\n",
 			    m.remaining, m.remaining == 1 ? "" : "s");
 		form_start(&b, "/mfa/recovery", &m, "regenerate-form");
-		sk_buf_adds(&b, "<p>New codes replace all the old ones.</p>"
+		sk_buf_addf(&b, "<p>New codes replace all the old ones.</p>"
 				"<button id=\"regenerate\" type=\"submit\">Get "
 				"new recovery codes</button></form>\n<p><a "
-				"id=\"reenrol\" href=\"/mfa/enroll\">Move to a "
-				"new authenticator app</a></p>\n");
+				"id=\"reenrol\" href=\"%s/mfa/enroll\">Move to a "
+				"new authenticator app</a></p>\n",
+			    PFX);
 		page_send(resp, 200, &b);
 		goto out;
 	}
@@ -775,7 +796,7 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	/* New codes are as good as the factor: ask for a fresh proof. */
 	if (!fresh(req, m.s)) {
-		redirect_to(resp, "/mfa", "/mfa/recovery");
+		redirect_to(resp, "/mfa", own(back, "/mfa/recovery"));
 		goto out;
 	}
 	r = sk_mfa_recovery_regenerate(req->tenant->id, m.s->user_id, &codes);

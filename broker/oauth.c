@@ -82,6 +82,7 @@ sk_authorize_url(const char *client_id, const char *redirect_uri,
 	struct sk_buf b;
 
 	sk_buf_init(&b);
+	sk_buf_adds(&b, sk_path_prefix(sk_app.cfg));
 	sk_buf_adds(&b, "/oauth2/authorize?response_type=code"
 			"&code_challenge_method=S256&client_id=");
 	sk_buf_add_urlenc(&b, client_id);
@@ -190,6 +191,7 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 					  state, &back);
 		sk_buf_init(&b);
 		/* A session waiting for its second factor finishes it first. */
+		sk_buf_adds(&b, sk_path_prefix(sk_app.cfg));
 		sk_buf_adds(&b, r == SK_ERR_DENIED ? "/mfa?rd=" : "/login?rd=");
 		sk_buf_add_urlenc(&b, back ? back : "/");
 		if (rb != 0)

@@ -198,6 +198,18 @@ sk_req_query(const struct sk_req *req, const char *name, bool *dup)
 					   name);
 }
 
+bool
+sk_req_has_query(const struct sk_req *req, const char *name)
+{
+	const char *v = NULL;
+	size_t vlen = 0;
+
+	/* "?rd" (Caddy's rewrite drops the '=' of "?rd=") counts too. */
+	return MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND,
+					     name, strlen(name), &v,
+					     &vlen) == MHD_YES;
+}
+
 const char *
 sk_req_cookie(const struct sk_req *req, const char *name)
 {
@@ -404,6 +416,24 @@ client_ip(struct MHD_Connection *conn, struct sk_req *req)
 	}
 }
 
+/*
+ * A path under public_url's path ("/sekisho/login") is the same as the
+ * bare one: a proxy may route a prefix of every app host here as it is,
+ * or strip it. The bare paths stay for auth_request and health checks.
+ */
+static const char *
+unprefixed(const char *url)
+{
+	const char *pfx = sk_path_prefix(sk_app.cfg);
+	size_t n = strlen(pfx);
+
+	if (n == 0 || strncmp(url, pfx, n) != 0)
+		return url;
+	if (url[n] == '/')
+		return url + n;
+	return url[n] == '\0' ? "/" : url;
+}
+
 static int
 find_route(const char *method, const char *path, bool *method_mismatch)
 {
@@ -577,6 +607,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 
+	url = unprefixed(url);
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	req.conn = conn;

@@ -3,6 +3,12 @@
  * 200 with X-Auth-Request-* headers for a live session of this tenant;
  * 401 otherwise; 503 when the store cannot answer (never 200 unchecked).
  *
+ * GET /auth/verify?rd=URL is the same for proxies that hand the answer to
+ * the browser as it is (Traefik, Caddy): without a session, 302 to the
+ * sign-in page; errors as readable pages. Both modes name the sign-in
+ * page (with the original request as its rd) in X-Sekisho-Signin, which
+ * nginx's error_page uses, so nginx need not URL-encode anything itself.
+ *
  * Also GET / (a small "who am I" page) shares the session lookup.
  */
 #include "broker_int.h"
@@ -12,6 +18,7 @@
 #include "sekisho/session.h"
 #include "sekisho/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +26,8 @@ static int
 flow_session(struct sk_req *req, struct sk_session **out, char **sidp,
 	     bool allow_pending)
 {
-	const char *sid = sk_req_cookie(req, sk_app.session_cookie);
+	const char *sid = sk_req_cookie(req,
+					sk_session_cookie_name(req->tenant));
 	struct sk_session *s = NULL;
 	int r;
 
@@ -64,29 +72,141 @@ sk_flow_session_mfa(struct sk_req *req, struct sk_session **out, char **sidp)
 }
 
 void
+sk_resp_session_cookie(struct sk_resp *resp, const struct sk_tenant_conf *t,
+		       const char *value, int64_t max_age)
+{
+	char *sc = NULL;
+
+	if (sk_cookie_format_domain(sk_session_cookie_name(t), value,
+				    t != NULL ? t->cookie_domain : NULL,
+				    sk_app.cfg->cookie.secure, max_age,
+				    &sc) != 0) {
+		resp->oom = true;
+		return;
+	}
+	sk_resp_header(resp, "Set-Cookie", sc);
+	sk_strfreezero(sc);
+}
+
+/*
+ * The URL of the request a forward-auth proxy is asking about, as the
+ * proxy reports it: X-Forwarded-Proto (else public_url's scheme),
+ * X-Forwarded-Host (Traefik's auth request has Sekisho's address as Host)
+ * else Host, and X-Forwarded-Uri. Client-controlled where the proxy does
+ * not set them, so it is used only as a place to come back to, after the
+ * redirect rules have accepted it; it never picks the tenant.
+ */
+static char *
+forwarded_url(struct sk_req *req)
+{
+	const char *proto = sk_req_header(req, "X-Forwarded-Proto");
+	const char *host = sk_req_header(req, "X-Forwarded-Host");
+	const char *uri = sk_req_header(req, "X-Forwarded-Uri");
+	char *url = NULL;
+
+	if (uri == NULL || uri[0] != '/' || uri[1] == '/')
+		return NULL;
+	if (proto == NULL ||
+	    (strcmp(proto, "http") != 0 && strcmp(proto, "https") != 0))
+		proto = strncmp(sk_app.cfg->public_url, "https:", 6) == 0
+			    ? "https"
+			    : "http";
+	if (host == NULL)
+		host = sk_req_host(req);
+	if (host[0] == '\0' || asprintf(&url, "%s://%s%s", proto, host, uri) < 0)
+		return NULL;
+	if (sk_redirect_check_tenant(sk_app.cfg, req->tenant, url) != 0) {
+		free(url);
+		return NULL;
+	}
+	return url;
+}
+
+/*
+ * The page a browser without a session goes to: the tenant's sign-in
+ * page (its second-factor page for a session still waiting for it), with
+ * the original request as rd, else the rd= given to /auth/verify, when
+ * the redirect rules accept it. *out newly allocated; NULL without tenant.
+ */
+static int
+signin_url(struct sk_req *req, bool pending, char **out)
+{
+	const char *given;
+	char base[512], *back;
+	struct sk_buf b;
+	bool dup;
+
+	*out = NULL;
+	if (req->tenant == NULL)
+		return 0;
+	back = forwarded_url(req);
+	given = sk_req_query(req, "rd", &dup);
+	if (back == NULL && given != NULL && given[0] != '\0' &&
+	    sk_redirect_check_tenant(sk_app.cfg, req->tenant, given) == 0 &&
+	    (back = strdup(given)) == NULL)
+		return SK_ERR_NOMEM;
+	sk_tenant_login_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
+			     sizeof(base));
+	sk_buf_init(&b);
+	sk_buf_adds(&b, base);
+	sk_buf_adds(&b, pending ? "/mfa" : "/login");
+	if (back != NULL) {
+		sk_buf_adds(&b, "?rd=");
+		sk_buf_add_urlenc(&b, back);
+	}
+	free(back);
+	return sk_buf_take(&b, out);
+}
+
+/* 503: a readable page in redirect mode (the browser sees it), else JSON. */
+static void
+unavailable(struct sk_resp *resp, bool page, bool store, const char *desc)
+{
+	if (page && store)
+		sk_resp_store_down(resp);
+	else if (page)
+		sk_resp_page(resp, 503, "Temporarily unavailable",
+			     "Sekisho cannot sign access tokens right now. "
+			     "Please try again in a moment.");
+	else
+		sk_resp_json_error(resp, 503, "temporarily_unavailable", desc);
+}
+
+void
 sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_session *s = NULL;
-	char *jwt = NULL;
+	char *jwt = NULL, *signin = NULL;
+	/* Redirect mode: the proxy shows our answer to the browser. */
+	bool page = sk_req_has_query(req, "rd");
 	int r;
 
 	r = sk_flow_session(req, &s, NULL);
 	if (r == SK_ERR_STORE) {
-		sk_resp_json_error(resp, 503, "temporarily_unavailable",
-				   "session store unreachable");
+		unavailable(resp, page, true, "session store unreachable");
 		return;
 	}
 	if (r != 0) {
-		sk_resp_header(resp, "WWW-Authenticate",
-			       "Cookie realm=\"sekisho\"");
-		sk_resp_json_error(resp, 401, "unauthorized",
-				   "no valid session");
+		if (signin_url(req, r == SK_ERR_DENIED, &signin) != 0) {
+			resp->oom = true;
+			return;
+		}
+		if (signin != NULL)
+			sk_resp_header(resp, "X-Sekisho-Signin", signin);
+		if (page && signin != NULL) {
+			sk_resp_redirect(resp, signin);
+		} else {
+			sk_resp_header(resp, "WWW-Authenticate",
+				       "Cookie realm=\"sekisho\"");
+			sk_resp_json_error(resp, 401, "unauthorized",
+					   "no valid session");
+		}
+		free(signin);
 		return;
 	}
 	if (sk_app.tokens && (r = sk_token_for_session(s, &jwt)) != 0) {
 		/* No token, no answer: the app may rely on it. */
-		sk_resp_json_error(resp, 503, "temporarily_unavailable",
-				   "signing keys not available");
+		unavailable(resp, page, false, "signing keys not available");
 		goto out;
 	}
 	sk_resp_header(resp, "X-Auth-Request-User", s->user_id);
@@ -116,12 +236,12 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 		sk_resp_store_down(resp);
 		return;
 	}
-	if (r == SK_ERR_DENIED) {
-		sk_resp_redirect(resp, "/mfa"); /* second factor still due */
-		return;
-	}
 	if (r != 0) {
-		sk_resp_redirect(resp, "/login");
+		/* No session: sign in; or the second factor is still due. */
+		char url[128];
+		snprintf(url, sizeof(url), "%s%s", sk_path_prefix(sk_app.cfg),
+			 r == SK_ERR_DENIED ? "/mfa" : "/login");
+		sk_resp_redirect(resp, url);
 		return;
 	}
 	sk_buf_init(&b);
@@ -136,11 +256,14 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 		sk_buf_add_html(&b, s->email);
 		sk_buf_adds(&b, "&gt;");
 	}
-	sk_buf_adds(&b, "</p><p><a id=\"mfa\" href=\"/mfa/recovery\">Two-step "
-			"verification</a></p><form method=\"post\" "
-			"action=\"/logout\">"
-			"<button id=\"logout\" type=\"submit\">Sign out</button>"
-			"</form></body></html>\n");
+	/* The prefix is plain path characters (config check): no escaping. */
+	sk_buf_addf(&b,
+		    "</p><p><a id=\"mfa\" href=\"%s/mfa/recovery\">Two-step "
+		    "verification</a></p><form method=\"post\" "
+		    "action=\"%s/logout\">"
+		    "<button id=\"logout\" type=\"submit\">Sign out</button>"
+		    "</form></body></html>\n",
+		    sk_path_prefix(sk_app.cfg), sk_path_prefix(sk_app.cfg));
 	sk_session_free(&s);
 	if (sk_buf_take(&b, &page) != 0) {
 		resp->oom = true;

@@ -49,6 +49,10 @@ struct sk_tenant_conf {
 	 * {tokens.audience}/tenants/{id}. Unique per tenant, so an app of
 	 * one tenant never accepts another tenant's token. */
 	char *audience;
+	/* Shared parent domain (lowercased): the session cookie is then set
+	 * with Domain=cookie_domain, so one sign-in is good on every host
+	 * under it; rd may name any of them. NULL: host-only cookies. */
+	char *cookie_domain;
 	int line; /* where it was defined, for messages */
 };
 

@@ -65,7 +65,7 @@ export function freePort() {
 }
 
 /** Resolves true once something accepts TCP connections on 127.0.0.1:port. */
-function canConnect(port, timeoutMs = 500) {
+export function canConnect(port, timeoutMs = 500) {
   return new Promise((resolve) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     const done = (ok) => { sock.destroy(); resolve(ok); };
@@ -107,7 +107,7 @@ export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 50, what = 
  * { proc, exited (promise of {code, signal}), output() (stdout+stderr so far),
  *   stop(signal, graceMs) }.
  */
-function spawnTracked(cmd, args, { name, env, cwd } = {}) {
+export function spawnTracked(cmd, args, { name, env, cwd } = {}) {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env, cwd });
   live.add(proc);
   let out = '';
@@ -319,7 +319,102 @@ export async function startSekisho(opts) {
 // ------------------------------------------------------------------ nginx
 
 export function nginxConfig({ dir, port, sekishoPort, appPort }) {
-  // Modelled on conf/nginx.example.conf; paths kept inside `dir`.
+  // Modelled on conf/nginx.example.conf (the app host's part: identity
+  // headers from Sekisho's answer only, Sekisho's cookies stripped, the
+  // sign-in URL from Sekisho, its page when Redis is down), with Sekisho's
+  // pages on the same host and no path prefix; paths kept inside `dir`.
+  return nginxMain(dir, `
+    upstream sekisho {
+        server 127.0.0.1:${sekishoPort};
+        keepalive 8;
+    }
+    upstream app {
+        server 127.0.0.1:${appPort};
+    }
+    log_format sekisho_noquery '$remote_addr [$time_local] "$request_method $uri $server_protocol" $status';
+${nginxCookieMaps()}
+    server {
+        listen 127.0.0.1:${port};
+        server_name _;
+
+        location = /_sekisho/verify {
+            internal;
+            proxy_pass http://sekisho/auth/verify;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-Uri $request_uri;
+        }
+
+        location ~ ^/(login|callback|logout|mfa|oauth2)(/|$) {
+            proxy_pass http://sekisho;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
+        }
+        location ^~ /callback/ {
+            access_log ${dir}/access.log sekisho_noquery;
+            proxy_pass http://sekisho;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
+        }
+        location ~ ^/(jwks\.json|\.well-known/openid-configuration)$ {
+            proxy_pass http://sekisho;
+            proxy_set_header Host $http_host;
+        }
+
+        location / {
+            auth_request /_sekisho/verify;
+            auth_request_set $auth_user   $upstream_http_x_auth_request_user;
+            auth_request_set $auth_email  $upstream_http_x_auth_request_email;
+            auth_request_set $auth_tenant $upstream_http_x_auth_request_tenant;
+            auth_request_set $auth_roles  $upstream_http_x_auth_request_roles;
+            auth_request_set $auth_token  $upstream_http_x_auth_request_access_token;
+            auth_request_set $auth_signin $upstream_http_x_sekisho_signin;
+            error_page 401 = @signin;
+            error_page 500 = @sekisho_unavailable;
+
+            proxy_pass http://app;
+            proxy_set_header X-Auth-Request-User         $auth_user;
+            proxy_set_header X-Auth-Request-Email        $auth_email;
+            proxy_set_header X-Auth-Request-Tenant       $auth_tenant;
+            proxy_set_header X-Auth-Request-Roles        $auth_roles;
+            proxy_set_header X-Auth-Request-Access-Token $auth_token;
+            proxy_set_header Cookie $app_cookie;
+        }
+
+        location @signin {
+            if ($auth_signin = "") {
+                return 403;
+            }
+            return 302 $auth_signin;
+        }
+
+        location @sekisho_unavailable {
+            rewrite ^ /auth/verify?rd= break;
+            proxy_pass http://sekisho;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-Uri $request_uri;
+        }
+    }
+`);
+}
+
+/**
+ * A whole nginx.conf (foreground, no master, every file inside `dir`)
+ * around `httpBlocks` (what goes inside http {}, e.g. an example site file).
+ */
+export function nginxMain(dir, httpBlocks) {
   return `# generated by tests/integration/harness.mjs
 daemon off;
 master_process off;
@@ -335,66 +430,26 @@ http {
     fastcgi_temp_path ${dir}/fastcgi;
     uwsgi_temp_path ${dir}/uwsgi;
     scgi_temp_path ${dir}/scgi;
-
-    upstream sekisho {
-        server 127.0.0.1:${sekishoPort};
-        keepalive 8;
-    }
-    upstream app {
-        server 127.0.0.1:${appPort};
-    }
-
-    server {
-        listen 127.0.0.1:${port};
-        server_name _;
-
-        location = /auth/verify {
-            internal;
-            proxy_pass http://sekisho;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Real-IP $remote_addr;
-            proxy_set_header X-Forwarded-Uri $request_uri;
-        }
-
-        location ~ ^/(login|callback|logout|mfa|oauth2)(/|$) {
-            proxy_pass http://sekisho;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Real-IP $remote_addr;
-        }
-
-        location / {
-            auth_request /auth/verify;
-            auth_request_set $auth_user   $upstream_http_x_auth_request_user;
-            auth_request_set $auth_email  $upstream_http_x_auth_request_email;
-            auth_request_set $auth_tenant $upstream_http_x_auth_request_tenant;
-            error_page 401 = @signin;
-
-            proxy_pass http://app;
-            proxy_set_header X-Auth-Request-User   $auth_user;
-            proxy_set_header X-Auth-Request-Email  $auth_email;
-            proxy_set_header X-Auth-Request-Tenant $auth_tenant;
-        }
-
-        location @signin {
-            return 302 /login?rd=$scheme://$http_host$request_uri;
-        }
-    }
+${httpBlocks}
 }
 `;
 }
 
+/** The Cookie-stripping maps of conf/nginx.example.conf ($http_cookie -> $app_cookie). */
+export function nginxCookieMaps() {
+  const text = fs.readFileSync(path.join(REPO, 'conf', 'nginx.example.conf'), 'utf8');
+  const m = /^map \$http_cookie[\s\S]*?^map \$sekisho_cookie_2 \$app_cookie \{[\s\S]*?^\}$/m.exec(text);
+  if (!m) throw new Error('conf/nginx.example.conf: cookie maps not found');
+  return m[0];
+}
+
 /** nginx in the foreground (daemon off, no master) with all its files in a temp dir. */
-export async function startNginx({ port, sekishoPort, appPort }) {
+export async function startNginx({ port, sekishoPort, appPort, config }) {
   const dir = tmpDir('sekisho-it-nginx-');
   port ??= await freePort();
   const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig({ dir, port, sekishoPort, appPort }));
+  // config(dir): a whole nginx.conf of the caller's (e.g. nginxMain() around an example file).
+  fs.writeFileSync(conf, config ? config(dir) : nginxConfig({ dir, port, sekishoPort, appPort }));
   const bin = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
   const child = spawnTracked(bin, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { name: 'nginx' });
   await waitFor(async () => {
@@ -408,6 +463,7 @@ export async function startNginx({ port, sekishoPort, appPort }) {
     port,
     base: `http://127.0.0.1:${port}`,
     errorLog: () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8'),
+    accessLog: () => (fs.existsSync(path.join(dir, 'access.log')) ? fs.readFileSync(path.join(dir, 'access.log'), 'utf8') : ''),
     async stop() {
       await child.stop('SIGTERM', 3000); // SIGTERM = fast shutdown
       fs.rmSync(dir, { recursive: true, force: true });

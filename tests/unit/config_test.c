@@ -19,6 +19,10 @@
  *   - MFA keys: admin_emails lowercased and checked, mfa_max_age,
  *     mfa_max_failures (1..100), mfa_failure_window and their defaults;
  *     mfa: required / admins without keys.master_key_file refused
+ *   - cookie_domain: lowercased; hostnames not under it, another tenant's
+ *     host under it (also nested domains), a catch-all tenant with one,
+ *     single-label and IP domains refused; public_url's path (the page
+ *     prefix) limited to plain path characters
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -575,7 +579,8 @@ test_unknown_keys(void **state)
 	       "display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
 	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
-	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience)",
+	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
+	       "cookie_domain)",
 	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
 	       "type, client_id, client_secret_file, client_secret, issuer, "
 	       "scopes, userinfo, http_timeout, display_name, id_token_algs, "
@@ -1138,7 +1143,8 @@ test_many_errors(void **state)
 	       "id, display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
 	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
-	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience)",
+	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
+	       "cookie_domain)",
 	       "16: providers[0].client_secret: inline secrets are refused (use "
 	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
 }
@@ -1292,6 +1298,123 @@ test_mfa_keys(void **state)
 	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
 }
 
+/* Shared parent domain: the cross-checks of cookie_domain. */
+#define SSO_HEAD                                                           \
+	"public_url: \"https://login.example.com\"\n"                      \
+	"redis: {url: \"unix:///r.sock\"}\n"                                \
+	"providers:\n"                                                     \
+	"  - {id: google, type: google, client_id: x, "                    \
+	"client_secret_file: @G@}\n"                                        \
+	"tenants:\n"
+
+static void
+test_cookie_domain(void **state)
+{
+	struct sk_config *cfg;
+
+	cfg = load_ok(SSO_HEAD
+		      "  - id: a\n"
+		      "    cookie_domain: Example.COM\n"
+		      "    hostnames: [login.example.com, app.example.com, "
+		      "\"admin.example.com:8443\", example.com]\n"
+		      "    providers: [google]\n"
+		      "  - id: b\n"
+		      "    hostnames: [login.example-law.jp, example.org]\n"
+		      "    providers: [google]\n"
+		      "  - id: c\n"
+		      "    providers: [google]\n");
+	assert_string_equal(cfg->tenants[0].cookie_domain, "example.com");
+	assert_null(cfg->tenants[1].cookie_domain);
+	sk_config_free(&cfg);
+
+	EXPECT(SSO_HEAD
+	       "  - id: a\n"
+	       "    cookie_domain: example.com\n"
+	       "    hostnames: [login.example.com, app.example.org, "
+	       "notexample.com, \"127.0.0.1:8080\", \"[::1]:80\"]\n"
+	       "    providers: [google]\n"
+	       "  - id: b\n"
+	       "    hostnames: [x.example.org, \"shop.example.com:8443\"]\n"
+	       "    providers: [google]\n"
+	       "  - id: c\n"
+	       "    cookie_domain: example.net\n"
+	       "    providers: [google]\n"
+	       "  - id: d\n"
+	       "    cookie_domain: localhost\n"
+	       "    hostnames: [login.localhost]\n"
+	       "    providers: [google]\n"
+	       "  - id: e\n"
+	       "    cookie_domain: 10.0.0.1\n"
+	       "    hostnames: [10.0.0.1]\n"
+	       "    providers: [google]\n",
+	       "8: tenants[0].hostnames[1]: \"app.example.org\" is not under "
+	       "cookie_domain \"example.com\" (every hostname of the tenant "
+	       "must be the domain or a host under it)",
+	       "8: tenants[0].hostnames[2]: \"notexample.com\" is not under "
+	       "cookie_domain \"example.com\" (every hostname of the tenant "
+	       "must be the domain or a host under it)",
+	       "8: tenants[0].hostnames[3]: \"127.0.0.1:8080\" is not under "
+	       "cookie_domain \"example.com\" (every hostname of the tenant "
+	       "must be the domain or a host under it)",
+	       "8: tenants[0].hostnames[4]: \"[::1]:80\" is not under "
+	       "cookie_domain \"example.com\" (every hostname of the tenant "
+	       "must be the domain or a host under it)",
+	       "11: tenants[1].hostnames[1]: \"shop.example.com:8443\" is "
+	       "under cookie_domain \"example.com\" of tenant \"a\" at line 7 "
+	       "(that tenant's session cookie would be sent to it; give each "
+	       "tenant its own domain)",
+	       "14: tenants[2].cookie_domain: \"example.net\" needs hostnames "
+	       "(the login host and the app hosts under the domain); the "
+	       "catch-all tenant cannot share a cookie domain",
+	       "17: tenants[3].cookie_domain: \"localhost\" is not a cookie "
+	       "domain (a domain name of at least two labels that the "
+	       "tenant's hostnames are under, e.g. example.com; not an IP "
+	       "address)",
+	       "21: tenants[4].cookie_domain: \"10.0.0.1\" is not a cookie "
+	       "domain (a domain name of at least two labels that the "
+	       "tenant's hostnames are under, e.g. example.com; not an IP "
+	       "address)");
+	/* Nested domains: each tenant's hosts are under the other's. */
+	EXPECT(SSO_HEAD
+	       "  - id: a\n"
+	       "    cookie_domain: example.com\n"
+	       "    hostnames: [login.example.com]\n"
+	       "    providers: [google]\n"
+	       "  - id: b\n"
+	       "    cookie_domain: b.example.com\n"
+	       "    hostnames: [login.b.example.com]\n"
+	       "    providers: [google]\n",
+	       "12: tenants[1].hostnames[0]: \"login.b.example.com\" is under "
+	       "cookie_domain \"example.com\" of tenant \"a\" at line 7 (that "
+	       "tenant's session cookie would be sent to it; give each tenant "
+	       "its own domain)");
+	/* public_url's path is the prefix of every page link. */
+	EXPECT("public_url: \"https://app.example.com/a b\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "1: public_url: \"https://app.example.com/a b\" is not a valid "
+	       "URL (http:// or https:// with a host, optional port and path; "
+	       "no query or fragment)");
+	EXPECT("public_url: \"https://app.example.com/sekisho/../x\"\n"
+	       "redis: {url: \"unix:///r.sock\"}\n"
+	       "tenants: [{id: t, providers: [g]}]\n"
+	       "providers: [{id: g, type: google, client_id: x, "
+	       "client_secret_file: @G@}]\n",
+	       "1: public_url: \"https://app.example.com/sekisho/../x\": its "
+	       "path is the prefix of Sekisho's pages on every host (at most "
+	       "64 of A-Z, a-z, 0-9, '/', '_', '-', '.' and '~'; no empty, '.' "
+	       "or '..' segment)");
+	cfg = load_ok("public_url: \"https://app.example.com/sekisho/\"\n"
+		      "redis: {url: \"unix:///r.sock\"}\n"
+		      "tenants: [{id: t, providers: [g]}]\n"
+		      "providers: [{id: g, type: google, client_id: x, "
+		      "client_secret_file: @G@}]\n");
+	assert_string_equal(cfg->public_url, "https://app.example.com/sekisho");
+	sk_config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -1322,6 +1445,7 @@ main(void)
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_mfa_keys),
 	    cmocka_unit_test(test_client_tenants),
+	    cmocka_unit_test(test_cookie_domain),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

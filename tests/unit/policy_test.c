@@ -5,7 +5,10 @@
  *   other schemes, ports that differ)
  * - tenant resolution from the Host header (exact, with/without port,
  *   case, catch-all, no match)
- * - cookie shape checks and Set-Cookie formatting (attributes, delete)
+ * - rd under a tenant's cookie_domain (any port) and the look-alikes
+ *   refused; sign-in base on the login host; public_url's path prefix
+ * - cookie shape checks and Set-Cookie formatting (attributes, delete,
+ *   Domain)
  * - binding a pending sign-in to the browser's cookie
  */
 #include <setjmp.h>
@@ -114,6 +117,80 @@ test_redirect_too_long(void **state)
 	free(long_path);
 }
 
+/* rd to any host under the tenant's cookie_domain, and nothing else */
+static void
+test_redirect_cookie_domain(void **state)
+{
+	struct sk_config *cfg = test_config(true);
+	struct sk_tenant_conf *t = &cfg->tenants[0];
+	static const char *good[] = {
+	    "https://app.sso.example/page?a=1&b=2",
+	    "http://ADMIN.sso.example:9080/",
+	    "https://sso.example",
+	    "https://deep.er.sso.example/x#f",
+	    "/relative",
+	};
+	static const char *bad[] = {
+	    "https://sso.example.evil.com/",
+	    "https://evilsso.example/",
+	    "https://app.sso.example.:443/",
+	    "https://app.sso.example@evil.com/",
+	    "https://evil.com@app.sso.example/",
+	    "https://.sso.example/",
+	    "https://a..sso.example/",
+	    "https://app.sso.example:/",
+	    "https://app.sso.example:99999x/",
+	    "https://app%2esso.example/",
+	    "https://[::1]/",
+	    "ftp://app.sso.example/",
+	    "//app.sso.example/",
+	};
+	size_t i;
+
+	(void)state;
+	t->cookie_domain = "sso.example";
+	for (i = 0; i < SK_ARRAY_SIZE(good); i++)
+		if (sk_redirect_check_tenant(cfg, t, good[i]) != 0)
+			fail_msg("refused: %s", good[i]);
+	for (i = 0; i < SK_ARRAY_SIZE(bad); i++)
+		if (sk_redirect_check_tenant(cfg, t, bad[i]) == 0)
+			fail_msg("accepted: %s", bad[i]);
+	/* Another tenant, or no tenant, does not get the domain. */
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, &cfg->tenants[1],
+						      good[0]), 0);
+	assert_int_not_equal(sk_redirect_check(cfg, good[0]), 0);
+	/* The tenant's own hostnames (with or without a port when the
+	 * entry has none) are its own sites; a catch-all tenant has none. */
+	t->cookie_domain = NULL;
+	assert_int_equal(sk_redirect_check_tenant(cfg, t,
+						  "https://login.a.example/x"), 0);
+	assert_int_equal(sk_redirect_check_tenant(cfg, t,
+						  "http://login.a.example:81/"), 0);
+	assert_int_equal(sk_redirect_check_tenant(cfg, t,
+						  "https://a.example:8443/"), 0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
+						      "https://a.example/"), 0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
+						      "https://login.a.example:8x/"),
+			     0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
+						      "https://login.a.example:/"),
+			     0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, &cfg->tenants[1],
+						      "https://login.a.example/"),
+			     0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, &cfg->tenants[2],
+						      "https://evil.example/"),
+			     0);
+	assert_int_not_equal(sk_redirect_check_tenant(cfg, t,
+						      "https://login.a.example.evil/"),
+			     0);
+	/* allowed_redirect_hosts still apply with a tenant */
+	assert_int_equal(sk_redirect_check_tenant(cfg, t,
+						  "https://app.example.com/"), 0);
+	t->cookie_domain = NULL;
+}
+
 static void
 test_tenant_for_host(void **state)
 {
@@ -176,6 +253,30 @@ test_tenant_base(void **state)
 	cfg->public_url = NULL;
 }
 
+/* Under a cookie_domain sign-in runs on the tenant's first hostname. */
+static void
+test_login_base_and_prefix(void **state)
+{
+	struct sk_config *cfg = test_config(true);
+	char base[256];
+
+	(void)state;
+	cfg->public_url = "https://login.example.com/sso";
+	assert_string_equal(sk_path_prefix(cfg), "/sso");
+	sk_tenant_login_base(cfg, &cfg->tenants[0], "a.example:8443", base,
+			     sizeof(base));
+	assert_string_equal(base, "https://a.example:8443/sso");
+	cfg->tenants[0].cookie_domain = "a.example";
+	sk_tenant_login_base(cfg, &cfg->tenants[0], "a.example:8443", base,
+			     sizeof(base));
+	assert_string_equal(base, "https://login.a.example/sso");
+	cfg->tenants[0].cookie_domain = NULL;
+	cfg->public_url = "http://127.0.0.1:8080";
+	assert_string_equal(sk_path_prefix(cfg), "");
+	cfg->public_url = NULL;
+	assert_string_equal(sk_path_prefix(cfg), "");
+}
+
 static void
 test_token_shape(void **state)
 {
@@ -197,6 +298,20 @@ test_cookie_format(void **state)
 	char *s = NULL;
 
 	(void)state;
+	assert_int_equal(sk_cookie_format_domain("__Secure-sekisho-t", "abc",
+						 "example.com", true, 60, &s),
+			 0);
+	assert_string_equal(s, "__Secure-sekisho-t=abc; Path=/; HttpOnly; "
+			       "SameSite=Lax; Domain=example.com; Secure; "
+			       "Max-Age=60");
+	free(s);
+	/* A domain that is not a plain lowercased name is a bug: refused. */
+	assert_int_equal(sk_cookie_format_domain("s", "v", "a.com; x=y", false,
+						 0, &s),
+			 SK_ERR_INVALID);
+	assert_null(s);
+	assert_int_equal(sk_cookie_format_domain("s", "v", "", false, 0, &s),
+			 SK_ERR_INVALID);
 	assert_int_equal(sk_cookie_format("__Host-sekisho", "abc", true, 3600, &s), 0);
 	assert_string_equal(s, "__Host-sekisho=abc; Path=/; HttpOnly; "
 			       "SameSite=Lax; Secure; Max-Age=3600");
@@ -244,8 +359,10 @@ main(void)
 	    cmocka_unit_test(test_redirect_ok),
 	    cmocka_unit_test(test_redirect_refused),
 	    cmocka_unit_test(test_redirect_too_long),
+	    cmocka_unit_test(test_redirect_cookie_domain),
 	    cmocka_unit_test(test_tenant_for_host),
 	    cmocka_unit_test(test_tenant_base),
+	    cmocka_unit_test(test_login_base_and_prefix),
 	    cmocka_unit_test(test_token_shape),
 	    cmocka_unit_test(test_cookie_format),
 	    cmocka_unit_test(test_loginstate_bound),
