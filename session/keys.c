@@ -897,7 +897,9 @@ sk_keys_list(char **out)
 	sk_buf_init(&b);
 	for (i = 0; ks != NULL && i < ks->n; i++) {
 		const struct key *k = &ks->keys[i];
+		/* File keys other than the first are only published. */
 		const char *state = (ssize_t)i == ks->active ? "active"
+				    : ks_state.from_files    ? "published"
 				    : k->activate_at > ks->now ? "next"
 							       : "retiring";
 		sk_buf_addf(&b, "%s %s %s activate_at=%lld\n", k->kid,
