@@ -37,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -2460,6 +2461,63 @@ check_clients(struct ctx *c)
 #define SESSION_WARN_MAX (30 * 86400) /* browser sessions: 30d */
 #define APP_SESSION_WARN_MAX (365 * 86400) /* app sessions: 1 year */
 
+/* Linux's POSIX access ACL (system.posix_acl_access), little-endian. */
+#define ACL_XATTR "system.posix_acl_access"
+#define ACL_XATTR_VERSION 2
+#define ACL_TAG_USER 0x02
+#define ACL_TAG_GROUP_OBJ 0x04
+#define ACL_TAG_GROUP 0x08
+#define ACL_TAG_MASK 0x10
+#define ACL_TAG_OTHER 0x20
+
+/*
+ * With an access ACL, the group bits of st_mode are the ACL mask, not the
+ * group's permissions: systemd's LoadCredential= files are 0400, owned by
+ * root, plus "user:SERVICE:r", and show as 0440. Sets *rw to the S_IRGRP /
+ * S_IWGRP bits that anyone but the owner and the user sekisho runs as
+ * really has. Returns false, *rw untouched, when the file has no ACL (the
+ * mode bits say it all); an ACL that cannot be read counts as open to
+ * everyone.
+ */
+static bool
+acl_others(const char *path, uid_t me, mode_t *rw)
+{
+	unsigned char b[4 + 8 * 32];
+	unsigned perm, mask = 7, seen = 0;
+	uint32_t id;
+	uint16_t tag;
+	ssize_t len, i;
+
+	if ((len = getxattr(path, ACL_XATTR, b, sizeof(b))) < 0) {
+		if (errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP)
+			return false;
+		*rw = S_IRGRP | S_IWGRP; /* unreadable, or too long: closed */
+		return true;
+	}
+	if (len < 4 || (len - 4) % 8 != 0 ||
+	    (b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24) !=
+		ACL_XATTR_VERSION) {
+		*rw = S_IRGRP | S_IWGRP;
+		return true;
+	}
+	for (i = 4; i < len; i += 8) /* the mask applies to every entry */
+		if ((b[i] | b[i + 1] << 8) == ACL_TAG_MASK)
+			mask = b[i + 2] & 7;
+	for (i = 4; i < len; i += 8) {
+		tag = (uint16_t)(b[i] | b[i + 1] << 8);
+		perm = b[i + 2] & 7;
+		id = b[i + 4] | b[i + 5] << 8 | b[i + 6] << 16 |
+		     (uint32_t)b[i + 7] << 24;
+		if ((tag == ACL_TAG_USER && id != (uint32_t)me) ||
+		    tag == ACL_TAG_GROUP_OBJ || tag == ACL_TAG_GROUP)
+			seen |= perm & mask;
+		else if (tag == ACL_TAG_OTHER)
+			seen |= perm;
+	}
+	*rw = ((seen & 4) ? S_IRGRP : 0) | ((seen & 2) ? S_IWGRP : 0);
+	return true;
+}
+
 /*
  * sshd's StrictModes for a file holding a secret: owned by the user
  * sekisho runs as or by root, writable by nobody else, and (unless
@@ -2467,10 +2525,14 @@ check_clients(struct ctx *c)
  * On a problem, writes it into buf and returns false.
  */
 static bool
-file_mode_ok(const struct stat *st, bool strict, char *buf, size_t n)
+file_mode_ok(const char *path, const struct stat *st, bool strict, char *buf,
+	     size_t n)
 {
 	unsigned mode = (unsigned)(st->st_mode & 07777);
+	mode_t others = st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH);
 	uid_t me = geteuid();
+	const char *what = "mode";
+	char how[32];
 
 	if (st->st_uid != me && st->st_uid != 0) {
 		snprintf(buf, n,
@@ -2479,19 +2541,22 @@ file_mode_ok(const struct stat *st, bool strict, char *buf, size_t n)
 			 (unsigned)st->st_uid, (unsigned)me);
 		return false;
 	}
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+	if (acl_others(path, me, &others))
+		what = "the ACL of mode";
+	snprintf(how, sizeof(how), "%04o", mode);
+	if ((others & (S_IWGRP | S_IWOTH)) != 0) {
 		snprintf(buf, n,
-			 "mode %04o lets other users replace it (chmod 600, "
-			 "or 400)",
-			 mode);
+			 "%s %s lets other users replace it (chmod 600, or "
+			 "400)",
+			 what, how);
 		return false;
 	}
-	if (strict && (st->st_mode & (S_IRGRP | S_IROTH)) != 0) {
+	if (strict && (others & (S_IRGRP | S_IROTH)) != 0) {
 		snprintf(buf, n,
-			 "mode %04o lets other users read it (chmod 600, or "
-			 "400; strict_modes: false accepts it for container "
+			 "%s %s lets other users read it (chmod 600, or 400; "
+			 "strict_modes: false accepts it for container "
 			 "secrets)",
-			 mode);
+			 what, how);
 		return false;
 	}
 	return true;
@@ -2505,7 +2570,7 @@ check_secret_files(struct ctx *c)
 
 	for (i = 0; i < c->nsfiles; i++) {
 		const struct secret_file *f = &c->sfiles[i];
-		if (!file_mode_ok(&f->st, c->cfg->strict_modes, why,
+		if (!file_mode_ok(f->path, &f->st, c->cfg->strict_modes, why,
 				  sizeof(why)))
 			report(c, f->line, f->key, "%s: %s", quote(c, f->path),
 			       why);
@@ -2538,7 +2603,7 @@ read_key_file(struct ctx *c, const char *path, size_t max, int line,
 		return false;
 	}
 	/* Reported, and the content still checked: all problems at once. */
-	if (!file_mode_ok(&st, c->cfg->strict_modes, why, sizeof(why)))
+	if (!file_mode_ok(path, &st, c->cfg->strict_modes, why, sizeof(why)))
 		report(c, line, key, "%s: %s", quote(c, path), why);
 	return true;
 }

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -1332,6 +1333,52 @@ test_secret_file_modes(void **state)
 	unlink(scratch_f);
 }
 
+/* An access ACL as setfacl writes it: owner r, one named user r. */
+static void
+set_acl(const char *path, uint32_t user, unsigned user_perm, unsigned other)
+{
+	const unsigned char e[][8] = {
+	    {0x01, 0, 4, 0, 0xff, 0xff, 0xff, 0xff},	  /* user:: r */
+	    {0x02, 0, (unsigned char)user_perm, 0, (unsigned char)user,
+	     (unsigned char)(user >> 8), (unsigned char)(user >> 16),
+	     (unsigned char)(user >> 24)},		  /* user:ID: */
+	    {0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff},	  /* group:: - */
+	    {0x10, 0, 6, 0, 0xff, 0xff, 0xff, 0xff},	  /* mask:: rw */
+	    {0x20, 0, (unsigned char)other, 0, 0xff, 0xff, 0xff, 0xff},
+	};
+	unsigned char buf[4 + sizeof(e)] = {2, 0, 0, 0};
+
+	memcpy(buf + 4, e, sizeof(e));
+	if (setxattr(path, "system.posix_acl_access", buf, sizeof(buf), 0) != 0)
+		skip();
+}
+
+/*
+ * systemd's LoadCredential= files: 0400 root plus an ACL entry giving the
+ * service user read access; ls shows 0440 (the mask). Accepted when the
+ * named user is the one sekisho runs as; refused for anyone else.
+ */
+static void
+test_acl_files(void **state)
+{
+	struct sk_config *cfg;
+
+	scratch(scratch_f, GOOD_KEY "\n", 0400, -1);
+	set_acl(scratch_f, (uint32_t)geteuid(), 4, 0);
+	cfg = load_ok(MIN KEYS_F);
+	sk_config_free(&cfg);
+	set_acl(scratch_f, (uint32_t)geteuid() + 1000, 4, 0);
+	EXPECT(MIN KEYS_F,
+	       "12: keys.master_key_file: \"@F@\": the ACL of mode 0460 lets "
+	       "other users read it (chmod 600, or 400; strict_modes: false "
+	       "accepts it for container secrets)");
+	set_acl(scratch_f, (uint32_t)geteuid() + 1000, 6, 0);
+	EXPECT(MIN KEYS_F "strict_modes: false\n",
+	       "12: keys.master_key_file: \"@F@\": the ACL of mode 0460 lets "
+	       "other users replace it (chmod 600, or 400)");
+	unlink(scratch_f);
+}
+
 static void
 test_limits(void **state)
 {
@@ -1711,6 +1758,7 @@ main(void)
 	    cmocka_unit_test(test_mfa_keys),
 	    cmocka_unit_test(test_master_key_refusals),
 	    cmocka_unit_test(test_secret_file_modes),
+	    cmocka_unit_test(test_acl_files),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_warnings),
 	    cmocka_unit_test(test_example_documents_every_key),
