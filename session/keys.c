@@ -283,7 +283,9 @@ pem_parse(const char *pem, size_t len)
 static int
 pem_write(EVP_PKEY *pkey, char **out)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
+	/* The secure-heap flavour wipes its buffer when it grows and when it
+	 * is freed: the PEM is a private key. */
+	BIO *bio = BIO_new(BIO_s_secmem());
 	char *data;
 	long len;
 	int r = SK_ERR_INTERNAL;
@@ -302,7 +304,7 @@ pem_write(EVP_PKEY *pkey, char **out)
 			r = SK_ERR_NOMEM;
 		}
 	}
-	BIO_free_all(bio); /* BIO_s_mem frees (not wipes) its buffer */
+	BIO_free_all(bio);
 	return r;
 }
 
