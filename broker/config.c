@@ -2537,8 +2537,10 @@ file_mode_ok(const char *path, const struct stat *st, bool strict, char *buf,
 	if (st->st_uid != me && st->st_uid != 0) {
 		snprintf(buf, n,
 			 "owned by uid %u, neither the user sekisho runs as "
-			 "(uid %u) nor root (chown it)",
-			 (unsigned)st->st_uid, (unsigned)me);
+			 "(uid %u) nor root (chown it%s)",
+			 (unsigned)st->st_uid, (unsigned)me,
+			 me == 0 ? ", or check as the user the daemon runs as"
+				 : "");
 		return false;
 	}
 	if (acl_others(path, me, &others))

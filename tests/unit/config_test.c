@@ -1260,7 +1260,7 @@ test_master_key_refusals(void **state)
 		EXPECT(MIN KEYS_F "strict_modes: false\n",
 		       "12: keys.master_key_file: \"@F@\": owned by uid 65534, "
 		       "neither the user sekisho runs as (uid 0) nor root "
-		       "(chown it)");
+		       "(chown it, or check as the user the daemon runs as)");
 		unlink(scratch_f);
 	}
 
