@@ -79,9 +79,10 @@ NGX
 nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" & pids+=($!)
 # Redis on a Unix socket, as the brief recommends for production.
 redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --save '' --appendonly no --loglevel warning --logfile "$dir/redis.log" & pids+=($!)
-openssl rand -hex 24 >"$dir/idp.secret"
-openssl rand -hex 32 >"$dir/master.key"
-echo "bench-client-secret-0123456789" >"$dir/client.secret"
+# Secret files readable by their owner only (sekisho refuses others).
+(umask 077 && openssl rand -hex 24 >"$dir/idp.secret" &&
+	openssl rand -hex 32 >"$dir/master.key" &&
+	echo "bench-client-secret-0123456789abcdef" >"$dir/client.secret")
 node tests/idp/server.mjs --port "$ip" --client-id bench --client-secret-file "$dir/idp.secret" \
 	--redirect-uri "http://127.0.0.1:$sp/callback/idp" >"$dir/idp.log" 2>&1 & pids+=($!)
 cat >"$dir/sekisho.yaml" <<YAML
@@ -113,7 +114,7 @@ cat >"$dir/introspect.lua" <<LUA
 wrk.method = "POST"
 wrk.body = "token=$token"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $(printf 'bench-api:bench-client-secret-0123456789' | base64 -w0)"
+wrk.headers["Authorization"] = "Basic $(printf 'bench-api:bench-client-secret-0123456789abcdef' | base64 -w0)"
 LUA
 
 read -r n_rps n_p99 < <(series nginx "http://127.0.0.1:$np/")

@@ -40,6 +40,14 @@ struct sk_req {
 	int route;			     /* index into the route table */
 };
 
+/*
+ * Sign-in and second-factor log lines name the client and the request, so
+ * they join the access log and an operator can act on an address:
+ *   sk_info("sign-in: ..." SK_REQ_FMT, ..., SK_REQ_ARGS(req));
+ */
+#define SK_REQ_FMT " (ip %s, request_id %s)"
+#define SK_REQ_ARGS(req) (req)->client_ip, (req)->request_id
+
 #define SK_RESP_MAX_HEADERS 16
 
 /* The answer being built. Strings are owned (freed by server.c). */

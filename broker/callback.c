@@ -123,6 +123,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	code = sk_req_query(req, "code", &dup2);
 	error = sk_req_query(req, "error", &dup3);
 	if (dup1 || dup2 || dup3 || !sk_token_shape_ok(state, 43, 43)) {
+		sk_warn("sign-in failed: 400 via %s: malformed callback" SK_REQ_FMT,
+			pid, SK_REQ_ARGS(req));
 		fail_page(resp, 400, "Sign-in failed",
 			  "The answer from the sign-in provider is malformed "
 			  "or lacks its state. Please start again.");
@@ -164,8 +166,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			 "The sign-in provider did not sign you in (%s). You "
 			 "can try again.",
 			 safe_error_code(error));
-		sk_info("callback %s: provider answered error=%s", pid,
-			safe_error_code(error));
+		sk_info("callback %s: provider answered error=%s" SK_REQ_FMT,
+			pid, safe_error_code(error), SK_REQ_ARGS(req));
 		fail_page(resp, 401, "Sign-in cancelled", msg);
 		goto out;
 	}
@@ -184,8 +186,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	x.nonce = json_string_value(json_object_get(j, "nonce"));
 	r = sk_provider_exchange(p, &x, &id, &why);
 	if (r != 0) {
-		sk_warn("callback %s: sign-in refused: %s", pid,
-			why ? why : sk_err_str(r));
+		sk_warn("callback %s: sign-in refused: %s" SK_REQ_FMT, pid,
+			why ? why : sk_err_str(r), SK_REQ_ARGS(req));
 		if (r == SK_ERR_UPSTREAM)
 			fail_page(resp, 502, "Sign-in provider unavailable",
 				  "The sign-in provider could not complete "
@@ -198,8 +200,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	if (sk_tenant_admits(req->tenant, id, &reason) != 0) {
-		sk_info("callback %s: tenant %s refused the identity", pid,
-			req->tenant->id);
+		sk_info("callback %s: tenant %s refused the identity" SK_REQ_FMT,
+			pid, req->tenant->id, SK_REQ_ARGS(req));
 		fail_page(resp, 403, "Access denied", reason);
 		goto out;
 	}
@@ -207,8 +209,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			 req->tenant->link_by_verified_email, &uid);
 	if (r == SK_ERR_DENIED) {
 		sk_info("callback %s: tenant %s: the address belongs to a user "
-			"and this identity's is not trusted; not linked",
-			pid, req->tenant->id);
+			"and this identity's is not trusted; not linked" SK_REQ_FMT,
+			pid, req->tenant->id, SK_REQ_ARGS(req));
 		fail_page(resp, 403, "Account not linked",
 			  "An account with this e-mail address already "
 			  "exists here, and this sign-in provider does not "
@@ -224,7 +226,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		if ((r = sk_user_is_disabled(uid, &disabled)) != 0)
 			goto store_fail;
 		if (disabled) {
-			sk_info("callback %s: user %s is disabled", pid, uid);
+			sk_info("callback %s: user %s is disabled" SK_REQ_FMT,
+				pid, uid, SK_REQ_ARGS(req));
 			fail_page(resp, 403, "Account disabled",
 				  "Your account has been disabled by an "
 				  "administrator.");
@@ -256,7 +259,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	sk_resp_session_cookie(resp, req->tenant, sid,
 			       sk_app.cfg->session.absolute_timeout);
 	sk_metrics_event(SK_M_LOGIN_OK);
-	sk_info("sign-in: user %s tenant %s via %s", uid, req->tenant->id, pid);
+	sk_info("sign-in: user %s tenant %s via %s" SK_REQ_FMT, uid,
+		req->tenant->id, pid, SK_REQ_ARGS(req));
 	rd = json_string_value(json_object_get(j, "rd"));
 	/* rd was checked at /login; check again, the config may have changed */
 	if (rd != NULL &&
@@ -278,6 +282,10 @@ store_fail:
 		  "Sign-in is temporarily unavailable. Please try again in a "
 		  "moment.");
 out:
+	/* One line per failed sign-in, whatever the reason (above, if any). */
+	if (resp->status >= 400)
+		sk_warn("sign-in failed: %d via %s" SK_REQ_FMT, resp->status,
+			pid, SK_REQ_ARGS(req));
 	json_decref(j);
 	sk_strfreezero(blob);
 	free(why);

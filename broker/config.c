@@ -22,6 +22,7 @@
  * messages.
  */
 #include "sekisho/config.h"
+#include "sekisho/crypto.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
 
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -75,6 +77,19 @@ struct ctx {
 	int key_line;
 	char q[4][256]; /* quote() results, used round-robin */
 	unsigned qi;
+	struct problem *warns; /* warnings: allowed, rarely right */
+	size_t nwarns, capwarns;
+	/* Secret files read, checked for owner and mode once strict_modes
+	 * (which may come later in the file) is known. */
+	struct secret_file *sfiles;
+	size_t nsfiles, capsfiles;
+};
+
+struct secret_file {
+	char key[KEY_MAX];
+	char *path;
+	int line;
+	struct stat st;
 };
 
 struct kw;
@@ -104,50 +119,83 @@ struct kw {
 /* Messages */
 
 static void
-report(struct ctx *c, int line, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+add_problem(struct ctx *c, bool warning, int line, const char *key,
+	    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
+/* Appends one problem (or warning) line; ap is consumed. */
 static void
-report(struct ctx *c, int line, const char *key, const char *fmt, ...)
+add_problem(struct ctx *c, bool warning, int line, const char *key,
+	    const char *fmt, va_list ap)
 {
+	struct problem **list = warning ? &c->warns : &c->errs;
+	size_t *np = warning ? &c->nwarns : &c->nerrs;
+	size_t *capp = warning ? &c->capwarns : &c->caperrs;
 	struct sk_buf b;
 	struct problem *n;
-	va_list ap;
+	va_list aq;
 	char *msg;
 	size_t ncap;
 	int len;
 
-	if (c->nerrs == c->caperrs) {
-		ncap = c->caperrs ? c->caperrs * 2 : 16;
-		if ((n = reallocarray(c->errs, ncap, sizeof(*n))) == NULL) {
+	if (*np == *capp) {
+		ncap = *capp ? *capp * 2 : 16;
+		if ((n = reallocarray(*list, ncap, sizeof(*n))) == NULL) {
 			c->nomem = true;
 			return;
 		}
-		c->errs = n;
-		c->caperrs = ncap;
+		*list = n;
+		*capp = ncap;
 	}
-	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(aq, ap);
+	len = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
 	if (len < 0 || (msg = malloc((size_t)len + 1)) == NULL) {
 		c->nomem = true;
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(msg, (size_t)len + 1, fmt, ap);
-	va_end(ap);
 	sk_buf_init(&b);
-	sk_buf_addf(&b, "%s:%d: %s: %s\n", c->path, line, key, msg);
+	sk_buf_addf(&b, "%s:%d: %s: %s%s\n", c->path, line, key,
+		    warning ? "warning: " : "", msg);
 	free(msg);
 	if (b.oom) {
 		sk_buf_free(&b);
 		c->nomem = true;
 		return;
 	}
-	c->errs[c->nerrs].line = line;
-	c->errs[c->nerrs].seq = c->nerrs;
-	c->errs[c->nerrs].text = b.data;
-	c->nerrs++;
+	(*list)[*np].line = line;
+	(*list)[*np].seq = *np;
+	(*list)[*np].text = b.data;
+	(*np)++;
+}
+
+static void
+report(struct ctx *c, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+report(struct ctx *c, int line, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_problem(c, false, line, key, fmt, ap);
+	va_end(ap);
+}
+
+/* Something allowed but rarely right: printed by -t, logged at start. */
+static void
+warn(struct ctx *c, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+warn(struct ctx *c, int line, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_problem(c, true, line, key, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -160,17 +208,18 @@ problem_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* All problems, in file order, one per line; *out newly allocated. */
+/* All problems of a list, in file order, one per line; *out newly
+ * allocated. */
 static int
-problems_take(struct ctx *c, char **out)
+problems_take(struct problem *list, size_t n, char **out)
 {
 	struct sk_buf b;
 	size_t i;
 
 	sk_buf_init(&b);
-	qsort(c->errs, c->nerrs, sizeof(*c->errs), problem_cmp);
-	for (i = 0; i < c->nerrs; i++)
-		sk_buf_adds(&b, c->errs[i].text);
+	qsort(list, n, sizeof(*list), problem_cmp);
+	for (i = 0; i < n; i++)
+		sk_buf_adds(&b, list[i].text);
 	return sk_buf_take(&b, out);
 }
 
@@ -184,6 +233,11 @@ problems_free(struct ctx *c)
 	free(c->errs);
 	c->errs = NULL;
 	c->nerrs = c->caperrs = 0;
+	for (i = 0; i < c->nwarns; i++)
+		free(c->warns[i].text);
+	free(c->warns);
+	c->warns = NULL;
+	c->nwarns = c->capwarns = 0;
 }
 
 /*
@@ -1284,6 +1338,34 @@ store_secret(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	return 0;
 }
 
+/* Notes a secret file for check_secret_files(). */
+static void
+remember_secret_file(struct ctx *c, const char *key, int line,
+		     const char *path, const struct stat *st)
+{
+	struct secret_file *n;
+	size_t ncap;
+
+	if (c->nsfiles == c->capsfiles) {
+		ncap = c->capsfiles ? c->capsfiles * 2 : 8;
+		if ((n = reallocarray(c->sfiles, ncap, sizeof(*n))) == NULL) {
+			c->nomem = true;
+			return;
+		}
+		c->sfiles = n;
+		c->capsfiles = ncap;
+	}
+	n = &c->sfiles[c->nsfiles];
+	if ((n->path = strdup(path)) == NULL) {
+		c->nomem = true;
+		return;
+	}
+	snprintf(n->key, sizeof(n->key), "%s", key);
+	n->line = line;
+	n->st = *st;
+	c->nsfiles++;
+}
+
 /* client_secret / password: only a ${ENV} reference (see the top). */
 static int
 kw_secret_env(struct ctx *c, const struct kw *kw, yaml_node_t *n,
@@ -1313,15 +1395,17 @@ kw_secret_file(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	const char *path;
 	char other[64], *s = NULL;
 	size_t len = strlen(kw->name);
+	struct stat st;
 	int r;
 
 	snprintf(other, sizeof(other), "%.*s", (int)(len - 5), kw->name);
 	if (!get_scalar(c, n, key, false, &path, NULL))
 		return 0;
 	errno = 0;
-	r = sk_read_secret_file(path, SECRET_MAX_BYTES, &s);
+	r = sk_read_secret_file_stat(path, SECRET_MAX_BYTES, &s, &st);
 	switch (r) {
 	case 0:
+		remember_secret_file(c, key, where(c, n), path, &st);
 		break;
 	case SK_ERR_NOMEM:
 		return r;
@@ -1929,8 +2013,46 @@ static const struct kw top_kw[] = {
     {.name = "clients",
      .fn = kw_clients,
      .off = offsetof(struct sk_config, clients)},
+    {.name = "strict_modes",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_config, strict_modes)},
 };
 static const struct kwtab top_tab = {top_kw, SK_ARRAY_SIZE(top_kw)};
+
+static void
+keywords_add(struct sk_buf *b, const struct kwtab *tab, const char *prefix)
+{
+	char key[KEY_MAX], item[KEY_MAX + 2];
+	const struct kwtab *items;
+	size_t i;
+
+	for (i = 0; i < tab->n; i++) {
+		const struct kw *kw = &tab->kw[i];
+		subkey(key, sizeof(key), prefix, kw->name);
+		items = kw->fn == kw_tenants	 ? &tenant_tab
+			: kw->fn == kw_providers ? &provider_tab
+			: kw->fn == kw_clients	 ? &client_tab
+						 : NULL;
+		if (kw->sub != NULL) {
+			keywords_add(b, kw->sub, key);
+		} else if (items != NULL) {
+			snprintf(item, sizeof(item), "%s[]", key);
+			keywords_add(b, items, item);
+		} else {
+			sk_buf_addf(b, "%s\n", key);
+		}
+	}
+}
+
+int
+sk_config_keywords(char **out)
+{
+	struct sk_buf b;
+
+	sk_buf_init(&b);
+	keywords_add(&b, &top_tab, "");
+	return sk_buf_take(&b, out);
+}
 
 /* Defaults */
 
@@ -1969,6 +2091,7 @@ early_defaults(struct sk_config *cfg)
 	cfg->http.max_body_bytes = 65536;
 	cfg->keys.rotation_delay = 5 * 60;
 	cfg->tokens.access_token_ttl = 5 * 60;
+	cfg->strict_modes = true;
 }
 
 /*
@@ -2646,6 +2769,363 @@ check_clients(struct ctx *c)
 	}
 }
 
+/* Operator mistakes: what is never right is refused, the rest warned. */
+
+#define CLIENT_SECRET_MIN 32	      /* characters: 128 bits as hex */
+#define ACCESS_TOKEN_TTL_MAX 3600     /* 1h */
+#define ROTATION_DELAY_MIN 65	      /* JWKS cache 60 s + key reload 5 s */
+#define SESSION_WARN_MAX (30 * 86400) /* browser sessions: 30d */
+#define APP_SESSION_WARN_MAX (365 * 86400) /* app sessions: 1 year */
+
+/* Linux's POSIX access ACL (system.posix_acl_access), little-endian. */
+#define ACL_XATTR "system.posix_acl_access"
+#define ACL_XATTR_VERSION 2
+#define ACL_TAG_USER 0x02
+#define ACL_TAG_GROUP_OBJ 0x04
+#define ACL_TAG_GROUP 0x08
+#define ACL_TAG_MASK 0x10
+#define ACL_TAG_OTHER 0x20
+
+/*
+ * With an access ACL, the group bits of st_mode are the ACL mask, not the
+ * group's permissions: systemd's LoadCredential= files are 0400, owned by
+ * root, plus "user:SERVICE:r", and show as 0440. Sets *rw to the S_IRGRP /
+ * S_IWGRP bits that anyone but the owner and the user sekisho runs as
+ * really has. Returns false, *rw untouched, when the file has no ACL (the
+ * mode bits say it all); an ACL that cannot be read counts as open to
+ * everyone.
+ */
+static bool
+acl_others(const char *path, uid_t me, mode_t *rw)
+{
+	unsigned char b[4 + 8 * 32];
+	unsigned perm, mask = 7, seen = 0;
+	uint32_t id;
+	uint16_t tag;
+	ssize_t len, i;
+
+	if ((len = getxattr(path, ACL_XATTR, b, sizeof(b))) < 0) {
+		if (errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP)
+			return false;
+		*rw = S_IRGRP | S_IWGRP; /* unreadable, or too long: closed */
+		return true;
+	}
+	if (len < 4 || (len - 4) % 8 != 0 ||
+	    (b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24) !=
+		ACL_XATTR_VERSION) {
+		*rw = S_IRGRP | S_IWGRP;
+		return true;
+	}
+	for (i = 4; i < len; i += 8) /* the mask applies to every entry */
+		if ((b[i] | b[i + 1] << 8) == ACL_TAG_MASK)
+			mask = b[i + 2] & 7;
+	for (i = 4; i < len; i += 8) {
+		tag = (uint16_t)(b[i] | b[i + 1] << 8);
+		perm = b[i + 2] & 7;
+		id = b[i + 4] | b[i + 5] << 8 | b[i + 6] << 16 |
+		     (uint32_t)b[i + 7] << 24;
+		if ((tag == ACL_TAG_USER && id != (uint32_t)me) ||
+		    tag == ACL_TAG_GROUP_OBJ || tag == ACL_TAG_GROUP)
+			seen |= perm & mask;
+		else if (tag == ACL_TAG_OTHER)
+			seen |= perm;
+	}
+	*rw = ((seen & 4) ? S_IRGRP : 0) | ((seen & 2) ? S_IWGRP : 0);
+	return true;
+}
+
+/*
+ * sshd's StrictModes for a file holding a secret: owned by the user
+ * sekisho runs as or by root, writable by nobody else, and (unless
+ * strict_modes is false, for container secrets) readable by nobody else.
+ * On a problem, writes it into buf and returns false.
+ */
+static bool
+file_mode_ok(const char *path, const struct stat *st, bool strict, char *buf,
+	     size_t n)
+{
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+	mode_t others = st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH);
+	uid_t me = geteuid();
+	const char *what = "mode";
+	char how[32];
+
+	if (st->st_uid != me && st->st_uid != 0) {
+		snprintf(buf, n,
+			 "owned by uid %u, neither the user sekisho runs as "
+			 "(uid %u) nor root (chown it%s)",
+			 (unsigned)st->st_uid, (unsigned)me,
+			 me == 0 ? ", or check as the user the daemon runs as"
+				 : "");
+		return false;
+	}
+	if (acl_others(path, me, &others))
+		what = "the ACL of mode";
+	snprintf(how, sizeof(how), "%04o", mode);
+	if ((others & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(buf, n,
+			 "%s %s lets other users replace it (chmod 600, or "
+			 "400)",
+			 what, how);
+		return false;
+	}
+	if (strict && (others & (S_IRGRP | S_IROTH)) != 0) {
+		snprintf(buf, n,
+			 "%s %s lets other users read it (chmod 600, or 400; "
+			 "strict_modes: false accepts it for container "
+			 "secrets)",
+			 what, how);
+		return false;
+	}
+	return true;
+}
+
+static void
+check_secret_files(struct ctx *c)
+{
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < c->nsfiles; i++) {
+		const struct secret_file *f = &c->sfiles[i];
+		if (!file_mode_ok(f->path, &f->st, c->cfg->strict_modes, why,
+				  sizeof(why)))
+			report(c, f->line, f->key, "%s: %s", quote(c, f->path),
+			       why);
+	}
+}
+
+/* Reads a key file for its checks; false when it could not be read. */
+static bool
+read_key_file(struct ctx *c, const char *path, size_t max, int line,
+	      const char *key, char **text)
+{
+	struct stat st;
+	char why[256];
+	int r;
+
+	errno = 0;
+	r = sk_read_secret_file_stat(path, max, text, &st);
+	if (r == SK_ERR_NOMEM) {
+		c->nomem = true;
+		return false;
+	}
+	if (r == SK_ERR_TOO_LARGE || r == SK_ERR_INVALID) {
+		report(c, line, key, "%s is not a key file (%s)", quote(c, path),
+		       r == SK_ERR_TOO_LARGE ? "too large" : "a NUL byte");
+		return false;
+	}
+	if (r != 0) {
+		report(c, line, key, "cannot read %s: %s", quote(c, path),
+		       errno ? strerror(errno) : "not a regular file");
+		return false;
+	}
+	/* Reported, and the content still checked: all problems at once. */
+	if (!file_mode_ok(path, &st, c->cfg->strict_modes, why, sizeof(why)))
+		report(c, line, key, "%s: %s", quote(c, path), why);
+	return true;
+}
+
+/*
+ * The master key is checked here, not only when the daemon starts: a
+ * `sekisho -t` that says ok must mean the daemon can use it.
+ */
+static void
+check_keys(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	unsigned char key[SK_AEAD_KEY_LEN];
+	char k[KEY_MAX], d[32], *text = NULL;
+	const char *why;
+	size_t i;
+	int line;
+
+	if (cfg->keys.master_key_file != NULL) {
+		line = line_or(c, &cfg->keys.master_key_file, c->root_line);
+		if (read_key_file(c, cfg->keys.master_key_file, 256, line,
+				  "keys.master_key_file", &text) &&
+		    sk_key_text_parse(text, key, &why) != 0)
+			report(c, line, "keys.master_key_file",
+			       "%s holds %s (it must hold 32 random bytes as 64 "
+			       "hex characters: `openssl rand -hex 32 > FILE`)",
+			       quote(c, cfg->keys.master_key_file), why);
+		sk_memzero(key, sizeof(key));
+		sk_strfreezero(text);
+		text = NULL;
+	}
+	for (i = 0; i < cfg->keys.signing_key_files.n; i++) {
+		snprintf(k, sizeof(k), "keys.signing_key_files[%zu]", i);
+		line = line_or(c, &cfg->keys.signing_key_files.v[i],
+			       c->root_line);
+		(void)read_key_file(c, cfg->keys.signing_key_files.v[i], 65536,
+				    line, k, &text);
+		sk_strfreezero(text);
+		text = NULL;
+	}
+	if (cfg->keys.rotation_delay <= ROTATION_DELAY_MIN) {
+		fmt_duration(d, sizeof(d), cfg->keys.rotation_delay);
+		report(c, line_or(c, &cfg->keys.rotation_delay, c->root_line),
+		       "keys.rotation_delay",
+		       "%s is too short (more than 65s: verifiers cache the "
+		       "JWKS for 60 s and instances reload keys every 5 s; "
+		       "default 5m)",
+		       d);
+	}
+	if (cfg->tokens.access_token_ttl > ACCESS_TOKEN_TTL_MAX) {
+		fmt_duration(d, sizeof(d), cfg->tokens.access_token_ttl);
+		report(c,
+		       line_or(c, &cfg->tokens.access_token_ttl, c->root_line),
+		       "tokens.access_token_ttl",
+		       "%s is longer than 1h (an app that verifies a token "
+		       "itself cannot see it revoked; at most 1h, default 5m; "
+		       "apps renew with refresh tokens)",
+		       d);
+	}
+}
+
+/*
+ * A client secret is the only thing between the network and
+ * introspection (users' e-mail, roles) and revocation: at least 128
+ * bits, which is 32 hex characters; we count characters, not entropy.
+ */
+static void
+check_client_secrets(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	char key[KEY_MAX];
+	size_t i;
+
+	for (i = 0; i < cfg->nclients; i++) {
+		const struct sk_client_conf *cl = &cfg->clients[i];
+		if (cl->line == 0 || cl->client_secret == NULL ||
+		    strlen(cl->client_secret) >= CLIENT_SECRET_MIN)
+			continue;
+		snprintf(key, sizeof(key), "clients[%zu].client_secret", i);
+		report(c, line_or(c, &cl->client_secret, cl->line), key,
+		       "shorter than %d characters (at least 128 bits: e.g. "
+		       "`openssl rand -hex 32 > FILE`)",
+		       CLIENT_SECRET_MIN);
+	}
+}
+
+/* localhost, *.localhost, 127.0.0.0/8 or ::1 (len bytes of h). */
+static bool
+host_is_loopback(const char *h, size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN + 1];
+	unsigned char a[16];
+
+	if ((len == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	    (len > 10 && strncasecmp(h + len - 10, ".localhost", 10) == 0))
+		return true;
+	if (len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, h, len);
+	tmp[len] = '\0';
+	if (inet_pton(AF_INET, tmp, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, tmp, a) == 1)
+		return memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+	return false;
+}
+
+/* The host of an http(s) URL already checked by url_ok(). */
+static bool
+url_host_is_loopback(const char *url)
+{
+	const char *h = strstr(url, "://"), *end;
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		return end != NULL && host_is_loopback(h + 1, (size_t)(end - h - 1));
+	}
+	end = h + strcspn(h, ":/");
+	return host_is_loopback(h, (size_t)(end - h));
+}
+
+/* Is a proxy in front, as far as the file tells? */
+static bool
+proxy_configured(const struct sk_config *cfg)
+{
+	return cfg->http.trust_forwarded;
+}
+
+static void
+warn_long(struct ctx *c, const int64_t *v, int64_t max, int fallback,
+	  const char *key, const char *typical)
+{
+	char a[32], b[32];
+
+	if (*v <= max)
+		return;
+	fmt_duration(a, sizeof(a), *v);
+	fmt_duration(b, sizeof(b), max);
+	warn(c, line_or(c, v, fallback), key,
+	     "%s is longer than %s (a stolen cookie or token stays usable "
+	     "that long; typical: %s)",
+	     a, b, typical);
+}
+
+static void
+check_warnings(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	char key[KEY_MAX];
+	size_t i;
+
+	if (cfg->listen_host != NULL &&
+	    !host_is_loopback(cfg->listen_host, strlen(cfg->listen_host)) &&
+	    !proxy_configured(cfg))
+		warn(c, line_or(c, &cfg->listen_host, c->root_line), "listen",
+		     "%s is not a loopback address and no proxy is configured "
+		     "(clients would reach Sekisho's plain http directly: put "
+		     "nginx or Traefik in front and listen on 127.0.0.1, or "
+		     "set http.trust_forwarded for the proxy in front)",
+		     quote(c, cfg->listen_host));
+	if (cfg->public_url != NULL &&
+	    strncmp(cfg->public_url, "http://", 7) == 0 &&
+	    !url_host_is_loopback(cfg->public_url))
+		warn(c, line_or(c, &cfg->public_url, c->root_line),
+		     "public_url",
+		     "%s is plain http on a host that is not loopback (session "
+		     "cookies and sign-in codes would cross the network in "
+		     "clear: use https behind a TLS proxy)",
+		     quote(c, cfg->public_url));
+	if (cfg->public_url != NULL &&
+	    strncmp(cfg->public_url, "https://", 8) == 0 &&
+	    !cfg->cookie.secure)
+		warn(c, line_or(c, &cfg->cookie.secure, c->root_line),
+		     "cookie.secure",
+		     "false while public_url is https (the session cookie "
+		     "loses Secure and the __Host- prefix: set it true)");
+	if (cfg->redis.host != NULL && cfg->redis.password == NULL &&
+	    !host_is_loopback(cfg->redis.host, strlen(cfg->redis.host)))
+		warn(c, line_or(c, &cfg->redis.url, c->root_line), "redis.url",
+		     "plain TCP to %s, which is not loopback, without a "
+		     "password (anyone on that network can read and change "
+		     "sessions: set redis.password_file, or use a Unix socket)",
+		     quote(c, cfg->redis.host));
+	warn_long(c, &cfg->session.idle_timeout, SESSION_WARN_MAX,
+		  c->root_line, "session.idle_timeout", "36h");
+	warn_long(c, &cfg->session.absolute_timeout, SESSION_WARN_MAX,
+		  c->root_line, "session.absolute_timeout", "7d");
+	for (i = 0; i < cfg->ntenants; i++) {
+		struct sk_tenant_conf *t = &cfg->tenants[i];
+		if (t->line == 0)
+			continue;
+		snprintf(key, sizeof(key), "tenants[%zu].app_idle_timeout", i);
+		warn_long(c, &t->app_idle_timeout, APP_SESSION_WARN_MAX,
+			  t->line, key, "14d");
+		snprintf(key, sizeof(key), "tenants[%zu].app_absolute_timeout",
+			 i);
+		warn_long(c, &t->app_absolute_timeout, APP_SESSION_WARN_MAX,
+			  t->line, key, "90d");
+	}
+}
+
 /* Loading */
 
 /* Reads the whole file; on failure errno tells why. */
@@ -2788,7 +3268,7 @@ sk_config_load(const char *path, struct sk_config **out, char **errors)
 {
 	struct ctx c;
 	char *text = NULL;
-	size_t len = 0;
+	size_t len = 0, i;
 	int r;
 
 	*out = NULL;
@@ -2825,6 +3305,10 @@ sk_config_load(const char *path, struct sk_config **out, char **errors)
 		check_tenants(&c);
 		check_sso(&c);
 		check_clients(&c);
+		check_keys(&c);
+		check_secret_files(&c);
+		check_client_secrets(&c);
+		check_warnings(&c);
 	}
 	if (c.nomem) {
 		r = SK_ERR_NOMEM;
@@ -2832,8 +3316,11 @@ sk_config_load(const char *path, struct sk_config **out, char **errors)
 	}
 	if (c.nerrs > 0) {
 		r = SK_ERR_CONFIG;
-		if (errors != NULL && problems_take(&c, errors) != 0)
+		if (errors != NULL && problems_take(c.errs, c.nerrs, errors) != 0)
 			r = SK_ERR_NOMEM;
+	} else if (c.nwarns > 0 &&
+		   problems_take(c.warns, c.nwarns, &c.cfg->warnings) != 0) {
+		r = SK_ERR_NOMEM;
 	}
 out:
 	/* The text should hold no secret (inline ones are refused); wipe anyway. */
@@ -2841,6 +3328,9 @@ out:
 		sk_freezero(text, len);
 	free(c.lines);
 	problems_free(&c);
+	for (i = 0; i < c.nsfiles; i++)
+		free(c.sfiles[i].path);
+	free(c.sfiles);
 	if (r == 0) {
 		*out = c.cfg;
 		c.cfg = NULL;
@@ -2920,6 +3410,7 @@ sk_config_free(struct sk_config **cfgp)
 		free(cfg->clients[i].display_name);
 	}
 	free(cfg->clients);
+	free(cfg->warnings);
 	sk_freezero(cfg, sizeof(*cfg));
 }
 

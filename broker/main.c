@@ -74,6 +74,30 @@ free_providers(void)
 	sk_app.providers = NULL;
 }
 
+/*
+ * The config's warnings: things allowed but rarely right. `-t` prints
+ * them (and still exits 0); the daemon logs each at start.
+ */
+static void
+show_warnings(const struct sk_config *cfg, bool check_only)
+{
+	const char *p = cfg->warnings, *nl;
+
+	if (p == NULL)
+		return;
+	if (check_only) {
+		fputs(p, stderr);
+		return;
+	}
+	for (; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		sk_warn("config: %.*s", (int)(nl - p), p);
+		if (*nl == '\0')
+			break;
+	}
+}
+
 static int
 cookie_names(const struct sk_config *cfg)
 {
@@ -161,6 +185,7 @@ main(int argc, char **argv)
 	sk_app.cfg = cfg;
 	if (sk_log_set_level(cfg->log_level) != 0)
 		goto out;
+	show_warnings(cfg, check_only);
 	if (sk_providers_global_init() != 0 || cookie_names(cfg) != 0) {
 		fprintf(stderr, "sekisho: out of memory\n");
 		goto out;

@@ -484,8 +484,8 @@ locked_page(struct sk_resp *resp, const struct mctx *m, int64_t retry)
 
 /* The factor is proven: the session is complete (or its proof fresh). */
 static void
-factor_done(struct sk_resp *resp, const struct mctx *m, int remaining,
-	    bool recovery)
+factor_done(const struct sk_req *req, struct sk_resp *resp,
+	    const struct mctx *m, int remaining, bool recovery)
 {
 	struct sk_buf b;
 	int64_t at;
@@ -500,8 +500,9 @@ factor_done(struct sk_resp *resp, const struct mctx *m, int remaining,
 			sk_resp_store_down(resp);
 		return;
 	}
-	sk_info("mfa: user %s passed the second factor (%s)", m->s->user_id,
-		recovery ? "recovery code" : "totp");
+	sk_info("mfa: user %s passed the second factor (%s)" SK_REQ_FMT,
+		m->s->user_id, recovery ? "recovery code" : "totp",
+		SK_REQ_ARGS(req));
 	if (!recovery) {
 		char home[128];
 		sk_resp_redirect(resp, m->rd != NULL ? m->rd : own(home, "/"));
@@ -566,9 +567,12 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 	}
 	switch (r) {
 	case 0:
-		factor_done(resp, &m, remaining, rcode != NULL);
+		factor_done(req, resp, &m, remaining, rcode != NULL);
 		break;
 	case SK_ERR_TOKEN:
+		sk_warn("mfa: user %s: wrong %s" SK_REQ_FMT, m.s->user_id,
+			rcode != NULL ? "recovery code" : "code",
+			SK_REQ_ARGS(req));
 		challenge_page(resp, 401, &m,
 			       rcode != NULL
 				   ? "That recovery code is not right, or it "
@@ -586,8 +590,9 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 				     "authenticator app.");
 		break;
 	case SK_ERR_DENIED:
-		sk_warn("mfa: user %s: too many wrong codes; refused for %llds",
-			m.s->user_id, (long long)retry);
+		sk_warn("mfa: user %s: too many wrong codes; refused for "
+			"%llds" SK_REQ_FMT,
+			m.s->user_id, (long long)retry, SK_REQ_ARGS(req));
 		locked_page(resp, &m, retry);
 		break;
 	case SK_ERR_NOT_FOUND:
@@ -710,12 +715,16 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 				     "sign in again.");
 			break;
 		}
+		sk_info("mfa: user %s enrolled a second factor" SK_REQ_FMT,
+			m.s->user_id, SK_REQ_ARGS(req));
 		codes_page(resp, &m, "Two-step verification is on",
 			   "From now on, signing in asks for a code from your "
 			   "authenticator app.",
 			   &codes);
 		break;
 	case SK_ERR_TOKEN:
+		sk_warn("mfa: user %s: wrong code at enrolment" SK_REQ_FMT,
+			m.s->user_id, SK_REQ_ARGS(req));
 		enrol_page(req, resp, 401, &m,
 			   "That code is not right. Check that the app shows "
 			   "this account and enter its current code.");

@@ -259,7 +259,7 @@ sk_resp_body_take(struct sk_resp *resp, int status, const char *content_type,
 		  char *body, size_t len)
 {
 	free(resp->content_type);
-	free(resp->body);
+	sk_freezero(resp->body, resp->body_len); /* a replaced body may hold secrets */
 	resp->status = status;
 	resp->content_type = xstrdup(resp, content_type);
 	resp->body = body;
@@ -530,10 +530,26 @@ access_log(const struct sk_req *req, int status, int64_t dur_us)
 	sk_buf_free(&b);
 }
 
+/* A response body handed to libmicrohttpd, wiped when it lets go. */
+struct held_body {
+	char *p;
+	size_t len;
+};
+
+static void
+body_release(void *cls)
+{
+	struct held_body *h = cls;
+
+	sk_freezero(h->p, h->len);
+	free(h);
+}
+
 static enum MHD_Result
 answer(struct MHD_Connection *conn, struct sk_req *req, struct sk_resp *resp,
        bool browser)
 {
+	struct held_body *held;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	size_t i;
@@ -550,10 +566,23 @@ answer(struct MHD_Connection *conn, struct sk_req *req, struct sk_resp *resp,
 		if (resp->oom)
 			return MHD_NO; /* even the error page failed */
 	}
-	r = MHD_create_response_from_buffer(resp->body_len, resp->body,
-					    MHD_RESPMEM_MUST_COPY);
-	if (r == NULL)
+	/*
+	 * Hand the body over instead of letting libmicrohttpd copy it: the
+	 * copy would be freed unwiped, and bodies carry TOTP seeds, QR codes,
+	 * recovery codes and tokens. body_release wipes it once sent.
+	 */
+	if ((held = malloc(sizeof(*held))) == NULL)
 		return MHD_NO;
+	held->p = resp->body;
+	held->len = resp->body_len;
+	r = MHD_create_response_from_buffer_with_free_callback_cls(
+	    resp->body_len, resp->body, body_release, held);
+	if (r == NULL) {
+		free(held);
+		return MHD_NO;
+	}
+	resp->body = NULL; /* now libmicrohttpd's, until body_release */
+	resp->body_len = 0;
 	for (i = 0; i < resp->nhdr; i++)
 		MHD_add_response_header(r, resp->hdr[i].name,
 					resp->hdr[i].value);

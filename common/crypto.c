@@ -4,6 +4,7 @@
 #include "sekisho/util.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,36 +16,64 @@
 #define VERSION 0x01
 
 int
-sk_key_file_read(const char *path, unsigned char key[SK_AEAD_KEY_LEN])
+sk_key_text_parse(const char *text, unsigned char key[SK_AEAD_KEY_LEN],
+		  const char **why)
 {
-	unsigned char *raw = NULL;
-	size_t rawlen = 0, i, n;
-	char *text = NULL;
-	int r;
+	bool seen[256] = {false};
+	size_t i, distinct = 0;
+	const char *w = NULL;
+	int r = SK_ERR_INVALID;
 
-	if ((r = sk_read_secret_file(path, 256, &text)) != 0)
-		return r;
-	n = strlen(text);
-	r = SK_ERR_INVALID;
-	if (n == 2 * SK_AEAD_KEY_LEN) {
-		for (i = 0; i < SK_AEAD_KEY_LEN; i++) {
-			int h = sk_hexval(text[2 * i]);
-			int l = sk_hexval(text[2 * i + 1]);
-			if (h < 0 || l < 0)
-				goto out;
-			key[i] = (unsigned char)(h << 4 | l);
-		}
-		r = 0;
-	} else if (sk_b64url_decode(text, n, &raw, &rawlen) == 0 &&
-		   rawlen == SK_AEAD_KEY_LEN) {
-		memcpy(key, raw, SK_AEAD_KEY_LEN);
-		r = 0;
+	if (why != NULL)
+		*why = NULL;
+	if (text == NULL || strlen(text) != 2 * SK_AEAD_KEY_LEN) {
+		w = "not 64 hex characters";
+		goto out;
 	}
+	for (i = 0; i < SK_AEAD_KEY_LEN; i++) {
+		int h = sk_hexval((unsigned char)text[2 * i]);
+		int l = sk_hexval((unsigned char)text[2 * i + 1]);
+		if (h < 0 || l < 0) {
+			w = "not 64 hex characters";
+			goto out;
+		}
+		key[i] = (unsigned char)(h << 4 | l);
+		if (!seen[key[i]]) {
+			seen[key[i]] = true;
+			distinct++;
+		}
+	}
+	/*
+	 * 32 random bytes hold about 30 distinct values; fewer than 16
+	 * happens by chance with odds of 3e-17. Such a key was typed or
+	 * made up (all zeros, one byte repeated, a short pattern).
+	 */
+	if (distinct < 16) {
+		w = "a weak key (all zeros, one repeated byte or a short "
+		    "pattern), not random bytes";
+		goto out;
+	}
+	r = 0;
 out:
 	if (r != 0)
 		sk_memzero(key, SK_AEAD_KEY_LEN);
-	if (raw != NULL)
-		sk_freezero(raw, rawlen);
+	sk_memzero(seen, sizeof(seen));
+	if (why != NULL)
+		*why = w;
+	return r;
+}
+
+int
+sk_key_file_read(const char *path, unsigned char key[SK_AEAD_KEY_LEN])
+{
+	char *text = NULL;
+	int r;
+
+	if ((r = sk_read_secret_file(path, 256, &text)) != 0) {
+		sk_memzero(key, SK_AEAD_KEY_LEN);
+		return r;
+	}
+	r = sk_key_text_parse(text, key, NULL);
 	sk_strfreezero(text);
 	return r;
 }

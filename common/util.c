@@ -309,8 +309,18 @@ buf_grow(struct sk_buf *b, size_t add)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-	if ((n = realloc(b->data, ncap)) == NULL)
+	/*
+	 * Never realloc: it may move the content and leave the old copy in
+	 * freed memory, and buffers carry bodies, seeds, otpauth URIs and
+	 * tokens. Allocate, copy, wipe the old block, free it.
+	 */
+	if ((n = malloc(ncap)) == NULL)
 		goto fail;
+	if (b->data != NULL) {
+		memcpy(n, b->data, b->len);
+		sk_freezero(b->data, b->cap);
+	}
+	n[b->len] = '\0';
 	b->data = n;
 	b->cap = ncap;
 	return true;
@@ -492,7 +502,7 @@ sk_buf_take(struct sk_buf *b, char **out)
 void
 sk_buf_free(struct sk_buf *b)
 {
-	free(b->data);
+	sk_freezero(b->data, b->cap);
 	sk_buf_init(b);
 }
 
@@ -585,27 +595,40 @@ sk_form_get(const char *form, const char *name, bool *dup)
 int
 sk_read_secret_file(const char *path, size_t maxlen, char **out)
 {
+	return sk_read_secret_file_stat(path, maxlen, out, NULL);
+}
+
+int
+sk_read_secret_file_stat(const char *path, size_t maxlen, char **out,
+			 struct stat *stp)
+{
 	struct stat st;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, size = 0;
 	ssize_t n;
 	int fd, r = SK_ERR_IO;
 
 	*out = NULL;
+	if (stp != NULL)
+		memset(stp, 0, sizeof(*stp));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return SK_ERR_IO;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		goto out;
-	if ((size_t)st.st_size > maxlen) {
+	if (stp != NULL)
+		*stp = st; /* of the file read, not of a path looked up again */
+	/* maxlen counts the secret: a trailing "\n" or "\r\n" comes on top. */
+	if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)maxlen + 2) {
 		r = SK_ERR_TOO_LARGE;
 		goto out;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+	size = (size_t)st.st_size;
+	if ((buf = malloc(size + 1)) == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
+	while (len < size) {
+		n = read(fd, buf + len, size - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -617,6 +640,10 @@ sk_read_secret_file(const char *path, size_t maxlen, char **out)
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	buf[len] = '\0';
+	if (len > maxlen) {
+		r = SK_ERR_TOO_LARGE;
+		goto out;
+	}
 	if (strlen(buf) != len) { /* embedded NUL */
 		r = SK_ERR_INVALID;
 		goto out;
@@ -626,7 +653,7 @@ sk_read_secret_file(const char *path, size_t maxlen, char **out)
 	r = 0;
 out:
 	if (buf != NULL)
-		sk_freezero(buf, (size_t)st.st_size + 1);
+		sk_freezero(buf, size + 1);
 	close(fd);
 	return r;
 }

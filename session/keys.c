@@ -283,7 +283,9 @@ pem_parse(const char *pem, size_t len)
 static int
 pem_write(EVP_PKEY *pkey, char **out)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
+	/* The secure-heap flavour wipes its buffer when it grows and when it
+	 * is freed: the PEM is a private key. */
+	BIO *bio = BIO_new(BIO_s_secmem());
 	char *data;
 	long len;
 	int r = SK_ERR_INTERNAL;
@@ -302,7 +304,7 @@ pem_write(EVP_PKEY *pkey, char **out)
 			r = SK_ERR_NOMEM;
 		}
 	}
-	BIO_free_all(bio); /* BIO_s_mem frees (not wipes) its buffer */
+	BIO_free_all(bio);
 	return r;
 }
 
@@ -897,7 +899,9 @@ sk_keys_list(char **out)
 	sk_buf_init(&b);
 	for (i = 0; ks != NULL && i < ks->n; i++) {
 		const struct key *k = &ks->keys[i];
+		/* File keys other than the first are only published. */
 		const char *state = (ssize_t)i == ks->active ? "active"
+				    : ks_state.from_files    ? "published"
 				    : k->activate_at > ks->now ? "next"
 							       : "retiring";
 		sk_buf_addf(&b, "%s %s %s activate_at=%lld\n", k->kid,

@@ -3,7 +3,7 @@
  *
  *   sekishoctl version
  *   sekishoctl check-config [-c FILE]
- *   sekishoctl [-c FILE] keys list | keys rotate
+ *   sekishoctl keys list [-c FILE] | keys rotate [-c FILE] [--delay D]
  *   sekishoctl [-c FILE] users disable|enable USER_ID
  *   sekishoctl master-key rewrap [-c FILE] --new-key FILE
  *   sekishoctl help
@@ -42,9 +42,10 @@ usage(FILE *f)
 		"  check-config [-c FILE]    check a configuration file\n"
 		"                            (default " DEFAULT_CONFIG ")\n"
 		"  keys list [-c FILE]       list the signing keys\n"
-		"  keys rotate [-c FILE]     add a signing key; it is published\n"
+		"  keys rotate [-c FILE] [--delay DURATION]\n"
+		"                            add a signing key; it is published\n"
 		"                            at once and signs after\n"
-		"                            keys.rotation_delay\n"
+		"                            keys.rotation_delay (or DURATION)\n"
 		"  users disable|enable [-c FILE] USER_ID\n"
 		"                            disable a user (ending all sessions\n"
 		"                            and tokens at once) or enable again\n"
@@ -101,26 +102,44 @@ cmd_check_config(int argc, char **argv)
 		free(errors);
 		return 1;
 	}
+	if (cfg->warnings != NULL)
+		fputs(cfg->warnings, stderr);
 	sk_config_free(&cfg);
 	printf("%s: ok\n", path);
 	return 0;
 }
 
-/* Parses [-c FILE] and loads the config; *rest = remaining arguments. */
+/*
+ * Parses [-c FILE] (and --delay DURATION when delay is not NULL) and loads
+ * the config; *rest = remaining arguments.
+ */
 static int
-load(int argc, char **argv, struct sk_config **cfg, int *rest)
+load_opts(int argc, char **argv, struct sk_config **cfg, int *rest,
+	  int64_t *delay)
 {
+	static const struct option longopts[] = {
+	    {"delay", required_argument, NULL, 'd'},
+	    {NULL, 0, NULL, 0},
+	};
 	const char *path = DEFAULT_CONFIG;
 	char *errors = NULL;
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "+c:")) != -1) {
-		if (ch != 'c') {
+	while ((ch = getopt_long(argc, argv, "+c:", longopts, NULL)) != -1) {
+		if (ch == 'c') {
+			path = optarg;
+		} else if (ch == 'd' && delay != NULL) {
+			if (sk_parse_duration(optarg, delay) != 0) {
+				fprintf(stderr, "sekishoctl: --delay %s: not a "
+						"duration (e.g. 90s, 5m)\n",
+					optarg);
+				return 2;
+			}
+		} else {
 			usage(stderr);
 			return 2;
 		}
-		path = optarg;
 	}
 	*rest = optind;
 	if (sk_config_load(path, cfg, &errors) != 0) {
@@ -140,56 +159,82 @@ load(int argc, char **argv, struct sk_config **cfg, int *rest)
 }
 
 static int
+load(int argc, char **argv, struct sk_config **cfg, int *rest)
+{
+	return load_opts(argc, argv, cfg, rest, NULL);
+}
+
+static int
 cmd_keys(int argc, char **argv)
 {
 	unsigned char master[SK_AEAD_KEY_LEN];
 	struct sk_config *cfg = NULL;
 	char *out = NULL;
+	int64_t delay = 0;
+	bool rotate, files;
 	int rest, r, ret = 1;
 
-	if (argc < 2) {
+	sk_memzero(master, sizeof(master));
+	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
+			 strcmp(argv[1], "rotate") != 0)) {
 		usage(stderr);
 		return 2;
 	}
-	if ((r = load(argc - 1, argv + 1, &cfg, &rest)) != 0)
+	rotate = strcmp(argv[1], "rotate") == 0;
+	if ((r = load_opts(argc - 1, argv + 1, &cfg, &rest,
+			   rotate ? &delay : NULL)) != 0)
 		return r;
 	if (rest != argc - 1) {
 		usage(stderr);
 		ret = 2;
 		goto out;
 	}
-	if (cfg->keys.signing_key_files.n > 0) {
+	files = cfg->keys.signing_key_files.n > 0;
+	if (files && rotate) {
 		fprintf(stderr, "sekishoctl: keys come from "
 				"keys.signing_key_files: rotate by editing that "
 				"list\n");
 		goto out;
 	}
-	if (cfg->keys.master_key_file == NULL ||
-	    sk_key_file_read(cfg->keys.master_key_file, master) != 0) {
+	/* File keys are listed without the master key (it seals only the
+	 * keys kept in Redis). */
+	if ((cfg->keys.master_key_file == NULL && !files) ||
+	    (cfg->keys.master_key_file != NULL &&
+	     sk_key_file_read(cfg->keys.master_key_file, master) != 0)) {
 		fprintf(stderr, "sekishoctl: keys.master_key_file missing or "
 				"unreadable\n");
 		goto out;
 	}
-	if ((r = sk_keys_init(cfg, master)) != 0) {
+	if ((r = sk_keys_init(cfg, cfg->keys.master_key_file ? master
+							     : NULL)) != 0) {
 		fprintf(stderr, "sekishoctl: cannot load the keys: %s\n",
 			sk_err_str(r));
 		goto out;
 	}
-	if (strcmp(argv[1], "rotate") == 0) {
-		if ((r = sk_keys_rotate(cfg, master, cfg->keys.rotation_delay,
-					&out)) != 0) {
+	if (rotate) {
+		/*
+		 * --delay overrides keys.rotation_delay for one rotation, e.g.
+		 * after a key leaked; under the config's minimum, verifiers
+		 * holding a cached JWKS fail new tokens until they refetch.
+		 */
+		if (delay == 0)
+			delay = cfg->keys.rotation_delay;
+		else if (delay <= 65)
+			fprintf(stderr,
+				"sekishoctl: warning: --delay %llds: verifiers "
+				"that cached the JWKS in the last 60 s refuse "
+				"tokens signed with the new key until they "
+				"fetch it again\n",
+				(long long)delay);
+		if ((r = sk_keys_rotate(cfg, master, delay, &out)) != 0) {
 			fprintf(stderr, "sekishoctl: rotate: %s\n",
 				sk_err_str(r));
 			goto out;
 		}
 		printf("added %s: published now, signs in %llds\n", out,
-		       (long long)cfg->keys.rotation_delay);
+		       (long long)delay);
 		free(out);
 		out = NULL;
-	} else if (strcmp(argv[1], "list") != 0) {
-		usage(stderr);
-		ret = 2;
-		goto out;
 	}
 	if (sk_keys_list(&out) != 0)
 		goto out;

@@ -153,6 +153,15 @@ struct sk_config {
 	size_t nproviders;
 	struct sk_client_conf *clients;
 	size_t nclients;
+
+	/* As sshd's StrictModes (default true): secret files and the master
+	 * key must be readable by their owner only; false also accepts
+	 * files others may read (Docker secrets: 0444, owned by root). */
+	bool strict_modes;
+	/* Things that are allowed but rarely right, one line each
+	 * ("file:line: key: warning: ..."); NULL when none. sekisho -t
+	 * prints them and the daemon logs them at start. */
+	char *warnings;
 };
 
 /*
@@ -166,6 +175,14 @@ struct sk_config {
  * Parsing goes on after a problem so that every problem is reported at once.
  */
 int sk_config_load(const char *path, struct sk_config **out, char **errors);
+
+/*
+ * Every key the parser accepts, one dotted name a line, list items as
+ * "name[]" ("redis.url", "tenants[].mfa"), for the check that the
+ * example configuration documents them all. On success *out is newly
+ * allocated (free()).
+ */
+int sk_config_keywords(char **out);
 
 /* Frees and wipes; accepts NULL and clears the caller's pointer. */
 void sk_config_free(struct sk_config **cfg);

@@ -16,11 +16,21 @@
 #define SK_AEAD_KEY_LEN 32
 
 /*
- * Reads a 256-bit key from a file holding 64 hex characters or 43/44
- * base64url characters (trailing newline allowed). key must hold 32 bytes.
- * Returns SK_ERR_IO / SK_ERR_INVALID with nothing written on failure.
+ * Reads a 256-bit key from a file holding 64 hex characters (trailing
+ * newline allowed), as `openssl rand -hex 32` makes. key must hold 32
+ * bytes. Returns SK_ERR_IO / SK_ERR_INVALID (see sk_key_text_parse) with
+ * key wiped on failure.
  */
 int sk_key_file_read(const char *path, unsigned char key[SK_AEAD_KEY_LEN]);
+
+/*
+ * Parses 64 hex characters into key. Refuses anything else, and a weak
+ * key (fewer than 16 distinct byte values: all zeros, one repeated byte,
+ * a short repeated pattern), with SK_ERR_INVALID and *why (if not NULL)
+ * set to a static reason; key is wiped then.
+ */
+int sk_key_text_parse(const char *text, unsigned char key[SK_AEAD_KEY_LEN],
+		      const char **why);
 
 /* Seals plaintext. On success *out is newly allocated base64url text. */
 int sk_aead_seal(const unsigned char key[SK_AEAD_KEY_LEN], const void *pt,

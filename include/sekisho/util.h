@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define SK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -109,9 +110,15 @@ char *sk_urldecode(const char *s, size_t len);
  */
 char *sk_form_get(const char *form, const char *name, bool *dup);
 
-/* Reads a whole small file (at most maxlen bytes). *out newly allocated,
- * NUL-terminated; trailing newlines stripped. Free with sk_strfreezero(). */
+/* Reads a whole small file: a secret of at most maxlen bytes, trailing
+ * newlines (not counted) stripped. *out newly allocated, NUL-terminated;
+ * free with sk_strfreezero(). SK_ERR_TOO_LARGE past maxlen, SK_ERR_INVALID
+ * for an embedded NUL, SK_ERR_IO when it cannot be read (errno says why). */
 int sk_read_secret_file(const char *path, size_t maxlen, char **out);
+/* The same; *st (if not NULL) receives fstat() of the file read, for
+ * ownership and mode checks without a second lookup of path. */
+int sk_read_secret_file_stat(const char *path, size_t maxlen, char **out,
+			     struct stat *st);
 
 /* Monotonic clock in microseconds. */
 int64_t sk_monotonic_us(void);

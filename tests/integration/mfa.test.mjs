@@ -12,7 +12,8 @@
 //     neither the seed (base32 or raw bytes) nor any recovery code
 //   - the next sign-in asks for a code: codes of Redis TIME -30 s, 0 and
 //     +30 s are accepted, -60 s and +60 s refused, a used code (and an
-//     older one) refused
+//     older one) refused; success and failure are logged with the client
+//     IP and the request id
 //   - a recovery code works once (typed in upper case with spaces too)
 //   - CSRF: missing, wrong or another session's token, cross-site
 //     Sec-Fetch-Site and a foreign Origin are refused with 403
@@ -252,12 +253,15 @@ describe('challenge', () => {
       const { res: r } = await challenge(stack, jar, await totp(alice.secret, t + off));
       assert.equal(r.status, 401, `code at ${off} s refused`);
       assert.match(r.body, /That code is not right/);
+      // The failure is logged with the client's address and the request id.
+      assert.match(stack.sekisho.stderr(), new RegExp(`mfa: user u_[A-Za-z0-9_-]+: wrong code \\(ip 127\\.0\\.0\\.1, request_id ${r.headers.get('x-request-id')}\\)`));
     }
     assert.equal((await follow(jar, `${stack.base}/auth/verify`)).status, 401);
 
     const { page, res: r1 } = await challenge(stack, jar, await totp(alice.secret, t - 30), { rd: '/back' });
     assert.match(page.body, /<input id="code"/);
     assert.equal(r1.status, 302, 'code at -30 s accepted');
+    assert.match(stack.sekisho.stderr(), new RegExp(`mfa: user u_[A-Za-z0-9_-]+ passed the second factor \\(totp\\) \\(ip 127\\.0\\.0\\.1, request_id ${r1.headers.get('x-request-id')}\\)`));
     assert.equal(new URL(r1.location, stack.base).pathname, '/back');
     assert.equal((await follow(jar, `${stack.base}/auth/verify`)).status, 200);
     // Now a signed-in session: /mfa is step-up, same rules.

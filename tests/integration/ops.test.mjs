@@ -13,7 +13,16 @@
 //   - nothing secret in the log: session id, code, state, nonce, PKCE
 //     challenge, binding cookie, client secret, query strings, cookie and
 //     Authorization values never appear
-//   - `sekisho -t -c` accepts the generated config, rejects a broken one
+//   - `sekisho -t -c` accepts the generated config, rejects a broken one;
+//     refuses (exit 1, file:line: key: problem) a weak master key in a
+//     mode-0666 file, an unreadable one, a mode-0644 secret file, a
+//     1-character client secret, 365-day access tokens, a 10 s rotation
+//     delay, and the daemon refuses them too; warns (exit 0) about listen
+//     0.0.0.0 without a proxy, http on a real name, https without Secure
+//     cookies, plain-TCP Redis elsewhere without a password, 10-year
+//     sessions, and the daemon logs the warnings at start
+//   - sign-in success and failure log lines carry the client IP and the
+//     request id (= X-Request-Id)
 //   - SIGTERM with a request in flight (slow upstream discovery): the request
 //     is still answered, then exit 0
 //   - SIGTERM (with an idle keep-alive connection open) -> exit 0 within 5 s
@@ -232,6 +241,32 @@ describe('request ids and the access log', () => {
     assert.doesNotMatch(log, /alice@example\.com/, 'no e-mail address in the log');
   });
 
+  test('sign-in log lines carry the client IP and the request id', async () => {
+    const esc = (v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const at = (id) => esc(` (ip 127.0.0.1, request_id ${id})`);
+    const { res } = await signIn(new CookieJar(), base);
+    assert.equal(res.status, 302);
+    const okId = res.headers.get('x-request-id');
+    assert.match(stack.sekisho.stderr(), new RegExp(`sign-in: user u_[A-Za-z0-9_-]+ tenant default via google${at(okId)}`));
+
+    await setIdpMode(stack.idp.base, 'wrong_aud');
+    let bad;
+    try {
+      ({ res: bad } = await signIn(new CookieJar(), base));
+    } finally {
+      await setIdpMode(stack.idp.base, 'normal');
+    }
+    assert.equal(bad.status, 401);
+    const badId = bad.headers.get('x-request-id');
+    const log = stack.sekisho.stderr();
+    assert.match(log, new RegExp(`callback google: sign-in refused: [^"]*${at(badId)}`));
+    assert.match(log, new RegExp(`sign-in failed: 401 via google${at(badId)}`));
+
+    const forged = await follow(new CookieJar(), `${base}/callback/google?code=x&state=short`);
+    assert.equal(forged.status, 400);
+    assert.match(stack.sekisho.stderr(), new RegExp(`sign-in failed: 400 via google: malformed callback${at(forged.headers.get('x-request-id'))}`));
+  });
+
   test('an oversized head gets our 431 with X-Request-Id and a log line', async () => {
     const big = 'x'.repeat(20 * 1024);
     const r = await rawHttp(stack.sekisho.port, `GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${big}\r\nConnection: close\r\n\r\n`);
@@ -272,6 +307,92 @@ describe('config check and shutdown', () => {
     const r = await run(['-t', '-c', bad]);
     assert.notEqual(r.code, 0, 'broken config refused');
     assert.ok(r.stderr.length > 0, 'with a message');
+  });
+
+  // A copy of the generated config with edits, in the stack's directory.
+  const variant = (name, edit) => {
+    const f = path.join(stack.dir, name);
+    fs.writeFileSync(f, edit(fs.readFileSync(stack.sekisho.cfgFile, 'utf8')));
+    return f;
+  };
+  const secretFile = (name, content, mode) => {
+    const f = path.join(stack.dir, name);
+    fs.writeFileSync(f, content);
+    fs.chmodSync(f, mode); // not subject to the umask, unlike writeFileSync's mode
+    return f;
+  };
+
+  test('sekisho -t refuses what is never right; so does the daemon', async () => {
+    // An all-zero master key in a mode-0666 file: both problems, one run.
+    const weak = secretFile('weak.key', `${'0'.repeat(64)}\n`, 0o666);
+    const loose = secretFile('loose.secret', `${CLIENT_SECRET}\n`, 0o644);
+    const short = secretFile('short.secret', 'x\n', 0o600);
+    const bad = variant('refused.yaml', (y) => y
+      .replace(/^(\s*master_key_file: ).*$/m, `$1${weak}\n  rotation_delay: 10s`)
+      .replace(/^(\s*client_secret_file: ).*$/m, `$1${loose}`)
+      .concat(`tokens: { access_token_ttl: 365d }\nclients:\n  - { client_id: ops, client_secret_file: ${short} }\n`));
+    const r = await run(['-t', '-c', bad]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    const expected = [
+      new RegExp(`^${bad}:\\d+: keys\\.master_key_file: "${weak}": mode 0666 lets other users replace it \\(chmod 600, or 400\\)$`, 'm'),
+      new RegExp(`^${bad}:\\d+: keys\\.master_key_file: "${weak}" holds a weak key .*\\(it must hold 32 random bytes as 64 hex characters: \`openssl rand -hex 32 > FILE\`\\)$`, 'm'),
+      /:\d+: keys\.rotation_delay: 10s is too short \(more than 65s/,
+      new RegExp(`:\\d+: providers\\[0\\]\\.client_secret_file: "${loose}": mode 0644 lets other users read it`),
+      /:\d+: tokens\.access_token_ttl: 365d is longer than 1h/,
+      /:\d+: clients\[0\]\.client_secret: shorter than 32 characters \(at least 128 bits/,
+    ];
+    for (const re of expected) assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, expected.length, r.stderr);
+    // The daemon stops at the same place, before listening.
+    const d = await run(['-c', bad]);
+    assert.equal(d.code, 1);
+    assert.match(d.stderr, /keys\.master_key_file: .* mode 0666/);
+
+    // A master key that cannot be read: -t no longer says ok.
+    const gone = variant('nokey.yaml', (y) => y.replace(/^(\s*master_key_file: ).*$/m, `$1${path.join(stack.dir, 'missing.key')}`));
+    const g = await run(['-t', '-c', gone]);
+    assert.equal(g.code, 1);
+    assert.match(g.stderr, /keys\.master_key_file: cannot read ".*missing\.key": No such file or directory/);
+  });
+
+  test('sekisho -t prints warnings and exits 0; the daemon logs them at start', async () => {
+    const risky = variant('risky.yaml', (y) => y
+      .replace(/^listen: .*$/m, 'listen: "0.0.0.0:8080"')
+      .replace(/^public_url: .*$/m, 'public_url: "http://login.example.test"')
+      .replace(/^redis: .*$/m, 'redis: { url: "redis://10.9.8.7:6379/0" }')
+      .replace(/absolute_timeout: [^,}]+/, 'absolute_timeout: 3650d'));
+    const r = await run(['-t', '-c', risky]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${risky}: ok\n`);
+    for (const re of [
+      /:\d+: listen: warning: "0\.0\.0\.0" is not a loopback address and no proxy is configured/,
+      /:\d+: public_url: warning: "http:\/\/login\.example\.test" is plain http on a host that is not loopback/,
+      /:\d+: redis\.url: warning: plain TCP to "10\.9\.8\.7", which is not loopback, without a password/,
+      /:\d+: session\.absolute_timeout: warning: 3650d is longer than 30d/,
+    ]) assert.match(r.stderr, new RegExp(`^${risky}${re.source}`, 'm'));
+    assert.equal(r.stderr.trim().split('\n').length, 4, r.stderr);
+
+    const https = variant('https.yaml', (y) => y.replace(/^public_url: .*$/m, 'public_url: "https://login.example.test"'));
+    const h = await run(['-t', '-c', https]);
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stderr, /:\d+: cookie\.secure: warning: false while public_url is https/);
+
+    // The daemon starts and logs each warning once.
+    const port = await freePort();
+    const sk = await startSekisho({
+      dir: fs.mkdtempSync(path.join(stack.dir, 'warn-')), port, publicUrl: `http://127.0.0.1:${port}`,
+      redisUrl: stack.redis.url, idpBase: stack.idp.base, secretFile: path.join(stack.dir, 'idp-client.secret'),
+      absoluteTimeout: '40d',
+    });
+    try {
+      const lines = sk.stderr().split('\n').filter((l) => l.includes('session.absolute_timeout: warning'));
+      assert.equal(lines.length, 1, sk.stderr());
+      assert.equal(JSON.parse(lines[0]).level, 'warn');
+      assert.match(JSON.parse(lines[0]).msg, /^config: .*sekisho\.yaml:\d+: session\.absolute_timeout: warning: 40d is longer than 30d/);
+    } finally {
+      await sk.stop();
+    }
   });
 
   test('SIGTERM while a request is in flight: the request is answered, then exit 0', async () => {

@@ -10,6 +10,8 @@
 // - app sessions: authorization code + PKCE for a public client, refresh
 //   rotation, reuse detection ending the family, code replay refused
 // - key rotation while two instances share Redis, verification never fails
+//   (sekishoctl keys rotate --delay 10s)
+// - sekishoctl keys list with keys.signing_key_files; keys rotate refused
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -125,6 +127,15 @@ describe('access tokens and introspection', () => {
     assert.equal(disc.issuer, stack.base);
     assert.equal(disc.jwks_uri, `${stack.base}/jwks.json`);
     assert.equal(disc.introspection_endpoint, `${stack.base}/oauth2/introspect`);
+  });
+
+  test('sekishoctl keys list shows keys from signing_key_files', async () => {
+    const { stdout } = await run(CTL, ['keys', 'list', '-c', stack.sekisho.cfgFile]);
+    const kids = (await (await fetch(`${stack.base}/jwks.json`)).json()).keys.map((k) => k.kid);
+    assert.equal(kids.length, 1);
+    assert.match(stdout, new RegExp(`^${kids[0]} ES256 active `, 'm'));
+    await assert.rejects(run(CTL, ['keys', 'rotate', '-c', stack.sekisho.cfgFile]),
+      /keys come from keys\.signing_key_files: rotate by editing that list/);
   });
 
   test('introspection needs client authentication', async () => {
@@ -376,7 +387,9 @@ describe('key rotation with two instances sharing Redis', () => {
   let stack; let dir; let second;
   before(async () => {
     dir = tmp();
-    const extra = keysConfig(dir, { ttl: '4s', rotation: '10s' });
+    // keys.rotation_delay must exceed 65 s; the test rotates with a
+    // one-off --delay instead (it fetches the JWKS afresh every time).
+    const extra = keysConfig(dir, { ttl: '4s' });
     stack = await startStack({ extraConfig: extra });
     // A second instance: same Redis, same issuer (public URL), own port.
     second = await startSekisho({
@@ -402,8 +415,9 @@ describe('key rotation with two instances sharing Redis', () => {
     const deadline = Date.now() + 24_000;
     for (let i = 0; Date.now() < deadline && i < 400; i++) {
       if (!rotated && i === 5) {
-        const { stdout } = await run(CTL, ['keys', 'rotate', '-c', stack.sekisho.cfgFile]);
-        assert.match(stdout, /added/);
+        const { stdout, stderr } = await run(CTL, ['keys', 'rotate', '-c', stack.sekisho.cfgFile, '--delay', '10s']);
+        assert.match(stdout, /added \S+: published now, signs in 10s/);
+        assert.match(stderr, /warning: --delay 10s: verifiers that cached the JWKS/);
         rotated = true;
       }
       const from = instances[i % 2]; const to = instances[(i + 1) % 2];

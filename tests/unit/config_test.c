@@ -31,17 +31,25 @@
 
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <yaml.h>
 
 #include "sekisho/config.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
 
-/* Secret files shared by the tests; @G@ @O@ @C@ @R@ @E@ in YAML text. */
+/* Secret files shared by the tests; @G@ @C@ @R@ @E@ @K@ in YAML text. */
 static char secret_g[40], secret_c[40], secret_r[40], secret_e[40];
+static char master_k[40];
+/* Per-test scratch files: @F@ and @H@. */
+static char scratch_f[40], scratch_h[40];
 static char cfgpath[40];
 
 static void
@@ -61,9 +69,11 @@ static int
 setup(void **state)
 {
 	make_file(secret_g, "google-secret\n");
-	make_file(secret_c, "billing-api-secret-0123456789\n");
+	make_file(secret_c, "billing-api-secret-0123456789abcdef\n");
 	make_file(secret_r, "redis-pass\n");
 	make_file(secret_e, "\n");
+	make_file(master_k, "8f2b6c1e9d3a4f5b7c8d9e0f1a2b3c4d"
+			    "5e6f708192a3b4c5d6e7f8091a2b3c4d\n");
 	return 0;
 }
 
@@ -74,10 +84,11 @@ teardown(void **state)
 	unlink(secret_c);
 	unlink(secret_r);
 	unlink(secret_e);
+	unlink(master_k);
 	return 0;
 }
 
-/* Replaces @G@ @C@ @R@ @E@ by the secret file paths. */
+/* Replaces @G@ @C@ @R@ @E@ @K@ by the secret file paths. */
 static char *
 subst(const char *tmpl)
 {
@@ -92,6 +103,9 @@ subst(const char *tmpl)
 					: p[1] == 'C' ? secret_c
 					: p[1] == 'R' ? secret_r
 					: p[1] == 'E' ? secret_e
+					: p[1] == 'K' ? master_k
+					: p[1] == 'F' ? scratch_f
+					: p[1] == 'H' ? scratch_h
 						      : NULL;
 			if (v != NULL) {
 				sk_buf_adds(&b, v);
@@ -264,7 +278,7 @@ static const char full_yaml[] =
     "    first_party: true\n"
     "    display_name: \"Reports v2\"\n"
     "keys:\n"
-    "  master_key_file: /etc/sekisho/master.key\n";
+    "  master_key_file: @K@\n";
 
 static void
 test_full(void **state)
@@ -275,7 +289,7 @@ test_full(void **state)
 
 	setenv("SK_TEST_CORP_ID", "sekisho-corp", 1);
 	setenv("SK_TEST_CORP_SECRET", "corp-secret-from-env", 1);
-	setenv("SK_TEST_REPORTS_SECRET", "reports-secret-0123456789", 1);
+	setenv("SK_TEST_REPORTS_SECRET", "reports-secret-0123456789abcdefgh", 1);
 	cfg = load_ok(full_yaml);
 
 	assert_string_equal(cfg->path, cfgpath);
@@ -371,11 +385,11 @@ test_full(void **state)
 	assert_int_equal(cfg->nclients, 2);
 	assert_string_equal(cfg->clients[0].client_id, "billing-api");
 	assert_string_equal(cfg->clients[0].client_secret,
-			    "billing-api-secret-0123456789");
+			    "billing-api-secret-0123456789abcdef");
 	assert_int_equal(cfg->clients[0].line, 53);
 	assert_string_equal(cfg->clients[1].client_id, "Reports.v2");
 	assert_string_equal(cfg->clients[1].client_secret,
-			    "reports-secret-0123456789");
+			    "reports-secret-0123456789abcdefgh");
 	assert_int_equal(cfg->clients[0].tenants.n, 2);
 	assert_string_equal(cfg->clients[0].tenants.v[1], "default");
 	assert_false(cfg->clients[0].all_tenants);
@@ -537,10 +551,12 @@ test_unknown_keys(void **state)
 	       "redis2: {}\n",
 	       "1: listn: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
-	       "allowed_redirect_hosts, tenants, providers, clients)",
+	       "allowed_redirect_hosts, tenants, providers, clients, "
+	       "strict_modes)",
 	       "13: redis2: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
-	       "allowed_redirect_hosts, tenants, providers, clients)");
+	       "allowed_redirect_hosts, tenants, providers, clients, "
+	       "strict_modes)");
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis:\n"
 	       "  url: \"unix:///run/sekisho/redis.sock\"\n"
@@ -1065,7 +1081,8 @@ test_wrong_kinds(void **state)
 	EXPECT("- public_url: x\n",
 	       "1: (top level): expected a mapping, got a list (keys: listen, "
 	       "public_url, redis, cookie, session, http, keys, tokens, log_level, "
-	       "allowed_redirect_hosts, tenants, providers, clients)");
+	       "allowed_redirect_hosts, tenants, providers, clients, "
+	       "strict_modes)");
 	EXPECT(MIN "clients:\n  - billing\n",
 	       "13: clients[0]: expected a mapping, got a single value (keys: "
 	       "client_id, client_secret_file, client_secret, public, "
@@ -1130,7 +1147,8 @@ test_many_errors(void **state)
 	       "    client_secret: \"s3cr3t\"\n",
 	       "1: listn: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
-	       "allowed_redirect_hosts, tenants, providers, clients)",
+	       "allowed_redirect_hosts, tenants, providers, clients, "
+	       "strict_modes)",
 	       "2: public_url: \"http://x\" is not https while cookie.secure is "
 	       "true (use https, or set cookie.secure: false for local http)",
 	       "6: session.idle_timeout: \"36x\" is not a duration (a number "
@@ -1255,7 +1273,7 @@ test_mfa_keys(void **state)
 				 "    mfa_max_age: 5m\n"
 				 "    mfa_max_failures: 10\n"
 				 "    mfa_failure_window: 1h\n")
-		      "keys: {master_key_file: /etc/sekisho/master.key}\n");
+		      "keys: {master_key_file: @K@}\n");
 	t = &cfg->tenants[0];
 	assert_int_equal(t->mfa, SK_MFA_ADMINS);
 	assert_int_equal(t->admin_emails.n, 2);
@@ -1415,6 +1433,554 @@ test_cookie_domain(void **state)
 	sk_config_free(&cfg);
 }
 
+
+/* Operator mistakes: refusals (issue 8 item 15, issue 9) */
+
+/* A scratch file with content and mode (and owner, unless uid < 0). */
+static void
+scratch(char *path, const char *content, mode_t mode, int uid)
+{
+	make_file(path, content);
+	assert_int_equal(chmod(path, mode), 0);
+	if (uid >= 0)
+		assert_int_equal(chown(path, (uid_t)uid, (gid_t)uid), 0);
+}
+
+#define GOOD_KEY "8f2b6c1e9d3a4f5b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
+#define KEYS_F "keys: {master_key_file: @F@}\n"
+
+static void
+test_master_key_refusals(void **state)
+{
+	static const struct {
+		const char *text;
+		bool weak;
+	} bad[] = {
+	    {"00000000000000000000000000000000"
+	     "00000000000000000000000000000000\n", true},
+	    {"abababababababababababababababab"
+	     "abababababababababababababababab", true},
+	    {"0123456789abcdef0123456789abcdef"
+	     "0123456789abcdef0123456789abcdef", true},
+	    /* base64url, or one byte too many */
+	    {"jyts4Z06T1t8jZ4PGis8TV5vcIGSo7TF1uf4CRorPE0\n", false},
+	    {GOOD_KEY "00\n", false},
+	};
+	struct sk_config *cfg;
+	size_t i;
+
+	/* 0600 and 0400 owned by us: fine. */
+	scratch(scratch_f, GOOD_KEY "\n", 0400, -1);
+	cfg = load_ok(MIN KEYS_F);
+	sk_config_free(&cfg);
+	unlink(scratch_f);
+
+	EXPECT(MIN "keys: {master_key_file: /nonexistent/master.key}\n",
+	       "12: keys.master_key_file: cannot read "
+	       "\"/nonexistent/master.key\": No such file or directory");
+
+	scratch(scratch_f, GOOD_KEY "\n", 0644, -1);
+	EXPECT(MIN KEYS_F, "12: keys.master_key_file: \"@F@\": mode 0644 "
+			   "lets other users read it (chmod 600, or 400; "
+			   "strict_modes: false accepts it for container "
+			   "secrets)");
+	/* strict_modes: false takes a readable file (Docker secrets) ... */
+	cfg = load_ok(MIN KEYS_F "strict_modes: false\n");
+	assert_false(cfg->strict_modes);
+	sk_config_free(&cfg);
+	unlink(scratch_f);
+	/* ... never a writable one. */
+	scratch(scratch_f, GOOD_KEY "\n", 0666, -1);
+	EXPECT(MIN KEYS_F "strict_modes: false\n",
+	       "12: keys.master_key_file: \"@F@\": mode 0666 lets other users "
+	       "replace it (chmod 600, or 400)");
+	unlink(scratch_f);
+	scratch(scratch_f, GOOD_KEY "\n", 0620, -1);
+	EXPECT(MIN KEYS_F, "12: keys.master_key_file: \"@F@\": mode 0620 lets "
+			   "other users replace it (chmod 600, or 400)");
+	unlink(scratch_f);
+
+	/* Owned by another user (we are root in the test machine; skip the
+	 * case where chown is not allowed). */
+	if (geteuid() == 0) {
+		scratch(scratch_f, GOOD_KEY "\n", 0600, 65534);
+		EXPECT(MIN KEYS_F "strict_modes: false\n",
+		       "12: keys.master_key_file: \"@F@\": owned by uid 65534, "
+		       "neither the user sekisho runs as (uid 0) nor root "
+		       "(chown it, or check as the user the daemon runs as)");
+		unlink(scratch_f);
+	}
+
+	/* Weak or malformed keys. */
+	for (i = 0; i < SK_ARRAY_SIZE(bad); i++) {
+		char want[400];
+
+		scratch(scratch_f, bad[i].text, 0600, -1);
+		snprintf(want, sizeof(want),
+			 "12: keys.master_key_file: \"@F@\" holds %s (it must "
+			 "hold 32 random bytes as 64 hex characters: `openssl "
+			 "rand -hex 32 > FILE`)",
+			 bad[i].weak ? "a weak key (all zeros, one repeated "
+				       "byte or a short pattern), not random "
+				       "bytes"
+				     : "not 64 hex characters");
+		EXPECT(MIN KEYS_F, want);
+		unlink(scratch_f);
+	}
+}
+
+static void
+test_secret_file_modes(void **state)
+{
+	struct sk_config *cfg;
+
+	scratch(scratch_f, "billing-api-secret-0123456789abcdef\n", 0640, -1);
+	scratch(scratch_h, "redis-password\n", 0604, -1);
+	EXPECT(MIN "clients:\n"
+		   "  - client_id: billing\n"
+		   "    tenants: all\n"
+		   "    client_secret_file: @F@\n"
+		   "redis2: x\n",
+	       "15: clients[0].client_secret_file: \"@F@\": mode 0640 lets "
+	       "other users read it (chmod 600, or 400; strict_modes: false "
+	       "accepts it for container secrets)",
+	       "16: redis2: unknown key (allowed: listen, public_url, redis, "
+	       "cookie, session, http, keys, tokens, log_level, "
+	       "allowed_redirect_hosts, tenants, providers, clients, "
+	       "strict_modes)");
+	EXPECT("public_url: \"https://login.example.com\"\n"
+	       "redis: {url: \"unix:///r.sock\", password_file: @H@}\n"
+	       "tenants: [{id: default, providers: [google]}]\n"
+	       "providers:\n"
+	       "  - {id: google, type: google, client_id: x, "
+	       "client_secret_file: @F@}\n",
+	       "2: redis.password_file: \"@H@\": mode 0604 lets other users "
+	       "read it (chmod 600, or 400; strict_modes: false accepts it "
+	       "for container secrets)",
+	       "5: providers[0].client_secret_file: \"@F@\": mode 0640 lets "
+	       "other users read it (chmod 600, or 400; strict_modes: false "
+	       "accepts it for container secrets)");
+	/* strict_modes anywhere in the file (here after the files). */
+	cfg = load_ok(MIN "clients:\n"
+			  "  - client_id: billing\n"
+			  "    tenants: all\n"
+			  "    client_secret_file: @F@\n"
+			  "strict_modes: false\n");
+	sk_config_free(&cfg);
+	unlink(scratch_f);
+	unlink(scratch_h);
+
+	/* signing_key_files: the same rule, and they must be readable. */
+	scratch(scratch_f, "-----BEGIN PRIVATE KEY-----\n", 0644, -1);
+	EXPECT(MIN "keys:\n"
+		   "  signing_key_files: [@F@, /nonexistent/k.pem]\n",
+	       "13: keys.signing_key_files[0]: \"@F@\": mode 0644 lets other "
+	       "users read it (chmod 600, or 400; strict_modes: false accepts "
+	       "it for container secrets)",
+	       "13: keys.signing_key_files[1]: cannot read "
+	       "\"/nonexistent/k.pem\": No such file or directory");
+	unlink(scratch_f);
+}
+
+/* An access ACL as setfacl writes it: owner r, one named user r. */
+static void
+set_acl(const char *path, uint32_t user, unsigned user_perm, unsigned other)
+{
+	const unsigned char e[][8] = {
+	    {0x01, 0, 4, 0, 0xff, 0xff, 0xff, 0xff},	  /* user:: r */
+	    {0x02, 0, (unsigned char)user_perm, 0, (unsigned char)user,
+	     (unsigned char)(user >> 8), (unsigned char)(user >> 16),
+	     (unsigned char)(user >> 24)},		  /* user:ID: */
+	    {0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff},	  /* group:: - */
+	    {0x10, 0, 6, 0, 0xff, 0xff, 0xff, 0xff},	  /* mask:: rw */
+	    {0x20, 0, (unsigned char)other, 0, 0xff, 0xff, 0xff, 0xff},
+	};
+	unsigned char buf[4 + sizeof(e)] = {2, 0, 0, 0};
+
+	memcpy(buf + 4, e, sizeof(e));
+	if (setxattr(path, "system.posix_acl_access", buf, sizeof(buf), 0) != 0)
+		skip();
+}
+
+/*
+ * systemd's LoadCredential= files: 0400 root plus an ACL entry giving the
+ * service user read access; ls shows 0440 (the mask). Accepted when the
+ * named user is the one sekisho runs as; refused for anyone else.
+ */
+static void
+test_acl_files(void **state)
+{
+	struct sk_config *cfg;
+
+	scratch(scratch_f, GOOD_KEY "\n", 0400, -1);
+	set_acl(scratch_f, (uint32_t)geteuid(), 4, 0);
+	cfg = load_ok(MIN KEYS_F);
+	sk_config_free(&cfg);
+	set_acl(scratch_f, (uint32_t)geteuid() + 1000, 4, 0);
+	EXPECT(MIN KEYS_F,
+	       "12: keys.master_key_file: \"@F@\": the ACL of mode 0460 lets "
+	       "other users read it (chmod 600, or 400; strict_modes: false "
+	       "accepts it for container secrets)");
+	set_acl(scratch_f, (uint32_t)geteuid() + 1000, 6, 0);
+	EXPECT(MIN KEYS_F "strict_modes: false\n",
+	       "12: keys.master_key_file: \"@F@\": the ACL of mode 0460 lets "
+	       "other users replace it (chmod 600, or 400)");
+	unlink(scratch_f);
+}
+
+static void
+test_limits(void **state)
+{
+	struct sk_config *cfg;
+	char big[4200];
+
+	/* Client secrets: at least 32 characters, however given. */
+	setenv("SK_TEST_SHORT", "0123456789abcdef0123456789abcde", 1);
+	setenv("SK_TEST_LONG", "0123456789abcdef0123456789abcdef", 1);
+	scratch(scratch_f, "1\n", 0600, -1);
+	EXPECT(MIN "clients:\n"
+		   "  - client_id: a\n"
+		   "    tenants: all\n"
+		   "    client_secret_file: @F@\n"
+		   "  - client_id: b\n"
+		   "    tenants: all\n"
+		   "    client_secret: \"${SK_TEST_SHORT}\"\n"
+		   "  - client_id: c\n"
+		   "    tenants: all\n"
+		   "    client_secret: \"${SK_TEST_LONG}\"\n",
+	       "15: clients[0].client_secret: shorter than 32 characters "
+	       "(at least 128 bits: e.g. `openssl rand -hex 32 > FILE`)",
+	       "18: clients[1].client_secret: shorter than 32 characters (at "
+	       "least 128 bits: e.g. `openssl rand -hex 32 > FILE`)");
+	unlink(scratch_f);
+	unsetenv("SK_TEST_SHORT");
+	unsetenv("SK_TEST_LONG");
+
+	/* A 4096-byte secret with a trailing newline, as documented. */
+	memset(big, 's', 4096);
+	big[4096] = '\n';
+	big[4097] = '\0';
+	scratch(scratch_f, big, 0600, -1);
+	cfg = load_ok(MIN "clients:\n"
+			  "  - client_id: a\n"
+			  "    tenants: all\n"
+			  "    client_secret_file: @F@\n");
+	assert_int_equal(strlen(cfg->clients[0].client_secret), 4096);
+	sk_config_free(&cfg);
+	unlink(scratch_f);
+	big[4096] = 's';
+	big[4097] = '\n';
+	big[4098] = '\0';
+	scratch(scratch_f, big, 0600, -1);
+	EXPECT(MIN "clients:\n"
+		   "  - client_id: a\n"
+		   "    tenants: all\n"
+		   "    client_secret_file: @F@\n",
+	       "15: clients[0].client_secret_file: \"@F@\" is larger than 4096 "
+	       "bytes (the file holds only the secret)");
+	unlink(scratch_f);
+
+	/* Access tokens: at most an hour. */
+	cfg = load_ok(MIN "tokens: {access_token_ttl: 1h}\n");
+	assert_int_equal(cfg->tokens.access_token_ttl, 3600);
+	sk_config_free(&cfg);
+	EXPECT(MIN "tokens: {access_token_ttl: 365d}\n",
+	       "12: tokens.access_token_ttl: 365d is longer than 1h (an app "
+	       "that verifies a token itself cannot see it revoked; at most "
+	       "1h, default 5m; apps renew with refresh tokens)");
+	EXPECT(MIN "tokens: {access_token_ttl: 3601}\n",
+	       "12: tokens.access_token_ttl: 3601s is longer than 1h (an app "
+	       "that verifies a token itself cannot see it revoked; at most "
+	       "1h, default 5m; apps renew with refresh tokens)");
+
+	/* Key rotation: more than the JWKS cache + reload (65 s). */
+	cfg = load_ok(MIN "keys: {rotation_delay: 66s}\n");
+	sk_config_free(&cfg);
+	EXPECT(MIN "keys: {rotation_delay: 65s}\n",
+	       "12: keys.rotation_delay: 65s is too short (more than 65s: "
+	       "verifiers cache the JWKS for 60 s and instances reload keys "
+	       "every 5 s; default 5m)");
+	EXPECT(MIN "keys: {rotation_delay: 10s}\n",
+	       "12: keys.rotation_delay: 10s is too short (more than 65s: "
+	       "verifiers cache the JWKS for 60 s and instances reload keys "
+	       "every 5 s; default 5m)");
+}
+
+/* Loads a valid file and compares its warnings (without "PATH:"). */
+static void
+expect_warnings(const char *yaml, const char *const *lines)
+{
+	struct sk_config *cfg = load_ok(yaml);
+	struct sk_buf want, got;
+	const char *p, *hit;
+	char *w = NULL, *g = NULL;
+	size_t i, plen = strlen(cfgpath);
+
+	sk_buf_init(&want);
+	for (i = 0; lines[i] != NULL; i++)
+		sk_buf_addf(&want, "PATH:%s\n", lines[i]);
+	assert_int_equal(sk_buf_take(&want, &w), 0);
+	sk_buf_init(&got);
+	for (p = cfg->warnings ? cfg->warnings : "";
+	     (hit = strstr(p, cfgpath)) != NULL; p = hit + plen) {
+		sk_buf_add(&got, p, (size_t)(hit - p));
+		sk_buf_adds(&got, "PATH");
+	}
+	sk_buf_adds(&got, p);
+	assert_int_equal(sk_buf_take(&got, &g), 0);
+	if (strcmp(g, w) != 0)
+		fail_msg("warnings differ\n--- got:\n%s--- want:\n%s", g, w);
+	if (lines[0] == NULL)
+		assert_null(cfg->warnings);
+	free(g);
+	free(w);
+	sk_config_free(&cfg);
+}
+
+#define WARNS(yaml, ...)                                                   \
+	do {                                                               \
+		const char *const lines_[] = {__VA_ARGS__, NULL};          \
+		expect_warnings(yaml, lines_);                             \
+	} while (0)
+#define NO_WARNINGS(yaml) WARNS(yaml, NULL)
+
+#define HTTP_HEAD(url)                                                     \
+	"public_url: \"" url "\"\n"                                        \
+	"cookie: {secure: false}\n"                                        \
+	"redis: {url: \"unix:///r.sock\"}\n"                                \
+	"tenants: [{id: default, providers: [google]}]\n"                  \
+	"providers:\n"                                                     \
+	"  - {id: google, type: google, client_id: x, "                    \
+	"client_secret_file: @G@}\n"
+
+#define REDIS_HEAD(url, more)                                              \
+	"public_url: \"https://login.example.com\"\n"                      \
+	"redis: {url: \"" url "\"" more "}\n"                                \
+	"tenants: [{id: default, providers: [google]}]\n"                  \
+	"providers:\n"                                                     \
+	"  - {id: google, type: google, client_id: x, "                    \
+	"client_secret_file: @G@}\n"
+
+#define MIN_TENANT_APP(idle, abs)                                          \
+	"public_url: \"https://login.example.com\"\n"                      \
+	"redis: {url: \"unix:///r.sock\"}\n"                                \
+	"tenants:\n"                                                       \
+	"  - id: default\n"                                                \
+	"    providers: [google]\n"                                        \
+	"    app_idle_timeout: " idle "\n"                                 \
+	"    app_absolute_timeout: " abs "\n"                              \
+	"providers:\n"                                                     \
+	"  - {id: google, type: google, client_id: x, "                    \
+	"client_secret_file: @G@}\n"
+
+static void
+test_warnings(void **state)
+{
+	/* The defaults and the local setups warn about nothing. */
+	NO_WARNINGS(MIN);
+	NO_WARNINGS(HTTP_HEAD("http://127.0.0.1:8080"));
+	NO_WARNINGS(HTTP_HEAD("http://localhost:8080"));
+	NO_WARNINGS(HTTP_HEAD("http://login.localhost:8080/sso"));
+	NO_WARNINGS(HTTP_HEAD("http://[::1]:8080"));
+	NO_WARNINGS(MIN "listen: \"127.0.0.2:8080\"\n");
+	NO_WARNINGS(MIN "listen: \"[::1]:8080\"\n");
+
+	/* listen: a non-loopback address without a proxy. */
+	WARNS(MIN "listen: \"0.0.0.0:8080\"\n",
+	      "12: listen: warning: \"0.0.0.0\" is not a loopback address and "
+	      "no proxy is configured (clients would reach Sekisho's plain "
+	      "http directly: put nginx or Traefik in front and listen on "
+	      "127.0.0.1, or set http.trust_forwarded for the proxy in front)");
+	WARNS(MIN "listen: \"[::]:8080\"\n",
+	      "12: listen: warning: \"::\" is not a loopback address and no "
+	      "proxy is configured (clients would reach Sekisho's plain http "
+	      "directly: put nginx or Traefik in front and listen on "
+	      "127.0.0.1, or set http.trust_forwarded for the proxy in front)");
+	NO_WARNINGS(MIN "listen: \"0.0.0.0:8080\"\n"
+			"http: {trust_forwarded: true}\n");
+
+	/* public_url: plain http on a real name; https without Secure. */
+	WARNS(HTTP_HEAD("http://login.example.com"),
+	      "1: public_url: warning: \"http://login.example.com\" is plain "
+	      "http on a host that is not loopback (session cookies and "
+	      "sign-in codes would cross the network in clear: use https "
+	      "behind a TLS proxy)");
+	WARNS(HTTP_HEAD("http://10.1.2.3:8080"),
+	      "1: public_url: warning: \"http://10.1.2.3:8080\" is plain http "
+	      "on a host that is not loopback (session cookies and sign-in "
+	      "codes would cross the network in clear: use https behind a "
+	      "TLS proxy)");
+	WARNS(HTTP_HEAD("https://login.example.com"),
+	      "2: cookie.secure: warning: false while public_url is https "
+	      "(the session cookie loses Secure and the __Host- prefix: set "
+	      "it true)");
+
+	/* Redis over plain TCP to another host without a password. */
+	WARNS(REDIS_HEAD("redis://10.0.0.5:6379/0", ""),
+	      "2: redis.url: warning: plain TCP to \"10.0.0.5\", which is not "
+	      "loopback, without a password (anyone on that network can read "
+	      "and change sessions: set redis.password_file, or use a Unix "
+	      "socket)");
+	WARNS(REDIS_HEAD("redis://cache.internal/1", ""),
+	      "2: redis.url: warning: plain TCP to \"cache.internal\", which "
+	      "is not loopback, without a password (anyone on that network "
+	      "can read and change sessions: set redis.password_file, or use "
+	      "a Unix socket)");
+	NO_WARNINGS(REDIS_HEAD("redis://10.0.0.5:6379/0", ", password_file: @R@"));
+	NO_WARNINGS(REDIS_HEAD("redis://127.0.0.1:6379/0", ""));
+	NO_WARNINGS(REDIS_HEAD("redis://localhost", ""));
+
+	/* Long sessions: browser over 30 days, app over a year. */
+	NO_WARNINGS(MIN "session: {idle_timeout: 30d, absolute_timeout: 30d}\n");
+	WARNS(MIN "session: {idle_timeout: 31d, absolute_timeout: 3650d}\n",
+	      "12: session.idle_timeout: warning: 31d is longer than 30d (a "
+	      "stolen cookie or token stays usable that long; typical: 36h)",
+	      "12: session.absolute_timeout: warning: 3650d is longer than 30d "
+	      "(a stolen cookie or token stays usable that long; typical: 7d)");
+	NO_WARNINGS(MIN_TENANT_APP("365d", "365d"));
+	WARNS(MIN_TENANT_APP("366d", "400d"),
+	      "6: tenants[0].app_idle_timeout: warning: 366d is longer than "
+	      "365d (a stolen cookie or token stays usable that long; "
+	      "typical: 14d)",
+	      "7: tenants[0].app_absolute_timeout: warning: 400d is longer "
+	      "than 365d (a stolen cookie or token stays usable that long; "
+	      "typical: 90d)");
+}
+
+
+/*
+ * conf/sekisho.example.yaml documents every key the parser accepts, and
+ * nothing else: its keys (list items as name[]) must be exactly
+ * sk_config_keywords(). A key added to a keyword table without its
+ * documentation fails here.
+ */
+static void
+example_keys(yaml_document_t *doc, yaml_node_t *n, const char *prefix,
+	     struct sk_buf *out)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_item_t *item;
+	char key[256];
+
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (item = n->data.sequence.items.start;
+		     item < n->data.sequence.items.top; item++) {
+			yaml_node_t *v = yaml_document_get_node(doc, *item);
+			if (v != NULL && v->type == YAML_MAPPING_NODE) {
+				snprintf(key, sizeof(key), "%s[]", prefix);
+				example_keys(doc, v, key, out);
+			}
+		}
+		return;
+	}
+	if (n->type != YAML_MAPPING_NODE)
+		return;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(doc, pair->value);
+		snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "",
+			 (const char *)k->data.scalar.value);
+		if (v->type == YAML_MAPPING_NODE ||
+		    (v->type == YAML_SEQUENCE_NODE &&
+		     v->data.sequence.items.top > v->data.sequence.items.start &&
+		     yaml_document_get_node(doc,
+					    *v->data.sequence.items.start)
+			     ->type == YAML_MAPPING_NODE))
+			example_keys(doc, v, key, out);
+		else
+			sk_buf_addf(out, "\n%s\n", key);
+	}
+}
+
+/*
+ * An alternative that cannot stand next to its twin (password and
+ * password_file) is documented as a commented-out "# name: ..." line.
+ */
+static bool
+commented(const char *path, const char *key)
+{
+	const char *leaf = strrchr(key, '.');
+	char line[512], *p;
+	bool found = false;
+	FILE *f = fopen(path, "rb");
+
+	leaf = leaf ? leaf + 1 : key;
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		for (p = line; *p == ' '; p++)
+			;
+		if (*p++ != '#')
+			continue;
+		while (*p == ' ')
+			p++;
+		if (p[0] == '-' && p[1] == ' ')
+			p += 2;
+		found = strncmp(p, leaf, strlen(leaf)) == 0 &&
+			p[strlen(leaf)] == ':';
+	}
+	fclose(f);
+	return found;
+}
+
+static void
+test_example_documents_every_key(void **state)
+{
+	static const char path[] = "conf/sekisho.example.yaml";
+	FILE *f = fopen(path, "rb");
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct sk_buf b, missing, extra;
+	char *known = NULL, *seen = NULL, *line, *save = NULL, *copy, *m, *e;
+
+	assert_non_null(f);
+	assert_true(yaml_parser_initialize(&parser));
+	yaml_parser_set_input_file(&parser, f);
+	assert_true(yaml_parser_load(&parser, &doc));
+	sk_buf_init(&b);
+	example_keys(&doc, yaml_document_get_root_node(&doc), "", &b);
+	assert_int_equal(sk_buf_take(&b, &seen), 0);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(f);
+
+	assert_int_equal(sk_config_keywords(&known), 0);
+	sk_buf_init(&missing);
+	sk_buf_init(&extra);
+	copy = strdup(known);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char pat[300];
+		snprintf(pat, sizeof(pat), "\n%s\n", line);
+		if (strstr(seen, pat) == NULL && !commented(path, line))
+			sk_buf_addf(&missing, " %s", line);
+	}
+	free(copy);
+	copy = strdup(seen);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char pat[300];
+		snprintf(pat, sizeof(pat), "%s\n", line);
+		if (strncmp(known, pat, strlen(pat)) != 0 &&
+		    (snprintf(pat, sizeof(pat), "\n%s\n", line),
+		     strstr(known, pat) == NULL))
+			sk_buf_addf(&extra, " %s", line);
+	}
+	free(copy);
+	sk_buf_adds(&missing, "");
+	sk_buf_adds(&extra, "");
+	assert_int_equal(sk_buf_take(&missing, &m), 0);
+	assert_int_equal(sk_buf_take(&extra, &e), 0);
+	if (*m != '\0' || *e != '\0')
+		fail_msg("conf/sekisho.example.yaml: not documented:%s; not "
+			 "keys of the parser:%s",
+			 m, e);
+	free(m);
+	free(e);
+	free(known);
+	free(seen);
+}
+
 int
 main(void)
 {
@@ -1446,6 +2012,12 @@ main(void)
 	    cmocka_unit_test(test_mfa_keys),
 	    cmocka_unit_test(test_client_tenants),
 	    cmocka_unit_test(test_cookie_domain),
+	    cmocka_unit_test(test_master_key_refusals),
+	    cmocka_unit_test(test_secret_file_modes),
+	    cmocka_unit_test(test_acl_files),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_warnings),
+	    cmocka_unit_test(test_example_documents_every_key),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,8 +8,12 @@
  *   - sk_ct_eq / sk_ct_streq: NULL never equal, lengths, contents
  *   - sk_urldecode / sk_form_get: absent, present, '+' and %20, bad %
  *     escapes, %00 refused, duplicates flagged, name prefixes
- *   - sk_buf: appends, printf, HTML / JSON / URL escaping, take on empty
- *   - sk_read_secret_file: trailing newline stripped, size cap, missing
+ *   - sk_buf: appends, printf, HTML / JSON / URL escaping, take on empty;
+ *     growing wipes the old block before freeing it (never realloc), and
+ *     sk_buf_free wipes (free() is wrapped: -Wl,--wrap=free)
+ *   - sk_read_secret_file: trailing newline stripped, size cap (a
+ *     4096-byte secret with a trailing newline fits 4096), missing;
+ *     sk_read_secret_file_stat hands back the file's mode
  *   - sk_random_token, sk_sha256_hex, sk_sha256_b64url
  */
 #include <setjmp.h>
@@ -20,6 +24,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +289,72 @@ test_form_get(void **state)
 
 /* sk_buf */
 
+/*
+ * free() is wrapped in this test (CMakeLists.txt): a block being watched
+ * must reach free() wiped. A realloc() that moves the block frees the old
+ * one inside libc, never through free(): the watch is then never seen.
+ */
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+static const unsigned char *watch_p;
+static size_t watch_len;
+static bool watch_seen, watch_clean;
+
+void
+__wrap_free(void *p)
+{
+	size_t i;
+
+	if (p != NULL && p == watch_p) {
+		watch_seen = true;
+		watch_clean = true;
+		for (i = 0; i < watch_len; i++)
+			if (watch_p[i] != 0)
+				watch_clean = false;
+		watch_p = NULL;
+	}
+	__real_free(p);
+}
+
+static void
+watch(const void *p, size_t len)
+{
+	watch_p = p;
+	watch_len = len;
+	watch_seen = watch_clean = false;
+}
+
+static void
+test_buf_wipes(void **state)
+{
+	struct sk_buf b;
+	size_t cap;
+	int i;
+
+	sk_buf_init(&b);
+	sk_buf_adds(&b, "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP");
+	cap = b.cap;
+	watch(b.data, cap);
+	while (b.cap == cap)
+		sk_buf_adds(&b, "JBSWY3DPEHPK3PXP");
+	assert_true(watch_seen);  /* the old block went through free() */
+	assert_true(watch_clean); /* ... wiped */
+	assert_string_equal(b.data + b.len - 16, "JBSWY3DPEHPK3PXP");
+	assert_memory_equal(b.data, "otpauth://", 10);
+
+	/* Several growths in a row keep the content whole. */
+	for (i = 0; i < 2000; i++)
+		sk_buf_adds(&b, "0123456789");
+	assert_int_equal(strlen(b.data), b.len);
+
+	watch(b.data, b.cap);
+	sk_buf_free(&b);
+	assert_true(watch_seen);
+	assert_true(watch_clean);
+	assert_null(b.data);
+}
+
 static char *
 take(struct sk_buf *b)
 {
@@ -386,14 +457,44 @@ write_file(char *path, const void *data, size_t len)
 static void
 test_secret_file(void **state)
 {
-	char path[32], *s = (char *)"x";
+	char path[32], *s = (char *)"x", big[4100];
+	struct stat st;
 
 	write_file(path, "s3cret\r\n\n", 9);
 	assert_int_equal(sk_read_secret_file(path, 4096, &s), 0);
 	assert_string_equal(s, "s3cret");
 	sk_strfreezero(s);
-	assert_int_equal(sk_read_secret_file(path, 8, &s), SK_ERR_TOO_LARGE);
+	/* The limit counts the secret, not a trailing "\r\n" / "\n". */
+	assert_int_equal(sk_read_secret_file(path, 7, &s), 0);
+	sk_strfreezero(s);
+	assert_int_equal(sk_read_secret_file(path, 5, &s), SK_ERR_TOO_LARGE);
 	assert_null(s);
+	unlink(path);
+
+	/* As documented: a 4096-byte secret with a trailing newline fits. */
+	memset(big, 'k', sizeof(big));
+	big[4096] = '\n';
+	write_file(path, big, 4097);
+	assert_int_equal(sk_read_secret_file_stat(path, 4096, &s, &st), 0);
+	assert_int_equal(strlen(s), 4096);
+	assert_int_equal(st.st_mode & 0777, 0600); /* mkstemp's */
+	sk_strfreezero(s);
+	unlink(path);
+	big[4096] = '\r';
+	big[4097] = '\n';
+	write_file(path, big, 4098);
+	assert_int_equal(sk_read_secret_file(path, 4096, &s), 0);
+	assert_int_equal(strlen(s), 4096);
+	sk_strfreezero(s);
+	unlink(path);
+	big[4096] = 'k';
+	big[4097] = '\n';
+	write_file(path, big, 4098); /* 4097 bytes and a newline */
+	assert_int_equal(sk_read_secret_file(path, 4096, &s), SK_ERR_TOO_LARGE);
+	assert_null(s);
+	unlink(path);
+	write_file(path, big, 4097); /* 4097 bytes, no newline */
+	assert_int_equal(sk_read_secret_file(path, 4096, &s), SK_ERR_TOO_LARGE);
 	unlink(path);
 
 	write_file(path, "a\0b", 3);
@@ -448,6 +549,7 @@ main(void)
 	    cmocka_unit_test(test_form_get),
 	    cmocka_unit_test(test_buf_basic),
 	    cmocka_unit_test(test_buf_escape),
+	    cmocka_unit_test(test_buf_wipes),
 	    cmocka_unit_test(test_secret_file),
 	    cmocka_unit_test(test_random_and_hash),
 	};
