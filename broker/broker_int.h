@@ -148,6 +148,8 @@ enum sk_metric_event {
 	SK_M_LOGIN_FAIL,
 	SK_M__COUNT
 };
+/* Sizes the per-route counters; call once before serving. */
+int sk_metrics_init(int nroutes);
 void sk_metrics_request(int route, int status, int64_t duration_us);
 void sk_metrics_event(enum sk_metric_event ev);
 /* Prometheus text; *out newly allocated (free()). */

@@ -677,6 +677,10 @@ sk_server_start(void)
 		sk_error("listen: %s is not an IP address", cfg->listen_host);
 		return SK_ERR_CONFIG;
 	}
+	if (sk_metrics_init(sk_route_count()) != 0) {
+		sk_error("http: cannot set up the server (out of memory)");
+		return SK_ERR_NOMEM;
+	}
 	daemon_h = MHD_start_daemon(
 	    flags, cfg->listen_port, NULL, NULL, access_handler, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
