@@ -87,7 +87,8 @@ sk_route_count(void)
 struct reqctx {
 	int64_t start_us;
 	struct sk_buf body;
-	bool too_large;
+	bool too_large;	    /* refuse_upload() sent a 413 */
+	int64_t refused_us; /* ... at this time */
 	char host[264]; /* normalised Host (sk_host_normalize) */
 	struct {
 		char *name, *value; /* value NULL: absent or ambiguous */
@@ -749,9 +750,11 @@ refuse_now(struct MHD_Connection *conn, struct reqctx *rc, const char *method,
  * A chunked body passed http.max_body_bytes. libmicrohttpd cannot queue a
  * response while a body is arriving, and reading on to the end could take
  * gigabytes: write the 413 on the socket ourselves (this is the thread
- * that owns the connection, nothing else is being written), then drop the
- * connection (MHD_NO).
+ * that owns the connection, nothing else is being written) and end our
+ * side; what still arrives is discarded for UPLOAD_LINGER_US, then the
+ * connection is dropped (MHD_NO).
  */
+#define UPLOAD_LINGER_US (2 * 1000 * 1000)
 static enum MHD_Result
 refuse_upload(struct MHD_Connection *conn, struct reqctx *rc,
 	      const char *method, const char *url)
@@ -765,6 +768,7 @@ refuse_upload(struct MHD_Connection *conn, struct reqctx *rc,
 	int n;
 
 	rc->too_large = true;
+	rc->refused_us = sk_monotonic_us();
 	early_req(conn, rc, method, url, &req);
 	n = snprintf(msg, sizeof(msg),
 		     "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
@@ -779,7 +783,7 @@ refuse_upload(struct MHD_Connection *conn, struct reqctx *rc,
 		n)
 		shutdown(ci->connect_fd, SHUT_WR);
 	log_request(&req, rc, 413);
-	return MHD_NO;
+	return MHD_YES;
 }
 
 /* Routes whose answer depends on the tenant the Host names. */
@@ -846,8 +850,15 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		if (!rc->too_large)
 			sk_buf_add(&rc->body, upload, *upload_size);
 		*upload_size = 0;
+		/* Lingering close: after the 413, discard for a moment so the
+		   client reads it before our close resets the connection. */
+		if (rc->too_large &&
+		    sk_monotonic_us() - rc->refused_us > UPLOAD_LINGER_US)
+			return MHD_NO;
 		return MHD_YES;
 	}
+	if (rc->too_large)
+		return MHD_NO; /* refuse_upload answered already */
 
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
