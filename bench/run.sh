@@ -90,6 +90,8 @@ listen: "127.0.0.1:$sp"
 public_url: "http://127.0.0.1:$sp"
 redis: { url: "unix://$dir/redis.sock" }
 cookie: { secure: false }
+# wrk opens all its connections from one address: lift the per-address cap
+http: { max_connections_per_ip: 4096 }
 log_level: warn
 keys: { master_key_file: $dir/master.key }
 tenants: [{ id: default, providers: [idp] }]

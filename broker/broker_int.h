@@ -38,6 +38,7 @@ struct sk_req {
 	char request_id[24];
 	const struct sk_tenant_conf *tenant; /* resolved from Host; may be NULL */
 	int route;			     /* index into the route table */
+	void *ctx; /* server.c's per-request state */
 };
 
 /*
@@ -71,8 +72,14 @@ const char *sk_req_query(const struct sk_req *req, const char *name,
 			 bool *dup);
 /* Whether the query names the parameter at all, with or without a value. */
 bool sk_req_has_query(const struct sk_req *req, const char *name);
+/*
+ * A cookie's value from the raw Cookie header(s), the name matched
+ * exactly (case-sensitive: "__HOST-x" is not "__Host-x"). NULL when
+ * absent or when the request carries it twice with different values
+ * (cookie tossing from a sibling domain): see sk_cookie_scan().
+ */
 const char *sk_req_cookie(const struct sk_req *req, const char *name);
-/* The request's host (Host header, lowercased, port kept); "" if none. */
+/* The request's host (Host header normalised by sk_host_normalize(): lowercased, one trailing dot removed, port kept); "" if none. */
 const char *sk_req_host(const struct sk_req *req);
 
 /* Response builders. Each copies its arguments. */
@@ -106,8 +113,12 @@ sk_handler_fn sk_handle_login, sk_handle_login_provider, sk_handle_callback;
 sk_handler_fn sk_handle_logout, sk_handle_verify, sk_handle_home;
 sk_handler_fn sk_handle_mfa, sk_handle_mfa_enroll, sk_handle_mfa_recovery;
 
-/* Tenant for a Host value: exact hostname (with or without port), else the
- * catch-all tenant (the one with no hostnames), else NULL. */
+/*
+ * Tenant for a Host value (normalised first; NULL if malformed): the tenant
+ * listing "host:port" exactly, else one listing the host alone; else, for
+ * public_url's host (any port), the catch-all tenant (the one with no
+ * hostnames); else the catch-all unless cfg->strict_hosts; else NULL.
+ */
 const struct sk_tenant_conf *sk_tenant_for_host(const struct sk_config *cfg,
 						const char *host);
 
@@ -193,6 +204,57 @@ bool sk_loginstate_bound(const char *cookie_value, const char *stored_hash);
 bool sk_req_same_origin(struct sk_req *req);
 
 
+/*
+ * Checks a Host header value strictly and normalises it into out: reg-name
+ * (labels of letters, digits, '-' and '_'), IPv4 or [IPv6], then an
+ * optional ":port" (1-65535); lowercased, one trailing dot removed. No
+ * userinfo, path, spaces or empty labels. *hostlen (if not NULL) is the
+ * length of the host part without the port. Returns 0 or SK_ERR_INVALID.
+ */
+int sk_host_normalize(const char *in, char *out, size_t outlen,
+		      size_t *hostlen);
+
+struct sk_ipset;
+/*
+ * The client address of a request whose TCP peer is peer: the peer itself
+ * unless it is in trusted; then list (all lines of X-Forwarded-For, or of
+ * Forwarded when forwarded, joined by ",") is read right to left, skipping
+ * trusted entries, and the first untrusted one is the client. A malformed
+ * entry, or the list running out, stops at the last trusted hop. All
+ * addresses are 16 bytes (IPv4 as ::ffff:a.b.c.d).
+ */
+void sk_forwarded_client(const struct sk_ipset *trusted,
+			 const unsigned char peer[16], const char *list,
+			 bool forwarded, unsigned char out[16]);
+
+/*
+ * Finds cookie name in one Cookie header value ("a=1; b=2"), names compared
+ * exactly. *val (and *vlen) point into header. Several headers are scanned
+ * in turn with the same val/vlen: *val non-NULL on entry is the value found
+ * so far. Returns 0 (found, or not found with *val left NULL) or
+ * SK_ERR_INVALID when the cookie appears with two different values.
+ */
+int sk_cookie_scan(const char *header, const char *name, const char **val,
+		   size_t *vlen);
+
+/* Slow-client guard (connguard.c), fed by server.c. */
+struct sk_conn;
+/* Starts the watchdog; exempt (trusted proxies) must outlive it. */
+int sk_connguard_start(int64_t max_conns, int64_t per_ip, int64_t timeout_s,
+		       int64_t idle_s, const struct sk_ipset *exempt);
+void sk_connguard_stop(void);
+/* False when ip (an IPv6 address: its /64) already holds
+ * http.max_connections_per_ip connections. */
+bool sk_connguard_admit(const unsigned char ip[16]);
+/* A new connection (its request deadline starts); NULL on no memory. */
+struct sk_conn *sk_connguard_open(const unsigned char ip[16], int fd);
+/* The connection is closing (before its descriptor is); clears *c. */
+void sk_connguard_close(struct sk_conn **c);
+/* Request head received / whole request received / answer sent. */
+void sk_connguard_head_done(struct sk_conn *c);
+void sk_connguard_received(struct sk_conn *c);
+void sk_connguard_answered(struct sk_conn *c);
+
 /* Server life cycle (server.c). */
 int sk_server_start(void);
 /* Stops accepting, waits up to grace_ms for in-flight requests, stops. */
@@ -204,6 +266,8 @@ enum sk_metric_event {
 	SK_M_LOGIN_FAIL,
 	SK_M__COUNT
 };
+/* Sizes the per-route counters; call once before serving. */
+int sk_metrics_init(int nroutes);
 void sk_metrics_request(int route, int status, int64_t duration_us);
 void sk_metrics_event(enum sk_metric_event ev);
 /* Prometheus text; *out newly allocated (free()). */

@@ -24,6 +24,7 @@
 #include "sekisho/config.h"
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 #include "sekisho/util.h"
 
 #include <arpa/inet.h>
@@ -519,13 +520,19 @@ field(void *obj, const struct kw *kw)
 
 /* Mappings */
 
+static kw_fn kw_removed;
+
 static void
 allowed_keys(struct sk_buf *b, const struct kwtab *tab)
 {
 	size_t i;
 
+	size_t n = 0;
+
 	for (i = 0; i < tab->n; i++)
-		sk_buf_addf(b, "%s%s", i ? ", " : "", tab->kw[i].name);
+		if (tab->kw[i].fn != kw_removed) /* not to be suggested */
+			sk_buf_addf(b, "%s%s", n++ ? ", " : "",
+				    tab->kw[i].name);
 }
 
 static void
@@ -732,20 +739,7 @@ check_scope(char *s, const char **why)
 static bool
 parse_port(const char *s, size_t len, uint16_t *port)
 {
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0 || len > 5)
-		return false;
-	for (i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
-		return false;
-	*port = (uint16_t)v;
-	return true;
+	return sk_parse_port(s, len, port) == 0;
 }
 
 /* A DNS name (labels of a-z, 0-9, -) or an IPv4 address; lowercase input. */
@@ -1487,6 +1481,30 @@ static const struct kw session_kw[] = {
 static const struct kwtab session_tab = {session_kw,
 					 SK_ARRAY_SIZE(session_kw)};
 
+static bool
+check_cidr(char *s, const char **why)
+{
+	return sk_ipset_check(s) == 0;
+}
+
+static bool
+check_forwarded_header(char *s, const char **why)
+{
+	static const char *const v[] = {"x-forwarded-for", "forwarded", NULL};
+
+	lowercase(s);
+	return check_oneof(s, v);
+}
+
+/* A key that no longer exists: say what replaces it. */
+static int
+kw_removed(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	   const char *key, void *obj)
+{
+	report(c, c->key_line, key, "%s", kw->what);
+	return 0;
+}
+
 static const struct kw http_kw[] = {
     {.name = "threads",
      .fn = kw_int,
@@ -1511,9 +1529,32 @@ static const struct kw http_kw[] = {
      .off = offsetof(struct sk_config, http.max_body_bytes),
      .min = 1024,
      .max = 1048576},
-    {.name = "trust_forwarded",
-     .fn = kw_bool,
-     .off = offsetof(struct sk_config, http.trust_forwarded)},
+    {.name = "trusted_proxies",
+     .fn = kw_list,
+     .off = offsetof(struct sk_config, http.trusted_proxies),
+     .check = check_cidr,
+     .what = "is not an IP prefix (an IPv4 or IPv6 address, optionally "
+	     "/length, e.g. 10.0.0.0/8 or 2001:db8::/32, with no bits set "
+	     "past the length)"},
+    {.name = "forwarded_header",
+     .fn = kw_str,
+     .off = offsetof(struct sk_config, http.forwarded_header),
+     .check = check_forwarded_header,
+     .what = "is not a forwarded header (x-forwarded-for or forwarded: "
+	     "the one your proxy appends to)"},
+    {.name = "max_connections_per_ip",
+     .fn = kw_int64,
+     .off = offsetof(struct sk_config, http.max_connections_per_ip),
+     .min = 1,
+     .max = 1000000},
+    {.name = "request_timeout",
+     .fn = kw_duration,
+     .off = offsetof(struct sk_config, http.request_timeout)},
+    /* Removed: it trusted X-Forwarded-* from any peer. */
+    {.name = "trust_forwarded", .fn = kw_removed,
+     .what = "was removed (use http.trusted_proxies: [CIDR, ...], the "
+	     "proxies whose X-Forwarded-For is read; client headers are "
+	     "never trusted otherwise)"},
 };
 static const struct kwtab http_tab = {http_kw, SK_ARRAY_SIZE(http_kw)};
 
@@ -2016,6 +2057,9 @@ static const struct kw top_kw[] = {
     {.name = "strict_modes",
      .fn = kw_bool,
      .off = offsetof(struct sk_config, strict_modes)},
+    {.name = "strict_hosts",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_config, strict_hosts)},
 };
 static const struct kwtab top_tab = {top_kw, SK_ARRAY_SIZE(top_kw)};
 
@@ -2028,6 +2072,8 @@ keywords_add(struct sk_buf *b, const struct kwtab *tab, const char *prefix)
 
 	for (i = 0; i < tab->n; i++) {
 		const struct kw *kw = &tab->kw[i];
+		if (kw->fn == kw_removed)
+			continue; /* refused with a hint, not a key to document */
 		subkey(key, sizeof(key), prefix, kw->name);
 		items = kw->fn == kw_tenants	 ? &tenant_tab
 			: kw->fn == kw_providers ? &provider_tab
@@ -2089,6 +2135,9 @@ early_defaults(struct sk_config *cfg)
 	cfg->http.idle_timeout = 30;
 	cfg->http.max_header_bytes = 8192;
 	cfg->http.max_body_bytes = 65536;
+	cfg->http.max_connections_per_ip = 64;
+	cfg->http.request_timeout = 30;
+	cfg->strict_hosts = true;
 	cfg->keys.rotation_delay = 5 * 60;
 	cfg->tokens.access_token_ttl = 5 * 60;
 	cfg->strict_modes = true;
@@ -2147,6 +2196,9 @@ late_defaults(struct sk_config *cfg)
 		return SK_ERR_NOMEM;
 	if (cfg->cookie.name == NULL &&
 	    (cfg->cookie.name = strdup("sekisho")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->http.forwarded_header == NULL &&
+	    (cfg->http.forwarded_header = strdup("x-forwarded-for")) == NULL)
 		return SK_ERR_NOMEM;
 	if (cfg->log_level == NULL &&
 	    (cfg->log_level = strdup("info")) == NULL)
@@ -3050,7 +3102,7 @@ url_host_is_loopback(const char *url)
 static bool
 proxy_configured(const struct sk_config *cfg)
 {
-	return cfg->http.trust_forwarded;
+	return cfg->http.trusted_proxies.n > 0;
 }
 
 static void
@@ -3083,7 +3135,7 @@ check_warnings(struct ctx *c)
 		     "%s is not a loopback address and no proxy is configured "
 		     "(clients would reach Sekisho's plain http directly: put "
 		     "nginx or Traefik in front and listen on 127.0.0.1, or "
-		     "set http.trust_forwarded for the proxy in front)",
+		     "list the proxy in front in http.trusted_proxies)",
 		     quote(c, cfg->listen_host));
 	if (cfg->public_url != NULL &&
 	    strncmp(cfg->public_url, "http://", 7) == 0 &&
@@ -3369,6 +3421,8 @@ sk_config_free(struct sk_config **cfgp)
 	free(cfg->redis.host);
 	free(cfg->cookie.name);
 	free(cfg->log_level);
+	strlist_free(&cfg->http.trusted_proxies);
+	free(cfg->http.forwarded_header);
 	free(cfg->keys.master_key_file);
 	strlist_free(&cfg->keys.signing_key_files);
 	free(cfg->keys.algorithm);

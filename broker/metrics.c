@@ -10,7 +10,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define MAX_ROUTES 32
 #define NSTATUS 600
 
 static const double bucket_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -18,11 +17,31 @@ static const double bucket_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 				   1.0,	   2.5,	  5.0,	  10.0};
 #define NBUCKETS SK_ARRAY_SIZE(bucket_le)
 
-static atomic_uint_fast64_t req_count[MAX_ROUTES][NSTATUS];
+/* [route][status], sized by sk_metrics_init() from the route table. */
+static atomic_uint_fast64_t (*req_count)[NSTATUS];
+static int nroutes;
 static atomic_uint_fast64_t hist[NBUCKETS + 1];
 static atomic_uint_fast64_t hist_sum_us;
 static atomic_uint_fast64_t hist_count;
 static atomic_uint_fast64_t events[SK_M__COUNT];
+
+int
+sk_metrics_init(int n)
+{
+	atomic_uint_fast64_t(*t)[NSTATUS];
+
+	if (n <= 0)
+		return SK_ERR_INVALID;
+	if (n <= nroutes)
+		return 0; /* already large enough */
+	if ((t = calloc((size_t)n, sizeof(*t))) == NULL)
+		return SK_ERR_NOMEM;
+	/* Once, before serving: nothing counts concurrently yet. */
+	free(req_count);
+	req_count = t;
+	nroutes = n;
+	return 0;
+}
 
 void
 sk_metrics_request(int route, int status, int64_t duration_us)
@@ -30,7 +49,7 @@ sk_metrics_request(int route, int status, int64_t duration_us)
 	double s = (double)duration_us / 1e6;
 	size_t b;
 
-	if (route >= 0 && route < MAX_ROUTES && status >= 100 &&
+	if (route >= 0 && route < nroutes && status >= 100 &&
 	    status < NSTATUS)
 		atomic_fetch_add(&req_count[route][status], 1);
 	for (b = 0; b < NBUCKETS && s > bucket_le[b]; b++)
@@ -52,14 +71,14 @@ sk_metrics_render(char **out)
 {
 	struct sk_buf b;
 	uint64_t cum = 0;
-	int r, st, n = sk_route_count();
+	int r, st;
 	size_t i;
 
 	sk_buf_init(&b);
 	sk_buf_adds(&b, "# HELP sekisho_http_requests_total HTTP requests by "
 			"route and status.\n"
 			"# TYPE sekisho_http_requests_total counter\n");
-	for (r = 0; r < n && r < MAX_ROUTES; r++)
+	for (r = 0; r < nroutes; r++)
 		for (st = 100; st < NSTATUS; st++) {
 			uint64_t v = atomic_load(&req_count[r][st]);
 			if (v > 0)

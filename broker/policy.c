@@ -4,6 +4,7 @@
  */
 #include "broker_int.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 #include "sekisho/provider.h"
 #include "sekisho/util.h"
 
@@ -34,25 +35,47 @@ tenant_has_host(const struct sk_tenant_conf *t, const char *host, size_t hlen,
 			return true;
 	return false;
 }
+static bool public_host(const struct sk_config *cfg, const char **h,
+			size_t *len);
 
 const struct sk_tenant_conf *
 sk_tenant_for_host(const struct sk_config *cfg, const char *host)
 {
-	const struct sk_tenant_conf *fallback = NULL;
-	size_t i, hlen = strlen(host), bare = hlen;
-	const char *colon = strrchr(host, ':');
+	const struct sk_tenant_conf *fallback = NULL, *bare_hit = NULL;
+	char norm[HOST_MAX + 1];
+	size_t i, j, nlen, hlen = 0;
+	const char *ph;
+	size_t phlen;
 
-	/* "host:port" also matches an entry naming the host alone. */
-	if (colon != NULL && strchr(host, ']') < colon)
-		bare = (size_t)(colon - host);
+	for (i = 0; i < cfg->ntenants; i++)
+		if (cfg->tenants[i].hostnames.n == 0)
+			fallback = &cfg->tenants[i];
+	if (host == NULL || host[0] == '\0')
+		return cfg->strict_hosts ? NULL : fallback;
+	if (sk_host_normalize(host, norm, sizeof(norm), &hlen) != 0)
+		return NULL;
+	nlen = strlen(norm);
+	/* "host:port" exactly first; else an entry naming the host alone. */
 	for (i = 0; i < cfg->ntenants; i++) {
 		const struct sk_tenant_conf *t = &cfg->tenants[i];
-		if (t->hostnames.n == 0)
-			fallback = t;
-		if (tenant_has_host(t, host, hlen, bare))
-			return t;
+		for (j = 0; j < t->hostnames.n; j++) {
+			if (host_eq(norm, nlen, t->hostnames.v[j]))
+				return t;
+			if (bare_hit == NULL && hlen < nlen &&
+			    host_eq(norm, hlen, t->hostnames.v[j]))
+				bare_hit = t;
+		}
 	}
-	return fallback;
+	if (bare_hit != NULL)
+		return bare_hit;
+	/*
+	 * public_url's own host (any port) is the catch-all tenant's even
+	 * under strict_hosts: it is where that tenant signs in.
+	 */
+	if (public_host(cfg, &ph, &phlen) && phlen == hlen &&
+	    strncmp(norm, ph, hlen) == 0)
+		return fallback;
+	return cfg->strict_hosts ? NULL : fallback;
 }
 
 /*
@@ -254,4 +277,230 @@ sk_tenant_login_base(const struct sk_config *cfg,
 	if (t != NULL && t->cookie_domain != NULL && t->hostnames.n > 0)
 		host = t->hostnames.v[0];
 	sk_tenant_base(cfg, t, host, out, len);
+}
+
+/* ---- Host header ---- */
+
+int
+sk_host_normalize(const char *in, char *out, size_t outlen, size_t *hostlen)
+{
+	size_t i, n, hlen, label = 0, plen = 0;
+	const char *port = NULL;
+	unsigned char ip6[SK_IP_LEN];
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (hostlen != NULL)
+		*hostlen = 0;
+	if (in == NULL || (n = strlen(in)) == 0 || n > HOST_MAX)
+		return SK_ERR_INVALID;
+	if (in[0] == '[') {
+		/* IP-literal: "[v6]" only (no IPvFuture, no zone id) */
+		const char *end = strchr(in, ']');
+		if (end == NULL || sk_ip_parse(in + 1, (size_t)(end - in - 1),
+					       ip6) != 0)
+			return SK_ERR_INVALID;
+		hlen = (size_t)(end - in) + 1;
+	} else {
+		/* reg-name / IPv4: labels of letters, digits, '-' and '_' */
+		for (hlen = 0; hlen < n && in[hlen] != ':'; hlen++) {
+			unsigned char ch = (unsigned char)in[hlen];
+			if (ch == '.') {
+				if (label == 0)
+					return SK_ERR_INVALID; /* "..", ".x" */
+				label = 0;
+			} else if (isalnum(ch) || ch == '-' || ch == '_') {
+				if (++label > 63)
+					return SK_ERR_INVALID;
+			} else {
+				return SK_ERR_INVALID; /* '@', '/', ' ', ... */
+			}
+		}
+		if (hlen == 0)
+			return SK_ERR_INVALID;
+	}
+	if (in[hlen] == ':') {
+		uint16_t pn;
+		port = in + hlen + 1;
+		plen = n - hlen - 1;
+		if (sk_parse_port(port, plen, &pn) != 0)
+			return SK_ERR_INVALID;
+	} else if (in[hlen] != '\0') {
+		return SK_ERR_INVALID;
+	}
+	/* One trailing dot names the same host ("law.test." = "law.test"). */
+	if (in[0] != '[' && in[hlen - 1] == '.')
+		hlen--;
+	if (hlen == 0 || hlen + 1 + plen + 1 > outlen)
+		return SK_ERR_INVALID;
+	for (i = 0; i < hlen; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	if (port != NULL) {
+		out[hlen] = ':';
+		memcpy(out + hlen + 1, port, plen);
+	}
+	out[hlen + (port ? 1 + plen : 0)] = '\0';
+	if (hostlen != NULL)
+		*hostlen = hlen;
+	return 0;
+}
+
+/* The host of public_url, without port ("127.0.0.1", "[::1]"). */
+static bool
+public_host(const struct sk_config *cfg, const char **h, size_t *len)
+{
+	const char *p, *end;
+
+	if (cfg->public_url == NULL ||
+	    (p = strstr(cfg->public_url, "://")) == NULL)
+		return false;
+	p += 3;
+	end = p[0] == '[' ? strchr(p, ']') : p + strcspn(p, ":/");
+	if (end == NULL)
+		return false;
+	if (p[0] == '[')
+		end++;
+	*h = p;
+	*len = (size_t)(end - p);
+	return true;
+}
+
+/* ---- client address behind trusted proxies ---- */
+
+/*
+ * One list element as an address: "192.0.2.1", "192.0.2.1:1234",
+ * "2001:db8::1", "[2001:db8::1]", "[2001:db8::1]:1234"; for Forwarded,
+ * the value of its for= parameter (token or quoted string). Anything else
+ * (unknown, _obfuscated, garbage) is SK_ERR_INVALID.
+ */
+static int
+element_addr(const char *s, size_t len, bool forwarded,
+	     unsigned char out[SK_IP_LEN])
+{
+	const char *colon;
+	size_t i;
+
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (forwarded) {
+		/* pairs "a=b;for=c;proto=d": take for= */
+		const char *p = s, *end = s + len, *semi;
+		bool found = false;
+		while (p < end && !found) {
+			semi = memchr(p, ';', (size_t)(end - p));
+			if (semi == NULL)
+				semi = end;
+			while (p < semi && (*p == ' ' || *p == '\t'))
+				p++;
+			if (semi - p > 4 && strncasecmp(p, "for=", 4) == 0) {
+				s = p + 4;
+				len = (size_t)(semi - s);
+				found = true;
+			}
+			p = semi + 1;
+		}
+		if (!found)
+			return SK_ERR_INVALID;
+		if (len >= 2 && s[0] == '"' && s[len - 1] == '"')
+			s++, len -= 2;
+	}
+	if (len > 0 && s[0] == '[') {
+		const char *end = memchr(s, ']', len);
+		if (end == NULL)
+			return SK_ERR_INVALID;
+		/* optional :port after the bracket */
+		if ((size_t)(end - s) + 1 < len) {
+			if (end[1] != ':' || (size_t)(end - s) + 2 == len)
+				return SK_ERR_INVALID;
+			for (i = (size_t)(end - s) + 2; i < len; i++)
+				if (!isdigit((unsigned char)s[i]))
+					return SK_ERR_INVALID;
+		}
+		return sk_ip_parse(s + 1, (size_t)(end - s - 1), out);
+	}
+	/* IPv4 with a port: exactly one colon */
+	colon = memchr(s, ':', len);
+	if (colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon - s) - 1) == NULL &&
+	    memchr(s, '.', (size_t)(colon - s)) != NULL) {
+		for (i = (size_t)(colon - s) + 1; i < len; i++)
+			if (!isdigit((unsigned char)s[i]))
+				return SK_ERR_INVALID;
+		len = (size_t)(colon - s);
+	}
+	return sk_ip_parse(s, len, out);
+}
+
+void
+sk_forwarded_client(const struct sk_ipset *trusted,
+		    const unsigned char peer[SK_IP_LEN], const char *list,
+		    bool forwarded, unsigned char out[SK_IP_LEN])
+{
+	unsigned char a[SK_IP_LEN];
+	size_t end;
+
+	memcpy(out, peer, SK_IP_LEN);
+	if (list == NULL || !sk_ipset_contains(trusted, peer))
+		return;
+	/*
+	 * Right to left: each trusted proxy appended the address it got the
+	 * request from, so the rightmost untrusted entry is the client. What
+	 * is left of it was written by the client and means nothing. An
+	 * entry we cannot read stops the walk at the last trusted hop: it
+	 * was written by a proxy we trust, and guessing past it would let a
+	 * client pick its address.
+	 */
+	end = strlen(list);
+	for (;;) {
+		size_t start = end;
+		while (start > 0 && list[start - 1] != ',')
+			start--;
+		if (element_addr(list + start, end - start, forwarded, a) != 0)
+			return;
+		memcpy(out, a, SK_IP_LEN);
+		if (!sk_ipset_contains(trusted, a) || start == 0)
+			return;
+		end = start - 1;
+	}
+}
+
+/* ---- cookies ---- */
+
+int
+sk_cookie_scan(const char *header, const char *name, const char **val,
+	       size_t *vlen)
+{
+	size_t nlen = strlen(name);
+	const char *p = header, *end, *eq, *v, *k;
+
+	while (p != NULL && *p != '\0') {
+		end = p + strcspn(p, ";");
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq != NULL) {
+			for (k = eq; k > p && (k[-1] == ' ' || k[-1] == '\t');)
+				k--;
+			/* exact, case-sensitive: browsers keep "__HOST-x"
+			   and "__Host-x" apart; only the latter is protected
+			   by its prefix */
+			if ((size_t)(k - p) == nlen && memcmp(p, name, nlen) == 0) {
+				size_t l;
+				for (v = eq + 1; v < end && (*v == ' ' || *v == '\t');)
+					v++;
+				for (l = (size_t)(end - v);
+				     l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t');)
+					l--;
+				if (*val == NULL) {
+					*val = v;
+					*vlen = l;
+				} else if (!sk_ct_eq(*val, *vlen, v, l)) {
+					return SK_ERR_INVALID;
+				}
+			}
+		}
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return 0;
 }

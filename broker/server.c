@@ -8,6 +8,7 @@
 #include "broker_int.h"
 #include "oauth_int.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 #include "sekisho/log.h"
 #include "sekisho/util.h"
 
@@ -88,10 +89,17 @@ sk_route_count(void)
 struct reqctx {
 	int64_t start_us;
 	struct sk_buf body;
-	bool too_large;
+	bool too_large;	    /* refuse_upload() sent a 413 */
+	int64_t refused_us; /* ... at this time */
+	char host[264]; /* normalised Host (sk_host_normalize) */
+	struct {
+		char *name, *value; /* value NULL: absent or ambiguous */
+		bool ambiguous;
+	} cookie[4]; /* sk_req_cookie() answers, owned, wiped at the end */
 };
 
 static struct MHD_Daemon *daemon_h;
+static struct sk_ipset *trusted; /* http.trusted_proxies */
 
 /*
  * Percent-decoding of the path and query arguments, in place. Unlike
@@ -210,22 +218,106 @@ sk_req_has_query(const struct sk_req *req, const char *name)
 					     &vlen) == MHD_YES;
 }
 
+/* Every line of one header, in order: count, first value, any different. */
+struct hdr_ctx {
+	const char *name;
+	int n;
+	const char *first;
+	bool differ;
+	const char *cookie; /* set: scan Cookie lines for this name */
+	const char *val;
+	size_t vlen;
+	bool ambiguous;
+	struct sk_buf *join; /* set: every value, joined with "," */
+};
+
+static enum MHD_Result
+hdr_scan(void *cls, enum MHD_ValueKind kind, const char *key,
+	 const char *value)
+{
+	struct hdr_ctx *h = cls;
+
+	(void)kind;
+	if (key == NULL || value == NULL || strcasecmp(key, h->name) != 0)
+		return MHD_YES;
+	if (h->n++ == 0)
+		h->first = value;
+	else if (strcmp(h->first, value) != 0)
+		h->differ = true;
+	if (h->cookie != NULL &&
+	    sk_cookie_scan(value, h->cookie, &h->val, &h->vlen) != 0)
+		h->ambiguous = true;
+	if (h->join != NULL) {
+		if (h->n > 1)
+			sk_buf_adds(h->join, ",");
+		sk_buf_adds(h->join, value);
+	}
+	return MHD_YES;
+}
+
+static struct hdr_ctx
+hdr_lines(struct MHD_Connection *conn, const char *name, const char *cookie,
+	  struct sk_buf *join)
+{
+	struct hdr_ctx h = {.name = name, .cookie = cookie, .join = join};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, hdr_scan, &h);
+	return h;
+}
+
+/*
+ * From the raw Cookie lines, not libmicrohttpd's cookie table: that one
+ * matches names case-insensitively and keeps the first of duplicates.
+ */
+static int
+cookie_lookup(const struct sk_req *req, const char *name)
+{
+	struct reqctx *rc = req->ctx;
+	struct hdr_ctx h;
+	size_t i;
+
+	if (rc == NULL)
+		return -1;
+	for (i = 0; i < SK_ARRAY_SIZE(rc->cookie); i++) {
+		if (rc->cookie[i].name == NULL)
+			break;
+		if (strcmp(rc->cookie[i].name, name) == 0)
+			return (int)i;
+	}
+	if (i == SK_ARRAY_SIZE(rc->cookie))
+		return -1; /* a bug: more names than callers use */
+	h = hdr_lines(req->conn, MHD_HTTP_HEADER_COOKIE, name, NULL);
+	if ((rc->cookie[i].name = strdup(name)) == NULL)
+		return -1;
+	rc->cookie[i].ambiguous = h.ambiguous;
+	if (h.val != NULL && !h.ambiguous &&
+	    (rc->cookie[i].value = strndup(h.val, h.vlen)) == NULL)
+		rc->cookie[i].ambiguous = true; /* fail closed */
+	return (int)i;
+}
+
 const char *
 sk_req_cookie(const struct sk_req *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+	int i = cookie_lookup(req, name);
+
+	return i < 0 ? NULL : ((struct reqctx *)req->ctx)->cookie[i].value;
+}
+
+/* Two different values of one cookie: someone tossed a second one in. */
+static bool
+cookie_ambiguous(const struct sk_req *req, const char *name)
+{
+	int i = cookie_lookup(req, name);
+
+	return i < 0 || ((struct reqctx *)req->ctx)->cookie[i].ambiguous;
 }
 
 const char *
 sk_req_host(const struct sk_req *req)
 {
-	const char *h = NULL;
-
-	if (sk_app.cfg->http.trust_forwarded)
-		h = sk_req_header(req, "X-Forwarded-Host");
-	if (h == NULL)
-		h = sk_req_header(req, MHD_HTTP_HEADER_HOST);
-	return h != NULL ? h : "";
+	/* X-Forwarded-Host is never read: a client could pick the tenant. */
+	return req->ctx != NULL ? ((struct reqctx *)req->ctx)->host : "";
 }
 
 /* ---- responses ---- */
@@ -377,43 +469,56 @@ resp_clear(struct sk_resp *resp)
 
 /* ---- dispatch ---- */
 
+/* A socket address as 16 bytes (IPv4 mapped); false if not IP. */
+static bool
+sockaddr_ip(const struct sockaddr *sa, unsigned char ip[SK_IP_LEN])
+{
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		memset(ip, 0, 10);
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa != NULL && sa->sa_family == AF_INET6) {
+		memcpy(ip, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The TCP peer; behind a proxy in http.trusted_proxies, the client it
+ * names (sk_forwarded_client). X-Real-IP and headers from any other peer
+ * are client-controlled and never read.
+ */
 static void
 client_ip(struct MHD_Connection *conn, struct sk_req *req)
 {
 	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
-	const char *fwd;
+	unsigned char peer[SK_IP_LEN], ip[SK_IP_LEN];
+	struct sk_buf list;
+	bool fwd;
 
 	snprintf(req->client_ip, sizeof(req->client_ip), "unknown");
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci != NULL && (sa = ci->client_addr) != NULL) {
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET,
-				  &((const struct sockaddr_in *)sa)->sin_addr,
-				  req->client_ip, sizeof(req->client_ip));
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6,
-				  &((const struct sockaddr_in6 *)sa)->sin6_addr,
-				  req->client_ip, sizeof(req->client_ip));
-		else if (sa->sa_family == AF_UNIX)
+	if (ci == NULL || !sockaddr_ip(ci->client_addr, peer)) {
+		if (ci != NULL && ci->client_addr != NULL &&
+		    ci->client_addr->sa_family == AF_UNIX)
 			snprintf(req->client_ip, sizeof(req->client_ip),
 				 "unix");
-	}
-	/*
-	 * X-Real-IP / X-Forwarded-For are client-controlled unless a proxy we
-	 * trust overwrites them; only honour them when told to.
-	 */
-	if (!sk_app.cfg->http.trust_forwarded)
 		return;
-	fwd = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Real-IP");
-	if (fwd != NULL) {
-		unsigned char a[16];
-		if (strlen(fwd) < sizeof(req->client_ip) &&
-		    (inet_pton(AF_INET, fwd, a) == 1 ||
-		     inet_pton(AF_INET6, fwd, a) == 1))
-			snprintf(req->client_ip, sizeof(req->client_ip), "%s",
-				 fwd);
 	}
+	memcpy(ip, peer, SK_IP_LEN);
+	if (sk_ipset_contains(trusted, peer)) {
+		fwd = strcmp(sk_app.cfg->http.forwarded_header, "forwarded") == 0;
+		sk_buf_init(&list);
+		(void)hdr_lines(conn, fwd ? "Forwarded" : "X-Forwarded-For", NULL,
+				&list);
+		if (!list.oom && list.data != NULL)
+			sk_forwarded_client(trusted, peer, list.data, fwd, ip);
+		sk_buf_free(&list);
+	}
+	sk_ip_format(ip, req->client_ip);
 }
 
 /*
@@ -482,6 +587,11 @@ add_security_headers(struct MHD_Response *r, const char *ctype)
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	/* Browsers that once reached us over https never fall back to http
+	   (a year; no includeSubDomains: other hosts are not ours). */
+	if (strncmp(sk_app.cfg->public_url, "https://", 8) == 0)
+		MHD_add_response_header(r, "Strict-Transport-Security",
+					"max-age=31536000");
 	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
 		MHD_add_response_header(
 		    r, "Content-Security-Policy",
@@ -599,6 +709,168 @@ answer(struct MHD_Connection *conn, struct sk_req *req, struct sk_resp *resp,
 	return ret;
 }
 
+/* ---- refusals before or instead of a handler ---- */
+
+static struct sk_conn *
+conn_guard(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/*
+ * Request shapes refused from the head alone, before any body is read
+ * (RFC 9112 6.1-6.3: both framings at once, or conflicting lengths, are
+ * how requests are smuggled past a proxy). 0 when fine.
+ */
+static int
+head_refusal(struct MHD_Connection *conn, const char **why)
+{
+	struct hdr_ctx cl = hdr_lines(conn, MHD_HTTP_HEADER_CONTENT_LENGTH, NULL, NULL);
+	struct hdr_ctx te =
+	    hdr_lines(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING, NULL, NULL);
+	const char *p;
+	unsigned long long n = 0;
+
+	if (te.n > 0 && cl.n > 0) {
+		*why = "both Content-Length and Transfer-Encoding";
+		return 400;
+	}
+	if (cl.differ) {
+		*why = "conflicting Content-Length headers";
+		return 400;
+	}
+	if (te.n > 1 || (te.n == 1 && strcasecmp(te.first, "chunked") != 0)) {
+		*why = "unsupported Transfer-Encoding (only chunked)";
+		return 400;
+	}
+	if (cl.n > 0) {
+		for (p = cl.first; *p >= '0' && *p <= '9' && n <= UINT32_MAX; p++)
+			n = n * 10 + (unsigned long long)(*p - '0');
+		if (p == cl.first || (*p != '\0' && n <= UINT32_MAX)) {
+			*why = "malformed Content-Length";
+			return 400;
+		}
+		/* Refused now, not after reading it all. */
+		if (n > (unsigned long long)sk_app.cfg->http.max_body_bytes) {
+			*why = "request body too large";
+			return 413;
+		}
+	}
+	return 0;
+}
+
+/* The request as far as a refusal before the handler needs it. */
+static void
+early_req(struct MHD_Connection *conn, struct reqctx *rc, const char *method,
+	  const char *url, struct sk_req *req)
+{
+	bool mismatch;
+
+	memset(req, 0, sizeof(*req));
+	req->conn = conn;
+	req->method = method;
+	req->path = url;
+	req->ctx = rc;
+	make_request_id(req->request_id);
+	client_ip(conn, req);
+	req->route = find_route(method, url, &mismatch);
+}
+
+static void
+log_request(const struct sk_req *req, const struct reqctx *rc, int status)
+{
+	int64_t dur = sk_monotonic_us() - rc->start_us;
+
+	access_log(req, status, dur);
+	sk_metrics_request(req->route, status, dur);
+}
+
+/* Answers on the first call (headers only) and closes the connection. */
+static enum MHD_Result
+refuse_now(struct MHD_Connection *conn, struct reqctx *rc, const char *method,
+	   const char *url, int status, const char *why)
+{
+	struct sk_req req;
+	struct sk_resp resp;
+	enum MHD_Result ret;
+
+	early_req(conn, rc, method, url, &req);
+	memset(&resp, 0, sizeof(resp));
+	sk_resp_header(&resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	sk_resp_json_error(&resp, status, "invalid_request", why);
+	ret = answer(conn, &req, &resp, false);
+	log_request(&req, rc, resp.status);
+	resp_clear(&resp);
+	return ret;
+}
+
+/*
+ * A chunked body passed http.max_body_bytes. libmicrohttpd cannot queue a
+ * response while a body is arriving, and reading on to the end could take
+ * gigabytes: write the 413 on the socket ourselves (this is the thread
+ * that owns the connection, nothing else is being written) and end our
+ * side; what still arrives is discarded for UPLOAD_LINGER_US, then the
+ * connection is dropped (MHD_NO).
+ */
+#define UPLOAD_LINGER_US (2 * 1000 * 1000)
+static enum MHD_Result
+refuse_upload(struct MHD_Connection *conn, struct reqctx *rc,
+	      const char *method, const char *url)
+{
+	static const char body[] = "{\"error\":\"invalid_request\","
+				   "\"error_description\":\"request body too "
+				   "large\"}\n";
+	const union MHD_ConnectionInfo *ci;
+	struct sk_req req;
+	char msg[512];
+	int n;
+
+	rc->too_large = true;
+	rc->refused_us = sk_monotonic_us();
+	early_req(conn, rc, method, url, &req);
+	n = snprintf(msg, sizeof(msg),
+		     "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
+		     "Content-Type: application/json\r\n"
+		     "Cache-Control: no-store\r\nX-Request-Id: %s\r\n"
+		     "X-Content-Type-Options: nosniff\r\n"
+		     "Content-Length: %zu\r\n\r\n%s",
+		     req.request_id, sizeof(body) - 1, body);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL && n > 0 && (size_t)n < sizeof(msg) &&
+	    send(ci->connect_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+		n)
+		shutdown(ci->connect_fd, SHUT_WR);
+	log_request(&req, rc, 413);
+	return MHD_YES;
+}
+
+/* Routes whose answer depends on the tenant the Host names. */
+static bool
+host_bound(const struct route *rt)
+{
+	return rt->browser || rt->fn == sk_handle_verify;
+}
+
+/*
+ * A refusal before the handler: a page with page_status on browser paths,
+ * else JSON with api_status. Forward-auth gets 401 where a page would say
+ * more: nginx's auth_request turns anything but 2xx/401/403 into a 500,
+ * while a 401 sends the browser to /login, where the page is shown.
+ */
+static void
+refuse(struct sk_resp *resp, const struct route *rt, int page_status,
+       int api_status, const char *error, const char *title,
+       const char *message)
+{
+	if (rt != NULL && rt->browser)
+		sk_resp_page(resp, page_status, title, message);
+	else
+		sk_resp_json_error(resp, api_status, error, message);
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	       const char *method, const char *version, const char *upload,
@@ -611,6 +883,9 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	bool mismatch;
 	enum MHD_Result ret;
 	int64_t dur;
+	const char *why = NULL;
+	int status;
+	struct hdr_ctx host;
 
 	(void)cls;
 	if (rc == NULL) {
@@ -623,18 +898,28 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		rc->start_us = sk_monotonic_us();
 		sk_buf_init(&rc->body);
 		*con_cls = rc;
+		sk_connguard_head_done(conn_guard(conn));
+		if ((status = head_refusal(conn, &why)) != 0)
+			return refuse_now(conn, rc, method, url, status, why);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
 		if (!rc->too_large &&
 		    rc->body.len + *upload_size >
 			(size_t)sk_app.cfg->http.max_body_bytes)
-			rc->too_large = true;
+			return refuse_upload(conn, rc, method, url);
 		if (!rc->too_large)
 			sk_buf_add(&rc->body, upload, *upload_size);
 		*upload_size = 0;
+		/* Lingering close: after the 413, discard for a moment so the
+		   client reads it before our close resets the connection. */
+		if (rc->too_large &&
+		    sk_monotonic_us() - rc->refused_us > UPLOAD_LINGER_US)
+			return MHD_NO;
 		return MHD_YES;
 	}
+	if (rc->too_large)
+		return MHD_NO; /* refuse_upload answered already */
 
 	url = unprefixed(url);
 	memset(&req, 0, sizeof(req));
@@ -644,6 +929,9 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	req.path = url;
 	req.body = rc->body.data;
 	req.body_len = rc->body.len;
+	req.ctx = rc;
+	sk_connguard_received(conn_guard(conn));
+	host = hdr_lines(conn, MHD_HTTP_HEADER_HOST, NULL, NULL);
 	make_request_id(req.request_id);
 	client_ip(conn, &req);
 	req.route = find_route(method, url, &mismatch);
@@ -656,6 +944,13 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		/* RFC 9112 3.2: a 1.1 request without Host is a 400. */
 		sk_resp_json_error(&resp, 400, "invalid_request",
 				   "the Host header is missing");
+	} else if (host.n > 1 ||
+		   (host.n == 1 && sk_host_normalize(host.first, rc->host,
+						     sizeof(rc->host), NULL) != 0)) {
+		/* Nothing malformed may reach Location or a redirect_uri. */
+		refuse(&resp, rt, 400, 400, "invalid_request", "Bad request",
+		       "The Host header is malformed (a host name, IPv4 or "
+		       "[IPv6] address and an optional port).");
 	} else if (head_size(conn, url) > (size_t)sk_app.cfg->http.max_header_bytes) {
 		sk_resp_json_error(&resp, 431, "invalid_request",
 				   "request header fields too large");
@@ -668,8 +963,25 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				   "method not allowed on this path");
 	} else if (rt == NULL) {
 		sk_resp_json_error(&resp, 404, "not_found", "no such endpoint");
+	} else if ((req.tenant = sk_tenant_for_host(sk_app.cfg,
+						    sk_req_host(&req))) == NULL &&
+		   sk_app.cfg->strict_hosts && host_bound(rt)) {
+		/* strict_hosts: a host no tenant names is not ours to serve
+		   (421 Misdirected Request). */
+		refuse(&resp, rt, 421, 401, "misdirected_request",
+		       "Unknown site",
+		       "This address is not served by Sekisho. Check the link, "
+		       "or use your organisation's sign-in address.");
+	} else if (host_bound(rt) &&
+		   cookie_ambiguous(&req, sk_app.session_cookie)) {
+		/* Not signed in, whichever cookie is real: a sibling domain
+		   may have tossed the other one in. */
+		refuse(&resp, rt, 400, 401, "unauthorized",
+		       "Conflicting cookies",
+		       "Your browser sent two different session cookies for "
+		       "this site. Clear this site's cookies and sign in "
+		       "again.");
 	} else {
-		req.tenant = sk_tenant_for_host(sk_app.cfg, sk_req_host(&req));
 		rt->fn(&req, &resp);
 	}
 	ret = answer(conn, &req, &resp, rt != NULL && rt->browser);
@@ -686,17 +998,57 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		  enum MHD_RequestTerminationCode toe)
 {
 	struct reqctx *rc = *con_cls;
+	size_t i;
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
+	sk_connguard_answered(conn_guard(conn));
 	if (rc == NULL)
 		return;
 	if (rc->body.data != NULL)
 		sk_memzero(rc->body.data, rc->body.cap); /* forms carry tokens */
 	sk_buf_free(&rc->body);
+	for (i = 0; i < SK_ARRAY_SIZE(rc->cookie); i++) {
+		free(rc->cookie[i].name);
+		sk_strfreezero(rc->cookie[i].value); /* session ids */
+	}
 	free(rc);
 	*con_cls = NULL;
+}
+
+/* Per-address connection cap (connguard.c); refused before any read. */
+static enum MHD_Result
+accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	unsigned char ip[SK_IP_LEN];
+
+	(void)cls;
+	(void)len;
+	if (!sockaddr_ip(sa, ip))
+		return MHD_YES;
+	return sk_connguard_admit(ip) ? MHD_YES : MHD_NO;
+}
+
+static void
+conn_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+	    enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci, *fi;
+	unsigned char ip[SK_IP_LEN] = {0};
+
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+					     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		fi = MHD_get_connection_info(conn,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL)
+			(void)sockaddr_ip(ci->client_addr, ip);
+		*socket_ctx = fi != NULL ? sk_connguard_open(ip, fi->connect_fd)
+					 : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		sk_connguard_close((struct sk_conn **)socket_ctx);
+	}
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -739,8 +1091,20 @@ sk_server_start(void)
 		sk_error("listen: %s is not an IP address", cfg->listen_host);
 		return SK_ERR_CONFIG;
 	}
+	/* The config checked every prefix: only memory can fail here. */
+	if (sk_ipset_parse((const char *const *)cfg->http.trusted_proxies.v,
+			   cfg->http.trusted_proxies.n, &trusted, NULL) != 0 ||
+	    sk_metrics_init(sk_route_count()) != 0 ||
+	    sk_connguard_start(cfg->http.max_connections,
+			       cfg->http.max_connections_per_ip,
+			       cfg->http.request_timeout,
+			       cfg->http.idle_timeout, trusted) != 0) {
+		sk_error("http: cannot set up the server (out of memory)");
+		sk_ipset_free(&trusted);
+		return SK_ERR_NOMEM;
+	}
 	daemon_h = MHD_start_daemon(
-	    flags, cfg->listen_port, NULL, NULL, access_handler, NULL,
+	    flags, cfg->listen_port, accept_policy, NULL, access_handler, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned int)cfg->http.threads, MHD_OPTION_CONNECTION_LIMIT,
@@ -755,8 +1119,11 @@ sk_server_start(void)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)cfg->http.max_header_bytes * 4 + 8192,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_NOTIFY_COMPLETED,
-	    request_completed, NULL, MHD_OPTION_END);
+	    request_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, conn_notify,
+	    NULL, MHD_OPTION_END);
 	if (daemon_h == NULL) {
+		sk_connguard_stop();
+		sk_ipset_free(&trusted);
 		sk_error("cannot listen on %s:%u", cfg->listen_host,
 			 (unsigned)cfg->listen_port);
 		return SK_ERR_IO;
@@ -777,4 +1144,6 @@ sk_server_stop(int64_t grace_ms)
 		usleep(10000);
 	MHD_stop_daemon(daemon_h);
 	daemon_h = NULL;
+	sk_connguard_stop();
+	sk_ipset_free(&trusted);
 }

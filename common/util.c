@@ -507,6 +507,25 @@ sk_buf_free(struct sk_buf *b)
 }
 
 int
+sk_parse_port(const char *s, size_t len, uint16_t *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return SK_ERR_INVALID;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return SK_ERR_INVALID;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return SK_ERR_INVALID;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int
 sk_hexval(int c)
 {
 	if (c >= '0' && c <= '9')

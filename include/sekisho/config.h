@@ -126,9 +126,31 @@ struct sk_config {
 		int64_t idle_timeout;	/* seconds, default 30 */
 		int64_t max_header_bytes; /* default 8192 */
 		int64_t max_body_bytes;	/* default 65536 */
-		bool trust_forwarded;	/* take the client IP from X-Forwarded-For
-					   / X-Real-IP; default false */
+		/*
+		 * Proxies (CIDR prefixes; default none) whose forwarded
+		 * header is read: the client IP is the TCP peer unless the
+		 * peer is one of these; then forwarded_header is read right
+		 * to left past trusted entries (policy.c
+		 * sk_forwarded_client). X-Forwarded-Host and X-Real-IP are
+		 * never read.
+		 */
+		struct sk_strlist trusted_proxies;
+		char *forwarded_header;	/* "x-forwarded-for" (default) or
+					   "forwarded" (RFC 7239 for=) */
+		/* TCP connections at once from one peer address, IPv6 per
+		   /64 (default 64); trusted proxies are exempt */
+		int64_t max_connections_per_ip;
+		/* seconds from a connection opening until a whole request
+		   (head and body) has arrived; absolute, not reset by
+		   activity; after an answer, idle_timeout + this for the next
+		   request (default 30) */
+		int64_t request_timeout;
 	} http;
+
+	/* A Host naming no tenant is refused with 421 even when a catch-all
+	   tenant exists; public_url's host still maps to the catch-all
+	   (default true). */
+	bool strict_hosts;
 
 	struct {
 		char *master_key_file;	/* 32-byte key sealing secrets at rest */

@@ -92,6 +92,10 @@ void sk_buf_add_json(struct sk_buf *b, const char *s);
 int sk_buf_take(struct sk_buf *b, char **out);
 void sk_buf_free(struct sk_buf *b);
 
+/* Parses a TCP port "1".."65535": 1 to 5 ASCII digits, nothing else.
+ * Returns 0 or SK_ERR_INVALID. */
+int sk_parse_port(const char *s, size_t len, uint16_t *port);
+
 /* Value of one hexadecimal digit (either case), or -1. */
 int sk_hexval(int c);
 

@@ -234,7 +234,7 @@ export function startEcho() {
 export function sekishoConfig({
   port, publicUrl, redisUrl, idpBase, secretFile, allowedHosts = [],
   idleTimeout = '36h', absoluteTimeout = '7d', secure = false, extra = '',
-  providerIds = ['google'], tenantsYaml, extraProvidersYaml = '',
+  providerIds = ['google'], tenantsYaml, extraProvidersYaml = '', httpYaml = '',
 }) {
   tenantsYaml ??= `  - id: default
     display_name: "Test Office"
@@ -252,7 +252,7 @@ public_url: "${publicUrl}"
 redis: { url: "${redisUrl}" }
 cookie: { secure: ${secure} }
 session: { idle_timeout: ${idleTimeout}, absolute_timeout: ${absoluteTimeout} }
-http: { threads: 2 }
+http: { threads: 2${httpYaml ? `, ${httpYaml}` : ''} }
 allowed_redirect_hosts: [${allowedHosts.map((h) => JSON.stringify(h)).join(', ')}]
 tenants:
 ${tenantsYaml}providers:
@@ -345,7 +345,7 @@ ${nginxCookieMaps()}
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header Host $http_host;
-            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Host $http_host;
             proxy_set_header X-Forwarded-Uri $request_uri;
@@ -356,7 +356,7 @@ ${nginxCookieMaps()}
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
-            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }
         location ^~ /callback/ {
             access_log ${dir}/access.log sekisho_noquery;
@@ -364,7 +364,7 @@ ${nginxCookieMaps()}
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
-            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }
         location ~ ^/(jwks\.json|\.well-known/openid-configuration)$ {
             proxy_pass http://sekisho;
@@ -477,7 +477,8 @@ export async function startNginx({ port, sekishoPort, appPort, config }) {
  * Starts redis, the test IdP, optionally the echo upstream and nginx, and
  * sekisho. Options: nginx (bool), idleTimeout, absoluteTimeout, secure
  * (cookie.secure), extraConfig (YAML appended verbatim), providerIds (oidc
- * providers, all served by the one test IdP; default ['google']), tenantsYaml
+ * providers, all served by the one test IdP; default ['google']), httpYaml
+ * (more keys of the http: flow mapping, e.g. `request_timeout: 2s`), tenantsYaml
  * (the items of `tenants:`, indented two spaces; default one tenant
  * "default" offering every provider).
  * Returns { redis, idp, echo, nginx, sekisho, base (where browsers go, always
@@ -486,7 +487,7 @@ export async function startNginx({ port, sekishoPort, appPort, config }) {
  */
 export async function startStack({
   nginx = false, idleTimeout, absoluteTimeout, secure = false, extraConfig = '',
-  providerIds = ['google'], tenantsYaml,
+  providerIds = ['google'], tenantsYaml, httpYaml,
 } = {}) {
   const dir = tmpDir();
   const stack = { dir, stopped: false };
@@ -526,7 +527,7 @@ export async function startStack({
     stack.sekisho = await startSekisho({
       dir, port: sekishoPort, publicUrl, redisUrl: stack.redis.url, idpBase: stack.idp.base,
       secretFile, allowedHosts, idleTimeout, absoluteTimeout, secure, extra: extraConfig,
-      providerIds, tenantsYaml,
+      providerIds, tenantsYaml, httpYaml,
     });
     stoppers.push(() => stack.sekisho.stop('SIGTERM', 5000));
     if (nginx) {

@@ -7,7 +7,7 @@
 //     sekisho_redis_errors_total
 //   - X-Request-Id on every answer of the daemon (200/302/400/401/403/404/
 //     405/413), unique per request
-//   - client_ip from the socket, spoofed X-Real-IP ignored (trust_forwarded off)
+//   - client_ip from the socket, spoofed X-Real-IP ignored (no trusted_proxies)
 //   - stderr is JSON lines; one access line per request with request_id (=
 //     X-Request-Id), method, path (no query), status, duration_ms, client_ip
 //   - nothing secret in the log: session id, code, state, nonce, PKCE

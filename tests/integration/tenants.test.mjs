@@ -8,7 +8,7 @@
 //   - a provider the tenant does not offer: /login/{id} 404 page
 //   - tenant isolation: a session made on "office" is 401 on "other"
 //     (Host: other.test) and on an unknown host; the session's own host 200
-//   - an unknown host: /login 404 "Unknown site" page, /auth/verify 401
+//   - an unknown host: /login 421 "Unknown site" page, /auth/verify 401
 //   - a sign-in started on one tenant cannot be finished on the other
 
 import { after, before, describe, test } from 'node:test';
@@ -91,12 +91,13 @@ describe('tenants and providers', () => {
     assert.equal(unknown.status, 401, 'office session on an unknown host');
   });
 
-  test('an unknown host has no sign-in', async () => {
+  test('an unknown host has no sign-in (strict_hosts: 421)', async () => {
     const r = await freshGet(`${base}/login`, { host: 'unknown.test' });
-    assert.equal(r.status, 404);
+    assert.equal(r.status, 421);
     assert.match(r.body, /Unknown site/);
     const r2 = await freshGet(`${base}/login/google`, { host: 'unknown.test' });
-    assert.equal(r2.status, 404);
+    assert.equal(r2.status, 421);
+    assert.equal(r2.headers.location, undefined);
   });
 
   test('a sign-in started on one tenant cannot be finished on the other', async () => {

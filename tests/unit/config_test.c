@@ -238,7 +238,11 @@ static const char full_yaml[] =
     "  idle_timeout: 45s\n"
     "  max_header_bytes: 16384\n"
     "  max_body_bytes: 131072\n"
-    "  trust_forwarded: true\n"
+    "  trusted_proxies: [\"10.0.0.0/8\", \"2001:DB8::/32\", \"127.0.0.1\"]\n"
+    "  forwarded_header: Forwarded\n"
+    "  max_connections_per_ip: 16\n"
+    "  request_timeout: 20s\n"
+    "strict_hosts: false\n"
     "log_level: debug\n"
     "allowed_redirect_hosts: [\"App.Example.com\", \"api.example.com:8443\"]\n"
     "tenants:\n"
@@ -318,7 +322,12 @@ test_full(void **state)
 	assert_int_equal(cfg->http.idle_timeout, 45);
 	assert_int_equal(cfg->http.max_header_bytes, 16384);
 	assert_int_equal(cfg->http.max_body_bytes, 131072);
-	assert_true(cfg->http.trust_forwarded);
+	assert_int_equal(cfg->http.trusted_proxies.n, 3);
+	assert_string_equal(cfg->http.trusted_proxies.v[1], "2001:DB8::/32");
+	assert_string_equal(cfg->http.forwarded_header, "forwarded");
+	assert_int_equal(cfg->http.max_connections_per_ip, 16);
+	assert_int_equal(cfg->http.request_timeout, 20);
+	assert_false(cfg->strict_hosts);
 
 	assert_string_equal(cfg->log_level, "debug");
 	assert_int_equal(cfg->allowed_redirect_hosts.n, 2);
@@ -345,7 +354,7 @@ test_full(void **state)
 	assert_int_equal(t->allowed_email_domains.n, 2);
 	assert_string_equal(t->allowed_email_domains.v[0], "acme.example");
 	assert_string_equal(t->allowed_email_domains.v[1], "partner.example");
-	assert_int_equal(t->line, 26);
+	assert_int_equal(t->line, 30);
 	t = &cfg->tenants[1];
 	assert_string_equal(t->id, "default");
 	assert_string_equal(t->display_name, "default");
@@ -354,7 +363,7 @@ test_full(void **state)
 	assert_string_equal(t->providers.v[0], "corp");
 	assert_int_equal(t->mfa, SK_MFA_ADMINS);
 	assert_int_equal(t->allowed_hd.n, 0);
-	assert_int_equal(t->line, 34);
+	assert_int_equal(t->line, 38);
 
 	assert_int_equal(cfg->nproviders, 2);
 	p = &cfg->providers[0];
@@ -369,7 +378,7 @@ test_full(void **state)
 	assert_string_equal(p->scopes.v[2], "profile");
 	assert_false(p->userinfo);
 	assert_int_equal(p->http_timeout, 10);
-	assert_int_equal(p->line, 39);
+	assert_int_equal(p->line, 43);
 	p = &cfg->providers[1];
 	assert_string_equal(p->id, "corp");
 	assert_string_equal(p->type, "oidc");
@@ -386,7 +395,7 @@ test_full(void **state)
 	assert_string_equal(cfg->clients[0].client_id, "billing-api");
 	assert_string_equal(cfg->clients[0].client_secret,
 			    "billing-api-secret-0123456789abcdef");
-	assert_int_equal(cfg->clients[0].line, 53);
+	assert_int_equal(cfg->clients[0].line, 57);
 	assert_string_equal(cfg->clients[1].client_id, "Reports.v2");
 	assert_string_equal(cfg->clients[1].client_secret,
 			    "reports-secret-0123456789abcdefgh");
@@ -453,7 +462,11 @@ test_defaults(void **state)
 	assert_int_equal(cfg->http.idle_timeout, 30);
 	assert_int_equal(cfg->http.max_header_bytes, 8192);
 	assert_int_equal(cfg->http.max_body_bytes, 65536);
-	assert_false(cfg->http.trust_forwarded);
+	assert_int_equal(cfg->http.trusted_proxies.n, 0);
+	assert_string_equal(cfg->http.forwarded_header, "x-forwarded-for");
+	assert_int_equal(cfg->http.max_connections_per_ip, 64);
+	assert_int_equal(cfg->http.request_timeout, 30);
+	assert_true(cfg->strict_hosts);
 	assert_string_equal(cfg->log_level, "info");
 	assert_int_equal(cfg->allowed_redirect_hosts.n, 0);
 	assert_int_equal(cfg->ntenants, 1);
@@ -552,11 +565,11 @@ test_unknown_keys(void **state)
 	       "1: listn: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes)",
+	       "strict_modes, strict_hosts)",
 	       "13: redis2: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes)");
+	       "strict_modes, strict_hosts)");
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis:\n"
 	       "  url: \"unix:///run/sekisho/redis.sock\"\n"
@@ -590,7 +603,8 @@ test_unknown_keys(void **state)
 	       "absolute_timeout, login_timeout)",
 	       "11: http.workers: unknown key (allowed: threads, "
 	       "max_connections, idle_timeout, max_header_bytes, "
-	       "max_body_bytes, trust_forwarded)",
+	       "max_body_bytes, trusted_proxies, forwarded_header, "
+	       "max_connections_per_ip, request_timeout)",
 	       "15: tenants[0].mfa_policy: unknown key (allowed: id, "
 	       "display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
@@ -1082,7 +1096,7 @@ test_wrong_kinds(void **state)
 	       "1: (top level): expected a mapping, got a list (keys: listen, "
 	       "public_url, redis, cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes)");
+	       "strict_modes, strict_hosts)");
 	EXPECT(MIN "clients:\n  - billing\n",
 	       "13: clients[0]: expected a mapping, got a single value (keys: "
 	       "client_id, client_secret_file, client_secret, public, "
@@ -1148,7 +1162,7 @@ test_many_errors(void **state)
 	       "1: listn: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes)",
+	       "strict_modes, strict_hosts)",
 	       "2: public_url: \"http://x\" is not https while cookie.secure is "
 	       "true (use https, or set cookie.secure: false for local http)",
 	       "6: session.idle_timeout: \"36x\" is not a duration (a number "
@@ -1547,7 +1561,7 @@ test_secret_file_modes(void **state)
 	       "16: redis2: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes)");
+	       "strict_modes, strict_hosts)");
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis: {url: \"unix:///r.sock\", password_file: @H@}\n"
 	       "tenants: [{id: default, providers: [google]}]\n"
@@ -1790,14 +1804,14 @@ test_warnings(void **state)
 	      "12: listen: warning: \"0.0.0.0\" is not a loopback address and "
 	      "no proxy is configured (clients would reach Sekisho's plain "
 	      "http directly: put nginx or Traefik in front and listen on "
-	      "127.0.0.1, or set http.trust_forwarded for the proxy in front)");
+	      "127.0.0.1, or list the proxy in front in http.trusted_proxies)");
 	WARNS(MIN "listen: \"[::]:8080\"\n",
 	      "12: listen: warning: \"::\" is not a loopback address and no "
 	      "proxy is configured (clients would reach Sekisho's plain http "
 	      "directly: put nginx or Traefik in front and listen on "
-	      "127.0.0.1, or set http.trust_forwarded for the proxy in front)");
+	      "127.0.0.1, or list the proxy in front in http.trusted_proxies)");
 	NO_WARNINGS(MIN "listen: \"0.0.0.0:8080\"\n"
-			"http: {trust_forwarded: true}\n");
+			"http: {trusted_proxies: [\"10.0.0.0/8\"]}\n");
 
 	/* public_url: plain http on a real name; https without Secure. */
 	WARNS(HTTP_HEAD("http://login.example.com"),
@@ -1981,11 +1995,46 @@ test_example_documents_every_key(void **state)
 	free(seen);
 }
 
+/* http.trust_forwarded is gone; trusted_proxies takes CIDRs only. */
+static void
+test_forwarded_keys(void **state)
+{
+	(void)state;
+	EXPECT(MIN "http:\n"
+		   "  trust_forwarded: true\n"
+		   "  trusted_proxies: [\"10.0.0.1/8\", \"::1/129\", nginx, "
+		   "\"10.0.0.0/8\"]\n"
+		   "  forwarded_header: x-real-ip\n"
+		   "  max_connections_per_ip: 0\n"
+		   "strict_hosts: maybe\n",
+	       "13: http.trust_forwarded: was removed (use "
+	       "http.trusted_proxies: [CIDR, ...], the proxies whose "
+	       "X-Forwarded-For is read; client headers are never trusted "
+	       "otherwise)",
+	       "14: http.trusted_proxies[0]: \"10.0.0.1/8\" is not an IP prefix "
+	       "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
+	       "or 2001:db8::/32, with no bits set past the length)",
+	       "14: http.trusted_proxies[1]: \"::1/129\" is not an IP prefix "
+	       "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
+	       "or 2001:db8::/32, with no bits set past the length)",
+	       "14: http.trusted_proxies[2]: \"nginx\" is not an IP prefix "
+	       "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
+	       "or 2001:db8::/32, with no bits set past the length)",
+	       "15: http.forwarded_header: \"x-real-ip\" is not a forwarded "
+	       "header (x-forwarded-for or forwarded: the one your proxy "
+	       "appends to)",
+	       "16: http.max_connections_per_ip: \"0\" is out of range (1 to "
+	       "1000000)",
+	       "17: strict_hosts: \"maybe\" is not a boolean (true, false, "
+	       "yes or no)");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_forwarded_keys),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_redis_and_listen_forms),
 	    cmocka_unit_test(test_unknown_keys),

@@ -10,11 +10,17 @@
  * - cookie shape checks and Set-Cookie formatting (attributes, delete,
  *   Domain)
  * - binding a pending sign-in to the browser's cookie
+ * - Host normalisation and strict syntax (userinfo, paths, spaces, bad
+ *   ports, IPv6), strict_hosts and public_url's host
+ * - the client address behind trusted proxies (X-Forwarded-For and
+ *   Forwarded read right to left; spoofed, malformed and mapped entries)
+ * - the session cookie from raw Cookie headers: exact names, duplicates
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +28,7 @@
 
 #include "broker_int.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 #include "sekisho/util.h"
 
 struct sk_app sk_app; /* the broker's global, unused by policy.c */
@@ -352,6 +359,223 @@ test_loginstate_bound(void **state)
 	free(other);
 }
 
+static void
+test_host_normalize(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		size_t hostlen;
+	} ok[] = {
+	    {"law.test", "law.test", 8},
+	    {"LAW.test.:8080", "law.test:8080", 8},
+	    {"Law.Test.", "law.test", 8},
+	    {"127.0.0.1:9", "127.0.0.1:9", 9},
+	    {"[::1]:8080", "[::1]:8080", 5},
+	    {"[2001:DB8::1]", "[2001:db8::1]", 13},
+	    {"my_host.internal", "my_host.internal", 16},
+	};
+	static const char *const bad[] = {
+	    "law.test:@evil.example", "law.test@evil.example", "a b",
+	    "law.test/x", "law.test:", "law.test:0", "law.test:65536",
+	    "law.test:80:80", "law.test..", "..", ".", ".law.test",
+	    "law..test", "[::1", "[::1]x", "[nope]", "[::1]:", "law.test:+80",
+	    "law.test:123456", "", "law.test\r\nx: y", "l\x7f", "\xe6\x97\xa5.jp",
+	    "law.test:80/", "[fe80::1%25eth0]", "law.test#", "law.test?",
+	    "user:pass@law.test",
+	};
+	char out[300];
+	char big[400];
+	size_t i, hl;
+
+	(void)state;
+	for (i = 0; i < SK_ARRAY_SIZE(ok); i++) {
+		assert_int_equal(sk_host_normalize(ok[i].in, out, sizeof(out),
+						   &hl),
+				 0);
+		assert_string_equal(out, ok[i].out);
+		assert_int_equal(hl, ok[i].hostlen);
+	}
+	for (i = 0; i < SK_ARRAY_SIZE(bad); i++)
+		if (sk_host_normalize(bad[i], out, sizeof(out), &hl) !=
+		    SK_ERR_INVALID)
+			fail_msg("accepted host %s", bad[i]);
+	assert_int_equal(sk_host_normalize(NULL, out, sizeof(out), NULL),
+			 SK_ERR_INVALID);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sk_host_normalize(big, out, sizeof(out), NULL),
+			 SK_ERR_INVALID);
+	/* too small an output buffer is a refusal, not an overflow */
+	assert_int_equal(sk_host_normalize("law.test:8080", out, 8, NULL),
+			 SK_ERR_INVALID);
+}
+
+static void
+test_strict_hosts(void **state)
+{
+	struct sk_config *cfg = test_config(true);
+
+	(void)state;
+	cfg->public_url = "http://127.0.0.1:8080";
+	/* normalised before matching */
+	assert_string_equal(sk_tenant_for_host(cfg, "LOGIN.A.example.:8443")->id,
+			    "a");
+	assert_string_equal(sk_tenant_for_host(cfg, "a.example.:8443")->id, "a");
+	/* malformed: never a tenant, not even the catch-all */
+	assert_null(sk_tenant_for_host(cfg, "login.a.example:@evil"));
+	/* not strict: today's fallback */
+	cfg->strict_hosts = false;
+	assert_string_equal(sk_tenant_for_host(cfg, "unknown.test")->id,
+			    "default");
+	assert_string_equal(sk_tenant_for_host(cfg, "")->id, "default");
+	cfg->strict_hosts = true;
+	assert_null(sk_tenant_for_host(cfg, "unknown.test"));
+	assert_null(sk_tenant_for_host(cfg, ""));
+	/* "a.example" alone is listed only with port 8443 */
+	assert_null(sk_tenant_for_host(cfg, "a.example"));
+	/* public_url's host (any port) is the catch-all's */
+	assert_string_equal(sk_tenant_for_host(cfg, "127.0.0.1:8080")->id,
+			    "default");
+	assert_string_equal(sk_tenant_for_host(cfg, "127.0.0.1")->id,
+			    "default");
+	assert_null(sk_tenant_for_host(cfg, "127.0.0.2:8080"));
+	cfg->public_url = "https://[::1]:8443/sso";
+	assert_string_equal(sk_tenant_for_host(cfg, "[::1]")->id, "default");
+	/* no catch-all: public_url's host has no tenant */
+	cfg = test_config(false);
+	cfg->strict_hosts = true;
+	cfg->public_url = "http://127.0.0.1:8080";
+	assert_null(sk_tenant_for_host(cfg, "127.0.0.1:8080"));
+}
+
+static void
+fwd(const char *trusted_csv, const char *peer, const char *list,
+    bool forwarded, const char *want)
+{
+	const char *v[8];
+	char buf[256], *p, *save = NULL, got[SK_IP_STRLEN];
+	struct sk_ipset *set = NULL;
+	unsigned char pa[SK_IP_LEN], out[SK_IP_LEN];
+	size_t n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", trusted_csv);
+	for (p = strtok_r(buf, " ", &save); p && n < 8;
+	     p = strtok_r(NULL, " ", &save))
+		v[n++] = p;
+	assert_int_equal(sk_ipset_parse(v, n, &set, NULL), 0);
+	assert_int_equal(sk_ip_parse(peer, strlen(peer), pa), 0);
+	sk_forwarded_client(set, pa, list, forwarded, out);
+	sk_ip_format(out, got);
+	if (strcmp(got, want) != 0)
+		fail_msg("peer %s list '%s': got %s, want %s", peer,
+			 list ? list : "(none)", got, want);
+	sk_ipset_free(&set);
+}
+
+static void
+test_forwarded_client(void **state)
+{
+	const char *tp = "127.0.0.1 10.0.0.0/8 2001:db8::/32";
+
+	(void)state;
+	/* peer not trusted: headers ignored */
+	fwd(tp, "203.0.113.9", "1.2.3.4", false, "203.0.113.9");
+	fwd("", "127.0.0.1", "1.2.3.4", false, "127.0.0.1");
+	/* trusted peer, no header */
+	fwd(tp, "127.0.0.1", NULL, false, "127.0.0.1");
+	/* one hop; then a client that forged a leftmost entry */
+	fwd(tp, "127.0.0.1", "198.51.100.7", false, "198.51.100.7");
+	fwd(tp, "127.0.0.1", "6.6.6.6, 198.51.100.7", false, "198.51.100.7");
+	fwd(tp, "127.0.0.1", "6.6.6.6,198.51.100.7, 10.1.1.1", false,
+	    "198.51.100.7");
+	/* the client claims to be a trusted proxy: still read past it? only
+	   up to the first untrusted entry from the right */
+	fwd(tp, "127.0.0.1", "10.9.9.9, 198.51.100.7", false, "198.51.100.7");
+	/* all trusted: the leftmost (last trusted hop) */
+	fwd(tp, "127.0.0.1", "10.2.2.2, 10.1.1.1", false, "10.2.2.2");
+	/* malformed at the right: stop at the peer */
+	fwd(tp, "127.0.0.1", "198.51.100.7, garbage", false, "127.0.0.1");
+	fwd(tp, "127.0.0.1", "198.51.100.7, ", false, "127.0.0.1");
+	fwd(tp, "127.0.0.1", "", false, "127.0.0.1");
+	/* malformed behind a trusted hop: that hop */
+	fwd(tp, "127.0.0.1", "x, 10.1.1.1", false, "10.1.1.1");
+	/* ports and brackets; IPv6; mapped forms */
+	fwd(tp, "127.0.0.1", "198.51.100.7:4711", false, "198.51.100.7");
+	fwd(tp, "127.0.0.1", "[2001:db9::5]:443", false, "2001:db9::5");
+	fwd(tp, "127.0.0.1", "2001:db9::5", false, "2001:db9::5");
+	fwd(tp, "2001:db8::1", "2001:db9::5", false, "2001:db9::5");
+	fwd(tp, "::ffff:127.0.0.1", "::ffff:198.51.100.7", false,
+	    "198.51.100.7");
+	fwd(tp, "127.0.0.1", "::ffff:10.1.1.1, ", false, "127.0.0.1");
+	fwd(tp, "127.0.0.1", "198.51.100.7, ::ffff:10.1.1.1", false,
+	    "198.51.100.7");
+	fwd(tp, "127.0.0.1", "[2001:db9::5]x", false, "127.0.0.1");
+	/* RFC 7239 */
+	fwd(tp, "127.0.0.1", "for=198.51.100.7;proto=https", true,
+	    "198.51.100.7");
+	fwd(tp, "127.0.0.1", "for=6.6.6.6, for=\"[2001:db9::5]:4711\"", true,
+	    "2001:db9::5");
+	fwd(tp, "127.0.0.1", "for=198.51.100.7, proto=http;For=10.1.1.1",
+	    true, "198.51.100.7");
+	fwd(tp, "127.0.0.1", "for=unknown", true, "127.0.0.1");
+	fwd(tp, "127.0.0.1", "for=_hidden, for=10.1.1.1", true, "10.1.1.1");
+	fwd(tp, "127.0.0.1", "by=10.0.0.1", true, "127.0.0.1");
+	/* an X-Forwarded-For list is not read as Forwarded, nor back */
+	fwd(tp, "127.0.0.1", "198.51.100.7", true, "127.0.0.1");
+	fwd(tp, "127.0.0.1", "for=198.51.100.7", false, "127.0.0.1");
+}
+
+static void
+cookie(const char *const *headers, const char *name, int want_r,
+       const char *want)
+{
+	const char *val = NULL;
+	size_t vlen = 0, i;
+	int r = 0;
+
+	for (i = 0; headers[i] != NULL && r == 0; i++)
+		r = sk_cookie_scan(headers[i], name, &val, &vlen);
+	assert_int_equal(r, want_r);
+	if (want_r != 0)
+		return;
+	if (want == NULL) {
+		assert_null(val);
+		return;
+	}
+	assert_non_null(val);
+	assert_int_equal(vlen, strlen(want));
+	assert_memory_equal(val, want, vlen);
+}
+
+static void
+test_cookie_scan(void **state)
+{
+	const char *h1[] = {"__Host-sekisho=AAA", NULL};
+	const char *h2[] = {"__HOST-sekisho=BBB; __Host-sekisho=AAA", NULL};
+	const char *h3[] = {"__host-sekisho=BBB", NULL};
+	const char *h4[] = {"__Host-sekisho=AAA; __Host-sekisho=BBB", NULL};
+	const char *h5[] = {"__Host-sekisho=AAA", "x=1; __Host-sekisho=BBB",
+			    NULL};
+	const char *h6[] = {"__Host-sekisho=AAA;__Host-sekisho=AAA",
+			    "__Host-sekisho = AAA ", NULL};
+	const char *h7[] = {"a=1;;; =x; __Host-sekisho; x__Host-sekisho=C; "
+			    "__Host-sekishox=D",
+			    NULL};
+	const char *h8[] = {"__Host-sekisho=; __Host-sekisho=AAA", NULL};
+	const char *h9[] = {"", "__Host-sekisho=\"AAA\"", NULL};
+
+	(void)state;
+	cookie(h1, "__Host-sekisho", 0, "AAA");
+	cookie(h2, "__Host-sekisho", 0, "AAA"); /* the case-variant is ignored */
+	cookie(h3, "__Host-sekisho", 0, NULL);
+	cookie(h4, "__Host-sekisho", SK_ERR_INVALID, NULL);
+	cookie(h5, "__Host-sekisho", SK_ERR_INVALID, NULL);
+	cookie(h6, "__Host-sekisho", 0, "AAA"); /* same value twice */
+	cookie(h7, "__Host-sekisho", 0, NULL);
+	cookie(h8, "__Host-sekisho", SK_ERR_INVALID, NULL);
+	cookie(h9, "__Host-sekisho", 0, "\"AAA\""); /* shape checked later */
+}
+
 int
 main(void)
 {
@@ -366,6 +590,10 @@ main(void)
 	    cmocka_unit_test(test_token_shape),
 	    cmocka_unit_test(test_cookie_format),
 	    cmocka_unit_test(test_loginstate_bound),
+	    cmocka_unit_test(test_host_normalize),
+	    cmocka_unit_test(test_strict_hosts),
+	    cmocka_unit_test(test_forwarded_client),
+	    cmocka_unit_test(test_cookie_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
