@@ -15,4 +15,12 @@ bool sk_app_family_ok(const char *s);
 /* Adds a session (64-hex) or "a:<family>" to the user's index. */
 int sk_user_index_add(const char *user, const char *member, int64_t ttl);
 
+/*
+ * The value of field name in the text of an INFO reply ("name:value"
+ * lines) copied into out. SK_ERR_NOT_FOUND when absent, SK_ERR_TOO_LARGE
+ * when it does not fit.
+ */
+int sk_store_info_field(const char *info, const char *name, char *out,
+			size_t outlen);
+
 #endif

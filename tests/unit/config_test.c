@@ -540,10 +540,11 @@ test_unknown_keys(void **state)
 	       "    client_secret_file: @C@\n"
 	       "    secret: x\n",
 	       "4: redis.pasword_file: unknown key (allowed: url, "
-	       "password_file, password, connect_timeout, command_timeout)",
+	       "password_file, password, connect_timeout, command_timeout, "
+	       "require_persistence)",
 	       "7: cookie.domain: unknown key (allowed: secure, name)",
 	       "9: session.idle: unknown key (allowed: idle_timeout, "
-	       "absolute_timeout, login_timeout)",
+	       "absolute_timeout, login_timeout, max_pending_logins_per_ip)",
 	       "11: http.workers: unknown key (allowed: threads, "
 	       "max_connections, idle_timeout, max_header_bytes, "
 	       "max_body_bytes, trust_forwarded)",
@@ -1011,7 +1012,8 @@ test_wrong_kinds(void **state)
 		   "cookie:\n",
 	       "12: listen: expected a single value, got a mapping",
 	       "13: session: expected a mapping, got a list (keys: "
-	       "idle_timeout, absolute_timeout, login_timeout)",
+	       "idle_timeout, absolute_timeout, login_timeout, "
+	       "max_pending_logins_per_ip)",
 	       "15: allowed_redirect_hosts: expected a list, got a single value",
 	       "17: http.threads: expected a single value, got a list",
 	       "18: cookie: expected a mapping, got nothing (keys: secure, "
