@@ -689,12 +689,24 @@ sk_mfa_totp_verify(const unsigned char *secret, size_t len, int64_t now,
 
 /* ---- Redis scripts ---- */
 
-/* KEYS: user hash, totp hash. ARGV: roles. Returns 1 when enrolled. */
+/*
+ * KEYS: user hash, totp hash. ARGV: roles. Returns 1 when enrolled, 0
+ * when not, -1 when the user hash says a factor was enrolled (field
+ * "totp") but its record is gone: the sign-in must fail closed, not go on
+ * without a factor or enrol a new one on the upstream account alone.
+ * Factors enrolled before the mark existed get it here.
+ */
 static struct sk_script signin_script = {
-    .src = "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    .src = "local has = redis.call('HEXISTS', KEYS[2], 'seed')\n"
+	   "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
 	   "  redis.call('HSET', KEYS[1], 'roles', ARGV[1])\n"
+	   "  if has == 1 then\n"
+	   "    redis.call('HSET', KEYS[1], 'totp', '1')\n"
+	   "  elseif redis.call('HGET', KEYS[1], 'totp') == '1' then\n"
+	   "    return -1\n"
+	   "  end\n"
 	   "end\n"
-	   "return redis.call('HEXISTS', KEYS[2], 'seed')\n",
+	   "return has\n",
 };
 
 /*
@@ -718,8 +730,8 @@ static struct sk_script enrol_load_script = {
 };
 
 /*
- * KEYS: totp, rc, the session's enrolment key. ARGV: the pending seed
- * checked, the seed to activate (re-sealed for its purpose), the step of
+ * KEYS: totp, rc, the session's enrolment key, user hash (marked "totp":
+ * a factor exists; see signin_script). ARGV: the pending seed checked, the seed to activate (re-sealed for its purpose), the step of
  * the code used, replace flag, then the recovery-code hashes. The pending
  * seed must be this session's and unchanged (a second tab may have
  * started over); an active factor is replaced only when the caller proved
@@ -736,6 +748,9 @@ static struct sk_script enrol_finish_script = {
 	   "redis.call('HSET', KEYS[1], 'seed', ARGV[2], 'last_step', "
 	   "ARGV[3], 'enrolled_at', now)\n"
 	   "redis.call('PERSIST', KEYS[1])\n"
+	   "if redis.call('EXISTS', KEYS[4]) == 1 then\n"
+	   "  redis.call('HSET', KEYS[4], 'totp', '1')\n"
+	   "end\n"
 	   "redis.call('DEL', KEYS[2])\n"
 	   "redis.call('SADD', KEYS[2], unpack(ARGV, 5))\n"
 	   "return now\n",
@@ -844,10 +859,19 @@ sk_mfa_signin_state(const char *user_id, const char *roles, bool *enrolled)
 	argv[2] = roles != NULL ? roles : "";
 	if ((r = eval(&rep, &signin_script, 2, 3, argv)) != 0)
 		return r;
-	if (rep->type != SK_REPLY_INTEGER)
+	if (rep->type != SK_REPLY_INTEGER) {
 		r = SK_ERR_STORE;
-	else
+	} else if (rep->integer < 0) {
+		sk_error("mfa: user %s enrolled a TOTP factor, but its record "
+			 "(sk:{u:%s}:totp) is missing from Redis: sign-in "
+			 "refused; restore it from a backup of Redis, or reset "
+			 "the factor (HDEL sk:{u:%s} totp) so the user enrols "
+			 "again",
+			 user_id, user_id, user_id);
+		r = SK_ERR_LOST;
+	} else {
 		*enrolled = rep->integer == 1;
+	}
 	sk_reply_free(&rep);
 	return r;
 }
@@ -941,10 +965,11 @@ sk_mfa_enrol_finish(const char *tenant, const char *user_id,
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
 	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], ekey[KEY_LEN],
-	    aad[AAD_LEN], steps[24], *sealed = NULL, *pseed = NULL;
+	    ukey[KEY_LEN], aad[AAD_LEN], steps[24], *sealed = NULL,
+	    *pseed = NULL;
 	char hashes[SK_MFA_RECOVERY_CODES][HMAC_HEX + 1];
 	struct sk_reply *rep = NULL;
-	const char *argv[7 + SK_MFA_RECOVERY_CODES];
+	const char *argv[8 + SK_MFA_RECOVERY_CODES];
 	int64_t now, step;
 	int i, r;
 
@@ -990,16 +1015,18 @@ sk_mfa_enrol_finish(const char *tenant, const char *user_id,
 	if ((r = rc_generate(rk, tenant, user_id, codes, hashes)) != 0)
 		goto out;
 	snprintf(steps, sizeof(steps), "%lld", (long long)step);
+	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
 	argv[0] = totp;
 	argv[1] = rc;
 	argv[2] = ekey;
-	argv[3] = pseed;
-	argv[4] = sealed;
-	argv[5] = steps;
-	argv[6] = replace ? "1" : "0";
+	argv[3] = ukey;
+	argv[4] = pseed;
+	argv[5] = sealed;
+	argv[6] = steps;
+	argv[7] = replace ? "1" : "0";
 	for (i = 0; i < SK_MFA_RECOVERY_CODES; i++)
-		argv[7 + i] = hashes[i];
-	if ((r = eval(&rep, &enrol_finish_script, 3, 7 + SK_MFA_RECOVERY_CODES,
+		argv[8 + i] = hashes[i];
+	if ((r = eval(&rep, &enrol_finish_script, 4, 8 + SK_MFA_RECOVERY_CODES,
 		      argv)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER) {

@@ -24,6 +24,9 @@
 //   - a tenant data key deleted after enrolment: after a restart, MFA pages
 //     answer 503 (not 500 after a correct code), no new data key is made,
 //     and restoring the key brings the factors back
+//   - an enrolled user's factor record deleted: the sign-in ends on a 503
+//     page with no session (never a sign-in without the factor, nor a new
+//     enrolment on the upstream account alone); restored, it is asked for
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -353,5 +356,22 @@ describe('second factor state', () => {
     assert.equal(again.res.status, 302);
     await waitFor(async () => (await follow(jar, `${stack.base}/auth/verify`)).status === 200,
       { timeoutMs: 2000, what: 'signed in' });
+  });
+
+  test('an enrolled user whose factor record is lost cannot sign in (503), nor enrol again', async () => {
+    const key = `sk:{u:${bob.uid}}:totp`;
+    assert.equal((await stack.redis.cli('HGET', `sk:{u:${bob.uid}}`, 'totp')).trim(), '1', 'marked');
+    const saved = (await stack.redis.cli('HGETALL', key)).trim().split('\n');
+    await stack.redis.cli('DEL', key);
+    const jar = new CookieJar();
+    const { res } = await signIn(jar, stack.base, bob);
+    assert.equal(res.status, 503);
+    assert.match(res.body, /Two-step verification unavailable/);
+    assert.equal(jar.get(stack.base, 'sekisho'), undefined, 'no session');
+    assert.match(sk.stderr(), /mfa: user \S+ enrolled a TOTP factor, but its record .* is missing from Redis/);
+    // Restored from a backup: the next sign-in asks for the code again.
+    await stack.redis.cli('HSET', key, ...saved);
+    const again = new CookieJar();
+    assert.match((await signIn(again, stack.base, bob)).res.location, /\/mfa$/);
   });
 });
