@@ -182,10 +182,11 @@ expect_errors(const char *yaml, const char *const *lines)
 	} while (0)
 
 /* The smallest valid file: 11 lines, so appended keys start at line 12. */
-#define MIN_HEAD                                                           \
+/* The smallest valid file but a secret; more keys go into redis:. */
+#define MIN_REDIS(redis_more)                                              \
 	"public_url: \"https://login.example.com\"\n"                      \
 	"redis:\n"                                                         \
-	"  url: \"unix:///run/sekisho/redis.sock\"\n"                      \
+	"  url: \"unix:///run/sekisho/redis.sock\"\n" redis_more            \
 	"tenants:\n"                                                       \
 	"  - id: default\n"                                                \
 	"    providers: [google]\n"                                        \
@@ -193,6 +194,8 @@ expect_errors(const char *yaml, const char *const *lines)
 	"  - id: google\n"                                                 \
 	"    type: google\n"                                               \
 	"    client_id: \"abc.apps.googleusercontent.com\"\n"
+
+#define MIN_HEAD MIN_REDIS("")
 
 #define MIN MIN_HEAD "    client_secret_file: @G@\n"
 
@@ -406,6 +409,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->session.idle_timeout, 36 * 3600);
 	assert_int_equal(cfg->session.absolute_timeout, 7 * 86400);
 	assert_int_equal(cfg->session.login_timeout, 600);
+	assert_int_equal(cfg->session.max_pending_logins_per_ip, 20);
+	assert_true(cfg->redis.require_persistence);
 	assert_int_equal(cfg->http.threads,
 			 ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu);
 	assert_int_equal(cfg->http.max_connections, 1024);
@@ -1170,6 +1175,33 @@ test_mfa_keys(void **state)
 	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
 }
 
+/* MIN with more redis: keys and more top-level YAML. */
+#define DUR(redis_more, more)                                              \
+	MIN_REDIS(redis_more) "    client_secret_file: @G@\n" more
+
+static void
+test_durability_keys(void **state)
+{
+	struct sk_config *cfg;
+
+	(void)state;
+	cfg = load_ok(DUR("  require_persistence: false\n",
+			  "session:\n  max_pending_logins_per_ip: 0\n"));
+	assert_false(cfg->redis.require_persistence);
+	assert_int_equal(cfg->session.max_pending_logins_per_ip, 0);
+	sk_config_free(&cfg);
+	cfg = load_ok(DUR("", "session: {max_pending_logins_per_ip: 500}\n"));
+	assert_true(cfg->redis.require_persistence);
+	assert_int_equal(cfg->session.max_pending_logins_per_ip, 500);
+	sk_config_free(&cfg);
+	EXPECT(DUR("  require_persistence: sometimes\n",
+		   "session:\n  max_pending_logins_per_ip: -1\n"),
+	       "4: redis.require_persistence: \"sometimes\" is not a boolean "
+	       "(true, false, yes or no)",
+	       "14: session.max_pending_logins_per_ip: \"-1\" is not a number "
+	       "(0 to 1000000)");
+}
+
 int
 main(void)
 {
@@ -1199,6 +1231,7 @@ main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_mfa_keys),
+	    cmocka_unit_test(test_durability_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
