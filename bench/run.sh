@@ -77,8 +77,12 @@ http { access_log off; client_body_temp_path $dir/nginx;
   server { listen 127.0.0.1:$np; location / { return 200 "ok"; } } }
 NGX
 nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" & pids+=($!)
-# Redis on a Unix socket, as the brief recommends for production.
-redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --save '' --appendonly no --loglevel warning --logfile "$dir/redis.log" & pids+=($!)
+# Redis on a Unix socket, as the brief recommends for production, with
+# persistence on (AOF, fsync every second: the brief's benchmark setting)
+# and no eviction (Sekisho refuses to start otherwise).
+redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --save '' \
+	--appendonly yes --appendfsync everysec --dir "$dir" --maxmemory-policy noeviction \
+	--loglevel warning --logfile "$dir/redis.log" & pids+=($!)
 # Secret files readable by their owner only (sekisho refuses others).
 (umask 077 && openssl rand -hex 24 >"$dir/idp.secret" &&
 	openssl rand -hex 32 >"$dir/master.key" &&

@@ -143,6 +143,10 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			  "Please start again.");
 		goto out;
 	}
+	/* No longer pending: its slot under the per-address cap is free. */
+	if (json_object_get(j, "ipb") != NULL)
+		(void)sk_login_pending_release(
+		    json_string_value(json_object_get(j, "ipb")), state);
 	/* The state is spent from here on: whatever happens, it cannot be
 	 * replayed. Now check it belongs to this browser, tenant, provider. */
 	bind = sk_req_cookie(req, sk_app.state_cookie);

@@ -1451,6 +1451,9 @@ static const struct kw redis_kw[] = {
     {.name = "command_timeout",
      .fn = kw_duration_ms,
      .off = offsetof(struct sk_config, redis.command_timeout_ms)},
+    {.name = "require_persistence",
+     .fn = kw_bool,
+     .off = offsetof(struct sk_config, redis.require_persistence)},
 };
 static const struct kwtab redis_tab = {redis_kw, SK_ARRAY_SIZE(redis_kw)};
 
@@ -1477,6 +1480,11 @@ static const struct kw session_kw[] = {
     {.name = "login_timeout",
      .fn = kw_duration,
      .off = offsetof(struct sk_config, session.login_timeout)},
+    {.name = "max_pending_logins_per_ip",
+     .fn = kw_int64,
+     .off = offsetof(struct sk_config, session.max_pending_logins_per_ip),
+     .min = 0,
+     .max = 1000000},
 };
 static const struct kwtab session_tab = {session_kw,
 					 SK_ARRAY_SIZE(session_kw)};
@@ -2130,6 +2138,8 @@ early_defaults(struct sk_config *cfg)
 	cfg->session.idle_timeout = 36 * 3600;
 	cfg->session.absolute_timeout = 7 * 86400;
 	cfg->session.login_timeout = 10 * 60;
+	cfg->session.max_pending_logins_per_ip = 20;
+	cfg->redis.require_persistence = true;
 	cfg->http.threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
 	cfg->http.max_connections = 1024;
 	cfg->http.idle_timeout = 30;

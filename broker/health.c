@@ -4,6 +4,7 @@
 #include "sekisho/keys.h"
 #include "sekisho/store.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void
@@ -17,11 +18,24 @@ sk_handle_healthz(struct sk_req *req, struct sk_resp *resp)
 void
 sk_handle_readyz(struct sk_req *req, struct sk_resp *resp)
 {
+	char why[512], desc[600];
+	int r;
+
 	(void)req;
-	/* Ready means we can decide: without Redis every answer is a no. */
-	if (sk_store_ping() != 0) {
-		sk_resp_json_error(resp, 503, "temporarily_unavailable",
-				   "session store unreachable");
+	/*
+	 * Ready means we can decide: without Redis every answer is a no.
+	 * A Redis that evicts (or forgets on restart, unless allowed)
+	 * silently drops second factors and data keys: not ready either,
+	 * saying which setting is wrong.
+	 */
+	r = sk_store_check_durable(sk_app.cfg->redis.require_persistence, why,
+				   sizeof(why));
+	if (r != 0) {
+		if (r == SK_ERR_CONFIG)
+			snprintf(desc, sizeof(desc), "redis: %s", why);
+		else
+			snprintf(desc, sizeof(desc), "session store unreachable");
+		sk_resp_json_error(resp, 503, "temporarily_unavailable", desc);
 		return;
 	}
 	/* Without signing keys /auth/verify cannot answer 200 either. */

@@ -159,7 +159,9 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	char *state = NULL, *nonce = NULL, *verifier = NULL, *bind = NULL;
 	char *blob = NULL, *url = NULL, redirect_uri[1024], base[512],
 	     challenge[44],
-	     bind_hash[44];
+	     bind_hash[44], bucket[SK_IP_BUCKET_LEN], ra[24], msg[256];
+	int64_t cap = sk_app.cfg->session.max_pending_logins_per_ip, retry = 0;
+	bool reserved = false;
 	json_t *j = NULL;
 	int r;
 
@@ -185,20 +187,44 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		       sizeof(base));
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s", base,
 		 pid);
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "tenant",
+	/*
+	 * Each request stores a state record for login_timeout: cap those
+	 * in progress per client address so that one client cannot fill
+	 * Redis (whose noeviction policy then refuses every write).
+	 */
+	(void)sk_login_ip_bucket(req->client_ip, bucket);
+	if (cap > 0) {
+		r = sk_login_pending_reserve(bucket, state,
+					     sk_app.cfg->session.login_timeout,
+					     cap, &retry);
+		if (r == SK_ERR_DENIED) {
+			snprintf(ra, sizeof(ra), "%lld", (long long)retry);
+			snprintf(msg, sizeof(msg),
+				 "Too many sign-ins were started from your "
+				 "network and not finished. Finish one of "
+				 "them, or try again in %lld minute%s.",
+				 (long long)((retry + 59) / 60),
+				 (retry + 59) / 60 == 1 ? "" : "s");
+			sk_resp_header(resp, "Retry-After", ra);
+			sk_resp_page(resp, 429, "Too many sign-ins", msg);
+			goto out;
+		}
+		if (r != 0)
+			goto unavailable;
+		reserved = true;
+	}
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "tenant",
 		      req->tenant->id, "provider", pid, "nonce", nonce,
-		      "verifier", verifier, "bind", bind_hash, "rd", rd);
+		      "verifier", verifier, "bind", bind_hash, "rd", rd,
+		      "ipb", reserved ? bucket : NULL);
 	if (j == NULL || (blob = json_dumps(j, JSON_COMPACT)) == NULL) {
 		resp->oom = true;
 		goto out;
 	}
 	if ((r = sk_loginstate_put(state, blob,
-				   sk_app.cfg->session.login_timeout)) != 0) {
-		sk_resp_page(resp, 503, "Sign-in unavailable",
-			     "Sign-in is temporarily unavailable. Please try "
-			     "again in a moment.");
-		goto out;
-	}
+				   sk_app.cfg->session.login_timeout)) != 0)
+		goto unavailable;
+	reserved = false; /* stored: it counts until used or expired */
 	az.redirect_uri = redirect_uri;
 	az.state = state;
 	az.nonce = nonce;
@@ -212,7 +238,14 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	sk_resp_cookie(resp, sk_app.state_cookie, bind,
 		       sk_app.cfg->session.login_timeout);
 	sk_resp_redirect(resp, url);
+	goto out;
+unavailable:
+	sk_resp_page(resp, 503, "Sign-in unavailable",
+		     "Sign-in is temporarily unavailable. Please try "
+		     "again in a moment.");
 out:
+	if (reserved)
+		(void)sk_login_pending_release(bucket, state);
 	sk_strfreezero(state);
 	sk_strfreezero(nonce);
 	sk_strfreezero(verifier);

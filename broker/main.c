@@ -147,7 +147,7 @@ main(int argc, char **argv)
 {
 	const char *path = DEFAULT_CONFIG;
 	struct sk_config *cfg = NULL;
-	char *errors = NULL;
+	char *errors = NULL, why[512];
 	unsigned char master[SK_AEAD_KEY_LEN];
 	bool check_only = false;
 	sigset_t sigs;
@@ -224,6 +224,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "sekisho: redis: %s\n", sk_err_str(r));
 		goto out;
 	}
+	/*
+	 * Before anything is stored: a Redis that evicts (or, unless
+	 * allowed, forgets on restart) would silently drop second factors
+	 * and data keys. Unreachable now, /readyz checks it later.
+	 */
+	r = sk_store_check_durable(cfg->redis.require_persistence, why,
+				   sizeof(why));
+	if (r == SK_ERR_CONFIG) {
+		fprintf(stderr, "sekisho: redis: %s; refusing to start\n",
+			why);
+		goto out;
+	}
+	if (r == 0 && why[0] != '\0')
+		sk_warn("redis: %s", why);
 	if (cfg->keys.master_key_file != NULL &&
 	    (r = sk_key_file_read(cfg->keys.master_key_file, master)) != 0) {
 		fprintf(stderr,

@@ -114,6 +114,19 @@ own(char buf[128], const char *path)
 	return buf;
 }
 
+/* Our path (under the prefix), with "?rd=<rd percent-encoded>" when rd is
+ * given. */
+static void
+path_rd(struct sk_buf *b, const char *path, const char *rd)
+{
+	sk_buf_adds(b, PFX);
+	sk_buf_adds(b, path);
+	if (rd != NULL) {
+		sk_buf_adds(b, "?rd=");
+		sk_buf_add_urlenc(b, rd);
+	}
+}
+
 /* A path of ours with ?rd= (percent-encoded, then safe in an attribute). */
 static void
 add_href(struct sk_buf *b, const char *path, const char *rd)
@@ -121,12 +134,7 @@ add_href(struct sk_buf *b, const char *path, const char *rd)
 	struct sk_buf e;
 
 	sk_buf_init(&e);
-	sk_buf_adds(&e, PFX);
-	sk_buf_adds(&e, path);
-	if (rd != NULL) {
-		sk_buf_adds(&e, "?rd=");
-		sk_buf_add_urlenc(&e, rd);
-	}
+	path_rd(&e, path, rd);
 	sk_buf_add_html(b, e.data ? e.data : "");
 	if (e.oom)
 		b->oom = true;
@@ -151,18 +159,35 @@ redirect_to(struct sk_resp *resp, const char *path, const char *rd)
 	char *url = NULL;
 
 	sk_buf_init(&b);
-	sk_buf_adds(&b, PFX);
-	sk_buf_adds(&b, path);
-	if (rd != NULL) {
-		sk_buf_adds(&b, "?rd=");
-		sk_buf_add_urlenc(&b, rd);
-	}
+	path_rd(&b, path, rd);
 	if (sk_buf_take(&b, &url) != 0) {
 		resp->oom = true;
 		return;
 	}
 	sk_resp_redirect(resp, url);
 	free(url);
+}
+
+/*
+ * To another page (sign-in, or /mfa for a step-up) that comes back to
+ * self afterwards, and self then goes on to the caller's rd: rd is kept
+ * through the round trip.
+ */
+static void
+redirect_back(struct sk_resp *resp, const char *to, const char *self,
+	      const char *rd)
+{
+	struct sk_buf back;
+	char *s = NULL;
+
+	sk_buf_init(&back);
+	path_rd(&back, self, rd);
+	if (sk_buf_take(&back, &s) != 0) {
+		resp->oom = true;
+		return;
+	}
+	redirect_to(resp, to, s);
+	free(s);
 }
 
 /* Where to go once done: the validated rd, else Sekisho's home page. */
@@ -292,32 +317,7 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 	}
 	if (r != 0) {
 		/* Not signed in at all: sign in first, then come back here. */
-		struct sk_buf b;
-		char *url = NULL;
-
-		sk_buf_init(&b);
-		sk_buf_adds(&b, PFX);
-		sk_buf_adds(&b, "/login?rd=");
-		if (m->rd != NULL) {
-			struct sk_buf back;
-			sk_buf_init(&back);
-			sk_buf_adds(&back, PFX);
-			sk_buf_adds(&back, self);
-			sk_buf_adds(&back, "?rd=");
-			sk_buf_add_urlenc(&back, m->rd);
-			sk_buf_add_urlenc(&b, back.data ? back.data : "/");
-			if (back.oom)
-				b.oom = true;
-			sk_buf_free(&back);
-		} else {
-			char back[128];
-			sk_buf_add_urlenc(&b, own(back, self));
-		}
-		if (sk_buf_take(&b, &url) != 0)
-			resp->oom = true;
-		else
-			sk_resp_redirect(resp, url);
-		free(url);
+		redirect_back(resp, "/login", self, m->rd);
 		return false;
 	}
 	if (sk_mfa_csrf_token(m->s->handle, m->csrf) != 0) {
@@ -329,6 +329,22 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 		return false;
 	}
 	return true;
+}
+
+/*
+ * The tenant's data key is gone from Redis although one existed (or does
+ * not open): factors cannot be checked, and a new key is never made over
+ * the old one. Fail closed with a 503 that says so, never a 500 after a
+ * correct code.
+ */
+static void
+factor_unavailable(struct sk_resp *resp)
+{
+	sk_resp_page(resp, 503, "Two-step verification unavailable",
+		     "Two-step verification cannot be checked right now: "
+		     "the server is missing the key it needs. Nothing about "
+		     "your account has changed. Please try again later or "
+		     "contact your administrator.");
 }
 
 /* The last second factor is recent enough for a sensitive change. */
@@ -601,6 +617,10 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 	case SK_ERR_STORE:
 		sk_resp_store_down(resp);
 		break;
+	case SK_ERR_LOST:
+	case SK_ERR_CONFIG:
+		factor_unavailable(resp);
+		break;
 	default:
 		sk_resp_page(resp, 500, "Verification failed",
 			     "Your second factor could not be checked. Please "
@@ -629,11 +649,13 @@ enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
 	size_t i;
 	int r;
 
-	r = sk_mfa_enrol_begin(req->tenant->id, m->s->user_id, issuer, account,
-			       &b32, &uri);
+	r = sk_mfa_enrol_begin(req->tenant->id, m->s->user_id, m->s->handle,
+			       issuer, account, &b32, &uri);
 	if (r != 0) {
 		if (r == SK_ERR_STORE)
 			sk_resp_store_down(resp);
+		else if (r == SK_ERR_LOST || r == SK_ERR_CONFIG)
+			factor_unavailable(resp);
 		else
 			sk_resp_page(resp, 500, "Something went wrong",
 				     "Two-step verification could not be set "
@@ -680,7 +702,7 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_mfa_codes codes;
 	struct mctx m;
-	char *code = NULL, back[128];
+	char *code = NULL;
 	int64_t now;
 	int r;
 
@@ -694,7 +716,7 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 	 * still waiting for its second factor never replaces one.
 	 */
 	if (m.enrolled && !fresh(req, m.s)) {
-		redirect_to(resp, "/mfa", own(back, "/mfa/enroll"));
+		redirect_back(resp, "/mfa", "/mfa/enroll", m.rd);
 		goto out;
 	}
 	if (strcmp(req->method, "POST") != 0) {
@@ -704,8 +726,8 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 	if (!post_ok(req, resp, &m))
 		goto out;
 	code = form_field(req, "code");
-	r = sk_mfa_enrol_finish(req->tenant->id, m.s->user_id, code ? code : "",
-				m.enrolled, &codes, &now);
+	r = sk_mfa_enrol_finish(req->tenant->id, m.s->user_id, m.s->handle,
+				code ? code : "", m.enrolled, &codes, &now);
 	switch (r) {
 	case 0:
 		if (sk_session_mfa_complete(m.sid, &now) != 0) {
@@ -742,6 +764,10 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 	case SK_ERR_STORE:
 		sk_resp_store_down(resp);
 		break;
+	case SK_ERR_LOST:
+	case SK_ERR_CONFIG:
+		factor_unavailable(resp);
+		break;
 	default:
 		sk_resp_page(resp, 500, "Something went wrong",
 			     "Two-step verification could not be set up. "
@@ -762,7 +788,6 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 	struct sk_mfa_codes codes;
 	struct sk_buf b;
 	struct mctx m;
-	char back[128];
 	int r;
 
 	memset(&codes, 0, sizeof(codes));
@@ -770,7 +795,7 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	if (m.s->mfa_pending) {
 		/* Not signed in yet: the second factor comes first. */
-		redirect_to(resp, "/mfa", own(back, "/mfa/recovery"));
+		redirect_back(resp, "/mfa", "/mfa/recovery", m.rd);
 		goto out;
 	}
 	if (!m.enrolled) {
@@ -805,7 +830,7 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	/* New codes are as good as the factor: ask for a fresh proof. */
 	if (!fresh(req, m.s)) {
-		redirect_to(resp, "/mfa", own(back, "/mfa/recovery"));
+		redirect_back(resp, "/mfa", "/mfa/recovery", m.rd);
 		goto out;
 	}
 	r = sk_mfa_recovery_regenerate(req->tenant->id, m.s->user_id, &codes);
@@ -816,6 +841,8 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 		sk_resp_store_down(resp);
 	else if (r == SK_ERR_NOT_FOUND)
 		redirect_to(resp, "/mfa/enroll", NULL);
+	else if (r == SK_ERR_LOST || r == SK_ERR_CONFIG)
+		factor_unavailable(resp);
 	else
 		sk_resp_page(resp, 500, "Something went wrong",
 			     "New recovery codes could not be made. Please try "

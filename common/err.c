@@ -28,6 +28,8 @@ sk_err_str(int err)
 		return "input too large";
 	case SK_ERR_EXPIRED:
 		return "expired";
+	case SK_ERR_LOST:
+		return "stored data lost";
 	case SK_ERR_INTERNAL:
 	default:
 		return "internal error";

@@ -130,6 +130,31 @@ seed_aad(char aad[AAD_LEN], const char *purpose, const char *tenant,
 	snprintf(aad, AAD_LEN, "sekisho:%s:v1:%s:%s", purpose, tenant, user);
 }
 
+/*
+ * An enrolment in progress belongs to the session that started it: its
+ * key and the additional data of its sealed seed name the session (the
+ * handle, "s_" + SHA-256 hex of the session id). False for a handle that
+ * is not of that shape.
+ */
+static bool
+enrol_names(const char *tenant, const char *user, const char *handle,
+	    char key[KEY_LEN], char aad[AAD_LEN])
+{
+	size_t i;
+
+	if (handle == NULL || strncmp(handle, "s_", 2) != 0 ||
+	    strlen(handle) != 66)
+		return false;
+	for (i = 2; i < 66; i++)
+		if (!((handle[i] >= '0' && handle[i] <= '9') ||
+		      (handle[i] >= 'a' && handle[i] <= 'f')))
+			return false;
+	snprintf(key, KEY_LEN, "sk:{u:%s}:enrol:%s", user, handle + 2);
+	snprintf(aad, AAD_LEN, "sekisho:totp-enrol:v2:%s:%s:%s", tenant, user,
+		 handle + 2);
+	return true;
+}
+
 /* ---- tenant data keys ---- */
 
 static void
@@ -138,10 +163,46 @@ dk_aad(char aad[AAD_LEN], const char *tenant)
 	snprintf(aad, AAD_LEN, "sekisho:tenant-data-key:v1:%s", tenant);
 }
 
+/* Records tenant in SK_DK_INDEX (idempotent). */
+static int
+dk_index_add(const char *tenant)
+{
+	const char *argv[3] = {"SADD", SK_DK_INDEX, tenant};
+	size_t lens[3] = {4, strlen(SK_DK_INDEX), strlen(tenant)};
+	struct sk_reply *rep = NULL;
+	int r;
+
+	r = sk_store_cmd(&rep, 3, argv, lens);
+	sk_reply_free(&rep);
+	return r;
+}
+
+/* 0 when the data key may be created; SK_ERR_LOST when one existed. */
+static int
+dk_may_create(const char *tenant)
+{
+	const char *argv[3] = {"SISMEMBER", SK_DK_INDEX, tenant};
+	size_t lens[3] = {9, strlen(SK_DK_INDEX), strlen(tenant)};
+	struct sk_reply *rep = NULL;
+	int r;
+
+	if ((r = sk_store_cmd(&rep, 3, argv, lens)) != 0)
+		return r;
+	if (rep->type != SK_REPLY_INTEGER)
+		r = SK_ERR_STORE;
+	else if (rep->integer == 1)
+		r = SK_ERR_LOST;
+	sk_reply_free(&rep);
+	return r;
+}
+
 /*
  * Opens the tenant's data key in Redis, or stores one: candidate (the key
  * this process already uses, so that seeds it sealed stay readable if
- * Redis lost the record) or else a new random one.
+ * Redis lost the record) or else a new random one -- but never a new
+ * one where one existed (SK_DK_INDEX): the seeds sealed under the lost
+ * key would stop opening for good and a correct code would fail.
+ * SK_ERR_LOST then.
  */
 static int
 dk_fetch(const char *tenant, const unsigned char *candidate,
@@ -157,29 +218,60 @@ dk_fetch(const char *tenant, const unsigned char *candidate,
 
 	snprintf(key, sizeof(key), "sk:{t:%s}:dk", tenant);
 	dk_aad(aad, tenant);
-	if (candidate != NULL)
-		memcpy(fresh, candidate, sizeof(fresh));
-	else if ((r = sk_random_bytes(fresh, sizeof(fresh))) != 0)
-		goto out;
-	if ((r = sk_aead_seal(st.master, fresh, sizeof(fresh), aad, &sealed)) !=
-	    0)
-		goto out;
-	/*
-	 * SET NX GET: ours is stored only if there is none; otherwise the
-	 * existing key comes back and must open, or we stop. A key that
-	 * does not open is never replaced: the seeds sealed under it would
-	 * be lost for good.
-	 */
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = sealed;
-	argv[3] = "NX";
-	argv[4] = "GET";
-	for (i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_cmd(&rep, 5, argv, lens)) != 0)
-		goto out;
+	if (candidate == NULL) {
+		/* Is there one? Read first: only a missing key may be made. */
+		argv[0] = "GET";
+		argv[1] = key;
+		lens[0] = 3;
+		lens[1] = strlen(key);
+		if ((r = sk_store_cmd(&rep, 2, argv, lens)) != 0)
+			goto out;
+		if (rep->type == SK_REPLY_NIL) {
+			sk_reply_free(&rep);
+			if ((r = dk_may_create(tenant)) == SK_ERR_LOST) {
+				sk_error(
+				    "mfa: the data key of tenant %s is missing "
+				    "from Redis, but one was stored before (%s): "
+				    "refusing to make a new one, which would "
+				    "break every TOTP factor of the tenant; "
+				    "two-step verification fails closed until "
+				    "%s is restored from a backup of Redis",
+				    tenant, SK_DK_INDEX, key);
+				goto out;
+			}
+			if (r != 0)
+				goto out;
+		}
+	}
+	if (rep == NULL) {
+		if (candidate != NULL)
+			memcpy(fresh, candidate, sizeof(fresh));
+		else if ((r = sk_random_bytes(fresh, sizeof(fresh))) != 0)
+			goto out;
+		if ((r = sk_aead_seal(st.master, fresh, sizeof(fresh), aad,
+				      &sealed)) != 0)
+			goto out;
+		/*
+		 * SET NX GET: ours is stored only if there is none; otherwise
+		 * the existing key comes back and must open, or we stop. A
+		 * key that does not open is never replaced: the seeds sealed
+		 * under it would be lost for good.
+		 */
+		argv[0] = "SET";
+		argv[1] = key;
+		argv[2] = sealed;
+		argv[3] = "NX";
+		argv[4] = "GET";
+		for (i = 0; i < 5; i++)
+			lens[i] = strlen(argv[i]);
+		if ((r = sk_store_cmd(&rep, 5, argv, lens)) != 0)
+			goto out;
+	}
 	if (rep->type == SK_REPLY_NIL) {
+		/* Marked after the key is stored: a crash in between leaves
+		 * a key without its mark, which the next load adds. */
+		if ((r = dk_index_add(tenant)) != 0)
+			goto out;
 		memcpy(out, fresh, sizeof(fresh));
 		if (candidate != NULL)
 			sk_warn("mfa: the data key of tenant %s was missing "
@@ -200,6 +292,9 @@ dk_fetch(const char *tenant, const unsigned char *candidate,
 		r = SK_ERR_CONFIG;
 		goto out;
 	}
+	/* Keys stored by an earlier version get their mark here. */
+	if ((r = dk_index_add(tenant)) != 0)
+		goto out;
 	memcpy(out, pt, SK_AEAD_KEY_LEN);
 out:
 	if (pt != NULL)
@@ -343,6 +438,8 @@ sk_mfa_init(const struct sk_config *cfg,
 		sk_memzero(h, sizeof(h));
 		if (r == SK_ERR_CONFIG)
 			return r;
+		if (r == SK_ERR_LOST)
+			continue; /* logged; that tenant's MFA fails closed */
 		if (r == SK_ERR_STORE) {
 			sk_warn("mfa: redis not reachable; tenant data keys "
 				"will be loaded on first use");
@@ -592,60 +689,68 @@ sk_mfa_totp_verify(const unsigned char *secret, size_t len, int64_t now,
 
 /* ---- Redis scripts ---- */
 
-/* KEYS: user hash, totp hash. ARGV: roles. Returns 1 when enrolled. */
+/*
+ * KEYS: user hash, totp hash. ARGV: roles. Returns 1 when enrolled, 0
+ * when not, -1 when the user hash says a factor was enrolled (field
+ * "totp") but its record is gone: the sign-in must fail closed, not go on
+ * without a factor or enrol a new one on the upstream account alone.
+ * Factors enrolled before the mark existed get it here.
+ */
 static struct sk_script signin_script = {
-    .src = "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    .src = "local has = redis.call('HEXISTS', KEYS[2], 'seed')\n"
+	   "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
 	   "  redis.call('HSET', KEYS[1], 'roles', ARGV[1])\n"
+	   "  if has == 1 then\n"
+	   "    redis.call('HSET', KEYS[1], 'totp', '1')\n"
+	   "  elseif redis.call('HGET', KEYS[1], 'totp') == '1' then\n"
+	   "    return -1\n"
+	   "  end\n"
 	   "end\n"
-	   "return redis.call('HEXISTS', KEYS[2], 'seed')\n",
+	   "return has\n",
 };
 
 /*
- * KEYS: totp. ARGV: a freshly sealed seed, lifetime. Keeps a pending seed
- * that is still valid (a reload shows the same QR code), else stores the
- * new one. Returns {pending seed, its end}. A hash with no active seed
- * expires with its pending one.
+ * KEYS: the session's enrolment key. ARGV: a freshly sealed seed,
+ * lifetime. Keeps a pending seed that still has more than a minute (a
+ * reload shows the same QR code), else stores the new one. Returns the
+ * pending seed. The key is per session: a secret shown to one session is
+ * never offered to, nor activated by, another (docs/mfa.md).
  */
 static struct sk_script enrol_begin_script = {
-    .src = "local now = tonumber(redis.call('TIME')[1])\n"
-	   "local v = redis.call('HMGET', KEYS[1], 'pseed', 'pseed_exp')\n"
-	   "if v[1] and tonumber(v[2]) and tonumber(v[2]) > now + 60 then\n"
-	   "  return {v[1], v[2]}\n"
-	   "end\n"
-	   "local exp = now + tonumber(ARGV[2])\n"
-	   "redis.call('HSET', KEYS[1], 'pseed', ARGV[1], 'pseed_exp', exp)\n"
-	   "if redis.call('HEXISTS', KEYS[1], 'seed') == 0 then\n"
-	   "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-	   "end\n"
-	   "return {ARGV[1], tostring(exp)}\n",
+    .src = "local v = redis.call('GET', KEYS[1])\n"
+	   "if v and redis.call('TTL', KEYS[1]) > 60 then return v end\n"
+	   "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+	   "return ARGV[1]\n",
 };
 
-/* KEYS: totp. Returns {now, pending seed or '', its end or '0'}. */
+/* KEYS: the session's enrolment key. Returns {now, pending seed or ''}. */
 static struct sk_script enrol_load_script = {
     .src = "local t = redis.call('TIME')\n"
-	   "local v = redis.call('HMGET', KEYS[1], 'pseed', 'pseed_exp')\n"
-	   "return {t[1], v[1] or '', v[2] or '0'}\n",
+	   "return {t[1], redis.call('GET', KEYS[1]) or ''}\n",
 };
 
 /*
- * KEYS: totp, rc. ARGV: the pending seed checked, the seed to activate
- * (re-sealed for its purpose), the step of the code used, replace flag,
- * then the recovery-code hashes. The pending seed must be unchanged (a
- * second tab may have started over) and unexpired; an active factor is
- * replaced only when the caller proved the current one.
+ * KEYS: totp, rc, the session's enrolment key, user hash (marked "totp":
+ * a factor exists; see signin_script). ARGV: the pending seed checked, the seed to activate (re-sealed for its purpose), the step of
+ * the code used, replace flag, then the recovery-code hashes. The pending
+ * seed must be this session's and unchanged (a second tab may have
+ * started over); an active factor is replaced only when the caller proved
+ * the current one. Pending fields of the version before per-session
+ * enrolment are dropped.
  */
 static struct sk_script enrol_finish_script = {
     .src = "local now = tonumber(redis.call('TIME')[1])\n"
-	   "local v = redis.call('HMGET', KEYS[1], 'pseed', 'pseed_exp', "
-	   "'seed')\n"
-	   "if not v[1] or v[1] ~= ARGV[1] then return -1 end\n"
-	   "if not tonumber(v[2]) or tonumber(v[2]) <= now then return -2 "
-	   "end\n"
-	   "if v[3] and ARGV[4] ~= '1' then return -3 end\n"
+	   "if redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end\n"
+	   "if redis.call('HEXISTS', KEYS[1], 'seed') == 1 and ARGV[4] ~= "
+	   "'1' then return -3 end\n"
+	   "redis.call('DEL', KEYS[3])\n"
 	   "redis.call('HDEL', KEYS[1], 'pseed', 'pseed_exp')\n"
 	   "redis.call('HSET', KEYS[1], 'seed', ARGV[2], 'last_step', "
 	   "ARGV[3], 'enrolled_at', now)\n"
 	   "redis.call('PERSIST', KEYS[1])\n"
+	   "if redis.call('EXISTS', KEYS[4]) == 1 then\n"
+	   "  redis.call('HSET', KEYS[4], 'totp', '1')\n"
+	   "end\n"
 	   "redis.call('DEL', KEYS[2])\n"
 	   "redis.call('SADD', KEYS[2], unpack(ARGV, 5))\n"
 	   "return now\n",
@@ -754,10 +859,19 @@ sk_mfa_signin_state(const char *user_id, const char *roles, bool *enrolled)
 	argv[2] = roles != NULL ? roles : "";
 	if ((r = eval(&rep, &signin_script, 2, 3, argv)) != 0)
 		return r;
-	if (rep->type != SK_REPLY_INTEGER)
+	if (rep->type != SK_REPLY_INTEGER) {
 		r = SK_ERR_STORE;
-	else
+	} else if (rep->integer < 0) {
+		sk_error("mfa: user %s enrolled a TOTP factor, but its record "
+			 "(sk:{u:%s}:totp) is missing from Redis: sign-in "
+			 "refused; restore it from a backup of Redis, or reset "
+			 "the factor (HDEL sk:{u:%s} totp) so the user enrols "
+			 "again",
+			 user_id, user_id, user_id);
+		r = SK_ERR_LOST;
+	} else {
 		*enrolled = rep->integer == 1;
+	}
 	sk_reply_free(&rep);
 	return r;
 }
@@ -765,15 +879,13 @@ sk_mfa_signin_state(const char *user_id, const char *roles, bool *enrolled)
 /* Opens a sealed seed; secret receives SK_MFA_SECRET_BYTES. */
 static int
 seed_open(const unsigned char key[SK_AEAD_KEY_LEN], const char *sealed,
-	  const char *purpose, const char *tenant, const char *user,
+	  const char *purpose, const char *aad, const char *user,
 	  unsigned char secret[SK_MFA_SECRET_BYTES])
 {
 	unsigned char *pt = NULL;
 	size_t ptlen = 0;
-	char aad[AAD_LEN];
 	int r = 0;
 
-	seed_aad(aad, purpose, tenant, user);
 	if (sk_aead_open(key, sealed, aad, &pt, &ptlen) != 0 ||
 	    ptlen != SK_MFA_SECRET_BYTES) {
 		/* Tampered, moved or sealed under another key: never used. */
@@ -790,41 +902,42 @@ seed_open(const unsigned char key[SK_AEAD_KEY_LEN], const char *sealed,
 }
 
 int
-sk_mfa_enrol_begin(const char *tenant, const char *user_id, const char *issuer,
-		   const char *account, char **secret_b32, char **uri)
+sk_mfa_enrol_begin(const char *tenant, const char *user_id, const char *handle,
+		   const char *issuer, const char *account, char **secret_b32,
+		   char **uri)
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], aad[AAD_LEN], ttl[24],
-	    b32[SK_MFA_SECRET_B32 + 1], *sealed = NULL;
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], ekey[KEY_LEN],
+	    aad[AAD_LEN], ttl[24], b32[SK_MFA_SECRET_B32 + 1], *sealed = NULL;
 	struct sk_reply *rep = NULL;
 	const char *argv[3];
 	int r;
 
 	*secret_b32 = NULL;
 	*uri = NULL;
-	if (!user_keys(user_id, totp, rc, fail))
+	if (!user_keys(user_id, totp, rc, fail) ||
+	    !enrol_names(tenant, user_id, handle, ekey, aad))
 		return SK_ERR_INVALID;
 	if ((r = dk_get(tenant, key, rk)) != 0)
 		goto out;
-	seed_aad(aad, "totp-enrol", tenant, user_id);
 	if ((r = sk_random_bytes(secret, sizeof(secret))) != 0 ||
 	    (r = sk_aead_seal(key, secret, sizeof(secret), aad, &sealed)) != 0)
 		goto out;
 	snprintf(ttl, sizeof(ttl), "%d", SK_MFA_ENROL_TTL);
-	argv[0] = totp;
+	argv[0] = ekey;
 	argv[1] = sealed;
 	argv[2] = ttl;
 	if ((r = eval(&rep, &enrol_begin_script, 1, 3, argv)) != 0)
 		goto out;
-	if (!is_str(rep, 0)) {
+	if (rep->type != SK_REPLY_STRING) {
 		r = SK_ERR_STORE;
 		goto out;
 	}
-	/* Another request's pending seed may have been kept: use that one. */
-	if (strcmp(rep->elem[0]->str, sealed) != 0 &&
-	    (r = seed_open(key, rep->elem[0]->str, "totp-enrol", tenant,
-			   user_id, secret)) != 0)
+	/* This session's earlier pending seed may have been kept: use it. */
+	if (strcmp(rep->str, sealed) != 0 &&
+	    (r = seed_open(key, rep->str, "totp-enrol", aad, user_id,
+			   secret)) != 0)
 		goto out;
 	sk_base32_encode(secret, sizeof(secret), b32);
 	if ((r = sk_mfa_otpauth_uri(issuer, account, b32, uri)) != 0)
@@ -845,37 +958,40 @@ out:
 }
 
 int
-sk_mfa_enrol_finish(const char *tenant, const char *user_id, const char *code,
-		    bool replace, struct sk_mfa_codes *codes, int64_t *nowp)
+sk_mfa_enrol_finish(const char *tenant, const char *user_id,
+		    const char *handle, const char *code, bool replace,
+		    struct sk_mfa_codes *codes, int64_t *nowp)
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], aad[AAD_LEN], steps[24],
-	    *sealed = NULL, *pseed = NULL;
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], ekey[KEY_LEN],
+	    ukey[KEY_LEN], aad[AAD_LEN], steps[24], *sealed = NULL,
+	    *pseed = NULL;
 	char hashes[SK_MFA_RECOVERY_CODES][HMAC_HEX + 1];
 	struct sk_reply *rep = NULL;
-	const char *argv[6 + SK_MFA_RECOVERY_CODES];
+	const char *argv[8 + SK_MFA_RECOVERY_CODES];
 	int64_t now, step;
 	int i, r;
 
 	memset(codes, 0, sizeof(*codes));
 	*nowp = 0;
-	if (!user_keys(user_id, totp, rc, fail))
+	if (!user_keys(user_id, totp, rc, fail) ||
+	    !enrol_names(tenant, user_id, handle, ekey, aad))
 		return SK_ERR_INVALID;
 	if (!six_digits(code))
 		return SK_ERR_TOKEN;
 	if ((r = dk_get(tenant, key, rk)) != 0)
 		goto out;
-	argv[0] = totp;
+	argv[0] = ekey;
 	if ((r = eval(&rep, &enrol_load_script, 1, 1, argv)) != 0)
 		goto out;
-	if (!is_str(rep, 0) || !is_str(rep, 1) || !is_str(rep, 2)) {
+	if (!is_str(rep, 0) || !is_str(rep, 1)) {
 		r = SK_ERR_STORE;
 		goto out;
 	}
 	now = num(rep, 0);
-	if (rep->elem[1]->str[0] == '\0' || num(rep, 2) <= now) {
-		r = SK_ERR_EXPIRED;
+	if (rep->elem[1]->str[0] == '\0') {
+		r = SK_ERR_EXPIRED; /* none for this session, or it expired */
 		goto out;
 	}
 	if ((pseed = strdup(rep->elem[1]->str)) == NULL) {
@@ -883,8 +999,8 @@ sk_mfa_enrol_finish(const char *tenant, const char *user_id, const char *code,
 		goto out;
 	}
 	sk_reply_free(&rep);
-	if ((r = seed_open(key, pseed, "totp-enrol", tenant, user_id,
-			   secret)) != 0)
+	if ((r = seed_open(key, pseed, "totp-enrol", aad, user_id, secret)) !=
+	    0)
 		goto out;
 	if ((r = sk_mfa_totp_verify(secret, sizeof(secret), now, SK_MFA_WINDOW,
 				    code, &step)) != 0) {
@@ -899,15 +1015,18 @@ sk_mfa_enrol_finish(const char *tenant, const char *user_id, const char *code,
 	if ((r = rc_generate(rk, tenant, user_id, codes, hashes)) != 0)
 		goto out;
 	snprintf(steps, sizeof(steps), "%lld", (long long)step);
+	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
 	argv[0] = totp;
 	argv[1] = rc;
-	argv[2] = pseed;
-	argv[3] = sealed;
-	argv[4] = steps;
-	argv[5] = replace ? "1" : "0";
+	argv[2] = ekey;
+	argv[3] = ukey;
+	argv[4] = pseed;
+	argv[5] = sealed;
+	argv[6] = steps;
+	argv[7] = replace ? "1" : "0";
 	for (i = 0; i < SK_MFA_RECOVERY_CODES; i++)
-		argv[6 + i] = hashes[i];
-	if ((r = eval(&rep, &enrol_finish_script, 2, 6 + SK_MFA_RECOVERY_CODES,
+		argv[8 + i] = hashes[i];
+	if ((r = eval(&rep, &enrol_finish_script, 4, 8 + SK_MFA_RECOVERY_CODES,
 		      argv)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER) {
@@ -977,7 +1096,8 @@ sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], steps[24], *seed = NULL;
+	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], aad[AAD_LEN], steps[24],
+	    *seed = NULL;
 	struct sk_reply *rep = NULL;
 	const char *argv[4];
 	int64_t now, step, last;
@@ -999,8 +1119,8 @@ sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
 		goto out;
 	}
 	sk_reply_free(&rep);
-	if ((r = seed_open(key, seed, "totp-seed", tenant, user_id, secret)) !=
-	    0)
+	seed_aad(aad, "totp-seed", tenant, user_id);
+	if ((r = seed_open(key, seed, "totp-seed", aad, user_id, secret)) != 0)
 		goto out;
 	if ((r = sk_mfa_totp_verify(secret, sizeof(secret), now, SK_MFA_WINDOW,
 				    code, &step)) != 0) {

@@ -3,7 +3,11 @@
  * that is sealed directly under the master key. Nothing sealed under a
  * tenant data key changes: that is what the data keys are for.
  *
- *   sk:{t:<tenant>}:dk   tenant data keys (aad sekisho:tenant-data-key:v1:T)
+ *   sk:{t:<tenant>}:dk   tenant data keys (aad sekisho:tenant-data-key:v1:T),
+ *                        found through the index sk:{mk}:dks (a set of
+ *                        tenant ids, kept by session/mfa_store.c), so
+ *                        that a Redis Cluster is covered on every node;
+ *                        SCAN only adds keys of earlier versions
  *   sk:{keys}            signing keys, field "key" of each JSON value
  *                        (aad sekisho:signing-key:<kid>; session/keys.c)
  *   sk:{mk}              the master key check value
@@ -16,6 +20,7 @@
  * whole operation safe to repeat after an interruption.
  */
 #include "sekisho/mfa.h"
+#include "mfa_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/store.h"
@@ -129,12 +134,62 @@ rewrap_one(const unsigned char *old_key, const unsigned char *new_key,
 	return r;
 }
 
+/* The data key of one tenant, by name. */
 static int
-rewrap_data_keys(const unsigned char *old_key, const unsigned char *new_key,
-		 struct tally *t)
+rewrap_data_key(const unsigned char *old_key, const unsigned char *new_key,
+		const char *tenant, struct tally *t)
 {
-	struct sk_reply *rep = NULL, *val = NULL;
-	char cursor[32] = "0", aad[256], what[160], tenant[80];
+	struct sk_reply *val = NULL;
+	char key[128], aad[256], what[160];
+	const char *argv[2];
+	size_t lens[2];
+	int r;
+
+	snprintf(key, sizeof(key), "sk:{t:%s}:dk", tenant);
+	snprintf(aad, sizeof(aad), "sekisho:tenant-data-key:v1:%s", tenant);
+	snprintf(what, sizeof(what), "the data key of tenant %s", tenant);
+	argv[0] = "GET";
+	argv[1] = key;
+	lens[0] = 3;
+	lens[1] = strlen(key);
+	if ((r = sk_store_cmd(&val, 2, argv, lens)) != 0)
+		return r;
+	if (val->type == SK_REPLY_STRING)
+		r = rewrap_one(old_key, new_key, key, NULL, val->str, aad, what,
+			       t);
+	else
+		sk_warn("rewrap: %s is listed in %s but missing from Redis "
+			"(nothing to re-seal; its factors cannot be checked "
+			"until it is restored)",
+			what, SK_DK_INDEX);
+	sk_reply_free(&val);
+	return r;
+}
+
+static bool
+listed(const struct sk_reply *set, const char *tenant)
+{
+	size_t i;
+
+	for (i = 0; set != NULL && i < set->nelem; i++)
+		if (set->elem[i]->type == SK_REPLY_STRING &&
+		    strcmp(set->elem[i]->str, tenant) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Data keys stored by an earlier version, before the index: SCAN finds
+ * those on the node it reaches; each found is re-sealed and listed. A
+ * SCAN that fails (a proxy in front of a Cluster may refuse it) is only
+ * a warning: the index is what counts.
+ */
+static int
+rewrap_unlisted(const unsigned char *old_key, const unsigned char *new_key,
+		const struct sk_reply *set, struct tally *t)
+{
+	struct sk_reply *rep = NULL, *add = NULL;
+	char cursor[32] = "0", tenant[80];
 	const char *argv[6];
 	size_t lens[6], i, len;
 	int j, r = 0;
@@ -148,8 +203,12 @@ rewrap_data_keys(const unsigned char *old_key, const unsigned char *new_key,
 		argv[5] = "1000";
 		for (j = 0; j < 6; j++)
 			lens[j] = strlen(argv[j]);
-		if ((r = sk_store_cmd(&rep, 6, argv, lens)) != 0)
-			return r;
+		if (sk_store_cmd(&rep, 6, argv, lens) != 0) {
+			sk_warn("rewrap: SCAN failed; re-sealed the data keys "
+				"listed in %s only",
+				SK_DK_INDEX);
+			return 0;
+		}
 		if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
 		    rep->elem[0]->type != SK_REPLY_STRING ||
 		    rep->elem[1]->type != SK_REPLY_ARRAY) {
@@ -165,27 +224,59 @@ rewrap_data_keys(const unsigned char *old_key, const unsigned char *new_key,
 			/* "sk:{t:" tenant "}:dk" */
 			memcpy(tenant, k + 6, len - 10);
 			tenant[len - 10] = '\0';
-			snprintf(aad, sizeof(aad),
-				 "sekisho:tenant-data-key:v1:%s", tenant);
-			snprintf(what, sizeof(what),
-				 "the data key of tenant %s", tenant);
-			argv[0] = "GET";
-			argv[1] = k;
-			lens[0] = 3;
-			lens[1] = len;
-			if ((r = sk_store_cmd(&val, 2, argv, lens)) != 0)
+			if (listed(set, tenant))
+				continue;
+			if ((r = rewrap_data_key(old_key, new_key, tenant,
+						 t)) != 0)
 				goto out;
-			if (val->type == SK_REPLY_STRING &&
-			    (r = rewrap_one(old_key, new_key, k, NULL, val->str,
-					    aad, what, t)) != 0)
+			argv[0] = "SADD";
+			argv[1] = SK_DK_INDEX;
+			argv[2] = tenant;
+			lens[0] = 4;
+			lens[1] = strlen(SK_DK_INDEX);
+			lens[2] = strlen(tenant);
+			if ((r = sk_store_cmd(&add, 3, argv, lens)) != 0)
 				goto out;
-			sk_reply_free(&val);
+			sk_reply_free(&add);
 		}
 		sk_reply_free(&rep);
 	} while (strcmp(cursor, "0") != 0);
 out:
-	sk_reply_free(&val);
+	sk_reply_free(&add);
 	sk_reply_free(&rep);
+	return r;
+}
+
+/*
+ * Every tenant data key: those listed in the index (every node of a
+ * Cluster), then any an earlier version stored without listing it.
+ */
+static int
+rewrap_data_keys(const unsigned char *old_key, const unsigned char *new_key,
+		 struct tally *t)
+{
+	const char *argv[2] = {"SMEMBERS", SK_DK_INDEX};
+	size_t lens[2] = {8, strlen(SK_DK_INDEX)}, i;
+	struct sk_reply *set = NULL;
+	int r;
+
+	if ((r = sk_store_cmd(&set, 2, argv, lens)) != 0)
+		return r;
+	if (set->type != SK_REPLY_ARRAY) {
+		r = SK_ERR_STORE;
+		goto out;
+	}
+	for (i = 0; i < set->nelem; i++) {
+		const char *tenant = set->elem[i]->str;
+		if (set->elem[i]->type != SK_REPLY_STRING ||
+		    strlen(tenant) >= 80)
+			continue;
+		if ((r = rewrap_data_key(old_key, new_key, tenant, t)) != 0)
+			goto out;
+	}
+	r = rewrap_unlisted(old_key, new_key, set, t);
+out:
+	sk_reply_free(&set);
 	return r;
 }
 

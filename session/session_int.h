@@ -22,4 +22,12 @@ int sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s);
  * SK_ERR_NOT_FOUND when absent. */
 int sk_store_take(const char *key, char **blob);
 
+/*
+ * The value of field name in the text of an INFO reply ("name:value"
+ * lines) copied into out. SK_ERR_NOT_FOUND when absent, SK_ERR_TOO_LARGE
+ * when it does not fit.
+ */
+int sk_store_info_field(const char *info, const char *name, char *out,
+			size_t outlen);
+
 #endif

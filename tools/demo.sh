@@ -41,8 +41,11 @@ wait_for() { # wait_for URL SECONDS
 	return 1
 }
 
+# Persistence on and no eviction: Sekisho refuses a Redis that may drop
+# second factors (README, Redis).
 redis-server --port 0 --unixsocket "$run/redis.sock" --unixsocketperm 700 \
-	--save '' --appendonly no --daemonize yes \
+	--save '' --appendonly yes --dir "$run" --maxmemory-policy noeviction \
+	--daemonize yes \
 	--pidfile "$run/redis.pid" --logfile "$run/redis.log"
 
 node tests/idp/server.mjs --port 9400 --client-id sekisho-local \

@@ -107,6 +107,9 @@ struct sk_config {
 		int db;
 		int64_t connect_timeout_ms; /* default 500 */
 		int64_t command_timeout_ms; /* default 500 */
+		/* Refuse to run on a Redis without AOF or an RDB save
+		 * schedule; default true (false: a warning only). */
+		bool require_persistence;
 	} redis;
 
 	struct {
@@ -118,6 +121,9 @@ struct sk_config {
 		int64_t idle_timeout;	  /* seconds, default 36h */
 		int64_t absolute_timeout; /* seconds, default 7d */
 		int64_t login_timeout;	  /* seconds a sign-in may take, default 10m */
+		/* Sign-ins started and not finished per client IP within
+		 * login_timeout; default 20, 0: no cap. */
+		int64_t max_pending_logins_per_ip;
 	} session;
 
 	struct {

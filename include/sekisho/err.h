@@ -18,6 +18,7 @@
 #define SK_ERR_IO -10           /* file or system call failed */
 #define SK_ERR_TOO_LARGE -11    /* input exceeds a limit */
 #define SK_ERR_EXPIRED -12      /* lifetime over */
+#define SK_ERR_LOST -13         /* stored data that existed is gone */
 
 /* Returns a static string; never NULL. */
 const char *sk_err_str(int err);

@@ -18,8 +18,10 @@
  * concurrent guesses cannot exceed the limit.
  *
  * Redis keys, all in the user's hash slot:
- *   sk:{u:<user>}:totp   hash: seed (sealed), last_step, enrolled_at,
- *                        pseed / pseed_exp (an enrolment in progress)
+ *   sk:{u:<user>}:totp   hash: seed (sealed), last_step, enrolled_at
+ *   sk:{u:<user>}:enrol:<sha256 of the session id>
+ *                        the sealed secret of an enrolment in progress,
+ *                        one per session, expiring with it
  *   sk:{u:<user>}:rc     set: HMACs of the unused recovery codes
  *   sk:{u:<user>}:mfail  counter of wrong codes, expires with the window
  *   sk:{t:<tenant>}:dk   the tenant data key, sealed under the master key
@@ -85,26 +87,30 @@ int sk_mfa_signin_state(const char *user_id, const char *roles, bool *enrolled);
 int sk_mfa_csrf_token(const char *handle, char out[44]);
 
 /*
- * Starts (or resumes, while it lasts) an enrolment: a new random secret
- * is kept sealed as the user's pending one. On success *secret_b32 (the
- * secret in base32) and *uri (the otpauth://totp/ URI with issuer and
- * label = account) are newly allocated: free with sk_strfreezero().
+ * Starts (or resumes, while it lasts) an enrolment of the session whose
+ * handle is given (struct sk_session's handle): a new random secret is
+ * kept sealed as that session's pending one. Each session gets its own
+ * secret, so a secret shown to one session can never become the factor
+ * through another. On success *secret_b32 (the secret in base32) and
+ * *uri (the otpauth://totp/ URI with issuer and label = account) are
+ * newly allocated: free with sk_strfreezero().
  */
 int sk_mfa_enrol_begin(const char *tenant, const char *user_id,
-		       const char *issuer, const char *account,
-		       char **secret_b32, char **uri);
+		       const char *handle, const char *issuer,
+		       const char *account, char **secret_b32, char **uri);
 
 /*
- * Ends an enrolment: code must be valid for the pending secret. Then the
- * pending secret becomes the active factor (replacing an existing one only
- * if replace is true), the code's step counts as used, and ten recovery
- * codes replace any earlier ones; they are written into *codes (wipe it).
+ * Ends the enrolment of the session whose handle is given: code must be
+ * valid for that session's pending secret. Then that secret becomes the
+ * active factor (replacing an existing one only if replace is true), the
+ * code's step counts as used, and ten recovery codes replace any earlier
+ * ones; they are written into *codes (wipe it).
  * On success *now is Redis TIME. Errors: SK_ERR_TOKEN wrong code,
  * SK_ERR_EXPIRED no enrolment in progress (or it changed meanwhile),
  * SK_ERR_DENIED a factor exists and replace is false.
  */
 int sk_mfa_enrol_finish(const char *tenant, const char *user_id,
-			const char *code, bool replace,
+			const char *handle, const char *code, bool replace,
 			struct sk_mfa_codes *codes, int64_t *now);
 
 /*

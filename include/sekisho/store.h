@@ -11,6 +11,7 @@
 #ifndef SEKISHO_STORE_H
 #define SEKISHO_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,18 @@ int sk_store_eval(struct sk_reply **out, struct sk_script *script, int nkeys,
 
 /* PING. 0 when Redis answered PONG. */
 int sk_store_ping(void);
+
+/*
+ * Whether Redis keeps what is stored: maxmemory-policy must be noeviction
+ * (an evicting Redis silently drops second factors and data keys), and,
+ * when require_persistence, the append-only file or an RDB save schedule
+ * must be on. Read with INFO (CONFIG GET save only when AOF is off), so
+ * services that disable CONFIG work. Returns 0 when durable (why may then
+ * hold a warning, "" otherwise), SK_ERR_CONFIG with the reason in why
+ * when not, SK_ERR_STORE when Redis does not answer.
+ */
+int sk_store_check_durable(bool require_persistence, char *why,
+			   size_t whylen);
 
 /* Counters for /metrics. */
 uint64_t sk_store_errors(void);

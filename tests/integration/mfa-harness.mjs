@@ -72,7 +72,9 @@ export async function startMfaStack(opts = {}) {
   const masterKeyFile = writeKeyFile(keyDir);
   const tenantsYaml = mfaTenantYaml(opts);
   const extraConfig = mfaExtraConfig(masterKeyFile);
-  const stack = await startStack({ tenantsYaml, extraConfig, nginx: opts.nginx ?? false });
+  const stack = await startStack({
+    tenantsYaml, extraConfig, nginx: opts.nginx ?? false, redisArgs: opts.redisArgs,
+  });
   const stop = stack.stop;
   return Object.assign(stack, {
     keyDir,

@@ -26,7 +26,8 @@
 //   - start-up: a config with mfa: required and no master key is refused
 //     with its line; a wrong master key stops start-up (also when signing
 //     keys come from files); master key rotation with sekishoctl keeps
-//     every factor working and the old key no longer starts
+//     every factor working (a data key missing from the index is found
+//     with SCAN and listed) and the old key no longer starts
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -477,10 +478,13 @@ describe('start-up and master key', () => {
 
   test('master key rotation re-wraps the data keys; factors keep working', async () => {
     const before = (await stack.redis.cli('GET', 'sk:{t:default}:dk')).trim();
+    // As if stored by a version before the index sk:{mk}:dks: SCAN finds it.
+    assert.equal((await stack.redis.cli('SREM', 'sk:{mk}:dks', 'default')).trim(), '1');
     const newKey = writeKeyFile(stack.keyDir, 'new.key');
     const { stdout } = await run(CTL, ['master-key', 'rewrap', '-c', stack.sekisho.cfgFile, '--new-key', newKey]);
     assert.match(stdout, /re-sealed \d+ records under the new master key \(0 already were\)/);
     assert.notEqual((await stack.redis.cli('GET', 'sk:{t:default}:dk')).trim(), before);
+    assert.equal((await stack.redis.cli('SISMEMBER', 'sk:{mk}:dks', 'default')).trim(), '1', 'listed now');
     // Running it again finds everything done.
     const { stdout: again } = await run(CTL, ['master-key', 'rewrap', '-c', stack.sekisho.cfgFile, '--new-key', newKey]);
     assert.match(again, /re-sealed 0 records .* \(\d+ already were\)/);

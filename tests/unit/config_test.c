@@ -200,10 +200,11 @@ expect_errors(const char *yaml, const char *const *lines)
 	} while (0)
 
 /* The smallest valid file: 11 lines, so appended keys start at line 12. */
-#define MIN_HEAD                                                           \
+/* The smallest valid file but a secret; more keys go into redis:. */
+#define MIN_REDIS(redis_more)                                              \
 	"public_url: \"https://login.example.com\"\n"                      \
 	"redis:\n"                                                         \
-	"  url: \"unix:///run/sekisho/redis.sock\"\n"                      \
+	"  url: \"unix:///run/sekisho/redis.sock\"\n" redis_more            \
 	"tenants:\n"                                                       \
 	"  - id: default\n"                                                \
 	"    providers: [google]\n"                                        \
@@ -211,6 +212,8 @@ expect_errors(const char *yaml, const char *const *lines)
 	"  - id: google\n"                                                 \
 	"    type: google\n"                                               \
 	"    client_id: \"abc.apps.googleusercontent.com\"\n"
+
+#define MIN_HEAD MIN_REDIS("")
 
 #define MIN MIN_HEAD "    client_secret_file: @G@\n"
 
@@ -456,6 +459,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->session.idle_timeout, 36 * 3600);
 	assert_int_equal(cfg->session.absolute_timeout, 7 * 86400);
 	assert_int_equal(cfg->session.login_timeout, 600);
+	assert_int_equal(cfg->session.max_pending_logins_per_ip, 20);
+	assert_true(cfg->redis.require_persistence);
 	assert_int_equal(cfg->http.threads,
 			 ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu);
 	assert_int_equal(cfg->http.max_connections, 1024);
@@ -597,10 +602,11 @@ test_unknown_keys(void **state)
 	       "    secret: x\n"
 	       "    tenants: all\n",
 	       "4: redis.pasword_file: unknown key (allowed: url, "
-	       "password_file, password, connect_timeout, command_timeout)",
+	       "password_file, password, connect_timeout, command_timeout, "
+	       "require_persistence)",
 	       "7: cookie.domain: unknown key (allowed: secure, name)",
 	       "9: session.idle: unknown key (allowed: idle_timeout, "
-	       "absolute_timeout, login_timeout)",
+	       "absolute_timeout, login_timeout, max_pending_logins_per_ip)",
 	       "11: http.workers: unknown key (allowed: threads, "
 	       "max_connections, idle_timeout, max_header_bytes, "
 	       "max_body_bytes, trusted_proxies, forwarded_header, "
@@ -1087,7 +1093,8 @@ test_wrong_kinds(void **state)
 		   "cookie:\n",
 	       "12: listen: expected a single value, got a mapping",
 	       "13: session: expected a mapping, got a list (keys: "
-	       "idle_timeout, absolute_timeout, login_timeout)",
+	       "idle_timeout, absolute_timeout, login_timeout, "
+	       "max_pending_logins_per_ip)",
 	       "15: allowed_redirect_hosts: expected a list, got a single value",
 	       "17: http.threads: expected a single value, got a list",
 	       "18: cookie: expected a mapping, got nothing (keys: secure, "
@@ -2029,6 +2036,33 @@ test_forwarded_keys(void **state)
 	       "yes or no)");
 }
 
+/* MIN with more redis: keys and more top-level YAML. */
+#define DUR(redis_more, more)                                              \
+	MIN_REDIS(redis_more) "    client_secret_file: @G@\n" more
+
+static void
+test_durability_keys(void **state)
+{
+	struct sk_config *cfg;
+
+	(void)state;
+	cfg = load_ok(DUR("  require_persistence: false\n",
+			  "session:\n  max_pending_logins_per_ip: 0\n"));
+	assert_false(cfg->redis.require_persistence);
+	assert_int_equal(cfg->session.max_pending_logins_per_ip, 0);
+	sk_config_free(&cfg);
+	cfg = load_ok(DUR("", "session: {max_pending_logins_per_ip: 500}\n"));
+	assert_true(cfg->redis.require_persistence);
+	assert_int_equal(cfg->session.max_pending_logins_per_ip, 500);
+	sk_config_free(&cfg);
+	EXPECT(DUR("  require_persistence: sometimes\n",
+		   "session:\n  max_pending_logins_per_ip: -1\n"),
+	       "4: redis.require_persistence: \"sometimes\" is not a boolean "
+	       "(true, false, yes or no)",
+	       "14: session.max_pending_logins_per_ip: \"-1\" is not a number "
+	       "(0 to 1000000)");
+}
+
 int
 main(void)
 {
@@ -2067,6 +2101,7 @@ main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_warnings),
 	    cmocka_unit_test(test_example_documents_every_key),
+	    cmocka_unit_test(test_durability_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
