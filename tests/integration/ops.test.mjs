@@ -330,7 +330,7 @@ describe('config check and shutdown', () => {
     const bad = variant('refused.yaml', (y) => y
       .replace(/^(\s*master_key_file: ).*$/m, `$1${weak}\n  rotation_delay: 10s`)
       .replace(/^(\s*client_secret_file: ).*$/m, `$1${loose}`)
-      .concat(`tokens: { access_token_ttl: 365d }\nclients:\n  - { client_id: ops, client_secret_file: ${short} }\n`));
+      .concat(`tokens: { access_token_ttl: 365d }\nclients:\n  - { client_id: ops, tenants: all, client_secret_file: ${short} }\n`));
     const r = await run(['-t', '-c', bad]);
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, '');
