@@ -153,13 +153,17 @@ aud_is_ours(const json_t *aud)
  * many times during its few minutes of life, and an ECDSA verification
  * costs more than the rest of the request. Entries are keyed by the
  * token's SHA-256 and hold its parsed claims; liveness (Redis) and expiry
- * are still checked on every request.
+ * are still checked on every request. Each entry also records the keyset
+ * epoch it was verified under: once a key leaves the keyset (or the
+ * signing key changes) the epoch moves and the token is verified again,
+ * so a removed key stops validating cached tokens at the next reload.
  */
 #define VCACHE_SLOTS 4096
 
 struct vslot {
 	pthread_mutex_t lock;
 	unsigned char digest[32];
+	uint64_t epoch;
 	json_t *claims;
 };
 
@@ -186,13 +190,18 @@ verify_cached(const char *token, json_t **claims)
 {
 	unsigned char digest[32];
 	struct vslot *sl;
+	uint64_t epoch;
 	int r;
 
 	pthread_once(&vcache_once, vcache_init);
+	/* Read before verifying: a keyset change racing the verification
+	 * leaves the entry under the older epoch, so it is checked again. */
+	epoch = sk_keys_epoch();
 	SHA256((const unsigned char *)token, strlen(token), digest);
 	sl = vslot_for(digest);
 	pthread_mutex_lock(&sl->lock);
-	if (sl->claims != NULL && sk_ct_eq(sl->digest, 32, digest, 32)) {
+	if (sl->claims != NULL && sl->epoch == epoch &&
+	    sk_ct_eq(sl->digest, 32, digest, 32)) {
 		*claims = json_incref(sl->claims);
 		pthread_mutex_unlock(&sl->lock);
 		return 0;
@@ -206,6 +215,7 @@ verify_cached(const char *token, json_t **claims)
 	 * counts are atomic; nothing modifies a cached object). */
 	sl->claims = json_deep_copy(*claims);
 	memcpy(sl->digest, digest, 32);
+	sl->epoch = epoch;
 	pthread_mutex_unlock(&sl->lock);
 	return 0;
 }
