@@ -224,7 +224,7 @@ int
 sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 {
 	json_t *c = NULL;
-	const char *sid, *jti, *tenant;
+	const char *sid, *jti, *tenant, *sub;
 	json_t *exp;
 	int64_t now;
 	bool live;
@@ -237,6 +237,8 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 	sid = json_string_value(json_object_get(c, "sid"));
 	jti = json_string_value(json_object_get(c, "jti"));
 	tenant = json_string_value(json_object_get(c, "tenant"));
+	/* sub (signed) names the Redis slot of the user's sessions. */
+	sub = json_string_value(json_object_get(c, "sub"));
 	exp = json_object_get(c, "exp");
 	if (!sk_ct_streq(json_string_value(json_object_get(c, "iss")),
 			 sk_app.cfg->public_url) ||
@@ -244,7 +246,7 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 	    sid == NULL || jti == NULL || tenant == NULL ||
 	    sk_config_tenant(sk_app.cfg, tenant) == NULL)
 		goto out;
-	if ((r = sk_session_live(sid, jti, &live, &now)) != 0) {
+	if ((r = sk_session_live(sub, sid, jti, &live, &now)) != 0) {
 		json_decref(c);
 		return r; /* cannot tell: the caller answers 503, not "inactive" */
 	}
@@ -356,6 +358,7 @@ sk_handle_revoke(struct sk_req *req, struct sk_resp *resp)
 	if (client != NULL && sk_keys_verify(token, &claims) == 0) {
 		/* Our access token: revoke just it (RFC 7009 2.1). */
 		r = sk_session_revoke_jti(
+		    json_string_value(json_object_get(claims, "sub")),
 		    json_string_value(json_object_get(claims, "sid")),
 		    json_string_value(json_object_get(claims, "jti")));
 	} else {

@@ -225,6 +225,24 @@ sk_reply_strdup(const struct sk_reply *r, size_t i)
 	return strdup(r->elem[i]->str);
 }
 
+int
+sk_reply_take_str(struct sk_reply **rp, char **s)
+{
+	int r = 0;
+
+	*s = NULL;
+	if ((*rp)->type == SK_REPLY_STRING) {
+		*s = (*rp)->str;
+		(*rp)->str = NULL;
+		(*rp)->len = 0;
+	} else {
+		r = (*rp)->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND
+						: SK_ERR_STORE;
+	}
+	sk_reply_free(rp);
+	return r;
+}
+
 static int
 copy_reply(const redisReply *in, struct sk_reply **out)
 {

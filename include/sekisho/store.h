@@ -41,6 +41,13 @@ void sk_reply_free(struct sk_reply **r);
  * (or on no memory). free() it. */
 char *sk_reply_strdup(const struct sk_reply *r, size_t i);
 
+/*
+ * Moves the text of a STRING reply to *s (free with sk_strfreezero()) and
+ * frees the reply (clears *r). SK_ERR_NOT_FOUND for NIL (a miss),
+ * SK_ERR_STORE for any other type.
+ */
+int sk_reply_take_str(struct sk_reply **r, char **s);
+
 /* Remembers connection settings; connects nothing yet. */
 int sk_store_init(const struct sk_config *cfg);
 /* Closes the calling thread's connection (called by exiting workers). */

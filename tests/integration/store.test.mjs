@@ -20,68 +20,29 @@ import * as jose from 'jose';
 import {
   startStack, signIn, CookieJar, follow, SEKISHO_BIN, waitReady, waitFor,
 } from './harness.mjs';
+import {
+  appClients, exchange, introspect, mintCode, refresh,
+} from './app-harness.mjs';
 
 const run = promisify(execFile);
 const CTL = path.join(path.dirname(SEKISHO_BIN), 'sekishoctl');
-const BACKEND = { id: 'billing-api', secret: 'billing-api-secret-0123456789abcdef-store' };
-const APP = { id: 'com.example.app', redirect: 'http://127.0.0.1:9/cb' };
 
 function tmp() { return fs.mkdtempSync(path.join('/tmp', 'sekisho-store-')); }
 
 function extraConfig(dir, { rotation = '5m' } = {}) {
   const master = path.join(dir, 'master.key');
   fs.writeFileSync(master, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
-  const secret = path.join(dir, 'billing.secret');
-  fs.writeFileSync(secret, BACKEND.secret, { mode: 0o600 });
   return `keys:
   master_key_file: ${master}
   rotation_delay: ${rotation}
-clients:
-  - client_id: ${BACKEND.id}
-    client_secret_file: ${secret}
-  - client_id: ${APP.id}
-    public: true
-    redirect_uris: ["${APP.redirect}"]
-`;
+${appClients(dir)}`;
 }
 
-function basic(id, secret) {
-  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
-
-async function post(base, p, params, headers = {}) {
-  const r = await fetch(`${base}${p}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body: new URLSearchParams(params).toString(),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await r.text();
-  let body;
-  try { body = JSON.parse(text); } catch { body = text; }
-  return { status: r.status, body };
-}
-
-const introspect = async (base, token) => (await post(base, '/oauth2/introspect', { token },
-  { authorization: basic(BACKEND.id, BACKEND.secret) })).body;
-
-/** Signs in, runs the app flow, returns the first refresh token. */
+/** Signs in, runs the app flow, returns the first tokens. */
 async function appSession(stack) {
   const jar = new CookieJar();
   await signIn(jar, stack.base);
-  const verifier = crypto.randomBytes(32).toString('base64url');
-  const u = new URL(`${stack.base}/oauth2/authorize`);
-  u.search = new URLSearchParams({
-    response_type: 'code', client_id: APP.id, redirect_uri: APP.redirect, state: 's',
-    code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  }).toString();
-  const r = await follow(jar, u.href);
-  assert.equal(r.status, 302);
-  const code = new URL(r.headers.get('location')).searchParams.get('code');
-  const tok = await post(stack.base, '/oauth2/token', {
-    grant_type: 'authorization_code', client_id: APP.id, code, redirect_uri: APP.redirect, code_verifier: verifier,
-  });
+  const tok = await exchange(stack.base, await mintCode(stack.base, jar));
   assert.equal(tok.status, 200, JSON.stringify(tok.body));
   return { jar, ...tok.body };
 }
@@ -107,7 +68,7 @@ describe('Redis commands run at most once', () => {
     assert.ok(key, 'the app session is in Redis');
     // One rotation first, so the script is loaded in Redis (an EVALSHA
     // of an unknown script would fail harmlessly instead of rotating).
-    const first = await post(stack.base, '/oauth2/token', { grant_type: 'refresh_token', client_id: APP.id, refresh_token: r0 });
+    const first = await refresh(stack.base, r0);
     assert.equal(first.status, 200);
     const r1 = first.body.refresh_token;
     assert.equal((await stack.redis.cli('HGET', key, 'gen')).trim(), '1');
@@ -117,7 +78,7 @@ describe('Redis commands run at most once', () => {
     stack.redis.pause();
     let res;
     try {
-      res = await post(stack.base, '/oauth2/token', { grant_type: 'refresh_token', client_id: APP.id, refresh_token: r1 });
+      res = await refresh(stack.base, r1);
     } finally {
       stack.redis.resume();
     }
