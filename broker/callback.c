@@ -97,6 +97,16 @@ fail_page(struct sk_resp *resp, int status, const char *title,
 	sk_resp_page(resp, status, title, msg);
 }
 
+static void
+disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
+	      const char *uid)
+{
+	sk_info("callback %s: user %s is disabled" SK_REQ_FMT, pid, uid,
+		SK_REQ_ARGS(req));
+	fail_page(resp, 403, "Account disabled",
+		  "Your account has been disabled by an administrator.");
+}
+
 void
 sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 {
@@ -230,11 +240,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		if ((r = sk_user_is_disabled(uid, &disabled)) != 0)
 			goto store_fail;
 		if (disabled) {
-			sk_info("callback %s: user %s is disabled" SK_REQ_FMT,
-				pid, uid, SK_REQ_ARGS(req));
-			fail_page(resp, 403, "Account disabled",
-				  "Your account has been disabled by an "
-				  "administrator.");
+			disabled_page(req, resp, pid, uid);
 			goto out;
 		}
 	}
@@ -256,9 +262,14 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			  "administrator.");
 		goto out;
 	}
-	if ((r = sk_session_create(&s, sk_app.cfg->session.idle_timeout,
-				   sk_app.cfg->session.absolute_timeout,
-				   &sid)) != 0)
+	r = sk_session_create(&s, sk_app.cfg->session.idle_timeout,
+			      sk_app.cfg->session.absolute_timeout, &sid);
+	if (r == SK_ERR_DENIED) {
+		/* Disabled since the check above: the creating script saw it. */
+		disabled_page(req, resp, pid, uid);
+		goto out;
+	}
+	if (r != 0)
 		goto store_fail;
 	sk_resp_session_cookie(resp, req->tenant, sid,
 			       sk_app.cfg->session.absolute_timeout);

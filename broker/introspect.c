@@ -218,13 +218,17 @@ aud_is_ours(const json_t *aud, const struct sk_tenant_conf *t)
  * many times during its few minutes of life, and an ECDSA verification
  * costs more than the rest of the request. Entries are keyed by the
  * token's SHA-256 and hold its parsed claims; liveness (Redis) and expiry
- * are still checked on every request.
+ * are still checked on every request. Each entry also records the keyset
+ * epoch it was verified under: once a key leaves the keyset (or the
+ * signing key changes) the epoch moves and the token is verified again,
+ * so a removed key stops validating cached tokens at the next reload.
  */
 #define VCACHE_SLOTS 4096
 
 struct vslot {
 	pthread_mutex_t lock;
 	unsigned char digest[32];
+	uint64_t epoch;
 	json_t *claims;
 };
 
@@ -251,13 +255,18 @@ verify_cached(const char *token, json_t **claims)
 {
 	unsigned char digest[32];
 	struct vslot *sl;
+	uint64_t epoch;
 	int r;
 
 	pthread_once(&vcache_once, vcache_init);
+	/* Read before verifying: a keyset change racing the verification
+	 * leaves the entry under the older epoch, so it is checked again. */
+	epoch = sk_keys_epoch();
 	SHA256((const unsigned char *)token, strlen(token), digest);
 	sl = vslot_for(digest);
 	pthread_mutex_lock(&sl->lock);
-	if (sl->claims != NULL && sk_ct_eq(sl->digest, 32, digest, 32)) {
+	if (sl->claims != NULL && sl->epoch == epoch &&
+	    sk_ct_eq(sl->digest, 32, digest, 32)) {
 		*claims = json_incref(sl->claims);
 		pthread_mutex_unlock(&sl->lock);
 		return 0;
@@ -271,6 +280,7 @@ verify_cached(const char *token, json_t **claims)
 	 * counts are atomic; nothing modifies a cached object). */
 	sl->claims = json_deep_copy(*claims);
 	memcpy(sl->digest, digest, 32);
+	sl->epoch = epoch;
 	pthread_mutex_unlock(&sl->lock);
 	return 0;
 }
@@ -279,7 +289,7 @@ int
 sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 {
 	json_t *c = NULL;
-	const char *sid, *jti, *tenant;
+	const char *sid, *jti, *tenant, *sub;
 	json_t *exp;
 	int64_t now;
 	bool live;
@@ -292,6 +302,8 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 	sid = json_string_value(json_object_get(c, "sid"));
 	jti = json_string_value(json_object_get(c, "jti"));
 	tenant = json_string_value(json_object_get(c, "tenant"));
+	/* sub (signed) names the Redis slot of the user's sessions. */
+	sub = json_string_value(json_object_get(c, "sub"));
 	exp = json_object_get(c, "exp");
 	if (!sk_ct_streq(json_string_value(json_object_get(c, "iss")),
 			 sk_app.cfg->public_url) ||
@@ -300,7 +312,7 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 	    !aud_is_ours(json_object_get(c, "aud"),
 			 sk_config_tenant(sk_app.cfg, tenant)))
 		goto out;
-	if ((r = sk_session_live(sid, jti, &live, &now)) != 0) {
+	if ((r = sk_session_live(sub, sid, jti, &live, &now)) != 0) {
 		json_decref(c);
 		return r; /* cannot tell: the caller answers 503, not "inactive" */
 	}
@@ -421,6 +433,7 @@ sk_handle_revoke(struct sk_req *req, struct sk_resp *resp)
 						      json_object_get(claims,
 								      "tenant"))))
 			r = sk_session_revoke_jti(
+			    json_string_value(json_object_get(claims, "sub")),
 			    json_string_value(json_object_get(claims, "sid")),
 			    json_string_value(json_object_get(claims, "jti")));
 	} else {

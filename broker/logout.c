@@ -1,5 +1,10 @@
 /*
- * POST /logout ends the session. GET /logout shows a button that posts.
+ * POST /logout ends the session. GET /logout shows a button that posts,
+ * and one that posts scope=all: "sign out everywhere" ends every browser
+ * session, app session (refresh tokens) and outstanding code of the user
+ * in one step (the script a disable runs, without disabling). Only a
+ * signed-in session may do that; one still waiting for its second factor
+ * ends just itself.
  *
  * Cross-site protection: the session cookie is SameSite=Lax, so a
  * cross-site POST carries no cookie; on top of that, a POST whose Origin
@@ -12,6 +17,7 @@
 #include "sekisho/session.h"
 #include "sekisho/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -36,7 +42,12 @@ logout_page(struct sk_resp *resp, const char *rd)
 			"<form method=\"post\" action=\"");
 	sk_buf_add_html(&b, u.data ? u.data : "");
 	sk_buf_adds(&b, "\"><button id=\"logout\" type=\"submit\">Sign out"
-			"</button></form></body></html>\n");
+			"</button></form><form method=\"post\" action=\"");
+	sk_buf_add_html(&b, u.data ? u.data : "");
+	sk_buf_adds(&b, "\"><input type=\"hidden\" name=\"scope\" "
+			"value=\"all\"><button id=\"logout-all\" "
+			"type=\"submit\">Sign out everywhere (all browsers and "
+			"apps)</button></form></body></html>\n");
 	if (u.oom)
 		b.oom = true;
 	sk_buf_free(&u);
@@ -46,6 +57,24 @@ logout_page(struct sk_resp *resp, const char *rd)
 	}
 	sk_resp_body_take(resp, 200, "text/html; charset=utf-8", page,
 			  strlen(page));
+}
+
+/* True for a urlencoded body with scope=all (once). */
+static bool
+wants_all(const struct sk_req *req)
+{
+	const char *ct = sk_req_header(req, "Content-Type");
+	bool dup = false, all;
+	char *v;
+
+	if (ct == NULL ||
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+	    req->body == NULL || strlen(req->body) != req->body_len)
+		return false;
+	v = sk_form_get(req->body, "scope", &dup);
+	all = v != NULL && !dup && strcmp(v, "all") == 0;
+	free(v);
+	return all;
 }
 
 bool
@@ -80,6 +109,8 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 {
 	const char *sid;
 	const char *rd;
+	bool everywhere = false;
+	int r = 0;
 
 	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &rd))
 		return;
@@ -93,8 +124,15 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 		return;
 	}
 	sid = sk_req_cookie(req, sk_session_cookie_name(req->tenant));
-	if (sk_token_shape_ok(sid, SK_TOKEN_CHARS, SK_TOKEN_CHARS) &&
-	    sk_session_destroy(sid) != 0) {
+	if (sk_session_id_ok(sid)) {
+		if (wants_all(req)) {
+			r = sk_session_end_all(sid);
+			everywhere = r == 0;
+		}
+		if (!everywhere && r != SK_ERR_STORE)
+			r = sk_session_destroy(sid);
+	}
+	if (r != 0) {
 		/* Nothing is lost by saying so: the user can retry. */
 		sk_resp_page(resp, 503, "Sign-out failed",
 			     "The session store cannot be reached, so the "
@@ -106,5 +144,8 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 	if (rd != NULL)
 		sk_resp_redirect(resp, rd);
 	else
-		sk_resp_page(resp, 200, "Signed out", "You have signed out.");
+		sk_resp_page(resp, 200, "Signed out",
+			     everywhere ? "You have signed out everywhere: "
+					  "in every browser and app."
+					: "You have signed out.");
 }

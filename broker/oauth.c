@@ -16,7 +16,6 @@
 #include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/session.h"
-#include "sekisho/store.h"
 #include "sekisho/util.h"
 
 #include <jansson.h>
@@ -113,15 +112,6 @@ client_error(struct sk_resp *resp, const char *redirect_uri,
 	free(url);
 }
 
-static void
-code_key(const char *code, char key[96])
-{
-	char h[65];
-
-	sk_sha256_hex(code, strlen(code), h);
-	snprintf(key, 96, "sk:{ac:%s}", h);
-}
-
 void
 sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 {
@@ -129,14 +119,11 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	    *rtype;
 	const struct sk_client_conf *c;
 	struct sk_session *s = NULL;
-	struct sk_reply *rep = NULL;
 	struct sk_buf b;
-	char *code = NULL, *blob = NULL, *url = NULL, key[96], ttl[16];
-	const char *argv[5];
-	size_t lens[5];
+	char *code = NULL, *blob = NULL, *url = NULL, *sid = NULL;
 	json_t *j = NULL;
 	bool d1, d2, d3, d4, d5, d6;
-	int i, r;
+	int r;
 
 	if (!sk_flow_tenant(req, resp))
 		return;
@@ -178,7 +165,7 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		client_error(resp, redirect_uri, state, "invalid_request");
 		return;
 	}
-	r = sk_flow_session(req, &s, NULL);
+	r = sk_flow_session(req, &s, &sid);
 	if (r == SK_ERR_STORE) {
 		client_error(resp, redirect_uri, state,
 			     "temporarily_unavailable");
@@ -209,10 +196,6 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	 * (RFC 8252 8.6; broker/consent.c). */
 	if (!sk_consent_check(req, resp, c, s, redirect_uri, state, challenge))
 		goto out;
-	if (sk_random_token(32, &code) != 0) {
-		resp->oom = true;
-		goto out;
-	}
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "client",
 		      c->client_id, "redirect_uri", redirect_uri, "challenge",
 		      challenge, "user", s->user_id, "tenant", s->tenant,
@@ -222,16 +205,14 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		resp->oom = true;
 		goto out;
 	}
-	code_key(code, key);
-	snprintf(ttl, sizeof(ttl), "%d", CODE_TTL_S);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = blob;
-	argv[3] = "EX";
-	argv[4] = ttl;
-	for (i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	if (sk_store_cmd(&rep, 5, argv, lens) != 0) {
+	/* Issued only while the session is signed in and its user not
+	 * disabled, checked in the script that stores the code. */
+	r = sk_code_issue(sid, s->user_id, blob, CODE_TTL_S, &code);
+	if (r == SK_ERR_NOT_FOUND || r == SK_ERR_DENIED) {
+		client_error(resp, redirect_uri, state, "access_denied");
+		goto out;
+	}
+	if (r != 0) {
 		client_error(resp, redirect_uri, state,
 			     "temporarily_unavailable");
 		goto out;
@@ -252,8 +233,8 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	}
 	sk_resp_redirect(resp, url);
 out:
-	sk_reply_free(&rep);
 	sk_session_free(&s);
+	sk_strfreezero(sid);
 	sk_strfreezero(code);
 	sk_strfreezero(blob);
 	free(url);
@@ -339,11 +320,8 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 {
 	const struct sk_tenant_conf *t;
 	struct sk_app_session in, *a = NULL;
-	struct sk_reply *rep = NULL;
 	char *code = NULL, *redirect_uri = NULL, *verifier = NULL,
-	     *refresh = NULL, key[96], chal[44];
-	const char *argv[2];
-	size_t lens[2];
+	     *refresh = NULL, *blob = NULL, chal[44];
 	json_t *j = NULL;
 	int r;
 
@@ -351,18 +329,15 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	    sk_form_param(req, resp, "redirect_uri", true, &redirect_uri) != 0 ||
 	    sk_form_param(req, resp, "code_verifier", true, &verifier) != 0)
 		goto out;
-	code_key(code, key);
-	argv[0] = "GETDEL"; /* single use */
-	argv[1] = key;
-	lens[0] = 6;
-	lens[1] = strlen(key);
-	if (sk_store_cmd(&rep, 2, argv, lens) != 0) {
+	/* Read, not spent yet: the exchange below spends it atomically with
+	 * starting the app session (and only if its user is not disabled). */
+	r = sk_code_peek(code, &blob);
+	if (r == SK_ERR_STORE) {
 		token_error(resp, 503, "temporarily_unavailable",
 			    "session store unreachable");
 		goto out;
 	}
-	if (rep->type != SK_REPLY_STRING ||
-	    (j = json_loads(rep->str, 0, NULL)) == NULL) {
+	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL) {
 		token_error(resp, 400, "invalid_grant",
 			    "unknown, expired or already used code");
 		goto out;
@@ -376,6 +351,12 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	    strlen(verifier) < 43 || strlen(verifier) > 128 ||
 	    !sk_ct_streq(chal,
 			 json_string_value(json_object_get(j, "challenge")))) {
+		/* A failed attempt spends the code (single use). */
+		if (sk_code_spend(code) != 0) {
+			token_error(resp, 503, "temporarily_unavailable",
+				    "session store unreachable");
+			goto out;
+		}
 		token_error(resp, 400, "invalid_grant",
 			    "code, client, redirect_uri or code_verifier do "
 			    "not match");
@@ -390,6 +371,7 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	in.client_id = c->client_id;
 	if (in.user_id == NULL || in.tenant == NULL ||
 	    (t = sk_config_tenant(sk_app.cfg, in.tenant)) == NULL) {
+		(void)sk_code_spend(code); /* single use, even so */
 		token_error(resp, 400, "invalid_grant", "unknown tenant");
 		goto out;
 	}
@@ -400,8 +382,14 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 			    "tenant");
 		goto out;
 	}
-	r = sk_app_session_create(&in, t->app_idle_timeout,
+	r = sk_app_session_create(code, &in, t->app_idle_timeout,
 				  t->app_absolute_timeout, &refresh, &a);
+	if (r == SK_ERR_NOT_FOUND || r == SK_ERR_DENIED) {
+		/* Spent by a racing exchange, expired, or its user disabled. */
+		token_error(resp, 400, "invalid_grant",
+			    "unknown, expired or already used code");
+		goto out;
+	}
 	if (r != 0) {
 		token_error(resp, 503, "temporarily_unavailable",
 			    "session store unreachable");
@@ -410,7 +398,7 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	token_answer(resp, a, refresh);
 out:
 	json_decref(j);
-	sk_reply_free(&rep);
+	sk_strfreezero(blob);
 	sk_app_session_free(&a);
 	sk_strfreezero(code);
 	free(redirect_uri);

@@ -35,7 +35,7 @@ flow_session(struct sk_req *req, struct sk_session **out, char **sidp,
 	if (sidp != NULL)
 		*sidp = NULL;
 	/* Malformed cookies are no session; never sent to Redis. */
-	if (!sk_token_shape_ok(sid, SK_TOKEN_CHARS, SK_TOKEN_CHARS))
+	if (!sk_session_id_ok(sid))
 		return SK_ERR_NOT_FOUND;
 	if (req->tenant == NULL)
 		return SK_ERR_NOT_FOUND;

@@ -1,8 +1,11 @@
 /*
- * App sessions and rotating refresh tokens. See include/sekisho/session.h.
+ * App sessions, rotating refresh tokens and the authorization codes they
+ * start from. See include/sekisho/session.h. In the user's slot
+ * (session_int.h):
  *
- *   sk:{a:<family>}  hash: user tenant email amr roles client created abs
- *                    idle gen [rj:<jti> ...]
+ *   sk:{u:<user>}:a:<family>  hash: user tenant email amr roles client
+ *                             created abs idle gen [rj:<jti> ...]
+ *   sk:{u:<user>}:ac          hash: sha256(code) -> "<exp> <blob>"
  */
 #include "sekisho/session.h"
 #include "session_int.h"
@@ -17,12 +20,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAMILY_KEY_LEN 48
+#define FAMILY_KEY_LEN SK_KEY_LEN
 #define MAX_GEN 100000000LL
+/* Outstanding codes per user: far above any real use (codes live a
+ * minute), low enough that a script pruning them stays cheap. */
+#define MAX_CODES 100
 
+/*
+ * Redeems a code and starts a family, in one step. KEYS: family, user
+ * hash, the user's index, the user's codes. ARGV: user tenant email amr
+ * roles client idle abs, the code's field, the index member. The code
+ * goes whatever happens next (single use); a disabled user gets nothing.
+ * Returns {1, now, abs}, {0} for no (live) code, {-1} for a disabled user.
+ */
 static struct sk_script create_script = {
     .src = "local t = redis.call('TIME')\n"
 	   "local now = tonumber(t[1])\n"
+	   "local c = redis.call('HGET', KEYS[4], ARGV[9])\n"
+	   "if not c then return {0} end\n"
+	   "redis.call('HDEL', KEYS[4], ARGV[9])\n"
+	   "local exp = tonumber(string.match(c, '^(%d+) '))\n"
+	   "if not exp or now >= exp then return {0} end\n"
+	   "if redis.call('HGET', KEYS[2], 'disabled') == '1' then\n"
+	   "  return {-1}\n"
+	   "end\n"
 	   "local idle = tonumber(ARGV[7])\n"
 	   "local abs = tonumber(ARGV[8])\n"
 	   "redis.call('HSET', KEYS[1], 'user', ARGV[1], 'tenant', ARGV[2],\n"
@@ -30,11 +51,61 @@ static struct sk_script create_script = {
 	   "  'client', ARGV[6], 'created', now, 'abs', now + abs,\n"
 	   "  'idle', idle, 'gen', 0)\n"
 	   "redis.call('EXPIRE', KEYS[1], math.min(idle, abs))\n"
-	   "return {t[1], tostring(now + abs)}\n",
+	   "redis.call('SADD', KEYS[3], ARGV[10])\n"
+	   "if redis.call('TTL', KEYS[3]) < abs then\n"
+	   "  redis.call('EXPIRE', KEYS[3], abs)\n"
+	   "end\n"
+	   "return {1, t[1], tostring(now + abs)}\n",
 };
 
 /*
- * ARGV: presented generation, client id, rotate (1) or just look (0).
+ * Issues a code for a browser session that is still signed in, to a
+ * user who is not disabled. KEYS: the session, user hash, the user's
+ * codes. ARGV: field, blob, ttl, most codes. Expired codes are pruned
+ * once a few have gathered. Returns 1, 0 (no signed-in session), -1
+ * (disabled), -2 (too many codes).
+ */
+static struct sk_script code_issue_script = {
+    .src = "local now = tonumber(redis.call('TIME')[1])\n"
+	   "local v = redis.call('HMGET', KEYS[1], 'abs', 'pend')\n"
+	   "if not v[1] or v[2] or now >= tonumber(v[1]) then return 0 end\n"
+	   "if redis.call('HGET', KEYS[2], 'disabled') == '1' then\n"
+	   "  return -1\n"
+	   "end\n"
+	   "if redis.call('HLEN', KEYS[3]) >= 16 then\n"
+	   "  local all = redis.call('HGETALL', KEYS[3])\n"
+	   "  for i = 1, #all, 2 do\n"
+	   "    local e = tonumber(string.match(all[i + 1], '^(%d+) '))\n"
+	   "    if not e or now >= e then\n"
+	   "      redis.call('HDEL', KEYS[3], all[i])\n"
+	   "    end\n"
+	   "  end\n"
+	   "  if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[4]) then\n"
+	   "    return -2\n"
+	   "  end\n"
+	   "end\n"
+	   "local ttl = tonumber(ARGV[3])\n"
+	   "redis.call('HSET', KEYS[3], ARGV[1],\n"
+	   "  tostring(now + ttl) .. ' ' .. ARGV[2])\n"
+	   "if redis.call('TTL', KEYS[3]) < ttl then\n"
+	   "  redis.call('EXPIRE', KEYS[3], ttl)\n"
+	   "end\n"
+	   "return 1\n",
+};
+
+/* KEYS: the user's codes; ARGV: field. The blob of a live code, or false. */
+static struct sk_script code_peek_script = {
+    .src = "local c = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	   "if not c then return false end\n"
+	   "local exp, blob = string.match(c, '^(%d+) (.*)$')\n"
+	   "local now = tonumber(redis.call('TIME')[1])\n"
+	   "if not exp or now >= tonumber(exp) then return false end\n"
+	   "return blob\n",
+};
+
+/*
+ * KEYS: family, user hash. ARGV: presented generation, client id, rotate
+ * (1) or just look (0). A disabled user's family is ended, not used.
  * Returns {1, now, gen, user, tenant, email, amr, roles, client, abs},
  * {0} when not usable, {-1} when an old generation was replayed (the
  * family is deleted: whoever holds the newer token loses it too, which is
@@ -46,6 +117,10 @@ static struct sk_script use_script = {
 	   "local v = redis.call('HMGET', KEYS[1], 'gen', 'client', 'abs',\n"
 	   "  'idle', 'user', 'tenant', 'email', 'amr', 'roles')\n"
 	   "if not v[1] then return {0} end\n"
+	   "if redis.call('HGET', KEYS[2], 'disabled') == '1' then\n"
+	   "  redis.call('DEL', KEYS[1])\n"
+	   "  return {0}\n"
+	   "end\n"
 	   "if ARGV[2] ~= '' and v[2] ~= ARGV[2] then return {0} end\n"
 	   "if now >= tonumber(v[3]) then\n"
 	   "  redis.call('DEL', KEYS[1])\n"
@@ -92,18 +167,29 @@ sk_app_session_free(struct sk_app_session **ap)
 	*ap = NULL;
 }
 
-/* mac over "family.gen" with the refresh-token key; out: 43 chars + NUL */
+/* sk:{u:<user>}:a:<family> */
+static void
+family_key(const char *user, const char *family, char key[FAMILY_KEY_LEN])
+{
+	char suffix[40];
+
+	snprintf(suffix, sizeof(suffix), ":a:%s", family);
+	sk_user_key(key, user, suffix);
+}
+
+/* mac over "user.family.gen" with the refresh-token key; out: 43 chars +
+ * NUL */
 static int
-token_mac(const char *family, long long gen, char out[44])
+token_mac(const char *user, const char *family, long long gen, char out[44])
 {
 	unsigned char key[SK_AEAD_KEY_LEN], md[32];
 	unsigned int mdlen = sizeof(md);
-	char msg[64], *s = NULL;
+	char msg[96], *s = NULL;
 	int r;
 
 	if ((r = sk_keys_derive("sekisho refresh tokens v1", key)) != 0)
 		return r;
-	snprintf(msg, sizeof(msg), "%s.%lld", family, gen);
+	snprintf(msg, sizeof(msg), "%s.%s.%lld", user, family, gen);
 	if (HMAC(EVP_sha256(), key, sizeof(key), (unsigned char *)msg,
 		 strlen(msg), md, &mdlen) == NULL) {
 		r = SK_ERR_INTERNAL;
@@ -121,15 +207,15 @@ out:
 }
 
 static int
-token_make(const char *family, long long gen, char **out)
+token_make(const char *user, const char *family, long long gen, char **out)
 {
 	char mac[44];
 	int r;
 
 	*out = NULL;
-	if ((r = token_mac(family, gen, mac)) != 0)
+	if ((r = token_mac(user, family, gen, mac)) != 0)
 		return r;
-	r = asprintf(out, "skr.%s.%lld.%s", family, gen, mac) < 0
+	r = asprintf(out, "skr.%s.%s.%lld.%s", user, family, gen, mac) < 0
 		? SK_ERR_NOMEM
 		: 0;
 	if (r != 0)
@@ -143,8 +229,8 @@ token_make(const char *family, long long gen, char **out)
  * mac) ever reaches Redis, so garbage costs nothing there.
  */
 static int
-token_parse(const char *token, char family[SK_FAMILY_CHARS + 1],
-	    long long *gen)
+token_parse(const char *token, char user[SK_USER_ID_CHARS + 1],
+	    char family[SK_FAMILY_CHARS + 1], long long *gen)
 {
 	const char *p, *dot;
 	char mac[44], *end;
@@ -154,6 +240,14 @@ token_parse(const char *token, char family[SK_FAMILY_CHARS + 1],
 	    strlen(token) > 128)
 		return SK_ERR_NOT_FOUND;
 	p = token + 4;
+	if ((dot = strchr(p, '.')) == NULL ||
+	    (n = (size_t)(dot - p)) != SK_USER_ID_CHARS)
+		return SK_ERR_NOT_FOUND;
+	memcpy(user, p, n);
+	user[n] = '\0';
+	if (!sk_user_id_ok(user))
+		return SK_ERR_NOT_FOUND;
+	p = dot + 1;
 	if ((dot = strchr(p, '.')) == NULL ||
 	    (n = (size_t)(dot - p)) != SK_FAMILY_CHARS)
 		return SK_ERR_NOT_FOUND;
@@ -168,7 +262,7 @@ token_parse(const char *token, char family[SK_FAMILY_CHARS + 1],
 	if (*end != '.' || *gen < 0 || *gen > MAX_GEN ||
 	    (p[0] == '0' && end != p + 1))
 		return SK_ERR_NOT_FOUND;
-	if (token_mac(family, *gen, mac) != 0)
+	if (token_mac(user, family, *gen, mac) != 0)
 		return SK_ERR_INTERNAL;
 	if (!sk_ct_streq(end + 1, mac)) {
 		sk_memzero(mac, sizeof(mac));
@@ -178,45 +272,187 @@ token_parse(const char *token, char family[SK_FAMILY_CHARS + 1],
 	return 0;
 }
 
+/* The user's codes hash and the field of code; false for a bad shape. */
+static bool
+code_keys(const char *code, char ckey[SK_KEY_LEN], char uid[],
+	  char field[65])
+{
+	if (!sk_user_value_split(code, uid))
+		return false;
+	sk_user_key(ckey, uid, ":ac");
+	sk_sha256_hex(code, strlen(code), field);
+	return true;
+}
+
 int
-sk_app_session_create(const struct sk_app_session *s, int64_t idle_s,
-		      int64_t absolute_s, char **refresh,
+sk_code_issue(const char *sid, const char *user_id, const char *blob,
+	      int64_t ttl_s, char **codep)
+{
+	char skey[SK_KEY_LEN], ukey[SK_KEY_LEN], ckey[SK_KEY_LEN], ttl[24],
+	    most[16], field[65], hex[65], suffix[72];
+	char uid[SK_USER_ID_CHARS + 1], cuid[SK_USER_ID_CHARS + 1];
+	char *rnd = NULL, *code = NULL;
+	struct sk_reply *rep = NULL;
+	const char *argv[7];
+	size_t lens[7];
+	int i, r;
+
+	*codep = NULL;
+	/* The session must be the user's (its id names the same slot). */
+	if (!sk_user_value_split(sid, uid) || user_id == NULL ||
+	    strcmp(uid, user_id) != 0)
+		return SK_ERR_NOT_FOUND;
+	if ((r = sk_random_token(32, &rnd)) != 0)
+		return r;
+	if (asprintf(&code, "%s%s", user_id, rnd) < 0) {
+		code = NULL;
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	if (!code_keys(code, ckey, cuid, field)) {
+		r = SK_ERR_INTERNAL;
+		goto out;
+	}
+	sk_sha256_hex(sid, strlen(sid), hex);
+	snprintf(suffix, sizeof(suffix), ":s:%s", hex);
+	sk_user_key(skey, uid, suffix);
+	sk_user_key(ukey, uid, "");
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
+	snprintf(most, sizeof(most), "%d", MAX_CODES);
+	argv[0] = skey;
+	argv[1] = ukey;
+	argv[2] = ckey;
+	argv[3] = field;
+	argv[4] = blob;
+	argv[5] = ttl;
+	argv[6] = most;
+	for (i = 0; i < 7; i++)
+		lens[i] = strlen(argv[i]);
+	if ((r = sk_store_eval(&rep, &code_issue_script, 3, 7, argv, lens)) != 0)
+		goto out;
+	if (rep->type != SK_REPLY_INTEGER)
+		r = SK_ERR_STORE;
+	else if (rep->integer == 0)
+		r = SK_ERR_NOT_FOUND;
+	else if (rep->integer == -1)
+		r = SK_ERR_DENIED;
+	else if (rep->integer == -2)
+		r = SK_ERR_TOO_LARGE;
+	else if (rep->integer != 1)
+		r = SK_ERR_STORE;
+	if (r != 0)
+		goto out;
+	*codep = code;
+	code = NULL;
+out:
+	sk_reply_free(&rep);
+	sk_strfreezero(rnd);
+	sk_strfreezero(code);
+	return r;
+}
+
+int
+sk_code_peek(const char *code, char **blob)
+{
+	char ckey[SK_KEY_LEN], field[65], uid[SK_USER_ID_CHARS + 1];
+	struct sk_reply *rep = NULL;
+	const char *argv[2];
+	size_t lens[2];
+	int r;
+
+	*blob = NULL;
+	if (!code_keys(code, ckey, uid, field))
+		return SK_ERR_NOT_FOUND; /* never sent to Redis */
+	argv[0] = ckey;
+	argv[1] = field;
+	lens[0] = strlen(ckey);
+	lens[1] = strlen(field);
+	if ((r = sk_store_eval(&rep, &code_peek_script, 1, 2, argv, lens)) != 0)
+		return r;
+	return sk_reply_take_str(&rep, blob);
+}
+
+int
+sk_code_spend(const char *code)
+{
+	char ckey[SK_KEY_LEN], field[65], uid[SK_USER_ID_CHARS + 1];
+	struct sk_reply *rep = NULL;
+	const char *argv[3];
+	size_t lens[3];
+	int r;
+
+	if (!code_keys(code, ckey, uid, field))
+		return 0;
+	argv[0] = "HDEL";
+	argv[1] = ckey;
+	argv[2] = field;
+	lens[0] = 4;
+	lens[1] = strlen(ckey);
+	lens[2] = strlen(field);
+	r = sk_store_cmd(&rep, 3, argv, lens);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_app_session_create(const char *code, const struct sk_app_session *s,
+		      int64_t idle_s, int64_t absolute_s, char **refresh,
 		      struct sk_app_session **out)
 {
-	char key[FAMILY_KEY_LEN], idle[24], abs[24], member[40], *fam = NULL;
+	char key[FAMILY_KEY_LEN], ukey[SK_KEY_LEN], ikey[SK_KEY_LEN],
+	    ckey[SK_KEY_LEN], field[65], idle[24], abs[24], member[40];
+	char uid[SK_USER_ID_CHARS + 1], *fam = NULL;
 	struct sk_app_session *a = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[9];
-	size_t lens[9];
+	const char *argv[14];
+	size_t lens[14];
 	int i, r;
 
 	*refresh = NULL;
 	*out = NULL;
+	/* The code's slot is its user's: the family goes there too. */
+	if (!code_keys(code, ckey, uid, field) || s->user_id == NULL ||
+	    strcmp(uid, s->user_id) != 0)
+		return SK_ERR_NOT_FOUND;
 	if ((r = sk_random_token(16, &fam)) != 0)
 		return r;
-	snprintf(key, sizeof(key), "sk:{a:%s}", fam);
+	family_key(uid, fam, key);
+	sk_user_key(ukey, uid, "");
+	sk_user_key(ikey, uid, ":sess");
 	snprintf(idle, sizeof(idle), "%lld", (long long)idle_s);
 	snprintf(abs, sizeof(abs), "%lld", (long long)absolute_s);
+	snprintf(member, sizeof(member), "a:%s", fam);
 	argv[0] = key;
-	argv[1] = s->user_id;
-	argv[2] = s->tenant;
-	argv[3] = s->email ? s->email : "";
-	argv[4] = s->amr ? s->amr : "";
-	argv[5] = s->roles ? s->roles : "";
-	argv[6] = s->client_id;
-	argv[7] = idle;
-	argv[8] = abs;
-	for (i = 0; i < 9; i++)
+	argv[1] = ukey;
+	argv[2] = ikey;
+	argv[3] = ckey;
+	argv[4] = s->user_id;
+	argv[5] = s->tenant;
+	argv[6] = s->email ? s->email : "";
+	argv[7] = s->amr ? s->amr : "";
+	argv[8] = s->roles ? s->roles : "";
+	argv[9] = s->client_id;
+	argv[10] = idle;
+	argv[11] = abs;
+	argv[12] = field;
+	argv[13] = member;
+	for (i = 0; i < 14; i++)
 		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &create_script, 1, 9, argv, lens)) != 0)
+	if ((r = sk_store_eval(&rep, &create_script, 4, 14, argv, lens)) != 0)
 		goto out;
-	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2) {
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem < 1 ||
+	    rep->elem[0]->type != SK_REPLY_INTEGER) {
 		r = SK_ERR_STORE;
 		goto out;
 	}
-	snprintf(member, sizeof(member), "a:%s", fam);
-	if ((r = sk_user_index_add(s->user_id, member, absolute_s)) != 0 ||
-	    (r = token_make(fam, 0, refresh)) != 0)
+	if (rep->elem[0]->integer != 1 || rep->nelem != 3 ||
+	    rep->elem[1]->type != SK_REPLY_STRING ||
+	    rep->elem[2]->type != SK_REPLY_STRING) {
+		r = rep->elem[0]->integer == -1 ? SK_ERR_DENIED
+						: SK_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = token_make(uid, fam, 0, refresh)) != 0)
 		goto out;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		r = SK_ERR_NOMEM;
@@ -229,8 +465,8 @@ sk_app_session_create(const struct sk_app_session *s, int64_t idle_s,
 	a->roles = strdup(s->roles ? s->roles : "");
 	a->client_id = strdup(s->client_id);
 	snprintf(a->handle, sizeof(a->handle), "a_%s", fam);
-	a->now = strtoll(rep->elem[0]->str, NULL, 10);
-	a->abs_exp = strtoll(rep->elem[1]->str, NULL, 10);
+	a->now = strtoll(rep->elem[1]->str, NULL, 10);
+	a->abs_exp = strtoll(rep->elem[2]->str, NULL, 10);
 	if (!a->user_id || !a->tenant || !a->email || !a->amr || !a->roles ||
 	    !a->client_id) {
 		r = SK_ERR_NOMEM;
@@ -254,27 +490,30 @@ use(const char *token, const char *client_id, bool rotate, char **refresh,
     struct sk_app_session **out)
 {
 	char family[SK_FAMILY_CHARS + 1], key[FAMILY_KEY_LEN], gens[24];
+	char uid[SK_USER_ID_CHARS + 1], ukey[SK_KEY_LEN];
 	struct sk_app_session *a = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[4];
-	size_t lens[4];
+	const char *argv[5];
+	size_t lens[5];
 	long long gen;
 	int i, r;
 
 	if (refresh != NULL)
 		*refresh = NULL;
 	*out = NULL;
-	if ((r = token_parse(token, family, &gen)) != 0)
+	if ((r = token_parse(token, uid, family, &gen)) != 0)
 		return r;
-	snprintf(key, sizeof(key), "sk:{a:%s}", family);
+	family_key(uid, family, key);
+	sk_user_key(ukey, uid, "");
 	snprintf(gens, sizeof(gens), "%lld", gen);
 	argv[0] = key;
-	argv[1] = gens;
-	argv[2] = client_id ? client_id : "";
-	argv[3] = rotate ? "1" : "0";
-	for (i = 0; i < 4; i++)
+	argv[1] = ukey;
+	argv[2] = gens;
+	argv[3] = client_id ? client_id : "";
+	argv[4] = rotate ? "1" : "0";
+	for (i = 0; i < 5; i++)
 		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &use_script, 1, 4, argv, lens)) != 0)
+	if ((r = sk_store_eval(&rep, &use_script, 2, 5, argv, lens)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem < 1 ||
 	    rep->elem[0]->type != SK_REPLY_INTEGER) {
@@ -304,11 +543,12 @@ use(const char *token, const char *client_id, bool rotate, char **refresh,
 	a->abs_exp = rep->elem[9]->str ? strtoll(rep->elem[9]->str, NULL, 10)
 				       : 0;
 	snprintf(a->handle, sizeof(a->handle), "a_%s", family);
-	if (!a->user_id || !a->tenant || !a->client_id) {
+	if (!a->user_id || !a->tenant || !a->client_id ||
+	    strcmp(a->user_id, uid) != 0) {
 		r = SK_ERR_NOT_FOUND;
 		goto out;
 	}
-	if (refresh != NULL && (r = token_make(family, gen, refresh)) != 0)
+	if (refresh != NULL && (r = token_make(uid, family, gen, refresh)) != 0)
 		goto out;
 	*out = a;
 	a = NULL;
@@ -351,7 +591,7 @@ sk_app_session_revoke(const char *token, const char *client_id)
 		sk_app_session_free(&a);
 		return 0;
 	}
-	snprintf(key, sizeof(key), "sk:{a:%s}", a->handle + 2);
+	family_key(a->user_id, a->handle + 2, key);
 	argv[0] = "DEL";
 	argv[1] = key;
 	lens[0] = 3;

@@ -10,26 +10,51 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SESSION_KEY_LEN 96
+#define SESSION_KEY_LEN SK_KEY_LEN
 
-static void
-session_key(const char *sid, char key[SESSION_KEY_LEN])
+/*
+ * sk:{u:<user>}:s:<sha256(sid)>, in the user's slot (session_int.h); hex
+ * (65 bytes) gets the hash alone, which names the session in its handle
+ * and in the user's index. False for a session id of another shape.
+ */
+static bool
+session_key(const char *sid, char key[SESSION_KEY_LEN], char uid[],
+	    char hex[65])
 {
-	char h[65];
+	char suffix[72];
 
-	sk_sha256_hex(sid, strlen(sid), h);
-	snprintf(key, SESSION_KEY_LEN, "sk:{s:%s}", h);
+	if (!sk_user_value_split(sid, uid))
+		return false;
+	sk_sha256_hex(sid, strlen(sid), hex);
+	snprintf(suffix, sizeof(suffix), ":s:%s", hex);
+	sk_user_key(key, uid, suffix);
+	return true;
 }
 
-/* The Redis key of a handle ("s_<hex>"); false for a malformed handle. */
-static bool
-handle_key(const char *handle, char key[SESSION_KEY_LEN])
+bool
+sk_session_id_ok(const char *sid)
 {
+	char uid[SK_USER_ID_CHARS + 1];
+
+	return sk_user_value_split(sid, uid);
+}
+
+/*
+ * The Redis key of a handle ("s_<hex>" or "a_<family>") of user's
+ * session; false for a malformed handle or user id.
+ */
+static bool
+handle_key(const char *user, const char *handle, char key[SESSION_KEY_LEN])
+{
+	char suffix[80];
 	size_t i;
 
+	if (!sk_user_id_ok(user))
+		return false;
 	/* App sessions: "a_" + 22 base64url characters. */
 	if (strncmp(handle, "a_", 2) == 0 && sk_app_family_ok(handle + 2)) {
-		snprintf(key, SESSION_KEY_LEN, "sk:{a:%s}", handle + 2);
+		snprintf(suffix, sizeof(suffix), ":a:%s", handle + 2);
+		sk_user_key(key, user, suffix);
 		return true;
 	}
 	if (strncmp(handle, "s_", 2) != 0 || strlen(handle) != 66)
@@ -38,18 +63,27 @@ handle_key(const char *handle, char key[SESSION_KEY_LEN])
 		if (!((handle[i] >= '0' && handle[i] <= '9') ||
 		      (handle[i] >= 'a' && handle[i] <= 'f')))
 			return false;
-	snprintf(key, SESSION_KEY_LEN, "sk:{s:%s}", handle + 2);
+	snprintf(suffix, sizeof(suffix), ":s:%s", handle + 2);
+	sk_user_key(key, user, suffix);
 	return true;
 }
 
 /*
- * Creates the hash with the created/absolute times taken from Redis TIME.
- * ARGV: user tenant email name provider idle absolute amr roles pending
- * pending-ttl. A session waiting for its second factor ("pend") lives
- * only pending-ttl: a sign-in abandoned at /mfa leaves nothing usable.
+ * Creates the hash with the created/absolute times taken from Redis TIME,
+ * unless the user is disabled (checked here, in the script that grants,
+ * so a disable cannot slip between a check and the creation), and lists
+ * it in the user's index (same script: a disable sees it or it is never
+ * made). KEYS: session, user hash, index. ARGV: user tenant email name
+ * provider idle absolute amr roles pending pending-ttl hex. A session
+ * waiting for its second factor ("pend") lives only pending-ttl: a
+ * sign-in abandoned at /mfa leaves nothing usable. Returns TIME, or
+ * false for a disabled user.
  */
 static struct sk_script create_script = {
-    .src = "local t = redis.call('TIME')\n"
+    .src = "if redis.call('HGET', KEYS[2], 'disabled') == '1' then\n"
+	   "  return false\n"
+	   "end\n"
+	   "local t = redis.call('TIME')\n"
 	   "local now = tonumber(t[1])\n"
 	   "local idle = tonumber(ARGV[6])\n"
 	   "local abs = tonumber(ARGV[7])\n"
@@ -63,6 +97,10 @@ static struct sk_script create_script = {
 	   "  ttl = math.min(ttl, tonumber(ARGV[11]))\n"
 	   "end\n"
 	   "redis.call('EXPIRE', KEYS[1], ttl)\n"
+	   "redis.call('SADD', KEYS[3], ARGV[12])\n"
+	   "if redis.call('TTL', KEYS[3]) < abs then\n"
+	   "  redis.call('EXPIRE', KEYS[3], abs)\n"
+	   "end\n"
 	   "return now\n",
 };
 
@@ -94,11 +132,16 @@ static struct sk_script get_script = {
 /*
  * The second factor is done: amr gains otp and mfa (RFC 8176), the time
  * is recorded, the pending flag goes and the idle expiry starts. All in
- * one script, so no reader ever sees half of it.
+ * one script, so no reader ever sees half of it; a disabled user's
+ * session is ended instead of promoted. KEYS: session, user hash.
  */
 static struct sk_script mfa_complete_script = {
     .src = "local v = redis.call('HMGET', KEYS[1], 'abs', 'idle', 'amr')\n"
 	   "if not v[1] then return false end\n"
+	   "if redis.call('HGET', KEYS[2], 'disabled') == '1' then\n"
+	   "  redis.call('DEL', KEYS[1])\n"
+	   "  return false\n"
+	   "end\n"
 	   "local now = tonumber(redis.call('TIME')[1])\n"
 	   "local abs = tonumber(v[1])\n"
 	   "if not abs or now >= abs then\n"
@@ -117,15 +160,6 @@ static struct sk_script mfa_complete_script = {
 	   "redis.call('HDEL', KEYS[1], 'pend')\n"
 	   "redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[2]), abs - now))\n"
 	   "return now\n",
-};
-
-static struct sk_script index_script = {
-    .src = "redis.call('SADD', KEYS[1], ARGV[1])\n"
-	   "local ttl = redis.call('TTL', KEYS[1])\n"
-	   "if ttl < tonumber(ARGV[2]) then\n"
-	   "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-	   "end\n"
-	   "return 1\n",
 };
 
 /* Liveness for introspection: exists, not past its end, jti not revoked. */
@@ -167,79 +201,66 @@ sk_session_free(struct sk_session **sp)
 	*sp = NULL;
 }
 
-/*
- * Each user's live sessions are listed in sk:{u:<user>}:sess so that
- * disabling a user can end them all at once. Entries of sessions that
- * expired on their own are harmless (ending them again is a no-op); the
- * set's lifetime follows the longest session.
- */
-int
-sk_user_index_add(const char *user, const char *member, int64_t ttl)
-{
-	char ukey[128], ttls[24];
-	struct sk_reply *rep = NULL;
-	const char *argv[3];
-	size_t lens[3];
-	int r;
-
-	snprintf(ukey, sizeof(ukey), "sk:{u:%s}:sess", user);
-	snprintf(ttls, sizeof(ttls), "%lld", (long long)ttl);
-	argv[0] = ukey;
-	argv[1] = member;
-	argv[2] = ttls;
-	lens[0] = strlen(ukey);
-	lens[1] = strlen(member);
-	lens[2] = strlen(ttls);
-	r = sk_store_eval(&rep, &index_script, 1, 3, argv, lens);
-	sk_reply_free(&rep);
-	return r;
-}
-
 int
 sk_session_create(const struct sk_session *s, int64_t idle_s,
 		  int64_t absolute_s, char **sidp)
 {
-	char key[SESSION_KEY_LEN], idle[24], abs[24], pttl[24], *sid = NULL;
+	char key[SESSION_KEY_LEN], ukey[SK_KEY_LEN], ikey[SK_KEY_LEN];
+	char idle[24], abs[24], pttl[24], hex[65], uid[SK_USER_ID_CHARS + 1];
+	char *rnd = NULL, *sid = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[12];
-	size_t lens[12];
+	const char *argv[15];
+	size_t lens[15];
 	int i, r;
 
 	*sidp = NULL;
-	if ((r = sk_random_token(32, &sid)) != 0)
+	if (!sk_user_id_ok(s->user_id))
+		return SK_ERR_INVALID;
+	if ((r = sk_random_token(32, &rnd)) != 0)
 		return r;
-	session_key(sid, key);
+	/* The user id leads, so that lookups find the user's slot. */
+	if (asprintf(&sid, "%s%s", s->user_id, rnd) < 0) {
+		sid = NULL;
+		r = SK_ERR_NOMEM;
+		goto out;
+	}
+	if (!session_key(sid, key, uid, hex)) {
+		r = SK_ERR_INTERNAL;
+		goto out;
+	}
+	sk_user_key(ukey, uid, "");
+	sk_user_key(ikey, uid, ":sess");
 	snprintf(idle, sizeof(idle), "%lld", (long long)idle_s);
 	snprintf(abs, sizeof(abs), "%lld", (long long)absolute_s);
-	argv[0] = key;
-	argv[1] = s->user_id;
-	argv[2] = s->tenant;
-	argv[3] = s->email ? s->email : "";
-	argv[4] = s->name ? s->name : "";
-	argv[5] = s->provider ? s->provider : "";
-	argv[6] = idle;
-	argv[7] = abs;
-	argv[8] = s->amr ? s->amr : "";
-	argv[9] = s->roles ? s->roles : "";
-	argv[10] = s->mfa_pending ? "1" : "0";
 	snprintf(pttl, sizeof(pttl), "%d", SK_SESSION_PENDING_TTL);
-	argv[11] = pttl;
-	for (i = 0; i < 12; i++)
+	argv[0] = key;
+	argv[1] = ukey;
+	argv[2] = ikey;
+	argv[3] = s->user_id;
+	argv[4] = s->tenant;
+	argv[5] = s->email ? s->email : "";
+	argv[6] = s->name ? s->name : "";
+	argv[7] = s->provider ? s->provider : "";
+	argv[8] = idle;
+	argv[9] = abs;
+	argv[10] = s->amr ? s->amr : "";
+	argv[11] = s->roles ? s->roles : "";
+	argv[12] = s->mfa_pending ? "1" : "0";
+	argv[13] = pttl;
+	argv[14] = hex;
+	for (i = 0; i < 15; i++)
 		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &create_script, 1, 12, argv, lens)) != 0)
+	if ((r = sk_store_eval(&rep, &create_script, 3, 15, argv, lens)) != 0)
 		goto out;
-	sk_reply_free(&rep);
-	{
-		char member[65];
-		memcpy(member, key + 6, 64); /* "sk:{s:" + hex + "}" */
-		member[64] = '\0';
-		if ((r = sk_user_index_add(s->user_id, member, absolute_s)) != 0)
-			goto out;
+	if (rep->type != SK_REPLY_INTEGER) {
+		r = rep->type == SK_REPLY_NIL ? SK_ERR_DENIED : SK_ERR_STORE;
+		goto out;
 	}
 	*sidp = sid;
 	sid = NULL;
 out:
 	sk_reply_free(&rep);
+	sk_strfreezero(rnd);
 	sk_strfreezero(sid);
 	return r;
 }
@@ -258,13 +279,14 @@ eval_on(struct sk_script *script, const char *key, const char *arg,
 int
 sk_session_get(const char *sid, struct sk_session **out)
 {
-	char key[SESSION_KEY_LEN];
+	char key[SESSION_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
 	struct sk_reply *rep = NULL;
 	struct sk_session *s = NULL;
 	int r;
 
 	*out = NULL;
-	session_key(sid, key);
+	if (!session_key(sid, key, uid, hex))
+		return SK_ERR_NOT_FOUND; /* never sent to Redis */
 	if ((r = eval_on(&get_script, key, NULL, &rep)) != 0)
 		return r;
 	/* Lua false arrives as NIL: no session (or just expired). */
@@ -295,12 +317,12 @@ sk_session_get(const char *sid, struct sk_session **out)
 		s->mfa_at = strtoll(rep->elem[12]->str, NULL, 10);
 	if (rep->elem[13]->str)
 		s->now = strtoll(rep->elem[13]->str, NULL, 10);
-	/* key is "sk:{s:" + 64 hex + "}" */
 	memcpy(s->handle, "s_", 2);
-	memcpy(s->handle + 2, key + 6, 64);
-	s->handle[66] = '\0';
-	if (s->user_id == NULL || s->tenant == NULL) {
-		/* A record without owner is corrupt: treat as no session. */
+	memcpy(s->handle + 2, hex, 65);
+	/* A record without owner, or another owner than its slot's, is
+	 * corrupt: treat as no session. */
+	if (s->user_id == NULL || s->tenant == NULL ||
+	    strcmp(s->user_id, uid) != 0) {
 		r = SK_ERR_NOT_FOUND;
 		goto out;
 	}
@@ -316,13 +338,23 @@ out:
 int
 sk_session_mfa_complete(const char *sid, int64_t *mfa_at)
 {
-	char key[SESSION_KEY_LEN];
+	char key[SESSION_KEY_LEN], ukey[SK_KEY_LEN];
+	char uid[SK_USER_ID_CHARS + 1], hex[65];
 	struct sk_reply *rep = NULL;
+	const char *argv[2];
+	size_t lens[2];
 	int r;
 
 	*mfa_at = 0;
-	session_key(sid, key);
-	if ((r = eval_on(&mfa_complete_script, key, NULL, &rep)) != 0)
+	if (!session_key(sid, key, uid, hex))
+		return SK_ERR_NOT_FOUND;
+	sk_user_key(ukey, uid, "");
+	argv[0] = key;
+	argv[1] = ukey;
+	lens[0] = strlen(key);
+	lens[1] = strlen(ukey);
+	if ((r = sk_store_eval(&rep, &mfa_complete_script, 2, 2, argv,
+			       lens)) != 0)
 		return r;
 	if (rep->type == SK_REPLY_INTEGER)
 		*mfa_at = rep->integer;
@@ -335,13 +367,14 @@ sk_session_mfa_complete(const char *sid, int64_t *mfa_at)
 int
 sk_session_destroy(const char *sid)
 {
-	char key[SESSION_KEY_LEN];
+	char key[SESSION_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
 	struct sk_reply *rep = NULL;
 	const char *argv[2];
 	size_t lens[2];
 	int r;
 
-	session_key(sid, key);
+	if (!session_key(sid, key, uid, hex))
+		return 0; /* names no session */
 	argv[0] = "DEL";
 	argv[1] = key;
 	lens[0] = 3;
@@ -349,6 +382,16 @@ sk_session_destroy(const char *sid)
 	r = sk_store_cmd(&rep, 2, argv, lens);
 	sk_reply_free(&rep);
 	return r;
+}
+
+int
+sk_session_end_all(const char *sid)
+{
+	char key[SESSION_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
+
+	if (!session_key(sid, key, uid, hex))
+		return SK_ERR_NOT_FOUND;
+	return sk_user_end_all(uid, "all", key);
 }
 
 static void
@@ -397,16 +440,7 @@ sk_store_take(const char *key, char **blob)
 	lens[1] = strlen(key);
 	if ((r = sk_store_cmd(&rep, 2, argv, lens)) != 0)
 		return r;
-	if (rep->type != SK_REPLY_STRING) {
-		r = SK_ERR_NOT_FOUND;
-		goto out;
-	}
-	*blob = rep->str;
-	rep->str = NULL;
-	rep->len = 0;
-out:
-	sk_reply_free(&rep);
-	return r;
+	return sk_reply_take_str(&rep, blob);
 }
 
 int
@@ -428,7 +462,8 @@ sk_loginstate_take(const char *state, char **blob)
 }
 
 int
-sk_session_live(const char *handle, const char *jti, bool *live, int64_t *now)
+sk_session_live(const char *user, const char *handle, const char *jti,
+		bool *live, int64_t *now)
 {
 	char key[SESSION_KEY_LEN];
 	struct sk_reply *rep = NULL;
@@ -436,7 +471,8 @@ sk_session_live(const char *handle, const char *jti, bool *live, int64_t *now)
 
 	*live = false;
 	*now = 0;
-	if (handle == NULL || jti == NULL || !handle_key(handle, key))
+	if (user == NULL || handle == NULL || jti == NULL ||
+	    !handle_key(user, handle, key))
 		return 0; /* a sid we never issued names nothing live */
 	if ((r = eval_on(&live_script, key, jti, &rep)) != 0)
 		return r;
@@ -454,13 +490,14 @@ out:
 }
 
 int
-sk_session_revoke_jti(const char *handle, const char *jti)
+sk_session_revoke_jti(const char *user, const char *handle, const char *jti)
 {
 	char key[SESSION_KEY_LEN];
 	struct sk_reply *rep = NULL;
 	int r;
 
-	if (handle == NULL || jti == NULL || !handle_key(handle, key))
+	if (user == NULL || handle == NULL || jti == NULL ||
+	    !handle_key(user, handle, key))
 		return 0;
 	r = eval_on(&revoke_script, key, jti, &rep);
 	sk_reply_free(&rep);

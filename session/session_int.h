@@ -12,8 +12,46 @@
 /* True when s is exactly a family id's shape. */
 bool sk_app_family_ok(const char *s);
 
-/* Adds a session (64-hex) or "a:<family>" to the user's index. */
-int sk_user_index_add(const char *user, const char *member, int64_t ttl);
+/*
+ * Key layout (docs/design.md): everything a user can be signed in with
+ * lives in the user's hash slot, tagged {u:<user id>}, so that one script
+ * can end it all (disable, sign out everywhere) and every grant can check
+ * the user's disabled flag in the script that issues it:
+ *
+ *   sk:{u:<user>}                 user hash (field disabled)
+ *   sk:{u:<user>}:sess            set: session hashes (64 hex) and app
+ *                                 sessions ("a:<family>") of the user
+ *   sk:{u:<user>}:s:<sha256(sid)> browser session
+ *   sk:{u:<user>}:a:<family>      app session (refresh token family)
+ *   sk:{u:<user>}:ac              hash: sha256(code) -> "<exp> <blob>"
+ *
+ * Session ids and codes are "<user id><43 random chars>" (fixed lengths,
+ * token characters only) so that a lookup finds the slot without another
+ * round trip.
+ */
+#define SK_USER_ID_CHARS 22 /* "u_" + base64url of 15 random bytes */
+#define SK_KEY_LEN 160
+
+/* True when s is exactly a user id's shape (safe inside a key name). */
+bool sk_user_id_ok(const char *s);
+
+/*
+ * For "<user id><43 chars>" values (session ids, codes): copies the user
+ * id into uid; false when v has another shape.
+ */
+bool sk_user_value_split(const char *v, char uid[SK_USER_ID_CHARS + 1]);
+
+/* "sk:{u:<user>}" followed by suffix (may be ""). */
+void sk_user_key(char out[SK_KEY_LEN], const char *user, const char *suffix);
+
+/*
+ * Ends everything user is signed in with, in one script (user.c). mode
+ * "disable" also sets the flag, "enable" only clears it, "all" (sign out
+ * everywhere) needs session_key to name a signed-in session of the user.
+ * SK_ERR_NOT_FOUND for no such user (or session).
+ */
+int sk_user_end_all(const char *user, const char *mode,
+		    const char *session_key);
 
 /* SET key blob EX ttl_s: a short-lived record (pending sign-in, consent
  * form). */

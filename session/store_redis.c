@@ -8,6 +8,7 @@
 #include "sekisho/log.h"
 #include "sekisho/util.h"
 
+#include <errno.h>
 #include <hiredis.h>
 #include <openssl/sha.h>
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #define BACKOFF_MIN_US 100000
 #define BACKOFF_MAX_US 2000000
@@ -222,6 +225,24 @@ sk_reply_strdup(const struct sk_reply *r, size_t i)
 	return strdup(r->elem[i]->str);
 }
 
+int
+sk_reply_take_str(struct sk_reply **rp, char **s)
+{
+	int r = 0;
+
+	*s = NULL;
+	if ((*rp)->type == SK_REPLY_STRING) {
+		*s = (*rp)->str;
+		(*rp)->str = NULL;
+		(*rp)->len = 0;
+	} else {
+		r = (*rp)->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND
+						: SK_ERR_STORE;
+	}
+	sk_reply_free(rp);
+	return r;
+}
+
 static int
 copy_reply(const redisReply *in, struct sk_reply **out)
 {
@@ -274,6 +295,26 @@ nomem:
 	return SK_ERR_NOMEM;
 }
 
+/*
+ * True when a kept connection looks usable before anything is sent on it:
+ * no error recorded, and the socket has neither an end of file (Redis
+ * restarted or closed it) nor stray bytes (a reply we never read) waiting.
+ * A non-blocking peek: it costs no round trip.
+ */
+static bool
+conn_idle_ok(const redisContext *ctx)
+{
+	char b;
+	ssize_t n;
+
+	if (ctx->err || ctx->fd < 0)
+		return false;
+	do
+		n = recv(ctx->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* Runs argv; on a Redis error reply, *errp gets a static-ish copy. */
 static int
 run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
@@ -281,26 +322,24 @@ run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
 {
 	redisContext *ctx;
 	redisReply *rep;
-	bool reused;
 	int r;
 
 	*out = NULL;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	reused = tconn.ctx != NULL;
-again:
+	/*
+	 * A connection kept from before may have been closed by a Redis
+	 * restart: replace it while nothing has been sent on it. Once a
+	 * command is written it is never sent again: a timeout or a broken
+	 * connection after the write cannot tell whether Redis ran it, and a
+	 * second copy could rotate a refresh token twice, take a sign-in
+	 * state twice or count one failure twice. The caller fails instead.
+	 */
+	if (tconn.ctx != NULL && !conn_idle_ok(tconn.ctx))
+		conn_drop(&tconn);
 	if ((r = conn_get(&tconn, &ctx)) != 0)
 		return r;
 	rep = redisCommandArgv(ctx, argc, argv, lens);
-	if (rep == NULL && reused) {
-		/*
-		 * A connection kept from before may have been closed by a Redis
-		 * restart; give a fresh one a single try before failing.
-		 */
-		conn_drop(&tconn);
-		reused = false;
-		goto again;
-	}
 	if (rep == NULL) {
 		/* Transport failure: the context is unusable; reconnect later. */
 		note_failure(&tconn, ctx->errstr[0] ? ctx->errstr : "no reply");
@@ -333,6 +372,9 @@ sk_store_cmd(struct sk_reply **out, int argc, const char **argv,
 	return r;
 }
 
+static pthread_mutex_t script_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Names the script once; threads racing here wait for the first. */
 static void
 script_sha(struct sk_script *s)
 {
@@ -340,13 +382,21 @@ script_sha(struct sk_script *s)
 	unsigned char md[SHA_DIGEST_LENGTH];
 	size_t i;
 
-	/* SHA-1 here is Redis's script naming, not a security function. */
-	SHA1((const unsigned char *)s->src, strlen(s->src), md);
-	for (i = 0; i < sizeof(md); i++) {
-		s->sha[2 * i] = hex[md[i] >> 4];
-		s->sha[2 * i + 1] = hex[md[i] & 15];
+	if (atomic_load_explicit(&s->ready, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&script_lock);
+	if (!atomic_load_explicit(&s->ready, memory_order_relaxed)) {
+		/* SHA-1 here is Redis's script naming, not a security
+		 * function. */
+		SHA1((const unsigned char *)s->src, strlen(s->src), md);
+		for (i = 0; i < sizeof(md); i++) {
+			s->sha[2 * i] = hex[md[i] >> 4];
+			s->sha[2 * i + 1] = hex[md[i] & 15];
+		}
+		s->sha[40] = '\0';
+		atomic_store_explicit(&s->ready, 1, memory_order_release);
 	}
-	s->sha[40] = '\0';
+	pthread_mutex_unlock(&script_lock);
 }
 
 int
@@ -361,8 +411,7 @@ sk_store_eval(struct sk_reply **out, struct sk_script *script, int nkeys,
 	*out = NULL;
 	if (argc < 0 || argc > MAX_ARGS || nkeys < 0 || nkeys > argc)
 		return SK_ERR_INVALID;
-	if (script->sha[0] == '\0')
-		script_sha(script); /* idempotent: racing threads write the same */
+	script_sha(script);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
 	lv[0] = 7;

@@ -5,6 +5,7 @@
  *   sk:{t:<tenant>}:idn:<sha256(issuer NUL subject)>  -> user id
  *   sk:{t:<tenant>}:eml:<sha256(lowercased address)>  -> user id
  *   sk:{u:<user id>}                                  -> hash (profile)
+ *   (and the user's sessions, app sessions and codes: session_int.h)
  *
  * The e-mail index holds only trusted addresses (the provider verified it
  * and is authoritative for its domain: struct sk_identity's email_trusted),
@@ -12,6 +13,7 @@
  * consults for an identity seen for the first time.
  */
 #include "sekisho/session.h"
+#include "session_int.h"
 #include "sekisho/err.h"
 #include "sekisho/provider.h"
 #include "sekisho/store.h"
@@ -140,7 +142,7 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 {
 	struct sk_buf b;
 	struct sk_reply *rep = NULL;
-	char h[65], idn_key[160], ukey[80], *uid = NULL;
+	char h[65], idn_key[160], ukey[SK_KEY_LEN], *uid = NULL;
 	const char *argv[16];
 	int r;
 
@@ -158,7 +160,12 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 	snprintf(idn_key, sizeof(idn_key), "sk:{t:%s}:idn:%s", tenant, h);
 	if ((r = link_identity(tenant, idn_key, id, link_by_email, &uid)) != 0)
 		goto out;
-	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", uid);
+	if (!sk_user_id_ok(uid)) {
+		/* Every id we make has this shape; anything else is corrupt. */
+		r = SK_ERR_STORE;
+		goto out;
+	}
+	sk_user_key(ukey, uid, "");
 	argv[0] = "HSET";
 	argv[1] = ukey;
 	argv[2] = "tenant";
@@ -185,74 +192,134 @@ out:
 	return r;
 }
 
+bool
+sk_user_id_ok(const char *s)
+{
+	return s != NULL && strncmp(s, "u_", 2) == 0 &&
+	       sk_token_shape_ok(s + 2, SK_USER_ID_CHARS - 2,
+				 SK_USER_ID_CHARS - 2);
+}
+
+bool
+sk_user_value_split(const char *v, char uid[SK_USER_ID_CHARS + 1])
+{
+	uid[0] = '\0';
+	/* Fixed lengths, no separator: cookie values are token-shaped. */
+	if (v == NULL || strlen(v) != SK_USER_ID_CHARS + SK_TOKEN_CHARS ||
+	    !sk_token_shape_ok(v + SK_USER_ID_CHARS, SK_TOKEN_CHARS,
+			       SK_TOKEN_CHARS))
+		return false;
+	memcpy(uid, v, SK_USER_ID_CHARS);
+	uid[SK_USER_ID_CHARS] = '\0';
+	if (!sk_user_id_ok(uid)) {
+		uid[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+void
+sk_user_key(char out[SK_KEY_LEN], const char *user, const char *suffix)
+{
+	snprintf(out, SK_KEY_LEN, "sk:{u:%s}%s", user, suffix);
+}
+
 /*
- * Disabling a user ends every browser session and app session listed in
- * the user's index, and makes later sign-ins fail, at once: tokens already
- * issued become inactive at introspection because their sessions are gone.
+ * One script for everything that ends all of a user's sign-ins, so that
+ * nothing can be granted half-way through: every grant (session, code,
+ * app session, refresh, second factor) runs in a script on the same slot
+ * and checks the disabled flag there. Members of the index name keys of
+ * the same slot (the user's tag), so this works on Redis Cluster.
+ * KEYS[1] user hash, KEYS[2] index, KEYS[3] codes, KEYS[4] (mode "all")
+ * the session asking. Returns 1 done, 0 no such user / session.
+ */
+static struct sk_script end_all_script = {
+    .src = "local mode = ARGV[1]\n"
+	   "if mode == 'all' then\n"
+	   "  if redis.call('EXISTS', KEYS[4]) == 0 or\n"
+	   "     redis.call('HEXISTS', KEYS[4], 'pend') == 1 then\n"
+	   "    return 0\n"
+	   "  end\n"
+	   "elseif redis.call('EXISTS', KEYS[1]) == 0 then\n"
+	   "  return 0\n"
+	   "end\n"
+	   "if mode == 'enable' then\n"
+	   "  redis.call('HSET', KEYS[1], 'disabled', '0')\n"
+	   "  return 1\n"
+	   "end\n"
+	   "if mode == 'disable' then\n"
+	   "  redis.call('HSET', KEYS[1], 'disabled', '1')\n"
+	   "end\n"
+	   "local pfx = KEYS[1] .. ':'\n"
+	   "for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
+	   "  if string.sub(m, 1, 2) == 'a:' then\n"
+	   "    redis.call('DEL', pfx .. m)\n"
+	   "  else\n"
+	   "    redis.call('DEL', pfx .. 's:' .. m)\n"
+	   "  end\n"
+	   "end\n"
+	   "redis.call('DEL', KEYS[2], KEYS[3])\n"
+	   "if KEYS[4] then redis.call('DEL', KEYS[4]) end\n"
+	   "return 1\n",
+};
+
+int
+sk_user_end_all(const char *user, const char *mode, const char *session_key)
+{
+	struct sk_reply *rep = NULL;
+	char ukey[SK_KEY_LEN], ikey[SK_KEY_LEN], ckey[SK_KEY_LEN];
+	const char *argv[5];
+	size_t lens[5];
+	int i, nkeys = 3, r;
+
+	if (!sk_user_id_ok(user))
+		return SK_ERR_NOT_FOUND;
+	sk_user_key(ukey, user, "");
+	sk_user_key(ikey, user, ":sess");
+	sk_user_key(ckey, user, ":ac");
+	argv[0] = ukey;
+	argv[1] = ikey;
+	argv[2] = ckey;
+	if (session_key != NULL)
+		argv[nkeys++] = session_key;
+	argv[nkeys] = mode;
+	for (i = 0; i <= nkeys; i++)
+		lens[i] = strlen(argv[i]);
+	if ((r = sk_store_eval(&rep, &end_all_script, nkeys, nkeys + 1, argv,
+			       lens)) != 0)
+		return r;
+	if (rep->type != SK_REPLY_INTEGER)
+		r = SK_ERR_STORE;
+	else if (rep->integer != 1)
+		r = SK_ERR_NOT_FOUND;
+	sk_reply_free(&rep);
+	return r;
+}
+
+/*
+ * Disabling a user ends every browser session, app session and
+ * outstanding authorization code, and sets the flag every later grant
+ * checks, in one step: tokens already issued become inactive at
+ * introspection because their sessions are gone.
  */
 int
 sk_user_set_disabled(const char *user_id, bool disabled)
 {
-	struct sk_reply *rep = NULL, *del = NULL;
-	char ukey[80], ikey[96], skey[96];
-	const char *argv[4];
-	size_t i;
-	int r;
-
-	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
-	argv[0] = "EXISTS";
-	argv[1] = ukey;
-	if ((r = cmd(&rep, 2, argv)) != 0)
-		return r;
-	r = rep->type == SK_REPLY_INTEGER && rep->integer == 1 ? 0
-							       : SK_ERR_NOT_FOUND;
-	sk_reply_free(&rep);
-	if (r != 0)
-		return r;
-	argv[0] = "HSET";
-	argv[2] = "disabled";
-	argv[3] = disabled ? "1" : "0";
-	if ((r = cmd(&rep, 4, argv)) != 0 || !disabled)
-		goto out;
-	sk_reply_free(&rep);
-	snprintf(ikey, sizeof(ikey), "sk:{u:%s}:sess", user_id);
-	argv[0] = "SMEMBERS";
-	argv[1] = ikey;
-	if ((r = cmd(&rep, 2, argv)) != 0)
-		goto out;
-	for (i = 0; rep->type == SK_REPLY_ARRAY && i < rep->nelem; i++) {
-		const char *m = rep->elem[i]->str;
-		if (m == NULL)
-			continue;
-		if (strncmp(m, "a:", 2) == 0)
-			snprintf(skey, sizeof(skey), "sk:{a:%s}", m + 2);
-		else
-			snprintf(skey, sizeof(skey), "sk:{s:%s}", m);
-		argv[0] = "DEL";
-		argv[1] = skey;
-		if ((r = cmd(&del, 2, argv)) != 0)
-			goto out;
-		sk_reply_free(&del);
-	}
-	argv[0] = "DEL";
-	argv[1] = ikey;
-	r = cmd(&del, 2, argv);
-out:
-	sk_reply_free(&del);
-	sk_reply_free(&rep);
-	return r;
+	return sk_user_end_all(user_id, disabled ? "disable" : "enable", NULL);
 }
 
 int
 sk_user_is_disabled(const char *user_id, bool *disabled)
 {
 	struct sk_reply *rep = NULL;
-	char ukey[80];
+	char ukey[SK_KEY_LEN];
 	const char *argv[3];
 	int r;
 
 	*disabled = true; /* fail closed */
-	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
+	if (!sk_user_id_ok(user_id))
+		return SK_ERR_NOT_FOUND;
+	sk_user_key(ukey, user_id, "");
 	argv[0] = "HGET";
 	argv[1] = ukey;
 	argv[2] = "disabled";

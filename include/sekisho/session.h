@@ -18,6 +18,16 @@ struct sk_identity;
 #define SK_TOKEN_CHARS 43
 
 /*
+ * Session ids (the cookie) and authorization codes are "<user id><
+ * SK_TOKEN_CHARS random chars>" (65 token characters): the user id (fixed
+ * length) names the Redis slot that holds everything of the user (so that
+ * a disable ends it all in one step); the random part is what makes them
+ * unguessable.
+ * True when sid has exactly that shape (checked before Redis is asked).
+ */
+bool sk_session_id_ok(const char *sid);
+
+/*
  * Finds the user linked to (tenant, issuer, subject). An identity seen for
  * the first time joins, when link_by_email is set (the tenant's
  * link_by_verified_email), the user holding the same trusted address (see
@@ -32,7 +42,9 @@ int sk_user_link(const char *tenant, const struct sk_identity *id,
 
 /*
  * Disables (or enables again) a user. Disabling ends all of the user's
- * sessions and app sessions at once. SK_ERR_NOT_FOUND for no such user.
+ * sessions, app sessions and outstanding authorization codes in one
+ * atomic step; every later grant checks the flag in the script that
+ * issues it. SK_ERR_NOT_FOUND for no such user.
  */
 int sk_user_set_disabled(const char *user_id, bool disabled);
 /* *disabled is true on any error (fail closed). */
@@ -69,6 +81,8 @@ void sk_session_free(struct sk_session **s);
  * allocated (free with sk_strfreezero()): it goes into the cookie only.
  * With s->mfa_pending the session waits for its second factor and ends
  * after SK_SESSION_PENDING_TTL unless sk_session_mfa_complete() is called.
+ * SK_ERR_DENIED when the user is disabled (checked atomically with the
+ * creation).
  */
 int sk_session_create(const struct sk_session *s, int64_t idle_s,
 		      int64_t absolute_s, char **sid);
@@ -81,7 +95,8 @@ int sk_session_create(const struct sk_session *s, int64_t idle_s,
  * and "mfa", the time of the factor is recorded, the pending flag is
  * cleared and the idle timeout starts. Also refreshes that time on a
  * session already complete (step-up). On success *mfa_at is Redis TIME.
- * SK_ERR_NOT_FOUND when the session is gone or past its end.
+ * SK_ERR_NOT_FOUND when the session is gone or past its end, or its user
+ * is disabled (the session is then ended).
  */
 int sk_session_mfa_complete(const char *sid, int64_t *mfa_at);
 
@@ -99,15 +114,26 @@ int sk_session_get(const char *sid, struct sk_session **out);
 int sk_session_destroy(const char *sid);
 
 /*
- * For token introspection: is the session or app session named by handle
- * (a token's sid) still live, and is jti not revoked in it? On success
- * *live is set and *now is Redis TIME. Does not slide the idle timeout.
+ * Sign out everywhere: ends every browser session, app session and
+ * outstanding code of sid's user, atomically (the same script as a
+ * disable, without disabling). Only a signed-in session may ask:
+ * SK_ERR_NOT_FOUND when sid is gone or still waits for its second factor
+ * (nothing is ended then).
  */
-int sk_session_live(const char *handle, const char *jti, bool *live,
-		    int64_t *now);
+int sk_session_end_all(const char *sid);
+
+/*
+ * For token introspection: is the session or app session named by handle
+ * (a token's sid) of user (the token's sub, which names its Redis slot)
+ * still live, and is jti not revoked in it? On success *live is set and
+ * *now is Redis TIME. Does not slide the idle timeout.
+ */
+int sk_session_live(const char *user, const char *handle, const char *jti,
+		    bool *live, int64_t *now);
 
 /* Marks one access token (jti, valid until exp) of a session revoked. */
-int sk_session_revoke_jti(const char *handle, const char *jti);
+int sk_session_revoke_jti(const char *user, const char *handle,
+			  const char *jti);
 
 /*
  * Pending sign-ins: the state value sent to the provider maps to an opaque
@@ -140,8 +166,9 @@ int sk_login_pending_release(const char *bucket, const char *state);
 
 /*
  * App sessions: what a refresh token stands for (mobile/desktop apps and
- * other OAuth clients). Refresh tokens are "skr.<family>.<generation>.<mac>"
- * where mac = HMAC-SHA256(key derived from the master key, family.gen):
+ * other OAuth clients). Refresh tokens are
+ * "skr.<user>.<family>.<generation>.<mac>" where mac = HMAC-SHA256(key
+ * derived from the master key, user.family.gen):
  * Redis keeps only the family's current generation, so nothing stored can
  * be turned back into a token. Each refresh moves to the next generation;
  * presenting an older one (a stolen, already-used token) ends the family.
@@ -159,16 +186,41 @@ struct sk_app_session {
 };
 void sk_app_session_free(struct sk_app_session **a);
 
-/* Starts a family from s (a browser session's data); *refresh newly
- * allocated (free with sk_strfreezero()); *out filled. */
-int sk_app_session_create(const struct sk_app_session *s, int64_t idle_s,
-			  int64_t absolute_s, char **refresh,
+/*
+ * Authorization codes (/oauth2/authorize): single use, short-lived, kept
+ * in the user's slot so that a disable ends them with everything else.
+ *
+ * Issues a code for the signed-in browser session sid (whose user is
+ * user_id) carrying blob (the broker's JSON), only if that session is
+ * still signed in and its user not disabled (one script). On success
+ * *code is newly allocated (free with sk_strfreezero()). SK_ERR_NOT_FOUND
+ * when the session is gone or pending, SK_ERR_DENIED for a disabled user,
+ * SK_ERR_TOO_LARGE when the user has too many codes outstanding.
+ */
+int sk_code_issue(const char *sid, const char *user_id, const char *blob,
+		  int64_t ttl_s, char **code);
+/* Reads a live code without spending it; *blob newly allocated
+ * (sk_strfreezero()). SK_ERR_NOT_FOUND when unknown, used or expired. */
+int sk_code_peek(const char *code, char **blob);
+/* Spends a code (a failed exchange); no error when it is gone. */
+int sk_code_spend(const char *code);
+
+/*
+ * Redeems code and starts a family from s (the code's data) in one
+ * script: the code must still be there (single use: of two racing
+ * exchanges one wins) and its user not disabled. *refresh newly
+ * allocated (free with sk_strfreezero()); *out filled. SK_ERR_NOT_FOUND
+ * when the code is gone, SK_ERR_DENIED when the user is disabled.
+ */
+int sk_app_session_create(const char *code, const struct sk_app_session *s,
+			  int64_t idle_s, int64_t absolute_s, char **refresh,
 			  struct sk_app_session **out);
 
 /*
  * Rotates: on success *out describes the family and *refresh is the next
- * token. SK_ERR_NOT_FOUND for an unknown/expired/foreign token,
- * SK_ERR_DENIED when reuse was detected (the family is now ended).
+ * token. SK_ERR_NOT_FOUND for an unknown/expired/foreign token or a
+ * disabled user (checked in the rotating script), SK_ERR_DENIED when
+ * reuse was detected (the family is now ended).
  */
 int sk_app_session_refresh(const char *token, const char *client_id,
 			   char **refresh, struct sk_app_session **out);

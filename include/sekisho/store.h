@@ -42,6 +42,13 @@ void sk_reply_free(struct sk_reply **r);
  * (or on no memory). free() it. */
 char *sk_reply_strdup(const struct sk_reply *r, size_t i);
 
+/*
+ * Moves the text of a STRING reply to *s (free with sk_strfreezero()) and
+ * frees the reply (clears *r). SK_ERR_NOT_FOUND for NIL (a miss),
+ * SK_ERR_STORE for any other type.
+ */
+int sk_reply_take_str(struct sk_reply **r, char **s);
+
 /* Remembers connection settings; connects nothing yet. */
 int sk_store_init(const struct sk_config *cfg);
 /* Closes the calling thread's connection (called by exiting workers). */
@@ -51,7 +58,9 @@ void sk_store_shutdown(void);
 /*
  * Runs one command. argv[i] has length lens[i] (binary safe). On success
  * *out is newly allocated (free with sk_reply_free()). A Redis error reply
- * or a transport failure returns SK_ERR_STORE and logs the reason.
+ * or a transport failure returns SK_ERR_STORE and logs the reason. A
+ * command is sent at most once: after a timeout it may or may not have
+ * run, and the caller must treat it as failed without repeating it.
  */
 int sk_store_cmd(struct sk_reply **out, int argc, const char **argv,
 		 const size_t *lens);
@@ -59,11 +68,14 @@ int sk_store_cmd(struct sk_reply **out, int argc, const char **argv,
 /*
  * A Lua script run with EVALSHA, loaded on first use and again after
  * NOSCRIPT (Redis restarted or flushed). Define scripts as static
- * struct sk_script with only src set; sha is filled in lazily.
+ * struct sk_script with only src set; sha is filled in lazily, once,
+ * under a lock (ready is set with release order after sha is written, so
+ * worker threads never read a half-written name).
  */
 struct sk_script {
 	const char *src;
 	char sha[41];
+	_Atomic int ready;
 };
 int sk_store_eval(struct sk_reply **out, struct sk_script *script, int nkeys,
 		  int argc, const char **argv, const size_t *lens);

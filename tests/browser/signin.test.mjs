@@ -51,7 +51,7 @@ test('sign in through nginx, reach the app with identity headers, sign out', asy
     assert.ok(session, 'session cookie set');
     assert.equal(session.httpOnly, true);
     assert.equal(session.sameSite, 'Lax');
-    assert.match(session.value, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(session.value, /^u_[A-Za-z0-9_-]{20}[A-Za-z0-9_-]{43}$/);
 
     await page.goto(`${stack.base}/logout`);
     await page.screenshot({ path: path.join(stack.dir, 'logout.png') });

@@ -64,7 +64,7 @@ describe('session expiry', { concurrency: 2 }, () => {
   test('idle timeout ends an unused session', async () => {
     const { sid } = await newSession();
     assert.equal(await verify(sid), 200);
-    const keys = await stack.redis.count('sk:{s:*');
+    const keys = await stack.redis.count('sk:{u:*}:s:*');
     assert.ok(keys >= 1);
     await sleep(2600);
     assert.equal(await verify(sid), 401, 'idle for 2.6 s with idle_timeout 2 s');

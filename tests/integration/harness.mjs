@@ -239,6 +239,7 @@ export function sekishoConfig({
   port, publicUrl, redisUrl, idpBase, secretFile, allowedHosts = [],
   idleTimeout = '36h', absoluteTimeout = '7d', secure = false, extra = '',
   providerIds = ['google'], tenantsYaml, extraProvidersYaml = '', httpYaml = '', requirePersistence = false,
+  maxPendingPerIp,
 }) {
   tenantsYaml ??= `  - id: default
     display_name: "Test Office"
@@ -255,7 +256,7 @@ listen: "127.0.0.1:${port}"
 public_url: "${publicUrl}"
 redis: { url: "${redisUrl}", require_persistence: ${requirePersistence} }
 cookie: { secure: ${secure} }
-session: { idle_timeout: ${idleTimeout}, absolute_timeout: ${absoluteTimeout} }
+session: { idle_timeout: ${idleTimeout}, absolute_timeout: ${absoluteTimeout}${maxPendingPerIp !== undefined ? `, max_pending_logins_per_ip: ${maxPendingPerIp}` : ''} }
 http: { threads: 2${httpYaml ? `, ${httpYaml}` : ''} }
 allowed_redirect_hosts: [${allowedHosts.map((h) => JSON.stringify(h)).join(', ')}]
 tenants:
@@ -485,14 +486,14 @@ export async function startNginx({ port, sekishoPort, appPort, config }) {
  * (more keys of the http: flow mapping, e.g. `request_timeout: 2s`), tenantsYaml
  * (the items of `tenants:`, indented two spaces; default one tenant
  * "default" offering every provider), redisArgs (more redis-server
- * arguments).
+ * arguments), maxPendingPerIp (session.max_pending_logins_per_ip).
  * Returns { redis, idp, echo, nginx, sekisho, base (where browsers go, always
  * http), publicUrl (= base, or its https form with secure), sekishoBase
  * (sekisho directly), stop() }.
  */
 export async function startStack({
   nginx = false, idleTimeout, absoluteTimeout, secure = false, extraConfig = '',
-  providerIds = ['google'], tenantsYaml, httpYaml, redisArgs,
+  providerIds = ['google'], tenantsYaml, httpYaml, redisArgs, maxPendingPerIp,
 } = {}) {
   const dir = tmpDir();
   const stack = { dir, stopped: false };
@@ -532,7 +533,7 @@ export async function startStack({
     stack.sekisho = await startSekisho({
       dir, port: sekishoPort, publicUrl, redisUrl: stack.redis.url, idpBase: stack.idp.base,
       secretFile, allowedHosts, idleTimeout, absoluteTimeout, secure, extra: extraConfig,
-      providerIds, tenantsYaml, httpYaml,
+      providerIds, tenantsYaml, httpYaml, maxPendingPerIp,
     });
     stoppers.push(() => stack.sekisho.stop('SIGTERM', 5000));
     if (nginx) {

@@ -3,7 +3,7 @@
 //   - control: mode normal signs in (so the refusals below are the modes')
 //   - each bad token (wrong_aud, wrong_iss, expired, bad_sig, alg_none,
 //     hs256_pubkey, nonce_mismatch, unknown_kid) -> 401 page "Sign-in failed",
-//     no session cookie, /auth/verify stays 401, the number of `sk:{s:*`
+//     no session cookie, /auth/verify stays 401, the number of `sk:{u:*}:s:*`
 //     keys in Redis is unchanged, sekisho_logins_total{result="failure"} +1
 //   - the refusal does not leak the code or any JWT into sekisho's log
 //   - access_denied at the IdP -> 401 page "Sign-in cancelled"
@@ -26,7 +26,7 @@ before(async () => {
 afterEach(async () => { if (stack) await setIdpMode(stack.idp.base, 'normal').catch(() => {}); });
 after(async () => { await stack?.stop(); });
 
-const sessionKeys = () => stack.redis.count('sk:{s:*');
+const sessionKeys = () => stack.redis.count('sk:{u:*}:s:*');
 const failures = () => metric(base, 'sekisho_logins_total', { result: 'failure' });
 const successes = () => metric(base, 'sekisho_logins_total', { result: 'success' });
 

@@ -221,8 +221,8 @@ export async function userIdOf(stack, jar) {
 
 /** The Redis key of the session whose cookie is in jar. */
 export function sessionKeyOf(stack, jar) {
-  const sid = jar.get(stack.base, 'sekisho');
-  return `sk:{s:${crypto.createHash('sha256').update(sid).digest('hex')}}`;
+  const sid = jar.get(stack.base, 'sekisho'); // "<user id, 22><random, 43>"
+  return `sk:{u:${sid.slice(0, 22)}}:s:${crypto.createHash('sha256').update(sid).digest('hex')}`;
 }
 
 /** Forgets the wrong-code counter of a user (tests only). */

@@ -180,7 +180,7 @@ export async function redisHash(port, key) {
 
 /** Number of browser sessions in Redis. */
 export async function sessionCount(port) {
-  const out = await redisCli(port, '--scan', '--pattern', 'sk:{s:*');
+  const out = await redisCli(port, '--scan', '--pattern', 'sk:{u:*}:s:*');
   return out.split('\n').filter((l) => l.trim() !== '').length;
 }
 

@@ -37,7 +37,7 @@ before(async () => {
 });
 after(async () => { await stack?.stop(); });
 
-const sessionKeys = () => stack.redis.count('sk:{s:*');
+const sessionKeys = () => stack.redis.count('sk:{u:*}:s:*');
 
 function sessionCookieHeader(res) {
   return res.headers.getSetCookie().find((c) => /^sekisho=/.test(c));
@@ -104,7 +104,7 @@ describe('sign-in', () => {
     assert.equal(res.location, `${base}/`, 'no rd: back to public_url + "/"');
     const sc = sessionCookieHeader(res);
     assert.ok(sc, `session cookie set: ${res.headers.getSetCookie()}`);
-    assert.match(sc, /^sekisho=[A-Za-z0-9_-]{43};/);
+    assert.match(sc, /^sekisho=u_[A-Za-z0-9_-]{20}[A-Za-z0-9_-]{43};/);
     assert.match(sc, /; Path=\/(;|$)/);
     assert.match(sc, /; HttpOnly(;|$)/i);
     assert.match(sc, /; SameSite=Lax(;|$)/i);
@@ -397,7 +397,7 @@ describe('cookie.secure: true', () => {
     assert.equal(res.location, `${sstack.publicUrl}/`);
     const sc = res.headers.getSetCookie().find((c) => /^__Host-sekisho=[^;]/.test(c));
     assert.ok(sc, `session cookie: ${res.headers.getSetCookie()}`);
-    assert.match(sc, /^__Host-sekisho=[A-Za-z0-9_-]{43};/);
+    assert.match(sc, /^__Host-sekisho=u_[A-Za-z0-9_-]{20}[A-Za-z0-9_-]{43};/);
     assert.match(sc, /; Secure(;|$)/i);
     assert.match(sc, /; HttpOnly(;|$)/i);
     assert.match(sc, /; SameSite=Lax(;|$)/i);
