@@ -56,7 +56,10 @@ struct sk_provider_conf {
 	char *issuer;	     /* NULL: the type's default */
 	struct sk_strlist scopes; /* default: openid email profile */
 	bool userinfo;		  /* also call the userinfo endpoint */
-	int64_t http_timeout;	  /* seconds, default 10 */
+	int64_t http_timeout;	  /* seconds per upstream call, default 10 */
+	/* Requests waiting for or in a call to it at once; more get 503.
+	 * Default 8. */
+	int64_t max_concurrent;
 	char *display_name;	  /* sign-in button; default by type */
 	struct sk_strlist id_token_algs; /* empty: the type's default */
 	char *tenant;	  /* microsoft: common | organizations | consumers |
@@ -113,6 +116,11 @@ struct sk_config {
 		int64_t max_body_bytes;	/* default 65536 */
 		bool trust_forwarded;	/* take the client IP from X-Forwarded-For
 					   / X-Real-IP; default false */
+		/* Threads calling providers (not the HTTP ones): default 4 */
+		int upstream_threads;
+		/* Requests waiting for or in a provider call at once, all
+		 * providers together; more get 503. Default 256. */
+		int64_t upstream_queue;
 	} http;
 
 	struct {
