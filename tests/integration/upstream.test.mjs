@@ -123,6 +123,10 @@ const sessionKeys = () => redis.count('sk:{s:*');
 /** n browsers signed in at the IdP for `provider`, stopped at the callback. */
 async function atCallback(provider, n) {
   await setIdpMode(idp.base, 'normal');
+  // Discovery first, alone: n logins at once before it is cached would all
+  // wait on the pool, and past max_concurrent be refused.
+  const first = await follow(new CookieJar(), `${base}/login/${provider}`);
+  assert.equal(first.status, 302, `/login/${provider}: ${first.status} ${first.body.slice(0, 200)}`);
   const jars = Array.from({ length: n }, () => new CookieJar());
   const urls = await Promise.all(jars.map((j) => signInAtIdp(j, `${base}/login/${provider}`, 'alice', 'alice-password')));
   return jars.map((jar, i) => ({ jar, url: urls[i] }));
@@ -149,6 +153,7 @@ function assertProviderPage(r, what) {
 
 describe('upstream calls off the HTTP workers', () => {
   test('24 sign-ins hung at the token endpoint: /auth/verify keeps its throughput', async (t) => {
+    await verifyRate({ ms: 300 }); // warm-up: connections, JIT
     baseline = await verifyRate();
     assert.equal(baseline.other, 0, 'baseline: every verify answered 200');
     assert.ok(baseline.ok > 0);
