@@ -172,6 +172,8 @@ int sk_upstream_start(void);
 int sk_upstream_submit(int provider, sk_upstream_job_fn *fn, void *arg);
 /* Refuses new jobs from now on (shutdown); admitted ones still run. */
 void sk_upstream_close(void);
+/* True while a job is queued, or running (until its fn has returned). */
+bool sk_upstream_busy(void);
 /* Closes, runs what is queued, joins the threads. Accepts a pool never
  * started. */
 void sk_upstream_stop(void);

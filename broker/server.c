@@ -676,6 +676,17 @@ upstream_answer(struct MHD_Connection *conn, struct reqctx *rc)
 }
 
 /*
+ * True while a connection waits for the pool, or a pool thread may still
+ * be inside MHD_resume_connection() (it signals the worker daemon, which
+ * MHD_stop_daemon() frees).
+ */
+static bool
+upstream_pending(void)
+{
+	return atomic_load(&suspended) > 0 || sk_upstream_busy();
+}
+
+/*
  * At shutdown, before MHD_stop_daemon(): every suspended connection must
  * be resumed and answered. Jobs get until the deadline (the drain grace);
  * then upstream calls not yet started fail at once, and one under way ends
@@ -687,10 +698,10 @@ upstream_drain(int64_t deadline)
 	int64_t limit = 0;
 	size_t i;
 
-	while (atomic_load(&suspended) > 0 && sk_monotonic_us() < deadline)
+	while (upstream_pending() && sk_monotonic_us() < deadline)
 		usleep(10000);
 	sk_upstream_close();
-	if (atomic_load(&suspended) == 0)
+	if (!upstream_pending())
 		return;
 	sk_warn("shutdown: %d requests still wait for a provider; ending "
 		"their upstream calls",
@@ -701,7 +712,7 @@ upstream_drain(int64_t deadline)
 			limit = sk_app.cfg->providers[i].http_timeout;
 	/* A call under way, then Redis timeouts: a generous bound. */
 	limit = sk_monotonic_us() + (limit + 10) * 1000000;
-	while (atomic_load(&suspended) > 0) {
+	while (upstream_pending()) {
 		if (sk_monotonic_us() > limit) {
 			/* Stopping the daemon now would crash it. */
 			sk_error("shutdown: upstream calls did not end");

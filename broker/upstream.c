@@ -232,6 +232,17 @@ out:
 	return r;
 }
 
+bool
+sk_upstream_busy(void)
+{
+	bool busy;
+
+	pthread_mutex_lock(&pool.lock);
+	busy = pool.admitted > 0;
+	pthread_mutex_unlock(&pool.lock);
+	return busy;
+}
+
 void
 sk_upstream_close(void)
 {
