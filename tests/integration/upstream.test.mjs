@@ -167,14 +167,20 @@ describe('upstream calls off the HTTP workers', () => {
 
     const during = await verifyRate();
     const stillWaiting = pending.filter((p) => !p.settled).length;
-    const ratio = during.ok / baseline.ok;
-    t.diagnostic(`verify in ${WINDOW_MS} ms at 16 connections: ${baseline.ok} without a hang, `
-      + `${during.ok} with 24 sign-ins hung (${(ratio * 100).toFixed(0)}%)`);
     assert.equal(stillWaiting, 24, 'all 24 sign-ins were still waiting during the measurement');
     assert.equal(during.other, 0, 'every verify answered 200 while the provider hung');
-    assert.ok(ratio >= 0.3, `verify kept >= 30% of its throughput: ${during.ok} vs ${baseline.ok}`);
 
     const results = await Promise.all(pending.map((p) => p.promise));
+    // The machine is shared: measure the baseline again once the hang is
+    // over and hold the hang to the better of the two.
+    const after = await verifyRate();
+    assert.equal(after.other, 0);
+    if (after.ok > baseline.ok) baseline = after;
+    const ratio = during.ok / baseline.ok;
+    t.diagnostic(`verify in ${WINDOW_MS} ms at 16 connections: ${baseline.ok} without a hang (best of `
+      + `before and after), ${during.ok} with 24 sign-ins hung (${(ratio * 100).toFixed(0)}%)`);
+    assert.ok(ratio >= 0.3, `verify kept >= 30% of its throughput: ${during.ok} vs ${baseline.ok}`);
+
     const statuses = {};
     for (const r of results) {
       assertProviderPage(r, 'hung sign-in');
