@@ -8,6 +8,8 @@
 //   - those sign-ins end with a readable 502 or 504 page once http_timeout
 //     has passed (never sooner), create no session, and the pool is empty
 //     again afterwards (sekisho_upstream_jobs)
+//   - while one provider hangs (3 sign-ins on the pool's 4 threads, more
+//     queued), a sign-in with another provider (a second IdP) completes
 //   - providers[].max_concurrent: past it a callback is answered 503
 //     "Sign-in busy" with Retry-After while the others still wait; the
 //     refused callback did not spend its state (it succeeds later)
@@ -36,6 +38,7 @@ const WINDOW_MS = 1500;
 let dir;
 let redis;
 let idp;
+let idp2; // a second, healthy provider
 let sekisho;
 let base;
 let cookie; // a signed-in session for /auth/verify
@@ -58,6 +61,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   const ids = ['slow', 'tight', 'fresh'];
   idp = await startIdp({ secretFile, redirectUris: ids.map((id) => `${base}/callback/${id}`) });
+  idp2 = await startIdp({ secretFile, redirectUris: [`${base}/callback/other`] });
   sekisho = await startSekisho({
     dir,
     port,
@@ -67,10 +71,11 @@ before(async () => {
     secretFile,
     allowedHosts: [`127.0.0.1:${port}`],
     providerIds: [],
-    tenantsYaml: `  - id: default\n    providers: [${ids.join(', ')}]\n`,
+    tenantsYaml: `  - id: default\n    providers: [${ids.join(', ')}, other]\n`,
     extraProvidersYaml: providerYaml('slow', secretFile, idp.base, '    max_concurrent: 32\n')
       + providerYaml('tight', secretFile, idp.base, '    max_concurrent: 2\n')
-      + providerYaml('fresh', secretFile, idp.base, ''),
+      + providerYaml('fresh', secretFile, idp.base, '')
+      + providerYaml('other', secretFile, idp2.base, ''),
   });
   const jar = new CookieJar();
   const res = await follow(jar, await signInAtIdp(jar, `${base}/login/slow`, 'alice', 'alice-password'));
@@ -81,6 +86,7 @@ before(async () => {
 after(async () => {
   await sekisho?.stop('SIGKILL');
   await idp?.stop();
+  await idp2?.stop();
   await redis?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -191,6 +197,20 @@ describe('upstream calls off the HTTP workers', () => {
     t.diagnostic(`hung sign-ins answered ${JSON.stringify(statuses)}, the last after ${slowest} ms`);
     assert.equal(await sessionKeys(), keys, 'no session created');
     assert.equal(await jobs('slow'), 0, 'the pool is empty again');
+  });
+
+  test('while one provider hangs, a sign-in with another one completes', async () => {
+    const list = await atCallback('slow', 6);
+    await setIdpMode(idp.base, 'token_hang');
+    const pending = sendCallbacks(list, Date.now());
+    await waitFor(async () => (await jobs('slow')) === 6, { timeoutMs: 5000, what: '6 sign-ins on the pool' });
+    // One provider runs on at most upstream_threads - 1 (3) threads: the
+    // fourth is free for the others, even with slow's sign-ins queued.
+    const jar = new CookieJar();
+    const res = await follow(jar, await signInAtIdp(jar, `${base}/login/other`, 'bob', 'bob-password'));
+    assert.equal(res.status, 302, `sign-in with the other provider: ${res.status} ${res.body.slice(0, 200)}`);
+    assert.equal(pending.filter((p) => p.settled).length, 0, 'while the hung sign-ins still waited');
+    for (const r of await Promise.all(pending.map((p) => p.promise))) assertProviderPage(r, 'hung sign-in');
   });
 
   test('past providers[].max_concurrent: 503 "Sign-in busy" at once; the state is not spent', async () => {
