@@ -548,8 +548,8 @@ answer(struct MHD_Connection *conn, struct sk_req *req, struct sk_resp *resp,
  * endpoint stopped /auth/verify). Such a request's connection is
  * suspended, the handler runs on the upstream pool (upstream.c), the pool
  * resumes the connection, and libmicrohttpd calls access_handler() again,
- * which then queues the answer the pool prepared (still answering on a
- * later call than the first, as the brief wants).
+ * which then queues the answer the pool prepared (so the answer still
+ * never comes on the first call: see access_handler()).
  */
 
 /* Routes whose handler may reach a provider, and which one a request
@@ -869,8 +869,10 @@ sk_server_start(void)
 	}
 	/* Provider calls run on the upstream pool (run_route()). */
 	flags |= MHD_ALLOW_SUSPEND_RESUME;
-	if (sk_upstream_start() != 0)
-		return SK_ERR_NOMEM;
+	if (sk_upstream_start() != 0) {
+		sk_error("cannot start the upstream pool");
+		return SK_ERR_IO;
+	}
 	daemon_h = MHD_start_daemon(
 	    flags, cfg->listen_port, NULL, NULL, access_handler, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

@@ -173,7 +173,6 @@ sk_upstream_start(void)
 	for (pool.nthreads = 0; pool.nthreads < n; pool.nthreads++) {
 		if (pthread_create(&pool.threads[pool.nthreads], NULL,
 				   worker_main, NULL) != 0) {
-			sk_error("upstream pool: cannot start a thread");
 			r = SK_ERR_IO;
 			goto out;
 		}
