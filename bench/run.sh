@@ -6,6 +6,8 @@
 #   - GET /auth/verify and POST /oauth2/introspect with a valid session /
 #     token: requests/s and p99 at 64 connections (wrk) vs nginx answering
 #     a fixed `return 200`
+#   - GET /auth/verify again while 20 sign-ins wait on a provider whose
+#     token endpoint never answers, vs /auth/verify without them
 # Targets (shared/BRIEF.md): >= 0.5x for each, p99 < 2 ms.
 # Everything listens on 127.0.0.1 only; every load run is bounded in time.
 #   bench/run.sh [seconds per run, default 5] [runs, default 3]
@@ -100,7 +102,8 @@ log_level: warn
 keys: { master_key_file: $dir/master.key }
 tenants: [{ id: default, providers: [idp] }]
 providers:
-  - { id: idp, type: oidc, client_id: bench, client_secret_file: $dir/idp.secret, issuer: "http://127.0.0.1:$ip" }
+  - { id: idp, type: oidc, client_id: bench, client_secret_file: $dir/idp.secret, issuer: "http://127.0.0.1:$ip",
+      http_timeout: 120s, max_concurrent: 32 }  # the hang outlasts the runs; all 20 admitted
 clients:
   - { client_id: bench-api, client_secret_file: $dir/client.secret, tenants: [default] }
 YAML
@@ -126,8 +129,17 @@ LUA
 read -r n_rps n_p99 < <(series nginx "http://127.0.0.1:$np/")
 read -r v_rps v_p99 < <(series verify "http://127.0.0.1:$sp/auth/verify" -H "Cookie: $cookie")
 read -r i_rps i_p99 < <(series introspect "http://127.0.0.1:$sp/oauth2/introspect" -s "$dir/introspect.lua")
+# 20 sign-ins hung at the token endpoint (test IdP mode token_hang), as in
+# issue 8: they wait on Sekisho's upstream threads, not its HTTP workers.
+node bench/hang.mjs "http://127.0.0.1:$sp" "http://127.0.0.1:$ip" 20 >"$dir/hang.out" 2>&1 & pids+=($!)
+hang_pid=$!
+for _ in $(seq 300); do grep -q '^hung' "$dir/hang.out" && break; sleep 0.1; done
+grep -q '^hung' "$dir/hang.out" || { echo "bench: sign-ins did not hang: $(cat "$dir/hang.out")" >&2; exit 1; }
+read -r h_rps h_p99 < <(series verify-hang "http://127.0.0.1:$sp/auth/verify" -H "Cookie: $cookie")
+kill "$hang_pid"
 printf "nginx return 200      %9.0f req/s  p99 %6.2f ms\n" "$n_rps" "$n_p99"
 printf "/auth/verify          %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >= 0.50x, p99 < 2 ms)\n" "$v_rps" "$v_p99" "$(echo "$v_rps / $n_rps" | bc -l)"
 printf "/oauth2/introspect    %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >= 0.50x, p99 < 2 ms)\n" "$i_rps" "$i_p99" "$(echo "$i_rps / $n_rps" | bc -l)"
+printf "/auth/verify, IdP hung %9.0f req/s  p99 %6.2f ms  ratio %.2fx of /auth/verify (20 sign-ins waiting on the IdP; target: unchanged)\n" "$h_rps" "$h_p99" "$(echo "$h_rps / $v_rps" | bc -l)"
 echo "sekisho resident memory: ${idle_rss} MB at idle (target < 20 MB), $(rss_of) MB after the runs"
 echo "redis memory per session: $(build/session_bench "unix://$dir/redis.sock" 5000 | awk '{print $2}') bytes (target < 1024; one user per session, the worst case)"

@@ -260,6 +260,45 @@ int sk_server_start(void);
 /* Stops accepting, waits up to grace_ms for in-flight requests, stops. */
 void sk_server_stop(int64_t grace_ms);
 
+/*
+ * Requests that call an identity provider (docs/design.md, "Upstream
+ * calls"). A route whose handler may reach a provider has a function of
+ * this type (listed in server.c): it says which provider this request
+ * would call, as an index into sk_app.providers, or -1 when the request
+ * is answered without one. server.c then runs the handler on the upstream
+ * pool instead of the HTTP worker (the connection waits suspended), or
+ * answers 503 when that provider or the pool is busy. It runs on the HTTP
+ * worker: it must not block (no network, no Redis).
+ */
+typedef int sk_route_upstream_fn(struct sk_req *req);
+sk_route_upstream_fn sk_login_provider_upstream, sk_callback_upstream;
+
+/*
+ * The upstream pool (upstream.c). A job runs once on a pool thread; late:
+ * it waited in the queue past its provider's http_timeout and must answer
+ * without calling the provider.
+ */
+typedef void sk_upstream_job_fn(void *arg, bool late);
+/* Starts http.upstream_threads threads; sized from sk_app.cfg. */
+int sk_upstream_start(void);
+/*
+ * Queues fn(arg) for a pool thread, counted against the provider's
+ * max_concurrent and the pool's upstream_queue. Returns 0 (fn will run
+ * once), or SK_ERR_DENIED when a bound is reached or the pool is closed,
+ * SK_ERR_NOMEM: then nothing is queued and the caller keeps arg.
+ */
+int sk_upstream_submit(int provider, sk_upstream_job_fn *fn, void *arg);
+/* Refuses new jobs from now on (shutdown); admitted ones still run. */
+void sk_upstream_close(void);
+/* True while a job is queued, or running (until its fn has returned). */
+bool sk_upstream_busy(void);
+/* Closes, runs what is queued, joins the threads. Accepts a pool never
+ * started. */
+void sk_upstream_stop(void);
+/* Per-provider gauges and counters for /metrics. */
+struct sk_buf;
+void sk_upstream_metrics(struct sk_buf *b);
+
 /* Metrics (metrics.c). */
 enum sk_metric_event {
 	SK_M_LOGIN_OK = 0,

@@ -107,6 +107,24 @@ disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
 		  "Your account has been disabled by an administrator.");
 }
 
+/*
+ * A callback calls out to exchange its code, unless it is refused before
+ * that without a look at Redis (no tenant, an unknown provider, no
+ * well-formed state) or carries the provider's error instead of a code.
+ */
+int
+sk_callback_upstream(struct sk_req *req)
+{
+	int i = sk_provider_index(req->path + strlen("/callback/"));
+	bool dup;
+
+	if (i < 0 || req->tenant == NULL ||
+	    !sk_token_shape_ok(sk_req_query(req, "state", &dup), 43, 43) ||
+	    sk_req_query(req, "error", &dup) != NULL)
+		return -1;
+	return i;
+}
+
 void
 sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 {

@@ -1043,6 +1043,10 @@ kw_duration(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 		       "%s is not a duration (a number followed by s, m, h or "
 		       "d, e.g. 90s, 15m, 36h, 14d)",
 		       quote(c, v));
+	else if (kw->max > 0 && (s < kw->min || s > kw->max))
+		report(c, where(c, n), key,
+		       "%s is out of range (%llds to %llds)", quote(c, v),
+		       (long long)kw->min, (long long)kw->max);
 	else
 		*dst = s;
 	return 0;
@@ -1563,6 +1567,17 @@ static const struct kw http_kw[] = {
      .what = "was removed (use http.trusted_proxies: [CIDR, ...], the "
 	     "proxies whose X-Forwarded-For is read; client headers are "
 	     "never trusted otherwise)"},
+    /* The upstream pool (docs/design.md, "Upstream calls"). */
+    {.name = "upstream_threads",
+     .fn = kw_int,
+     .off = offsetof(struct sk_config, http.upstream_threads),
+     .min = 1,
+     .max = 64},
+    {.name = "upstream_queue",
+     .fn = kw_int64,
+     .off = offsetof(struct sk_config, http.upstream_queue),
+     .min = 1,
+     .max = 100000},
 };
 static const struct kwtab http_tab = {http_kw, SK_ARRAY_SIZE(http_kw)};
 
@@ -1856,9 +1871,17 @@ static const struct kw provider_kw[] = {
     {.name = "userinfo",
      .fn = kw_bool,
      .off = offsetof(struct sk_provider_conf, userinfo)},
+    /* Each upstream call ends within it; never 0 (libcurl: no limit). */
     {.name = "http_timeout",
      .fn = kw_duration,
-     .off = offsetof(struct sk_provider_conf, http_timeout)},
+     .off = offsetof(struct sk_provider_conf, http_timeout),
+     .min = 1,
+     .max = 300},
+    {.name = "max_concurrent",
+     .fn = kw_int64,
+     .off = offsetof(struct sk_provider_conf, max_concurrent),
+     .min = 1,
+     .max = 10000},
     {.name = "display_name",
      .fn = kw_str,
      .off = offsetof(struct sk_provider_conf, display_name),
@@ -2148,6 +2171,8 @@ early_defaults(struct sk_config *cfg)
 	cfg->http.max_connections_per_ip = 64;
 	cfg->http.request_timeout = 30;
 	cfg->strict_hosts = true;
+	cfg->http.upstream_threads = 4;
+	cfg->http.upstream_queue = 256;
 	cfg->keys.rotation_delay = 5 * 60;
 	cfg->tokens.access_token_ttl = 5 * 60;
 	cfg->strict_modes = true;
@@ -2252,6 +2277,8 @@ late_defaults(struct sk_config *cfg)
 		struct sk_provider_conf *p = &cfg->providers[i];
 		if (p->http_timeout == 0)
 			p->http_timeout = 10;
+		if (p->max_concurrent == 0)
+			p->max_concurrent = 8;
 		if (provider_type_defaults(p) != 0)
 			return SK_ERR_NOMEM;
 	}

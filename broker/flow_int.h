@@ -10,6 +10,8 @@ struct sk_identity;
 
 bool sk_tenant_offers(const struct sk_tenant_conf *t, const char *provider);
 struct sk_provider *sk_provider_by_id(const char *id);
+/* Index into sk_app.providers (and cfg->providers); -1 if none. */
+int sk_provider_index(const char *id);
 /* Each answers the request (and returns false) when the check fails. */
 bool sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd);
 bool sk_flow_tenant(struct sk_req *req, struct sk_resp *resp);

@@ -42,6 +42,17 @@ sk_provider_by_id(const char *id)
 	return NULL;
 }
 
+int
+sk_provider_index(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < sk_app.cfg->nproviders; i++)
+		if (strcmp(sk_app.cfg->providers[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Validates ?rd=; on a bad value answers and returns false. */
 bool
 sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd)
@@ -148,6 +159,24 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 		return;
 	}
 	sk_resp_body_take(resp, 200, "text/html; charset=utf-8", s, strlen(s));
+}
+
+/*
+ * /login/{provider} calls out only to fetch the provider's discovery
+ * document (not cached yet, or stale). Requests refused before that, and
+ * those the cached document answers, stay on the HTTP worker.
+ */
+int
+sk_login_provider_upstream(struct sk_req *req)
+{
+	const char *pid = req->path + strlen("/login/");
+	int i = sk_provider_index(pid);
+
+	if (i < 0 || req->tenant == NULL ||
+	    !sk_tenant_offers(req->tenant, pid) ||
+	    sk_provider_authorize_offline(sk_app.providers[i]))
+		return -1;
+	return i;
 }
 
 void

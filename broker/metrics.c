@@ -121,5 +121,6 @@ sk_metrics_render(char **out)
 		    "# TYPE sekisho_redis_errors_total counter\n"
 		    "sekisho_redis_errors_total %llu\n",
 		    (unsigned long long)sk_store_errors());
+	sk_upstream_metrics(&b);
 	return sk_buf_take(&b, out);
 }

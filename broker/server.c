@@ -10,6 +10,7 @@
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
 #include "sekisho/log.h"
+#include "sekisho/provider.h"
 #include "sekisho/util.h"
 
 #include <arpa/inet.h>
@@ -96,6 +97,7 @@ struct reqctx {
 		char *name, *value; /* value NULL: absent or ambiguous */
 		bool ambiguous;
 	} cookie[4]; /* sk_req_cookie() answers, owned, wiped at the end */
+	struct upjob *job; /* on the upstream pool; see run_route() */
 };
 
 static struct MHD_Daemon *daemon_h;
@@ -807,6 +809,138 @@ refuse_now(struct MHD_Connection *conn, struct reqctx *rc, const char *method,
 	return ret;
 }
 
+/* ---- requests that call a provider: the upstream pool ---- */
+
+/*
+ * A handler that calls an identity provider must not run here: while it
+ * waits, every other connection of this worker waits too (a hung token
+ * endpoint stopped /auth/verify). Such a request's connection is
+ * suspended, the handler runs on the upstream pool (upstream.c), the pool
+ * resumes the connection, and libmicrohttpd calls access_handler() again,
+ * which then queues the answer the pool prepared (so the answer still
+ * never comes on the first call: see access_handler()).
+ */
+
+/* Routes whose handler may reach a provider, and which one a request
+ * would reach (broker_int.h). */
+static const struct {
+	sk_handler_fn *fn;
+	sk_route_upstream_fn *upstream;
+} upstream_routes[] = {
+    {sk_handle_login_provider, sk_login_provider_upstream},
+    {sk_handle_callback, sk_callback_upstream},
+};
+
+/*
+ * One request on the pool. Owned by its reqctx; the pool thread uses it
+ * from submission until it resumes the connection, the HTTP worker after
+ * that. req's strings live in the connection, which stays put while
+ * suspended.
+ */
+struct upjob {
+	struct MHD_Connection *conn;
+	const struct route *rt;
+	struct sk_req req;
+	struct sk_resp resp; /* the prepared answer */
+};
+
+/* Connections suspended for the pool and not answered yet: no daemon may
+ * stop while one is (libmicrohttpd panics). */
+static atomic_int suspended;
+
+/* On a pool thread. */
+static void
+upstream_run(void *arg, bool late)
+{
+	struct upjob *job = arg;
+
+	if (!late) {
+		job->rt->fn(&job->req, &job->resp);
+	} else {
+		/* Calls to this provider ahead of it took all this time. */
+		sk_resp_page(&job->resp, 504, "Sign-in provider not answering",
+			     "The sign-in provider is not answering right now. "
+			     "Please try again later.");
+	}
+	MHD_resume_connection(job->conn); /* job is the worker's from here */
+}
+
+static void
+upjob_free(struct reqctx *rc)
+{
+	if (rc->job == NULL)
+		return;
+	resp_clear(&rc->job->resp);
+	free(rc->job);
+	rc->job = NULL;
+	atomic_fetch_sub(&suspended, 1);
+}
+
+/*
+ * Runs the route's handler here, or, for a request that would call a
+ * provider, on the upstream pool. Returns true when the connection is
+ * suspended (answered once resumed); false when resp holds the answer.
+ */
+static bool
+run_route(struct MHD_Connection *conn, struct reqctx *rc, struct sk_req *req,
+	  const struct route *rt, struct sk_resp *resp)
+{
+	sk_route_upstream_fn *which = NULL;
+	struct upjob *job;
+	size_t i;
+	int provider, r;
+
+	for (i = 0; i < SK_ARRAY_SIZE(upstream_routes); i++)
+		if (upstream_routes[i].fn == rt->fn)
+			which = upstream_routes[i].upstream;
+	if (which == NULL || (provider = which(req)) < 0) {
+		rt->fn(req, resp);
+		return false;
+	}
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		resp->oom = true;
+		return false;
+	}
+	job->conn = conn;
+	job->rt = rt;
+	job->req = *req;
+	rc->job = job;
+	atomic_fetch_add(&suspended, 1);
+	/* Suspended before the job can run: a pool thread resumes it. */
+	MHD_suspend_connection(conn);
+	if ((r = sk_upstream_submit(provider, upstream_run, job)) == 0)
+		return true;
+	/*
+	 * Refused: the provider already has max_concurrent requests waiting
+	 * (or the pool its upstream_queue). Answer at once rather than queue
+	 * without end; the same path as a pool answer, resumed from here.
+	 */
+	if (r == SK_ERR_NOMEM) {
+		job->resp.oom = true;
+	} else {
+		sk_resp_header(&job->resp, "Retry-After", "5");
+		sk_resp_page(&job->resp, 503, "Sign-in busy",
+			     "Too many sign-ins with this provider are in "
+			     "progress right now. Please try again in a "
+			     "moment.");
+	}
+	MHD_resume_connection(conn);
+	return true;
+}
+
+/* The later call for a request whose job is done: answers it. */
+static enum MHD_Result
+upstream_answer(struct MHD_Connection *conn, struct reqctx *rc)
+{
+	struct upjob *job = rc->job;
+	enum MHD_Result ret;
+
+	ret = answer(conn, &job->req, &job->resp, job->rt->browser);
+	log_request(&job->req, rc, job->resp.status);
+	upjob_free(rc);
+	return ret;
+}
+
 /*
  * A chunked body passed http.max_body_bytes. libmicrohttpd cannot queue a
  * response while a body is arriving, and reading on to the end could take
@@ -871,6 +1005,53 @@ refuse(struct sk_resp *resp, const struct route *rt, int page_status,
 		sk_resp_json_error(resp, api_status, error, message);
 }
 
+/*
+ * True while a connection waits for the pool, or a pool thread may still
+ * be inside MHD_resume_connection() (it signals the worker daemon, which
+ * MHD_stop_daemon() frees).
+ */
+static bool
+upstream_pending(void)
+{
+	return atomic_load(&suspended) > 0 || sk_upstream_busy();
+}
+
+/*
+ * At shutdown, before MHD_stop_daemon(): every suspended connection must
+ * be resumed and answered. Jobs get until the deadline (the drain grace);
+ * then upstream calls not yet started fail at once, and one under way ends
+ * within its provider's http_timeout (libcurl's CURLOPT_TIMEOUT).
+ */
+static void
+upstream_drain(int64_t deadline)
+{
+	int64_t limit = 0;
+	size_t i;
+
+	while (upstream_pending() && sk_monotonic_us() < deadline)
+		usleep(10000);
+	sk_upstream_close();
+	if (!upstream_pending())
+		return;
+	sk_warn("shutdown: %d requests still wait for a provider; ending "
+		"their upstream calls",
+		atomic_load(&suspended));
+	sk_providers_abort();
+	for (i = 0; i < sk_app.cfg->nproviders; i++)
+		if (sk_app.cfg->providers[i].http_timeout > limit)
+			limit = sk_app.cfg->providers[i].http_timeout;
+	/* A call under way, then Redis timeouts: a generous bound. */
+	limit = sk_monotonic_us() + (limit + 10) * 1000000;
+	while (upstream_pending()) {
+		if (sk_monotonic_us() > limit) {
+			/* Stopping the daemon now would crash it. */
+			sk_error("shutdown: upstream calls did not end");
+			_exit(1);
+		}
+		usleep(10000);
+	}
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	       const char *method, const char *version, const char *upload,
@@ -882,7 +1063,6 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	const struct route *rt = NULL;
 	bool mismatch;
 	enum MHD_Result ret;
-	int64_t dur;
 	const char *why = NULL;
 	int status;
 	struct hdr_ctx host;
@@ -903,6 +1083,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 			return refuse_now(conn, rc, method, url, status, why);
 		return MHD_YES;
 	}
+	if (rc->job != NULL)
+		return upstream_answer(conn, rc); /* resumed by the pool */
 	if (*upload_size > 0) {
 		if (!rc->too_large &&
 		    rc->body.len + *upload_size >
@@ -973,7 +1155,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		       "This address is not served by Sekisho. Check the link, "
 		       "or use your organisation's sign-in address.");
 	} else if (host_bound(rt) &&
-		   cookie_ambiguous(&req, sk_app.session_cookie)) {
+		   cookie_ambiguous(&req, sk_session_cookie_name(req.tenant))) {
 		/* Not signed in, whichever cookie is real: a sibling domain
 		   may have tossed the other one in. */
 		refuse(&resp, rt, 400, 401, "unauthorized",
@@ -982,12 +1164,13 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		       "this site. Clear this site's cookies and sign in "
 		       "again.");
 	} else {
-		rt->fn(&req, &resp);
+		if (run_route(conn, rc, &req, rt, &resp)) {
+			atomic_fetch_sub(&in_flight, 1);
+			return MHD_YES; /* answered once resumed */
+		}
 	}
 	ret = answer(conn, &req, &resp, rt != NULL && rt->browser);
-	dur = sk_monotonic_us() - rc->start_us;
-	access_log(&req, resp.status, dur);
-	sk_metrics_request(req.route, resp.status, dur);
+	log_request(&req, rc, resp.status);
 	resp_clear(&resp);
 	atomic_fetch_sub(&in_flight, 1);
 	return ret;
@@ -1005,6 +1188,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	sk_connguard_answered(conn_guard(conn));
 	if (rc == NULL)
 		return;
+	upjob_free(rc); /* the client left before its answer */
 	if (rc->body.data != NULL)
 		sk_memzero(rc->body.data, rc->body.cap); /* forms carry tokens */
 	sk_buf_free(&rc->body);
@@ -1103,6 +1287,14 @@ sk_server_start(void)
 		sk_ipset_free(&trusted);
 		return SK_ERR_NOMEM;
 	}
+	/* Provider calls run on the upstream pool (run_route()). */
+	flags |= MHD_ALLOW_SUSPEND_RESUME;
+	if (sk_upstream_start() != 0) {
+		sk_error("cannot start the upstream pool");
+		sk_connguard_stop();
+		sk_ipset_free(&trusted);
+		return SK_ERR_IO;
+	}
 	daemon_h = MHD_start_daemon(
 	    flags, cfg->listen_port, accept_policy, NULL, access_handler, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -1126,6 +1318,7 @@ sk_server_start(void)
 		sk_ipset_free(&trusted);
 		sk_error("cannot listen on %s:%u", cfg->listen_host,
 			 (unsigned)cfg->listen_port);
+		sk_upstream_stop();
 		return SK_ERR_IO;
 	}
 	return 0;
@@ -1140,10 +1333,12 @@ sk_server_stop(int64_t grace_ms)
 		return;
 	/* Stop accepting; let requests already being answered finish. */
 	MHD_quiesce_daemon(daemon_h);
+	upstream_drain(deadline);
 	while (atomic_load(&in_flight) > 0 && sk_monotonic_us() < deadline)
 		usleep(10000);
 	MHD_stop_daemon(daemon_h);
 	daemon_h = NULL;
 	sk_connguard_stop();
 	sk_ipset_free(&trusted);
+	sk_upstream_stop();
 }

@@ -151,6 +151,12 @@ google_authorize_url(void *priv, const struct sk_authz_request *a, char **url)
 	return sk_oidc_authorize_url(((struct google *)priv)->core, a, url);
 }
 
+static bool
+google_authorize_offline(void *priv)
+{
+	return sk_oidc_authorize_offline(((struct google *)priv)->core);
+}
+
 static int
 google_exchange(void *priv, const struct sk_code_exchange *x,
 		struct sk_identity **id, char **why)
@@ -162,6 +168,7 @@ const struct sk_provider_ops sk_provider_google_ops = {
     .type = "google",
     .create = google_create,
     .authorize_url = google_authorize_url,
+    .authorize_offline = google_authorize_offline,
     .exchange = google_exchange,
     .destroy = google_destroy,
 };

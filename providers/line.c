@@ -113,6 +113,12 @@ line_authorize_url(void *priv, const struct sk_authz_request *a, char **url)
 	return sk_oidc_authorize_url(((struct line *)priv)->core, a, url);
 }
 
+static bool
+line_authorize_offline(void *priv)
+{
+	return sk_oidc_authorize_offline(((struct line *)priv)->core);
+}
+
 static int
 line_exchange(void *priv, const struct sk_code_exchange *x,
 	      struct sk_identity **id, char **why)
@@ -124,6 +130,7 @@ const struct sk_provider_ops sk_provider_line_ops = {
     .type = "line",
     .create = line_create,
     .authorize_url = line_authorize_url,
+    .authorize_offline = line_authorize_offline,
     .exchange = line_exchange,
     .destroy = line_destroy,
 };

@@ -238,6 +238,12 @@ ms_authorize_url(void *priv, const struct sk_authz_request *a, char **url)
 	return sk_oidc_authorize_url(((struct microsoft *)priv)->core, a, url);
 }
 
+static bool
+ms_authorize_offline(void *priv)
+{
+	return sk_oidc_authorize_offline(((struct microsoft *)priv)->core);
+}
+
 static int
 ms_exchange(void *priv, const struct sk_code_exchange *x,
 	    struct sk_identity **id, char **why)
@@ -249,6 +255,7 @@ const struct sk_provider_ops sk_provider_microsoft_ops = {
     .type = "microsoft",
     .create = ms_create,
     .authorize_url = ms_authorize_url,
+    .authorize_offline = ms_authorize_offline,
     .exchange = ms_exchange,
     .destroy = ms_destroy,
 };

@@ -99,6 +99,12 @@ struct sk_oidc {
 	 */
 	int64_t md_failed;
 	int64_t ks_failed;
+	/*
+	 * Until this wall-clock second, discovery needs no fetch (a fresh
+	 * document, or a recent failure answered at once). Read without the
+	 * lock, which a thread fetching from a hung provider may hold.
+	 */
+	_Atomic int64_t md_offline_until;
 };
 
 unsigned
@@ -455,6 +461,21 @@ metadata_copy(const struct metadata *src)
 }
 
 /*
+ * The last second in which state_get() without keys fetches nothing: the
+ * document is fresh, or a failure is recent enough to be answered at once
+ * (the two conditions below). Called with the lock held.
+ */
+static int64_t
+md_offline_until(const struct sk_oidc *o)
+{
+	int64_t until = o->md_failed + FAIL_RETRY_S - 1;
+
+	if (o->md != NULL && o->md_fetched + DISCOVERY_TTL_S > until)
+		until = o->md_fetched + DISCOVERY_TTL_S;
+	return until;
+}
+
+/*
  * Returns a copy of the metadata and, if ksp is set, a reference to the
  * keys, refreshing what is stale. With force_jwks, refetches the JWKS if
  * the last fetch is older than JWKS_REFETCH_MIN_S (a token with an unknown
@@ -536,6 +557,7 @@ state_get(struct sk_oidc *o, bool force_jwks, struct metadata **mdp,
 		*ksp = o->ks;
 	}
 out:
+	atomic_store(&o->md_offline_until, md_offline_until(o));
 	pthread_mutex_unlock(&o->lock);
 	free(body);
 	return r;
@@ -593,6 +615,16 @@ sk_oidc_free(struct sk_oidc **op)
 	free(o->discovery_url);
 	free(o);
 	*op = NULL;
+}
+
+bool
+sk_oidc_authorize_offline(struct sk_oidc *o)
+{
+	/*
+	 * A margin of a few seconds: the answer must still hold when the
+	 * request is handled, moments after this check.
+	 */
+	return sk_wall_s() + 5 <= atomic_load(&o->md_offline_until);
 }
 
 int
@@ -1230,10 +1262,17 @@ oidc_exchange(void *priv, const struct sk_code_exchange *x,
 	return sk_oidc_exchange(priv, x, idp, why);
 }
 
+static bool
+oidc_authorize_offline(void *priv)
+{
+	return sk_oidc_authorize_offline(priv);
+}
+
 const struct sk_provider_ops sk_provider_oidc_ops = {
     .type = "oidc",
     .create = oidc_create,
     .authorize_url = oidc_authorize_url,
+    .authorize_offline = oidc_authorize_offline,
     .exchange = oidc_exchange,
     .destroy = oidc_destroy,
 };

@@ -13,6 +13,7 @@
 #include <oauth2/mem.h>
 #include <oauth2/util.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ static const struct sk_provider_ops *const backends[] = {
 };
 
 static oauth2_log_t *olog;
+static atomic_bool aborted; /* shutting down: no new upstream calls */
 
 static void
 olog_sink(oauth2_log_sink_t *sink, const char *filename, unsigned long line,
@@ -54,6 +56,12 @@ sk_providers_global_init(void)
 	if (sink == NULL || (olog = oauth2_init(OAUTH2_LOG_ERROR, sink)) == NULL)
 		return SK_ERR_NOMEM;
 	return 0;
+}
+
+void
+sk_providers_abort(void)
+{
+	atomic_store(&aborted, true);
 }
 
 void
@@ -115,6 +123,13 @@ sk_provider_authorize_url(struct sk_provider *p,
 	return p->ops->authorize_url(p->priv, a, url);
 }
 
+bool
+sk_provider_authorize_offline(struct sk_provider *p)
+{
+	return p->ops->authorize_offline == NULL ||
+	       p->ops->authorize_offline(p->priv);
+}
+
 int
 sk_provider_exchange(struct sk_provider *p, const struct sk_code_exchange *x,
 		     struct sk_identity **id, char **why)
@@ -164,8 +179,18 @@ sk_http_fetch(const char *url, const struct sk_form_kv *form, size_t nform,
 
 	*body = NULL;
 	*status = 0;
+	if (atomic_load(&aborted)) {
+		r = SK_ERR_UPSTREAM;
+		goto out;
+	}
 	if ((ctx = oauth2_http_call_ctx_init(olog)) == NULL)
 		goto out;
+	/*
+	 * CURLOPT_TIMEOUT: the whole call (name lookup, connect, TLS, the
+	 * answer) ends within timeout_s; liboauth2 also caps the answer at
+	 * 1 MiB and sets CURLOPT_NOSIGNAL (safe with threads). The config
+	 * keeps timeout_s within 1..300 s, so it is never 0 (no limit).
+	 */
 	oauth2_http_call_ctx_timeout_set(olog, ctx, (int)timeout_s);
 	oauth2_http_call_ctx_ssl_verify_set(olog, ctx, true);
 	oauth2_http_call_ctx_hdr_set(olog, ctx, "Accept", "application/json");

@@ -155,6 +155,8 @@ int sk_oidc_authorize_url(struct sk_oidc *o, const struct sk_authz_request *a,
 			  char **url);
 int sk_oidc_exchange(struct sk_oidc *o, const struct sk_code_exchange *x,
 		     struct sk_identity **id, char **why);
+/* True while discovery is cached (or failing fast): no network call. */
+bool sk_oidc_authorize_offline(struct sk_oidc *o);
 
 /*
  * Microsoft: does iss equal the discovery issuer with "{tenantid}" filled

@@ -64,7 +64,10 @@ struct sk_provider_conf {
 	char *issuer;	     /* NULL: the type's default */
 	struct sk_strlist scopes; /* default: openid email profile */
 	bool userinfo;		  /* also call the userinfo endpoint */
-	int64_t http_timeout;	  /* seconds, default 10 */
+	int64_t http_timeout;	  /* seconds per upstream call, default 10 */
+	/* Requests waiting for or in a call to it at once; more get 503.
+	 * Default 8. */
+	int64_t max_concurrent;
 	char *display_name;	  /* sign-in button; default by type */
 	struct sk_strlist id_token_algs; /* empty: the type's default */
 	char *tenant;	  /* microsoft: common | organizations | consumers |
@@ -151,6 +154,11 @@ struct sk_config {
 		   activity; after an answer, idle_timeout + this for the next
 		   request (default 30) */
 		int64_t request_timeout;
+		/* Threads calling providers (not the HTTP ones): default 4 */
+		int upstream_threads;
+		/* Requests waiting for or in a provider call at once, all
+		 * providers together; more get 503. Default 256. */
+		int64_t upstream_queue;
 	} http;
 
 	/* A Host naming no tenant is refused with 421 even when a catch-all

@@ -64,6 +64,12 @@ struct sk_provider_ops {
 	int (*authorize_url)(void *priv, const struct sk_authz_request *a,
 			     char **url);
 	/*
+	 * Optional: true when authorize_url would answer without a network
+	 * call (discovery cached and fresh, or failing fast). NULL: it never
+	 * calls out. Must not block: called on an HTTP worker.
+	 */
+	bool (*authorize_offline)(void *priv);
+	/*
 	 * Exchanges the code and verifies what comes back. On success *id is
 	 * newly allocated. On failure returns SK_ERR_UPSTREAM (provider down
 	 * or refused) or SK_ERR_TOKEN (a token failed a check) and sets *why
@@ -86,9 +92,19 @@ int sk_provider_authorize_url(struct sk_provider *p,
 int sk_provider_exchange(struct sk_provider *p,
 			 const struct sk_code_exchange *x,
 			 struct sk_identity **id, char **why);
+/*
+ * True when sk_provider_authorize_url() would answer without a network
+ * call; the broker runs it off the HTTP workers otherwise. Never blocks.
+ */
+bool sk_provider_authorize_offline(struct sk_provider *p);
 
 /* Process-wide set-up of the HTTP client (liboauth2/libcurl). */
 int sk_providers_global_init(void);
 void sk_providers_global_cleanup(void);
+/*
+ * Shutdown: from now on every upstream HTTP call fails at once with
+ * SK_ERR_UPSTREAM; a call under way still ends within its http_timeout.
+ */
+void sk_providers_abort(void);
 
 #endif

@@ -44,6 +44,9 @@
 //   access_denied   GET /auth redirects to the redirect_uri with
 //                   error=access_denied&error_description=...&state=...&iss=...
 //   token_error     /token answers 400 {"error":"invalid_grant",...}
+//   token_hang      /token never answers (the request is held until the
+//                   client gives up)
+//   discovery_hang  /.well-known/openid-configuration never answers
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -142,8 +145,15 @@ const COOKIE_KEYS = [crypto.randomBytes(32).toString('base64url')];
 const MODES = new Set([
   'normal', 'wrong_aud', 'wrong_iss', 'expired', 'bad_sig', 'alg_none',
   'hs256_pubkey', 'nonce_mismatch', 'unknown_kid',
-  'access_denied', 'token_error',
+  'access_denied', 'token_error', 'token_hang', 'discovery_hang',
 ]);
+
+// Holds a request without answering until its client goes away (a hung
+// provider as Sekisho sees it: connected, silent).
+function hang(ctx) {
+  ctx.respond = false;
+  return new Promise((resolve) => { ctx.req.socket.once('close', resolve); });
+}
 let mode = 'normal';
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
@@ -361,7 +371,12 @@ function buildProvider(issuer, key) {
       }
     }
 
+    if (ctx.path === '/.well-known/openid-configuration' && mode === 'discovery_hang') {
+      return hang(ctx);
+    }
+
     if (ctx.path === tokenPath && ctx.method === 'POST') {
+      if (mode === 'token_hang') return hang(ctx);
       if (mode === 'token_error') {
         return json(ctx, 400, { error: 'invalid_grant', error_description: 'test mode token_error' });
       }

@@ -487,6 +487,9 @@ test_defaults(void **state)
 	assert_int_equal(cfg->providers[0].scopes.n, 3);
 	assert_false(cfg->providers[0].userinfo);
 	assert_int_equal(cfg->providers[0].http_timeout, 10);
+	assert_int_equal(cfg->providers[0].max_concurrent, 8);
+	assert_int_equal(cfg->http.upstream_threads, 4);
+	assert_int_equal(cfg->http.upstream_queue, 256);
 	assert_int_equal(cfg->nclients, 0);
 	assert_null(cfg->clients);
 	sk_config_free(&cfg);
@@ -610,7 +613,8 @@ test_unknown_keys(void **state)
 	       "11: http.workers: unknown key (allowed: threads, "
 	       "max_connections, idle_timeout, max_header_bytes, "
 	       "max_body_bytes, trusted_proxies, forwarded_header, "
-	       "max_connections_per_ip, request_timeout)",
+	       "max_connections_per_ip, request_timeout, upstream_threads, "
+	       "upstream_queue)",
 	       "15: tenants[0].mfa_policy: unknown key (allowed: id, "
 	       "display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
@@ -619,8 +623,8 @@ test_unknown_keys(void **state)
 	       "cookie_domain)",
 	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
 	       "type, client_id, client_secret_file, client_secret, issuer, "
-	       "scopes, userinfo, http_timeout, display_name, id_token_algs, "
-	       "tenant, trust_email, bot_prompt)",
+	       "scopes, userinfo, http_timeout, max_concurrent, display_name, "
+	       "id_token_algs, tenant, trust_email, bot_prompt)",
 	       "25: clients[0].secret: unknown key (allowed: client_id, "
 	       "client_secret_file, client_secret, public, redirect_uris, "
 	       "tenants, first_party, display_name)");
@@ -655,6 +659,21 @@ test_bad_durations(void **state)
 	       "followed by ms, s, m, h or d, e.g. 500ms, 2s)",
 	       "5: redis.command_timeout: \"5xs\" is not a duration (a number "
 	       "followed by ms, s, m, h or d, e.g. 500ms, 2s)");
+}
+
+/* Every upstream call is bounded: never "no limit", never for minutes. */
+static void
+test_upstream_bounds(void **state)
+{
+	EXPECT(MIN "    http_timeout: 10m\n"
+		   "    max_concurrent: 0\n"
+		   "http:\n  upstream_threads: 65\n  upstream_queue: 0\n",
+	       "12: providers[0].http_timeout: \"10m\" is out of range (1s to "
+	       "300s)",
+	       "13: providers[0].max_concurrent: \"0\" is out of range (1 to "
+	       "10000)",
+	       "15: http.upstream_threads: \"65\" is out of range (1 to 64)",
+	       "16: http.upstream_queue: \"0\" is out of range (1 to 100000)");
 }
 
 static void
@@ -2074,6 +2093,7 @@ main(void)
 	    cmocka_unit_test(test_unknown_keys),
 	    cmocka_unit_test(test_duplicate_key),
 	    cmocka_unit_test(test_bad_durations),
+	    cmocka_unit_test(test_upstream_bounds),
 	    cmocka_unit_test(test_bad_listen),
 	    cmocka_unit_test(test_bad_urls),
 	    cmocka_unit_test(test_bad_values),
