@@ -70,6 +70,9 @@ before(async () => {
     idpBase: idp.base,
     secretFile,
     allowedHosts: [`127.0.0.1:${port}`],
+    // Dozens of sign-ins from 127.0.0.1 hang at once: above the default
+    // cap of pending sign-ins per address (durability.test.mjs tests it).
+    maxPendingPerIp: 500,
     providerIds: [],
     tenantsYaml: `  - id: default\n    providers: [${ids.join(', ')}, other]\n`,
     extraProvidersYaml: providerYaml('slow', secretFile, idp.base, '    max_concurrent: 32\n')
