@@ -910,6 +910,24 @@ url_ok(const char *s, bool *https, const char **why)
 	return true;
 }
 
+/* The host of an http(s) URL already checked by url_ok(). */
+static bool
+url_host_is_loopback(const char *url)
+{
+	const char *h = strstr(url, "://"), *end;
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		return end != NULL &&
+		       sk_host_is_loopback(h + 1, (size_t)(end - h - 1));
+	}
+	end = h + strcspn(h, ":/");
+	return sk_host_is_loopback(h, (size_t)(end - h));
+}
+
 /* public_url: also lowercases the host and strips trailing slashes. */
 static bool
 check_public_url(char *s, const char **why)
@@ -2413,6 +2431,22 @@ check_provider_kind(struct ctx *c, const struct sk_provider_conf *p, size_t i)
 		       "keys: RS256, PS256, ES256 and their larger sizes)");
 	}
 	/*
+	 * Every upstream call goes to URLs under the issuer (and the
+	 * discovery document's); the client refuses plain http except on
+	 * loopback (codes, secrets and tokens cross it), so refuse it here
+	 * too rather than fail every sign-in later.
+	 */
+	if (p->issuer != NULL && strncmp(p->issuer, "http://", 7) == 0 &&
+	    !url_host_is_loopback(p->issuer)) {
+		snprintf(key, sizeof(key), "providers[%zu].issuer", i);
+		report(c, line_or(c, &p->issuer, p->line), key,
+		       "%s is plain http on a host that is not loopback "
+		       "(codes, client secrets and tokens would cross the "
+		       "network in clear: use https; http only for "
+		       "127.0.0.0/8, [::1] or localhost)",
+		       quote(c, p->issuer));
+	}
+	/*
 	 * Google and Microsoft through the generic type would skip their
 	 * rules (allowed_hd and Google's legacy issuer; allowed_tid and the
 	 * per-directory issuer): refuse rather than run without them.
@@ -3097,44 +3131,6 @@ check_client_secrets(struct ctx *c)
 	}
 }
 
-/* localhost, *.localhost, 127.0.0.0/8 or ::1 (len bytes of h). */
-static bool
-host_is_loopback(const char *h, size_t len)
-{
-	char tmp[INET6_ADDRSTRLEN + 1];
-	unsigned char a[16];
-
-	if ((len == 9 && strncasecmp(h, "localhost", 9) == 0) ||
-	    (len > 10 && strncasecmp(h + len - 10, ".localhost", 10) == 0))
-		return true;
-	if (len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, h, len);
-	tmp[len] = '\0';
-	if (inet_pton(AF_INET, tmp, a) == 1)
-		return a[0] == 127;
-	if (inet_pton(AF_INET6, tmp, a) == 1)
-		return memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
-	return false;
-}
-
-/* The host of an http(s) URL already checked by url_ok(). */
-static bool
-url_host_is_loopback(const char *url)
-{
-	const char *h = strstr(url, "://"), *end;
-
-	if (h == NULL)
-		return false;
-	h += 3;
-	if (*h == '[') {
-		end = strchr(h, ']');
-		return end != NULL && host_is_loopback(h + 1, (size_t)(end - h - 1));
-	}
-	end = h + strcspn(h, ":/");
-	return host_is_loopback(h, (size_t)(end - h));
-}
-
 /* Is a proxy in front, as far as the file tells? */
 static bool
 proxy_configured(const struct sk_config *cfg)
@@ -3166,7 +3162,7 @@ check_warnings(struct ctx *c)
 	size_t i;
 
 	if (cfg->listen_host != NULL &&
-	    !host_is_loopback(cfg->listen_host, strlen(cfg->listen_host)) &&
+	    !sk_host_is_loopback(cfg->listen_host, strlen(cfg->listen_host)) &&
 	    !proxy_configured(cfg))
 		warn(c, line_or(c, &cfg->listen_host, c->root_line), "listen",
 		     "%s is not a loopback address and no proxy is configured "
@@ -3191,7 +3187,7 @@ check_warnings(struct ctx *c)
 		     "false while public_url is https (the session cookie "
 		     "loses Secure and the __Host- prefix: set it true)");
 	if (cfg->redis.host != NULL && cfg->redis.password == NULL &&
-	    !host_is_loopback(cfg->redis.host, strlen(cfg->redis.host)))
+	    !sk_host_is_loopback(cfg->redis.host, strlen(cfg->redis.host)))
 		warn(c, line_or(c, &cfg->redis.url, c->root_line), "redis.url",
 		     "plain TCP to %s, which is not loopback, without a "
 		     "password (anyone on that network can read and change "

@@ -2,6 +2,7 @@
 #include "sekisho/util.h"
 #include "sekisho/err.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -690,4 +692,25 @@ int64_t
 sk_wall_s(void)
 {
 	return (int64_t)time(NULL);
+}
+
+bool
+sk_host_is_loopback(const char *h, size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN + 1];
+	unsigned char a[16];
+
+	/* libcurl and RFC 6761 resolve *.localhost to loopback, never DNS. */
+	if ((len == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	    (len > 10 && strncasecmp(h + len - 10, ".localhost", 10) == 0))
+		return true;
+	if (len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, h, len);
+	tmp[len] = '\0';
+	if (inet_pton(AF_INET, tmp, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, tmp, a) == 1)
+		return memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+	return false;
 }

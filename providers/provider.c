@@ -1,6 +1,6 @@
 /*
- * The provider registry (type name -> ops table) and the HTTP client the
- * backends share, on liboauth2's http pieces (libcurl underneath).
+ * The provider registry (type name -> ops table) and the JSON helpers the
+ * backends share. The HTTP client is http.c.
  */
 #include "providers_int.h"
 #include "sekisho/config.h"
@@ -8,12 +8,7 @@
 #include "sekisho/log.h"
 #include "sekisho/util.h"
 
-#include <oauth2/http.h>
-#include <oauth2/log.h>
-#include <oauth2/mem.h>
-#include <oauth2/util.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,49 +24,6 @@ static const struct sk_provider_ops *const backends[] = {
     &sk_provider_line_ops,	&sk_provider_github_ops,
     &sk_provider_oidc_ops,
 };
-
-static oauth2_log_t *olog;
-static atomic_bool aborted; /* shutting down: no new upstream calls */
-
-static void
-olog_sink(oauth2_log_sink_t *sink, const char *filename, unsigned long line,
-	  const char *function, oauth2_log_level_t level, const char *msg)
-{
-	(void)sink;
-	(void)filename;
-	(void)line;
-	/* Only errors pass the sink's level: they carry no request bodies. */
-	sk_log(level <= OAUTH2_LOG_ERROR ? SK_LOG_WARN : SK_LOG_DEBUG,
-	       "liboauth2: %s: %s", function, msg);
-}
-
-int
-sk_providers_global_init(void)
-{
-	oauth2_log_sink_t *sink;
-
-	if (olog != NULL)
-		return 0;
-	sink = oauth2_log_sink_create(OAUTH2_LOG_ERROR, olog_sink, NULL);
-	if (sink == NULL || (olog = oauth2_init(OAUTH2_LOG_ERROR, sink)) == NULL)
-		return SK_ERR_NOMEM;
-	return 0;
-}
-
-void
-sk_providers_abort(void)
-{
-	atomic_store(&aborted, true);
-}
-
-void
-sk_providers_global_cleanup(void)
-{
-	if (olog != NULL) {
-		oauth2_shutdown(olog);
-		olog = NULL;
-	}
-}
 
 int
 sk_provider_create(const struct sk_provider_conf *conf,
@@ -162,76 +114,6 @@ sk_identity_free(struct sk_identity **idp)
 	free(id->amr);
 	free(id);
 	*idp = NULL;
-}
-
-int
-sk_http_fetch(const char *url, const struct sk_form_kv *form, size_t nform,
-	      const char *basic_user, const char *basic_pass,
-	      const char *bearer, int64_t timeout_s, char **body, long *status)
-{
-	oauth2_http_call_ctx_t *ctx = NULL;
-	oauth2_nv_list_t *params = NULL;
-	oauth2_http_status_code_t code = 0;
-	char *resp = NULL;
-	bool ok;
-	size_t i;
-	int r = SK_ERR_NOMEM;
-
-	*body = NULL;
-	*status = 0;
-	if (atomic_load(&aborted)) {
-		r = SK_ERR_UPSTREAM;
-		goto out;
-	}
-	if ((ctx = oauth2_http_call_ctx_init(olog)) == NULL)
-		goto out;
-	/*
-	 * CURLOPT_TIMEOUT: the whole call (name lookup, connect, TLS, the
-	 * answer) ends within timeout_s; liboauth2 also caps the answer at
-	 * 1 MiB and sets CURLOPT_NOSIGNAL (safe with threads). The config
-	 * keeps timeout_s within 1..300 s, so it is never 0 (no limit).
-	 */
-	oauth2_http_call_ctx_timeout_set(olog, ctx, (int)timeout_s);
-	oauth2_http_call_ctx_ssl_verify_set(olog, ctx, true);
-	oauth2_http_call_ctx_hdr_set(olog, ctx, "Accept", "application/json");
-	oauth2_http_call_ctx_hdr_set(olog, ctx, "User-Agent",
-				     "sekisho/" SK_VERSION);
-	if (basic_user != NULL &&
-	    !oauth2_http_call_ctx_basic_auth_set(olog, ctx, basic_user,
-						 basic_pass, true))
-		goto out;
-	if (bearer != NULL)
-		oauth2_http_call_ctx_bearer_token_set(olog, ctx, bearer);
-	if (form != NULL) {
-		if ((params = oauth2_nv_list_init(olog)) == NULL)
-			goto out;
-		for (i = 0; i < nform; i++)
-			if (form[i].value != NULL)
-				oauth2_nv_list_add(olog, params, form[i].name,
-						   form[i].value);
-		ok = oauth2_http_post_form(olog, url, params, ctx, &resp,
-					   &code);
-	} else {
-		ok = oauth2_http_get(olog, url, NULL, ctx, &resp, &code);
-	}
-	if (!ok || code == 0) {
-		r = SK_ERR_UPSTREAM;
-		goto out;
-	}
-	if ((*body = strdup(resp != NULL ? resp : "")) == NULL)
-		goto out;
-	*status = (long)code;
-	r = 0;
-out:
-	if (resp != NULL) {
-		sk_memzero(resp, strlen(resp)); /* token responses */
-		oauth2_mem_free(resp);
-	}
-	if (params != NULL)
-		oauth2_nv_list_free(olog, params);
-	if (ctx != NULL)
-		oauth2_http_call_ctx_free(olog, ctx);
-	return r;
 }
 
 int

@@ -28,16 +28,27 @@ struct sk_form_kv {
 };
 
 /*
- * HTTP GET or POST (form) through liboauth2's client. basic_user/pass, if
- * set, become HTTP Basic credentials (form-urlencoded first, RFC 6749
- * 2.3.1); bearer, if set, an Authorization: Bearer header. On success
- * *body is newly allocated (free()) and *status is the HTTP status.
- * Returns SK_ERR_UPSTREAM when no HTTP answer came at all.
+ * HTTP GET or POST (form) through the one outbound client (http.c: no
+ * redirects, https except to loopback, 1 MiB answers at most, timeout_s
+ * for the whole call). basic_user/pass, if set, become HTTP Basic
+ * credentials (form-urlencoded first, RFC 6749 2.3.1); bearer, if set, an
+ * Authorization: Bearer header. On success *body is newly allocated
+ * (free(); sk_freezero() it when it may hold tokens) and *status is the
+ * HTTP status, a 3xx included. Returns SK_ERR_UPSTREAM when no acceptable
+ * HTTP answer came (unreachable, refused URL, too large, timed out,
+ * shutting down).
  */
 int sk_http_fetch(const char *url, const struct sk_form_kv *form,
 		  size_t nform, const char *basic_user, const char *basic_pass,
 		  const char *bearer, int64_t timeout_s, char **body,
 		  long *status);
+
+/*
+ * 0 when the client may call url: https, or http to a loopback host
+ * (sk_host_is_loopback()); no user info. SK_ERR_INVALID otherwise. Pure
+ * (libcurl's URL parser, no network; unit-tested).
+ */
+int sk_http_url_ok(const char *url);
 
 /* Parses JSON text into an object; NULL unless it is an object. */
 json_t *sk_json_object(const char *text);

@@ -98,12 +98,16 @@ int sk_provider_exchange(struct sk_provider *p,
  */
 bool sk_provider_authorize_offline(struct sk_provider *p);
 
-/* Process-wide set-up of the HTTP client (liboauth2/libcurl). */
+/*
+ * Process-wide set-up of the HTTP client (libcurl), once at start before
+ * any thread calls a provider. Returns 0 or SK_ERR_NOMEM.
+ */
 int sk_providers_global_init(void);
 void sk_providers_global_cleanup(void);
 /*
- * Shutdown: from now on every upstream HTTP call fails at once with
- * SK_ERR_UPSTREAM; a call under way still ends within its http_timeout.
+ * Shutdown: from now on every upstream HTTP call fails with
+ * SK_ERR_UPSTREAM, at once for a new one, within a second for one under
+ * way (libcurl's progress callback).
  */
 void sk_providers_abort(void);
 

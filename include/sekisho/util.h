@@ -96,6 +96,12 @@ void sk_buf_free(struct sk_buf *b);
  * Returns 0 or SK_ERR_INVALID. */
 int sk_parse_port(const char *s, size_t len, uint16_t *port);
 
+/*
+ * True when the host name or address (len bytes of h, IPv6 without
+ * brackets) is loopback: localhost, *.localhost, 127.0.0.0/8 or ::1.
+ */
+bool sk_host_is_loopback(const char *h, size_t len);
+
 /* Value of one hexadecimal digit (either case), or -1. */
 int sk_hexval(int c);
 

@@ -47,6 +47,15 @@
 //   token_hang      /token never answers (the request is held until the
 //                   client gives up)
 //   discovery_hang  /.well-known/openid-configuration never answers
+//   token_redirect  /token answers 307 to the mode's "target" URL (POST
+//                   {"mode":"token_redirect","target":"http://..."}): a client
+//                   following it would repeat the code, the PKCE verifier and
+//                   the client credentials there
+//   token_redirect_308  the same with 308
+//   discovery_redirect  the discovery document answers 302 to "target"
+//   jwks_redirect   the JWKS answers 302 to "target"
+//   token_huge      /token answers 200 with a JSON object of 1.5 MiB
+//   jwks_huge       the JWKS answers 200 with a JSON object of 1.5 MiB
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -146,7 +155,22 @@ const MODES = new Set([
   'normal', 'wrong_aud', 'wrong_iss', 'expired', 'bad_sig', 'alg_none',
   'hs256_pubkey', 'nonce_mismatch', 'unknown_kid',
   'access_denied', 'token_error', 'token_hang', 'discovery_hang',
+  'token_redirect', 'token_redirect_308', 'discovery_redirect', 'jwks_redirect',
+  'token_huge', 'jwks_huge',
 ]);
+
+// Where the *_redirect modes send clients.
+let redirectTarget = 'http://127.0.0.1:1/';
+
+function redirectTo(ctx, status) {
+  ctx.status = status;
+  ctx.set('location', redirectTarget);
+  ctx.set('cache-control', 'no-store');
+  ctx.body = '';
+}
+
+// 1.5 MiB of valid JSON: above the 1 MiB any sane client accepts.
+const hugeJson = () => ({ keys: [], padding: 'x'.repeat(1536 * 1024) });
 
 // Holds a request without answering until its client goes away (a hung
 // provider as Sekisho sees it: connected, silent).
@@ -330,6 +354,7 @@ function buildProvider(issuer, key) {
 
   const tokenPath = provider.pathFor('token');
   const authPath = provider.pathFor('authorization');
+  const jwksPath = provider.pathFor('jwks');
 
   // provider.use() inserts middleware in front of oidc-provider's own router,
   // so these run first and may wrap (await next()) or replace its routes.
@@ -339,8 +364,12 @@ function buildProvider(issuer, key) {
       if (ctx.method === 'GET') return json(ctx, 200, { mode });
       if (ctx.method !== 'POST') return json(ctx, 405, { error: 'method_not_allowed' });
       let wanted;
-      try { wanted = JSON.parse(await readBody(ctx)).mode; } catch { /* handled below */ }
+      let target;
+      try { ({ mode: wanted, target } = JSON.parse(await readBody(ctx))); } catch { /* handled below */ }
       if (!MODES.has(wanted)) return json(ctx, 400, { error: 'unknown_mode', modes: [...MODES] });
+      if (target !== undefined) {
+        try { redirectTarget = new URL(target).href; } catch { return json(ctx, 400, { error: 'bad_target' }); }
+      }
       mode = wanted;
       return json(ctx, 200, { mode });
     }
@@ -374,9 +403,17 @@ function buildProvider(issuer, key) {
     if (ctx.path === '/.well-known/openid-configuration' && mode === 'discovery_hang') {
       return hang(ctx);
     }
+    if (ctx.path === '/.well-known/openid-configuration' && mode === 'discovery_redirect') {
+      return redirectTo(ctx, 302);
+    }
+    if (ctx.path === jwksPath && mode === 'jwks_redirect') return redirectTo(ctx, 302);
+    if (ctx.path === jwksPath && mode === 'jwks_huge') return json(ctx, 200, hugeJson());
 
     if (ctx.path === tokenPath && ctx.method === 'POST') {
       if (mode === 'token_hang') return hang(ctx);
+      if (mode === 'token_redirect') return redirectTo(ctx, 307);
+      if (mode === 'token_redirect_308') return redirectTo(ctx, 308);
+      if (mode === 'token_huge') return json(ctx, 200, hugeJson());
       if (mode === 'token_error') {
         return json(ctx, 400, { error: 'invalid_grant', error_description: 'test mode token_error' });
       }

@@ -7,7 +7,8 @@
  *     variants; listen variants; lookups; sk_config_free(NULL)
  *   - the exact message line of each kind of problem: unknown key at every
  *     level, duplicate key, bad duration (s and ms), bad listen, bad URLs
- *     (and a password in a URL is not echoed), bad bool / number / enum,
+ *     (and a password in a URL is not echoed; plain http issuers only on
+ *     loopback), bad bool / number / enum,
  *     inline secret refused, ${ENV} missing or partial, secret file
  *     unreadable or empty, both secret keys given, unknown provider in a
  *     tenant, duplicate tenant / provider / client ids and hostnames, two
@@ -720,6 +721,17 @@ test_bad_urls(void **state)
 			 bad[i]);
 		EXPECT(yaml, line);
 	}
+	/* plain http issuers: loopback only (the client refuses the rest) */
+	EXPECT(MIN "    issuer: \"http://idp.example.com\"\n",
+	       "12: providers[0].issuer: \"http://idp.example.com\" is plain "
+	       "http on a host that is not loopback (codes, client secrets and "
+	       "tokens would cross the network in clear: use https; http only "
+	       "for 127.0.0.0/8, [::1] or localhost)");
+	EXPECT(MIN "    issuer: \"http://127.0.0.1.example.com:9400\"\n",
+	       "12: providers[0].issuer: \"http://127.0.0.1.example.com:9400\" "
+	       "is plain http on a host that is not loopback (codes, client "
+	       "secrets and tokens would cross the network in clear: use https; "
+	       "http only for 127.0.0.0/8, [::1] or localhost)");
 	/* public_url: the value is echoed, except when it holds user info */
 	EXPECT("public_url: \"https://login.example.com/?x=1\"\n"
 	       "redis: {url: \"unix:///r.sock\"}\n"

@@ -9,6 +9,8 @@
  * - id_token algorithm names to bits: unknown names and "none" refused
  * - sk_tenant_admits: allowed_hd binds Google identities, allowed_tid
  *   Microsoft ones, allowed_email_domains everyone (verified addresses only)
+ * - the outbound client's URL rule (sk_http_url_ok): https, or http only to
+ *   loopback (look-alike hosts, other schemes, user info refused)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -229,6 +231,39 @@ test_tenant_admits(void **state)
 	assert_int_equal(sk_tenant_admits(&t, &id, &why), SK_ERR_DENIED);
 }
 
+/* The outbound client's URL rule: https, or http to loopback only. */
+static void
+test_http_url_ok(void **state)
+{
+	static const char *const ok[] = {
+	    "https://accounts.google.com/.well-known/openid-configuration",
+	    "https://example.com:8443/token", "HTTPS://Example.COM/x",
+	    "http://127.0.0.1:9400/token", "http://127.9.8.7/",
+	    "http://localhost:8080/jwks", "http://LOCALHOST/",
+	    "http://idp.localhost/", "http://[::1]:9400/token",
+	};
+	static const char *const bad[] = {
+	    "http://example.com/token", "http://127.0.0.1.evil.example/",
+	    "http://localhost.evil.example/", "http://10.0.0.1/",
+	    "http://[::2]/", "http://[::ffff:8.8.8.8]/",
+	    "ftp://127.0.0.1/", "file:///etc/passwd", "gopher://127.0.0.1/",
+	    "https://user:pw@example.com/", "http://user@127.0.0.1/",
+	    "", "not a url", "//example.com/x",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < SK_ARRAY_SIZE(ok); i++) {
+		if (sk_http_url_ok(ok[i]) != 0)
+			fail_msg("refused: %s", ok[i]);
+	}
+	for (i = 0; i < SK_ARRAY_SIZE(bad); i++) {
+		if (sk_http_url_ok(bad[i]) != SK_ERR_INVALID)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	assert_int_equal(sk_http_url_ok(NULL), SK_ERR_INVALID);
+}
+
 int
 main(void)
 {
@@ -240,6 +275,7 @@ main(void)
 	    cmocka_unit_test(test_google_authoritative),
 	    cmocka_unit_test(test_algs),
 	    cmocka_unit_test(test_tenant_admits),
+	    cmocka_unit_test(test_http_url_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
