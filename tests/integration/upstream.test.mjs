@@ -2,7 +2,7 @@
 // a provider that hangs must not stop /auth/verify. Covers:
 //   - 24 sign-ins waiting on a token endpoint that never answers (test IdP
 //     mode token_hang), with http.threads 2: /auth/verify with a valid
-//     session answers at least 30% as many requests in a fixed window as
+//     session answers at least 15% as many requests in a fixed window as
 //     the same measurement without the hang (same test, same client; the
 //     window and the request count are both bounded)
 //   - those sign-ins end with a readable 502 or 504 page once http_timeout
@@ -31,6 +31,12 @@ import {
   CLIENT_SECRET, CookieJar, follow, freePort, metric, setIdpMode, signInAtIdp, startIdp,
   startRedis, startSekisho, tmpDir, waitFor,
 } from './harness.mjs';
+
+// Before provider calls left the HTTP workers the rate during a hang was 0;
+// working, it is 70-110% on an idle machine. The bar is low because the
+// ASan build on a shared 2-core machine measured 27% once: the test must
+// tell "stopped" from "served", and bench/run.sh reports the figure.
+const MIN_RATIO = 0.15;
 
 const HTTP_TIMEOUT_S = 4;
 const WINDOW_MS = 1500;
@@ -188,7 +194,7 @@ describe('upstream calls off the HTTP workers', () => {
     const ratio = during.ok / baseline.ok;
     t.diagnostic(`verify in ${WINDOW_MS} ms at 16 connections: ${baseline.ok} without a hang (best of `
       + `before and after), ${during.ok} with 24 sign-ins hung (${(ratio * 100).toFixed(0)}%)`);
-    assert.ok(ratio >= 0.3, `verify kept >= 30% of its throughput: ${during.ok} vs ${baseline.ok}`);
+    assert.ok(ratio >= MIN_RATIO, `verify kept >= ${MIN_RATIO * 100}% of its throughput: ${during.ok} vs ${baseline.ok}`);
 
     const statuses = {};
     for (const r of results) {
@@ -248,7 +254,7 @@ describe('upstream calls off the HTTP workers', () => {
     const during = await verifyRate();
     assert.equal(logins.filter((p) => p.settled).length, 0, 'the logins were still waiting');
     assert.equal(during.other, 0);
-    assert.ok(during.ok >= 0.3 * baseline.ok, `verify during the discovery hang: ${during.ok} vs ${baseline.ok}`);
+    assert.ok(during.ok >= MIN_RATIO * baseline.ok, `verify during the discovery hang: ${during.ok} vs ${baseline.ok}`);
     for (const r of await Promise.all(logins.map((p) => p.promise))) assertProviderPage(r, 'login');
     await setIdpMode(idp.base, 'normal');
   });
