@@ -109,7 +109,11 @@ consent_page(struct sk_resp *resp, const struct sk_client_conf *c,
 	sk_buf_add_html(&b, s->email && s->email[0] ? s->email : s->user_id);
 	sk_buf_adds(&b, "</span>. Allow only applications you opened "
 			"yourself.</p>\n<form id=\"consent-form\" "
-			"method=\"post\" action=\"/oauth2/authorize\">"
+			"method=\"post\" action=\"");
+	/* Under public_url's path, as every page of ours: an app host may
+	 * route only that prefix here. */
+	sk_buf_add_html(&b, sk_path_prefix(sk_app.cfg));
+	sk_buf_adds(&b, "/oauth2/authorize\">"
 			"<input type=\"hidden\" name=\"consent\" value=\"");
 	sk_buf_adds(&b, token); /* base64url: nothing to escape */
 	sk_buf_adds(&b, "\"><button id=\"approve\" type=\"submit\" "

@@ -259,6 +259,13 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	az.nonce = nonce;
 	az.code_challenge = challenge;
 	if ((r = sk_provider_authorize_url(p, &az, &url)) != 0) {
+		/* No sign-in goes on from here: its state and its slot under
+		 * the per-address cap go too, or every failed try would hold
+		 * one for login_timeout and the address end up refused. */
+		char *gone = NULL;
+		if (sk_loginstate_take(state, &gone) == 0)
+			sk_strfreezero(gone);
+		reserved = cap > 0;
 		sk_resp_page(resp, 502, "Sign-in provider unavailable",
 			     "The sign-in provider cannot be reached right "
 			     "now. Please try again later.");

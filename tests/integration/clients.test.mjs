@@ -19,6 +19,8 @@
 //   Approve / Deny); deny is error=access_denied; approval remembered per
 //   user and per client only; cross-site POST refused; the form token is
 //   single use and bound to the session; first_party apps are not asked
+// - consent under a path prefix (public_url with a path): the form posts
+//   under the prefix, like every other page of ours
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -97,7 +99,7 @@ function clientsYaml(dir, { multiTenants = '[law, shop]' } = {}) {
 }
 
 /** redis + IdP (callbacks on both hosts) + sekisho; restart() swaps the clients. */
-async function startClientsStack() {
+async function startClientsStack({ prefix = '' } = {}) {
   const dir = tmpDir('sekisho-it-clients-');
   const stack = { dir };
   stack.redis = await startRedis();
@@ -107,7 +109,8 @@ async function startClientsStack() {
   stack.shop = `http://localhost:${port}`;
   const secretFile = writeSecret(dir, 'idp-client', `${CLIENT_SECRET}\n`);
   stack.idp = await startIdp({
-    secretFile, redirectUris: [`${stack.law}/callback/google`, `${stack.shop}/callback/google`],
+    secretFile,
+    redirectUris: [`${stack.law}${prefix}/callback/google`, `${stack.shop}${prefix}/callback/google`],
   });
   // File signing key: the test holds it, so it can sign tokens that are
   // right in every way but one claim.
@@ -122,7 +125,7 @@ async function startClientsStack() {
   stack.start = async (clientOpts) => {
     const skDir = fs.mkdtempSync(path.join(dir, 'sk-'));
     stack.sekisho = await startSekisho({
-      dir: skDir, port, publicUrl: stack.law, redisUrl: stack.redis.url, idpBase: stack.idp.base,
+      dir: skDir, port, publicUrl: `${stack.law}${prefix}`, redisUrl: stack.redis.url, idpBase: stack.idp.base,
       secretFile, allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`],
       tenantsYaml: tenantsYaml(), extra: keys + clientsYaml(skDir, clientOpts),
     });
@@ -577,5 +580,30 @@ describe('consent to third-party apps', () => {
     const a5 = await consentPage(stack.law, bob, LAW_APP2, verifier);
     assert.equal((await answer(stack.law, bob, a5.token, 'maybe')).status, 400);
     assert.equal((await answer(stack.law, bob, 'short', 'approve')).status, 400);
+  });
+});
+
+describe('consent under a path prefix', () => {
+  let stack;
+  before(async () => { stack = await startClientsStack({ prefix: '/sekisho' }); });
+  after(async () => { await stack?.stop(); });
+
+  test('the consent form posts under the prefix, and the answer is taken there', async () => {
+    const jar = await signedIn(stack.law);
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const r = await follow(jar, authorizeUrl(`${stack.law}/sekisho`, LAW_APP, verifier));
+    assert.equal(r.status, 200, `consent page expected: ${r.status} ${r.location ?? ''}`);
+    const action = /<form id="consent-form" method="post" action="([^"]+)"/.exec(r.body)?.[1];
+    // An app host routes only the prefix to Sekisho: a form posted to the
+    // bare path would reach the app instead.
+    assert.equal(action, '/sekisho/oauth2/authorize');
+    const token = /name="consent" value="([A-Za-z0-9_-]+)"/.exec(r.body)?.[1];
+    const ok = await follow(jar, new URL(action, stack.law).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ consent: token, decision: 'approve' }).toString(),
+    });
+    assert.equal(ok.status, 200);
+    assert.match(ok.body, /content="0;url=\/sekisho\/oauth2\/authorize\?/);
   });
 });

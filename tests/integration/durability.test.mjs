@@ -4,7 +4,9 @@
 //   - pending sign-ins are capped per client address: 40 concurrent
 //     GET /login/google from 127.0.0.2 give exactly 20 redirects and 20
 //     429 pages with Retry-After, and store no more state; 127.0.0.1 still
-//     signs in; a finished sign-in gives its slot back
+//     signs in; a finished sign-in gives its slot back; a sign-in that
+//     fails at /login (the provider's discovery cannot be fetched) keeps
+//     neither its slot nor its state
 //   - a Redis whose maxmemory-policy evicts (allkeys-lru) stops start-up
 //     with a message naming the setting, before anything is stored;
 //     noeviction starts; a policy changed at run time turns /readyz 503
@@ -96,6 +98,37 @@ describe('pending sign-ins per client address', () => {
       assert.equal(res.status, 302, `sign-in #${i}`);
     }
     assert.equal((await stack.redis.cli('ZCARD', 'sk:{pl:127.0.0.1}')).trim(), '0');
+  });
+});
+
+describe('a sign-in that fails at /login is not pending', () => {
+  let stack;
+  let sk;
+  before(async () => { stack = await startStack(); });
+  after(async () => { await sk?.stop(); await stack?.stop(); });
+
+  test('502 at /login leaves no state and no slot; the address still signs in', async () => {
+    // A provider whose discovery cannot be fetched: nothing listens there.
+    const dead = await new Promise((resolve) => {
+      const srv = http.createServer();
+      srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    });
+    const secretFile = path.join(stack.dir, 'idp-client.secret');
+    sk = await startSekisho({
+      publicUrl: 'http://127.0.0.1:1', redisUrl: stack.redis.url, idpBase: stack.idp.base, secretFile,
+      maxPendingPerIp: 2,
+      tenantsYaml: '  - id: default\n    providers: [google, dead]\n',
+      extraProvidersYaml: `  - id: dead\n    type: oidc\n    client_id: x\n    client_secret_file: ${secretFile}\n`
+        + `    issuer: "http://127.0.0.1:${dead}"\n`,
+    });
+    for (let i = 0; i < 3; i += 1) {
+      const r = await getFrom('127.0.0.3', `${sk.base}/login/dead`);
+      assert.equal(r.status, 502, `try #${i}: ${r.status}`);
+    }
+    assert.equal(await stack.redis.count('sk:{st:*}'), 0, 'no state kept for a failed start');
+    assert.equal((await stack.redis.cli('ZCARD', 'sk:{pl:127.0.0.3}')).trim(), '0', 'no slot held');
+    const ok = await getFrom('127.0.0.3', `${sk.base}/login/google`);
+    assert.equal(ok.status, 302, 'the address is not refused for the failed tries');
   });
 });
 
