@@ -377,6 +377,7 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	}
 	/* The client may have lost the tenant since the code was made. */
 	if (!sk_config_client_sees(c, in.tenant)) {
+		(void)sk_code_spend(code); /* single use, even so */
 		token_error(resp, 400, "invalid_grant",
 			    "the client is not registered for the code's "
 			    "tenant");

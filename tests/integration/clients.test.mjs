@@ -439,6 +439,9 @@ describe('a client that loses a tenant', () => {
     assert.equal(rf.body.access_token, undefined);
     // the family is over, even once the app is given shop back
     await stack.restart();
+    // and the refused code was spent: giving shop back does not revive it
+    const ex2 = await exchange(stack.shop, MULTI_APP, code, verifier);
+    assert.equal(ex2.body.error, 'invalid_grant', JSON.stringify(ex2.body));
     const again = await post(stack.shop, '/oauth2/token', { grant_type: 'refresh_token', client_id: MULTI_APP.id, refresh_token: tok.refresh_token });
     assert.equal(again.body.error, 'invalid_grant');
     // and authorize on shop's host refuses it meanwhile? (given back: works)
