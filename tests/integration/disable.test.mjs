@@ -31,9 +31,12 @@ describe('disable and sign out everywhere', () => {
   let stack; let dir;
   before(async () => {
     dir = fs.mkdtempSync(path.join('/tmp', 'sekisho-disable-'));
-    // 50 sign-ins from one address at once: above the default cap of
-    // pending sign-ins per address (durability.test.mjs tests the cap).
-    stack = await startStack({ extraConfig: appClients(dir), maxPendingPerIp: 200 });
+    // 150 requests from one address at once (50 sign-ins among them):
+    // above the default caps of pending sign-ins and of connections per
+    // address (durability.test.mjs and http-hardening.test.mjs test them).
+    stack = await startStack({
+      extraConfig: appClients(dir), maxPendingPerIp: 200, httpYaml: 'max_connections_per_ip: 1000',
+    });
   });
   after(async () => { await stack?.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
 
