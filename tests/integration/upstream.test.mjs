@@ -79,6 +79,9 @@ before(async () => {
     // Dozens of sign-ins from 127.0.0.1 hang at once: above the default
     // cap of pending sign-ins per address (durability.test.mjs tests it).
     maxPendingPerIp: 500,
+    // ... and with the verify load, more connections from one address
+    // than the per-address cap allows (http-hardening.test.mjs tests it).
+    httpYaml: 'max_connections_per_ip: 1000',
     providerIds: [],
     tenantsYaml: `  - id: default\n    providers: [${ids.join(', ')}, other]\n`,
     extraProvidersYaml: providerYaml('slow', secretFile, idp.base, '    max_concurrent: 32\n')
