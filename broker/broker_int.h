@@ -95,6 +95,12 @@ void sk_resp_json_error(struct sk_resp *resp, int status, const char *error,
 /* A readable HTML page for browser paths; text is escaped here. */
 void sk_resp_page(struct sk_resp *resp, int status, const char *title,
 		  const char *message);
+/*
+ * Ends a page whose head and <main> the caller wrote into b: closes it and
+ * sets it as the HTML body with status. b is consumed (taken or freed).
+ */
+struct sk_buf;
+void sk_resp_page_end(struct sk_resp *resp, int status, struct sk_buf *b);
 /* The 503 page for a browser path when Redis cannot answer. */
 void sk_resp_store_down(struct sk_resp *resp);
 /* 302 to url (which must already be validated). */

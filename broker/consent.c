@@ -57,20 +57,6 @@ page_start(struct sk_buf *b, const char *title, const char *refresh)
 	sk_buf_adds(b, "</h1>\n");
 }
 
-static void
-page_send(struct sk_resp *resp, int status, struct sk_buf *b)
-{
-	char *s = NULL;
-
-	sk_buf_adds(b, "</main></body></html>\n");
-	if (sk_buf_take(b, &s) != 0) {
-		resp->oom = true;
-		return;
-	}
-	sk_resp_body_take(resp, status, "text/html; charset=utf-8", s,
-			  strlen(s));
-}
-
 /* A page that goes on to url (ours, or the app's registered URI). */
 static void
 continue_page(struct sk_resp *resp, const char *title, const char *text,
@@ -85,7 +71,7 @@ continue_page(struct sk_resp *resp, const char *title, const char *text,
 	sk_buf_adds(&b, "</p><p><a id=\"continue\" href=\"");
 	sk_buf_add_html(&b, url);
 	sk_buf_adds(&b, "\">Continue</a></p>\n");
-	page_send(resp, 200, &b);
+	sk_resp_page_end(resp, 200, &b);
 }
 
 static void
@@ -120,7 +106,7 @@ consent_page(struct sk_resp *resp, const struct sk_client_conf *c,
 			"name=\"decision\" value=\"approve\">Approve</button>"
 			"<button id=\"deny\" type=\"submit\" name=\"decision\" "
 			"value=\"deny\">Deny</button></form>\n");
-	page_send(resp, 200, &b);
+	sk_resp_page_end(resp, 200, &b);
 }
 
 bool

@@ -89,20 +89,6 @@ page_error(struct sk_buf *b, const char *msg)
 	sk_buf_adds(b, "</p>\n");
 }
 
-static void
-page_send(struct sk_resp *resp, int status, struct sk_buf *b)
-{
-	char *s = NULL;
-
-	sk_buf_adds(b, "</main></body></html>\n");
-	if (sk_buf_take(b, &s) != 0) {
-		resp->oom = true;
-		return;
-	}
-	sk_resp_body_take(resp, status, "text/html; charset=utf-8", s,
-			  strlen(s));
-}
-
 /* Sekisho's path prefix on this host (public_url's path; may be ""). */
 #define PFX sk_path_prefix(sk_app.cfg)
 
@@ -387,7 +373,7 @@ codes_page(struct sk_resp *resp, const struct mctx *m, const char *title,
 	sk_buf_adds(&b, "</ol>\n<p><a id=\"continue\" href=\"");
 	continue_href(&b, m->rd);
 	sk_buf_adds(&b, "\">I have saved them — continue</a></p>\n");
-	page_send(resp, 200, &b);
+	sk_resp_page_end(resp, 200, &b);
 }
 
 /* ---- sign-in ---- */
@@ -475,7 +461,7 @@ challenge_page(struct sk_resp *resp, int status, const struct mctx *m,
 		"autocomplete=\"off\" maxlength=\"20\" required>\n"
 		"<button id=\"recovery-submit\" type=\"submit\">Use recovery "
 		"code</button></form></details>\n");
-	page_send(resp, status, &b);
+	sk_resp_page_end(resp, status, &b);
 }
 
 static void
@@ -538,7 +524,7 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 		    PFX, PFX);
 	continue_href(&b, m->rd);
 	sk_buf_adds(&b, "\">Continue</a></p>\n");
-	page_send(resp, 200, &b);
+	sk_resp_page_end(resp, 200, &b);
 }
 
 void
@@ -692,7 +678,7 @@ enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
 		"autocomplete=\"one-time-code\" required>\n"
 		"<button id=\"submit\" type=\"submit\">Turn on</button>"
 		"</form>\n");
-	page_send(resp, status, &b);
+	sk_resp_page_end(resp, status, &b);
 	sk_strfreezero(b32);
 	sk_strfreezero(uri);
 }
@@ -805,7 +791,7 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 				"off for your account.</p>\n<p><a id=\"enrol\" "
 				"href=\"%s/mfa/enroll\">Turn it on</a></p>\n",
 			    PFX);
-		page_send(resp, 200, &b);
+		sk_resp_page_end(resp, 200, &b);
 		goto out;
 	}
 	if (strcmp(req->method, "POST") != 0) {
@@ -823,7 +809,7 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 				"id=\"reenrol\" href=\"%s/mfa/enroll\">Move to a "
 				"new authenticator app</a></p>\n",
 			    PFX);
-		page_send(resp, 200, &b);
+		sk_resp_page_end(resp, 200, &b);
 		goto out;
 	}
 	if (!post_ok(req, resp, &m))

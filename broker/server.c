@@ -424,6 +424,20 @@ sk_resp_page(struct sk_resp *resp, int status, const char *title,
 }
 
 void
+sk_resp_page_end(struct sk_resp *resp, int status, struct sk_buf *b)
+{
+	char *s = NULL;
+
+	sk_buf_adds(b, "</main></body></html>\n");
+	if (sk_buf_take(b, &s) != 0) {
+		resp->oom = true;
+		return;
+	}
+	sk_resp_body_take(resp, status, "text/html; charset=utf-8", s,
+			  strlen(s));
+}
+
+void
 sk_resp_store_down(struct sk_resp *resp)
 {
 	sk_resp_page(resp, 503, "Temporarily unavailable",
