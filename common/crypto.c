@@ -1,4 +1,4 @@
-/* AES-256-GCM sealing of secrets at rest. See include/sekisho/crypto.h. */
+/* AES-256-GCM sealing of secrets at rest. See common/include/sekisho/crypto.h. */
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"

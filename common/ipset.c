@@ -1,5 +1,5 @@
 /*
- * IP prefix sets (include/sekisho/ipset.h): each prefix becomes the range
+ * IP prefix sets (common/include/sekisho/ipset.h): each prefix becomes the range
  * [first, last] of 16-byte addresses; ranges are sorted and merged, and a
  * lookup bisects them. Big-endian bytes compare with memcmp in numeric
  * order, so no 128-bit arithmetic is needed.

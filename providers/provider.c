@@ -98,24 +98,6 @@ sk_provider_exchange(struct sk_provider *p, const struct sk_code_exchange *x,
 	return 0;
 }
 
-void
-sk_identity_free(struct sk_identity **idp)
-{
-	struct sk_identity *id;
-
-	if (idp == NULL || (id = *idp) == NULL)
-		return;
-	free(id->issuer);
-	free(id->subject);
-	free(id->email);
-	free(id->name);
-	free(id->hd);
-	free(id->tid);
-	free(id->amr);
-	free(id);
-	*idp = NULL;
-}
-
 int
 sk_why(char **why, const char *fmt, ...)
 {

@@ -1,6 +1,6 @@
 /*
  * App sessions, rotating refresh tokens and the authorization codes they
- * start from. See include/sekisho/session.h. In the user's slot
+ * start from. See session/include/sekisho/session.h. In the user's slot
  * (session_int.h):
  *
  *   sk:{u:<user>}:a:<family>  hash: user tenant email amr roles client

@@ -1,6 +1,6 @@
 /*
  * Consent records and pending consent forms in Redis. See
- * include/sekisho/consent.h for the keys.
+ * session/include/sekisho/consent.h for the keys.
  */
 #include "sekisho/consent.h"
 #include "session_int.h"

@@ -1,6 +1,6 @@
 /*
  * Sekisho's signing keys and JWT signing/verification.
- * See include/sekisho/keys.h for the model.
+ * See session/include/sekisho/keys.h for the model.
  *
  * Redis: hash sk:{keys}, one field per kid holding JSON
  *   {"alg": "ES256", "key": <PEM sealed with the master key, aad

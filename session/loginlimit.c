@@ -1,6 +1,6 @@
 /*
  * A cap on the sign-ins started and not finished per client address
- * (include/sekisho/session.h). Each unauthenticated GET /login/{provider}
+ * (session/include/sekisho/session.h). Each unauthenticated GET /login/{provider}
  * stores a state record for session.login_timeout; without a cap one
  * client fills Redis with them (14,000 a second were measured).
  *

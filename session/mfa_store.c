@@ -1,6 +1,6 @@
 /*
  * TOTP factors, recovery codes and the failed-code limit in Redis; tenant
- * data keys. See include/sekisho/mfa.h for the model and the keys.
+ * data keys. See session/include/sekisho/mfa.h for the model and the keys.
  */
 #include "sekisho/mfa.h"
 #include "mfa_int.h"

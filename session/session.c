@@ -1,4 +1,4 @@
-/* Sessions and pending sign-ins in Redis. See include/sekisho/session.h. */
+/* Sessions and pending sign-ins in Redis. See session/include/sekisho/session.h. */
 #include "sekisho/session.h"
 #include "session_int.h"
 #include "sekisho/err.h"

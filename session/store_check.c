@@ -1,5 +1,5 @@
 /*
- * Does Redis keep what Sekisho stores? (include/sekisho/store.h)
+ * Does Redis keep what Sekisho stores? (session/include/sekisho/store.h)
  *
  * An evicting maxmemory-policy drops keys silently under memory pressure:
  * TOTP factors (a user then signs in without her second factor), the

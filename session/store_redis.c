@@ -1,6 +1,6 @@
 /*
  * Redis store on hiredis: one connection per thread, timeouts, reconnection
- * with backoff, owned reply copies. See include/sekisho/store.h.
+ * with backoff, owned reply copies. See session/include/sekisho/store.h.
  */
 #include "sekisho/store.h"
 #include "sekisho/config.h"

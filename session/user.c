@@ -15,7 +15,7 @@
 #include "sekisho/session.h"
 #include "session_int.h"
 #include "sekisho/err.h"
-#include "sekisho/provider.h"
+#include "sekisho/identity.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 
@@ -328,4 +328,22 @@ sk_user_is_disabled(const char *user_id, bool *disabled)
 	*disabled = rep->type == SK_REPLY_STRING && strcmp(rep->str, "1") == 0;
 	sk_reply_free(&rep);
 	return 0;
+}
+
+void
+sk_identity_free(struct sk_identity **idp)
+{
+	struct sk_identity *id;
+
+	if (idp == NULL || (id = *idp) == NULL)
+		return;
+	free(id->issuer);
+	free(id->subject);
+	free(id->email);
+	free(id->name);
+	free(id->hd);
+	free(id->tid);
+	free(id->amr);
+	free(id);
+	*idp = NULL;
 }
