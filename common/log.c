@@ -1,8 +1,12 @@
 /*
  * JSON-lines logging to stderr, one write(2) per line so threads don't mix.
- * Lines are built with jansson (escaping is its job, not ours) and dumped
- * into a stack buffer: a line too long for it has its longest values
- * shortened until it fits, so it is never cut into invalid JSON.
+ * Every string value is jansson's (json_dumpb straight into the line on
+ * the stack: escaping is its job, not ours); keys are constants, numbers
+ * are digits. Not one jansson object per line: dumping one took longer
+ * (its loop check formats a pointer, numbers go through snprintf) than
+ * the printf/strftime it replaced. A line too long for the buffer has
+ * its longest values shortened until it fits, never cut into invalid
+ * JSON.
  */
 #include "sekisho/log.h"
 #include "sekisho/err.h"
@@ -75,20 +79,24 @@ format_time(char *out)
 }
 
 /*
- * Sets key to len bytes of s as a JSON string of at most limit bytes
- * (scratch holds SK_LOG_LINE_MAX): invalid UTF-8 becomes U+FFFD, and a
- * value that does not fit ends in an ellipsis (*cut set). 0 or -1.
+ * len bytes of s as a JSON string of at most limit bytes (scratch holds
+ * SK_LOG_LINE_MAX): invalid UTF-8 becomes U+FFFD, and a value that does
+ * not fit ends in an ellipsis (*cut set). NULL when out of memory.
  */
-static int
-set_string(json_t *obj, const char *key, const char *s, size_t len,
-	   size_t limit, char *scratch, bool *cut)
+static json_t *
+make_string(const char *s, size_t len, size_t limit, char *scratch,
+	    bool *cut)
 {
 	size_t n, used;
+	json_t *v;
 
 	if (s == NULL)
 		s = "";
 	if (limit > SK_LOG_LINE_MAX)
 		limit = SK_LOG_LINE_MAX;
+	/* Valid and short enough, the common case: jansson checks it. */
+	if (len <= limit && (v = json_stringn(s, len)) != NULL)
+		return v;
 	n = sk_utf8_scrub(s, len, scratch, limit, &used);
 	if (used < len) {
 		/* Whole characters off the end until the ellipsis fits. */
@@ -102,14 +110,94 @@ set_string(json_t *obj, const char *key, const char *s, size_t len,
 		*cut = true;
 	}
 	/* Scrubbed above: jansson's own UTF-8 check would only repeat it. */
-	return json_object_set_new(obj, key, json_stringn_nocheck(scratch, n));
+	return json_stringn_nocheck(scratch, n);
 }
 
-/* The length of key's string value as it stands in obj. */
-static size_t
-value_len(json_t *obj, const char *key)
+/* A key is a constant of [a-z0-9_]: nothing in it to escape. */
+static bool
+key_ok(const char *k)
 {
-	return json_string_length(json_object_get(obj, key));
+	size_t i;
+
+	for (i = 0; k[i] != '\0'; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') ||
+		      k[i] == '_'))
+			return false;
+	return i > 0;
+}
+
+/* Appends len bytes at *pos when they fit in cap; *pos counts them anyway. */
+static void
+put(char *line, size_t cap, size_t *pos, const char *s, size_t len)
+{
+	if (*pos + len <= cap)
+		memcpy(line + *pos, s, len);
+	*pos += len;
+}
+
+/* Decimal digits of v; with decimals > 0, v / 10^decimals and a point. */
+static void
+put_num(char *line, size_t cap, size_t *pos, int64_t v, int decimals)
+{
+	char d[24];
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t i = sizeof(d);
+	int k = 0;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+		if (++k == decimals)
+			d[--i] = '.';
+	} while (u > 0 || k <= decimals);
+	if (v < 0)
+		d[--i] = '-';
+	put(line, cap, pos, d + i, sizeof(d) - i);
+}
+
+/*
+ * Writes the line into line (cap bytes) and returns its length, which is
+ * more than cap when it did not fit (the content is then incomplete).
+ * esc[i] is set to the escaped length of each string value, quotes
+ * included; 0 when jansson failed.
+ */
+static size_t
+render(char *line, size_t cap, const char *ts,
+       const struct sk_log_field *f, size_t n, json_t *const *sv,
+       size_t *esc, bool cut)
+{
+	static const char mark[] = ",\"truncated\":true";
+	size_t pos = 0, i, d;
+
+	put(line, cap, &pos, "{\"time\":\"", 9);
+	put(line, cap, &pos, ts, TIME_LEN);
+	put(line, cap, &pos, "\"", 1);
+	for (i = 0; i < n; i++) {
+		put(line, cap, &pos, ",\"", 2);
+		put(line, cap, &pos, f[i].name, strlen(f[i].name));
+		put(line, cap, &pos, "\":", 2);
+		switch (f[i].type) {
+		case SK_LOG_STR:
+			d = json_dumpb(sv[i], pos < cap ? line + pos : NULL,
+				       pos < cap ? cap - pos : 0,
+				       JSON_ENCODE_ANY);
+			if (d == 0)
+				return 0;
+			esc[i] = d;
+			pos += d;
+			break;
+		case SK_LOG_INT:
+			put_num(line, cap, &pos, f[i].num, 0);
+			break;
+		case SK_LOG_MS:
+			put_num(line, cap, &pos, f[i].num, 3);
+			break;
+		}
+	}
+	if (cut)
+		put(line, cap, &pos, mark, sizeof(mark) - 1);
+	put(line, cap, &pos, "}", 1);
+	return pos;
 }
 
 /* The line bytes of a value of raw bytes (esc once escaped) cut to limit. */
@@ -127,31 +215,23 @@ cut_cost(size_t raw, size_t esc, size_t limit)
 /*
  * The largest limit on string values (below the longest, so that rounds
  * end) under which the line of size bytes would fit; 0 when none does.
+ * raw[i] and esc[i]: each string value's length, and escaped (quotes
+ * included, which stay); 0 for other fields.
  */
 static size_t
-next_limit(json_t *obj, const struct sk_log_field *f, size_t n, size_t size,
+next_limit(const size_t *raw, const size_t *esc, size_t n, size_t size,
 	   bool cut)
 {
-	static const char mark[] = ",\"truncated\":true";
-	size_t raw[SK_LOG_FIELDS_MAX], esc[SK_LOG_FIELDS_MAX], i, other = size,
-	    budget = SK_LOG_LINE_MAX - 1, longest = 0, lo, hi, mid, cost, d;
-	json_t *v;
+	size_t i, other = size, budget = SK_LOG_LINE_MAX - 1, longest = 0, lo,
+		  hi, mid, cost;
 
 	for (i = 0; i < n; i++) {
-		raw[i] = esc[i] = 0;
-		if (f[i].type != SK_LOG_STR ||
-		    (v = json_object_get(obj, f[i].name)) == NULL)
-			continue;
-		raw[i] = json_string_length(v);
-		/* with its quotes, which stay; 0 when out of memory */
-		d = json_dumpb(v, NULL, 0, JSON_ENCODE_ANY);
-		esc[i] = d >= raw[i] + 2 ? d - 2 : raw[i];
 		other -= esc[i];
 		if (raw[i] > longest)
 			longest = raw[i];
 	}
 	if (!cut)
-		other += sizeof(mark) - 1;
+		other += sizeof(",\"truncated\":true") - 1;
 	if (longest == 0 || other >= budget)
 		return 0;
 	budget -= other;
@@ -167,86 +247,59 @@ next_limit(json_t *obj, const struct sk_log_field *f, size_t n, size_t size,
 	return lo;
 }
 
-/* Significant digits that show ms with exactly 3 decimals. */
-static int
-ms_precision(int64_t us)
-{
-	uint64_t ms = us < 0 ? (uint64_t)-(us / 1000) : (uint64_t)(us / 1000);
-	int digits = 1;
-
-	while (ms >= 10) {
-		ms /= 10;
-		digits++;
-	}
-	return digits + 3;
-}
-
 void
 sk_log_fields(const struct sk_log_field *f, size_t n)
 {
 	char line[SK_LOG_LINE_MAX], scratch[SK_LOG_LINE_MAX], ts[TIME_LEN + 1];
-	size_t len[SK_LOG_FIELDS_MAX], i, size, limit = SK_LOG_LINE_MAX;
-	json_t *obj;
+	json_t *sv[SK_LOG_FIELDS_MAX] = {NULL};
+	size_t len[SK_LOG_FIELDS_MAX], raw[SK_LOG_FIELDS_MAX],
+	    esc[SK_LOG_FIELDS_MAX], i, size, limit;
 	bool cut = false;
-	int prec = 0, p;
 
 	if (n > SK_LOG_FIELDS_MAX)
 		n = SK_LOG_FIELDS_MAX;
-	format_time(ts);
-	if ((obj = json_object()) == NULL ||
-	    json_object_set_new(obj, "time", json_stringn_nocheck(ts, TIME_LEN)) != 0)
-		goto out;
 	for (i = 0; i < n; i++) {
-		json_t *v = NULL;
-
-		len[i] = 0;
-		switch (f[i].type) {
-		case SK_LOG_STR:
-			if (f[i].str != NULL)
-				len[i] = strlen(f[i].str);
-			if (set_string(obj, f[i].name, f[i].str, len[i], limit,
-				       scratch, &cut) != 0)
-				goto out;
+		len[i] = raw[i] = esc[i] = 0;
+		if (!key_ok(f[i].name))
+			goto out; /* a bug: keys are constants */
+		if (f[i].type != SK_LOG_STR)
 			continue;
-		case SK_LOG_INT:
-			v = json_integer((json_int_t)f[i].num);
-			break;
-		case SK_LOG_MS:
-			v = json_real((double)f[i].num / 1000.0);
-			if ((p = ms_precision(f[i].num)) > prec)
-				prec = p;
-			break;
-		}
-		if (json_object_set_new(obj, f[i].name, v) != 0)
+		len[i] = f[i].str != NULL ? strlen(f[i].str) : 0;
+		if ((sv[i] = make_string(f[i].str, len[i], SK_LOG_LINE_MAX,
+					 scratch, &cut)) == NULL)
 			goto out;
 	}
+	format_time(ts);
 	for (;;) {
-		if (cut && json_object_get(obj, "truncated") == NULL &&
-		    json_object_set_new(obj, "truncated", json_true()) != 0)
-			goto out;
-		size = json_dumpb(obj, line, sizeof(line) - 1,
-				  JSON_COMPACT | JSON_REAL_PRECISION(prec));
+		size = render(line, sizeof(line) - 1, ts, f, n, sv, esc, cut);
 		if (size == 0)
 			goto out;
 		if (size < sizeof(line))
 			break; /* fits, with the newline */
 		/* Too long: every value longer than a new limit is cut. */
-		limit = next_limit(obj, f, n, size, cut);
+		for (i = 0; i < n; i++) {
+			raw[i] = sv[i] != NULL ? json_string_length(sv[i]) : 0;
+			esc[i] = sv[i] != NULL ? esc[i] - 2 : 0;
+		}
+		limit = next_limit(raw, esc, n, size, cut);
 		if (limit < VALUE_MIN)
 			goto out; /* only many fields can do that: give up */
-		for (i = 0; i < n; i++)
-			if (f[i].type == SK_LOG_STR &&
-			    value_len(obj, f[i].name) > limit &&
-			    set_string(obj, f[i].name, f[i].str, len[i], limit,
-				       scratch, &cut) != 0)
+		for (i = 0; i < n; i++) {
+			if (sv[i] == NULL || raw[i] <= limit)
+				continue;
+			json_decref(sv[i]);
+			if ((sv[i] = make_string(f[i].str, len[i], limit,
+						 scratch, &cut)) == NULL)
 				goto out;
+		}
 	}
 	line[size++] = '\n';
 	if (write(STDERR_FILENO, line, size) < 0) {
 		/* nowhere left to report it */
 	}
 out:
-	json_decref(obj);
+	for (i = 0; i < n; i++)
+		json_decref(sv[i]);
 }
 
 void

@@ -10,8 +10,9 @@
  *   request_id, method, path, status, duration_ms, client_ip)
  * - escapes that grow a value six-fold (control characters), values of
  *   every byte, two long values at once, a value of exactly the limit
- * - time is UTC with milliseconds; duration_ms shows three decimals;
- *   the level threshold
+ * - time is UTC with milliseconds; durations show three decimals
+ *   (0.045, 1.000), integers as such; the level threshold
+ * - a key that is not [a-z0-9_] writes nothing (keys are constants)
  * - sk_utf8_scrub: valid text kept, each bad byte one U+FFFD, stops on a
  *   character boundary
  */
@@ -319,6 +320,41 @@ test_access_fields(void **state)
 }
 
 static void
+test_numbers_and_keys(void **state)
+{
+	const struct sk_log_field f[] = {
+	    SK_LOG_FIELD_MS("a", 45),	  SK_LOG_FIELD_MS("b", 1000),
+	    SK_LOG_FIELD_MS("c", 0),	  SK_LOG_FIELD_MS("d", -1500),
+	    SK_LOG_FIELD_INT("e", -12), SK_LOG_FIELD_INT("f", INT64_MAX),
+	    SK_LOG_FIELD_STR("g", NULL),
+	};
+	const struct sk_log_field bad[] = {
+	    SK_LOG_FIELD_STR("ok", "x"),
+	    SK_LOG_FIELD_STR("k\"", "y"),
+	};
+	char *out;
+	size_t len;
+	json_t *o;
+
+	(void)state;
+	capture_start();
+	sk_log_fields(f, SK_ARRAY_SIZE(f));
+	out = capture_end(&len);
+	o = one_line(out, len);
+	assert_non_null(strstr(out, ",\"a\":0.045,\"b\":1.000,\"c\":0.000,"
+				    "\"d\":-1.500,\"e\":-12,"
+				    "\"f\":9223372036854775807,\"g\":\"\"}\n"));
+	assert_int_equal(json_integer_value(json_object_get(o, "f")), INT64_MAX);
+	json_decref(o);
+	free(out);
+	capture_start();
+	sk_log_fields(bad, SK_ARRAY_SIZE(bad));
+	out = capture_end(&len);
+	assert_int_equal(len, 0);
+	free(out);
+}
+
+static void
 test_utf8_scrub(void **state)
 {
 	char out[16];
@@ -353,6 +389,7 @@ main(void)
 	    cmocka_unit_test(test_time_and_level),
 	    cmocka_unit_test(test_long_message),
 	    cmocka_unit_test(test_access_fields),
+	    cmocka_unit_test(test_numbers_and_keys),
 	    cmocka_unit_test(test_utf8_scrub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

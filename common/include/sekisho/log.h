@@ -1,6 +1,7 @@
 /*
- * Logging: one JSON object per line on stderr, built with jansson so that
- * every value is escaped and a line is never cut into invalid JSON.
+ * Logging: one JSON object per line on stderr; string values encoded by
+ * jansson, so that every value is escaped and a line is never cut into
+ * invalid JSON.
  * Messages never carry secrets (tokens, codes, cookies, client secrets);
  * log a fingerprint if needed.
  */
@@ -37,7 +38,7 @@ enum sk_log_type {
 	SK_LOG_MS,  /* num: microseconds, written as milliseconds (3 decimals) */
 };
 struct sk_log_field {
-	const char *name; /* a constant key: ASCII, nothing to escape */
+	const char *name; /* a constant key of [a-z0-9_] (else no line) */
 	enum sk_log_type type;
 	const char *str;
 	int64_t num;
