@@ -13,6 +13,8 @@
  * - time is UTC with milliseconds; durations show three decimals
  *   (0.045, 1.000), integers as such; the level threshold
  * - a key that is not [a-z0-9_] writes nothing (keys are constants)
+ * - random values (any bytes, up to 20 kB, one to eight string fields):
+ *   always exactly one valid line within the limit
  * - sk_utf8_scrub: valid text kept, each bad byte one U+FFFD, stops on a
  *   character boundary
  */
@@ -354,6 +356,54 @@ test_numbers_and_keys(void **state)
 	free(out);
 }
 
+/* xorshift: the same values every run, so a failure can be replayed. */
+static uint32_t
+next_rand(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static void
+test_random_values(void **state)
+{
+	static const char *const names[] = {"a", "b", "c", "d",
+					    "e", "f", "g", "h"};
+	struct sk_log_field f[8];
+	char *vals[8], *out;
+	uint32_t x = 2463534242u;
+	size_t round, i, j, n, vlen, len;
+	json_t *o;
+
+	(void)state;
+	for (round = 0; round < 300; round++) {
+		n = 1 + next_rand(&x) % 8;
+		for (i = 0; i < n; i++) {
+			/* mostly short, sometimes far over a line */
+			vlen = next_rand(&x) % 4 == 0 ? next_rand(&x) % 20000
+						      : next_rand(&x) % 64;
+			assert_non_null(vals[i] = malloc(vlen + 1));
+			for (j = 0; j < vlen; j++)
+				vals[i][j] = (char)(1 + next_rand(&x) % 255);
+			vals[i][vlen] = '\0';
+			f[i] = (struct sk_log_field)SK_LOG_FIELD_STR(names[i],
+								     vals[i]);
+		}
+		capture_start();
+		sk_log_fields(f, n);
+		out = capture_end(&len);
+		o = one_line(out, len);
+		assert_int_equal(json_object_size(o),
+				 1 + n + (json_object_get(o, "truncated") ? 1 : 0));
+		json_decref(o);
+		free(out);
+		for (i = 0; i < n; i++)
+			free(vals[i]);
+	}
+}
+
 static void
 test_utf8_scrub(void **state)
 {
@@ -390,6 +440,7 @@ main(void)
 	    cmocka_unit_test(test_long_message),
 	    cmocka_unit_test(test_access_fields),
 	    cmocka_unit_test(test_numbers_and_keys),
+	    cmocka_unit_test(test_random_values),
 	    cmocka_unit_test(test_utf8_scrub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
