@@ -6,6 +6,7 @@
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
 #include "sekisho/provider.h"
+#include "sekisho/url.h"
 #include "sekisho/util.h"
 
 #include <ctype.h>
@@ -114,6 +115,38 @@ authority_under(const char *auth, size_t alen, const char *domain)
 	       strncasecmp(auth + hlen - dlen, domain, dlen) == 0;
 }
 
+/*
+ * Does libcurl (sk_url_parse) read rd, resolved against base when that is
+ * not NULL, as leading to the authority auth (alen bytes: host[:port],
+ * as split by the checks here)? Any difference (a percent-escape in the
+ * host, an IPv4 address in another notation, a port with leading zeros,
+ * an IPv6 zone id, userinfo, a host libcurl refuses) means that two
+ * parsers disagree on where rd leads, and a browser may be a third:
+ * refused, whatever the rules below would say. 0, SK_ERR_INVALID or
+ * SK_ERR_NOMEM.
+ */
+static int
+curl_agrees(const char *base, const char *rd, const char *auth, size_t alen)
+{
+	struct sk_url u;
+	size_t hlen, plen;
+	int r;
+
+	if ((r = sk_url_parse(base, rd, &u)) != 0)
+		return r;
+	if (u.userinfo || u.zone ||
+	    (strcmp(u.scheme, "https") != 0 && strcmp(u.scheme, "http") != 0))
+		return SK_ERR_INVALID;
+	hlen = strlen(u.host);
+	plen = strlen(u.port);
+	if (alen != hlen + (plen > 0 ? plen + 1 : 0) ||
+	    strncasecmp(auth, u.host, hlen) != 0 ||
+	    (plen > 0 &&
+	     (auth[hlen] != ':' || memcmp(auth + hlen + 1, u.port, plen) != 0)))
+		return SK_ERR_INVALID;
+	return 0;
+}
+
 int
 sk_redirect_check(const struct sk_config *cfg, const char *rd)
 {
@@ -124,8 +157,11 @@ int
 sk_redirect_check_tenant(const struct sk_config *cfg,
 			 const struct sk_tenant_conf *t, const char *rd)
 {
+	/* A stand-in for this host (RFC 6761: never resolves). */
+	static const char self[] = "sekisho.invalid";
 	const char *p, *auth, *end, *colon;
 	size_t i, alen;
+	int r;
 
 	if (rd == NULL || rd[0] == '\0' || strlen(rd) > 2048)
 		return SK_ERR_INVALID;
@@ -134,8 +170,13 @@ sk_redirect_check_tenant(const struct sk_config *cfg,
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\\')
 			return SK_ERR_INVALID;
 	}
-	if (rd[0] == '/')
-		return rd[1] == '/' ? SK_ERR_INVALID : 0;
+	if (rd[0] == '/') {
+		if (rd[1] == '/')
+			return SK_ERR_INVALID;
+		/* A path on this host: resolved, it must stay here. */
+		return curl_agrees("http://sekisho.invalid/", rd, self,
+				   sizeof(self) - 1);
+	}
 	if (strncasecmp(rd, "https://", 8) == 0)
 		auth = rd + 8;
 	else if (strncasecmp(rd, "http://", 7) == 0)
@@ -147,6 +188,8 @@ sk_redirect_check_tenant(const struct sk_config *cfg,
 	/* userinfo ("good.com@evil.com") is never needed: refuse it. */
 	if (alen == 0 || alen > HOST_MAX || memchr(auth, '@', alen) != NULL)
 		return SK_ERR_INVALID;
+	if ((r = curl_agrees(NULL, rd, auth, alen)) != 0)
+		return r;
 	for (i = 0; i < cfg->allowed_redirect_hosts.n; i++)
 		if (host_eq(auth, alen, cfg->allowed_redirect_hosts.v[i]))
 			return 0;

@@ -630,30 +630,18 @@ has_header(const struct sk_resp *resp, const char *name)
 static void
 access_log(const struct sk_req *req, int status, int64_t dur_us)
 {
-	struct sk_buf b;
-	char ts[32];
-	struct timespec now;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	sk_buf_init(&b);
 	/* The path only: the query string may carry codes and state. */
-	sk_buf_addf(&b,
-		    "{\"time\":\"%s.%03ldZ\",\"type\":\"access\","
-		    "\"request_id\":\"%s\",\"method\":\"",
-		    ts, now.tv_nsec / 1000000, req->request_id);
-	sk_buf_add_json(&b, req->method);
-	sk_buf_adds(&b, "\",\"path\":\"");
-	sk_buf_add_json(&b, req->path);
-	sk_buf_addf(&b, "\",\"status\":%d,\"duration_ms\":%.3f,\"client_ip\":\"",
-		    status, (double)dur_us / 1000.0);
-	sk_buf_add_json(&b, req->client_ip);
-	sk_buf_adds(&b, "\"}");
-	if (!b.oom && b.data != NULL)
-		sk_log_json_line(b.data);
-	sk_buf_free(&b);
+	const struct sk_log_field f[] = {
+	    SK_LOG_FIELD_STR("type", "access"),
+	    SK_LOG_FIELD_STR("request_id", req->request_id),
+	    SK_LOG_FIELD_STR("method", req->method),
+	    SK_LOG_FIELD_STR("path", req->path),
+	    SK_LOG_FIELD_INT("status", status),
+	    SK_LOG_FIELD_MS("duration_ms", dur_us),
+	    SK_LOG_FIELD_STR("client_ip", req->client_ip),
+	};
+
+	sk_log_fields(f, SK_ARRAY_SIZE(f));
 }
 
 /* A response body handed to libmicrohttpd, wiped when it lets go. */

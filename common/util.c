@@ -415,31 +415,63 @@ sk_buf_add_urlenc(struct sk_buf *b, const char *s)
 	}
 }
 
-/* Length of a valid UTF-8 sequence at s (1-4), or 0 if it is not one. */
+/*
+ * Length of a valid UTF-8 sequence at s (1-4), or 0 if it is not one or
+ * does not fit in the avail bytes there.
+ */
 static size_t
-utf8_len(const unsigned char *s)
+utf8_len(const unsigned char *s, size_t avail)
 {
+	size_t n;
+
 	if (s[0] < 0x80)
 		return 1;
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xe0 && s[1] < 0xa0) ||  /* overlong */
-		    (s[0] == 0xed && s[1] >= 0xa0))   /* surrogates */
-			return 0;
-		return 3;
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	if ((s[1] & 0xc0) != 0x80 || (n > 2 && (s[2] & 0xc0) != 0x80) ||
+	    (n > 3 && (s[3] & 0xc0) != 0x80))
+		return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) ||  /* overlong */
+	    (s[0] == 0xed && s[1] >= 0xa0) ||  /* surrogates */
+	    (s[0] == 0xf0 && s[1] < 0x90) ||   /* overlong */
+	    (s[0] == 0xf4 && s[1] >= 0x90))    /* above U+10FFFF */
+		return 0;
+	return n;
+}
+
+size_t
+sk_utf8_scrub(const char *in, size_t len, char *out, size_t cap,
+	      size_t *consumed)
+{
+	static const char fffd[] = "\xef\xbf\xbd";
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, o = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_len(s + i, len - i)) != 0) {
+			if (o + n > cap)
+				break;
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			if (o + 3 > cap)
+				break;
+			memcpy(out + o, fffd, 3);
+			o += 3;
+			i++;
+		}
 	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
+	*consumed = i;
+	return o;
 }
 
 void
@@ -451,7 +483,7 @@ sk_buf_add_json(struct sk_buf *b, const char *s)
 
 		/* JSON text is UTF-8: invalid bytes become U+FFFD. */
 		if (c >= 0x80) {
-			if ((n = utf8_len((const unsigned char *)s)) == 0) {
+			if ((n = utf8_len((const unsigned char *)s, 4)) == 0) {
 				sk_buf_adds(b, "\\ufffd");
 			} else {
 				sk_buf_add(b, s, n);

@@ -13,10 +13,11 @@
 #define SK_DK_INDEX "sk:{mk}:dks"
 
 /*
- * RFC 4648 base32 (upper case, no padding) of len bytes into out, which
- * must hold (len * 8 + 4) / 5 + 1 characters. Returns the length written.
+ * RFC 4648 base32 (upper case, no padding; liboath's encoder) of len bytes
+ * into out, which must hold (len * 8 + 4) / 5 + 1 characters. Returns 0,
+ * or SK_ERR_NOMEM (out is then ""). Wipe out after use: it holds a secret.
  */
-size_t sk_base32_encode(const unsigned char *in, size_t len, char *out);
+int sk_base32_encode(const unsigned char *in, size_t len, char *out);
 
 /*
  * The otpauth://totp/ URI of Google's Key URI Format: label

@@ -501,27 +501,26 @@ sk_mfa_csrf_token(const char *handle, char out[44])
 
 /* ---- encodings ---- */
 
-size_t
+int
 sk_base32_encode(const unsigned char *in, size_t len, char *out)
 {
-	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	unsigned int acc = 0;
-	size_t i, n = 0;
-	int bits = 0;
+	char *enc = NULL;
+	size_t elen = 0, n = 0;
+	int r = SK_ERR_NOMEM;
 
-	for (i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 5) {
-			out[n++] = alpha[(acc >> (bits - 5)) & 31];
-			bits -= 5;
+	/* liboath's RFC 4648 encoder; its '=' padding is dropped (the
+	   otpauth URI and the key shown to users never had it). */
+	if (oath_base32_encode((const char *)in, len, &enc, &elen) == OATH_OK &&
+	    enc != NULL) {
+		while (n < elen && enc[n] != '=') {
+			out[n] = enc[n];
+			n++;
 		}
+		r = 0;
 	}
-	if (bits > 0)
-		out[n++] = alpha[(acc << (5 - bits)) & 31];
 	out[n] = '\0';
-	sk_memzero(&acc, sizeof(acc)); /* held secret bits */
-	return n;
+	sk_freezero(enc, enc != NULL ? elen + 1 : 0); /* it held the secret */
+	return r;
 }
 
 int
@@ -939,8 +938,8 @@ sk_mfa_enrol_begin(const char *tenant, const char *user_id, const char *handle,
 	    (r = seed_open(key, rep->str, "totp-enrol", aad, user_id,
 			   secret)) != 0)
 		goto out;
-	sk_base32_encode(secret, sizeof(secret), b32);
-	if ((r = sk_mfa_otpauth_uri(issuer, account, b32, uri)) != 0)
+	if ((r = sk_base32_encode(secret, sizeof(secret), b32)) != 0 ||
+	    (r = sk_mfa_otpauth_uri(issuer, account, b32, uri)) != 0)
 		goto out;
 	if ((*secret_b32 = strdup(b32)) == NULL) {
 		sk_strfreezero(*uri);

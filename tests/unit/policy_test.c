@@ -7,6 +7,11 @@
  *   case, catch-all, no match)
  * - rd under a tenant's cookie_domain (any port) and the look-alikes
  *   refused; sign-in base on the login host; public_url's path prefix
+ * - rd where libcurl's URL parser (curl_url) and the checks here could
+ *   read the authority differently: percent-escapes in the host, other
+ *   IPv4 notations, ports with leading zeros or out of range, IPv6
+ *   literals and zone ids, userinfo in its forms, backslashes, tabs, one
+ *   or three slashes, IDN; relative paths resolved stay on this host
  * - cookie shape checks and Set-Cookie formatting (attributes, delete,
  *   Domain)
  * - binding a pending sign-in to the browser's cookie
@@ -124,6 +129,22 @@ test_redirect_too_long(void **state)
 	free(long_path);
 }
 
+/* Each of good[] is accepted for tenant t, each of bad[] refused. */
+static void
+redirects(const struct sk_config *cfg, const struct sk_tenant_conf *t,
+	  const char *const *good, size_t ngood, const char *const *bad,
+	  size_t nbad)
+{
+	size_t i;
+
+	for (i = 0; i < ngood; i++)
+		if (sk_redirect_check_tenant(cfg, t, good[i]) != 0)
+			fail_msg("refused: %s", good[i]);
+	for (i = 0; i < nbad; i++)
+		if (sk_redirect_check_tenant(cfg, t, bad[i]) == 0)
+			fail_msg("accepted: %s", bad[i]);
+}
+
 /* rd to any host under the tenant's cookie_domain, and nothing else */
 static void
 test_redirect_cookie_domain(void **state)
@@ -152,16 +173,10 @@ test_redirect_cookie_domain(void **state)
 	    "ftp://app.sso.example/",
 	    "//app.sso.example/",
 	};
-	size_t i;
 
 	(void)state;
 	t->cookie_domain = "sso.example";
-	for (i = 0; i < SK_ARRAY_SIZE(good); i++)
-		if (sk_redirect_check_tenant(cfg, t, good[i]) != 0)
-			fail_msg("refused: %s", good[i]);
-	for (i = 0; i < SK_ARRAY_SIZE(bad); i++)
-		if (sk_redirect_check_tenant(cfg, t, bad[i]) == 0)
-			fail_msg("accepted: %s", bad[i]);
+	redirects(cfg, t, good, SK_ARRAY_SIZE(good), bad, SK_ARRAY_SIZE(bad));
 	/* Another tenant, or no tenant, does not get the domain. */
 	assert_int_not_equal(sk_redirect_check_tenant(cfg, &cfg->tenants[1],
 						      good[0]), 0);
@@ -195,6 +210,92 @@ test_redirect_cookie_domain(void **state)
 	/* allowed_redirect_hosts still apply with a tenant */
 	assert_int_equal(sk_redirect_check_tenant(cfg, t,
 						  "https://app.example.com/"), 0);
+	t->cookie_domain = NULL;
+}
+
+/*
+ * Where libcurl and the checks here might disagree: whatever curl_url()
+ * makes of these, the answer is the stricter one. Accepted only when both
+ * read the same host and port.
+ */
+static void
+test_redirect_curl_agrees(void **state)
+{
+	struct sk_config *cfg = test_config(true);
+	struct sk_tenant_conf *t = &cfg->tenants[0];
+	static const char *good[] = {
+	    "/x/../y",
+	    "/%2e%2e/x",
+	    "/a:b?c=//evil.example#//evil.example",
+	    "/%5cevil.example",
+	    "/\xe6\x97\xa5",
+	    "https://app.example.com/%2e%2e/x",
+	    "https://app.example.com?@evil.example",
+	    "https://app.example.com#@evil.example",
+	    "HTTPS://APP.EXAMPLE.COM/",
+	    "http://127.0.0.1:9080?x",
+	    "https://app.sso.example:443/",
+	    "https://login.a.example:443/",
+	};
+	static const char *bad[] = {
+	    /* percent-escapes libcurl decodes in the host */
+	    "https://app%2eexample.com/",
+	    "https://%61pp.example.com/",
+	    "https://app%2esso.example/",
+	    "https://x.sso.example%2eevil.example/",
+	    "https://app.example.com%2f@evil.example/",
+	    "https://app.example.com%00.evil.example/",
+	    "https://%E6%97%A5.sso.example/",
+	    /* IPv4 in the notations libcurl normalises */
+	    "http://0x7f.0.0.1:9080/",
+	    "http://127.1:9080/",
+	    "http://2130706433:9080/",
+	    "http://127.000.000.001:9080/",
+	    /* ports: leading zeros (curl reads 443), out of range, empty */
+	    "https://app.sso.example:0443/",
+	    "https://login.a.example:0443/",
+	    "https://a.example:08443/",
+	    "http://127.0.0.1:09080/",
+	    "https://app.sso.example:65536/",
+	    "https://app.sso.example:99999/",
+	    "https://app.sso.example:/",
+	    "https://app.sso.example:+443/",
+	    /* IPv6 literals and zone ids */
+	    "https://[::1]/",
+	    "https://[::1]:9080/",
+	    "http://[::ffff:127.0.0.1]:9080/",
+	    "https://[fe80::1%25eth0]/",
+	    "https://[fe80::1%eth0].sso.example/",
+	    /* userinfo in every form libcurl knows */
+	    "https://u@app.sso.example/",
+	    "https://:@app.sso.example/",
+	    "https://app.example.com;x@evil.example/",
+	    "https://app.example.com:x@evil.example/",
+	    /* backslashes and tabs (browsers: '/' and nothing) */
+	    "https://app.example.com\\@evil.example/",
+	    "https://evil.example\\app.sso.example/",
+	    "https://app.example.com\t/",
+	    "https://app.sso\t.example/",
+	    "/\t/evil.example",
+	    /* slashes libcurl forgives */
+	    "https:/app.example.com/",
+	    "https:///app.example.com/",
+	    "https:app.example.com",
+	    /* IDN: only plain DNS names under the cookie domain */
+	    "https://\xe6\x97\xa5.sso.example/",
+	    "https://xn--wgv71a.sso.example\xe3\x80\x82" "evil.example/",
+	    /* relative references that leave this host */
+	    "//evil.example/",
+	    "/\\evil.example",
+	};
+
+	(void)state;
+	t->cookie_domain = "sso.example";
+	redirects(cfg, t, good, SK_ARRAY_SIZE(good), bad, SK_ARRAY_SIZE(bad));
+	/* punycode is a plain DNS name: accepted as one */
+	assert_int_equal(sk_redirect_check_tenant(
+			     cfg, t, "https://xn--wgv71a.sso.example/"),
+			 0);
 	t->cookie_domain = NULL;
 }
 
@@ -584,6 +685,7 @@ main(void)
 	    cmocka_unit_test(test_redirect_refused),
 	    cmocka_unit_test(test_redirect_too_long),
 	    cmocka_unit_test(test_redirect_cookie_domain),
+	    cmocka_unit_test(test_redirect_curl_agrees),
 	    cmocka_unit_test(test_tenant_for_host),
 	    cmocka_unit_test(test_tenant_base),
 	    cmocka_unit_test(test_login_base_and_prefix),

@@ -155,10 +155,10 @@ test_base32(void **state)
 		assert_int_equal(
 		    sk_base32_encode((const unsigned char *)v[i].in,
 				     strlen(v[i].in), out),
-		    strlen(v[i].out));
+		    0);
 		assert_string_equal(out, v[i].out);
 	}
-	assert_int_equal(sk_base32_encode(rfc_secret, 20, out), 32);
+	assert_int_equal(sk_base32_encode(rfc_secret, 20, out), 0);
 	assert_string_equal(out, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
 }
 

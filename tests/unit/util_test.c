@@ -15,6 +15,10 @@
  *     4096-byte secret with a trailing newline fits 4096), missing;
  *     sk_read_secret_file_stat hands back the file's mode
  *   - sk_random_token, sk_sha256_hex, sk_sha256_b64url
+ *   - sk_url_parse (common/url.c, libcurl's parser): scheme, host and
+ *     port as libcurl reads them (escapes decoded, IPv4 normalised, port
+ *     "0443" read as 443), IPv6 and zone ids, userinfo flagged,
+ *     references resolved against a base, refusals
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +35,7 @@
 #include <unistd.h>
 
 #include "sekisho/err.h"
+#include "sekisho/url.h"
 #include "sekisho/util.h"
 
 /* sk_parse_duration */
@@ -534,6 +539,64 @@ test_random_and_hash(void **state)
 	assert_string_equal(b64, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 }
 
+static void
+url_is(const char *base, const char *url, const char *scheme,
+       const char *host, const char *port, bool zone, bool userinfo)
+{
+	struct sk_url u;
+
+	if (sk_url_parse(base, url, &u) != 0)
+		fail_msg("refused: %s", url);
+	assert_string_equal(u.scheme, scheme);
+	assert_string_equal(u.host, host);
+	assert_string_equal(u.port, port);
+	assert_int_equal(u.zone, zone);
+	assert_int_equal(u.userinfo, userinfo);
+}
+
+static void
+test_url_parse(void **state)
+{
+	static const char *const bad[] = {
+	    "", "app.example.com/x", "https:app.example.com", "https://a b/",
+	    "https://app.example.com:99999/", "https://app.example.com:+1/",
+	    "https://app.example.com%00.evil/", "https://x\t/", "/relative",
+	};
+	struct sk_url u;
+	size_t i;
+
+	(void)state;
+	url_is(NULL, "HTTPS://App.Example.com/x?y#z", "https", "App.Example.com",
+	       "", false, false);
+	url_is(NULL, "http://127.0.0.1:9080", "http", "127.0.0.1", "9080",
+	       false, false);
+	url_is(NULL, "https://app%2eexample.com/", "https", "app.example.com",
+	       "", false, false);
+	url_is(NULL, "http://0x7f.1:0443/", "http", "127.0.0.1", "443", false,
+	       false);
+	url_is(NULL, "https://[::1]:8443/", "https", "[::1]", "8443", false,
+	       false);
+	url_is(NULL, "https://[fe80::1%25eth0]/", "https", "[fe80::1]", "",
+	       true, false);
+	url_is(NULL, "https://u:p@x.example/", "https", "x.example", "", false,
+	       true);
+	url_is(NULL, "https://:@x.example/", "https", "x.example", "", false,
+	       true);
+	url_is(NULL, "https://a.example;o@x.example/", "https", "x.example", "",
+	       false, true);
+	url_is(NULL, "https:///x.example/", "https", "x.example", "", false,
+	       false);
+	url_is("https://base.example/a/", "../b", "https", "base.example", "",
+	       false, false);
+	url_is("https://base.example/", "//other.example/", "https",
+	       "other.example", "", false, false);
+	for (i = 0; i < SK_ARRAY_SIZE(bad); i++)
+		if (sk_url_parse(NULL, bad[i], &u) != SK_ERR_INVALID)
+			fail_msg("accepted: %s", bad[i]);
+	assert_int_equal(sk_url_parse(NULL, NULL, &u), SK_ERR_INVALID);
+	assert_string_equal(u.host, "");
+}
+
 int
 main(void)
 {
@@ -552,6 +615,7 @@ main(void)
 	    cmocka_unit_test(test_buf_wipes),
 	    cmocka_unit_test(test_secret_file),
 	    cmocka_unit_test(test_random_and_hash),
+	    cmocka_unit_test(test_url_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -86,6 +86,14 @@ void sk_buf_add_urlenc(struct sk_buf *b, const char *s);
 /* Appends s as the inside of a JSON string (no quotes). */
 void sk_buf_add_json(struct sk_buf *b, const char *s);
 /*
+ * Copies len bytes of in to out (cap bytes) as valid UTF-8: a byte that
+ * starts no valid sequence becomes U+FFFD. Stops at a character boundary
+ * when out is full. Returns the bytes written (no NUL is added);
+ * *consumed is how many bytes of in were read (len unless out filled).
+ */
+size_t sk_utf8_scrub(const char *in, size_t len, char *out, size_t cap,
+		     size_t *consumed);
+/*
  * Takes the content: on success *out owns the string (free()) and b is
  * reset. Returns SK_ERR_NOMEM if any append failed (b is freed then).
  */
