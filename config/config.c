@@ -80,14 +80,16 @@ sk_config_load(const char *path, const struct sk_provider_kind *const *kinds,
 	}
 	if (c.nerrs > 0) {
 		r = SK_ERR_CONFIG;
-		if (errors != NULL && cfg_problems_take(c.errs, c.nerrs, errors) != 0)
+		if (errors != NULL &&
+		    cfg_problems_take(c.errs, c.nerrs, errors) != 0)
 			r = SK_ERR_NOMEM;
-	} else if (c.nwarns > 0 &&
-		   cfg_problems_take(c.warns, c.nwarns, &c.cfg->warnings) != 0) {
+	} else if (c.nwarns > 0 && cfg_problems_take(c.warns, c.nwarns,
+						     &c.cfg->warnings) != 0) {
 		r = SK_ERR_NOMEM;
 	}
 out:
-	/* The text should hold no secret (inline ones are refused); wipe anyway. */
+	/* The text should hold no secret (inline ones are refused); wipe
+	 * anyway. */
 	if (text != NULL)
 		sk_freezero(text, len);
 	free(c.lines);

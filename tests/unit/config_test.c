@@ -1,5 +1,6 @@
 /*
- * Unit tests for broker/config.c (sk_config_load). Covers:
+ * Unit tests for config/ (sk_config_load with the build's provider types,
+ * sk_provider_kinds). Covers:
  *   - a full valid file with every key: values, durations, ms durations,
  *     redis:// parsing, [v6] listen, lowercasing, trailing slash, ${ENV}
  *     secret and ${ENV} in an ordinary value, secrets read from files
@@ -44,6 +45,7 @@
 
 #include "sekisho/config.h"
 #include "sekisho/err.h"
+#include "sekisho/provider.h"
 #include "sekisho/util.h"
 
 /* Secret files shared by the tests; @G@ @C@ @R@ @E@ @K@ in YAML text. */
@@ -129,7 +131,7 @@ load(const char *yaml, struct sk_config **cfg, char **errs)
 
 	make_file(cfgpath, text);
 	free(text);
-	r = sk_config_load(cfgpath, cfg, errs);
+	r = sk_config_load(cfgpath, sk_provider_kinds, cfg, errs);
 	unlink(cfgpath);
 	return r;
 }
@@ -1163,18 +1165,18 @@ test_missing_file(void **state)
 	struct sk_config *cfg = (struct sk_config *)1;
 	char *errs = NULL;
 
-	assert_int_equal(sk_config_load("/nonexistent/sekisho.yaml", &cfg,
+	assert_int_equal(sk_config_load("/nonexistent/sekisho.yaml", sk_provider_kinds, &cfg,
 					&errs),
 			 SK_ERR_IO);
 	assert_null(cfg);
 	assert_string_equal(errs, "/nonexistent/sekisho.yaml: cannot read: No "
 				  "such file or directory\n");
 	free(errs);
-	assert_int_equal(sk_config_load("/tmp", &cfg, &errs), SK_ERR_IO);
+	assert_int_equal(sk_config_load("/tmp", sk_provider_kinds, &cfg, &errs), SK_ERR_IO);
 	assert_string_equal(errs, "/tmp: cannot read: Is a directory\n");
 	free(errs);
 	/* errors may be NULL */
-	assert_int_equal(sk_config_load("/nonexistent", &cfg, NULL), SK_ERR_IO);
+	assert_int_equal(sk_config_load("/nonexistent", sk_provider_kinds, &cfg, NULL), SK_ERR_IO);
 	assert_null(cfg);
 }
 
@@ -1996,7 +1998,7 @@ test_example_documents_every_key(void **state)
 	yaml_parser_delete(&parser);
 	fclose(f);
 
-	assert_int_equal(sk_config_keywords(&known), 0);
+	assert_int_equal(sk_config_keywords(sk_provider_kinds, &known), 0);
 	sk_buf_init(&missing);
 	sk_buf_init(&extra);
 	copy = strdup(known);
