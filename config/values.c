@@ -6,6 +6,7 @@
 #include "config_int.h"
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
+#include "sekisho/url.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -254,6 +255,30 @@ cfg_check_tid(char *s, const char **why)
 }
 
 /*
+ * Under the text rules: libcurl's parser (sk_url_parse(), the one the
+ * HTTP client uses) must read the URL the same way, as authority (the
+ * alen bytes at a: host and optional port) with no user info or fragment,
+ * and a query only where query_ok. A URL that two parsers read apart is
+ * where a check and a connection disagree: refused.
+ */
+static bool
+curl_agrees(const char *s, const char *a, size_t alen, bool query_ok)
+{
+	struct sk_url u;
+	char got[320];
+	bool ok;
+
+	if (sk_url_parse(s, &u) != 0)
+		return false;
+	snprintf(got, sizeof(got), "%s%s%s", u.host, u.port ? ":" : "",
+		 u.port ? u.port : "");
+	ok = !u.userinfo && !u.fragment && (query_ok || !u.query) &&
+	     strlen(got) == alen && strncasecmp(got, a, alen) == 0;
+	sk_url_clear(&u);
+	return ok;
+}
+
+/*
  * http:// or https://, a host, an optional port and path; no user info,
  * query or fragment. *https tells which scheme.
  */
@@ -291,7 +316,7 @@ url_ok(const char *s, bool *https, const char **why)
 		if (*p == '?' || *p == '#' || (unsigned char)*p <= 0x20 ||
 		    (unsigned char)*p >= 0x7f)
 			return false;
-	return true;
+	return curl_agrees(s, auth, alen, false);
 }
 
 /* The host of an http(s) URL already checked by url_ok(). */
@@ -427,9 +452,11 @@ sk_config_redirect_uri_ok(const char *s)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return false;
 	if (strncmp(s, "https://", 8) == 0)
-		return redirect_authority_ok(s + 8, false);
+		return redirect_authority_ok(s + 8, false) &&
+		       curl_agrees(s, s + 8, strcspn(s + 8, "/?"), true);
 	if (strncmp(s, "http://", 7) == 0)
-		return redirect_authority_ok(s + 7, true);
+		return redirect_authority_ok(s + 7, true) &&
+		       curl_agrees(s, s + 7, strcspn(s + 7, "/?"), true);
 	/* private-use scheme: must contain a dot (reverse domain name) */
 	for (i = 0; s + i < colon; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
