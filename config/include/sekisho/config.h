@@ -218,7 +218,12 @@ enum sk_conf_type {
 	SK_CONF_LIST,	/* struct sk_strlist: each item checked by check */
 };
 
-/* One key that only providers of one type take. */
+/*
+ * One key that only providers of one type take. Its name is never one of
+ * the keys every provider takes (providers_test checks); its value is
+ * never a secret (secrets are client_secret / client_secret_file, read and
+ * wiped as such).
+ */
 struct sk_conf_key {
 	const char *name;
 	enum sk_conf_type type;
