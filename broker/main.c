@@ -9,6 +9,7 @@
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
 #include "sekisho/mfa.h"
+#include "sekisho/opts.h"
 #include "sekisho/provider.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
@@ -25,20 +26,27 @@
 
 struct sk_app sk_app;
 
+enum { OPT_CONFIG, OPT_CHECK, OPT_HELP, OPT_VERSION };
+static const struct sk_opt opts[] = {
+    [OPT_CONFIG] = {'c', NULL, "FILE",
+		    "configuration file (default " DEFAULT_CONFIG ")"},
+    [OPT_CHECK] = {'t', NULL, NULL, "check the configuration and exit"},
+    [OPT_HELP] = {'h', NULL, NULL, NULL},
+    [OPT_VERSION] = {'V', NULL, NULL, "print the version and exit"},
+};
+
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: sekisho [-t] [-c config.yaml]\n"
-		   "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
-		   "  -t       check the configuration and exit\n"
-		   "  -V       print the version and exit\n");
+	sk_opts_usage(f, "usage: sekisho [-t] [-c config.yaml]\n", opts,
+		      SK_ARRAY_SIZE(opts));
 }
 
 /* Checks that go beyond the file itself: can every provider be built? */
 static int
 build_providers(struct sk_config *cfg)
 {
-	size_t i;
+	size_t i, j;
 	int r, bad = 0;
 
 	sk_app.providers = calloc(cfg->nproviders ? cfg->nproviders : 1,
@@ -48,13 +56,18 @@ build_providers(struct sk_config *cfg)
 	for (i = 0; i < cfg->nproviders; i++) {
 		const struct sk_provider_conf *pc = &cfg->providers[i];
 		if ((r = sk_provider_create(pc, &sk_app.providers[i])) != 0) {
-			fprintf(stderr,
-				"%s:%d: providers[%zu].type: %s: %s\n",
-				cfg->path, pc->line, i, pc->type,
-				r == SK_ERR_CONFIG
-				    ? "not supported by this build (supported: "
-				      "google, microsoft, line, github, oidc)"
-				    : sk_err_str(r));
+			fprintf(stderr, "%s:%d: providers[%zu].type: %s: ",
+				cfg->path, pc->line, i, pc->type);
+			if (r == SK_ERR_CONFIG) {
+				fputs("not supported by this build (supported: ",
+				      stderr);
+				for (j = 0; sk_provider_kinds[j] != NULL; j++)
+					fprintf(stderr, "%s%s", j ? ", " : "",
+						sk_provider_kinds[j]->type);
+				fputs(")\n", stderr);
+			} else {
+				fprintf(stderr, "%s\n", sk_err_str(r));
+			}
 			bad = 1;
 		}
 	}
@@ -150,21 +163,25 @@ main(int argc, char **argv)
 	char *errors = NULL, why[512];
 	unsigned char master[SK_AEAD_KEY_LEN];
 	bool check_only = false;
+	struct sk_opts o;
+	const char *arg;
 	sigset_t sigs;
-	int ch, sig, r, ret = 1;
+	int opt, sig, r, ret = 1;
 
-	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
+	if (sk_opts_start(&o, opts, SK_ARRAY_SIZE(opts), false) != 0)
+		return 2;
+	while ((opt = sk_opts_next(&o, argc, argv, &arg)) != -1) {
+		switch (opt) {
+		case OPT_CONFIG:
+			path = arg;
 			break;
-		case 't':
+		case OPT_CHECK:
 			check_only = true;
 			break;
-		case 'V':
+		case OPT_VERSION:
 			printf("sekisho %s\n", SK_VERSION);
 			return 0;
-		case 'h':
+		case OPT_HELP:
 			usage(stdout);
 			return 0;
 		default:
@@ -176,7 +193,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (sk_config_load(path, &cfg, &errors) != 0) {
+	if (sk_config_load(path, sk_provider_kinds, &cfg, &errors) != 0) {
 		fputs(errors ? errors : "configuration could not be loaded\n",
 		      stderr);
 		free(errors);

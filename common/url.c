@@ -29,7 +29,8 @@ int
 sk_url_parse(const char *base, const char *url, struct sk_url *u)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL, *zone = NULL,
-	     *user = NULL, *pw = NULL, *opt_s = NULL;
+	     *user = NULL, *pw = NULL, *opt_s = NULL, *query = NULL,
+	     *frag = NULL;
 	const struct {
 		CURLUPart part;
 		CURLUcode absent;
@@ -40,6 +41,8 @@ sk_url_parse(const char *base, const char *url, struct sk_url *u)
 	    {CURLUPART_USER, CURLUE_NO_USER, &user},
 	    {CURLUPART_PASSWORD, CURLUE_NO_PASSWORD, &pw},
 	    {CURLUPART_OPTIONS, CURLUE_NO_OPTIONS, &opt_s},
+	    {CURLUPART_QUERY, CURLUE_NO_QUERY, &query},
+	    {CURLUPART_FRAGMENT, CURLUE_NO_FRAGMENT, &frag},
 	};
 	CURLU *h = NULL;
 	CURLUcode rc;
@@ -76,6 +79,8 @@ sk_url_parse(const char *base, const char *url, struct sk_url *u)
 			u->scheme[i] = (char)(u->scheme[i] - 'A' + 'a');
 	u->zone = zone != NULL;
 	u->userinfo = user != NULL || pw != NULL || opt_s != NULL;
+	u->query = query != NULL;
+	u->fragment = frag != NULL;
 	r = 0;
 out:
 	if (r != 0)
@@ -87,6 +92,8 @@ out:
 	curl_free(user);
 	curl_free(pw);
 	curl_free(opt_s);
+	curl_free(query);
+	curl_free(frag);
 	curl_url_cleanup(h);
 	return r;
 }

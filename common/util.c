@@ -651,27 +651,39 @@ sk_read_secret_file(const char *path, size_t maxlen, char **out)
 	return sk_read_secret_file_stat(path, maxlen, out, NULL);
 }
 
+/*
+ * The one whole-file reader. A file that is not regular fails with errno
+ * EISDIR (a directory) or EINVAL; one larger than maxlen bytes with
+ * SK_ERR_TOO_LARGE and errno EFBIG. The buffer is wiped when it is
+ * dropped: callers read secrets with it.
+ */
 int
-sk_read_secret_file_stat(const char *path, size_t maxlen, char **out,
-			 struct stat *stp)
+sk_read_file(const char *path, size_t maxlen, char **out, size_t *outlen,
+	     struct stat *stp)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, size = 0;
 	ssize_t n;
-	int fd, r = SK_ERR_IO;
+	int fd, r = SK_ERR_IO, saved;
 
 	*out = NULL;
+	if (outlen != NULL)
+		*outlen = 0;
 	if (stp != NULL)
 		memset(stp, 0, sizeof(*stp));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return SK_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	if (fstat(fd, &st) != 0)
 		goto out;
 	if (stp != NULL)
 		*stp = st; /* of the file read, not of a path looked up again */
-	/* maxlen counts the secret: a trailing "\n" or "\r\n" comes on top. */
-	if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)maxlen + 2) {
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto out;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)maxlen) {
+		errno = EFBIG;
 		r = SK_ERR_TOO_LARGE;
 		goto out;
 	}
@@ -685,30 +697,60 @@ sk_read_secret_file_stat(const char *path, size_t maxlen, char **out,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			goto out; /* a read error must not yield a truncated secret */
+			goto out; /* a read error must not yield a truncated file */
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
 	buf[len] = '\0';
-	if (len > maxlen) {
-		r = SK_ERR_TOO_LARGE;
-		goto out;
-	}
-	if (strlen(buf) != len) { /* embedded NUL */
-		r = SK_ERR_INVALID;
-		goto out;
-	}
 	*out = buf;
+	if (outlen != NULL)
+		*outlen = len;
 	buf = NULL;
 	r = 0;
 out:
+	saved = errno;
 	if (buf != NULL)
 		sk_freezero(buf, size + 1);
 	close(fd);
+	errno = saved;
 	return r;
+}
+
+int
+sk_read_secret_file_stat(const char *path, size_t maxlen, char **out,
+			 struct stat *stp)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, got;
+	int r;
+
+	*out = NULL;
+	if (stp != NULL)
+		memset(stp, 0, sizeof(*stp));
+	/* maxlen counts the secret: a trailing "\n" or "\r\n" comes on top. */
+	r = sk_read_file(path, maxlen + 2, &buf, &len, &st);
+	if (r == SK_ERR_IO && st.st_mode != 0 && !S_ISREG(st.st_mode))
+		errno = 0; /* callers say "not a regular file" */
+	if (r != 0)
+		return r;
+	if (stp != NULL)
+		*stp = st;
+	got = len;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	if (len > maxlen)
+		r = SK_ERR_TOO_LARGE;
+	else if (strlen(buf) != len) /* embedded NUL */
+		r = SK_ERR_INVALID;
+	if (r != 0) {
+		sk_freezero(buf, got + 1);
+		return r;
+	}
+	*out = buf;
+	return 0;
 }
 
 int64_t

@@ -308,10 +308,29 @@ out:
 	return r;
 }
 
-const struct sk_provider_ops sk_provider_github_ops = {
-    .type = "github",
+static const struct sk_provider_ops gh_ops = {
     .create = gh_create,
     .authorize_url = gh_authorize_url,
     .exchange = gh_exchange,
     .destroy = gh_destroy,
+};
+
+static void
+gh_check(const struct sk_provider_conf *p, struct sk_config_check *chk)
+{
+	if (p->id_token_algs.n > 0)
+		sk_config_problem(chk, &p->id_token_algs, "id_token_algs",
+				  "not for type github (GitHub issues no "
+				  "id_token)");
+}
+
+/* Plain OAuth 2: its scopes name API access. */
+static const char *const gh_scopes[] = {"read:user", "user:email", NULL};
+
+const struct sk_provider_kind sk_provider_github_kind = {
+    .type = "github",
+    .display_name = "GitHub",
+    .scopes = gh_scopes,
+    .check = gh_check,
+    .ops = &gh_ops,
 };

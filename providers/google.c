@@ -164,11 +164,33 @@ google_exchange(void *priv, const struct sk_code_exchange *x,
 	return sk_oidc_exchange(((struct google *)priv)->core, x, id, why);
 }
 
-const struct sk_provider_ops sk_provider_google_ops = {
-    .type = "google",
+/*
+ * A tenant's allowed_hd binds Google identities: hd in the id_token, not
+ * the request parameter, proves membership of a Workspace domain.
+ */
+static int
+google_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
+	      const char **reason)
+{
+	if (t->allowed_hd.n > 0 && !sk_strlist_has_ci(&t->allowed_hd, id->hd)) {
+		*reason = "Your Google account is not part of a Workspace "
+			  "domain this organisation accepts.";
+		return SK_ERR_DENIED;
+	}
+	return 0;
+}
+
+static const struct sk_provider_ops google_ops = {
     .create = google_create,
     .authorize_url = google_authorize_url,
     .authorize_offline = google_authorize_offline,
     .exchange = google_exchange,
     .destroy = google_destroy,
+    .admits = google_admits,
+};
+
+const struct sk_provider_kind sk_provider_google_kind = {
+    .type = "google",
+    .display_name = "Google",
+    .ops = &google_ops,
 };

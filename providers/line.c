@@ -24,6 +24,7 @@
 #include "sekisho/err.h"
 #include "sekisho/util.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,11 @@
 struct line {
 	struct sk_oidc *core;
 	const char *bot_prompt; /* the config's; NULL: not sent */
+};
+
+/* The keys only a line provider takes (sk_provider_conf.ext). */
+struct line_conf {
+	char *bot_prompt; /* normal | aggressive; NULL: not sent */
 };
 
 static int
@@ -87,7 +93,8 @@ line_create(const struct sk_provider_conf *conf, void **priv)
 	*priv = NULL;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return SK_ERR_NOMEM;
-	l->bot_prompt = conf->bot_prompt;
+	if (conf->ext != NULL)
+		l->bot_prompt = ((const struct line_conf *)conf->ext)->bot_prompt;
 	if ((r = sk_alg_bits((const char *const *)conf->id_token_algs.v,
 			     conf->id_token_algs.n, &params.algs)) != 0)
 		goto out;
@@ -126,11 +133,39 @@ line_exchange(void *priv, const struct sk_code_exchange *x,
 	return sk_oidc_exchange(((struct line *)priv)->core, x, id, why);
 }
 
-const struct sk_provider_ops sk_provider_line_ops = {
-    .type = "line",
+static const struct sk_provider_ops line_ops = {
     .create = line_create,
     .authorize_url = line_authorize_url,
     .authorize_offline = line_authorize_offline,
     .exchange = line_exchange,
     .destroy = line_destroy,
+};
+
+static bool
+check_bot_prompt(char *s, const char **why)
+{
+	return strcmp(s, "normal") == 0 || strcmp(s, "aggressive") == 0;
+}
+
+static const struct sk_conf_key line_keys[] = {
+    {.name = "bot_prompt",
+     .type = SK_CONF_STRING,
+     .off = offsetof(struct line_conf, bot_prompt),
+     .check = check_bot_prompt,
+     .what = "is not a bot_prompt value (normal or aggressive)"},
+};
+
+/* LINE hands out e-mail only to channels that were granted it: "email"
+ * is not asked for by default. */
+static const char *const line_scopes[] = {"openid", "profile", NULL};
+
+const struct sk_provider_kind sk_provider_line_kind = {
+    .type = "line",
+    .display_name = "LINE",
+    .scopes = line_scopes,
+    .hmac_id_tokens = true, /* web login: HS256 with the channel secret */
+    .keys = line_keys,
+    .nkeys = SK_ARRAY_SIZE(line_keys),
+    .conf_size = sizeof(struct line_conf),
+    .ops = &line_ops,
 };

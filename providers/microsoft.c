@@ -27,6 +27,8 @@
 #include "sekisho/err.h"
 #include "sekisho/util.h"
 
+#include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,13 @@
 #define MS_TEMPLATE "{tenantid}"
 /* The directory of personal Microsoft accounts. */
 #define MS_CONSUMERS_TID "9188040d-6c67-4c5b-b112-36a304b66dad"
+
+/* The keys only a microsoft provider takes (sk_provider_conf.ext). */
+struct microsoft_conf {
+	char *tenant;	  /* common | organizations | consumers | GUID;
+			     NULL: organizations */
+	bool trust_email; /* count its email as verified */
+};
 
 struct microsoft {
 	struct sk_oidc *core;
@@ -186,6 +195,8 @@ ms_destroy(void *priv)
 static int
 ms_create(const struct sk_provider_conf *conf, void **priv)
 {
+	static const struct microsoft_conf none;
+	const struct microsoft_conf *mc = conf->ext ? conf->ext : &none;
 	struct sk_oidc_params params = {0};
 	struct microsoft *m;
 	char *issuer = NULL, *disco = NULL;
@@ -195,9 +206,9 @@ ms_create(const struct sk_provider_conf *conf, void **priv)
 	*priv = NULL;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return SK_ERR_NOMEM;
-	m->trust_email = conf->trust_email;
+	m->trust_email = mc->trust_email;
 	m->base = strdup(conf->issuer ? conf->issuer : MS_BASE);
-	m->tenant = strdup(conf->tenant ? conf->tenant : "organizations");
+	m->tenant = strdup(mc->tenant ? mc->tenant : "organizations");
 	if (m->base == NULL || m->tenant == NULL)
 		goto out;
 	len = strlen(m->base);
@@ -251,11 +262,90 @@ ms_exchange(void *priv, const struct sk_code_exchange *x,
 	return sk_oidc_exchange(((struct microsoft *)priv)->core, x, id, why);
 }
 
-const struct sk_provider_ops sk_provider_microsoft_ops = {
-    .type = "microsoft",
+/*
+ * A tenant's allowed_tid binds Microsoft identities: tid comes from the
+ * verified id_token, its iss bound to it (ms_iss_ok).
+ */
+static int
+ms_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
+	  const char **reason)
+{
+	if (t->allowed_tid.n > 0 &&
+	    !sk_strlist_has_ci(&t->allowed_tid, id->tid)) {
+		*reason = "Your Microsoft account is not in a directory this "
+			  "organisation accepts.";
+		return SK_ERR_DENIED;
+	}
+	return 0;
+}
+
+static const struct sk_provider_ops ms_ops = {
     .create = ms_create,
     .authorize_url = ms_authorize_url,
     .authorize_offline = ms_authorize_offline,
     .exchange = ms_exchange,
     .destroy = ms_destroy,
+    .admits = ms_admits,
+};
+
+/* Entra ID directory: one of the three multi-tenant names, or a tenant id
+ * (a GUID, lowercased as tokens carry it). */
+static bool
+check_ms_tenant(char *s, const char **why)
+{
+	size_t i;
+
+	if (strcmp(s, "common") == 0 || strcmp(s, "organizations") == 0 ||
+	    strcmp(s, "consumers") == 0)
+		return true;
+	for (i = 0; s[i] != '\0'; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	return sk_ms_guid_ok(s);
+}
+
+/*
+ * trust_email is safe only while the directories the provider admits are
+ * the tenant's own choice: in any other directory, its admin can give a
+ * user any address. So a multi-tenant one needs allowed_tid.
+ */
+static void
+ms_check_tenant(const struct sk_provider_conf *p,
+		const struct sk_tenant_conf *t, struct sk_config_check *chk)
+{
+	const struct microsoft_conf *mc = p->ext;
+
+	if (mc == NULL || !mc->trust_email || t->allowed_tid.n > 0 ||
+	    (mc->tenant != NULL && strlen(mc->tenant) == 36 /* one GUID */))
+		return;
+	sk_config_problem(chk, NULL, "allowed_tid",
+			  "missing, but provider %s trusts e-mail addresses "
+			  "from any Entra ID directory (list the directories, "
+			  "or give the provider a tenant id, or drop "
+			  "trust_email)",
+			  sk_config_quote(chk, p->id));
+}
+
+static const struct sk_conf_key ms_keys[] = {
+    {.name = "tenant",
+     .type = SK_CONF_STRING,
+     .off = offsetof(struct microsoft_conf, tenant),
+     .check = check_ms_tenant,
+     .what = "is not an Entra ID directory (common, organizations, "
+	     "consumers or a tenant id GUID)",
+     .only = "the Entra ID directory"},
+    {.name = "trust_email",
+     .type = SK_CONF_BOOL,
+     .off = offsetof(struct microsoft_conf, trust_email),
+     .only = "google and github say themselves whether an address is "
+	     "verified; LINE's addresses are never counted as verified"},
+};
+
+const struct sk_provider_kind sk_provider_microsoft_kind = {
+    .type = "microsoft",
+    .display_name = "Microsoft",
+    .keys = ms_keys,
+    .nkeys = SK_ARRAY_SIZE(ms_keys),
+    .conf_size = sizeof(struct microsoft_conf),
+    .check_tenant = ms_check_tenant,
+    .ops = &ms_ops,
 };

@@ -1268,11 +1268,45 @@ oidc_authorize_offline(void *priv)
 	return sk_oidc_authorize_offline(priv);
 }
 
-const struct sk_provider_ops sk_provider_oidc_ops = {
-    .type = "oidc",
+static const struct sk_provider_ops oidc_ops = {
     .create = oidc_create,
     .authorize_url = oidc_authorize_url,
     .authorize_offline = oidc_authorize_offline,
     .exchange = oidc_exchange,
     .destroy = oidc_destroy,
+};
+
+/* Is issuer origin itself, or a path under it? */
+static bool
+issuer_at(const char *issuer, const char *origin)
+{
+	size_t n = strlen(origin);
+
+	return issuer != NULL && strncasecmp(issuer, origin, n) == 0 &&
+	       (issuer[n] == '\0' || issuer[n] == '/');
+}
+
+/*
+ * Google and Microsoft through the generic type would skip their rules
+ * (allowed_hd and Google's legacy issuer; allowed_tid and the
+ * per-directory issuer): refuse rather than run without them.
+ */
+static void
+oidc_check(const struct sk_provider_conf *p, struct sk_config_check *chk)
+{
+	if (issuer_at(p->issuer, "https://accounts.google.com") ||
+	    issuer_at(p->issuer, "https://login.microsoftonline.com") ||
+	    issuer_at(p->issuer, "https://sts.windows.net"))
+		sk_config_problem(chk, &p->type, "type",
+				  "oidc with issuer %s: use type google or "
+				  "microsoft (the generic type does not apply "
+				  "their rules)",
+				  sk_config_quote(chk, p->issuer));
+}
+
+const struct sk_provider_kind sk_provider_oidc_kind = {
+    .type = "oidc",
+    .issuer_required = true, /* no issuer of its own */
+    .check = oidc_check,
+    .ops = &oidc_ops,
 };

@@ -1,6 +1,7 @@
 /*
- * The provider registry (type name -> ops table) and the JSON helpers the
- * backends share. The HTTP client is http.c.
+ * The provider registry (the one list of types: sk_provider_kinds, each
+ * with its ops table) and the JSON helpers the backends share. The HTTP
+ * client is http.c.
  */
 #include "providers_int.h"
 #include "sekisho/config.h"
@@ -14,35 +15,54 @@
 #include <string.h>
 
 struct sk_provider {
+	const struct sk_provider_kind *kind;
 	const struct sk_provider_ops *ops;
 	const struct sk_provider_conf *conf;
 	void *priv;
 };
 
-static const struct sk_provider_ops *const backends[] = {
-    &sk_provider_google_ops,	&sk_provider_microsoft_ops,
-    &sk_provider_line_ops,	&sk_provider_github_ops,
-    &sk_provider_oidc_ops,
+/* Every type, each defined in its own file next to its ops; the order is
+ * that of messages listing them. */
+extern const struct sk_provider_kind sk_provider_google_kind,
+    sk_provider_microsoft_kind, sk_provider_line_kind,
+    sk_provider_github_kind, sk_provider_oidc_kind;
+
+const struct sk_provider_kind *const sk_provider_kinds[] = {
+    &sk_provider_google_kind,
+    &sk_provider_microsoft_kind,
+    &sk_provider_line_kind,
+    &sk_provider_github_kind,
+    &sk_provider_oidc_kind,
+    NULL,
 };
+
+static const struct sk_provider_kind *
+kind_find(const char *type)
+{
+	size_t i;
+
+	for (i = 0; type != NULL && sk_provider_kinds[i] != NULL; i++)
+		if (strcmp(sk_provider_kinds[i]->type, type) == 0)
+			return sk_provider_kinds[i];
+	return NULL;
+}
 
 int
 sk_provider_create(const struct sk_provider_conf *conf,
 		   struct sk_provider **out)
 {
+	const struct sk_provider_kind *kind;
 	struct sk_provider *p;
-	size_t i;
 	int r;
 
 	*out = NULL;
-	for (i = 0; i < SK_ARRAY_SIZE(backends); i++) {
-		if (strcmp(backends[i]->type, conf->type) == 0)
-			break;
-	}
-	if (i == SK_ARRAY_SIZE(backends))
+	/* A configuration built by hand (tests) names only the type. */
+	if ((kind = conf->kind) == NULL && (kind = kind_find(conf->type)) == NULL)
 		return SK_ERR_CONFIG;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return SK_ERR_NOMEM;
-	p->ops = backends[i];
+	p->kind = kind;
+	p->ops = kind->ops;
 	p->conf = conf;
 	if ((r = p->ops->create(conf, &p->priv)) != 0) {
 		free(p);
@@ -94,8 +114,20 @@ sk_provider_exchange(struct sk_provider *p, const struct sk_code_exchange *x,
 		return r;
 	/* The tenant's rules depend on who vouches for the identity
 	 * (allowed_hd for google, allowed_tid for microsoft). */
-	(*id)->type = p->ops->type;
+	(*id)->type = p->kind->type;
 	return 0;
+}
+
+int
+sk_provider_admits(const struct sk_tenant_conf *t,
+		   const struct sk_identity *id, const char **reason)
+{
+	const struct sk_provider_kind *kind = kind_find(id->type);
+
+	*reason = NULL;
+	if (kind == NULL || kind->ops->admits == NULL)
+		return 0;
+	return kind->ops->admits(t, id, reason);
 }
 
 int

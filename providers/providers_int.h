@@ -15,12 +15,6 @@
 #include "sekisho/provider.h"
 #include "sekisho/util.h"
 
-extern const struct sk_provider_ops sk_provider_oidc_ops;
-extern const struct sk_provider_ops sk_provider_google_ops;
-extern const struct sk_provider_ops sk_provider_microsoft_ops;
-extern const struct sk_provider_ops sk_provider_line_ops;
-extern const struct sk_provider_ops sk_provider_github_ops;
-
 /* A form field for POST requests. */
 struct sk_form_kv {
 	const char *name;

@@ -20,11 +20,12 @@
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
 #include "sekisho/mfa.h"
+#include "sekisho/opts.h"
+#include "sekisho/provider.h"
 #include "sekisho/session.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,8 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
+	/* The commands are the usage; their options are not listed apart. */
+	sk_opts_usage(f,
 		"usage: sekishoctl COMMAND [OPTIONS]\n"
 		"\n"
 		"commands:\n"
@@ -54,8 +56,18 @@ usage(FILE *f)
 		"                            re-seal everything sealed under\n"
 		"                            keys.master_key_file with the key\n"
 		"                            in FILE (safe to run again)\n"
-		"  help                      print this help\n");
+		"  help                      print this help\n",
+		NULL, 0);
 }
+
+/* Every option of every command: each takes the ones it needs. */
+enum { OPT_CONFIG, OPT_HELP, OPT_DELAY, OPT_NEW_KEY };
+static const struct sk_opt opts[] = {
+    [OPT_CONFIG] = {'c', NULL, "FILE", NULL},
+    [OPT_HELP] = {'h', NULL, NULL, NULL},
+    [OPT_DELAY] = {0, "delay", "DURATION", NULL},
+    [OPT_NEW_KEY] = {0, "new-key", "FILE", NULL},
+};
 
 static int
 cmd_version(int argc, char **argv)
@@ -74,15 +86,19 @@ cmd_check_config(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG;
 	struct sk_config *cfg = NULL;
 	char *errors = NULL;
-	int ch, r;
+	struct sk_opts o;
+	const char *arg;
+	int opt, r;
 
-	optind = 1;
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
+	/* -c and -h; operands may come between options. */
+	if (sk_opts_start(&o, opts, OPT_HELP + 1, false) != 0)
+		return 2;
+	while ((opt = sk_opts_next(&o, argc, argv, &arg)) != -1) {
+		switch (opt) {
+		case OPT_CONFIG:
+			path = arg;
 			break;
-		case 'h':
+		case OPT_HELP:
 			usage(stdout);
 			return 0;
 		default:
@@ -94,7 +110,7 @@ cmd_check_config(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	r = sk_config_load(path, &cfg, &errors);
+	r = sk_config_load(path, sk_provider_kinds, &cfg, &errors);
 	if (r != 0) {
 		if (errors != NULL && errors[0] != '\0')
 			fputs(errors, stderr);
@@ -118,23 +134,22 @@ static int
 load_opts(int argc, char **argv, struct sk_config **cfg, int *rest,
 	  int64_t *delay)
 {
-	static const struct option longopts[] = {
-	    {"delay", required_argument, NULL, 'd'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *path = DEFAULT_CONFIG;
+	const char *path = DEFAULT_CONFIG, *arg;
 	char *errors = NULL;
-	int ch;
+	struct sk_opts o;
+	int opt;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+c:", longopts, NULL)) != -1) {
-		if (ch == 'c') {
-			path = optarg;
-		} else if (ch == 'd' && delay != NULL) {
-			if (sk_parse_duration(optarg, delay) != 0) {
+	/* -c and --delay, up to the command's own arguments. */
+	if (sk_opts_start(&o, opts, SK_ARRAY_SIZE(opts), true) != 0)
+		return 2;
+	while ((opt = sk_opts_next(&o, argc, argv, &arg)) != -1) {
+		if (opt == OPT_CONFIG) {
+			path = arg;
+		} else if (opt == OPT_DELAY && delay != NULL) {
+			if (sk_parse_duration(arg, delay) != 0) {
 				fprintf(stderr, "sekishoctl: --delay %s: not a "
 						"duration (e.g. 90s, 5m)\n",
-					optarg);
+					arg);
 				return 2;
 			}
 		} else {
@@ -143,7 +158,7 @@ load_opts(int argc, char **argv, struct sk_config **cfg, int *rest,
 		}
 	}
 	*rest = optind;
-	if (sk_config_load(path, cfg, &errors) != 0) {
+	if (sk_config_load(path, sk_provider_kinds, cfg, &errors) != 0) {
 		fputs(errors ? errors : "configuration could not be loaded\n",
 		      stderr);
 		free(errors);
@@ -299,9 +314,10 @@ cmd_master_key(int argc, char **argv)
 {
 	unsigned char old_key[SK_AEAD_KEY_LEN], new_key[SK_AEAD_KEY_LEN];
 	struct sk_config *cfg = NULL;
-	const char *path = DEFAULT_CONFIG, *new_path = NULL;
+	const char *path = DEFAULT_CONFIG, *new_path = NULL, *arg;
+	struct sk_opts o;
 	char *lav[3];
-	int i, rest, done = 0, already = 0, r, ret = 1;
+	int opt, rest, done = 0, already = 0, r, ret = 1;
 
 	sk_memzero(old_key, sizeof(old_key));
 	sk_memzero(new_key, sizeof(new_key));
@@ -309,17 +325,22 @@ cmd_master_key(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (strcmp(argv[i], "--new-key") == 0 && i + 1 < argc)
-			new_path = argv[++i];
-		else if (strncmp(argv[i], "--new-key=", 10) == 0)
-			new_path = argv[i] + 10;
-		else {
+	/* -c and --new-key after "rewrap"; nothing else. */
+	if (sk_opts_start(&o, opts, SK_ARRAY_SIZE(opts), true) != 0)
+		return 2;
+	while ((opt = sk_opts_next(&o, argc - 1, argv + 1, &arg)) != -1) {
+		if (opt == OPT_CONFIG) {
+			path = arg;
+		} else if (opt == OPT_NEW_KEY) {
+			new_path = arg;
+		} else {
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
 	}
 	if (new_path == NULL) {
 		fprintf(stderr, "sekishoctl: master-key rewrap needs --new-key "

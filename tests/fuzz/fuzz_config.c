@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sekisho/config.h"
+#include "sekisho/provider.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	close(fd);
-	r = sk_config_load(path, &cfg, &errors);
+	r = sk_config_load(path, sk_provider_kinds, &cfg, &errors);
 	if (r == 0 && (cfg == NULL || errors != NULL))
 		abort();
 	if (r != 0 && cfg != NULL)

@@ -1,21 +1,21 @@
 /*
- * Unit tests for broker/config.c (sk_config_load). Covers:
+ * Unit tests for config/ (sk_config_load with the build's provider types,
+ * sk_provider_kinds). Covers:
  *   - a full valid file with every key: values, durations, ms durations,
  *     redis:// parsing, [v6] listen, lowercasing, trailing slash, ${ENV}
  *     secret and ${ENV} in an ordinary value, secrets read from files
  *   - defaults when optional keys are missing; redis unix:// / redis://
  *     variants; listen variants; lookups; sk_config_free(NULL)
  *   - the exact message line of each kind of problem: unknown key at every
- *     level, duplicate key, bad duration (s and ms), bad listen, bad URLs
- *     (and a password in a URL is not echoed; plain http issuers only on
- *     loopback), bad bool / number / enum,
- *     inline secret refused, ${ENV} missing or partial, secret file
+ *     level, duplicate key, bad duration (s and ms), bad listen, bad URLs (and
+ *     a password in a URL is not echoed; plain http issuers only on loopback; a
+ *     URL libcurl reads apart from the text rules refused), bad bool / number /
+ *     enum, inline secret refused, ${ENV} missing or partial, secret file
  *     unreadable or empty, both secret keys given, unknown provider in a
  *     tenant, duplicate tenant / provider / client ids and hostnames, two
- *     catch-all tenants, https required when cookie.secure, idle >
- *     absolute, missing required keys, oidc without issuer, YAML syntax
- *     error, invalid UTF-8, wrong node kinds, empty file, second document,
- *     missing file
+ *     catch-all tenants, https required when cookie.secure, idle > absolute,
+ *     missing required keys, oidc without issuer, YAML syntax error, invalid
+ *     UTF-8, wrong node kinds, empty file, second document, missing file
  *   - several problems in one file are all reported, in line order
  *   - MFA keys: admin_emails lowercased and checked, mfa_max_age,
  *     mfa_max_failures (1..100), mfa_failure_window and their defaults;
@@ -44,6 +44,7 @@
 
 #include "sekisho/config.h"
 #include "sekisho/err.h"
+#include "sekisho/provider.h"
 #include "sekisho/util.h"
 
 /* Secret files shared by the tests; @G@ @C@ @R@ @E@ @K@ in YAML text. */
@@ -129,7 +130,7 @@ load(const char *yaml, struct sk_config **cfg, char **errs)
 
 	make_file(cfgpath, text);
 	free(text);
-	r = sk_config_load(cfgpath, cfg, errs);
+	r = sk_config_load(cfgpath, sk_provider_kinds, cfg, errs);
 	unlink(cfgpath);
 	return r;
 }
@@ -707,6 +708,8 @@ test_bad_urls(void **state)
 	    "https://login.example.com/?a=1", "https://login.example.com/#x",
 	    "login.example.com",	     "https://login example.com",
 	    "https://login.example.com:99999",
+	    /* libcurl reads the host as 127.0.0.1: the text rules did not */
+	    "http://127.1:8080",	     "https://0x7f.0.0.1/realm",
 	};
 	char yaml[1024], line[512];
 	size_t i;
@@ -1163,18 +1166,18 @@ test_missing_file(void **state)
 	struct sk_config *cfg = (struct sk_config *)1;
 	char *errs = NULL;
 
-	assert_int_equal(sk_config_load("/nonexistent/sekisho.yaml", &cfg,
+	assert_int_equal(sk_config_load("/nonexistent/sekisho.yaml", sk_provider_kinds, &cfg,
 					&errs),
 			 SK_ERR_IO);
 	assert_null(cfg);
 	assert_string_equal(errs, "/nonexistent/sekisho.yaml: cannot read: No "
 				  "such file or directory\n");
 	free(errs);
-	assert_int_equal(sk_config_load("/tmp", &cfg, &errs), SK_ERR_IO);
+	assert_int_equal(sk_config_load("/tmp", sk_provider_kinds, &cfg, &errs), SK_ERR_IO);
 	assert_string_equal(errs, "/tmp: cannot read: Is a directory\n");
 	free(errs);
 	/* errors may be NULL */
-	assert_int_equal(sk_config_load("/nonexistent", &cfg, NULL), SK_ERR_IO);
+	assert_int_equal(sk_config_load("/nonexistent", sk_provider_kinds, &cfg, NULL), SK_ERR_IO);
 	assert_null(cfg);
 }
 
@@ -1229,6 +1232,8 @@ test_client_tenants(void **state)
 	    "http://127.0.0.1:80@evil/cb",   "http://127.0.0.1:99999/cb",
 	    "http://127.0.0.1:x/cb",	     "http://evil.com/127.0.0.1",
 	    "https://user@app.example/cb",   "https:///cb",
+	    /* refused by libcurl's parser under the text rules */
+	    "https://app.example:99999/cb",  "https://0x7f.1/cb",
 	};
 	static const char *const good_uris[] = {
 	    "http://127.0.0.1/cb",   "http://127.0.0.1:9/cb", "http://[::1]:8080",
@@ -1996,7 +2001,7 @@ test_example_documents_every_key(void **state)
 	yaml_parser_delete(&parser);
 	fclose(f);
 
-	assert_int_equal(sk_config_keywords(&known), 0);
+	assert_int_equal(sk_config_keywords(sk_provider_kinds, &known), 0);
 	sk_buf_init(&missing);
 	sk_buf_init(&extra);
 	copy = strdup(known);
@@ -2094,6 +2099,45 @@ test_durability_keys(void **state)
 	       "(0 to 1000000)");
 }
 
+/*
+ * A provider type's own keys (struct sk_provider_kind): they fill the
+ * type's struct, they are no key of the other types, and a value that
+ * says nothing (false) is no reason to refuse one.
+ */
+static void
+test_kind_keys(void **state)
+{
+	struct sk_config *cfg;
+	char *keys = NULL;
+
+	(void)state;
+	cfg = load_ok(MIN "    trust_email: false\n");
+	assert_ptr_equal(cfg->providers[0].kind, sk_provider_kinds[0]);
+	assert_null(cfg->providers[0].ext); /* google has no keys of its own */
+	sk_config_free(&cfg);
+	cfg = load_ok("public_url: \"https://login.example.com\"\n"
+		      "redis: {url: \"unix:///r.sock\"}\n"
+		      "tenants: [{id: a, providers: [m]}]\n"
+		      "providers: [{id: m, type: microsoft, client_id: x, "
+		      "client_secret_file: @G@, tenant: consumers}]\n");
+	assert_string_equal(cfg->providers[0].kind->type, "microsoft");
+	assert_non_null(cfg->providers[0].ext);
+	assert_string_equal(cfg->providers[0].display_name, "Microsoft");
+	sk_config_free(&cfg);
+	EXPECT(MIN "    bot_prompt: normal\n    bot_prompt: normal\n",
+	       "12: providers[0].bot_prompt: only for type line",
+	       "13: providers[0].bot_prompt: given twice (first at line 12; "
+	       "give each key once)");
+	/* Without the types, every type: is unknown and the keys too. */
+	assert_int_equal(sk_config_keywords(NULL, &keys), 0);
+	assert_null(strstr(keys, "providers[].tenant\n"));
+	free(keys);
+	assert_int_equal(sk_config_keywords(sk_provider_kinds, &keys), 0);
+	assert_non_null(strstr(keys, "providers[].tenant\n"));
+	assert_non_null(strstr(keys, "providers[].bot_prompt\n"));
+	free(keys);
+}
+
 int
 main(void)
 {
@@ -2126,6 +2170,7 @@ main(void)
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_mfa_keys),
 	    cmocka_unit_test(test_client_tenants),
+	    cmocka_unit_test(test_kind_keys),
 	    cmocka_unit_test(test_cookie_domain),
 	    cmocka_unit_test(test_master_key_refusals),
 	    cmocka_unit_test(test_secret_file_modes),

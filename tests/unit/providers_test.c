@@ -11,6 +11,9 @@
  *   Microsoft ones, allowed_email_domains everyone (verified addresses only)
  * - the outbound client's URL rule (sk_http_url_ok): https, or http only to
  *   loopback (look-alike hosts, other schemes, user info refused)
+ * - the provider types (sk_provider_kinds): each complete and its own; a
+ *   type's own key never shadows a shared one; each builds from a
+ *   configuration that names only its type; an unknown type is refused
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +27,7 @@
 #include "../../providers/providers_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "sekisho/config.h"
 #include "sekisho/err.h"
 #include "sekisho/provider.h"
 
@@ -264,6 +268,67 @@ test_http_url_ok(void **state)
 	assert_int_equal(sk_http_url_ok(NULL), SK_ERR_INVALID);
 }
 
+static void
+test_kinds(void **state)
+{
+	const struct sk_provider_kind *k;
+	char *keys = NULL, pat[128];
+	size_t i, j;
+
+	(void)state;
+	/* The keys every provider takes (no type's own). */
+	assert_int_equal(sk_config_keywords(NULL, &keys), 0);
+	for (i = 0; (k = sk_provider_kinds[i]) != NULL; i++) {
+		assert_non_null(k->type);
+		assert_non_null(k->ops);
+		assert_non_null(k->ops->create);
+		assert_non_null(k->ops->authorize_url);
+		assert_non_null(k->ops->exchange);
+		assert_non_null(k->ops->destroy);
+		assert_true((k->nkeys > 0) == (k->conf_size > 0));
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(sk_provider_kinds[j]->type,
+						k->type);
+		for (j = 0; j < k->nkeys; j++) {
+			assert_non_null(k->keys[j].name);
+			assert_true(k->keys[j].off < k->conf_size);
+			snprintf(pat, sizeof(pat), "providers[].%s\n",
+				 k->keys[j].name);
+			assert_null(strstr(keys, pat));
+		}
+	}
+	free(keys);
+}
+
+/* Each type builds from a configuration naming only its type (no ext:
+ * its own keys at their defaults); nothing is fetched yet. */
+static void
+test_kinds_create(void **state)
+{
+	struct sk_provider_conf conf;
+	struct sk_provider *p = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; sk_provider_kinds[i] != NULL; i++) {
+		memset(&conf, 0, sizeof(conf));
+		conf.id = "p";
+		conf.type = (char *)sk_provider_kinds[i]->type;
+		conf.client_id = "client";
+		conf.client_secret = "secret";
+		conf.issuer = "https://idp.example";
+		conf.http_timeout = 10;
+		conf.max_concurrent = 8;
+		assert_int_equal(sk_provider_create(&conf, &p), 0);
+		assert_ptr_equal(sk_provider_conf(p), &conf);
+		sk_provider_free(&p);
+		assert_null(p);
+	}
+	conf.type = "saml";
+	assert_int_equal(sk_provider_create(&conf, &p), SK_ERR_CONFIG);
+	assert_null(p);
+}
+
 int
 main(void)
 {
@@ -276,6 +341,8 @@ main(void)
 	    cmocka_unit_test(test_algs),
 	    cmocka_unit_test(test_tenant_admits),
 	    cmocka_unit_test(test_http_url_ok),
+	    cmocka_unit_test(test_kinds),
+	    cmocka_unit_test(test_kinds_create),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

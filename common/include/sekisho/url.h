@@ -21,6 +21,8 @@ struct sk_url {
 					    ("0443" is "443"); "" if none */
 	bool zone;			 /* an IPv6 zone id was given */
 	bool userinfo;			 /* user, password or options given */
+	bool query;			 /* a query is given */
+	bool fragment;			 /* a fragment is given */
 };
 
 /*

@@ -128,6 +128,18 @@ char *sk_urldecode(const char *s, size_t len);
  */
 char *sk_form_get(const char *form, const char *name, bool *dup);
 
+/*
+ * Reads a whole regular file of at most maxlen bytes. On success *out is
+ * newly allocated and NUL-terminated (free(), or sk_freezero(*out,
+ * *outlen + 1) when it may hold secrets), *outlen (if not NULL) its length.
+ * Returns SK_ERR_IO when it cannot be read (errno says why: EISDIR or
+ * EINVAL when it is not a regular file), SK_ERR_TOO_LARGE past maxlen
+ * (errno EFBIG), SK_ERR_NOMEM. *st (if not NULL) receives fstat() of the
+ * file opened, whenever that succeeded.
+ */
+int sk_read_file(const char *path, size_t maxlen, char **out, size_t *outlen,
+		 struct stat *st);
+
 /* Reads a whole small file: a secret of at most maxlen bytes, trailing
  * newlines (not counted) stripped. *out newly allocated, NUL-terminated;
  * free with sk_strfreezero(). SK_ERR_TOO_LARGE past maxlen, SK_ERR_INVALID

@@ -58,7 +58,7 @@ struct sk_tenant_conf {
 
 struct sk_provider_conf {
 	char *id;   /* [a-z0-9_-]{1,32}; the callback is {public_url}/callback/{id} */
-	char *type; /* google | microsoft | line | github | oidc */
+	char *type; /* one of the kinds' types (google, oidc, ...) */
 	char *client_id;
 	char *client_secret; /* from client_secret_file or ${ENV}; secret */
 	char *issuer;	     /* NULL: the type's default */
@@ -70,10 +70,12 @@ struct sk_provider_conf {
 	int64_t max_concurrent;
 	char *display_name;	  /* sign-in button; default by type */
 	struct sk_strlist id_token_algs; /* empty: the type's default */
-	char *tenant;	  /* microsoft: common | organizations | consumers |
-			     GUID; NULL: organizations */
-	bool trust_email; /* microsoft: count its email as verified */
-	char *bot_prompt; /* line: normal | aggressive; NULL: not sent */
+	/* The type's descriptor, from the list handed to sk_config_load()
+	 * (NULL only in a configuration built by hand), and the struct of
+	 * kind->conf_size bytes its own keys fill, which only the type's
+	 * file knows (NULL when the type has no keys of its own). */
+	const struct sk_provider_kind *kind;
+	void *ext;
 	int line;
 };
 
@@ -201,7 +203,85 @@ struct sk_config {
 };
 
 /*
- * Reads and checks the configuration file at path.
+ * Provider types declare themselves to the configuration, the layer below
+ * them: their own keys, their defaults and their rules. Each
+ * providers/<type>.c defines one struct sk_provider_kind next to its ops;
+ * providers/provider.c lists them all (sk_provider_kinds) and whoever loads
+ * a configuration hands that list to sk_config_load(). The configuration
+ * names no type itself.
+ */
+
+/* How the value of a type's own key is read. */
+enum sk_conf_type {
+	SK_CONF_STRING, /* char *: checked, maybe normalised, by check */
+	SK_CONF_BOOL,	/* bool: true, false, yes or no */
+	SK_CONF_LIST,	/* struct sk_strlist: each item checked by check */
+};
+
+/*
+ * One key that only providers of one type take. Its name is never one of
+ * the keys every provider takes (providers_test checks); its value is
+ * never a secret (secrets are client_secret / client_secret_file, read and
+ * wiped as such).
+ */
+struct sk_conf_key {
+	const char *name;
+	enum sk_conf_type type;
+	size_t off; /* of the field in the type's own struct (ext) */
+	/* Checks (and may normalise in place) one string; false when it is
+	 * bad. On failure it may set *why to a message replacing the default
+	 * "VALUE WHAT" one. NULL: any text. */
+	bool (*check)(char *s, const char **why);
+	const char *what;
+	/* On a provider of another type: "only for type T (only)"; NULL:
+	 * "only for type T". */
+	const char *only;
+};
+
+struct sk_provider_ops;	   /* the provider layer's; opaque here */
+struct sk_config_check;	   /* where a type's rules report */
+
+struct sk_provider_kind {
+	const char *type;	  /* the value of type: */
+	const char *display_name; /* default sign-in button; NULL: the id */
+	/* Default scopes, NULL-terminated; NULL: openid email profile. */
+	const char *const *scopes;
+	bool issuer_required; /* no issuer of its own (the generic type) */
+	/* Verifies HS256 id_tokens (keyed with the client secret); for any
+	 * other type HS256 would only ever be an attacker's choice. */
+	bool hmac_id_tokens;
+	const struct sk_conf_key *keys; /* its own keys */
+	size_t nkeys;
+	size_t conf_size; /* the struct they fill (sk_provider_conf.ext) */
+	/*
+	 * Optional rules of the type, run in the cross-check pass on a
+	 * provider whose type is this one; each problem through
+	 * sk_config_problem().
+	 */
+	void (*check)(const struct sk_provider_conf *p,
+		      struct sk_config_check *chk);
+	/* Optional rules on a tenant that offers such a provider. */
+	void (*check_tenant)(const struct sk_provider_conf *p,
+			     const struct sk_tenant_conf *t,
+			     struct sk_config_check *chk);
+	const struct sk_provider_ops *ops; /* what the provider layer runs */
+};
+
+/*
+ * Reports a problem found by a type's rule: key is relative to the item
+ * checked ("tenant", "id_token_algs[1]"), field the member whose line to
+ * name (NULL, or not given: the item's line).
+ */
+void sk_config_problem(struct sk_config_check *chk, const void *field,
+		       const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A value quoted for a message (bounded, control characters escaped);
+ * valid until three more calls. */
+const char *sk_config_quote(struct sk_config_check *chk, const char *v);
+
+/*
+ * Reads and checks the configuration file at path; kinds (NULL-terminated)
+ * are the provider types a provider may name.
  *
  * On success returns 0 and *out is newly allocated (free with
  * sk_config_free()). On failure returns SK_ERR_CONFIG (or SK_ERR_NOMEM /
@@ -210,15 +290,18 @@ struct sk_config {
  *   file:line: key: problem (what is allowed)
  * Parsing goes on after a problem so that every problem is reported at once.
  */
-int sk_config_load(const char *path, struct sk_config **out, char **errors);
+int sk_config_load(const char *path,
+		   const struct sk_provider_kind *const *kinds,
+		   struct sk_config **out, char **errors);
 
 /*
- * Every key the parser accepts, one dotted name a line, list items as
- * "name[]" ("redis.url", "tenants[].mfa"), for the check that the
- * example configuration documents them all. On success *out is newly
- * allocated (free()).
+ * Every key the parser accepts, the kinds' own keys included, one dotted
+ * name a line, list items as "name[]" ("redis.url", "tenants[].mfa"), for
+ * the check that the example configuration documents them all. On success
+ * *out is newly allocated (free()).
  */
-int sk_config_keywords(char **out);
+int sk_config_keywords(const struct sk_provider_kind *const *kinds,
+		       char **out);
 
 /* Frees and wipes; accepts NULL and clears the caller's pointer. */
 void sk_config_free(struct sk_config **cfg);
@@ -228,6 +311,10 @@ const struct sk_provider_conf *sk_config_provider(const struct sk_config *cfg,
 						  const char *id);
 const struct sk_tenant_conf *sk_config_tenant(const struct sk_config *cfg,
 					      const char *id);
+
+/* True when the list holds v, compared case-insensitively; NULL never
+ * matches. */
+bool sk_strlist_has_ci(const struct sk_strlist *l, const char *v);
 
 /* True when the client may see the tenant's users and tokens (its
  * tenants: list names it, or tenants: all). NULL never matches. */

@@ -1,7 +1,10 @@
 /*
  * Upstream identity providers behind one ops table (the curl vtls pattern).
- * providers/<type>.c each fill one struct sk_provider_ops; the flows in
- * broker/ only ever call the sk_provider_* functions below.
+ * providers/<type>.c each fill one struct sk_provider_ops and, next to it,
+ * the type's struct sk_provider_kind (sekisho/config.h: its own keys,
+ * defaults and config rules), listed once in sk_provider_kinds; the flows
+ * in broker/ only ever call the sk_provider_* functions below. Adding a
+ * type is one new file and one line in provider.c's list.
  */
 #ifndef SEKISHO_PROVIDER_H
 #define SEKISHO_PROVIDER_H
@@ -11,7 +14,8 @@
 #include "sekisho/identity.h"
 
 struct sk_provider_conf;
-
+struct sk_provider_kind;
+struct sk_tenant_conf;
 
 /* What the broker hands the provider to start a sign-in. */
 struct sk_authz_request {
@@ -32,7 +36,6 @@ struct sk_code_exchange {
 struct sk_provider;
 
 struct sk_provider_ops {
-	const char *type;
 	/* On success *priv is newly allocated; released by destroy. */
 	int (*create)(const struct sk_provider_conf *conf, void **priv);
 	/* On success *url is newly allocated (free()). */
@@ -53,9 +56,30 @@ struct sk_provider_ops {
 	int (*exchange)(void *priv, const struct sk_code_exchange *x,
 			struct sk_identity **id, char **why);
 	void (*destroy)(void *priv);
+	/*
+	 * Optional: the tenant's rules that bind identities of this type
+	 * (allowed_hd for Google, allowed_tid for Microsoft). Returns 0, or
+	 * SK_ERR_DENIED with *reason set to a static sentence for the user.
+	 */
+	int (*admits)(const struct sk_tenant_conf *t,
+		      const struct sk_identity *id, const char **reason);
 };
 
-/* Makes the provider of conf->type. On success *out is newly allocated. */
+/*
+ * Every provider type of this build, NULL-terminated (provider.c): what
+ * sk_config_load() and sk_config_keywords() are handed.
+ */
+extern const struct sk_provider_kind *const sk_provider_kinds[];
+
+/*
+ * The rules of tenant t that bind identities of id->type (ops->admits);
+ * 0 when the type has none. On SK_ERR_DENIED *reason says why.
+ */
+int sk_provider_admits(const struct sk_tenant_conf *t,
+		       const struct sk_identity *id, const char **reason);
+
+/* Makes the provider of conf->type (SK_ERR_CONFIG: no such type in this
+ * build). On success *out is newly allocated. */
 int sk_provider_create(const struct sk_provider_conf *conf,
 		       struct sk_provider **out);
 /* Frees; accepts NULL; clears the caller's pointer. */

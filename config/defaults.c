@@ -1,0 +1,152 @@
+/*
+ * Defaults: those that do not depend on the file before parsing, those of
+ * strings and list items (a provider's from its type) after it.
+ */
+#include "config_int.h"
+#include "sekisho/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Defaults */
+
+static int
+strlist_set(struct sk_strlist *l, const char *const *v, size_t n)
+{
+	size_t i;
+
+	if ((l->v = calloc(n, sizeof(*l->v))) == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if ((l->v[i] = strdup(v[i])) == NULL)
+			return SK_ERR_NOMEM;
+		l->n++;
+	}
+	return 0;
+}
+
+/* Values that do not depend on the file; set before parsing. */
+void
+cfg_early_defaults(struct sk_config *cfg)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	cfg->listen_port = 8080;
+	cfg->redis.connect_timeout_ms = 500;
+	cfg->redis.command_timeout_ms = 500;
+	cfg->cookie.secure = true;
+	cfg->session.idle_timeout = 36 * 3600;
+	cfg->session.absolute_timeout = 7 * 86400;
+	cfg->session.login_timeout = 10 * 60;
+	cfg->session.max_pending_logins_per_ip = 20;
+	cfg->redis.require_persistence = true;
+	cfg->http.threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
+	cfg->http.max_connections = 1024;
+	cfg->http.idle_timeout = 30;
+	cfg->http.max_header_bytes = 8192;
+	cfg->http.max_body_bytes = 65536;
+	cfg->http.max_connections_per_ip = 64;
+	cfg->http.request_timeout = 30;
+	cfg->strict_hosts = true;
+	cfg->http.upstream_threads = 4;
+	cfg->http.upstream_queue = 256;
+	cfg->keys.rotation_delay = 5 * 60;
+	cfg->tokens.access_token_ttl = 5 * 60;
+	cfg->strict_modes = true;
+}
+
+/*
+ * A provider's defaults that depend on its type (struct
+ * sk_provider_kind): the scopes and the name on the sign-in button.
+ * Without a valid type (reported), those of a generic OpenID provider.
+ */
+static int
+provider_type_defaults(struct sk_provider_conf *p)
+{
+	static const char *const oidc_scopes[] = {"openid", "email", "profile",
+						  NULL};
+	const char *name = p->id;
+	const char *const *scopes = oidc_scopes;
+	size_t nscopes;
+
+	if (p->kind != NULL && p->kind->display_name != NULL)
+		name = p->kind->display_name;
+	if (p->kind != NULL && p->kind->scopes != NULL)
+		scopes = p->kind->scopes;
+	for (nscopes = 0; scopes[nscopes] != NULL; nscopes++)
+		;
+	if (p->scopes.n == 0 && p->scopes.v == NULL &&
+	    strlist_set(&p->scopes, scopes, nscopes) != 0)
+		return SK_ERR_NOMEM;
+	if (p->display_name == NULL && name != NULL &&
+	    (p->display_name = strdup(name)) == NULL)
+		return SK_ERR_NOMEM;
+	return 0;
+}
+
+/* Defaults of strings and of list items; set after parsing. */
+int
+cfg_late_defaults(struct sk_config *cfg)
+{
+	size_t i;
+
+	if (cfg->listen_host == NULL &&
+	    (cfg->listen_host = strdup("127.0.0.1")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->cookie.name == NULL &&
+	    (cfg->cookie.name = strdup("sekisho")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->http.forwarded_header == NULL &&
+	    (cfg->http.forwarded_header = strdup("x-forwarded-for")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->log_level == NULL &&
+	    (cfg->log_level = strdup("info")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->keys.algorithm == NULL &&
+	    (cfg->keys.algorithm = strdup("ES256")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->tokens.audience == NULL && cfg->public_url != NULL &&
+	    (cfg->tokens.audience = strdup(cfg->public_url)) == NULL)
+		return SK_ERR_NOMEM;
+	for (i = 0; i < cfg->ntenants; i++) {
+		struct sk_tenant_conf *t = &cfg->tenants[i];
+		if (t->app_idle_timeout == 0)
+			t->app_idle_timeout = 14 * 86400;
+		if (t->app_absolute_timeout == 0)
+			t->app_absolute_timeout = 90 * 86400;
+		if (t->mfa_max_age == 0)
+			t->mfa_max_age = 15 * 60;
+		if (t->mfa_max_failures == 0)
+			t->mfa_max_failures = 5;
+		if (t->mfa_failure_window == 0)
+			t->mfa_failure_window = 15 * 60;
+		if (t->display_name == NULL && t->id != NULL &&
+		    (t->display_name = strdup(t->id)) == NULL)
+			return SK_ERR_NOMEM;
+		if (t->audience == NULL && t->id != NULL &&
+		    cfg->tokens.audience != NULL &&
+		    asprintf(&t->audience, "%s/tenants/%s",
+			     cfg->tokens.audience, t->id) < 0) {
+			t->audience = NULL;
+			return SK_ERR_NOMEM;
+		}
+	}
+	for (i = 0; i < cfg->nclients; i++) {
+		struct sk_client_conf *cl = &cfg->clients[i];
+		if (cl->display_name == NULL && cl->client_id != NULL &&
+		    (cl->display_name = strdup(cl->client_id)) == NULL)
+			return SK_ERR_NOMEM;
+	}
+	for (i = 0; i < cfg->nproviders; i++) {
+		struct sk_provider_conf *p = &cfg->providers[i];
+		if (p->http_timeout == 0)
+			p->http_timeout = 10;
+		if (p->max_concurrent == 0)
+			p->max_concurrent = 8;
+		if (provider_type_defaults(p) != 0)
+			return SK_ERR_NOMEM;
+	}
+	return 0;
+}
