@@ -19,7 +19,7 @@
 #include "sekisho/err.h"
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
-#include "sekisho/mfa.h"
+#include "sekisho/rewrap.h"
 #include "sekisho/session.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
