@@ -8,8 +8,9 @@
 #include "session_int.h"
 #include "sekisho/err.h"
 #include "sekisho/keys.h"
-#include "store_int.h"
+#include "sekisho/store.h"
 #include "sekisho/util.h"
+#include "store_int.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
