@@ -89,7 +89,7 @@ test_cmd_refused(void **state)
 {
 	static struct sk_script script = {.src = "return 1\n"};
 	struct sk_config cfg;
-	struct sk_reply *rep = NULL;
+	struct sk_reply stale, *rep = NULL;
 	struct sk_cmd c;
 	char big[SK_CMD_BUF_LEN + 1]; /* one byte more than fits, with its NUL */
 	uint64_t errors;
@@ -116,7 +116,7 @@ test_cmd_refused(void **state)
 	assert_int_equal(c.argc, SK_CMD_MAX_ARGS);
 	sk_cmd_add_str(&c, "and another");
 	assert_int_equal(c.argc, SK_CMD_MAX_ARGS);
-	rep = (struct sk_reply *)&c; /* must be cleared */
+	rep = &stale; /* must be cleared */
 	assert_int_equal(sk_cmd_run(&c, &rep), SK_ERR_TOO_LARGE);
 	assert_null(rep);
 	assert_int_equal(c.argc, 0);
