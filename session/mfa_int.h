@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+/* (Its Redis keys and labels: schema_int.h.) */
+
 /*
  * RFC 4648 base32 (upper case, no padding) of len bytes into out, which
  * must hold (len * 8 + 4) / 5 + 1 characters. Returns the length written.

@@ -20,6 +20,7 @@
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
 #include "sekisho/rewrap.h"
+#include "sekisho/mfa.h"
 #include "sekisho/session.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
