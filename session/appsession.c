@@ -351,9 +351,7 @@ int
 sk_code_spend(const char *code)
 {
 	char field[65], uid[SK_USER_ID_CHARS + 1];
-	struct sk_reply *rep = NULL;
 	struct sk_cmd c;
-	int r;
 
 	if (!code_field(code, uid, field))
 		return 0;
@@ -361,9 +359,7 @@ sk_code_spend(const char *code)
 	sk_cmd_add_str(&c, "HDEL");
 	sk_cmd_add_fmt(&c, SK_KEY_CODES, uid);
 	sk_cmd_add_str(&c, field);
-	r = sk_cmd_run(&c, &rep);
-	sk_reply_free(&rep);
-	return r;
+	return sk_cmd_exec(&c);
 }
 
 int
@@ -534,7 +530,6 @@ int
 sk_app_session_revoke(const char *token, const char *client_id)
 {
 	struct sk_app_session *a = NULL;
-	struct sk_reply *rep = NULL;
 	struct sk_cmd c;
 	int r;
 
@@ -548,8 +543,7 @@ sk_app_session_revoke(const char *token, const char *client_id)
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, "DEL");
 	sk_cmd_add_fmt(&c, SK_KEY_APP, a->user_id, a->handle + 2);
-	r = sk_cmd_run(&c, &rep);
-	sk_reply_free(&rep);
+	r = sk_cmd_exec(&c);
 	sk_app_session_free(&a);
 	return r;
 }

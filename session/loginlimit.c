@@ -128,9 +128,7 @@ int
 sk_login_pending_release(const char *bucket, const char *state)
 {
 	char key[SK_KEY_LEN], member[65];
-	struct sk_reply *rep = NULL;
 	struct sk_cmd c;
-	int r;
 
 	if (state == NULL || !bucket_key(bucket, key))
 		return SK_ERR_INVALID;
@@ -139,7 +137,5 @@ sk_login_pending_release(const char *bucket, const char *state)
 	sk_cmd_add_str(&c, "ZREM");
 	sk_cmd_add_str(&c, key);
 	sk_cmd_add_str(&c, member);
-	r = sk_cmd_run(&c, &rep);
-	sk_reply_free(&rep);
-	return r;
+	return sk_cmd_exec(&c);
 }

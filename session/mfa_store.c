@@ -147,17 +147,13 @@ dk_aad(char aad[SK_LABEL_LEN], const char *tenant)
 static int
 dk_index_add(const char *tenant)
 {
-	struct sk_reply *rep = NULL;
 	struct sk_cmd c;
-	int r;
 
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, "SADD");
 	sk_cmd_add_str(&c, SK_KEY_DK_INDEX);
 	sk_cmd_add_str(&c, tenant);
-	r = sk_cmd_run(&c, &rep);
-	sk_reply_free(&rep);
-	return r;
+	return sk_cmd_exec(&c);
 }
 
 /* 0 when the data key may be created; SK_ERR_LOST when one existed. */

@@ -187,7 +187,7 @@ rewrap_unlisted(const unsigned char *old_key, const unsigned char *new_key,
 	/* A found key is the tenant between these two. */
 	const size_t pfx = sizeof(SK_KEY_TENANT_PFX) - 1,
 		     sfx = sizeof(SK_KEY_DK_SFX) - 1;
-	struct sk_reply *rep = NULL, *add = NULL;
+	struct sk_reply *rep = NULL;
 	char cursor[32] = "0", tenant[80];
 	struct sk_cmd c;
 	size_t i, len;
@@ -232,14 +232,12 @@ rewrap_unlisted(const unsigned char *old_key, const unsigned char *new_key,
 			sk_cmd_add_str(&c, "SADD");
 			sk_cmd_add_str(&c, SK_KEY_DK_INDEX);
 			sk_cmd_add_str(&c, tenant);
-			if ((r = sk_cmd_run(&c, &add)) != 0)
+			if ((r = sk_cmd_exec(&c)) != 0)
 				goto out;
-			sk_reply_free(&add);
 		}
 		sk_reply_free(&rep);
 	} while (strcmp(cursor, "0") != 0);
 out:
-	sk_reply_free(&add);
 	sk_reply_free(&rep);
 	return r;
 }

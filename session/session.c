@@ -350,18 +350,14 @@ int
 sk_session_destroy(const char *sid)
 {
 	char key[SK_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
-	struct sk_reply *rep = NULL;
 	struct sk_cmd c;
-	int r;
 
 	if (!session_key(sid, key, uid, hex))
 		return 0; /* names no session */
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, "DEL");
 	sk_cmd_add_str(&c, key);
-	r = sk_cmd_run(&c, &rep);
-	sk_reply_free(&rep);
-	return r;
+	return sk_cmd_exec(&c);
 }
 
 int

@@ -106,11 +106,20 @@ sk_cmd_clear(struct sk_cmd *c)
 }
 
 int
-sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s)
+sk_cmd_exec(struct sk_cmd *c)
 {
 	struct sk_reply *rep = NULL;
-	struct sk_cmd c;
 	int r;
+
+	r = sk_cmd_run(c, &rep);
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s)
+{
+	struct sk_cmd c;
 
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, "SET");
@@ -118,9 +127,7 @@ sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s)
 	sk_cmd_add_str(&c, blob);
 	sk_cmd_add_str(&c, "EX");
 	sk_cmd_add_int(&c, ttl_s);
-	r = sk_cmd_run(&c, &rep);
-	sk_reply_free(&rep);
-	return r;
+	return sk_cmd_exec(&c);
 }
 
 int

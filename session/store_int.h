@@ -119,6 +119,8 @@ void sk_cmd_add_fmt(struct sk_cmd *c, const char *fmt, ...)
 int sk_cmd_run(struct sk_cmd *c, struct sk_reply **out);
 int sk_cmd_eval(struct sk_cmd *c, struct sk_script *script, int nkeys,
 		struct sk_reply **out);
+/* sk_cmd_run() for the command's effect only: the reply is dropped. */
+int sk_cmd_exec(struct sk_cmd *c);
 /* Wipes and empties a command that will not be run (NULL ok). */
 void sk_cmd_clear(struct sk_cmd *c);
 

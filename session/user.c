@@ -126,7 +126,6 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 	     bool link_by_email, char **user_id)
 {
 	struct sk_buf b;
-	struct sk_reply *rep = NULL;
 	char h[65], idn_key[SK_KEY_LEN], *uid = NULL;
 	struct sk_cmd c;
 	int r;
@@ -167,12 +166,11 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 	sk_cmd_add_str(&c, id->name ? id->name : "");
 	sk_cmd_add_str(&c, "amr"); /* of the last sign-in */
 	sk_cmd_add_str(&c, id->amr ? id->amr : "");
-	if ((r = sk_cmd_run(&c, &rep)) != 0)
+	if ((r = sk_cmd_exec(&c)) != 0)
 		goto out;
 	*user_id = uid;
 	uid = NULL;
 out:
-	sk_reply_free(&rep);
 	free(uid);
 	return r;
 }
