@@ -88,7 +88,7 @@ struct sk_script {
  */
 struct sk_cmd {
 	int argc;
-	int err; /* first error of an add, 0 if none */
+	int err;     /* first error of an add, 0 if none */
 	size_t used; /* bytes of buf taken */
 	const char *argv[SK_CMD_MAX_ARGS];
 	size_t lens[SK_CMD_MAX_ARGS];
