@@ -5,6 +5,7 @@
  *
  *   session_bench unix:///path/redis.sock N
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +18,9 @@
 static long long
 used_memory(void)
 {
-	const char *argv[] = {"INFO", "memory"};
-	size_t lens[] = {4, 6};
-	struct sk_reply *rep = NULL;
-	long long v = -1;
-	char *p;
+	int64_t v;
 
-	if (sk_store_cmd(&rep, 2, argv, lens) != 0)
-		return -1;
-	if (rep->str != NULL && (p = strstr(rep->str, "used_memory:")) != NULL)
-		v = strtoll(p + 12, NULL, 10);
-	sk_reply_free(&rep);
-	return v;
+	return sk_store_used_memory(&v) == 0 ? (long long)v : -1;
 }
 
 int

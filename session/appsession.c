@@ -1,18 +1,16 @@
 /*
  * App sessions, rotating refresh tokens and the authorization codes they
  * start from. See session/include/sekisho/session.h. In the user's slot
- * (session_int.h):
- *
- *   sk:{u:<user>}:a:<family>  hash: user tenant email amr roles client
- *                             created abs idle gen [rj:<jti> ...]
- *   sk:{u:<user>}:ac          hash: sha256(code) -> "<exp> <blob>"
+ * (schema_int.h): SK_KEY_APP, one hash per family, and SK_KEY_CODES.
  */
 #include "sekisho/session.h"
+#include "schema_int.h"
 #include "session_int.h"
 #include "sekisho/err.h"
 #include "sekisho/keys.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
+#include "store_int.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -20,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAMILY_KEY_LEN SK_KEY_LEN
 #define MAX_GEN 100000000LL
 /* Outstanding codes per user: far above any real use (codes live a
  * minute), low enough that a script pruning them stays cheap. */
@@ -167,16 +164,6 @@ sk_app_session_free(struct sk_app_session **ap)
 	*ap = NULL;
 }
 
-/* sk:{u:<user>}:a:<family> */
-static void
-family_key(const char *user, const char *family, char key[FAMILY_KEY_LEN])
-{
-	char suffix[40];
-
-	snprintf(suffix, sizeof(suffix), ":a:%s", family);
-	sk_user_key(key, user, suffix);
-}
-
 /* mac over "user.family.gen" with the refresh-token key; out: 43 chars +
  * NUL */
 static int
@@ -272,14 +259,12 @@ token_parse(const char *token, char user[SK_USER_ID_CHARS + 1],
 	return 0;
 }
 
-/* The user's codes hash and the field of code; false for a bad shape. */
+/* The user of code and its field in SK_KEY_CODES; false for a bad shape. */
 static bool
-code_keys(const char *code, char ckey[SK_KEY_LEN], char uid[],
-	  char field[65])
+code_field(const char *code, char uid[], char field[65])
 {
 	if (!sk_user_value_split(code, uid))
 		return false;
-	sk_user_key(ckey, uid, ":ac");
 	sk_sha256_hex(code, strlen(code), field);
 	return true;
 }
@@ -288,14 +273,12 @@ int
 sk_code_issue(const char *sid, const char *user_id, const char *blob,
 	      int64_t ttl_s, char **codep)
 {
-	char skey[SK_KEY_LEN], ukey[SK_KEY_LEN], ckey[SK_KEY_LEN], ttl[24],
-	    most[16], field[65], hex[65], suffix[72];
+	char field[65], hex[65];
 	char uid[SK_USER_ID_CHARS + 1], cuid[SK_USER_ID_CHARS + 1];
 	char *rnd = NULL, *code = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[7];
-	size_t lens[7];
-	int i, r;
+	struct sk_cmd c;
+	int r;
 
 	*codep = NULL;
 	/* The session must be the user's (its id names the same slot). */
@@ -309,26 +292,20 @@ sk_code_issue(const char *sid, const char *user_id, const char *blob,
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	if (!code_keys(code, ckey, cuid, field)) {
+	if (!code_field(code, cuid, field)) {
 		r = SK_ERR_INTERNAL;
 		goto out;
 	}
 	sk_sha256_hex(sid, strlen(sid), hex);
-	snprintf(suffix, sizeof(suffix), ":s:%s", hex);
-	sk_user_key(skey, uid, suffix);
-	sk_user_key(ukey, uid, "");
-	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
-	snprintf(most, sizeof(most), "%d", MAX_CODES);
-	argv[0] = skey;
-	argv[1] = ukey;
-	argv[2] = ckey;
-	argv[3] = field;
-	argv[4] = blob;
-	argv[5] = ttl;
-	argv[6] = most;
-	for (i = 0; i < 7; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &code_issue_script, 3, 7, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_SESSION, uid, hex);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
+	sk_cmd_add_fmt(&c, SK_KEY_CODES, uid);
+	sk_cmd_add_str(&c, field);
+	sk_cmd_add_str(&c, blob);
+	sk_cmd_add_int(&c, ttl_s);
+	sk_cmd_add_int(&c, MAX_CODES);
+	if ((r = sk_cmd_eval(&c, &code_issue_script, 3, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER)
 		r = SK_ERR_STORE;
@@ -354,20 +331,18 @@ out:
 int
 sk_code_peek(const char *code, char **blob)
 {
-	char ckey[SK_KEY_LEN], field[65], uid[SK_USER_ID_CHARS + 1];
+	char field[65], uid[SK_USER_ID_CHARS + 1];
 	struct sk_reply *rep = NULL;
-	const char *argv[2];
-	size_t lens[2];
+	struct sk_cmd c;
 	int r;
 
 	*blob = NULL;
-	if (!code_keys(code, ckey, uid, field))
+	if (!code_field(code, uid, field))
 		return SK_ERR_NOT_FOUND; /* never sent to Redis */
-	argv[0] = ckey;
-	argv[1] = field;
-	lens[0] = strlen(ckey);
-	lens[1] = strlen(field);
-	if ((r = sk_store_eval(&rep, &code_peek_script, 1, 2, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_CODES, uid);
+	sk_cmd_add_str(&c, field);
+	if ((r = sk_cmd_eval(&c, &code_peek_script, 1, &rep)) != 0)
 		return r;
 	return sk_reply_take_str(&rep, blob);
 }
@@ -375,23 +350,16 @@ sk_code_peek(const char *code, char **blob)
 int
 sk_code_spend(const char *code)
 {
-	char ckey[SK_KEY_LEN], field[65], uid[SK_USER_ID_CHARS + 1];
-	struct sk_reply *rep = NULL;
-	const char *argv[3];
-	size_t lens[3];
-	int r;
+	char field[65], uid[SK_USER_ID_CHARS + 1];
+	struct sk_cmd c;
 
-	if (!code_keys(code, ckey, uid, field))
+	if (!code_field(code, uid, field))
 		return 0;
-	argv[0] = "HDEL";
-	argv[1] = ckey;
-	argv[2] = field;
-	lens[0] = 4;
-	lens[1] = strlen(ckey);
-	lens[2] = strlen(field);
-	r = sk_store_cmd(&rep, 3, argv, lens);
-	sk_reply_free(&rep);
-	return r;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "HDEL");
+	sk_cmd_add_fmt(&c, SK_KEY_CODES, uid);
+	sk_cmd_add_str(&c, field);
+	return sk_cmd_exec(&c);
 }
 
 int
@@ -399,46 +367,36 @@ sk_app_session_create(const char *code, const struct sk_app_session *s,
 		      int64_t idle_s, int64_t absolute_s, char **refresh,
 		      struct sk_app_session **out)
 {
-	char key[FAMILY_KEY_LEN], ukey[SK_KEY_LEN], ikey[SK_KEY_LEN],
-	    ckey[SK_KEY_LEN], field[65], idle[24], abs[24], member[40];
-	char uid[SK_USER_ID_CHARS + 1], *fam = NULL;
+	char field[65], uid[SK_USER_ID_CHARS + 1], *fam = NULL;
 	struct sk_app_session *a = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[14];
-	size_t lens[14];
-	int i, r;
+	struct sk_cmd c;
+	int r;
 
 	*refresh = NULL;
 	*out = NULL;
 	/* The code's slot is its user's: the family goes there too. */
-	if (!code_keys(code, ckey, uid, field) || s->user_id == NULL ||
+	if (!code_field(code, uid, field) || s->user_id == NULL ||
 	    strcmp(uid, s->user_id) != 0)
 		return SK_ERR_NOT_FOUND;
 	if ((r = sk_random_token(16, &fam)) != 0)
 		return r;
-	family_key(uid, fam, key);
-	sk_user_key(ukey, uid, "");
-	sk_user_key(ikey, uid, ":sess");
-	snprintf(idle, sizeof(idle), "%lld", (long long)idle_s);
-	snprintf(abs, sizeof(abs), "%lld", (long long)absolute_s);
-	snprintf(member, sizeof(member), "a:%s", fam);
-	argv[0] = key;
-	argv[1] = ukey;
-	argv[2] = ikey;
-	argv[3] = ckey;
-	argv[4] = s->user_id;
-	argv[5] = s->tenant;
-	argv[6] = s->email ? s->email : "";
-	argv[7] = s->amr ? s->amr : "";
-	argv[8] = s->roles ? s->roles : "";
-	argv[9] = s->client_id;
-	argv[10] = idle;
-	argv[11] = abs;
-	argv[12] = field;
-	argv[13] = member;
-	for (i = 0; i < 14; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &create_script, 4, 14, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_APP, uid, fam);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
+	sk_cmd_add_fmt(&c, SK_KEY_USER_INDEX, uid);
+	sk_cmd_add_fmt(&c, SK_KEY_CODES, uid);
+	sk_cmd_add_str(&c, s->user_id);
+	sk_cmd_add_str(&c, s->tenant);
+	sk_cmd_add_str(&c, s->email ? s->email : "");
+	sk_cmd_add_str(&c, s->amr ? s->amr : "");
+	sk_cmd_add_str(&c, s->roles ? s->roles : "");
+	sk_cmd_add_str(&c, s->client_id);
+	sk_cmd_add_int(&c, idle_s);
+	sk_cmd_add_int(&c, absolute_s);
+	sk_cmd_add_str(&c, field);
+	sk_cmd_add_fmt(&c, SK_MEMBER_APP, fam);
+	if ((r = sk_cmd_eval(&c, &create_script, 4, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem < 1 ||
 	    rep->elem[0]->type != SK_REPLY_INTEGER) {
@@ -489,31 +447,25 @@ static int
 use(const char *token, const char *client_id, bool rotate, char **refresh,
     struct sk_app_session **out)
 {
-	char family[SK_FAMILY_CHARS + 1], key[FAMILY_KEY_LEN], gens[24];
-	char uid[SK_USER_ID_CHARS + 1], ukey[SK_KEY_LEN];
+	char family[SK_FAMILY_CHARS + 1], uid[SK_USER_ID_CHARS + 1];
 	struct sk_app_session *a = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[5];
-	size_t lens[5];
+	struct sk_cmd c;
 	long long gen;
-	int i, r;
+	int r;
 
 	if (refresh != NULL)
 		*refresh = NULL;
 	*out = NULL;
 	if ((r = token_parse(token, uid, family, &gen)) != 0)
 		return r;
-	family_key(uid, family, key);
-	sk_user_key(ukey, uid, "");
-	snprintf(gens, sizeof(gens), "%lld", gen);
-	argv[0] = key;
-	argv[1] = ukey;
-	argv[2] = gens;
-	argv[3] = client_id ? client_id : "";
-	argv[4] = rotate ? "1" : "0";
-	for (i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &use_script, 2, 5, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_APP, uid, family);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
+	sk_cmd_add_int(&c, gen);
+	sk_cmd_add_str(&c, client_id ? client_id : "");
+	sk_cmd_add_str(&c, rotate ? "1" : "0");
+	if ((r = sk_cmd_eval(&c, &use_script, 2, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem < 1 ||
 	    rep->elem[0]->type != SK_REPLY_INTEGER) {
@@ -578,10 +530,7 @@ int
 sk_app_session_revoke(const char *token, const char *client_id)
 {
 	struct sk_app_session *a = NULL;
-	const char *argv[2];
-	size_t lens[2];
-	struct sk_reply *rep = NULL;
-	char key[FAMILY_KEY_LEN];
+	struct sk_cmd c;
 	int r;
 
 	/* Only its own client may end a family (RFC 7009 2.1). */
@@ -591,13 +540,10 @@ sk_app_session_revoke(const char *token, const char *client_id)
 		sk_app_session_free(&a);
 		return 0;
 	}
-	family_key(a->user_id, a->handle + 2, key);
-	argv[0] = "DEL";
-	argv[1] = key;
-	lens[0] = 3;
-	lens[1] = strlen(key);
-	r = sk_store_cmd(&rep, 2, argv, lens);
-	sk_reply_free(&rep);
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "DEL");
+	sk_cmd_add_fmt(&c, SK_KEY_APP, a->user_id, a->handle + 2);
+	r = sk_cmd_exec(&c);
 	sk_app_session_free(&a);
 	return r;
 }

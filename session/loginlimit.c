@@ -4,18 +4,17 @@
  * stores a state record for session.login_timeout; without a cap one
  * client fills Redis with them (14,000 a second were measured).
  *
- *   sk:{pl:<address>}   sorted set: member = SHA-256 hex of a state,
- *                       score = when it expires (Redis TIME); the key
- *                       itself expires with its newest member
- *
- * Checked and recorded in one Lua script at Redis TIME, so concurrent
+ * One sorted set per address (SK_KEY_PENDING_LOGINS, schema_int.h):
+ * member = SHA-256 hex of a state, score = when it expires (Redis TIME);
+ * the key itself expires with its newest member. Checked and recorded in one Lua script at Redis TIME, so concurrent
  * requests on any instance cannot pass the cap together. A finished (or
  * failed) callback takes its member out, so only sign-ins really in
  * progress count: a whole office behind one NAT address can sign in.
  */
 #include "sekisho/err.h"
 #include "sekisho/session.h"
-#include "sekisho/store.h"
+#include "schema_int.h"
+#include "store_int.h"
 #include "sekisho/util.h"
 
 #include <arpa/inet.h>
@@ -23,8 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PL_KEY_LEN 96
 
 /*
  * KEYS: the address's set. ARGV: member, lifetime, cap. Returns {1, 0}
@@ -79,7 +76,7 @@ sk_login_ip_bucket(const char *client_ip, char out[SK_IP_BUCKET_LEN])
 
 /* The set's key; false for a bucket name we never make. */
 static bool
-bucket_key(const char *bucket, char key[PL_KEY_LEN])
+bucket_key(const char *bucket, char key[SK_KEY_LEN])
 {
 	size_t i, n = bucket != NULL ? strlen(bucket) : 0;
 
@@ -91,7 +88,7 @@ bucket_key(const char *bucket, char key[PL_KEY_LEN])
 		      c == '.' || c == ':' || c == '/'))
 			return false;
 	}
-	snprintf(key, PL_KEY_LEN, "sk:{pl:%s}", bucket);
+	snprintf(key, SK_KEY_LEN, SK_KEY_PENDING_LOGINS, bucket);
 	return true;
 }
 
@@ -99,25 +96,21 @@ int
 sk_login_pending_reserve(const char *bucket, const char *state, int64_t ttl_s,
 			 int64_t cap, int64_t *retry_after)
 {
-	char key[PL_KEY_LEN], member[65], ttl[24], max[24];
-	const char *argv[4];
-	size_t lens[4];
+	char key[SK_KEY_LEN], member[65];
 	struct sk_reply *rep = NULL;
-	int i, r;
+	struct sk_cmd c;
+	int r;
 
 	*retry_after = 0;
 	if (!bucket_key(bucket, key))
 		return SK_ERR_INVALID;
 	sk_sha256_hex(state, strlen(state), member);
-	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
-	snprintf(max, sizeof(max), "%lld", (long long)cap);
-	argv[0] = key;
-	argv[1] = member;
-	argv[2] = ttl;
-	argv[3] = max;
-	for (i = 0; i < 4; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &reserve_script, 1, 4, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, key);
+	sk_cmd_add_str(&c, member);
+	sk_cmd_add_int(&c, ttl_s);
+	sk_cmd_add_int(&c, cap);
+	if ((r = sk_cmd_eval(&c, &reserve_script, 1, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
 	    rep->elem[0]->type != SK_REPLY_INTEGER ||
@@ -134,22 +127,15 @@ sk_login_pending_reserve(const char *bucket, const char *state, int64_t ttl_s,
 int
 sk_login_pending_release(const char *bucket, const char *state)
 {
-	char key[PL_KEY_LEN], member[65];
-	const char *argv[3];
-	size_t lens[3];
-	struct sk_reply *rep = NULL;
-	int r;
+	char key[SK_KEY_LEN], member[65];
+	struct sk_cmd c;
 
 	if (state == NULL || !bucket_key(bucket, key))
 		return SK_ERR_INVALID;
 	sk_sha256_hex(state, strlen(state), member);
-	argv[0] = "ZREM";
-	argv[1] = key;
-	argv[2] = member;
-	lens[0] = 4;
-	lens[1] = strlen(key);
-	lens[2] = 64;
-	r = sk_store_cmd(&rep, 3, argv, lens);
-	sk_reply_free(&rep);
-	return r;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "ZREM");
+	sk_cmd_add_str(&c, key);
+	sk_cmd_add_str(&c, member);
+	return sk_cmd_exec(&c);
 }

@@ -4,13 +4,7 @@
 
 #include <stddef.h>
 
-/*
- * Set of the tenant ids whose data key (sk:{t:<tenant>}:dk) was stored:
- * the durable mark that tells a lost data key from one never made, and
- * the index master-key rewrap works from (SCAN sees one node of a
- * Cluster). In the slot of the master key check value sk:{mk}.
- */
-#define SK_DK_INDEX "sk:{mk}:dks"
+/* (Its Redis keys and labels: schema_int.h.) */
 
 /*
  * RFC 4648 base32 (upper case, no padding; liboath's encoder) of len bytes

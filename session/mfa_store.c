@@ -1,13 +1,15 @@
 /*
  * TOTP factors, recovery codes and the failed-code limit in Redis; tenant
- * data keys. See session/include/sekisho/mfa.h for the model and the keys.
+ * data keys. See session/include/sekisho/mfa.h for the model, and
+ * session/schema_int.h for the keys and labels.
  */
 #include "sekisho/mfa.h"
 #include "mfa_int.h"
+#include "schema_int.h"
 #include "sekisho/config.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
-#include "sekisho/store.h"
+#include "store_int.h"
 #include "sekisho/util.h"
 
 #include <liboath/oath.h>
@@ -19,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_LEN 160
-#define AAD_LEN 256
 #define HMAC_HEX 64
 /* A cached data key is checked against Redis this often (see dk_get). */
 #define DK_REFRESH_US (60 * 1000000LL)
@@ -57,20 +57,6 @@ oath_setup(void)
 
 /* ---- small helpers ---- */
 
-static int
-eval(struct sk_reply **rep, struct sk_script *s, int nkeys, int argc,
-     const char **argv)
-{
-	size_t lens[24];
-	int i;
-
-	if (argc > (int)SK_ARRAY_SIZE(lens))
-		return SK_ERR_INTERNAL;
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	return sk_store_eval(rep, s, nkeys, argc, argv, lens);
-}
-
 static bool
 is_str(const struct sk_reply *r, size_t i)
 {
@@ -95,10 +81,9 @@ num(const struct sk_reply *r, size_t i)
 	return 0;
 }
 
-/* Keys of the user's records; false when the id cannot be one of ours. */
+/* False when the id cannot be one of ours (nor a part of a key name). */
 static bool
-user_keys(const char *user, char totp[KEY_LEN], char rc[KEY_LEN],
-	  char fail[KEY_LEN])
+user_ok(const char *user)
 {
 	size_t i, n = user != NULL ? strlen(user) : 0;
 
@@ -112,9 +97,6 @@ user_keys(const char *user, char totp[KEY_LEN], char rc[KEY_LEN],
 		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
 			return false;
 	}
-	snprintf(totp, KEY_LEN, "sk:{u:%s}:totp", user);
-	snprintf(rc, KEY_LEN, "sk:{u:%s}:rc", user);
-	snprintf(fail, KEY_LEN, "sk:{u:%s}:mfail", user);
 	return true;
 }
 
@@ -124,10 +106,9 @@ user_keys(const char *user, char totp[KEY_LEN], char rc[KEY_LEN],
  * active one, does not open.
  */
 static void
-seed_aad(char aad[AAD_LEN], const char *purpose, const char *tenant,
-	 const char *user)
+seed_aad(char aad[SK_LABEL_LEN], const char *tenant, const char *user)
 {
-	snprintf(aad, AAD_LEN, "sekisho:%s:v1:%s:%s", purpose, tenant, user);
+	snprintf(aad, SK_LABEL_LEN, SK_AAD_TOTP_SEED, tenant, user);
 }
 
 /*
@@ -138,7 +119,7 @@ seed_aad(char aad[AAD_LEN], const char *purpose, const char *tenant,
  */
 static bool
 enrol_names(const char *tenant, const char *user, const char *handle,
-	    char key[KEY_LEN], char aad[AAD_LEN])
+	    char key[SK_KEY_LEN], char aad[SK_LABEL_LEN])
 {
 	size_t i;
 
@@ -149,44 +130,45 @@ enrol_names(const char *tenant, const char *user, const char *handle,
 		if (!((handle[i] >= '0' && handle[i] <= '9') ||
 		      (handle[i] >= 'a' && handle[i] <= 'f')))
 			return false;
-	snprintf(key, KEY_LEN, "sk:{u:%s}:enrol:%s", user, handle + 2);
-	snprintf(aad, AAD_LEN, "sekisho:totp-enrol:v2:%s:%s:%s", tenant, user,
-		 handle + 2);
+	snprintf(key, SK_KEY_LEN, SK_KEY_ENROL, user, handle + 2);
+	snprintf(aad, SK_LABEL_LEN, SK_AAD_TOTP_ENROL, tenant, user, handle + 2);
 	return true;
 }
 
 /* ---- tenant data keys ---- */
 
 static void
-dk_aad(char aad[AAD_LEN], const char *tenant)
+dk_aad(char aad[SK_LABEL_LEN], const char *tenant)
 {
-	snprintf(aad, AAD_LEN, "sekisho:tenant-data-key:v1:%s", tenant);
+	snprintf(aad, SK_LABEL_LEN, SK_AAD_TENANT_DK, tenant);
 }
 
-/* Records tenant in SK_DK_INDEX (idempotent). */
+/* Records tenant in SK_KEY_DK_INDEX (idempotent). */
 static int
 dk_index_add(const char *tenant)
 {
-	const char *argv[3] = {"SADD", SK_DK_INDEX, tenant};
-	size_t lens[3] = {4, strlen(SK_DK_INDEX), strlen(tenant)};
-	struct sk_reply *rep = NULL;
-	int r;
+	struct sk_cmd c;
 
-	r = sk_store_cmd(&rep, 3, argv, lens);
-	sk_reply_free(&rep);
-	return r;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "SADD");
+	sk_cmd_add_str(&c, SK_KEY_DK_INDEX);
+	sk_cmd_add_str(&c, tenant);
+	return sk_cmd_exec(&c);
 }
 
 /* 0 when the data key may be created; SK_ERR_LOST when one existed. */
 static int
 dk_may_create(const char *tenant)
 {
-	const char *argv[3] = {"SISMEMBER", SK_DK_INDEX, tenant};
-	size_t lens[3] = {9, strlen(SK_DK_INDEX), strlen(tenant)};
 	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
 	int r;
 
-	if ((r = sk_store_cmd(&rep, 3, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "SISMEMBER");
+	sk_cmd_add_str(&c, SK_KEY_DK_INDEX);
+	sk_cmd_add_str(&c, tenant);
+	if ((r = sk_cmd_run(&c, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_INTEGER)
 		r = SK_ERR_STORE;
@@ -200,7 +182,7 @@ dk_may_create(const char *tenant)
  * Opens the tenant's data key in Redis, or stores one: candidate (the key
  * this process already uses, so that seeds it sealed stay readable if
  * Redis lost the record) or else a new random one -- but never a new
- * one where one existed (SK_DK_INDEX): the seeds sealed under the lost
+ * one where one existed (SK_KEY_DK_INDEX): the seeds sealed under the lost
  * key would stop opening for good and a correct code would fail.
  * SK_ERR_LOST then.
  */
@@ -210,21 +192,20 @@ dk_fetch(const char *tenant, const unsigned char *candidate,
 {
 	unsigned char fresh[SK_AEAD_KEY_LEN], *pt = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[5];
-	size_t lens[5], ptlen = 0;
-	char key[KEY_LEN], aad[AAD_LEN], *sealed = NULL;
+	struct sk_cmd c;
+	size_t ptlen = 0;
+	char key[SK_KEY_LEN], aad[SK_LABEL_LEN], *sealed = NULL;
 	const char *stored;
-	int i, r;
+	int r;
 
-	snprintf(key, sizeof(key), "sk:{t:%s}:dk", tenant);
+	snprintf(key, sizeof(key), SK_KEY_DATA_KEY, tenant);
 	dk_aad(aad, tenant);
 	if (candidate == NULL) {
 		/* Is there one? Read first: only a missing key may be made. */
-		argv[0] = "GET";
-		argv[1] = key;
-		lens[0] = 3;
-		lens[1] = strlen(key);
-		if ((r = sk_store_cmd(&rep, 2, argv, lens)) != 0)
+		sk_cmd_init(&c);
+		sk_cmd_add_str(&c, "GET");
+		sk_cmd_add_str(&c, key);
+		if ((r = sk_cmd_run(&c, &rep)) != 0)
 			goto out;
 		if (rep->type == SK_REPLY_NIL) {
 			sk_reply_free(&rep);
@@ -236,7 +217,7 @@ dk_fetch(const char *tenant, const unsigned char *candidate,
 				    "break every TOTP factor of the tenant; "
 				    "two-step verification fails closed until "
 				    "%s is restored from a backup of Redis",
-				    tenant, SK_DK_INDEX, key);
+				    tenant, SK_KEY_DK_INDEX, key);
 				goto out;
 			}
 			if (r != 0)
@@ -257,14 +238,13 @@ dk_fetch(const char *tenant, const unsigned char *candidate,
 		 * key that does not open is never replaced: the seeds sealed
 		 * under it would be lost for good.
 		 */
-		argv[0] = "SET";
-		argv[1] = key;
-		argv[2] = sealed;
-		argv[3] = "NX";
-		argv[4] = "GET";
-		for (i = 0; i < 5; i++)
-			lens[i] = strlen(argv[i]);
-		if ((r = sk_store_cmd(&rep, 5, argv, lens)) != 0)
+		sk_cmd_init(&c);
+		sk_cmd_add_str(&c, "SET");
+		sk_cmd_add_str(&c, key);
+		sk_cmd_add_str(&c, sealed);
+		sk_cmd_add_str(&c, "NX");
+		sk_cmd_add_str(&c, "GET");
+		if ((r = sk_cmd_run(&c, &rep)) != 0)
 			goto out;
 	}
 	if (rep->type == SK_REPLY_NIL) {
@@ -381,8 +361,8 @@ dk_get(const char *tenant, unsigned char key[SK_AEAD_KEY_LEN],
 		    "this instance used; using the stored one",
 		    tenant);
 	/* Separate keys for sealing and for hashing, from one data key. */
-	if ((r = sk_hkdf(raw, "sekisho:mfa:seed-seal:v1", k)) != 0 ||
-	    (r = sk_hkdf(raw, "sekisho:mfa:recovery-hmac:v1", h)) != 0)
+	if ((r = sk_hkdf(raw, SK_HKDF_SEED_SEAL, k)) != 0 ||
+	    (r = sk_hkdf(raw, SK_HKDF_RECOVERY_HMAC, h)) != 0)
 		goto out;
 	pthread_mutex_lock(&st.lock);
 	memcpy(d->raw, raw, SK_AEAD_KEY_LEN);
@@ -425,7 +405,7 @@ sk_mfa_init(const struct sk_config *cfg,
 		return 0;
 	memcpy(st.master, master, SK_AEAD_KEY_LEN);
 	st.have_master = true;
-	if ((r = sk_hkdf(master, "sekisho:mfa:csrf:v1", st.csrf)) != 0)
+	if ((r = sk_hkdf(master, SK_HKDF_MFA_CSRF, st.csrf)) != 0)
 		return r;
 	/*
 	 * Open every tenant's data key now, so a wrong master key stops
@@ -486,7 +466,7 @@ sk_mfa_csrf_token(const char *handle, char out[44])
 	out[0] = '\0';
 	if (!st.have_master)
 		return SK_ERR_CONFIG;
-	snprintf(msg, sizeof(msg), "sekisho-csrf:v1:%s", handle);
+	snprintf(msg, sizeof(msg), SK_MAC_MFA_CSRF, handle);
 	if (HMAC(EVP_sha256(), st.csrf, sizeof(st.csrf), (unsigned char *)msg,
 		 strlen(msg), md, &mdlen) == NULL)
 		return SK_ERR_INTERNAL;
@@ -592,7 +572,7 @@ rc_hash(const unsigned char rk[SK_AEAD_KEY_LEN], const char *tenant,
 	char msg[256];
 	size_t i;
 
-	snprintf(msg, sizeof(msg), "v1:%s:%s:%s", tenant, user, norm);
+	snprintf(msg, sizeof(msg), SK_MAC_RECOVERY, tenant, user, norm);
 	if (HMAC(EVP_sha256(), rk, SK_AEAD_KEY_LEN, (unsigned char *)msg,
 		 strlen(msg), md, &mdlen) == NULL) {
 		sk_memzero(msg, sizeof(msg));
@@ -844,29 +824,30 @@ static struct sk_script regen_script = {
 int
 sk_mfa_signin_state(const char *user_id, const char *roles, bool *enrolled)
 {
-	char ukey[KEY_LEN], totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN];
+	char ukey[SK_KEY_LEN], totp[SK_KEY_LEN];
 	struct sk_reply *rep = NULL;
-	const char *argv[3];
+	struct sk_cmd c;
 	int r;
 
 	*enrolled = false;
-	if (!user_keys(user_id, totp, rc, fail))
+	if (!user_ok(user_id))
 		return SK_ERR_INVALID;
-	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
-	argv[0] = ukey;
-	argv[1] = totp;
-	argv[2] = roles != NULL ? roles : "";
-	if ((r = eval(&rep, &signin_script, 2, 3, argv)) != 0)
+	snprintf(ukey, sizeof(ukey), SK_KEY_USER, user_id);
+	snprintf(totp, sizeof(totp), SK_KEY_TOTP, user_id);
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, ukey);
+	sk_cmd_add_str(&c, totp);
+	sk_cmd_add_str(&c, roles != NULL ? roles : "");
+	if ((r = sk_cmd_eval(&c, &signin_script, 2, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_INTEGER) {
 		r = SK_ERR_STORE;
 	} else if (rep->integer < 0) {
 		sk_error("mfa: user %s enrolled a TOTP factor, but its record "
-			 "(sk:{u:%s}:totp) is missing from Redis: sign-in "
-			 "refused; restore it from a backup of Redis, or reset "
-			 "the factor (HDEL sk:{u:%s} totp) so the user enrols "
-			 "again",
-			 user_id, user_id, user_id);
+			 "(%s) is missing from Redis: sign-in refused; restore "
+			 "it from a backup of Redis, or reset the factor (HDEL "
+			 "%s totp) so the user enrols again",
+			 user_id, totp, ukey);
 		r = SK_ERR_LOST;
 	} else {
 		*enrolled = rep->integer == 1;
@@ -907,15 +888,15 @@ sk_mfa_enrol_begin(const char *tenant, const char *user_id, const char *handle,
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], ekey[KEY_LEN],
-	    aad[AAD_LEN], ttl[24], b32[SK_MFA_SECRET_B32 + 1], *sealed = NULL;
+	char ekey[SK_KEY_LEN], aad[SK_LABEL_LEN], b32[SK_MFA_SECRET_B32 + 1],
+	    *sealed = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[3];
+	struct sk_cmd c;
 	int r;
 
 	*secret_b32 = NULL;
 	*uri = NULL;
-	if (!user_keys(user_id, totp, rc, fail) ||
+	if (!user_ok(user_id) ||
 	    !enrol_names(tenant, user_id, handle, ekey, aad))
 		return SK_ERR_INVALID;
 	if ((r = dk_get(tenant, key, rk)) != 0)
@@ -923,11 +904,11 @@ sk_mfa_enrol_begin(const char *tenant, const char *user_id, const char *handle,
 	if ((r = sk_random_bytes(secret, sizeof(secret))) != 0 ||
 	    (r = sk_aead_seal(key, secret, sizeof(secret), aad, &sealed)) != 0)
 		goto out;
-	snprintf(ttl, sizeof(ttl), "%d", SK_MFA_ENROL_TTL);
-	argv[0] = ekey;
-	argv[1] = sealed;
-	argv[2] = ttl;
-	if ((r = eval(&rep, &enrol_begin_script, 1, 3, argv)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, ekey);
+	sk_cmd_add_str(&c, sealed);
+	sk_cmd_add_int(&c, SK_MFA_ENROL_TTL);
+	if ((r = sk_cmd_eval(&c, &enrol_begin_script, 1, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_STRING) {
 		r = SK_ERR_STORE;
@@ -963,26 +944,26 @@ sk_mfa_enrol_finish(const char *tenant, const char *user_id,
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], ekey[KEY_LEN],
-	    ukey[KEY_LEN], aad[AAD_LEN], steps[24], *sealed = NULL,
+	char ekey[SK_KEY_LEN], aad[SK_LABEL_LEN], *sealed = NULL,
 	    *pseed = NULL;
 	char hashes[SK_MFA_RECOVERY_CODES][HMAC_HEX + 1];
 	struct sk_reply *rep = NULL;
-	const char *argv[8 + SK_MFA_RECOVERY_CODES];
+	struct sk_cmd c;
 	int64_t now, step;
 	int i, r;
 
 	memset(codes, 0, sizeof(*codes));
 	*nowp = 0;
-	if (!user_keys(user_id, totp, rc, fail) ||
+	if (!user_ok(user_id) ||
 	    !enrol_names(tenant, user_id, handle, ekey, aad))
 		return SK_ERR_INVALID;
 	if (!six_digits(code))
 		return SK_ERR_TOKEN;
 	if ((r = dk_get(tenant, key, rk)) != 0)
 		goto out;
-	argv[0] = ekey;
-	if ((r = eval(&rep, &enrol_load_script, 1, 1, argv)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, ekey);
+	if ((r = sk_cmd_eval(&c, &enrol_load_script, 1, &rep)) != 0)
 		goto out;
 	if (!is_str(rep, 0) || !is_str(rep, 1)) {
 		r = SK_ERR_STORE;
@@ -1008,25 +989,23 @@ sk_mfa_enrol_finish(const char *tenant, const char *user_id,
 		goto out;
 	}
 	/* Sealed again for its new purpose: an active seed. */
-	seed_aad(aad, "totp-seed", tenant, user_id);
+	seed_aad(aad, tenant, user_id);
 	if ((r = sk_aead_seal(key, secret, sizeof(secret), aad, &sealed)) != 0)
 		goto out;
 	if ((r = rc_generate(rk, tenant, user_id, codes, hashes)) != 0)
 		goto out;
-	snprintf(steps, sizeof(steps), "%lld", (long long)step);
-	snprintf(ukey, sizeof(ukey), "sk:{u:%s}", user_id);
-	argv[0] = totp;
-	argv[1] = rc;
-	argv[2] = ekey;
-	argv[3] = ukey;
-	argv[4] = pseed;
-	argv[5] = sealed;
-	argv[6] = steps;
-	argv[7] = replace ? "1" : "0";
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_RECOVERY, user_id);
+	sk_cmd_add_str(&c, ekey);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, user_id);
+	sk_cmd_add_str(&c, pseed);
+	sk_cmd_add_str(&c, sealed);
+	sk_cmd_add_int(&c, step);
+	sk_cmd_add_str(&c, replace ? "1" : "0");
 	for (i = 0; i < SK_MFA_RECOVERY_CODES; i++)
-		argv[8 + i] = hashes[i];
-	if ((r = eval(&rep, &enrol_finish_script, 4, 8 + SK_MFA_RECOVERY_CODES,
-		      argv)) != 0)
+		sk_cmd_add_str(&c, hashes[i]);
+	if ((r = sk_cmd_eval(&c, &enrol_finish_script, 4, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER) {
 		r = SK_ERR_STORE;
@@ -1058,22 +1037,20 @@ static int
 reserve(const char *user_id, const char *what, const struct sk_mfa_limit *lim,
 	struct sk_reply **rep, int64_t *retry_after)
 {
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], max[24], win[24];
-	const char *argv[6];
+	struct sk_cmd c;
 	int r;
 
 	*rep = NULL;
-	if (!user_keys(user_id, totp, rc, fail))
+	if (!user_ok(user_id))
 		return SK_ERR_INVALID;
-	snprintf(max, sizeof(max), "%lld", (long long)lim->max_failures);
-	snprintf(win, sizeof(win), "%lld", (long long)lim->window);
-	argv[0] = totp;
-	argv[1] = fail;
-	argv[2] = rc;
-	argv[3] = max;
-	argv[4] = win;
-	argv[5] = what;
-	if ((r = eval(rep, &reserve_script, 3, 6, argv)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_MFA_FAILS, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_RECOVERY, user_id);
+	sk_cmd_add_int(&c, lim->max_failures);
+	sk_cmd_add_int(&c, lim->window);
+	sk_cmd_add_str(&c, what);
+	if ((r = sk_cmd_eval(&c, &reserve_script, 3, rep)) != 0)
 		return r;
 	if (is_int(*rep, 0) && (*rep)->elem[0]->integer == 0) {
 		*retry_after = num(*rep, 2);
@@ -1095,15 +1072,14 @@ sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], aad[AAD_LEN], steps[24],
-	    *seed = NULL;
+	char aad[SK_LABEL_LEN], *seed = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[4];
+	struct sk_cmd c;
 	int64_t now, step, last;
 	int r;
 
 	*retry_after = 0;
-	if (!user_keys(user_id, totp, rc, fail))
+	if (!user_ok(user_id))
 		return SK_ERR_INVALID;
 	if (!six_digits(code))
 		return SK_ERR_INVALID;
@@ -1118,7 +1094,7 @@ sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
 		goto out;
 	}
 	sk_reply_free(&rep);
-	seed_aad(aad, "totp-seed", tenant, user_id);
+	seed_aad(aad, tenant, user_id);
 	if ((r = seed_open(key, seed, "totp-seed", aad, user_id, secret)) != 0)
 		goto out;
 	if ((r = sk_mfa_totp_verify(secret, sizeof(secret), now, SK_MFA_WINDOW,
@@ -1133,12 +1109,12 @@ sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
 		r = SK_ERR_TOKEN;
 		goto out;
 	}
-	snprintf(steps, sizeof(steps), "%lld", (long long)step);
-	argv[0] = totp;
-	argv[1] = fail;
-	argv[2] = steps;
-	argv[3] = seed;
-	if ((r = eval(&rep, &accept_script, 2, 4, argv)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_MFA_FAILS, user_id);
+	sk_cmd_add_int(&c, step);
+	sk_cmd_add_str(&c, seed);
+	if ((r = sk_cmd_eval(&c, &accept_script, 2, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER || rep->integer != 1) {
 		sk_info("mfa: user %s: code replayed or factor changed",
@@ -1160,17 +1136,16 @@ sk_mfa_check_recovery(const char *tenant, const char *user_id, const char *code,
 		      int *remaining)
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN];
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN], norm[11],
-	    h[HMAC_HEX + 1], *seed = NULL;
+	char norm[11], h[HMAC_HEX + 1], *seed = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[5];
+	struct sk_cmd c;
 	bool match = false;
 	size_t i;
 	int r;
 
 	*retry_after = 0;
 	*remaining = 0;
-	if (!user_keys(user_id, totp, rc, fail))
+	if (!user_ok(user_id))
 		return SK_ERR_INVALID;
 	if (sk_mfa_recovery_normalise(code, norm) != 0)
 		return SK_ERR_INVALID;
@@ -1195,12 +1170,13 @@ sk_mfa_check_recovery(const char *tenant, const char *user_id, const char *code,
 		goto out;
 	}
 	sk_reply_free(&rep);
-	argv[0] = rc;
-	argv[1] = fail;
-	argv[2] = totp;
-	argv[3] = h;
-	argv[4] = seed;
-	if ((r = eval(&rep, &rc_spend_script, 3, 5, argv)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_RECOVERY, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_MFA_FAILS, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
+	sk_cmd_add_str(&c, h);
+	sk_cmd_add_str(&c, seed);
+	if ((r = sk_cmd_eval(&c, &rc_spend_script, 3, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER) {
 		r = SK_ERR_STORE;
@@ -1225,18 +1201,18 @@ out:
 int
 sk_mfa_status(const char *user_id, bool *enrolled, int *remaining)
 {
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN];
 	struct sk_reply *rep = NULL;
-	const char *argv[2];
+	struct sk_cmd c;
 	int r;
 
 	*enrolled = false;
 	*remaining = 0;
-	if (!user_keys(user_id, totp, rc, fail))
+	if (!user_ok(user_id))
 		return SK_ERR_INVALID;
-	argv[0] = totp;
-	argv[1] = rc;
-	if ((r = eval(&rep, &status_script, 2, 2, argv)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_RECOVERY, user_id);
+	if ((r = sk_cmd_eval(&c, &status_script, 2, &rep)) != 0)
 		return r;
 	if (!is_int(rep, 0) || !is_int(rep, 1)) {
 		r = SK_ERR_STORE;
@@ -1253,24 +1229,23 @@ sk_mfa_recovery_regenerate(const char *tenant, const char *user_id,
 			   struct sk_mfa_codes *codes)
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN];
-	char totp[KEY_LEN], rc[KEY_LEN], fail[KEY_LEN];
 	char hashes[SK_MFA_RECOVERY_CODES][HMAC_HEX + 1];
-	const char *argv[2 + SK_MFA_RECOVERY_CODES];
 	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
 	int i, r;
 
 	memset(codes, 0, sizeof(*codes));
-	if (!user_keys(user_id, totp, rc, fail))
+	if (!user_ok(user_id))
 		return SK_ERR_INVALID;
 	if ((r = dk_get(tenant, key, rk)) != 0 ||
 	    (r = rc_generate(rk, tenant, user_id, codes, hashes)) != 0)
 		goto out;
-	argv[0] = totp;
-	argv[1] = rc;
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_RECOVERY, user_id);
 	for (i = 0; i < SK_MFA_RECOVERY_CODES; i++)
-		argv[2 + i] = hashes[i];
-	if ((r = eval(&rep, &regen_script, 2, 2 + SK_MFA_RECOVERY_CODES,
-		      argv)) != 0)
+		sk_cmd_add_str(&c, hashes[i]);
+	if ((r = sk_cmd_eval(&c, &regen_script, 2, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER)
 		r = SK_ERR_STORE;

@@ -1,17 +1,16 @@
 /*
- * Master key rotation: re-seals, under a new master key, every record
- * that is sealed directly under the master key. Nothing sealed under a
- * tenant data key changes: that is what the data keys are for.
+ * Master key rotation (sekisho/rewrap.h): re-seals, under a new master
+ * key, every record that is sealed directly under the master key. Nothing
+ * sealed under a tenant data key changes: that is what the data keys are
+ * for. The records (session/schema_int.h):
  *
- *   sk:{t:<tenant>}:dk   tenant data keys (aad sekisho:tenant-data-key:v1:T),
- *                        found through the index sk:{mk}:dks (a set of
- *                        tenant ids, kept by session/mfa_store.c), so
- *                        that a Redis Cluster is covered on every node;
- *                        SCAN only adds keys of earlier versions
- *   sk:{keys}            signing keys, field "key" of each JSON value
- *                        (aad sekisho:signing-key:<kid>; session/keys.c)
- *   sk:{mk}              the master key check value
- *                        (aad sekisho:master-key-check; session/keys.c)
+ *   SK_KEY_DATA_KEY      tenant data keys, found through the index
+ *                        SK_KEY_DK_INDEX (kept by session/mfa_store.c),
+ *                        so that a Redis Cluster is covered on every
+ *                        node; SCAN only adds keys of earlier versions
+ *   SK_KEY_KEYSET        signing keys, field "key" of each JSON value
+ *                        (session/keys.c)
+ *   SK_KEY_MASTER_CHECK  the master key check value (session/keys.c)
  *
  * Each record is replaced only if it still holds what was read (a Lua
  * compare-and-set), so a record written meanwhile by a running instance
@@ -19,21 +18,17 @@
  * that already opens with the new key counts as done, which makes the
  * whole operation safe to repeat after an interruption.
  */
-#include "sekisho/mfa.h"
-#include "mfa_int.h"
+#include "sekisho/rewrap.h"
+#include "schema_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
-#include "sekisho/store.h"
+#include "store_int.h"
 #include "sekisho/util.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MK_KEY "sk:{mk}"
-#define MK_AAD "sekisho:master-key-check"
-#define KEYSET_KEY "sk:{keys}"
 
 struct tally {
 	int done;
@@ -83,13 +78,16 @@ static int
 cas(const char *key, const char *expected, const char *value, const char *field)
 {
 	struct sk_reply *rep = NULL;
-	const char *argv[4] = {key, expected, value, field};
-	size_t lens[4];
-	int i, n = field != NULL ? 4 : 3, r;
+	struct sk_cmd c;
+	int r;
 
-	for (i = 0; i < n; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &cas_script, 1, n, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, key);
+	sk_cmd_add_str(&c, expected);
+	sk_cmd_add_str(&c, value);
+	if (field != NULL)
+		sk_cmd_add_str(&c, field);
+	if ((r = sk_cmd_eval(&c, &cas_script, 1, &rep)) != 0)
 		return r;
 	r = rep->type == SK_REPLY_INTEGER && rep->integer == 1 ? 0
 							       : SK_ERR_STORE;
@@ -140,19 +138,17 @@ rewrap_data_key(const unsigned char *old_key, const unsigned char *new_key,
 		const char *tenant, struct tally *t)
 {
 	struct sk_reply *val = NULL;
-	char key[128], aad[256], what[160];
-	const char *argv[2];
-	size_t lens[2];
+	char key[SK_KEY_LEN], aad[SK_LABEL_LEN], what[160];
+	struct sk_cmd c;
 	int r;
 
-	snprintf(key, sizeof(key), "sk:{t:%s}:dk", tenant);
-	snprintf(aad, sizeof(aad), "sekisho:tenant-data-key:v1:%s", tenant);
+	snprintf(key, sizeof(key), SK_KEY_DATA_KEY, tenant);
+	snprintf(aad, sizeof(aad), SK_AAD_TENANT_DK, tenant);
 	snprintf(what, sizeof(what), "the data key of tenant %s", tenant);
-	argv[0] = "GET";
-	argv[1] = key;
-	lens[0] = 3;
-	lens[1] = strlen(key);
-	if ((r = sk_store_cmd(&val, 2, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "GET");
+	sk_cmd_add_str(&c, key);
+	if ((r = sk_cmd_run(&c, &val)) != 0)
 		return r;
 	if (val->type == SK_REPLY_STRING)
 		r = rewrap_one(old_key, new_key, key, NULL, val->str, aad, what,
@@ -161,7 +157,7 @@ rewrap_data_key(const unsigned char *old_key, const unsigned char *new_key,
 		sk_warn("rewrap: %s is listed in %s but missing from Redis "
 			"(nothing to re-seal; its factors cannot be checked "
 			"until it is restored)",
-			what, SK_DK_INDEX);
+			what, SK_KEY_DK_INDEX);
 	sk_reply_free(&val);
 	return r;
 }
@@ -188,25 +184,27 @@ static int
 rewrap_unlisted(const unsigned char *old_key, const unsigned char *new_key,
 		const struct sk_reply *set, struct tally *t)
 {
-	struct sk_reply *rep = NULL, *add = NULL;
+	/* A found key is the tenant between these two. */
+	const size_t pfx = sizeof(SK_KEY_TENANT_PFX) - 1,
+		     sfx = sizeof(SK_KEY_DK_SFX) - 1;
+	struct sk_reply *rep = NULL;
 	char cursor[32] = "0", tenant[80];
-	const char *argv[6];
-	size_t lens[6], i, len;
-	int j, r = 0;
+	struct sk_cmd c;
+	size_t i, len;
+	int r = 0;
 
 	do {
-		argv[0] = "SCAN";
-		argv[1] = cursor;
-		argv[2] = "MATCH";
-		argv[3] = "sk:{t:*}:dk";
-		argv[4] = "COUNT";
-		argv[5] = "1000";
-		for (j = 0; j < 6; j++)
-			lens[j] = strlen(argv[j]);
-		if (sk_store_cmd(&rep, 6, argv, lens) != 0) {
+		sk_cmd_init(&c);
+		sk_cmd_add_str(&c, "SCAN");
+		sk_cmd_add_str(&c, cursor);
+		sk_cmd_add_str(&c, "MATCH");
+		sk_cmd_add_str(&c, SK_KEY_DATA_KEY_MATCH);
+		sk_cmd_add_str(&c, "COUNT");
+		sk_cmd_add_int(&c, 1000);
+		if (sk_cmd_run(&c, &rep) != 0) {
 			sk_warn("rewrap: SCAN failed; re-sealed the data keys "
 				"listed in %s only",
-				SK_DK_INDEX);
+				SK_KEY_DK_INDEX);
 			return 0;
 		}
 		if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
@@ -218,31 +216,28 @@ rewrap_unlisted(const unsigned char *old_key, const unsigned char *new_key,
 		snprintf(cursor, sizeof(cursor), "%s", rep->elem[0]->str);
 		for (i = 0; i < rep->elem[1]->nelem; i++) {
 			const char *k = rep->elem[1]->elem[i]->str;
-			if (k == NULL || (len = strlen(k)) < 11 ||
-			    len - 10 >= sizeof(tenant))
+			if (k == NULL || (len = strlen(k)) <= pfx + sfx ||
+			    len - pfx - sfx >= sizeof(tenant) ||
+			    strncmp(k, SK_KEY_TENANT_PFX, pfx) != 0 ||
+			    strcmp(k + len - sfx, SK_KEY_DK_SFX) != 0)
 				continue;
-			/* "sk:{t:" tenant "}:dk" */
-			memcpy(tenant, k + 6, len - 10);
-			tenant[len - 10] = '\0';
+			memcpy(tenant, k + pfx, len - pfx - sfx);
+			tenant[len - pfx - sfx] = '\0';
 			if (listed(set, tenant))
 				continue;
 			if ((r = rewrap_data_key(old_key, new_key, tenant,
 						 t)) != 0)
 				goto out;
-			argv[0] = "SADD";
-			argv[1] = SK_DK_INDEX;
-			argv[2] = tenant;
-			lens[0] = 4;
-			lens[1] = strlen(SK_DK_INDEX);
-			lens[2] = strlen(tenant);
-			if ((r = sk_store_cmd(&add, 3, argv, lens)) != 0)
+			sk_cmd_init(&c);
+			sk_cmd_add_str(&c, "SADD");
+			sk_cmd_add_str(&c, SK_KEY_DK_INDEX);
+			sk_cmd_add_str(&c, tenant);
+			if ((r = sk_cmd_exec(&c)) != 0)
 				goto out;
-			sk_reply_free(&add);
 		}
 		sk_reply_free(&rep);
 	} while (strcmp(cursor, "0") != 0);
 out:
-	sk_reply_free(&add);
 	sk_reply_free(&rep);
 	return r;
 }
@@ -255,12 +250,15 @@ static int
 rewrap_data_keys(const unsigned char *old_key, const unsigned char *new_key,
 		 struct tally *t)
 {
-	const char *argv[2] = {"SMEMBERS", SK_DK_INDEX};
-	size_t lens[2] = {8, strlen(SK_DK_INDEX)}, i;
 	struct sk_reply *set = NULL;
+	struct sk_cmd c;
+	size_t i;
 	int r;
 
-	if ((r = sk_store_cmd(&set, 2, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "SMEMBERS");
+	sk_cmd_add_str(&c, SK_KEY_DK_INDEX);
+	if ((r = sk_cmd_run(&c, &set)) != 0)
 		return r;
 	if (set->type != SK_REPLY_ARRAY) {
 		r = SK_ERR_STORE;
@@ -284,15 +282,18 @@ static int
 rewrap_signing_keys(const unsigned char *old_key, const unsigned char *new_key,
 		    struct tally *t)
 {
-	const char *argv[2] = {"HGETALL", KEYSET_KEY};
-	size_t lens[2] = {7, strlen(KEYSET_KEY)}, i;
 	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
 	json_t *j = NULL;
-	char aad[160], what[160], *fresh = NULL, *val = NULL;
+	char aad[SK_LABEL_LEN], what[160], *fresh = NULL, *val = NULL;
 	const char *sealed;
+	size_t i;
 	int r;
 
-	if ((r = sk_store_cmd(&rep, 2, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "HGETALL");
+	sk_cmd_add_str(&c, SK_KEY_KEYSET);
+	if ((r = sk_cmd_run(&c, &rep)) != 0)
 		return r;
 	for (i = 0; rep->type == SK_REPLY_ARRAY && i + 1 < rep->nelem; i += 2) {
 		const char *kid = rep->elem[i]->str;
@@ -309,7 +310,7 @@ rewrap_signing_keys(const unsigned char *old_key, const unsigned char *new_key,
 			j = NULL;
 			continue;
 		}
-		snprintf(aad, sizeof(aad), "sekisho:signing-key:%s", kid);
+		snprintf(aad, sizeof(aad), SK_AAD_SIGNING_KEY, kid);
 		r = reseal(old_key, new_key, sealed, aad, &fresh);
 		if (r == 1) {
 			t->already++;
@@ -327,7 +328,7 @@ rewrap_signing_keys(const unsigned char *old_key, const unsigned char *new_key,
 				r = SK_ERR_NOMEM;
 				goto out;
 			}
-			r = cas(KEYSET_KEY, old, val, kid);
+			r = cas(SK_KEY_KEYSET, old, val, kid);
 			if (r == SK_ERR_STORE) {
 				sk_error("rewrap: %s changed while being "
 					 "re-sealed; run the command again",
@@ -360,10 +361,9 @@ sk_master_rewrap(const unsigned char old_key[SK_AEAD_KEY_LEN],
 		 const unsigned char new_key[SK_AEAD_KEY_LEN], int *done,
 		 int *already)
 {
-	const char *argv[2] = {"GET", MK_KEY};
-	size_t lens[2] = {3, strlen(MK_KEY)};
 	struct sk_reply *rep = NULL;
 	struct tally t = {0, 0, 0};
+	struct sk_cmd c;
 	int r;
 
 	*done = 0;
@@ -378,10 +378,14 @@ sk_master_rewrap(const unsigned char old_key[SK_AEAD_KEY_LEN],
 	if ((r = rewrap_data_keys(old_key, new_key, &t)) != 0 ||
 	    (r = rewrap_signing_keys(old_key, new_key, &t)) != 0)
 		goto out;
-	if ((r = sk_store_cmd(&rep, 2, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "GET");
+	sk_cmd_add_str(&c, SK_KEY_MASTER_CHECK);
+	if ((r = sk_cmd_run(&c, &rep)) != 0)
 		goto out;
 	if (rep->type == SK_REPLY_STRING && t.bad == 0)
-		r = rewrap_one(old_key, new_key, MK_KEY, NULL, rep->str, MK_AAD,
+		r = rewrap_one(old_key, new_key, SK_KEY_MASTER_CHECK, NULL,
+			       rep->str, SK_AAD_MASTER_CHECK,
 			       "the master key check value", &t);
 out:
 	sk_reply_free(&rep);

@@ -1,8 +1,9 @@
 /* Sessions and pending sign-ins in Redis. See session/include/sekisho/session.h. */
 #include "sekisho/session.h"
+#include "schema_int.h"
 #include "session_int.h"
 #include "sekisho/err.h"
-#include "sekisho/store.h"
+#include "store_int.h"
 #include "sekisho/util.h"
 
 #include <stdbool.h>
@@ -10,24 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SESSION_KEY_LEN SK_KEY_LEN
-
 /*
- * sk:{u:<user>}:s:<sha256(sid)>, in the user's slot (session_int.h); hex
- * (65 bytes) gets the hash alone, which names the session in its handle
- * and in the user's index. False for a session id of another shape.
+ * SK_KEY_SESSION, in the user's slot; hex (65 bytes) gets the hash alone,
+ * which names the session in its handle and in the user's index. False
+ * for a session id of another shape.
  */
 static bool
-session_key(const char *sid, char key[SESSION_KEY_LEN], char uid[],
-	    char hex[65])
+session_key(const char *sid, char key[SK_KEY_LEN], char uid[], char hex[65])
 {
-	char suffix[72];
-
 	if (!sk_user_value_split(sid, uid))
 		return false;
 	sk_sha256_hex(sid, strlen(sid), hex);
-	snprintf(suffix, sizeof(suffix), ":s:%s", hex);
-	sk_user_key(key, uid, suffix);
+	snprintf(key, SK_KEY_LEN, SK_KEY_SESSION, uid, hex);
 	return true;
 }
 
@@ -44,17 +39,15 @@ sk_session_id_ok(const char *sid)
  * session; false for a malformed handle or user id.
  */
 static bool
-handle_key(const char *user, const char *handle, char key[SESSION_KEY_LEN])
+handle_key(const char *user, const char *handle, char key[SK_KEY_LEN])
 {
-	char suffix[80];
 	size_t i;
 
 	if (!sk_user_id_ok(user))
 		return false;
 	/* App sessions: "a_" + 22 base64url characters. */
 	if (strncmp(handle, "a_", 2) == 0 && sk_app_family_ok(handle + 2)) {
-		snprintf(suffix, sizeof(suffix), ":a:%s", handle + 2);
-		sk_user_key(key, user, suffix);
+		snprintf(key, SK_KEY_LEN, SK_KEY_APP, user, handle + 2);
 		return true;
 	}
 	if (strncmp(handle, "s_", 2) != 0 || strlen(handle) != 66)
@@ -63,8 +56,7 @@ handle_key(const char *user, const char *handle, char key[SESSION_KEY_LEN])
 		if (!((handle[i] >= '0' && handle[i] <= '9') ||
 		      (handle[i] >= 'a' && handle[i] <= 'f')))
 			return false;
-	snprintf(suffix, sizeof(suffix), ":s:%s", handle + 2);
-	sk_user_key(key, user, suffix);
+	snprintf(key, SK_KEY_LEN, SK_KEY_SESSION, user, handle + 2);
 	return true;
 }
 
@@ -205,13 +197,11 @@ int
 sk_session_create(const struct sk_session *s, int64_t idle_s,
 		  int64_t absolute_s, char **sidp)
 {
-	char key[SESSION_KEY_LEN], ukey[SK_KEY_LEN], ikey[SK_KEY_LEN];
-	char idle[24], abs[24], pttl[24], hex[65], uid[SK_USER_ID_CHARS + 1];
+	char key[SK_KEY_LEN], hex[65], uid[SK_USER_ID_CHARS + 1];
 	char *rnd = NULL, *sid = NULL;
 	struct sk_reply *rep = NULL;
-	const char *argv[15];
-	size_t lens[15];
-	int i, r;
+	struct sk_cmd c;
+	int r;
 
 	*sidp = NULL;
 	if (!sk_user_id_ok(s->user_id))
@@ -228,29 +218,23 @@ sk_session_create(const struct sk_session *s, int64_t idle_s,
 		r = SK_ERR_INTERNAL;
 		goto out;
 	}
-	sk_user_key(ukey, uid, "");
-	sk_user_key(ikey, uid, ":sess");
-	snprintf(idle, sizeof(idle), "%lld", (long long)idle_s);
-	snprintf(abs, sizeof(abs), "%lld", (long long)absolute_s);
-	snprintf(pttl, sizeof(pttl), "%d", SK_SESSION_PENDING_TTL);
-	argv[0] = key;
-	argv[1] = ukey;
-	argv[2] = ikey;
-	argv[3] = s->user_id;
-	argv[4] = s->tenant;
-	argv[5] = s->email ? s->email : "";
-	argv[6] = s->name ? s->name : "";
-	argv[7] = s->provider ? s->provider : "";
-	argv[8] = idle;
-	argv[9] = abs;
-	argv[10] = s->amr ? s->amr : "";
-	argv[11] = s->roles ? s->roles : "";
-	argv[12] = s->mfa_pending ? "1" : "0";
-	argv[13] = pttl;
-	argv[14] = hex;
-	for (i = 0; i < 15; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &create_script, 3, 15, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, key);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
+	sk_cmd_add_fmt(&c, SK_KEY_USER_INDEX, uid);
+	sk_cmd_add_str(&c, s->user_id);
+	sk_cmd_add_str(&c, s->tenant);
+	sk_cmd_add_str(&c, s->email ? s->email : "");
+	sk_cmd_add_str(&c, s->name ? s->name : "");
+	sk_cmd_add_str(&c, s->provider ? s->provider : "");
+	sk_cmd_add_int(&c, idle_s);
+	sk_cmd_add_int(&c, absolute_s);
+	sk_cmd_add_str(&c, s->amr ? s->amr : "");
+	sk_cmd_add_str(&c, s->roles ? s->roles : "");
+	sk_cmd_add_str(&c, s->mfa_pending ? "1" : "0");
+	sk_cmd_add_int(&c, SK_SESSION_PENDING_TTL);
+	sk_cmd_add_str(&c, hex);
+	if ((r = sk_cmd_eval(&c, &create_script, 3, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER) {
 		r = rep->type == SK_REPLY_NIL ? SK_ERR_DENIED : SK_ERR_STORE;
@@ -270,16 +254,19 @@ static int
 eval_on(struct sk_script *script, const char *key, const char *arg,
 	struct sk_reply **rep)
 {
-	const char *argv[2] = {key, arg};
-	size_t lens[2] = {strlen(key), arg ? strlen(arg) : 0};
+	struct sk_cmd c;
 
-	return sk_store_eval(rep, script, 1, arg ? 2 : 1, argv, lens);
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, key);
+	if (arg != NULL)
+		sk_cmd_add_str(&c, arg);
+	return sk_cmd_eval(&c, script, 1, rep);
 }
 
 int
 sk_session_get(const char *sid, struct sk_session **out)
 {
-	char key[SESSION_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
+	char key[SK_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
 	struct sk_reply *rep = NULL;
 	struct sk_session *s = NULL;
 	int r;
@@ -338,23 +325,18 @@ out:
 int
 sk_session_mfa_complete(const char *sid, int64_t *mfa_at)
 {
-	char key[SESSION_KEY_LEN], ukey[SK_KEY_LEN];
-	char uid[SK_USER_ID_CHARS + 1], hex[65];
+	char key[SK_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
 	struct sk_reply *rep = NULL;
-	const char *argv[2];
-	size_t lens[2];
+	struct sk_cmd c;
 	int r;
 
 	*mfa_at = 0;
 	if (!session_key(sid, key, uid, hex))
 		return SK_ERR_NOT_FOUND;
-	sk_user_key(ukey, uid, "");
-	argv[0] = key;
-	argv[1] = ukey;
-	lens[0] = strlen(key);
-	lens[1] = strlen(ukey);
-	if ((r = sk_store_eval(&rep, &mfa_complete_script, 2, 2, argv,
-			       lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, key);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
+	if ((r = sk_cmd_eval(&c, &mfa_complete_script, 2, &rep)) != 0)
 		return r;
 	if (rep->type == SK_REPLY_INTEGER)
 		*mfa_at = rep->integer;
@@ -367,27 +349,21 @@ sk_session_mfa_complete(const char *sid, int64_t *mfa_at)
 int
 sk_session_destroy(const char *sid)
 {
-	char key[SESSION_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
-	struct sk_reply *rep = NULL;
-	const char *argv[2];
-	size_t lens[2];
-	int r;
+	char key[SK_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
+	struct sk_cmd c;
 
 	if (!session_key(sid, key, uid, hex))
 		return 0; /* names no session */
-	argv[0] = "DEL";
-	argv[1] = key;
-	lens[0] = 3;
-	lens[1] = strlen(key);
-	r = sk_store_cmd(&rep, 2, argv, lens);
-	sk_reply_free(&rep);
-	return r;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "DEL");
+	sk_cmd_add_str(&c, key);
+	return sk_cmd_exec(&c);
 }
 
 int
 sk_session_end_all(const char *sid)
 {
-	char key[SESSION_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
+	char key[SK_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
 
 	if (!session_key(sid, key, uid, hex))
 		return SK_ERR_NOT_FOUND;
@@ -395,58 +371,18 @@ sk_session_end_all(const char *sid)
 }
 
 static void
-state_key(const char *state, char key[SESSION_KEY_LEN])
+state_key(const char *state, char key[SK_KEY_LEN])
 {
 	char h[65];
 
 	sk_sha256_hex(state, strlen(state), h);
-	snprintf(key, SESSION_KEY_LEN, "sk:{st:%s}", h);
-}
-
-int
-sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s)
-{
-	struct sk_reply *rep = NULL;
-	const char *argv[5];
-	size_t lens[5];
-	char ttl[24];
-	int i, r;
-
-	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_s);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = blob;
-	argv[3] = "EX";
-	argv[4] = ttl;
-	for (i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	r = sk_store_cmd(&rep, 5, argv, lens);
-	sk_reply_free(&rep);
-	return r;
-}
-
-int
-sk_store_take(const char *key, char **blob)
-{
-	struct sk_reply *rep = NULL;
-	const char *argv[2];
-	size_t lens[2];
-	int r;
-
-	*blob = NULL;
-	argv[0] = "GETDEL"; /* single use: a replay finds nothing */
-	argv[1] = key;
-	lens[0] = 6;
-	lens[1] = strlen(key);
-	if ((r = sk_store_cmd(&rep, 2, argv, lens)) != 0)
-		return r;
-	return sk_reply_take_str(&rep, blob);
+	snprintf(key, SK_KEY_LEN, SK_KEY_LOGIN_STATE, h);
 }
 
 int
 sk_loginstate_put(const char *state, const char *blob, int64_t ttl_s)
 {
-	char key[SESSION_KEY_LEN];
+	char key[SK_KEY_LEN];
 
 	state_key(state, key);
 	return sk_store_put_ttl(key, blob, ttl_s);
@@ -455,7 +391,7 @@ sk_loginstate_put(const char *state, const char *blob, int64_t ttl_s)
 int
 sk_loginstate_take(const char *state, char **blob)
 {
-	char key[SESSION_KEY_LEN];
+	char key[SK_KEY_LEN];
 
 	state_key(state, key);
 	return sk_store_take(key, blob);
@@ -465,7 +401,7 @@ int
 sk_session_live(const char *user, const char *handle, const char *jti,
 		bool *live, int64_t *now)
 {
-	char key[SESSION_KEY_LEN];
+	char key[SK_KEY_LEN];
 	struct sk_reply *rep = NULL;
 	int r;
 
@@ -492,7 +428,7 @@ out:
 int
 sk_session_revoke_jti(const char *user, const char *handle, const char *jti)
 {
-	char key[SESSION_KEY_LEN];
+	char key[SK_KEY_LEN];
 	struct sk_reply *rep = NULL;
 	int r;
 

@@ -11,9 +11,10 @@
  */
 #include "sekisho/store.h"
 #include "sekisho/err.h"
-#include "session_int.h"
+#include "store_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -46,11 +47,13 @@ sk_store_info_field(const char *info, const char *name, char *out,
 static int
 info(const char *section, struct sk_reply **rep)
 {
-	const char *argv[2] = {"INFO", section};
-	size_t lens[2] = {4, strlen(section)};
+	struct sk_cmd c;
 	int r;
 
-	if ((r = sk_store_cmd(rep, 2, argv, lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "INFO");
+	sk_cmd_add_str(&c, section);
+	if ((r = sk_cmd_run(&c, rep)) != 0)
 		return r;
 	if ((*rep)->type != SK_REPLY_STRING) {
 		sk_reply_free(rep);
@@ -66,13 +69,16 @@ info(const char *section, struct sk_reply **rep)
 static int
 save_schedule(char *out, size_t outlen)
 {
-	const char *argv[3] = {"CONFIG", "GET", "save"};
-	size_t lens[3] = {6, 3, 4};
 	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
 	int r;
 
 	out[0] = '\0';
-	if (sk_store_cmd(&rep, 3, argv, lens) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "CONFIG");
+	sk_cmd_add_str(&c, "GET");
+	sk_cmd_add_str(&c, "save");
+	if (sk_cmd_run(&c, &rep) != 0)
 		return SK_ERR_DENIED;
 	if (rep->type == SK_REPLY_ARRAY && rep->nelem == 2 &&
 	    rep->elem[1]->type == SK_REPLY_STRING) {
@@ -150,6 +156,28 @@ sk_store_check_durable(bool require_persistence, char *why, size_t whylen)
 			 "redis.require_persistence: false");
 	r = SK_ERR_CONFIG;
 out:
+	sk_reply_free(&rep);
+	return r;
+}
+
+int
+sk_store_used_memory(int64_t *bytes)
+{
+	struct sk_reply *rep = NULL;
+	char v[32], *end;
+	int r;
+
+	*bytes = -1;
+	if ((r = info("memory", &rep)) != 0)
+		return r;
+	if ((r = sk_store_info_field(rep->str, "used_memory", v, sizeof(v))) ==
+	    0) {
+		*bytes = strtoll(v, &end, 10);
+		if (end == v || *end != '\0') {
+			*bytes = -1;
+			r = SK_ERR_STORE;
+		}
+	}
 	sk_reply_free(&rep);
 	return r;
 }

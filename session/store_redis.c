@@ -1,8 +1,10 @@
 /*
  * Redis store on hiredis: one connection per thread, timeouts, reconnection
- * with backoff, owned reply copies. See session/include/sekisho/store.h.
+ * with backoff, owned reply copies. See session/include/sekisho/store.h
+ * and session/store_int.h.
  */
 #include "sekisho/store.h"
+#include "store_int.h"
 #include "sekisho/config.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
@@ -22,7 +24,6 @@
 
 #define BACKOFF_MIN_US 100000
 #define BACKOFF_MAX_US 2000000
-#define MAX_ARGS 64
 
 static struct {
 	char *unix_path;
@@ -131,15 +132,22 @@ note_failure(struct conn *c, const char *what)
 		(long long)(c->backoff_us / 1000));
 }
 
-/* Sends a command on a fresh connection during setup; 0 if it succeeded. */
+/*
+ * Sends c on a fresh connection during setup; 0 if it succeeded. The
+ * command is spent either way.
+ */
 static int
-setup_cmd(redisContext *ctx, int argc, const char **argv, const size_t *lens)
+setup_cmd(redisContext *ctx, struct sk_cmd *c)
 {
-	redisReply *rep = redisCommandArgv(ctx, argc, argv, lens);
-	int ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
+	redisReply *rep = NULL;
+	int ok;
 
+	if (c->err == 0)
+		rep = redisCommandArgv(ctx, c->argc, c->argv, c->lens);
+	ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
 	if (rep != NULL)
 		freeReplyObject(rep);
+	sk_cmd_clear(c);
 	return ok ? 0 : SK_ERR_STORE;
 }
 
@@ -147,7 +155,7 @@ static int
 conn_get(struct conn *c, redisContext **out)
 {
 	redisContext *ctx;
-	char dbs[16];
+	struct sk_cmd cmd;
 
 	*out = NULL;
 	if (c->ctx != NULL) {
@@ -171,17 +179,17 @@ conn_get(struct conn *c, redisContext **out)
 	if (redisSetTimeout(ctx, conf.command_tv) != REDIS_OK)
 		goto fail;
 	if (conf.password != NULL) {
-		const char *argv[] = {"AUTH", conf.password};
-		size_t lens[] = {4, strlen(conf.password)};
-		if (setup_cmd(ctx, 2, argv, lens) != 0)
+		sk_cmd_init(&cmd);
+		sk_cmd_add_str(&cmd, "AUTH");
+		sk_cmd_add_str(&cmd, conf.password);
+		if (setup_cmd(ctx, &cmd) != 0)
 			goto fail;
 	}
 	if (conf.db != 0) {
-		const char *argv[] = {"SELECT", dbs};
-		size_t lens[2] = {6, 0};
-		snprintf(dbs, sizeof(dbs), "%d", conf.db);
-		lens[1] = strlen(dbs);
-		if (setup_cmd(ctx, 2, argv, lens) != 0)
+		sk_cmd_init(&cmd);
+		sk_cmd_add_str(&cmd, "SELECT");
+		sk_cmd_add_int(&cmd, conf.db);
+		if (setup_cmd(ctx, &cmd) != 0)
 			goto fail;
 	}
 	c->ctx = ctx;
@@ -367,8 +375,25 @@ sk_store_cmd(struct sk_reply **out, int argc, const char **argv,
 	if ((r = run(out, argc, argv, lens, err, sizeof(err))) != 0 &&
 	    err[0] != '\0') {
 		atomic_fetch_add(&store_errors, 1);
-		sk_warn("redis: %s: %s", argv[0], err);
+		/* The command's name only: its arguments may be secrets. */
+		sk_warn("redis: %.*s: %s", (int)lens[0], argv[0], err);
 	}
+	return r;
+}
+
+int
+sk_cmd_run(struct sk_cmd *c, struct sk_reply **out)
+{
+	int r;
+
+	*out = NULL;
+	if ((r = c->err) == 0 && c->argc == 0)
+		r = SK_ERR_INVALID;
+	if (r != 0)
+		sk_error("redis: a command was not sent (%s)", sk_err_str(r));
+	else
+		r = sk_store_cmd(out, c->argc, c->argv, c->lens);
+	sk_cmd_clear(c);
 	return r;
 }
 
@@ -399,18 +424,16 @@ script_sha(struct sk_script *s)
 	pthread_mutex_unlock(&script_lock);
 }
 
-int
-sk_store_eval(struct sk_reply **out, struct sk_script *script, int nkeys,
-	      int argc, const char **argv, const size_t *lens)
+/* EVALSHA, then EVAL after NOSCRIPT; c's arguments follow the three. */
+static int
+eval(struct sk_reply **out, struct sk_script *script, int nkeys,
+     const struct sk_cmd *c)
 {
-	const char *av[MAX_ARGS + 3];
-	size_t lv[MAX_ARGS + 3];
+	const char *av[SK_CMD_MAX_ARGS + 3];
+	size_t lv[SK_CMD_MAX_ARGS + 3];
 	char nk[16], err[256];
 	int i, r;
 
-	*out = NULL;
-	if (argc < 0 || argc > MAX_ARGS || nkeys < 0 || nkeys > argc)
-		return SK_ERR_INVALID;
 	script_sha(script);
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
@@ -419,17 +442,17 @@ sk_store_eval(struct sk_reply **out, struct sk_script *script, int nkeys,
 	lv[1] = 40;
 	av[2] = nk;
 	lv[2] = strlen(nk);
-	for (i = 0; i < argc; i++) {
-		av[i + 3] = argv[i];
-		lv[i + 3] = lens[i];
+	for (i = 0; i < c->argc; i++) {
+		av[i + 3] = c->argv[i];
+		lv[i + 3] = c->lens[i];
 	}
-	r = run(out, argc + 3, av, lv, err, sizeof(err));
+	r = run(out, c->argc + 3, av, lv, err, sizeof(err));
 	if (r != 0 && strncmp(err, "NOSCRIPT", 8) == 0) {
 		av[0] = "EVAL";
 		lv[0] = 4;
 		av[1] = script->src;
 		lv[1] = strlen(script->src);
-		r = run(out, argc + 3, av, lv, err, sizeof(err));
+		r = run(out, c->argc + 3, av, lv, err, sizeof(err));
 	}
 	if (r != 0 && err[0] != '\0') {
 		atomic_fetch_add(&store_errors, 1);
@@ -439,14 +462,33 @@ sk_store_eval(struct sk_reply **out, struct sk_script *script, int nkeys,
 }
 
 int
-sk_store_ping(void)
+sk_cmd_eval(struct sk_cmd *c, struct sk_script *script, int nkeys,
+	    struct sk_reply **out)
 {
-	const char *argv[] = {"PING"};
-	size_t lens[] = {4};
-	struct sk_reply *rep = NULL;
 	int r;
 
-	if ((r = sk_store_cmd(&rep, 1, argv, lens)) != 0)
+	*out = NULL;
+	if ((r = c->err) == 0 && (nkeys < 0 || nkeys > c->argc))
+		r = SK_ERR_INVALID;
+	if (r != 0)
+		sk_error("redis: a script call was not sent (%s)",
+			 sk_err_str(r));
+	else
+		r = eval(out, script, nkeys, c);
+	sk_cmd_clear(c);
+	return r;
+}
+
+int
+sk_store_ping(void)
+{
+	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
+	int r;
+
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "PING");
+	if ((r = sk_cmd_run(&c, &rep)) != 0)
 		return r;
 	r = (rep->type == SK_REPLY_STATUS && strcmp(rep->str, "PONG") == 0)
 		? 0

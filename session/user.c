@@ -1,11 +1,9 @@
 /*
  * Users in Redis. Users belong to one tenant (tenant isolation): the same
- * upstream account signing in to two tenants is two users.
- *
- *   sk:{t:<tenant>}:idn:<sha256(issuer NUL subject)>  -> user id
- *   sk:{t:<tenant>}:eml:<sha256(lowercased address)>  -> user id
- *   sk:{u:<user id>}                                  -> hash (profile)
- *   (and the user's sessions, app sessions and codes: session_int.h)
+ * upstream account signing in to two tenants is two users. Keys
+ * (schema_int.h): SK_KEY_IDENTITY and SK_KEY_EMAIL in the tenant's slot
+ * map to a user id; SK_KEY_USER is the user's profile, and the user's
+ * slot holds the sessions, app sessions and codes too.
  *
  * The e-mail index holds only trusted addresses (the provider verified it
  * and is authoritative for its domain: struct sk_identity's email_trusted),
@@ -13,26 +11,16 @@
  * consults for an identity seen for the first time.
  */
 #include "sekisho/session.h"
+#include "schema_int.h"
 #include "session_int.h"
 #include "sekisho/err.h"
 #include "sekisho/identity.h"
-#include "sekisho/store.h"
+#include "store_int.h"
 #include "sekisho/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int
-cmd(struct sk_reply **rep, int argc, const char **argv)
-{
-	size_t lens[16];
-	int i;
-
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	return sk_store_cmd(rep, argc, argv, lens);
-}
 
 /*
  * Links an identity in one step; both keys are in the tenant's hash slot.
@@ -71,7 +59,7 @@ static struct sk_script link_script = {
 	   "return {'new', ARGV[1]}\n",
 };
 
-/* sk:{t:<tenant>}:eml:<sha256 of the address, lowercased>. */
+/* SK_KEY_EMAIL: the SHA-256 of the address, lowercased. */
 static int
 email_key(const char *tenant, const char *email, char *key, size_t len)
 {
@@ -86,7 +74,7 @@ email_key(const char *tenant, const char *email, char *key, size_t len)
 			low[i] = (char)(low[i] - 'A' + 'a');
 	sk_sha256_hex(low, strlen(low), h);
 	free(low);
-	snprintf(key, len, "sk:{t:%s}:eml:%s", tenant, h);
+	snprintf(key, len, SK_KEY_EMAIL, tenant, h);
 	return 0;
 }
 
@@ -95,10 +83,9 @@ link_identity(const char *tenant, const char *idn_key,
 	      const struct sk_identity *id, bool link_by_email, char **uid_out)
 {
 	struct sk_reply *rep = NULL;
-	char *fresh = NULL, uid[48], eml_key[160];
-	const char *argv[5];
-	size_t lens[5];
-	int i, nkeys = 1, r;
+	char *fresh = NULL, uid[48], eml_key[SK_KEY_LEN];
+	struct sk_cmd c;
+	int nkeys = 1, r;
 
 	*uid_out = NULL;
 	if ((r = sk_random_token(15, &fresh)) != 0)
@@ -111,17 +98,15 @@ link_identity(const char *tenant, const char *idn_key,
 			return r;
 		nkeys = 2;
 	}
-	argv[0] = idn_key;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, idn_key);
 	if (nkeys == 2)
-		argv[1] = eml_key;
-	argv[nkeys] = uid;
-	argv[nkeys + 1] = link_by_email ? "1" : "0";
+		sk_cmd_add_str(&c, eml_key);
+	sk_cmd_add_str(&c, uid);
+	sk_cmd_add_str(&c, link_by_email ? "1" : "0");
 	/* Only a verified address of a provider that runs its domain. */
-	argv[nkeys + 2] = id->email_verified && id->email_trusted ? "1" : "0";
-	for (i = 0; i < nkeys + 3; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &link_script, nkeys, nkeys + 3, argv,
-			       lens)) != 0)
+	sk_cmd_add_str(&c, id->email_verified && id->email_trusted ? "1" : "0");
+	if ((r = sk_cmd_eval(&c, &link_script, nkeys, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
 	    rep->elem[0]->type != SK_REPLY_STRING ||
@@ -141,9 +126,8 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 	     bool link_by_email, char **user_id)
 {
 	struct sk_buf b;
-	struct sk_reply *rep = NULL;
-	char h[65], idn_key[160], ukey[SK_KEY_LEN], *uid = NULL;
-	const char *argv[16];
+	char h[65], idn_key[SK_KEY_LEN], *uid = NULL;
+	struct sk_cmd c;
 	int r;
 
 	*user_id = NULL;
@@ -157,7 +141,7 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 	}
 	sk_sha256_hex(b.data, b.len, h);
 	sk_buf_free(&b);
-	snprintf(idn_key, sizeof(idn_key), "sk:{t:%s}:idn:%s", tenant, h);
+	snprintf(idn_key, sizeof(idn_key), SK_KEY_IDENTITY, tenant, h);
 	if ((r = link_identity(tenant, idn_key, id, link_by_email, &uid)) != 0)
 		goto out;
 	if (!sk_user_id_ok(uid)) {
@@ -165,29 +149,28 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 		r = SK_ERR_STORE;
 		goto out;
 	}
-	sk_user_key(ukey, uid, "");
-	argv[0] = "HSET";
-	argv[1] = ukey;
-	argv[2] = "tenant";
-	argv[3] = tenant;
-	argv[4] = "issuer";
-	argv[5] = id->issuer;
-	argv[6] = "subject";
-	argv[7] = id->subject;
-	argv[8] = "email";
-	argv[9] = id->email ? id->email : "";
-	argv[10] = "email_verified";
-	argv[11] = id->email_verified ? "1" : "0";
-	argv[12] = "name";
-	argv[13] = id->name ? id->name : "";
-	argv[14] = "amr"; /* of the last sign-in */
-	argv[15] = id->amr ? id->amr : "";
-	if ((r = cmd(&rep, 16, argv)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "HSET");
+	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
+	sk_cmd_add_str(&c, "tenant");
+	sk_cmd_add_str(&c, tenant);
+	sk_cmd_add_str(&c, "issuer");
+	sk_cmd_add_str(&c, id->issuer);
+	sk_cmd_add_str(&c, "subject");
+	sk_cmd_add_str(&c, id->subject);
+	sk_cmd_add_str(&c, "email");
+	sk_cmd_add_str(&c, id->email ? id->email : "");
+	sk_cmd_add_str(&c, "email_verified");
+	sk_cmd_add_str(&c, id->email_verified ? "1" : "0");
+	sk_cmd_add_str(&c, "name");
+	sk_cmd_add_str(&c, id->name ? id->name : "");
+	sk_cmd_add_str(&c, "amr"); /* of the last sign-in */
+	sk_cmd_add_str(&c, id->amr ? id->amr : "");
+	if ((r = sk_cmd_exec(&c)) != 0)
 		goto out;
 	*user_id = uid;
 	uid = NULL;
 out:
-	sk_reply_free(&rep);
 	free(uid);
 	return r;
 }
@@ -218,12 +201,6 @@ sk_user_value_split(const char *v, char uid[SK_USER_ID_CHARS + 1])
 	return true;
 }
 
-void
-sk_user_key(char out[SK_KEY_LEN], const char *user, const char *suffix)
-{
-	snprintf(out, SK_KEY_LEN, "sk:{u:%s}%s", user, suffix);
-}
-
 /*
  * One script for everything that ends all of a user's sign-ins, so that
  * nothing can be granted half-way through: every grant (session, code,
@@ -250,12 +227,13 @@ static struct sk_script end_all_script = {
 	   "if mode == 'disable' then\n"
 	   "  redis.call('HSET', KEYS[1], 'disabled', '1')\n"
 	   "end\n"
-	   "local pfx = KEYS[1] .. ':'\n"
+	   "local n = #'" SK_MEMBER_APP_PFX "'\n"
 	   "for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
-	   "  if string.sub(m, 1, 2) == 'a:' then\n"
-	   "    redis.call('DEL', pfx .. m)\n"
+	   "  if string.sub(m, 1, n) == '" SK_MEMBER_APP_PFX "' then\n"
+	   "    redis.call('DEL', KEYS[1] .. '" SK_SUB_APP "' ..\n"
+	   "      string.sub(m, n + 1))\n"
 	   "  else\n"
-	   "    redis.call('DEL', pfx .. 's:' .. m)\n"
+	   "    redis.call('DEL', KEYS[1] .. '" SK_SUB_SESSION "' .. m)\n"
 	   "  end\n"
 	   "end\n"
 	   "redis.call('DEL', KEYS[2], KEYS[3])\n"
@@ -267,26 +245,21 @@ int
 sk_user_end_all(const char *user, const char *mode, const char *session_key)
 {
 	struct sk_reply *rep = NULL;
-	char ukey[SK_KEY_LEN], ikey[SK_KEY_LEN], ckey[SK_KEY_LEN];
-	const char *argv[5];
-	size_t lens[5];
-	int i, nkeys = 3, r;
+	struct sk_cmd c;
+	int nkeys = 3, r;
 
 	if (!sk_user_id_ok(user))
 		return SK_ERR_NOT_FOUND;
-	sk_user_key(ukey, user, "");
-	sk_user_key(ikey, user, ":sess");
-	sk_user_key(ckey, user, ":ac");
-	argv[0] = ukey;
-	argv[1] = ikey;
-	argv[2] = ckey;
-	if (session_key != NULL)
-		argv[nkeys++] = session_key;
-	argv[nkeys] = mode;
-	for (i = 0; i <= nkeys; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_eval(&rep, &end_all_script, nkeys, nkeys + 1, argv,
-			       lens)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, user);
+	sk_cmd_add_fmt(&c, SK_KEY_USER_INDEX, user);
+	sk_cmd_add_fmt(&c, SK_KEY_CODES, user);
+	if (session_key != NULL) {
+		sk_cmd_add_str(&c, session_key);
+		nkeys++;
+	}
+	sk_cmd_add_str(&c, mode);
+	if ((r = sk_cmd_eval(&c, &end_all_script, nkeys, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_INTEGER)
 		r = SK_ERR_STORE;
@@ -312,18 +285,17 @@ int
 sk_user_is_disabled(const char *user_id, bool *disabled)
 {
 	struct sk_reply *rep = NULL;
-	char ukey[SK_KEY_LEN];
-	const char *argv[3];
+	struct sk_cmd c;
 	int r;
 
 	*disabled = true; /* fail closed */
 	if (!sk_user_id_ok(user_id))
 		return SK_ERR_NOT_FOUND;
-	sk_user_key(ukey, user_id, "");
-	argv[0] = "HGET";
-	argv[1] = ukey;
-	argv[2] = "disabled";
-	if ((r = cmd(&rep, 3, argv)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "HGET");
+	sk_cmd_add_fmt(&c, SK_KEY_USER, user_id);
+	sk_cmd_add_str(&c, "disabled");
+	if ((r = sk_cmd_run(&c, &rep)) != 0)
 		return r;
 	*disabled = rep->type == SK_REPLY_STRING && strcmp(rep->str, "1") == 0;
 	sk_reply_free(&rep);

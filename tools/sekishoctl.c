@@ -19,6 +19,7 @@
 #include "sekisho/err.h"
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
+#include "sekisho/rewrap.h"
 #include "sekisho/mfa.h"
 #include "sekisho/opts.h"
 #include "sekisho/provider.h"

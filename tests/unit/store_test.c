@@ -1,6 +1,14 @@
 /*
- * Unit tests for the pure parts of the Redis checks (session/store_check.c,
- * session/loginlimit.c). Covers:
+ * Unit tests for the parts of the Redis store that need no Redis
+ * (session/store_cmd.c, store_check.c, loginlimit.c, schema_int.h). Covers:
+ *   - the command builder (struct sk_cmd): strings, binary-safe bytes
+ *     (NUL and 0xff kept, lengths exact, borrowed not copied), integers
+ *     and formats; a command past SK_CMD_MAX_ARGS arguments or past its
+ *     buffer, or with a NULL string, is refused by sk_cmd_run() and
+ *     sk_cmd_eval() without reaching Redis, and every command is wiped
+ *     and empty after a run; a valid one does reach the store
+ *   - the schema: key names and sealing labels are byte for byte those
+ *     that stored data was written with (a change would orphan it)
  *   - reading a field of an INFO reply: first line, middle line, CRLF and
  *     LF endings, a name that is only a prefix of another, absent fields,
  *     a value too long for the buffer
@@ -17,9 +25,187 @@
 
 #include <string.h>
 
+#include "sekisho/config.h"
 #include "sekisho/err.h"
 #include "sekisho/session.h"
-#include "session_int.h"
+#include "sekisho/store.h"
+#include "schema_int.h"
+#include "store_int.h"
+
+#include <stdio.h>
+
+/* All bytes zero: the command's own buffer was wiped. */
+static bool
+wiped(const struct sk_cmd *c)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(c->buf); i++)
+		if (c->buf[i] != 0)
+			return false;
+	return true;
+}
+
+static void
+test_cmd_build(void **state)
+{
+	static const unsigned char bin[] = {'a', 0, 'b', 0xff, 0};
+	struct sk_cmd c;
+	char key[SK_KEY_LEN];
+
+	(void)state;
+	memset(&c, 0x5a, sizeof(c));
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "HSET");
+	sk_cmd_add_bytes(&c, bin, sizeof(bin));
+	sk_cmd_add_bytes(&c, NULL, 0);
+	sk_cmd_add_int(&c, -9007199254740993LL);
+	sk_cmd_add_fmt(&c, SK_KEY_TOTP, "u_x");
+	assert_int_equal(c.err, 0);
+	assert_int_equal(c.argc, 5);
+	assert_int_equal(c.lens[0], 4);
+	assert_memory_equal(c.argv[0], "HSET", 4);
+	/* Borrowed as given: the NULs and 0xff are part of the argument. */
+	assert_ptr_equal(c.argv[1], bin);
+	assert_int_equal(c.lens[1], sizeof(bin));
+	assert_int_equal(c.lens[2], 0);
+	assert_non_null(c.argv[2]);
+	assert_int_equal(c.lens[3], 17);
+	assert_memory_equal(c.argv[3], "-9007199254740993", 17 + 1);
+	snprintf(key, sizeof(key), SK_KEY_TOTP, "u_x");
+	assert_int_equal(c.lens[4], strlen(key));
+	assert_string_equal(c.argv[4], key);
+	sk_cmd_clear(&c);
+	assert_int_equal(c.argc, 0);
+	assert_int_equal(c.used, 0);
+	/* What it formatted is gone; the bytes it borrowed are the caller's. */
+	assert_int_equal(c.buf[0], 0);
+	assert_memory_equal(bin, "a\0b\xff", 5);
+	sk_cmd_clear(NULL);
+}
+
+static void
+test_cmd_refused(void **state)
+{
+	static struct sk_script script = {.src = "return 1\n"};
+	struct sk_config cfg;
+	struct sk_reply stale, *rep = NULL;
+	struct sk_cmd c;
+	char big[SK_CMD_BUF_LEN + 1]; /* one byte more than fits, with its NUL */
+	uint64_t errors;
+	int i;
+
+	(void)state;
+	/* A store that cannot answer: whatever is sent fails and counts. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.redis.unix_path = "/nonexistent/sekisho-test.sock";
+	cfg.redis.connect_timeout_ms = 100;
+	cfg.redis.command_timeout_ms = 100;
+	assert_int_equal(sk_store_init(&cfg), 0);
+	errors = sk_store_errors();
+
+	/* One argument too many. */
+	memset(&c, 0, sizeof(c));
+	sk_cmd_init(&c);
+	for (i = 0; i < SK_CMD_MAX_ARGS; i++)
+		sk_cmd_add_int(&c, i);
+	assert_int_equal(c.err, 0);
+	assert_int_equal(c.argc, SK_CMD_MAX_ARGS);
+	sk_cmd_add_str(&c, "one more");
+	assert_int_equal(c.err, SK_ERR_TOO_LARGE);
+	assert_int_equal(c.argc, SK_CMD_MAX_ARGS);
+	sk_cmd_add_str(&c, "and another");
+	assert_int_equal(c.argc, SK_CMD_MAX_ARGS);
+	rep = &stale; /* must be cleared */
+	assert_int_equal(sk_cmd_run(&c, &rep), SK_ERR_TOO_LARGE);
+	assert_null(rep);
+	assert_int_equal(c.argc, 0);
+	assert_int_equal(c.err, 0);
+	assert_true(wiped(&c));
+
+	/* A formatted argument past the buffer. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "GET");
+	sk_cmd_add_fmt(&c, "%s", big);
+	assert_int_equal(c.err, SK_ERR_TOO_LARGE);
+	assert_int_equal(c.argc, 1);
+	assert_int_equal(sk_cmd_eval(&c, &script, 0, &rep), SK_ERR_TOO_LARGE);
+	assert_null(rep);
+	assert_true(wiped(&c));
+
+	/* A missing string is not sent as "". */
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "GET");
+	sk_cmd_add_str(&c, NULL);
+	assert_int_equal(sk_cmd_run(&c, &rep), SK_ERR_INVALID);
+
+	/* More keys than arguments; an empty command. */
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "k");
+	assert_int_equal(sk_cmd_eval(&c, &script, 2, &rep), SK_ERR_INVALID);
+	sk_cmd_init(&c);
+	assert_int_equal(sk_cmd_run(&c, &rep), SK_ERR_INVALID);
+
+	/* Nothing above reached the store; a valid command does. */
+	assert_int_equal(sk_store_errors(), errors);
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "PING");
+	assert_int_equal(sk_cmd_run(&c, &rep), SK_ERR_STORE);
+	assert_null(rep);
+	assert_true(sk_store_errors() > errors);
+	sk_store_shutdown();
+}
+
+/*
+ * The layout stored data was written with. These literals are the one
+ * copy outside schema_int.h on purpose: they pin it.
+ */
+static void
+test_schema_pinned(void **state)
+{
+	static const struct {
+		const char *got, *want;
+	} pins[] = {
+	    {SK_KEY_USER, "sk:{u:%s}"},
+	    {SK_KEY_USER_INDEX, "sk:{u:%s}:sess"},
+	    {SK_KEY_SESSION, "sk:{u:%s}:s:%s"},
+	    {SK_KEY_APP, "sk:{u:%s}:a:%s"},
+	    {SK_MEMBER_APP, "a:%s"},
+	    {SK_KEY_CODES, "sk:{u:%s}:ac"},
+	    {SK_KEY_CONSENT, "sk:{u:%s}:consent"},
+	    {SK_KEY_TOTP, "sk:{u:%s}:totp"},
+	    {SK_KEY_ENROL, "sk:{u:%s}:enrol:%s"},
+	    {SK_KEY_RECOVERY, "sk:{u:%s}:rc"},
+	    {SK_KEY_MFA_FAILS, "sk:{u:%s}:mfail"},
+	    {SK_KEY_IDENTITY, "sk:{t:%s}:idn:%s"},
+	    {SK_KEY_EMAIL, "sk:{t:%s}:eml:%s"},
+	    {SK_KEY_DATA_KEY, "sk:{t:%s}:dk"},
+	    {SK_KEY_DATA_KEY_MATCH, "sk:{t:*}:dk"},
+	    {SK_KEY_MASTER_CHECK, "sk:{mk}"},
+	    {SK_KEY_DK_INDEX, "sk:{mk}:dks"},
+	    {SK_KEY_KEYSET, "sk:{keys}"},
+	    {SK_KEY_LOGIN_STATE, "sk:{st:%s}"},
+	    {SK_KEY_CONSENT_FORM, "sk:{cr:%s}"},
+	    {SK_KEY_PENDING_LOGINS, "sk:{pl:%s}"},
+	    {SK_AAD_TENANT_DK, "sekisho:tenant-data-key:v1:%s"},
+	    {SK_AAD_SIGNING_KEY, "sekisho:signing-key:%s"},
+	    {SK_AAD_MASTER_CHECK, "sekisho:master-key-check"},
+	    {SK_AAD_TOTP_SEED, "sekisho:totp-seed:v1:%s:%s"},
+	    {SK_AAD_TOTP_ENROL, "sekisho:totp-enrol:v2:%s:%s:%s"},
+	    {SK_HKDF_SEED_SEAL, "sekisho:mfa:seed-seal:v1"},
+	    {SK_HKDF_RECOVERY_HMAC, "sekisho:mfa:recovery-hmac:v1"},
+	    {SK_HKDF_MFA_CSRF, "sekisho:mfa:csrf:v1"},
+	    {SK_MAC_RECOVERY, "v1:%s:%s:%s"},
+	    {SK_MAC_MFA_CSRF, "sekisho-csrf:v1:%s"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
+		assert_string_equal(pins[i].got, pins[i].want);
+}
 
 static const char info[] = "# Memory\r\nused_memory:1024\r\n"
 			   "maxmemory_policy_x:1\r\n"
@@ -79,6 +265,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cmd_build),
+	    cmocka_unit_test(test_cmd_refused),
+	    cmocka_unit_test(test_schema_pinned),
 	    cmocka_unit_test(test_info_field),
 	    cmocka_unit_test(test_ip_bucket),
 	};

@@ -1,10 +1,8 @@
 /*
  * Consent to OAuth apps (broker/consent.c asks; this remembers), kept in
- * Redis by session/consent.c:
- *
- *   sk:{u:<user id>}:consent   hash: client id -> Redis TIME of approval
- *   sk:{cr:<sha256(token)>}    a consent form waiting for an answer (JSON
- *                              made by the broker), single use
+ * Redis by session/consent.c (keys: session/schema_int.h): per user, the
+ * clients approved and when (Redis TIME); per consent form waiting for an
+ * answer, the broker's JSON, single use.
  *
  * An approval is per user and per client: one user's approval never
  * counts for another user, nor for another app of the same user.

@@ -7,7 +7,7 @@
  * names the purpose, tenant and user, so a ciphertext copied to another
  * user, tenant or purpose does not open. Recovery codes are stored only as
  * HMAC-SHA256 under a key derived from the data key. Rotating the master
- * key re-wraps the data keys (sk_master_rewrap()); nothing else changes.
+ * key re-wraps the data keys (sekisho/rewrap.h); nothing else changes.
  *
  * Codes are checked with liboath (SHA-1, 6 digits, 30 s steps, one step
  * either side) at Redis TIME: every instance uses the same clock. A code
@@ -17,14 +17,10 @@
  * each attempt takes a slot *before* it is evaluated (atomically), so
  * concurrent guesses cannot exceed the limit.
  *
- * Redis keys, all in the user's hash slot:
- *   sk:{u:<user>}:totp   hash: seed (sealed), last_step, enrolled_at
- *   sk:{u:<user>}:enrol:<sha256 of the session id>
- *                        the sealed secret of an enrolment in progress,
- *                        one per session, expiring with it
- *   sk:{u:<user>}:rc     set: HMACs of the unused recovery codes
- *   sk:{u:<user>}:mfail  counter of wrong codes, expires with the window
- *   sk:{t:<tenant>}:dk   the tenant data key, sealed under the master key
+ * Redis keys (session/schema_int.h; docs/mfa.md): the factor, the
+ * enrolment in progress (one per session), the recovery codes and the
+ * wrong-code counter in the user's hash slot; the sealed data key in the
+ * tenant's.
  */
 #ifndef SEKISHO_MFA_H
 #define SEKISHO_MFA_H
@@ -150,18 +146,5 @@ int sk_mfa_recovery_regenerate(const char *tenant, const char *user_id,
  */
 int sk_mfa_totp_verify(const unsigned char *secret, size_t len, int64_t now,
 		       int window, const char *code, int64_t *step);
-
-/*
- * Master key rotation: every record sealed under the master key (tenant
- * data keys, the signing keys in sk:{keys}, the master key check value
- * sk:{mk}) is re-sealed under new_key. A record that already opens with
- * new_key is left alone, so an interrupted run can simply be repeated.
- * *done and *already count the records re-sealed and found done; a record
- * that opens with neither key is logged and makes the call return
- * SK_ERR_CONFIG after trying the others.
- */
-int sk_master_rewrap(const unsigned char old_key[SK_AEAD_KEY_LEN],
-		     const unsigned char new_key[SK_AEAD_KEY_LEN], int *done,
-		     int *already);
 
 #endif

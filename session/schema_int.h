@@ -1,0 +1,206 @@
+/*
+ * Private to session/: the store's schema. Every Redis key name, key
+ * prefix and index member format, and every label that seals, derives or
+ * MACs something kept in Redis, is written here and nowhere else
+ * (docs/design.md, "Redis keys", is the reader's copy of this table).
+ *
+ * The layout is what stored data was written with: changing a byte of a
+ * format makes existing sessions, factors and data keys unreadable. Add
+ * new formats; never edit one in place.
+ *
+ * Every key is hash-tagged ({...}) so that Redis Cluster places it, and a
+ * script only touches keys of one slot. Variable parts spliced into a
+ * name are checked first by the code that builds it (user ids by
+ * sk_user_id_ok(), hashes are hex made here, tenants come from the
+ * configuration), so no caller's input can reach another tag.
+ *
+ * Each entry: what the key holds, its Redis type, its lifetime (TTL) and
+ * its slot. "permanent" means no TTL. Arguments are in format order.
+ */
+#ifndef SEKISHO_SCHEMA_INT_H
+#define SEKISHO_SCHEMA_INT_H
+
+/* Room for any key built from these formats (the longest is well under). */
+#define SK_KEY_LEN 160
+/* Room for any sealing label built from these formats. */
+#define SK_LABEL_LEN 256
+
+/* Every key starts with this: the database may be shared with others. */
+#define SK_KEY_PREFIX "sk:"
+
+/* ---- the user's slot, {u:<user id>} ----
+ * Everything a user is signed in with lives here, so that one script can
+ * end it all (disable, sign out everywhere) and every grant checks the
+ * user's disabled flag in the script that issues it (session/user.c).
+ */
+
+/*
+ * (user id) Hash, the user: tenant, issuer, subject, email,
+ * email_verified, name, amr (of the last sign-in), roles, disabled,
+ * totp ("1" once a factor was enrolled). Permanent.
+ */
+#define SK_KEY_USER SK_KEY_PREFIX "{u:%s}"
+
+/*
+ * (user id) Set, the user's index: the hex of each browser session
+ * (SK_KEY_SESSION) and SK_MEMBER_APP of each app session. What a disable
+ * or "sign out everywhere" ends. TTL: extended to the longest absolute
+ * lifetime of its members.
+ */
+#define SK_KEY_USER_INDEX SK_KEY_USER ":sess"
+
+/* The parts of a session key after the user key (used by scripts too). */
+#define SK_SUB_SESSION ":s:"
+/*
+ * (user id, SHA-256 hex of the session id) Hash, a browser session:
+ * user tenant email name provider created abs idle amr roles; pend while
+ * the second factor is due, mfa_at once done, rj:<jti> per revoked
+ * access token and rv, their count. TTL: sliding idle timeout, never past
+ * abs; SK_SESSION_PENDING_TTL while pend.
+ */
+#define SK_KEY_SESSION SK_KEY_USER SK_SUB_SESSION "%s"
+
+/* The parts of an app session key after the user key. */
+#define SK_SUB_APP ":a:"
+/*
+ * (user id, family id) Hash, an app session (refresh token family):
+ * user tenant email amr roles client created abs idle gen; rj:<jti> per
+ * revoked access token. TTL: sliding app idle timeout, never past abs.
+ */
+#define SK_KEY_APP SK_KEY_USER SK_SUB_APP "%s"
+/* (family id) The member of SK_KEY_USER_INDEX naming an app session. */
+#define SK_MEMBER_APP_PFX "a:"
+#define SK_MEMBER_APP SK_MEMBER_APP_PFX "%s"
+
+/*
+ * (user id) Hash, outstanding authorization codes: SHA-256 hex of the
+ * code -> "<expiry> <JSON>". TTL: extended to the lifetime of the newest
+ * code.
+ */
+#define SK_KEY_CODES SK_KEY_USER ":ac"
+
+/*
+ * (user id) Hash, the OAuth apps the user approved: client id -> Redis
+ * TIME of the approval. Permanent.
+ */
+#define SK_KEY_CONSENT SK_KEY_USER ":consent"
+
+/*
+ * (user id) Hash, the TOTP factor: seed (sealed with SK_AAD_TOTP_SEED),
+ * last_step, enrolled_at. Permanent.
+ */
+#define SK_KEY_TOTP SK_KEY_USER ":totp"
+
+/*
+ * (user id, SHA-256 hex of the session id) String, the sealed secret
+ * (SK_AAD_TOTP_ENROL) of an enrolment in progress, one per session.
+ * TTL: SK_MFA_ENROL_TTL.
+ */
+#define SK_KEY_ENROL SK_KEY_USER ":enrol:%s"
+
+/*
+ * (user id) Set, the unused recovery codes as SK_MAC_RECOVERY hex.
+ * Permanent.
+ */
+#define SK_KEY_RECOVERY SK_KEY_USER ":rc"
+
+/* (user id) Counter of wrong codes. TTL: the failure window. */
+#define SK_KEY_MFA_FAILS SK_KEY_USER ":mfail"
+
+/* ---- the tenant's slot, {t:<tenant id>} ---- */
+
+#define SK_KEY_TENANT_PFX SK_KEY_PREFIX "{t:"
+/*
+ * (tenant, SHA-256 hex of issuer NUL subject) String, the user id linked
+ * to an upstream identity. Permanent.
+ */
+#define SK_KEY_IDENTITY SK_KEY_TENANT_PFX "%s}:idn:%s"
+/*
+ * (tenant, SHA-256 hex of the lowercased address) String, the user id
+ * holding a trusted address (first holder wins). Permanent.
+ */
+#define SK_KEY_EMAIL SK_KEY_TENANT_PFX "%s}:eml:%s"
+/*
+ * (tenant) String, the tenant data key sealed under the master key
+ * (SK_AAD_TENANT_DK). Permanent. SK_KEY_DATA_KEY_MATCH finds those an
+ * earlier version stored without listing them in SK_KEY_DK_INDEX; the
+ * tenant is what stands between SK_KEY_TENANT_PFX and SK_KEY_DK_SFX.
+ */
+#define SK_KEY_DK_SFX "}:dk"
+#define SK_KEY_DATA_KEY SK_KEY_TENANT_PFX "%s" SK_KEY_DK_SFX
+#define SK_KEY_DATA_KEY_MATCH SK_KEY_TENANT_PFX "*" SK_KEY_DK_SFX
+
+/* ---- the master key's slot, {mk} ---- */
+
+/*
+ * String, the master key check value: a known value sealed under the
+ * master key (SK_AAD_MASTER_CHECK), so that another key is refused at
+ * start. Permanent.
+ */
+#define SK_KEY_MASTER_CHECK SK_KEY_PREFIX "{mk}"
+/*
+ * Set of the tenant ids whose data key was stored: the durable mark that
+ * tells a lost data key from one never made, and the index master-key
+ * rewrap works from (SCAN sees one node of a Cluster). Permanent.
+ */
+#define SK_KEY_DK_INDEX SK_KEY_MASTER_CHECK ":dks"
+
+/* ---- the signing keys' slot, {keys} ---- */
+
+/*
+ * Hash, the signing keys: kid -> JSON {alg, key (PEM sealed under the
+ * master key with SK_AAD_SIGNING_KEY), created, activate_at}. Permanent;
+ * a retired key's field is deleted once its last token has expired.
+ */
+#define SK_KEY_KEYSET SK_KEY_PREFIX "{keys}"
+
+/* ---- short-lived records, each in its own slot ---- */
+
+/*
+ * (SHA-256 hex of the state) String, a pending sign-in (the broker's
+ * JSON), taken once with GETDEL. TTL: session.login_timeout.
+ */
+#define SK_KEY_LOGIN_STATE SK_KEY_PREFIX "{st:%s}"
+/*
+ * (SHA-256 hex of the form token) String, a consent form waiting for its
+ * answer (the broker's JSON), taken once with GETDEL. TTL: the form's.
+ */
+#define SK_KEY_CONSENT_FORM SK_KEY_PREFIX "{cr:%s}"
+/*
+ * (client address bucket: IPv4 or IPv6 /64) Sorted set, the sign-ins in
+ * progress from it: member SHA-256 hex of a state, score its end (Redis
+ * TIME). TTL: session.login_timeout, renewed by each member.
+ */
+#define SK_KEY_PENDING_LOGINS SK_KEY_PREFIX "{pl:%s}"
+
+/* ---- labels ----
+ * Additional data of AES-256-GCM seals (sk_aead_seal(): a ciphertext moved
+ * to another record does not open), HKDF labels (sk_hkdf(): one key per
+ * purpose) and MAC formats of stored values. Like key names, each is part
+ * of what is stored: changing one makes stored secrets unreadable.
+ */
+
+/* (tenant) Seals a tenant data key under the master key. */
+#define SK_AAD_TENANT_DK "sekisho:tenant-data-key:v1:%s"
+/* (kid) Seals a signing key under the master key. */
+#define SK_AAD_SIGNING_KEY "sekisho:signing-key:%s"
+/* Seals the master key check value. */
+#define SK_AAD_MASTER_CHECK "sekisho:master-key-check"
+/* (tenant, user id) Seals the active TOTP seed under the seed key. */
+#define SK_AAD_TOTP_SEED "sekisho:totp-seed:v1:%s:%s"
+/* (tenant, user id, SHA-256 hex of the session id) Seals a pending seed. */
+#define SK_AAD_TOTP_ENROL "sekisho:totp-enrol:v2:%s:%s:%s"
+
+/* HKDF from a tenant data key: the key that seals TOTP seeds. */
+#define SK_HKDF_SEED_SEAL "sekisho:mfa:seed-seal:v1"
+/* HKDF from a tenant data key: the HMAC key of recovery codes. */
+#define SK_HKDF_RECOVERY_HMAC "sekisho:mfa:recovery-hmac:v1"
+/* HKDF from the master key: the MFA form (CSRF) token key. */
+#define SK_HKDF_MFA_CSRF "sekisho:mfa:csrf:v1"
+
+/* (tenant, user id, normalised code) HMAC input of a stored recovery code. */
+#define SK_MAC_RECOVERY "v1:%s:%s:%s"
+/* (session handle) HMAC input of a form token (never stored). */
+#define SK_MAC_MFA_CSRF "sekisho-csrf:v1:%s"
+
+#endif
