@@ -20,7 +20,6 @@
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
 #include "sekisho/rewrap.h"
-#include "sekisho/mfa.h"
 #include "sekisho/opts.h"
 #include "sekisho/provider.h"
 #include "sekisho/session.h"
