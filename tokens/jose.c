@@ -374,8 +374,8 @@ sk_jws_sign_hmac(const void *key, size_t keylen, const char *kid,
 	sk_buf_init(&b);
 	if ((r = signing_input(SK_JWS_HS256, kid, typ, claims, &b)) != 0)
 		goto out;
-	if (HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)b.data,
-		 b.len, mac, &maclen) == NULL) {
+	if (HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)b.data, b.len,
+		 mac, &maclen) == NULL) {
 		r = SK_ERR_INTERNAL;
 		goto out;
 	}
@@ -423,8 +423,7 @@ sk_jws_parse(const char *token, size_t maxlen, struct sk_jws **out)
 		return SK_ERR_TOKEN;
 	if ((jws = calloc(1, sizeof(*jws))) == NULL)
 		return SK_ERR_NOMEM;
-	if (b64url_decode_strict(token, (size_t)(d1 - token), &h, &hlen) !=
-		0 ||
+	if (b64url_decode_strict(token, (size_t)(d1 - token), &h, &hlen) != 0 ||
 	    b64url_decode_strict(d2 + 1, len - (size_t)(d2 + 1 - token),
 				 &jws->sig, &jws->siglen) != 0)
 		goto out;
@@ -493,10 +492,9 @@ sk_jws_verify(const struct sk_jws *jws, enum sk_jws_alg alg, EVP_PKEY *pkey)
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    digest_init(md, alg, pkey, false) != 0)
 		goto out;
-	if (EVP_DigestVerify(md, der ? der : jws->sig,
-			     der ? derlen : jws->siglen,
-			     (const unsigned char *)jws->input,
-			     jws->input_len) == 1)
+	if (EVP_DigestVerify(
+		md, der ? der : jws->sig, der ? derlen : jws->siglen,
+		(const unsigned char *)jws->input, jws->input_len) == 1)
 		r = 0;
 out:
 	EVP_MD_CTX_free(md);
@@ -575,10 +573,9 @@ sk_jwk_public(EVP_PKEY *pkey, json_t **jwk)
 	*jwk = NULL;
 	switch (EVP_PKEY_get_base_id(pkey)) {
 	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_utf8_string_param(pkey,
-						   OSSL_PKEY_PARAM_GROUP_NAME,
-						   group, sizeof(group),
-						   &len) != 1)
+		if (EVP_PKEY_get_utf8_string_param(
+			pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+			&len) != 1)
 			break;
 		for (i = 0; i < SK_ARRAY_SIZE(curves); i++)
 			if (strcmp(group, curves[i].group) == 0)
@@ -588,8 +585,8 @@ sk_jwk_public(EVP_PKEY *pkey, json_t **jwk)
 		coord = curves[i].coord;
 		/* Uncompressed point: 0x04 | x | y. */
 		if (EVP_PKEY_get_octet_string_param(
-			pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len) !=
-			1 ||
+			pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+			&len) != 1 ||
 		    len != 1 + 2 * coord || pub[0] != 0x04)
 			break;
 		if (sk_b64url_encode(pub + 1, coord, &a) != 0 ||

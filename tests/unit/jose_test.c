@@ -101,8 +101,8 @@ check(const char *jwt, enum sk_jws_alg alg, EVP_PKEY *key)
 		r = sk_jws_verify(jws, alg, key);
 	if (r == 0) {
 		assert_int_equal(sk_jws_claims(jws, &c), 0);
-		assert_string_equal(json_string_value(json_object_get(c, "sub")),
-				    "alice");
+		assert_string_equal(
+		    json_string_value(json_object_get(c, "sub")), "alice");
 		json_decref(c);
 	}
 	sk_jws_free(&jws);
@@ -223,8 +223,7 @@ test_wrong_alg_or_key(void **state)
 	assert_int_equal(sk_jws_verify(jws, SK_JWS_HS256, rsa), SK_ERR_TOKEN);
 	assert_int_equal(sk_jws_verify_hmac(jws, SECRET, strlen(SECRET)),
 			 SK_ERR_TOKEN);
-	assert_int_equal(sk_jws_verify(jws, SK_JWS_UNKNOWN, rsa),
-			 SK_ERR_TOKEN);
+	assert_int_equal(sk_jws_verify(jws, SK_JWS_UNKNOWN, rsa), SK_ERR_TOKEN);
 	sk_jws_free(&jws);
 	free(jwt);
 	/* Keys of the wrong type or curve, or another key. */
@@ -239,11 +238,10 @@ test_wrong_alg_or_key(void **state)
 	free(jwt);
 	/* A token signed HS256 with the bytes of a public key as the secret
 	 * (the classic confusion) is refused by every asymmetric check. */
-	assert_int_equal(EVP_PKEY_get_octet_string_param(
-			     p256, "pub", buf, sizeof(buf), &publen),
+	assert_int_equal(EVP_PKEY_get_octet_string_param(p256, "pub", buf,
+							 sizeof(buf), &publen),
 			 1);
-	assert_int_equal(sk_jws_sign_hmac(buf, publen, "k1", NULL, c, &jwt),
-			 0);
+	assert_int_equal(sk_jws_sign_hmac(buf, publen, "k1", NULL, c, &jwt), 0);
 	assert_int_equal(check(jwt, SK_JWS_ES256, p256), SK_ERR_TOKEN);
 	assert_int_equal(check(jwt, SK_JWS_HS256, NULL), SK_ERR_TOKEN);
 	free(jwt);
@@ -251,9 +249,8 @@ test_wrong_alg_or_key(void **state)
 	assert_int_equal(sk_jws_sign(p256, SK_JWS_RS256, NULL, NULL, c, &jwt),
 			 SK_ERR_INVALID);
 	assert_null(jwt);
-	assert_int_equal(
-	    sk_jws_sign(p256, SK_JWS_UNKNOWN, NULL, NULL, c, &jwt),
-	    SK_ERR_INVALID);
+	assert_int_equal(sk_jws_sign(p256, SK_JWS_UNKNOWN, NULL, NULL, c, &jwt),
+			 SK_ERR_INVALID);
 	assert_int_equal(sk_jws_sign(rsa, SK_JWS_HS256, NULL, NULL, c, &jwt),
 			 SK_ERR_INVALID);
 	json_decref(c);
@@ -324,8 +321,7 @@ test_malformed(void **state)
 	t = forge("{\"alg\":\"none\"}", "{\"sub\":\"alice\"}", "");
 	assert_int_equal(sk_jws_parse(t, MAXLEN, &jws), 0);
 	assert_int_equal(sk_jws_alg(jws), SK_JWS_UNKNOWN);
-	assert_int_equal(sk_jws_verify(jws, SK_JWS_UNKNOWN, rsa),
-			 SK_ERR_TOKEN);
+	assert_int_equal(sk_jws_verify(jws, SK_JWS_UNKNOWN, rsa), SK_ERR_TOKEN);
 	assert_int_equal(sk_jws_verify(jws, SK_JWS_RS256, rsa), SK_ERR_TOKEN);
 	assert_int_equal(sk_jws_verify_hmac(jws, SECRET, strlen(SECRET)),
 			 SK_ERR_TOKEN);
@@ -364,8 +360,8 @@ test_jwk(void **state)
 	(void)state;
 	for (i = 0; i < SK_ARRAY_SIZE(keys); i++) {
 		assert_int_equal(sk_jwk_public(keys[i], &j), 0);
-		assert_string_equal(json_string_value(json_object_get(j, "kty")),
-				    kty[i]);
+		assert_string_equal(
+		    json_string_value(json_object_get(j, "kty")), kty[i]);
 		assert_null(json_object_get(j, "d"));
 		assert_int_equal(sk_jwk_import(j, &back), 0);
 		assert_int_equal(EVP_PKEY_eq(keys[i], back), 1);
