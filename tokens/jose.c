@@ -318,9 +318,16 @@ finish(struct sk_buf *b, const unsigned char *sig, size_t siglen, char **jwt)
 	return sk_buf_take(b, jwt);
 }
 
-int
-sk_jws_sign(EVP_PKEY *pkey, enum sk_jws_alg alg, const char *kid,
-	    const char *typ, const json_t *claims, char **jwt)
+struct sk_jws_signer {
+	EVP_PKEY *pkey;
+	enum sk_jws_alg alg;
+	EVP_MD_CTX *tmpl; /* set up to sign; only ever copied */
+};
+
+/* Signs with pkey, starting from a copy of tmpl when there is one. */
+static int
+sign_with(EVP_PKEY *pkey, enum sk_jws_alg alg, const EVP_MD_CTX *tmpl,
+	  const char *kid, const char *typ, const json_t *claims, char **jwt)
 {
 	EVP_MD_CTX *md = NULL;
 	struct sk_buf b;
@@ -339,9 +346,13 @@ sk_jws_sign(EVP_PKEY *pkey, enum sk_jws_alg alg, const char *kid,
 	if (EVP_PKEY_get_size(pkey) <= 0)
 		goto out;
 	siglen = (size_t)EVP_PKEY_get_size(pkey);
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    digest_init(md, alg, pkey, true) != 0 ||
-	    (sig = malloc(siglen)) == NULL ||
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	/* A provider that cannot copy its context is set up afresh. */
+	if ((tmpl == NULL || EVP_MD_CTX_copy_ex(md, tmpl) != 1) &&
+	    digest_init(md, alg, pkey, true) != 0)
+		goto out;
+	if ((sig = malloc(siglen)) == NULL ||
 	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)b.data, b.len) !=
 		1)
 		goto out;
@@ -357,6 +368,57 @@ out:
 	EVP_MD_CTX_free(md);
 	free(sig);
 	return r;
+}
+
+int
+sk_jws_sign(EVP_PKEY *pkey, enum sk_jws_alg alg, const char *kid,
+	    const char *typ, const json_t *claims, char **jwt)
+{
+	return sign_with(pkey, alg, NULL, kid, typ, claims, jwt);
+}
+
+int
+sk_jws_signer_new(EVP_PKEY *pkey, enum sk_jws_alg alg,
+		  struct sk_jws_signer **out)
+{
+	struct sk_jws_signer *s;
+
+	*out = NULL;
+	if (!sk_jws_key_fits(pkey, alg))
+		return SK_ERR_INVALID;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return SK_ERR_NOMEM;
+	if ((s->tmpl = EVP_MD_CTX_new()) == NULL ||
+	    digest_init(s->tmpl, alg, pkey, true) != 0 ||
+	    EVP_PKEY_up_ref(pkey) != 1) {
+		EVP_MD_CTX_free(s->tmpl);
+		free(s);
+		return SK_ERR_INTERNAL;
+	}
+	s->pkey = pkey;
+	s->alg = alg;
+	*out = s;
+	return 0;
+}
+
+void
+sk_jws_signer_free(struct sk_jws_signer **sp)
+{
+	struct sk_jws_signer *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	EVP_MD_CTX_free(s->tmpl);
+	EVP_PKEY_free(s->pkey);
+	free(s);
+	*sp = NULL;
+}
+
+int
+sk_jws_signer_sign(const struct sk_jws_signer *s, const char *kid,
+		   const char *typ, const json_t *claims, char **jwt)
+{
+	return sign_with(s->pkey, s->alg, s->tmpl, kid, typ, claims, jwt);
 }
 
 int

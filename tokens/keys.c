@@ -49,6 +49,7 @@ struct keyset {
 	struct key *keys;
 	size_t n;
 	ssize_t active; /* index of the signing key; -1: none yet */
+	struct sk_jws_signer *signer; /* the active key's, NULL if none */
 	char *jwks;
 	int64_t now; /* Redis TIME at load */
 };
@@ -85,6 +86,7 @@ keyset_unref(struct keyset *ks)
 	}
 	free(ks->keys);
 	free(ks->jwks);
+	sk_jws_signer_free(&ks->signer);
 	free(ks);
 }
 
@@ -248,8 +250,9 @@ alg_from_name(const char *name, enum sk_jws_alg *alg)
 
 /* ---- building a keyset ---- */
 
+/* The keyset's JWKS document and its signer, once its keys are in. */
 static int
-build_jwks(struct keyset *ks)
+keyset_finish(struct keyset *ks)
 {
 	json_t *keys = json_array(), *doc = NULL, *jwk;
 	size_t i;
@@ -269,6 +272,11 @@ build_jwks(struct keyset *ks)
 	}
 	if ((doc = json_pack("{s:O}", "keys", keys)) == NULL ||
 	    (ks->jwks = json_dumps(doc, JSON_COMPACT)) == NULL)
+		goto out;
+	/* The signing key, set up once per keyset rather than per token. */
+	if (ks->active >= 0 &&
+	    (r = sk_jws_signer_new(ks->keys[ks->active].pkey,
+				   ks->keys[ks->active].alg, &ks->signer)) != 0)
 		goto out;
 	r = 0;
 out:
@@ -339,7 +347,7 @@ load_files(const struct sk_config *cfg, struct keyset **out)
 	}
 	/* The first file signs; the others are published for verification. */
 	ks->active = ks->n > 0 ? 0 : -1;
-	r = build_jwks(ks);
+	r = keyset_finish(ks);
 out:
 	if (r != 0)
 		keyset_unref(ks);
@@ -506,7 +514,7 @@ load_redis(struct keyset **out)
 		ks->n++;
 	}
 	pick_active(ks);
-	if ((r = build_jwks(ks)) != 0)
+	if ((r = keyset_finish(ks)) != 0)
 		goto out;
 	*out = ks;
 	ks = NULL;
@@ -786,12 +794,12 @@ sk_keys_sign(const json_t *claims, char **jwt)
 	int r;
 
 	*jwt = NULL;
-	if (ks == NULL || ks->active < 0) {
+	if (ks == NULL || ks->active < 0 || ks->signer == NULL) {
 		keyset_unref(ks);
 		return SK_ERR_NOT_FOUND;
 	}
 	k = &ks->keys[ks->active];
-	r = sk_jws_sign(k->pkey, k->alg, k->kid, TOKEN_TYP, claims, jwt);
+	r = sk_jws_signer_sign(ks->signer, k->kid, TOKEN_TYP, claims, jwt);
 	keyset_unref(ks);
 	return r == SK_ERR_INVALID ? SK_ERR_INTERNAL : r;
 }

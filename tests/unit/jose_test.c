@@ -1,7 +1,8 @@
 /*
  * Unit tests for tokens/jose.c (the one JOSE stack):
  * - sign then verify with every algorithm (RS256/384/512, PS256/384/512,
- *   ES256/384/512, EdDSA, HS256), claims coming back whole
+ *   ES256/384/512, EdDSA, HS256), claims coming back whole; the same with
+ *   a prepared signer, several tokens in a row
  * - a tampered signature, header or payload is refused
  * - the wrong algorithm (the caller's differs from the header's), a key
  *   of the wrong type or curve, "none", HS256 keyed with a public key
@@ -167,6 +168,42 @@ test_roundtrip(void **state)
 	jwt = sign(SK_JWS_ES512);
 	assert_int_equal(strlen(strrchr(jwt, '.') + 1), 176); /* 132 bytes */
 	free(jwt);
+}
+
+/* A prepared signer makes tokens that verify, again and again. */
+static void
+test_signer(void **state)
+{
+	struct sk_jws_signer *sg = NULL;
+	json_t *c = claims();
+	size_t i, round;
+	char *jwt;
+
+	(void)state;
+	for (i = 0; i < SK_ARRAY_SIZE(all); i++) {
+		if (all[i] == SK_JWS_HS256) {
+			assert_int_equal(sk_jws_signer_new(rsa, all[i], &sg),
+					 SK_ERR_INVALID);
+			continue;
+		}
+		assert_int_equal(
+		    sk_jws_signer_new(key_for(all[i]), all[i], &sg), 0);
+		for (round = 0; round < 3; round++) {
+			jwt = NULL;
+			assert_int_equal(
+			    sk_jws_signer_sign(sg, "k1", "at+jwt", c, &jwt), 0);
+			assert_int_equal(check(jwt, all[i], key_for(all[i])),
+					 0);
+			free(jwt);
+		}
+		sk_jws_signer_free(&sg);
+		assert_null(sg);
+	}
+	assert_int_equal(sk_jws_signer_new(p256, SK_JWS_ES384, &sg),
+			 SK_ERR_INVALID);
+	assert_null(sg);
+	sk_jws_signer_free(NULL);
+	json_decref(c);
 }
 
 static void
@@ -434,6 +471,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_signer),
 	    cmocka_unit_test(test_tampered),
 	    cmocka_unit_test(test_wrong_alg_or_key),
 	    cmocka_unit_test(test_malformed),

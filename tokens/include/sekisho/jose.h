@@ -57,6 +57,22 @@ bool sk_jws_key_fits(EVP_PKEY *pkey, enum sk_jws_alg alg);
 int sk_jws_sign(EVP_PKEY *pkey, enum sk_jws_alg alg, const char *kid,
 		const char *typ, const json_t *claims, char **jwt);
 
+/*
+ * A key made ready to sign with alg many times: the digest and signature
+ * are set up once and copied for each token, which saves OpenSSL's
+ * per-signature set-up (measured: about 15% of an ES256 signature). A
+ * signer is only read while signing, so threads may share it. On success
+ * *out is newly allocated (sk_jws_signer_free()); it holds a reference to
+ * pkey.
+ */
+struct sk_jws_signer;
+int sk_jws_signer_new(EVP_PKEY *pkey, enum sk_jws_alg alg,
+		      struct sk_jws_signer **out);
+void sk_jws_signer_free(struct sk_jws_signer **signer);
+/* sk_jws_sign with a prepared key. */
+int sk_jws_signer_sign(const struct sk_jws_signer *signer, const char *kid,
+		       const char *typ, const json_t *claims, char **jwt);
+
 /* The same with HS256 keyed with key (keylen > 0). */
 int sk_jws_sign_hmac(const void *key, size_t keylen, const char *kid,
 		     const char *typ, const json_t *claims, char **jwt);
