@@ -7,8 +7,9 @@
  * it through struct sk_oidc_params and a few hooks (providers_int.h); the
  * generic backend at the end of this file uses it with no hooks at all.
  *
- * Verification is ours, on cjose for asymmetric signatures: liboauth2's
- * all-in-one handler cannot pin algorithms per provider (see the brief).
+ * Verification is ours, on Sekisho's one JOSE stack (tokens/jose.c, which
+ * also signs our own tokens): liboauth2's all-in-one handler cannot pin
+ * algorithms per provider (see the brief).
  * The header's "alg" is only ever checked against a list we chose: the
  * backend's (from the config or the type's default) or, for the generic
  * backend without id_token_algs, the discovery document's asymmetric ones.
@@ -22,9 +23,9 @@
 #include "sekisho/log.h"
 #include "sekisho/util.h"
 
-#include <cjose/cjose.h>
+#include "sekisho/jose.h"
+
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,22 +41,19 @@
 #define MAX_TOKEN_LEN 16384
 #define MAX_AMR 8
 
-/* Algorithms we verify, the key type each needs (OCT: the client secret). */
+/*
+ * Algorithms we verify (the key type and curve each needs are the JOSE
+ * stack's: sk_jws_key_fits; HS256 is keyed with the client secret).
+ */
 static const struct {
 	const char *alg;
 	unsigned bit;
-	cjose_jwk_kty_t kty;
 } known_algs[] = {
-    {"RS256", SK_ALG_RS256, CJOSE_JWK_KTY_RSA},
-    {"RS384", SK_ALG_RS384, CJOSE_JWK_KTY_RSA},
-    {"RS512", SK_ALG_RS512, CJOSE_JWK_KTY_RSA},
-    {"PS256", SK_ALG_PS256, CJOSE_JWK_KTY_RSA},
-    {"PS384", SK_ALG_PS384, CJOSE_JWK_KTY_RSA},
-    {"PS512", SK_ALG_PS512, CJOSE_JWK_KTY_RSA},
-    {"ES256", SK_ALG_ES256, CJOSE_JWK_KTY_EC},
-    {"ES384", SK_ALG_ES384, CJOSE_JWK_KTY_EC},
-    {"ES512", SK_ALG_ES512, CJOSE_JWK_KTY_EC},
-    {"HS256", SK_ALG_HS256, CJOSE_JWK_KTY_OCT},
+    {"RS256", SK_ALG_RS256}, {"RS384", SK_ALG_RS384},
+    {"RS512", SK_ALG_RS512}, {"PS256", SK_ALG_PS256},
+    {"PS384", SK_ALG_PS384}, {"PS512", SK_ALG_PS512},
+    {"ES256", SK_ALG_ES256}, {"ES384", SK_ALG_ES384},
+    {"ES512", SK_ALG_ES512}, {"HS256", SK_ALG_HS256},
 };
 #define NALGS SK_ARRAY_SIZE(known_algs)
 #define ASYMMETRIC_ALGS (~(unsigned)SK_ALG_HS256)
@@ -64,7 +62,7 @@ static const struct {
 struct keyset {
 	atomic_int refs;
 	size_t n;
-	cjose_jwk_t **keys;
+	EVP_PKEY **keys;
 	char **kids; /* may hold NULL for keys without kid */
 };
 
@@ -133,17 +131,6 @@ sk_alg_bits(const char *const *names, size_t n, unsigned *bits)
 	return 0;
 }
 
-static cjose_jwk_kty_t
-alg_kty(unsigned bit)
-{
-	size_t i;
-
-	for (i = 0; i < NALGS; i++)
-		if (known_algs[i].bit == bit)
-			return known_algs[i].kty;
-	return CJOSE_JWK_KTY_OCT;
-}
-
 static void
 metadata_free(struct metadata *m)
 {
@@ -165,7 +152,7 @@ keyset_unref(struct keyset *ks)
 	if (ks == NULL || atomic_fetch_sub(&ks->refs, 1) != 1)
 		return;
 	for (i = 0; i < ks->n; i++) {
-		cjose_jwk_release(ks->keys[i]);
+		EVP_PKEY_free(ks->keys[i]);
 		free(ks->kids[i]);
 	}
 	free(ks->keys);
@@ -309,66 +296,11 @@ out:
 	return r;
 }
 
-/*
- * base64url without padding, as JOSE writes it. cjose asserts (aborts the
- * process) on a value whose length is 1 modulo 4 or that holds '=' (found
- * by fuzz_idtoken and fuzz_jwks), so nothing else may reach it.
- */
-static bool
-b64url_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len % 4 == 1)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
-/* Three base64url segments; header and payload not empty. */
-static bool
-compact_jws_ok(const char *token)
-{
-	const char *d1 = strchr(token, '.'), *d2;
-
-	if (d1 == NULL || (d2 = strchr(d1 + 1, '.')) == NULL ||
-	    strchr(d2 + 1, '.') != NULL || d1 == token || d2 == d1 + 1)
-		return false;
-	return b64url_ok(token, (size_t)(d1 - token)) &&
-	       b64url_ok(d1 + 1, (size_t)(d2 - d1 - 1)) &&
-	       b64url_ok(d2 + 1, strlen(d2 + 1));
-}
-
-/* The base64url members of an RSA or EC JWK (RFC 7518 6.2, 6.3). */
-static bool
-jwk_members_ok(const json_t *k)
-{
-	static const char *const names[] = {"n", "e", "d", "p", "q",
-					    "dp", "dq", "qi", "x", "y"};
-	const json_t *v;
-	size_t i;
-
-	for (i = 0; i < SK_ARRAY_SIZE(names); i++) {
-		v = json_object_get(k, names[i]);
-		if (v != NULL && (!json_is_string(v) ||
-				  !b64url_ok(json_string_value(v),
-					     json_string_length(v))))
-			return false;
-	}
-	return true;
-}
-
 static int
 parse_jwks(const char *text, struct keyset **out)
 {
 	struct keyset *ks = NULL;
 	json_t *j = NULL, *keys, *k;
-	cjose_err err;
 	size_t i, n;
 	int r = SK_ERR_UPSTREAM;
 
@@ -389,8 +321,7 @@ parse_jwks(const char *text, struct keyset **out)
 	json_array_foreach(keys, i, k) {
 		const char *use = sk_json_str(k, "use"), *kid;
 		const char *kty = sk_json_str(k, "kty");
-		char *s;
-		cjose_jwk_t *jwk;
+		EVP_PKEY *pkey = NULL;
 
 		/* Encryption keys are not for verifying signatures. */
 		if (!json_is_object(k) || (use != NULL && strcmp(use, "sig")))
@@ -398,16 +329,10 @@ parse_jwks(const char *text, struct keyset **out)
 		/* A symmetric key has no business in a public key set. */
 		if (kty == NULL || (strcmp(kty, "RSA") && strcmp(kty, "EC")))
 			continue;
-		if (!jwk_members_ok(k))
-			continue;
-		if ((s = json_dumps(k, JSON_COMPACT)) == NULL)
-			continue;
-		jwk = cjose_jwk_import(s, strlen(s), &err);
-		free(s);
-		if (jwk == NULL)
+		if (sk_jwk_import(k, &pkey) != 0)
 			continue; /* a key we cannot use is skipped, not fatal */
 		kid = sk_json_str(k, "kid");
-		ks->keys[ks->n] = jwk;
+		ks->keys[ks->n] = pkey;
 		ks->kids[ks->n] = kid ? strdup(kid) : NULL;
 		ks->n++;
 	}
@@ -670,28 +595,22 @@ sk_oidc_authorize_url(struct sk_oidc *o, const struct sk_authz_request *a,
 	return sk_buf_take(&b, url);
 }
 
-/* Finds the verification key for (alg family, kid). */
-static const cjose_jwk_t *
-find_key(const struct keyset *ks, cjose_jwk_kty_t kty, const char *alg,
-	 const char *kid, bool *ambiguous)
+/*
+ * Finds the verification key for (alg, kid): only keys of the algorithm's
+ * type are candidates (RSA for RS/PS; for ES256 P-256, ES384 P-384, ES512
+ * P-521).
+ */
+static EVP_PKEY *
+find_key(const struct keyset *ks, enum sk_jws_alg alg, const char *kid,
+	 bool *ambiguous)
 {
-	const cjose_jwk_t *found = NULL;
-	cjose_err err;
+	EVP_PKEY *found = NULL;
 	size_t i;
 
 	*ambiguous = false;
 	for (i = 0; i < ks->n; i++) {
-		if (cjose_jwk_get_kty(ks->keys[i], &err) != kty)
+		if (!sk_jws_key_fits(ks->keys[i], alg))
 			continue;
-		if (kty == CJOSE_JWK_KTY_EC) {
-			/* ES256 needs P-256, ES384 P-384, ES512 P-521. */
-			cjose_jwk_ec_curve c =
-			    cjose_jwk_EC_get_curve(ks->keys[i], &err);
-			if ((strcmp(alg, "ES256") == 0 && c != CJOSE_JWK_EC_P_256) ||
-			    (strcmp(alg, "ES384") == 0 && c != CJOSE_JWK_EC_P_384) ||
-			    (strcmp(alg, "ES512") == 0 && c != CJOSE_JWK_EC_P_521))
-				continue;
-		}
 		if (kid != NULL) {
 			if (ks->kids[i] != NULL && strcmp(ks->kids[i], kid) == 0)
 				return ks->keys[i];
@@ -733,42 +652,6 @@ aud_ok(const json_t *claims, const char *client_id)
 }
 
 /*
- * HS256 (LINE web login): HMAC-SHA256 of "header.payload" keyed with the
- * client secret, compared in constant time. On success *payload is the
- * decoded payload, newly allocated (free()).
- */
-static int
-verify_hmac(const char *token, const char *secret, unsigned char **payload,
-	    size_t *plen)
-{
-	const char *d1 = strchr(token, '.'), *d2;
-	unsigned char mac[EVP_MAX_MD_SIZE], *sig = NULL;
-	unsigned int maclen = 0;
-	size_t siglen = 0, slen;
-	int r = SK_ERR_TOKEN;
-
-	*payload = NULL;
-	*plen = 0;
-	if (d1 == NULL || (d2 = strchr(d1 + 1, '.')) == NULL ||
-	    secret == NULL || (slen = strlen(secret)) == 0 || slen > INT32_MAX)
-		return SK_ERR_TOKEN;
-	if (HMAC(EVP_sha256(), secret, (int)slen, (const unsigned char *)token,
-		 (size_t)(d2 - token), mac, &maclen) == NULL)
-		goto out;
-	if (sk_b64url_decode(d2 + 1, strlen(d2 + 1), &sig, &siglen) != 0 ||
-	    !sk_ct_eq(mac, maclen, sig, siglen))
-		goto out;
-	if (sk_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), payload, plen) !=
-	    0)
-		goto out;
-	r = 0;
-out:
-	sk_memzero(mac, sizeof(mac));
-	free(sig);
-	return r;
-}
-
-/*
  * Verifies an id_token: algorithm from our list, the signature (JWKS key,
  * refetched once for an unknown kid; or the client secret for HS256), then
  * iss, aud, exp, iat, nonce, sub. On success *claims is a new reference
@@ -780,14 +663,10 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 {
 	struct metadata *md = NULL;
 	struct keyset *ks = NULL;
-	const cjose_jwk_t *key;
-	cjose_jws_t *jws = NULL;
-	cjose_err err;
-	json_t *hdr = NULL, *c = NULL;
-	unsigned char *hraw = NULL, *hpay = NULL;
-	uint8_t *payload = NULL;
-	size_t hlen, plen = 0;
-	const char *alg, *kid;
+	struct sk_jws *jws = NULL;
+	EVP_PKEY *key;
+	json_t *c = NULL;
+	const char *alg, *kid, *secret;
 	json_int_t exp, iat;
 	unsigned bit, allowed;
 	bool ambiguous, refetched = false;
@@ -800,18 +679,13 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 		sk_why(why, "id_token: missing or too long");
 		return SK_ERR_TOKEN;
 	}
-	if (!compact_jws_ok(token)) {
-		sk_why(why, "id_token: not a compact JWS");
+	/* Form only: strict base64url, a JSON header without "crit". */
+	if (sk_jws_parse(token, MAX_TOKEN_LEN, &jws) != 0) {
+		sk_why(why, "id_token: not a well-formed compact JWS");
 		return SK_ERR_TOKEN;
 	}
-	if (sk_b64url_decode(token, (size_t)(strchr(token, '.') - token),
-			     &hraw, &hlen) != 0 ||
-	    (hdr = sk_json_object((char *)hraw)) == NULL) {
-		sk_why(why, "id_token: malformed header");
-		goto out;
-	}
-	alg = sk_json_str(hdr, "alg");
-	kid = sk_json_str(hdr, "kid");
+	alg = sk_jws_alg_text(jws);
+	kid = sk_jws_kid(jws);
 	bit = sk_alg_bit(alg);
 	/* Keys are needed only for an asymmetric algorithm. */
 	if ((r = state_get(o, false, &md,
@@ -832,15 +706,15 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 	if (bit == SK_ALG_HS256) {
 		/* The client secret is the only HMAC key there is: a kid in
 		 * the header cannot select another. */
-		if (verify_hmac(token, o->conf->client_secret, &hpay, &plen) !=
-		    0) {
+		secret = o->conf->client_secret;
+		if (secret == NULL ||
+		    sk_jws_verify_hmac(jws, secret, strlen(secret)) != 0) {
 			sk_why(why, "id_token: bad signature (HS256)");
 			goto out;
 		}
-		payload = hpay;
 	} else {
 	again:
-		key = find_key(ks, alg_kty(bit), alg, kid, &ambiguous);
+		key = find_key(ks, sk_jws_alg(jws), kid, &ambiguous);
 		if (key == NULL && !refetched && !ambiguous) {
 			/* Perhaps the provider rotated its keys: refetch once. */
 			keyset_unref(ks);
@@ -858,20 +732,12 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 			       kid ? kid : "(none)");
 			goto out;
 		}
-		if ((jws = cjose_jws_import(token, strlen(token), &err)) ==
-			NULL ||
-		    !cjose_jws_verify(jws, key, &err)) {
+		if (sk_jws_verify(jws, sk_jws_alg(jws), key) != 0) {
 			sk_why(why, "id_token: bad signature");
 			goto out;
 		}
-		if (!cjose_jws_get_plaintext(jws, &payload, &plen, &err)) {
-			sk_why(why, "id_token: unreadable payload");
-			goto out;
-		}
 	}
-	if ((c = json_loadb((const char *)payload, plen,
-			    JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-	    !json_is_object(c)) {
+	if (sk_jws_claims(jws, &c) != 0) {
 		sk_why(why, "id_token: payload is not a JSON object");
 		goto out;
 	}
@@ -922,12 +788,8 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 	md = NULL;
 	r = 0;
 out:
-	if (jws != NULL)
-		cjose_jws_release(jws);
+	sk_jws_free(&jws);
 	json_decref(c);
-	json_decref(hdr);
-	free(hraw);
-	free(hpay);
 	keyset_unref(ks);
 	metadata_free(md);
 	return r;

@@ -7,7 +7,7 @@
 #include "schema_int.h"
 #include "session_int.h"
 #include "sekisho/err.h"
-#include "sekisho/keys.h"
+#include "sekisho/keystore.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 #include "store_int.h"
@@ -174,7 +174,7 @@ token_mac(const char *user, const char *family, long long gen, char out[44])
 	char msg[96], *s = NULL;
 	int r;
 
-	if ((r = sk_keys_derive("sekisho refresh tokens v1", key)) != 0)
+	if ((r = sk_keystore_derive(SK_HKDF_REFRESH_TOKENS, key)) != 0)
 		return r;
 	snprintf(msg, sizeof(msg), "%s.%s.%lld", user, family, gen);
 	if (HMAC(EVP_sha256(), key, sizeof(key), (unsigned char *)msg,

@@ -197,6 +197,9 @@
 #define SK_HKDF_RECOVERY_HMAC "sekisho:mfa:recovery-hmac:v1"
 /* HKDF from the master key: the MFA form (CSRF) token key. */
 #define SK_HKDF_MFA_CSRF "sekisho:mfa:csrf:v1"
+/* HKDF from the master key: the MAC key of refresh tokens (whose current
+ * generation SK_KEY_APP keeps). */
+#define SK_HKDF_REFRESH_TOKENS "sekisho refresh tokens v1"
 
 /* (tenant, user id, normalised code) HMAC input of a stored recovery code. */
 #define SK_MAC_RECOVERY "v1:%s:%s:%s"

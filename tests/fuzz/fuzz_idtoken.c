@@ -6,13 +6,14 @@
  *
  * The first byte picks the mode:
  *   'S'  the rest is a claims object; the harness signs it (ES256, kid
- *        "k1") with the provider's key, so the fuzzer reaches the claim
- *        checks. A string "now" as iat or exp becomes the current time
+ *        "k1") with the provider's key (tokens/jose.c, the stack that
+ *        verifies it too), so the fuzzer reaches the claim checks. A string "now" as iat or exp becomes the current time
  *        (exp: plus five minutes), so seeds stay fresh.
  *   else the rest is the answer as the token endpoint sent it. Accepting
  *        one would mean a forged signature passed: abort.
  */
-#include <cjose/cjose.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "providers_int.h"
 #include "sekisho/config.h"
+#include "sekisho/jose.h"
 
 #define ISSUER "https://idp.example"
 #define NONCE "n-0S6_WzA2Mj"
@@ -27,7 +29,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct sk_oidc *core;
-static cjose_jwk_t *key;
+static EVP_PKEY *key;
 
 static const char discovery[] =
     "{\"issuer\":\"" ISSUER "\","
@@ -41,9 +43,8 @@ setup(void)
 {
 	static struct sk_provider_conf conf;
 	struct sk_oidc_params params = {0};
-	cjose_err err;
-	char *pub, *jwks;
-	json_t *k, *set;
+	char *jwks;
+	json_t *k = NULL, *set;
 	int r = -1;
 
 	conf.id = "fuzz";
@@ -52,12 +53,8 @@ setup(void)
 	conf.client_secret = "fuzz-client-secret-0123456789abcdef";
 	conf.http_timeout = 1;
 	params.issuer = ISSUER;
-	if ((key = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err)) ==
-		NULL ||
-	    (pub = cjose_jwk_to_json(key, false, &err)) == NULL)
+	if ((key = EVP_EC_gen("P-256")) == NULL || sk_jwk_public(key, &k) != 0)
 		return -1;
-	k = json_loads(pub, 0, NULL);
-	free(pub);
 	json_object_set_new(k, "kid", json_string("k1"));
 	json_object_set_new(k, "use", json_string("sig"));
 	set = json_pack("{s:[o]}", "keys", k);
@@ -84,35 +81,21 @@ static char *
 signed_answer(const char *claims_text)
 {
 	json_t *c = json_loads(claims_text, JSON_REJECT_DUPLICATES, NULL);
-	cjose_header_t *h = NULL;
-	cjose_jws_t *jws = NULL;
-	cjose_err err;
-	const char *compact;
-	char *payload = NULL, *answer = NULL;
+	char *compact = NULL, *answer = NULL;
 	json_t *a;
 
 	if (!json_is_object(c))
 		goto out;
 	fresh_time(c, "iat", 0);
 	fresh_time(c, "exp", 300);
-	if ((payload = json_dumps(c, JSON_COMPACT)) == NULL ||
-	    (h = cjose_header_new(&err)) == NULL ||
-	    !cjose_header_set(h, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &err) ||
-	    !cjose_header_set(h, CJOSE_HDR_KID, "k1", &err) ||
-	    (jws = cjose_jws_sign(key, h, (const uint8_t *)payload,
-				  strlen(payload), &err)) == NULL ||
-	    !cjose_jws_export(jws, &compact, &err))
+	if (sk_jws_sign(key, SK_JWS_ES256, "k1", NULL, c, &compact) != 0)
 		goto out;
 	a = json_pack("{s:s,s:s,s:s}", "id_token", compact, "access_token",
 		      "at", "token_type", "Bearer");
 	answer = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 out:
-	if (jws != NULL)
-		cjose_jws_release(jws);
-	if (h != NULL)
-		cjose_header_release(h);
-	free(payload);
+	free(compact);
 	json_decref(c);
 	return answer;
 }

@@ -197,6 +197,7 @@ test_schema_pinned(void **state)
 	    {SK_HKDF_SEED_SEAL, "sekisho:mfa:seed-seal:v1"},
 	    {SK_HKDF_RECOVERY_HMAC, "sekisho:mfa:recovery-hmac:v1"},
 	    {SK_HKDF_MFA_CSRF, "sekisho:mfa:csrf:v1"},
+	    {SK_HKDF_REFRESH_TOKENS, "sekisho refresh tokens v1"},
 	    {SK_MAC_RECOVERY, "v1:%s:%s:%s"},
 	    {SK_MAC_MFA_CSRF, "sekisho-csrf:v1:%s"},
 	};

@@ -11,7 +11,9 @@
  * seconds, so no coordination is needed.
  *
  * Keys stay parsed (EVP_PKEY) between requests; nothing on the hot path
- * parses PEM.
+ * parses PEM. The records live in Redis through session/keystore.c; the
+ * JWS is tokens/jose.c. sk_keys_init also hands the master key to the
+ * session layer (sk_keystore_master_set), which derives its own keys.
  */
 #ifndef SEKISHO_KEYS_H
 #define SEKISHO_KEYS_H
@@ -67,12 +69,6 @@ int sk_keys_jwks(char **out);
 int sk_keys_rotate(const struct sk_config *cfg,
 		   const unsigned char master_key[SK_AEAD_KEY_LEN],
 		   int64_t delay_s, char **kid);
-
-/*
- * Derives a 256-bit key for one purpose (label) from the master key with
- * HKDF-SHA256. SK_ERR_CONFIG without a master key.
- */
-int sk_keys_derive(const char *label, unsigned char out[SK_AEAD_KEY_LEN]);
 
 /* Writes one line per key (kid, alg, state, times) to *out (free()). */
 int sk_keys_list(char **out);

@@ -1,14 +1,17 @@
 /*
- * Sekisho's signing keys and JWT signing/verification.
- * See session/include/sekisho/keys.h for the model.
+ * Sekisho's signing keys: the keyset, its sealing, the reloader thread and
+ * the JWKS document. See tokens/include/sekisho/keys.h for the model; the
+ * JWS itself is tokens/jose.c.
  *
- * Redis: hash sk:{keys}, one field per kid holding JSON
+ * Stored (session/keystore.c) as one record per kid, JSON
  *   {"alg": "ES256", "key": <PEM sealed with the master key, aad
  *    "sekisho:signing-key:<kid>">, "created": t, "activate_at": t}
  */
 #include "sekisho/keys.h"
 #include "sekisho/config.h"
 #include "sekisho/err.h"
+#include "sekisho/jose.h"
+#include "sekisho/keystore.h"
 #include "sekisho/log.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
@@ -21,24 +24,21 @@
 #include <time.h>
 
 #include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/pem.h>
 
-#define KEYSET_KEY "sk:{keys}"
 #define RELOAD_EVERY_S 5
 #define RETIRE_LEEWAY_S 60
 #define MAX_JWT_LEN 8192
+#define TOKEN_TYP "at+jwt"
 
-enum alg { ALG_ES256 = 0, ALG_RS256, ALG_EDDSA };
-static const char *const alg_names[] = {"ES256", "RS256", "EdDSA"};
+/* The algorithms Sekisho signs with (keys.algorithm). */
+static const enum sk_jws_alg our_algs[] = {SK_JWS_ES256, SK_JWS_RS256,
+					   SK_JWS_EDDSA};
 
 struct key {
 	char *kid;
-	enum alg alg;
+	enum sk_jws_alg alg;
 	EVP_PKEY *pkey;
 	int64_t created;
 	int64_t activate_at;
@@ -49,6 +49,7 @@ struct keyset {
 	struct key *keys;
 	size_t n;
 	ssize_t active; /* index of the signing key; -1: none yet */
+	struct sk_jws_signer *signer; /* the active key's, NULL if none */
 	char *jwks;
 	int64_t now; /* Redis TIME at load */
 };
@@ -58,7 +59,7 @@ static struct {
 	struct keyset *cur; /* guarded by lock; swapped whole */
 	bool from_files;
 	bool have_master;
-	enum alg alg; /* for generated keys */
+	enum sk_jws_alg alg; /* for generated keys */
 	unsigned char master[SK_AEAD_KEY_LEN];
 	int64_t token_ttl;
 	pthread_t reloader;
@@ -85,6 +86,7 @@ keyset_unref(struct keyset *ks)
 	}
 	free(ks->keys);
 	free(ks->jwks);
+	sk_jws_signer_free(&ks->signer);
 	free(ks);
 }
 
@@ -158,113 +160,21 @@ sk_keys_ready(void)
 /* ---- key material ---- */
 
 static int
-alg_of_pkey(EVP_PKEY *pkey, enum alg *alg)
+alg_of_pkey(EVP_PKEY *pkey, enum sk_jws_alg *alg)
 {
-	switch (EVP_PKEY_get_base_id(pkey)) {
-	case EVP_PKEY_EC: {
-		char curve[32];
-		size_t len;
-		if (EVP_PKEY_get_utf8_string_param(pkey,
-						   OSSL_PKEY_PARAM_GROUP_NAME,
-						   curve, sizeof(curve),
-						   &len) != 1 ||
-		    strcmp(curve, "prime256v1") != 0)
-			return SK_ERR_CONFIG; /* only P-256 (ES256) */
-		*alg = ALG_ES256;
-		return 0;
-	}
-	case EVP_PKEY_RSA:
-		if (EVP_PKEY_get_bits(pkey) < 2048)
-			return SK_ERR_CONFIG;
-		*alg = ALG_RS256;
-		return 0;
-	case EVP_PKEY_ED25519:
-		*alg = ALG_EDDSA;
-		return 0;
-	default:
+	size_t i;
+
+	/* EC only on P-256 (ES256); RSA of at least 2048 bits. */
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA &&
+	    EVP_PKEY_get_bits(pkey) < 2048)
 		return SK_ERR_CONFIG;
+	for (i = 0; i < SK_ARRAY_SIZE(our_algs); i++) {
+		if (sk_jws_key_fits(pkey, our_algs[i])) {
+			*alg = our_algs[i];
+			return 0;
+		}
 	}
-}
-
-static int
-bn_param_b64(EVP_PKEY *pkey, const char *name, char **out)
-{
-	BIGNUM *bn = NULL;
-	unsigned char buf[1024];
-	int len, r = SK_ERR_INTERNAL;
-
-	*out = NULL;
-	if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1)
-		return r;
-	len = BN_num_bytes(bn);
-	if (len > 0 && (size_t)len <= sizeof(buf) && BN_bn2bin(bn, buf) == len)
-		r = sk_b64url_encode(buf, (size_t)len, out);
-	BN_free(bn);
-	return r;
-}
-
-/*
- * The public JWK of a key, members in RFC 7638 order so that the same
- * object (without kid/alg/use) gives the thumbprint.
- */
-static json_t *
-public_jwk(EVP_PKEY *pkey, enum alg alg)
-{
-	unsigned char pub[256];
-	size_t len = 0;
-	char *a = NULL, *b = NULL;
-	json_t *j = NULL;
-
-	switch (alg) {
-	case ALG_ES256:
-		if (EVP_PKEY_get_octet_string_param(
-			pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len) !=
-			1 ||
-		    len != 65 || pub[0] != 0x04)
-			break;
-		if (sk_b64url_encode(pub + 1, 32, &a) != 0 ||
-		    sk_b64url_encode(pub + 33, 32, &b) != 0)
-			break;
-		j = json_pack("{s:s, s:s, s:s, s:s}", "crv", "P-256", "kty",
-			      "EC", "x", a, "y", b);
-		break;
-	case ALG_RS256:
-		if (bn_param_b64(pkey, OSSL_PKEY_PARAM_RSA_E, &a) != 0 ||
-		    bn_param_b64(pkey, OSSL_PKEY_PARAM_RSA_N, &b) != 0)
-			break;
-		j = json_pack("{s:s, s:s, s:s}", "e", a, "kty", "RSA", "n", b);
-		break;
-	case ALG_EDDSA:
-		len = sizeof(pub);
-		if (EVP_PKEY_get_raw_public_key(pkey, pub, &len) != 1 ||
-		    sk_b64url_encode(pub, len, &a) != 0)
-			break;
-		j = json_pack("{s:s, s:s, s:s}", "crv", "Ed25519", "kty", "OKP",
-			      "x", a);
-		break;
-	}
-	free(a);
-	free(b);
-	return j;
-}
-
-/* kid = RFC 7638 JWK thumbprint (SHA-256, base64url). */
-static int
-thumbprint(EVP_PKEY *pkey, enum alg alg, char **kid)
-{
-	json_t *j = public_jwk(pkey, alg);
-	char *s, tp[44];
-
-	*kid = NULL;
-	if (j == NULL)
-		return SK_ERR_INTERNAL;
-	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	if (s == NULL)
-		return SK_ERR_NOMEM;
-	sk_sha256_b64url(s, strlen(s), tp);
-	free(s);
-	return (*kid = strdup(tp)) ? 0 : SK_ERR_NOMEM;
+	return SK_ERR_CONFIG;
 }
 
 static EVP_PKEY *
@@ -309,27 +219,29 @@ pem_write(EVP_PKEY *pkey, char **out)
 }
 
 static EVP_PKEY *
-generate(enum alg alg)
+generate(enum sk_jws_alg alg)
 {
 	switch (alg) {
-	case ALG_ES256:
+	case SK_JWS_ES256:
 		return EVP_EC_gen("P-256");
-	case ALG_RS256:
+	case SK_JWS_RS256:
 		return EVP_RSA_gen(2048);
-	case ALG_EDDSA:
+	case SK_JWS_EDDSA:
 		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	default:
+		return NULL;
 	}
-	return NULL;
 }
 
 static int
-alg_from_name(const char *name, enum alg *alg)
+alg_from_name(const char *name, enum sk_jws_alg *alg)
 {
+	enum sk_jws_alg a = sk_jws_alg_from_name(name);
 	size_t i;
 
-	for (i = 0; i < SK_ARRAY_SIZE(alg_names); i++) {
-		if (name != NULL && strcmp(name, alg_names[i]) == 0) {
-			*alg = (enum alg)i;
+	for (i = 0; i < SK_ARRAY_SIZE(our_algs); i++) {
+		if (a == our_algs[i]) {
+			*alg = a;
 			return 0;
 		}
 	}
@@ -338,8 +250,9 @@ alg_from_name(const char *name, enum alg *alg)
 
 /* ---- building a keyset ---- */
 
+/* The keyset's JWKS document and its signer, once its keys are in. */
 static int
-build_jwks(struct keyset *ks)
+keyset_finish(struct keyset *ks)
 {
 	json_t *keys = json_array(), *doc = NULL, *jwk;
 	size_t i;
@@ -348,17 +261,22 @@ build_jwks(struct keyset *ks)
 	if (keys == NULL)
 		return r;
 	for (i = 0; i < ks->n; i++) {
-		if ((jwk = public_jwk(ks->keys[i].pkey, ks->keys[i].alg)) ==
-		    NULL)
+		if ((r = sk_jwk_public(ks->keys[i].pkey, &jwk)) != 0)
 			goto out;
+		r = SK_ERR_NOMEM;
 		json_object_set_new(jwk, "kid", json_string(ks->keys[i].kid));
 		json_object_set_new(jwk, "alg",
-				    json_string(alg_names[ks->keys[i].alg]));
+				    json_string(sk_jws_alg_name(ks->keys[i].alg)));
 		json_object_set_new(jwk, "use", json_string("sig"));
 		json_array_append_new(keys, jwk);
 	}
 	if ((doc = json_pack("{s:O}", "keys", keys)) == NULL ||
 	    (ks->jwks = json_dumps(doc, JSON_COMPACT)) == NULL)
+		goto out;
+	/* The signing key, set up once per keyset rather than per token. */
+	if (ks->active >= 0 &&
+	    (r = sk_jws_signer_new(ks->keys[ks->active].pkey,
+				   ks->keys[ks->active].alg, &ks->signer)) != 0)
 		goto out;
 	r = 0;
 out:
@@ -424,37 +342,17 @@ load_files(const struct sk_config *cfg, struct keyset **out)
 				 path);
 			goto out;
 		}
-		if ((r = thumbprint(k->pkey, k->alg, &k->kid)) != 0)
+		if ((r = sk_jwk_thumbprint(k->pkey, &k->kid)) != 0)
 			goto out;
 	}
 	/* The first file signs; the others are published for verification. */
 	ks->active = ks->n > 0 ? 0 : -1;
-	r = build_jwks(ks);
+	r = keyset_finish(ks);
 out:
 	if (r != 0)
 		keyset_unref(ks);
 	else
 		*out = ks;
-	return r;
-}
-
-static int
-redis_time(int64_t *now)
-{
-	const char *argv[] = {"TIME"};
-	size_t lens[] = {4};
-	struct sk_reply *rep = NULL;
-	int r;
-
-	*now = 0;
-	if ((r = sk_store_cmd(&rep, 1, argv, lens)) != 0)
-		return r;
-	if (rep->type != SK_REPLY_ARRAY || rep->nelem < 1 ||
-	    rep->elem[0]->type != SK_REPLY_STRING)
-		r = SK_ERR_STORE;
-	else
-		*now = strtoll(rep->elem[0]->str, NULL, 10);
-	sk_reply_free(&rep);
 	return r;
 }
 
@@ -528,44 +426,34 @@ out:
 }
 
 static int
-store_key(EVP_PKEY *pkey, enum alg alg, int64_t now, int64_t activate_at,
-	  char **kidp)
+store_key(EVP_PKEY *pkey, enum sk_jws_alg alg, int64_t now,
+	  int64_t activate_at, char **kidp)
 {
 	char *kid = NULL, *pem = NULL, *sealed = NULL, *val = NULL,
 	     aad[160];
-	struct sk_reply *rep = NULL;
-	const char *argv[4];
-	size_t lens[4];
 	json_t *j = NULL;
 	int r;
 
 	*kidp = NULL;
-	if ((r = thumbprint(pkey, alg, &kid)) != 0 ||
+	if ((r = sk_jwk_thumbprint(pkey, &kid)) != 0 ||
 	    (r = pem_write(pkey, &pem)) != 0)
 		goto out;
 	key_aad(kid, aad, sizeof(aad));
 	if ((r = sk_aead_seal(ks_state.master, pem, strlen(pem), aad,
 			      &sealed)) != 0)
 		goto out;
-	j = json_pack("{s:s, s:s, s:I, s:I}", "alg", alg_names[alg], "key",
-		      sealed, "created", (json_int_t)now, "activate_at",
+	j = json_pack("{s:s, s:s, s:I, s:I}", "alg", sk_jws_alg_name(alg),
+		      "key", sealed, "created", (json_int_t)now, "activate_at",
 		      (json_int_t)activate_at);
 	if (j == NULL || (val = json_dumps(j, JSON_COMPACT)) == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	argv[0] = "HSET";
-	argv[1] = KEYSET_KEY;
-	argv[2] = kid;
-	argv[3] = val;
-	for (r = 0; r < 4; r++)
-		lens[r] = strlen(argv[r]);
-	if ((r = sk_store_cmd(&rep, 4, argv, lens)) != 0)
+	if ((r = sk_keystore_put(kid, val)) != 0)
 		goto out;
 	*kidp = kid;
 	kid = NULL;
 out:
-	sk_reply_free(&rep);
 	json_decref(j);
 	free(kid);
 	sk_strfreezero(pem);
@@ -578,9 +466,7 @@ out:
 static void
 retire_old(const struct keyset *ks)
 {
-	const char *argv[3];
-	size_t lens[3], i, j;
-	struct sk_reply *rep = NULL;
+	size_t i, j;
 
 	for (i = 0; i < ks->n; i++) {
 		const struct key *k = &ks->keys[i];
@@ -595,26 +481,17 @@ retire_old(const struct keyset *ks)
 		}
 		if (!superseded)
 			continue;
-		argv[0] = "HDEL";
-		argv[1] = KEYSET_KEY;
-		argv[2] = k->kid;
-		lens[0] = 4;
-		lens[1] = strlen(KEYSET_KEY);
-		lens[2] = strlen(k->kid);
-		if (sk_store_cmd(&rep, 3, argv, lens) == 0)
+		if (sk_keystore_del(k->kid) == 0)
 			sk_info("keys: retired %.12s", k->kid);
-		sk_reply_free(&rep);
 	}
 }
 
 static int
 load_redis(struct keyset **out)
 {
-	const char *argv[] = {"HGETALL", KEYSET_KEY};
-	size_t lens[] = {7, strlen(KEYSET_KEY)};
-	struct sk_reply *rep = NULL;
+	struct sk_keystore_entry *e = NULL;
 	struct keyset *ks = NULL, *prev = keyset_get();
-	size_t i;
+	size_t i, n = 0;
 	int r;
 
 	*out = NULL;
@@ -623,38 +500,28 @@ load_redis(struct keyset **out)
 		goto out;
 	}
 	atomic_init(&ks->refs, 1);
-	if ((r = redis_time(&ks->now)) != 0 ||
-	    (r = sk_store_cmd(&rep, 2, argv, lens)) != 0)
+	if ((r = sk_keystore_time(&ks->now)) != 0 ||
+	    (r = sk_keystore_load(&e, &n)) != 0)
 		goto out;
-	if (rep->type != SK_REPLY_ARRAY || rep->nelem % 2 != 0) {
-		r = SK_ERR_STORE;
-		goto out;
-	}
-	if (rep->nelem > 0 &&
-	    (ks->keys = calloc(rep->nelem / 2, sizeof(*ks->keys))) == NULL) {
+	if (n > 0 && (ks->keys = calloc(n, sizeof(*ks->keys))) == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
-	for (i = 0; i + 1 < rep->nelem; i += 2) {
-		if (rep->elem[i]->type != SK_REPLY_STRING ||
-		    rep->elem[i + 1]->type != SK_REPLY_STRING) {
-			r = SK_ERR_STORE;
-			goto out;
-		}
-		if ((r = load_stored(rep->elem[i]->str, rep->elem[i + 1]->str,
-				     prev, &ks->keys[ks->n])) != 0)
+	for (i = 0; i < n; i++) {
+		if ((r = load_stored(e[i].kid, e[i].record, prev,
+				     &ks->keys[ks->n])) != 0)
 			goto out;
 		ks->n++;
 	}
 	pick_active(ks);
-	if ((r = build_jwks(ks)) != 0)
+	if ((r = keyset_finish(ks)) != 0)
 		goto out;
 	*out = ks;
 	ks = NULL;
 out:
 	keyset_unref(prev);
 	keyset_unref(ks);
-	sk_reply_free(&rep);
+	sk_keystore_entries_free(&e, n);
 	return r;
 }
 
@@ -735,29 +602,18 @@ master_check(void)
 {
 	static const char aad[] = "sekisho:master-key-check";
 	static const char text[] = "sekisho master key check";
-	const char *argv[5];
-	size_t lens[5];
-	struct sk_reply *rep = NULL;
 	unsigned char *pt = NULL;
 	size_t ptlen = 0;
-	char *sealed = NULL;
-	int i, r;
+	char *sealed = NULL, *stored = NULL;
+	int r;
 
 	if ((r = sk_aead_seal(ks_state.master, text, strlen(text), aad,
 			      &sealed)) != 0)
 		return r;
-	/* SET NX GET: stores ours if none, else returns the existing one. */
-	argv[0] = "SET";
-	argv[1] = "sk:{mk}";
-	argv[2] = sealed;
-	argv[3] = "NX";
-	argv[4] = "GET";
-	for (i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	if ((r = sk_store_cmd(&rep, 5, argv, lens)) != 0)
+	if ((r = sk_keystore_check_value(sealed, &stored)) != 0)
 		goto out;
-	if (rep->type == SK_REPLY_STRING &&
-	    (sk_aead_open(ks_state.master, rep->str, aad, &pt, &ptlen) != 0 ||
+	if (stored != NULL &&
+	    (sk_aead_open(ks_state.master, stored, aad, &pt, &ptlen) != 0 ||
 	     !sk_ct_eq(pt, ptlen, text, strlen(text)))) {
 		sk_error("keys: the master key (keys.master_key_file) is not "
 			 "the one this Redis data was sealed with; refusing to "
@@ -768,7 +624,7 @@ out:
 	if (pt != NULL)
 		sk_freezero(pt, ptlen + 1);
 	free(sealed);
-	sk_reply_free(&rep);
+	free(stored);
 	return r;
 }
 
@@ -795,7 +651,7 @@ bootstrap(void)
 		if (r != 0)
 			return r;
 		sk_info("keys: created signing key %.12s (%s)", kid,
-			alg_names[ks_state.alg]);
+			sk_jws_alg_name(ks_state.alg));
 		free(kid);
 		if ((r = load_redis(&ks)) != 0)
 			return r;
@@ -815,6 +671,8 @@ sk_keys_init(const struct sk_config *cfg,
 	if (master_key != NULL) {
 		memcpy(ks_state.master, master_key, SK_AEAD_KEY_LEN);
 		ks_state.have_master = true;
+		/* The session layer derives its own keys from it. */
+		sk_keystore_master_set(master_key);
 	}
 	if (cfg->keys.signing_key_files.n > 0) {
 		ks_state.from_files = true;
@@ -853,6 +711,7 @@ sk_keys_shutdown(void)
 	keyset_install(NULL);
 	sk_memzero(ks_state.master, sizeof(ks_state.master));
 	ks_state.have_master = false;
+	sk_keystore_master_set(NULL);
 }
 
 int
@@ -861,7 +720,7 @@ sk_keys_rotate(const struct sk_config *cfg,
 	       char **kid)
 {
 	EVP_PKEY *pkey;
-	enum alg alg;
+	enum sk_jws_alg alg;
 	int64_t now;
 	int r;
 
@@ -872,7 +731,7 @@ sk_keys_rotate(const struct sk_config *cfg,
 		return r;
 	memcpy(ks_state.master, master_key, SK_AEAD_KEY_LEN);
 	ks_state.have_master = true;
-	if ((r = redis_time(&now)) != 0)
+	if ((r = sk_keystore_time(&now)) != 0)
 		return r;
 	if ((pkey = generate(alg)) == NULL)
 		return SK_ERR_INTERNAL;
@@ -905,7 +764,7 @@ sk_keys_list(char **out)
 				    : k->activate_at > ks->now ? "next"
 							       : "retiring";
 		sk_buf_addf(&b, "%s %s %s activate_at=%lld\n", k->kid,
-			    alg_names[k->alg], state,
+			    sk_jws_alg_name(k->alg), state,
 			    (long long)k->activate_at);
 	}
 	keyset_unref(ks);
@@ -925,111 +784,24 @@ sk_keys_jwks(char **out)
 	return *out ? 0 : SK_ERR_NOMEM;
 }
 
-/* ---- JWS ---- */
-
-/* ECDSA: JWS wants r||s (32 bytes each), OpenSSL speaks DER. */
-static int
-ecdsa_der_to_raw(const unsigned char *der, size_t len, unsigned char raw[64])
-{
-	ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &der, (long)len);
-	const BIGNUM *r, *s;
-	int ok;
-
-	if (sig == NULL)
-		return SK_ERR_INTERNAL;
-	ECDSA_SIG_get0(sig, &r, &s);
-	ok = BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32;
-	ECDSA_SIG_free(sig);
-	return ok ? 0 : SK_ERR_INTERNAL;
-}
-
-static int
-ecdsa_raw_to_der(const unsigned char *raw, unsigned char **der, size_t *len)
-{
-	ECDSA_SIG *sig = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
-	int n;
-
-	*der = NULL;
-	if (sig == NULL || r == NULL || s == NULL ||
-	    ECDSA_SIG_set0(sig, r, s) != 1) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(sig);
-		return SK_ERR_NOMEM;
-	}
-	n = i2d_ECDSA_SIG(sig, der);
-	ECDSA_SIG_free(sig);
-	if (n <= 0)
-		return SK_ERR_INTERNAL;
-	*len = (size_t)n;
-	return 0;
-}
-
-static const EVP_MD *
-alg_md(enum alg alg)
-{
-	return alg == ALG_EDDSA ? NULL : EVP_sha256();
-}
+/* ---- tokens ---- */
 
 int
 sk_keys_sign(const json_t *claims, char **jwt)
 {
 	struct keyset *ks = keyset_get();
 	const struct key *k;
-	EVP_MD_CTX *md = NULL;
-	struct sk_buf b;
-	char *payload = NULL, *h64 = NULL, *p64 = NULL, *s64 = NULL, hdr[256];
-	unsigned char sig[1024], raw[64];
-	size_t siglen = sizeof(sig);
-	int r = SK_ERR_INTERNAL;
+	int r;
 
 	*jwt = NULL;
-	sk_buf_init(&b);
-	if (ks == NULL || ks->active < 0) {
-		r = SK_ERR_NOT_FOUND;
-		goto out;
+	if (ks == NULL || ks->active < 0 || ks->signer == NULL) {
+		keyset_unref(ks);
+		return SK_ERR_NOT_FOUND;
 	}
 	k = &ks->keys[ks->active];
-	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"at+jwt\"}",
-		 alg_names[k->alg], k->kid);
-	if ((payload = json_dumps(claims, JSON_COMPACT)) == NULL ||
-	    sk_b64url_encode(hdr, strlen(hdr), &h64) != 0 ||
-	    sk_b64url_encode(payload, strlen(payload), &p64) != 0) {
-		r = SK_ERR_NOMEM;
-		goto out;
-	}
-	sk_buf_adds(&b, h64);
-	sk_buf_adds(&b, ".");
-	sk_buf_adds(&b, p64);
-	if (b.oom) {
-		r = SK_ERR_NOMEM;
-		goto out;
-	}
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, alg_md(k->alg), NULL, k->pkey) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)b.data, b.len) !=
-		1)
-		goto out;
-	if (k->alg == ALG_ES256) {
-		if (ecdsa_der_to_raw(sig, siglen, raw) != 0 ||
-		    sk_b64url_encode(raw, 64, &s64) != 0)
-			goto out;
-	} else if (sk_b64url_encode(sig, siglen, &s64) != 0) {
-		goto out;
-	}
-	sk_buf_adds(&b, ".");
-	sk_buf_adds(&b, s64);
-	r = sk_buf_take(&b, jwt);
-out:
-	sk_buf_free(&b);
-	EVP_MD_CTX_free(md);
-	free(payload);
-	free(h64);
-	free(p64);
-	free(s64);
+	r = sk_jws_signer_sign(ks->signer, k->kid, TOKEN_TYP, claims, jwt);
 	keyset_unref(ks);
-	return r;
+	return r == SK_ERR_INVALID ? SK_ERR_INTERNAL : r;
 }
 
 int
@@ -1037,71 +809,27 @@ sk_keys_verify(const char *jwt, json_t **claims)
 {
 	struct keyset *ks = NULL;
 	const struct key *k = NULL;
-	const char *d1, *d2, *alg, *kid;
-	unsigned char *hraw = NULL, *praw = NULL, *sraw = NULL, *der = NULL;
-	size_t hlen, plen, slen, derlen = 0, i, len;
-	json_t *hdr = NULL, *c = NULL;
-	EVP_MD_CTX *md = NULL;
+	struct sk_jws *jws = NULL;
+	const char *kid;
+	size_t i;
 	int r = SK_ERR_TOKEN;
 
 	*claims = NULL;
-	if (jwt == NULL || (len = strlen(jwt)) > MAX_JWT_LEN ||
-	    (d1 = strchr(jwt, '.')) == NULL ||
-	    (d2 = strchr(d1 + 1, '.')) == NULL || strchr(d2 + 1, '.') != NULL)
+	if (sk_jws_parse(jwt, MAX_JWT_LEN, &jws) != 0)
 		return SK_ERR_TOKEN;
-	if (sk_b64url_decode(jwt, (size_t)(d1 - jwt), &hraw, &hlen) != 0 ||
-	    (hdr = json_loadb((char *)hraw, hlen, JSON_REJECT_DUPLICATES,
-			      NULL)) == NULL ||
-	    !json_is_object(hdr))
-		goto out;
-	alg = json_string_value(json_object_get(hdr, "alg"));
-	kid = json_string_value(json_object_get(hdr, "kid"));
-	if (alg == NULL || kid == NULL)
+	if ((kid = sk_jws_kid(jws)) == NULL)
 		goto out;
 	ks = keyset_get();
 	for (i = 0; ks != NULL && i < ks->n; i++)
 		if (strcmp(ks->keys[i].kid, kid) == 0)
 			k = &ks->keys[i];
 	/* The key decides the algorithm; the token only has to agree. */
-	if (k == NULL || strcmp(alg, alg_names[k->alg]) != 0)
+	if (k == NULL || sk_jws_verify(jws, k->alg, k->pkey) != 0 ||
+	    sk_jws_claims(jws, claims) != 0)
 		goto out;
-	if (sk_b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - jwt), &sraw,
-			     &slen) != 0)
-		goto out;
-	if (k->alg == ALG_ES256) {
-		if (slen != 64 || ecdsa_raw_to_der(sraw, &der, &derlen) != 0)
-			goto out;
-	}
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, alg_md(k->alg), NULL, k->pkey) != 1 ||
-	    EVP_DigestVerify(md, der ? der : sraw, der ? derlen : slen,
-			     (const unsigned char *)jwt,
-			     (size_t)(d2 - jwt)) != 1)
-		goto out;
-	if (sk_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &praw, &plen) != 0 ||
-	    (c = json_loadb((char *)praw, plen, JSON_REJECT_DUPLICATES, NULL)) ==
-		NULL ||
-	    !json_is_object(c))
-		goto out;
-	*claims = c;
-	c = NULL;
 	r = 0;
 out:
-	json_decref(c);
-	json_decref(hdr);
-	EVP_MD_CTX_free(md);
-	free(hraw);
-	free(praw);
-	free(sraw);
-	OPENSSL_free(der);
+	sk_jws_free(&jws);
 	keyset_unref(ks);
 	return r;
-}
-
-int
-sk_keys_derive(const char *label, unsigned char out[SK_AEAD_KEY_LEN])
-{
-	if (!ks_state.have_master)
-		return SK_ERR_CONFIG;
-	return sk_hkdf(ks_state.master, label, out);
 }
