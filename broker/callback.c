@@ -7,6 +7,7 @@
  * applied, the user linked, and a session created. Every refusal ends on a
  * page that says what happened and creates no session.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
 #include "sekisho/err.h"
@@ -21,59 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static bool
-in_list(const struct sk_strlist *l, const char *v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && i < l->n; i++)
-		if (strcasecmp(l->v[i], v) == 0)
-			return true;
-	return false;
-}
-
-int
-sk_tenant_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
-		 const char **reason)
-{
-	const char *at;
-	bool is_google, is_ms;
-
-	*reason = NULL;
-	if (t->allowed_email_domains.n > 0) {
-		/* An unverified address proves nothing about its domain. */
-		at = id->email ? strrchr(id->email, '@') : NULL;
-		if (at == NULL || !id->email_verified ||
-		    !in_list(&t->allowed_email_domains, at + 1)) {
-			*reason = "Your account's verified e-mail address is not "
-				  "in a domain this organisation accepts.";
-			return SK_ERR_DENIED;
-		}
-	}
-	/*
-	 * hd in the id_token, not the request parameter, proves membership.
-	 * Only Google speaks for Workspace domains, and only Microsoft for
-	 * Entra directories (the backends set hd and tid for their own
-	 * identities only): each rule binds the identities of its provider
-	 * type, and the tenant's providers list decides which types it takes.
-	 */
-	is_google = id->type != NULL && strcmp(id->type, "google") == 0;
-	is_ms = id->type != NULL && strcmp(id->type, "microsoft") == 0;
-	if (is_google && t->allowed_hd.n > 0 &&
-	    !in_list(&t->allowed_hd, id->hd)) {
-		*reason = "Your Google account is not part of a Workspace "
-			  "domain this organisation accepts.";
-		return SK_ERR_DENIED;
-	}
-	if (is_ms && t->allowed_tid.n > 0 &&
-	    !in_list(&t->allowed_tid, id->tid)) {
-		*reason = "Your Microsoft account is not in a directory this "
-			  "organisation accepts.";
-		return SK_ERR_DENIED;
-	}
-	return 0;
-}
 
 /* An upstream error code is shown only if it looks like one. */
 static const char *
@@ -95,6 +43,15 @@ fail_page(struct sk_resp *resp, int status, const char *title,
 {
 	sk_metrics_event(SK_M_LOGIN_FAIL);
 	sk_resp_page(resp, status, title, msg);
+}
+
+/* The same for a failure an SK_ERR_* code says (answer.c). */
+static void
+fail_err(const struct sk_req *req, struct sk_resp *resp, int err,
+	 const struct sk_err_say *say)
+{
+	sk_metrics_event(SK_M_LOGIN_FAIL);
+	sk_req_error(req, resp, err, say);
 }
 
 static void
@@ -140,8 +97,6 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	bool dup1, dup2, dup3, enrolled = false;
 	int r;
 
-	if (!sk_flow_tenant(req, resp))
-		return;
 	if ((p = sk_provider_by_id(pid)) == NULL) {
 		fail_page(resp, 404, "Unknown sign-in method",
 			  "This sign-in method is not configured.");
@@ -160,9 +115,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	}
 	r = sk_loginstate_take(state, &blob);
 	if (r == SK_ERR_STORE) {
-		fail_page(resp, 503, "Sign-in unavailable",
-			  "Sign-in is temporarily unavailable. Please try "
-			  "again in a moment.");
+		fail_err(req, resp, r, &sk_say_signin_down);
 		goto out;
 	}
 	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL) {
@@ -221,9 +174,11 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		sk_warn("callback %s: sign-in refused: %s" SK_REQ_FMT, pid,
 			why ? why : sk_err_str(r), SK_REQ_ARGS(req));
 		if (r == SK_ERR_UPSTREAM)
-			fail_page(resp, 502, "Sign-in provider unavailable",
-				  "The sign-in provider could not complete "
-				  "the sign-in. Please try again later.");
+			fail_err(req, resp, r,
+				 &(struct sk_err_say){
+				     .message = "The sign-in provider could "
+						"not complete the sign-in. "
+						"Please try again later."});
 		else
 			fail_page(resp, 401, "Sign-in failed",
 				  "The answer from the sign-in provider could "
@@ -274,10 +229,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r == SK_ERR_STORE)
 		goto store_fail;
 	if (r != 0) {
-		fail_page(resp, 503, "Two-step verification unavailable",
-			  "Your account needs a second factor, which cannot be "
-			  "checked right now. Please contact your "
-			  "administrator.");
+		fail_err(req, resp, SK_ERR_CONFIG,
+			 &(struct sk_err_say){
+			     .title = "Two-step verification unavailable",
+			     .message = "Your account needs a second factor, "
+					"which cannot be checked right now. "
+					"Please contact your administrator."});
 		goto out;
 	}
 	r = sk_session_create(&s, sk_app.cfg->session.idle_timeout,
@@ -311,9 +268,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	}
 	goto out;
 store_fail:
-	fail_page(resp, 503, "Sign-in unavailable",
-		  "Sign-in is temporarily unavailable. Please try again in a "
-		  "moment.");
+	fail_err(req, resp, SK_ERR_STORE, &sk_say_signin_down);
 out:
 	/* One line per failed sign-in, whatever the reason (above, if any). */
 	if (resp->status >= 400)

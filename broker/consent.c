@@ -19,6 +19,7 @@
  * browsers also apply to redirects after a form submission, and the app's
  * redirect URI is not 'self'.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
 #include "oauth_int.h"
@@ -125,7 +126,7 @@ sk_consent_check(struct sk_req *req, struct sk_resp *resp,
 	r = sk_consent_granted(s->user_id, c->client_id, &granted);
 	if (r != 0 || granted) {
 		if (r != 0)
-			sk_resp_store_down(resp);
+			sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		return r == 0;
 	}
 	/* The request and the session it is shown to, kept server-side: the
@@ -140,7 +141,7 @@ sk_consent_check(struct sk_req *req, struct sk_resp *resp,
 		goto out;
 	}
 	if (sk_consent_request_put(token, blob, CONSENT_TTL_S) != 0) {
-		sk_resp_store_down(resp);
+		sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		goto out;
 	}
 	consent_page(resp, c, req->tenant, s, token);
@@ -167,8 +168,6 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	bool dup1 = false, dup2 = false, approve;
 	int r;
 
-	if (!sk_flow_tenant(req, resp))
-		return;
 	/* Before anything is spent: a hostile page's POST changes nothing. */
 	if (!sk_req_same_origin(req)) {
 		sk_resp_page(resp, 403, "Not allowed",
@@ -189,7 +188,7 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	approve = strcmp(decision, "approve") == 0;
 	r = sk_flow_session(req, &s, NULL);
 	if (r == SK_ERR_STORE) {
-		sk_resp_store_down(resp);
+		sk_req_error(req, resp, r, NULL);
 		goto out;
 	}
 	if (r != 0) {
@@ -200,7 +199,7 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	}
 	r = sk_consent_request_take(token, &blob);
 	if (r == SK_ERR_STORE) {
-		sk_resp_store_down(resp);
+		sk_req_error(req, resp, r, NULL);
 		goto out;
 	}
 	/*
@@ -244,7 +243,7 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	}
 	if ((r = sk_consent_grant(s->user_id, c->client_id)) != 0) {
 		if (r == SK_ERR_STORE)
-			sk_resp_store_down(resp);
+			sk_req_error(req, resp, r, NULL);
 		else
 			resp->oom = true;
 		goto out;
