@@ -147,3 +147,12 @@ sk_req_error(const struct sk_req *req, struct sk_resp *resp, int err,
 {
 	sk_resp_error(resp, req->answer, err, say);
 }
+
+void
+sk_req_refuse(const struct sk_req *req, struct sk_resp *resp, int err,
+	      const char *title, const char *message)
+{
+	struct sk_err_say say = {.title = title, .message = message};
+
+	sk_resp_error(resp, req->answer, err, &say);
+}

@@ -58,4 +58,9 @@ void sk_resp_error(struct sk_resp *resp, enum sk_answer_kind kind, int err,
 void sk_req_error(const struct sk_req *req, struct sk_resp *resp, int err,
 		  const struct sk_err_say *say);
 
+/* sk_req_error() with a page's own title and text (pages only: a JSON
+ * answer keeps the table's description). */
+void sk_req_refuse(const struct sk_req *req, struct sk_resp *resp, int err,
+		   const char *title, const char *message);
+
 #endif

@@ -37,15 +37,7 @@ safe_error_code(const char *e)
 	return e;
 }
 
-static void
-fail_page(struct sk_resp *resp, int status, const char *title,
-	  const char *msg)
-{
-	sk_metrics_event(SK_M_LOGIN_FAIL);
-	sk_resp_page(resp, status, title, msg);
-}
-
-/* The same for a failure an SK_ERR_* code says (answer.c). */
+/* A failed sign-in: counted, and answered as err says (answer.c). */
 static void
 fail_err(const struct sk_req *req, struct sk_resp *resp, int err,
 	 const struct sk_err_say *say)
@@ -55,13 +47,21 @@ fail_err(const struct sk_req *req, struct sk_resp *resp, int err,
 }
 
 static void
+fail(const struct sk_req *req, struct sk_resp *resp, int err, const char *title,
+     const char *msg)
+{
+	sk_metrics_event(SK_M_LOGIN_FAIL);
+	sk_req_refuse(req, resp, err, title, msg);
+}
+
+static void
 disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
 	      const char *uid)
 {
 	sk_info("callback %s: user %s is disabled" SK_REQ_FMT, pid, uid,
 		SK_REQ_ARGS(req));
-	fail_page(resp, 403, "Account disabled",
-		  "Your account has been disabled by an administrator.");
+	fail(req, resp, SK_ERR_DENIED, "Account disabled",
+	     "Your account has been disabled by an administrator.");
 }
 
 /*
@@ -98,8 +98,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	int r;
 
 	if ((p = sk_provider_by_id(pid)) == NULL) {
-		fail_page(resp, 404, "Unknown sign-in method",
-			  "This sign-in method is not configured.");
+		fail(req, resp, SK_ERR_NOT_FOUND, "Unknown sign-in method",
+		     "This sign-in method is not configured.");
 		return;
 	}
 	state = sk_req_query(req, "state", &dup1);
@@ -108,9 +108,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (dup1 || dup2 || dup3 || !sk_token_shape_ok(state, 43, 43)) {
 		sk_warn("sign-in failed: 400 via %s: malformed callback" SK_REQ_FMT,
 			pid, SK_REQ_ARGS(req));
-		fail_page(resp, 400, "Sign-in failed",
-			  "The answer from the sign-in provider is malformed "
-			  "or lacks its state. Please start again.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
+		     "The answer from the sign-in provider is malformed "
+		     "or lacks its state. Please start again.");
 		return;
 	}
 	r = sk_loginstate_take(state, &blob);
@@ -119,9 +119,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL) {
-		fail_page(resp, 400, "Sign-in expired",
-			  "This sign-in has expired or was already used. "
-			  "Please start again.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in expired",
+		     "This sign-in has expired or was already used. "
+		     "Please start again.");
 		goto out;
 	}
 	/* No longer pending: its slot under the per-address cap is free. */
@@ -133,16 +133,16 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	bind = sk_req_cookie(req, sk_app.state_cookie);
 	if (!sk_loginstate_bound(bind,
 				 json_string_value(json_object_get(j, "bind")))) {
-		fail_page(resp, 400, "Sign-in failed",
-			  "This sign-in was started in another browser or "
-			  "its cookie was lost. Please start again.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
+		     "This sign-in was started in another browser or "
+		     "its cookie was lost. Please start again.");
 		goto out;
 	}
 	if (strcmp(pid, json_string_value(json_object_get(j, "provider")) ?: "") ||
 	    strcmp(req->tenant->id,
 		   json_string_value(json_object_get(j, "tenant")) ?: "")) {
-		fail_page(resp, 400, "Sign-in failed",
-			  "This sign-in does not belong to this site.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
+		     "This sign-in does not belong to this site.");
 		goto out;
 	}
 	sk_resp_cookie(resp, sk_app.state_cookie, "", 0);
@@ -153,12 +153,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			 safe_error_code(error));
 		sk_info("callback %s: provider answered error=%s" SK_REQ_FMT,
 			pid, safe_error_code(error), SK_REQ_ARGS(req));
-		fail_page(resp, 401, "Sign-in cancelled", msg);
+		fail(req, resp, SK_ERR_TOKEN, "Sign-in cancelled", msg);
 		goto out;
 	}
 	if (code == NULL || code[0] == '\0' || strlen(code) > 2048) {
-		fail_page(resp, 400, "Sign-in failed",
-			  "The sign-in provider sent no authorization code.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
+		     "The sign-in provider sent no authorization code.");
 		goto out;
 	}
 	sk_tenant_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
@@ -180,16 +180,16 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 						"not complete the sign-in. "
 						"Please try again later."});
 		else
-			fail_page(resp, 401, "Sign-in failed",
-				  "The answer from the sign-in provider could "
-				  "not be verified, so you were not signed "
-				  "in.");
+			fail(req, resp, SK_ERR_TOKEN, "Sign-in failed",
+			     "The answer from the sign-in provider could "
+			     "not be verified, so you were not signed "
+			     "in.");
 		goto out;
 	}
 	if (sk_tenant_admits(req->tenant, id, &reason) != 0) {
 		sk_info("callback %s: tenant %s refused the identity" SK_REQ_FMT,
 			pid, req->tenant->id, SK_REQ_ARGS(req));
-		fail_page(resp, 403, "Access denied", reason);
+		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
 		goto out;
 	}
 	r = sk_user_link(req->tenant->id, id,
@@ -198,12 +198,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		sk_info("callback %s: tenant %s: the address belongs to a user "
 			"and this identity's is not trusted; not linked" SK_REQ_FMT,
 			pid, req->tenant->id, SK_REQ_ARGS(req));
-		fail_page(resp, 403, "Account not linked",
-			  "An account with this e-mail address already "
-			  "exists here, and this sign-in provider does not "
-			  "vouch for the address, so it cannot be linked to "
-			  "that account. Please sign in the way you did "
-			  "before.");
+		fail(req, resp, SK_ERR_DENIED, "Account not linked",
+		     "An account with this e-mail address already "
+		     "exists here, and this sign-in provider does not "
+		     "vouch for the address, so it cannot be linked to "
+		     "that account. Please sign in the way you did "
+		     "before.");
 		goto out;
 	}
 	if (r != 0)

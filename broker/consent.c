@@ -170,8 +170,8 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 
 	/* Before anything is spent: a hostile page's POST changes nothing. */
 	if (!sk_req_same_origin(req)) {
-		sk_resp_page(resp, 403, "Not allowed",
-			     "This form must be sent from this site.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
+			      "This form must be sent from this site.");
 		return;
 	}
 	token = sk_form_field(req, "consent", &dup1);
@@ -181,8 +181,8 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	    decision == NULL ||
 	    (strcmp(decision, "approve") != 0 &&
 	     strcmp(decision, "deny") != 0)) {
-		sk_resp_page(resp, 400, "Bad request",
-			     "The answer to the approval form is malformed.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, "Bad request",
+			      "The answer to the approval form is malformed.");
 		goto out;
 	}
 	approve = strcmp(decision, "approve") == 0;
@@ -192,9 +192,9 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	if (r != 0) {
-		sk_resp_page(resp, 403, "Not signed in",
-			     "Your session has ended. Start again from the "
-			     "application.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not signed in",
+			      "Your session has ended. Start again from the "
+			      "application.");
 		goto out;
 	}
 	r = sk_consent_request_take(token, &blob);
@@ -213,18 +213,18 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	    jstr(j, "tenant") == NULL ||
 	    strcmp(jstr(j, "tenant"), req->tenant->id) != 0 ||
 	    jstr(j, "challenge") == NULL) {
-		sk_resp_page(resp, 403, "Form expired",
-			     "This approval form has expired, was already "
-			     "answered, or was not made for you. Start again "
-			     "from the application.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Form expired",
+			      "This approval form has expired, was already "
+			      "answered, or was not made for you. Start again "
+			      "from the application.");
 		goto out;
 	}
 	/* The config may have changed while the page was open. */
 	c = sk_client_find(jstr(j, "client"));
 	if (c == NULL || !sk_config_client_sees(c, req->tenant->id) ||
 	    !sk_client_redirect_ok(c, jstr(j, "redirect_uri"))) {
-		sk_resp_page(resp, 400, "Unknown application",
-			     "The application is no longer registered here.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, "Unknown application",
+			      "The application is no longer registered here.");
 		goto out;
 	}
 	if (!approve) {

@@ -2,6 +2,7 @@
  * Form bodies (application/x-www-form-urlencoded) of POST requests: the
  * OAuth endpoints, logout and the MFA pages read their fields here.
  */
+#include "answer_int.h"
 #include "form_int.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
@@ -52,6 +53,14 @@ sk_form_short(const struct sk_req *req, const char *name, size_t max)
 	return v;
 }
 
+/* 400 invalid_request (answer.c) saying what is wrong with the form. */
+static void
+invalid(struct sk_resp *resp, const char *description)
+{
+	sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_INVALID,
+		      &(struct sk_err_say){.description = description});
+}
+
 int
 sk_form_param(const struct sk_req *req, struct sk_resp *resp, const char *name,
 	      bool required, char **out)
@@ -60,34 +69,30 @@ sk_form_param(const struct sk_req *req, struct sk_resp *resp, const char *name,
 
 	*out = NULL;
 	if (!is_form(req)) {
-		sk_resp_json_error(resp, 400, "invalid_request",
-				   "the body must be "
-				   "application/x-www-form-urlencoded");
+		invalid(resp, "the body must be "
+			      "application/x-www-form-urlencoded");
 		return SK_ERR_INVALID;
 	}
 	if (!body_clean(req)) {
-		sk_resp_json_error(resp, 400, "invalid_request",
-				   "the body contains a NUL byte");
+		invalid(resp, "the body contains a NUL byte");
 		return SK_ERR_INVALID;
 	}
 	*out = sk_form_get(req->body, name, &dup);
 	if (dup) {
-		sk_resp_json_error(resp, 400, "invalid_request",
-				   "a parameter is given more than once");
+		invalid(resp, "a parameter is given more than once");
 		return SK_ERR_INVALID;
 	}
 	if (*out == NULL && required) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "the %s parameter is missing or "
 					   "malformed", name);
-		sk_resp_json_error(resp, 400, "invalid_request", msg);
+		invalid(resp, msg);
 		return SK_ERR_INVALID;
 	}
 	if (*out != NULL && strlen(*out) > MAX_TOKEN_PARAM) {
 		sk_strfreezero(*out);
 		*out = NULL;
-		sk_resp_json_error(resp, 400, "invalid_request",
-				   "a parameter is too long");
+		invalid(resp, "a parameter is too long");
 		return SK_ERR_INVALID;
 	}
 	return 0;

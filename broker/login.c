@@ -143,9 +143,10 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		return;
 	if ((p = sk_provider_by_id(pid)) == NULL ||
 	    !sk_tenant_offers(req->tenant, pid)) {
-		sk_resp_page(resp, 404, "Unknown sign-in method",
-			     "This organisation does not offer that sign-in "
-			     "method.");
+		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND,
+			      "Unknown sign-in method",
+			      "This organisation does not offer that sign-in "
+			      "method.");
 		return;
 	}
 	if (sk_random_token(32, &state) != 0 ||

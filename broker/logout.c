@@ -107,8 +107,8 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 		return;
 	}
 	if (!sk_req_same_origin(req)) {
-		sk_resp_page(resp, 403, "Not allowed",
-			     "Signing out must be requested from this site.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
+			      "Signing out must be requested from this site.");
 		return;
 	}
 	sid = sk_req_cookie(req, sk_session_cookie_name(req->tenant));
@@ -122,12 +122,10 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (r != 0) {
 		/* Nothing is lost by saying so: the user can retry. */
-		sk_req_error(req, resp, SK_ERR_STORE,
-			     &(struct sk_err_say){
-				 .title = "Sign-out failed",
-				 .message = "The session store cannot be "
-					    "reached, so the session could not "
-					    "be ended. Please try again."});
+		sk_req_refuse(req, resp, SK_ERR_STORE, "Sign-out failed",
+			      "The session store cannot be "
+			      "reached, so the session could not "
+			      "be ended. Please try again.");
 		return;
 	}
 	/* Same name and Domain as set, or the browser keeps it. */

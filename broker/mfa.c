@@ -215,17 +215,17 @@ post_ok(struct sk_req *req, struct sk_resp *resp, const struct mctx *m)
 	bool ok;
 
 	if (!sk_req_same_origin(req)) {
-		sk_resp_page(resp, 403, "Not allowed",
-			     "This form must be sent from this site.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
+			      "This form must be sent from this site.");
 		return false;
 	}
 	tok = form_field(req, "csrf");
 	ok = sk_ct_streq(tok, m->csrf);
 	sk_strfreezero(tok);
 	if (!ok)
-		sk_resp_page(resp, 403, "Form expired",
-			     "This form has expired or did not come from this "
-			     "site. Go back, reload the page and try again.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Form expired",
+			      "This form has expired or did not come from this "
+			      "site. Go back, reload the page and try again.");
 	return ok;
 }
 
@@ -244,12 +244,11 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 	if (!sk_flow_rd(req, resp, &m->rd))
 		return false;
 	if (!sk_mfa_available()) {
-		sk_req_error(req, resp, SK_ERR_CONFIG,
-			     &(struct sk_err_say){
-				 .title = "Two-step verification unavailable",
-				 .message = "Two-step verification is not set "
-					    "up on this server (it needs "
-					    "keys.master_key_file)."});
+		sk_req_refuse(req, resp, SK_ERR_CONFIG,
+			      "Two-step verification unavailable",
+			      "Two-step verification is not set "
+			      "up on this server (it needs "
+			      "keys.master_key_file).");
 		return false;
 	}
 	/* Looked up by the pipeline (a store failure was answered there). */
@@ -447,9 +446,10 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 
 	if ((r = sk_session_mfa_complete(m->sid, &at)) != 0) {
 		if (r == SK_ERR_NOT_FOUND)
-			sk_resp_page(resp, 401, "Session expired",
-				     "Your sign-in expired. Please sign in "
-				     "again.");
+			sk_req_refuse(req, resp, SK_ERR_EXPIRED,
+				      "Session expired",
+				      "Your sign-in expired. Please sign in "
+				      "again.");
 		else
 			sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		return;
@@ -558,12 +558,10 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 		unavailable(req, resp, r);
 		break;
 	default:
-		sk_req_error(req, resp, SK_ERR_INTERNAL,
-			     &(struct sk_err_say){
-				 .title = "Verification failed",
-				 .message = "Your second factor could not be "
-					    "checked. Please contact your "
-					    "administrator."});
+		sk_req_refuse(req, resp, SK_ERR_INTERNAL, "Verification failed",
+			      "Your second factor could not be "
+			      "checked. Please contact your "
+			      "administrator.");
 		break;
 	}
 out:

@@ -124,18 +124,19 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	c = sk_client_find(client_id);
 	/* Until the redirect URI is known good, errors stay on our page. */
 	if (d1 || d2 || c == NULL || !redirect_registered(c, redirect_uri)) {
-		sk_resp_page(resp, 400, "Unknown application",
-			     "The application asking you to sign in is not "
-			     "registered here, or its return address is "
-			     "wrong.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, "Unknown application",
+			      "The application asking you to sign in is not "
+			      "registered here, or its return address is "
+			      "wrong.");
 		return;
 	}
 	/* Tenant isolation: an app gets codes only for the tenants it is
 	 * registered for. Our page, not the app's: no code, no redirect. */
 	if (!sk_config_client_sees(c, req->tenant->id)) {
-		sk_resp_page(resp, 403, "Application not allowed here",
-			     "The application asking you to sign in is not "
-			     "registered for this organisation.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED,
+			      "Application not allowed here",
+			      "The application asking you to sign in is not "
+			      "registered for this organisation.");
 		return;
 	}
 	state = sk_req_query(req, "state", &d3);

@@ -44,11 +44,9 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	if (needs->answer == SK_ANSWER_FWD && sk_req_has_query(req, "rd"))
 		req->answer = SK_ANSWER_PAGE;
 	if (needs->tenant == SK_TENANT_REQUIRED && req->tenant == NULL) {
-		sk_req_error(req, resp, SK_ERR_NOT_FOUND,
-			     &(struct sk_err_say){
-				 .title = "Unknown site",
-				 .message = "This address is not configured "
-					    "for sign-in."});
+		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND, "Unknown site",
+			      "This address is not configured "
+			      "for sign-in.");
 		return SK_ERR_NOT_FOUND;
 	}
 	if ((r = sk_pipeline_admit(req, needs)) != 0) {

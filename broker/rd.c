@@ -1,4 +1,5 @@
 /* Links with ?rd= and the check of an incoming rd (rd_int.h). */
+#include "answer_int.h"
 #include "rd_int.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
@@ -67,15 +68,15 @@ sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd)
 
 	*rd = sk_req_query(req, "rd", &dup);
 	if (dup) {
-		sk_resp_page(resp, 400, "Bad request",
-			     "The rd parameter was given more than once.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, "Bad request",
+			      "The rd parameter was given more than once.");
 		return false;
 	}
 	if (*rd != NULL &&
 	    sk_redirect_check_tenant(sk_app.cfg, req->tenant, *rd) != 0) {
-		sk_resp_page(resp, 400, "Redirect not allowed",
-			     "The address to return to after signing in is "
-			     "not on the list of allowed hosts.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, "Redirect not allowed",
+			      "The address to return to after signing in is "
+			      "not on the list of allowed hosts.");
 		return false;
 	}
 	return true;

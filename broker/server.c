@@ -966,13 +966,12 @@ run_route(struct MHD_Connection *conn, struct reqctx *rc, struct sk_req *req,
 	if (r == SK_ERR_NOMEM) {
 		job->resp.oom = true;
 	} else {
-		sk_req_error(&job->req, &job->resp, SK_ERR_BUSY,
-			     &(struct sk_err_say){
-				 .title = "Sign-in busy",
-				 .message = "Too many sign-ins with this "
-					    "provider are in progress right "
-					    "now. Please try again in a "
-					    "moment."});
+		sk_req_refuse(&job->req, &job->resp, SK_ERR_BUSY,
+			      "Sign-in busy",
+			      "Too many sign-ins with this "
+			      "provider are in progress right "
+			      "now. Please try again in a "
+			      "moment.");
 	}
 	MHD_resume_connection(conn);
 	return true;
