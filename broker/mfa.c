@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define MAX_FIELD 64 /* longest form value we look at */
@@ -262,8 +261,7 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 		resp->oom = true;
 		return false;
 	}
-	if ((r = sk_mfa_status(m->s->user_id, &m->enrolled, &m->remaining)) !=
-	    0) {
+	if (sk_mfa_status(m->s->user_id, &m->enrolled, &m->remaining) != 0) {
 		sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		return false;
 	}
@@ -279,14 +277,11 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 static void
 factor_unavailable(const struct sk_req *req, struct sk_resp *resp, int err)
 {
-	sk_req_error(req, resp, err,
-		     &(struct sk_err_say){
-			 .title = "Two-step verification unavailable",
-			 .message = "Two-step verification cannot be checked "
-				    "right now: the server is missing the key "
-				    "it needs. Nothing about your account has "
-				    "changed. Please try again later or "
-				    "contact your administrator."});
+	sk_req_refuse(req, resp, err, "Two-step verification unavailable",
+		      "Two-step verification cannot be checked right now: "
+		      "the server is missing the key it needs. Nothing about "
+		      "your account has changed. Please try again later or "
+		      "contact your administrator.");
 }
 
 /* The store failed, or the tenant's key is missing. */
@@ -366,7 +361,8 @@ sk_mfa_signin(const struct sk_tenant_conf *t, const char *user_id,
 	 * user who turned it on expects it to protect the account.
 	 */
 	*pending = t->mfa == SK_MFA_REQUIRED ||
-		   (t->mfa == SK_MFA_ADMINS && sk_roles_admin(*roles)) || *enrolled;
+		   (t->mfa == SK_MFA_ADMINS && sk_roles_admin(*roles)) ||
+		   *enrolled;
 	if (*pending && !sk_mfa_available()) {
 		/* Fail closed: never skip a factor we cannot check. */
 		sk_error("mfa: user %s needs a second factor but "
