@@ -40,6 +40,7 @@ enum sk_answer_kind {
 #define SK_ANSWER__COUNT 3
 
 struct sk_session;
+struct sk_route_needs;
 
 /* One HTTP request as the handlers see it. Owned by server.c. */
 struct sk_req {
@@ -52,6 +53,8 @@ struct sk_req {
 	char request_id[24];
 	const struct sk_tenant_conf *tenant; /* resolved from Host; may be NULL */
 	int route;			     /* index into the route table */
+	/* What the route declares (pipeline_int.h); NULL before routing. */
+	const struct sk_route_needs *needs;
 	enum sk_answer_kind answer; /* as the route declares (pipeline.c) */
 	/*
 	 * The session of the request's cookie, for routes that declare one

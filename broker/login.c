@@ -11,6 +11,7 @@
 #include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "pipeline_int.h"
 #include "rd_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
@@ -135,7 +136,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	char *blob = NULL, *url = NULL, redirect_uri[1024], base[512],
 	     challenge[44], bind_hash[44], bucket[SK_IP_BUCKET_LEN], msg[256];
 	int64_t cap = sk_app.cfg->session.max_pending_logins_per_ip, retry = 0;
-	bool reserved = false;
+	bool capped, reserved = false;
 	json_t *j = NULL;
 	int r;
 
@@ -168,7 +169,8 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	 * Redis (whose noeviction policy then refuses every write).
 	 */
 	(void)sk_login_ip_bucket(req->client_ip, bucket);
-	if (cap > 0) {
+	capped = cap > 0 && (req->needs->limits & SK_LIMIT_PENDING_LOGIN) != 0;
+	if (capped) {
 		r = sk_login_pending_reserve(bucket, state,
 					     sk_app.cfg->session.login_timeout,
 					     cap, &retry);
@@ -213,7 +215,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		char *gone = NULL;
 		if (sk_loginstate_take(state, &gone) == 0)
 			sk_strfreezero(gone);
-		reserved = cap > 0;
+		reserved = capped;
 		sk_req_error(req, resp, SK_ERR_UPSTREAM, NULL);
 		goto out;
 	}

@@ -38,6 +38,7 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 {
 	int r;
 
+	req->needs = needs;
 	req->answer = needs->answer;
 	/* Forward-auth in redirect mode (Traefik, Caddy: /auth/verify?rd=)
 	 * hands our answer to the browser as it is: pages, then. */

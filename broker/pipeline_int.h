@@ -24,10 +24,11 @@ enum sk_need_session {
 
 /*
  * Limits a route is under. The connection guard (connguard.c) holds for
- * every route, at accept time and while a request arrives; the pending
- * sign-in cap (session.max_pending_logins_per_ip) is applied by
- * /login/{provider} where it stores the sign-in's state, since what it
- * counts is that state.
+ * every route, at accept time and while a request arrives, before any
+ * route is known: listed so that the table shows every limit. The
+ * pending sign-in cap (session.max_pending_logins_per_ip) applies where
+ * a route declares it, enforced by the handler where it stores the
+ * sign-in's state, since what it counts is that state (login.c).
  */
 #define SK_LIMIT_CONN 0x1
 #define SK_LIMIT_PENDING_LOGIN 0x2
