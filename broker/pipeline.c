@@ -46,8 +46,7 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 		req->answer = SK_ANSWER_PAGE;
 	if (needs->tenant == SK_TENANT_REQUIRED && req->tenant == NULL) {
 		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND, "Unknown site",
-			      "This address is not configured "
-			      "for sign-in.");
+			      "This address is not configured for sign-in.");
 		return SK_ERR_NOT_FOUND;
 	}
 	if ((r = sk_pipeline_admit(req, needs)) != 0) {
@@ -61,7 +60,8 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 		? sk_flow_session_mfa(req, &req->session, &req->sid)
 		: sk_flow_session(req, &req->session, &req->sid);
 	if (req->session_err == SK_ERR_STORE || req->session_err == SK_ERR_NOMEM) {
-		/* Never an answer unchecked: the store must speak first. */
+		/* A store that cannot answer is never taken for "no
+		 * session": that would send a signed-in user to sign in. */
 		sk_req_error(req, resp, req->session_err, NULL);
 		return req->session_err;
 	}
