@@ -156,3 +156,14 @@ sk_req_refuse(const struct sk_req *req, struct sk_resp *resp, int err,
 
 	sk_resp_error(resp, req->answer, err, &say);
 }
+
+void
+sk_resp_refuse(struct sk_resp *resp, enum sk_answer_kind kind, int page_status,
+	       int api_status, const char *error, const char *title,
+	       const char *message)
+{
+	if (kind == SK_ANSWER_PAGE)
+		sk_resp_page(resp, page_status, title, message);
+	else
+		sk_resp_json_error(resp, api_status, error, message);
+}

@@ -58,6 +58,17 @@ void sk_resp_error(struct sk_resp *resp, enum sk_answer_kind kind, int err,
 void sk_req_error(const struct sk_req *req, struct sk_resp *resp, int err,
 		  const struct sk_err_say *say);
 
+/*
+ * A refusal that no SK_ERR_* code names (HTTP-level: a malformed Host, a
+ * host strict_hosts does not serve, cookie tossing): a page with
+ * page_status for kind SK_ANSWER_PAGE, else JSON with api_status and
+ * message as its description. Forward-auth takes an api_status of 401
+ * where a page would say more (see answer.c on nginx).
+ */
+void sk_resp_refuse(struct sk_resp *resp, enum sk_answer_kind kind,
+		    int page_status, int api_status, const char *error,
+		    const char *title, const char *message);
+
 /* sk_req_error() with a page's own title and text (pages only: a JSON
  * answer keeps the table's description). */
 void sk_req_refuse(const struct sk_req *req, struct sk_resp *resp, int err,

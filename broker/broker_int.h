@@ -105,6 +105,9 @@ bool sk_req_has_query(const struct sk_req *req, const char *name);
  * (cookie tossing from a sibling domain): see sk_cookie_scan().
  */
 const char *sk_req_cookie(const struct sk_req *req, const char *name);
+/* True when the request carries cookie name twice with different values
+ * (a sibling domain tossed one in), or it could not be read. */
+bool sk_req_cookie_ambiguous(const struct sk_req *req, const char *name);
 /* The request's host (Host header normalised by sk_host_normalize(): lowercased, one trailing dot removed, port kept); "" if none. */
 const char *sk_req_host(const struct sk_req *req);
 

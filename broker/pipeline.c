@@ -36,6 +36,8 @@ int
 sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	    struct sk_resp *resp)
 {
+	/* Routes whose answer depends on the tenant the Host names. */
+	bool host_bound = needs->answer != SK_ANSWER_JSON;
 	int r;
 
 	req->needs = needs;
@@ -44,6 +46,28 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	 * hands our answer to the browser as it is: pages, then. */
 	if (needs->answer == SK_ANSWER_FWD && sk_req_has_query(req, "rd"))
 		req->answer = SK_ANSWER_PAGE;
+	if (req->tenant == NULL && sk_app.cfg->strict_hosts && host_bound) {
+		/* strict_hosts: a host no tenant names is not ours to serve
+		   (421 Misdirected Request). As declared, not as rd= turns
+		   forward-auth's answers into pages: its 401 stays. */
+		sk_resp_refuse(resp, needs->answer, 421, 401,
+			       "misdirected_request", "Unknown site",
+			       "This address is not served by Sekisho. Check "
+			       "the link, or use your organisation's sign-in "
+			       "address.");
+		return SK_ERR_NOT_FOUND;
+	}
+	if (host_bound &&
+	    sk_req_cookie_ambiguous(req, sk_session_cookie_name(req->tenant))) {
+		/* Not signed in, whichever cookie is real: a sibling domain
+		   may have tossed the other one in. */
+		sk_resp_refuse(resp, needs->answer, 400, 401, "unauthorized",
+			       "Conflicting cookies",
+			       "Your browser sent two different session "
+			       "cookies for this site. Clear this site's "
+			       "cookies and sign in again.");
+		return SK_ERR_INVALID;
+	}
 	if (needs->tenant == SK_TENANT_REQUIRED && req->tenant == NULL) {
 		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND, "Unknown site",
 			      "This address is not configured for sign-in.");

@@ -52,8 +52,11 @@ struct sk_route_needs {
 
 /*
  * Runs before every handler, on the HTTP worker, with req's client_ip
- * and tenant resolved. Sets req->answer; refuses (answers resp, returns
- * non-zero) a request the declaration does not admit; else fills
+ * and tenant resolved. Sets req->needs and req->answer; refuses (answers
+ * resp, returns non-zero) a request the declaration does not admit: on
+ * a route whose answer depends on the tenant, a host strict_hosts does
+ * not serve or conflicting session cookies; a missing required tenant;
+ * whatever sk_pipeline_admit() refuses. Else fills
  * req->session, req->sid and req->session_err as needs->session asks
  * and returns 0. A store failure while looking the session up is
  * refused here, in the route's answer kind.

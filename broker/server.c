@@ -353,9 +353,8 @@ sk_req_cookie(const struct sk_req *req, const char *name)
 	return i < 0 ? NULL : ((struct reqctx *)req->ctx)->cookie[i].value;
 }
 
-/* Two different values of one cookie: someone tossed a second one in. */
-static bool
-cookie_ambiguous(const struct sk_req *req, const char *name)
+bool
+sk_req_cookie_ambiguous(const struct sk_req *req, const char *name)
 {
 	int i = cookie_lookup(req, name);
 
@@ -1031,30 +1030,6 @@ refuse_upload(struct MHD_Connection *conn, struct reqctx *rc,
 	return MHD_YES;
 }
 
-/* Routes whose answer depends on the tenant the Host names. */
-static bool
-host_bound(const struct route *rt)
-{
-	return rt->needs.answer != SK_ANSWER_JSON;
-}
-
-/*
- * A refusal before the handler: a page with page_status on browser paths,
- * else JSON with api_status. Forward-auth gets 401 where a page would say
- * more: nginx's auth_request turns anything but 2xx/401/403 into a 500,
- * while a 401 sends the browser to /login, where the page is shown.
- */
-static void
-refuse(struct sk_resp *resp, const struct route *rt, int page_status,
-       int api_status, const char *error, const char *title,
-       const char *message)
-{
-	if (rt != NULL && rt->needs.answer == SK_ANSWER_PAGE)
-		sk_resp_page(resp, page_status, title, message);
-	else
-		sk_resp_json_error(resp, api_status, error, message);
-}
-
 /*
  * True while a connection waits for the pool, or a pool thread may still
  * be inside MHD_resume_connection() (it signals the worker daemon, which
@@ -1180,9 +1155,12 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		   (host.n == 1 && sk_host_normalize(host.first, rc->host,
 						     sizeof(rc->host), NULL) != 0)) {
 		/* Nothing malformed may reach Location or a redirect_uri. */
-		refuse(&resp, rt, 400, 400, "invalid_request", "Bad request",
-		       "The Host header is malformed (a host name, IPv4 or "
-		       "[IPv6] address and an optional port).");
+		sk_resp_refuse(&resp,
+			       rt != NULL ? rt->needs.answer : SK_ANSWER_JSON,
+			       400, 400, "invalid_request", "Bad request",
+			       "The Host header is malformed (a host name, "
+			       "IPv4 or [IPv6] address and an optional "
+			       "port).");
 	} else if (head_size(conn, url) > (size_t)sk_app.cfg->http.max_header_bytes) {
 		sk_resp_json_error(&resp, 431, "invalid_request",
 				   "request header fields too large");
@@ -1195,26 +1173,11 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				   "method not allowed on this path");
 	} else if (rt == NULL) {
 		sk_resp_json_error(&resp, 404, "not_found", "no such endpoint");
-	} else if ((req.tenant = sk_tenant_for_host(sk_app.cfg,
-						    sk_req_host(&req))) == NULL &&
-		   sk_app.cfg->strict_hosts && host_bound(rt)) {
-		/* strict_hosts: a host no tenant names is not ours to serve
-		   (421 Misdirected Request). */
-		refuse(&resp, rt, 421, 401, "misdirected_request",
-		       "Unknown site",
-		       "This address is not served by Sekisho. Check the link, "
-		       "or use your organisation's sign-in address.");
-	} else if (host_bound(rt) &&
-		   cookie_ambiguous(&req, sk_session_cookie_name(req.tenant))) {
-		/* Not signed in, whichever cookie is real: a sibling domain
-		   may have tossed the other one in. */
-		refuse(&resp, rt, 400, 401, "unauthorized",
-		       "Conflicting cookies",
-		       "Your browser sent two different session cookies for "
-		       "this site. Clear this site's cookies and sign in "
-		       "again.");
-	} else if (sk_pipeline(&req, &rt->needs, &resp) == 0) {
-		if (run_route(conn, rc, &req, rt, &resp)) {
+	} else {
+		/* The tenant the Host names; then what the route declares. */
+		req.tenant = sk_tenant_for_host(sk_app.cfg, sk_req_host(&req));
+		if (sk_pipeline(&req, &rt->needs, &resp) == 0 &&
+		    run_route(conn, rc, &req, rt, &resp)) {
 			atomic_fetch_sub(&in_flight, 1);
 			return MHD_YES; /* answered once resumed */
 		}
