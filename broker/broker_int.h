@@ -27,6 +27,21 @@ struct sk_app {
 };
 extern struct sk_app sk_app;
 
+/*
+ * The shape of a route's answers, errors included (answer.c): a page for
+ * a browser, JSON for an API client, or, for forward-auth, the status
+ * that the proxy acts on (its JSON body is for people reading logs).
+ */
+enum sk_answer_kind {
+	SK_ANSWER_JSON = 0,
+	SK_ANSWER_PAGE,
+	SK_ANSWER_FWD,
+};
+#define SK_ANSWER__COUNT 3
+
+struct sk_session;
+struct sk_route_needs;
+
 /* One HTTP request as the handlers see it. Owned by server.c. */
 struct sk_req {
 	void *conn; /* struct MHD_Connection * */
@@ -38,6 +53,17 @@ struct sk_req {
 	char request_id[24];
 	const struct sk_tenant_conf *tenant; /* resolved from Host; may be NULL */
 	int route;			     /* index into the route table */
+	/* What the route declares (pipeline_int.h); NULL before routing. */
+	const struct sk_route_needs *needs;
+	enum sk_answer_kind answer; /* as the route declares (pipeline.c) */
+	/*
+	 * The session of the request's cookie, for routes that declare one
+	 * (pipeline.c); owned by the request until a handler takes it with
+	 * sk_req_session(). session_err: 0, or why there is none.
+	 */
+	struct sk_session *session;
+	char *sid;
+	int session_err;
 	void *ctx; /* server.c's per-request state */
 };
 
@@ -79,6 +105,9 @@ bool sk_req_has_query(const struct sk_req *req, const char *name);
  * (cookie tossing from a sibling domain): see sk_cookie_scan().
  */
 const char *sk_req_cookie(const struct sk_req *req, const char *name);
+/* True when the request carries cookie name twice with different values
+ * (a sibling domain tossed one in), or it could not be read. */
+bool sk_req_cookie_ambiguous(const struct sk_req *req, const char *name);
 /* The request's host (Host header normalised by sk_host_normalize(): lowercased, one trailing dot removed, port kept); "" if none. */
 const char *sk_req_host(const struct sk_req *req);
 
@@ -101,8 +130,6 @@ void sk_resp_page(struct sk_resp *resp, int status, const char *title,
  */
 struct sk_buf;
 void sk_resp_page_end(struct sk_resp *resp, int status, struct sk_buf *b);
-/* The 503 page for a browser path when Redis cannot answer. */
-void sk_resp_store_down(struct sk_resp *resp);
 /* 302 to url (which must already be validated). */
 void sk_resp_redirect(struct sk_resp *resp, const char *url);
 /*

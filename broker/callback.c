@@ -7,6 +7,7 @@
  * applied, the user linked, and a session created. Every refusal ends on a
  * page that says what happened and creates no session.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
 #include "sekisho/err.h"
@@ -22,33 +23,6 @@
 #include <string.h>
 #include <strings.h>
 
-int
-sk_tenant_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
-		 const char **reason)
-{
-	const char *at;
-
-	*reason = NULL;
-	if (t->allowed_email_domains.n > 0) {
-		/* An unverified address proves nothing about its domain. */
-		at = id->email ? strrchr(id->email, '@') : NULL;
-		if (at == NULL || !id->email_verified ||
-		    !sk_strlist_has_ci(&t->allowed_email_domains, at + 1)) {
-			*reason = "Your account's verified e-mail address is not "
-				  "in a domain this organisation accepts.";
-			return SK_ERR_DENIED;
-		}
-	}
-	/*
-	 * Only Google speaks for Workspace domains, and only Microsoft for
-	 * Entra directories (the backends set hd and tid for their own
-	 * identities only): each rule binds the identities of its provider
-	 * type (the type's admits), and the tenant's providers list decides
-	 * which types it takes.
-	 */
-	return sk_provider_admits(t, id, reason);
-}
-
 /* An upstream error code is shown only if it looks like one. */
 static const char *
 safe_error_code(const char *e)
@@ -63,12 +37,21 @@ safe_error_code(const char *e)
 	return e;
 }
 
+/* A failed sign-in: counted, and answered as err says (answer.c). */
 static void
-fail_page(struct sk_resp *resp, int status, const char *title,
-	  const char *msg)
+fail_err(const struct sk_req *req, struct sk_resp *resp, int err,
+	 const struct sk_err_say *say)
 {
 	sk_metrics_event(SK_M_LOGIN_FAIL);
-	sk_resp_page(resp, status, title, msg);
+	sk_req_error(req, resp, err, say);
+}
+
+static void
+fail(const struct sk_req *req, struct sk_resp *resp, int err, const char *title,
+     const char *msg)
+{
+	sk_metrics_event(SK_M_LOGIN_FAIL);
+	sk_req_refuse(req, resp, err, title, msg);
 }
 
 static void
@@ -77,8 +60,8 @@ disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
 {
 	sk_info("callback %s: user %s is disabled" SK_REQ_FMT, pid, uid,
 		SK_REQ_ARGS(req));
-	fail_page(resp, 403, "Account disabled",
-		  "Your account has been disabled by an administrator.");
+	fail(req, resp, SK_ERR_DENIED, "Account disabled",
+	     "Your account has been disabled by an administrator.");
 }
 
 /*
@@ -114,11 +97,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	bool dup1, dup2, dup3, enrolled = false;
 	int r;
 
-	if (!sk_flow_tenant(req, resp))
-		return;
 	if ((p = sk_provider_by_id(pid)) == NULL) {
-		fail_page(resp, 404, "Unknown sign-in method",
-			  "This sign-in method is not configured.");
+		fail(req, resp, SK_ERR_NOT_FOUND, "Unknown sign-in method",
+		     "This sign-in method is not configured.");
 		return;
 	}
 	state = sk_req_query(req, "state", &dup1);
@@ -127,22 +108,20 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (dup1 || dup2 || dup3 || !sk_token_shape_ok(state, 43, 43)) {
 		sk_warn("sign-in failed: 400 via %s: malformed callback" SK_REQ_FMT,
 			pid, SK_REQ_ARGS(req));
-		fail_page(resp, 400, "Sign-in failed",
-			  "The answer from the sign-in provider is malformed "
-			  "or lacks its state. Please start again.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
+		     "The answer from the sign-in provider is malformed "
+		     "or lacks its state. Please start again.");
 		return;
 	}
 	r = sk_loginstate_take(state, &blob);
 	if (r == SK_ERR_STORE) {
-		fail_page(resp, 503, "Sign-in unavailable",
-			  "Sign-in is temporarily unavailable. Please try "
-			  "again in a moment.");
+		fail_err(req, resp, r, &sk_say_signin_down);
 		goto out;
 	}
 	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL) {
-		fail_page(resp, 400, "Sign-in expired",
-			  "This sign-in has expired or was already used. "
-			  "Please start again.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in expired",
+		     "This sign-in has expired or was already used. "
+		     "Please start again.");
 		goto out;
 	}
 	/* No longer pending: its slot under the per-address cap is free. */
@@ -154,16 +133,16 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	bind = sk_req_cookie(req, sk_app.state_cookie);
 	if (!sk_loginstate_bound(bind,
 				 json_string_value(json_object_get(j, "bind")))) {
-		fail_page(resp, 400, "Sign-in failed",
-			  "This sign-in was started in another browser or "
-			  "its cookie was lost. Please start again.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
+		     "This sign-in was started in another browser or "
+		     "its cookie was lost. Please start again.");
 		goto out;
 	}
 	if (strcmp(pid, json_string_value(json_object_get(j, "provider")) ?: "") ||
 	    strcmp(req->tenant->id,
 		   json_string_value(json_object_get(j, "tenant")) ?: "")) {
-		fail_page(resp, 400, "Sign-in failed",
-			  "This sign-in does not belong to this site.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
+		     "This sign-in does not belong to this site.");
 		goto out;
 	}
 	sk_resp_cookie(resp, sk_app.state_cookie, "", 0);
@@ -174,12 +153,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			 safe_error_code(error));
 		sk_info("callback %s: provider answered error=%s" SK_REQ_FMT,
 			pid, safe_error_code(error), SK_REQ_ARGS(req));
-		fail_page(resp, 401, "Sign-in cancelled", msg);
+		fail(req, resp, SK_ERR_TOKEN, "Sign-in cancelled", msg);
 		goto out;
 	}
 	if (code == NULL || code[0] == '\0' || strlen(code) > 2048) {
-		fail_page(resp, 400, "Sign-in failed",
-			  "The sign-in provider sent no authorization code.");
+		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
+		     "The sign-in provider sent no authorization code.");
 		goto out;
 	}
 	sk_tenant_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
@@ -195,20 +174,22 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		sk_warn("callback %s: sign-in refused: %s" SK_REQ_FMT, pid,
 			why ? why : sk_err_str(r), SK_REQ_ARGS(req));
 		if (r == SK_ERR_UPSTREAM)
-			fail_page(resp, 502, "Sign-in provider unavailable",
-				  "The sign-in provider could not complete "
-				  "the sign-in. Please try again later.");
+			fail_err(req, resp, r,
+				 &(struct sk_err_say){
+				     .message = "The sign-in provider could "
+						"not complete the sign-in. "
+						"Please try again later."});
 		else
-			fail_page(resp, 401, "Sign-in failed",
-				  "The answer from the sign-in provider could "
-				  "not be verified, so you were not signed "
-				  "in.");
+			fail(req, resp, SK_ERR_TOKEN, "Sign-in failed",
+			     "The answer from the sign-in provider could "
+			     "not be verified, so you were not signed "
+			     "in.");
 		goto out;
 	}
 	if (sk_tenant_admits(req->tenant, id, &reason) != 0) {
 		sk_info("callback %s: tenant %s refused the identity" SK_REQ_FMT,
 			pid, req->tenant->id, SK_REQ_ARGS(req));
-		fail_page(resp, 403, "Access denied", reason);
+		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
 		goto out;
 	}
 	r = sk_user_link(req->tenant->id, id,
@@ -217,12 +198,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		sk_info("callback %s: tenant %s: the address belongs to a user "
 			"and this identity's is not trusted; not linked" SK_REQ_FMT,
 			pid, req->tenant->id, SK_REQ_ARGS(req));
-		fail_page(resp, 403, "Account not linked",
-			  "An account with this e-mail address already "
-			  "exists here, and this sign-in provider does not "
-			  "vouch for the address, so it cannot be linked to "
-			  "that account. Please sign in the way you did "
-			  "before.");
+		fail(req, resp, SK_ERR_DENIED, "Account not linked",
+		     "An account with this e-mail address already "
+		     "exists here, and this sign-in provider does not "
+		     "vouch for the address, so it cannot be linked to "
+		     "that account. Please sign in the way you did "
+		     "before.");
 		goto out;
 	}
 	if (r != 0)
@@ -248,10 +229,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r == SK_ERR_STORE)
 		goto store_fail;
 	if (r != 0) {
-		fail_page(resp, 503, "Two-step verification unavailable",
-			  "Your account needs a second factor, which cannot be "
-			  "checked right now. Please contact your "
-			  "administrator.");
+		fail_err(req, resp, SK_ERR_CONFIG,
+			 &(struct sk_err_say){
+			     .title = "Two-step verification unavailable",
+			     .message = "Your account needs a second factor, "
+					"which cannot be checked right now. "
+					"Please contact your administrator."});
 		goto out;
 	}
 	r = sk_session_create(&s, sk_app.cfg->session.idle_timeout,
@@ -285,9 +268,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	}
 	goto out;
 store_fail:
-	fail_page(resp, 503, "Sign-in unavailable",
-		  "Sign-in is temporarily unavailable. Please try again in a "
-		  "moment.");
+	fail_err(req, resp, SK_ERR_STORE, &sk_say_signin_down);
 out:
 	/* One line per failed sign-in, whatever the reason (above, if any). */
 	if (resp->status >= 400)

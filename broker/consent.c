@@ -19,6 +19,7 @@
  * browsers also apply to redirects after a form submission, and the app's
  * redirect URI is not 'self'.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
 #include "oauth_int.h"
@@ -125,7 +126,7 @@ sk_consent_check(struct sk_req *req, struct sk_resp *resp,
 	r = sk_consent_granted(s->user_id, c->client_id, &granted);
 	if (r != 0 || granted) {
 		if (r != 0)
-			sk_resp_store_down(resp);
+			sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		return r == 0;
 	}
 	/* The request and the session it is shown to, kept server-side: the
@@ -140,7 +141,7 @@ sk_consent_check(struct sk_req *req, struct sk_resp *resp,
 		goto out;
 	}
 	if (sk_consent_request_put(token, blob, CONSENT_TTL_S) != 0) {
-		sk_resp_store_down(resp);
+		sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		goto out;
 	}
 	consent_page(resp, c, req->tenant, s, token);
@@ -167,12 +168,10 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	bool dup1 = false, dup2 = false, approve;
 	int r;
 
-	if (!sk_flow_tenant(req, resp))
-		return;
 	/* Before anything is spent: a hostile page's POST changes nothing. */
 	if (!sk_req_same_origin(req)) {
-		sk_resp_page(resp, 403, "Not allowed",
-			     "This form must be sent from this site.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
+			      "This form must be sent from this site.");
 		return;
 	}
 	token = sk_form_field(req, "consent", &dup1);
@@ -182,25 +181,25 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	    decision == NULL ||
 	    (strcmp(decision, "approve") != 0 &&
 	     strcmp(decision, "deny") != 0)) {
-		sk_resp_page(resp, 400, "Bad request",
-			     "The answer to the approval form is malformed.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, "Bad request",
+			      "The answer to the approval form is malformed.");
 		goto out;
 	}
 	approve = strcmp(decision, "approve") == 0;
 	r = sk_flow_session(req, &s, NULL);
 	if (r == SK_ERR_STORE) {
-		sk_resp_store_down(resp);
+		sk_req_error(req, resp, r, NULL);
 		goto out;
 	}
 	if (r != 0) {
-		sk_resp_page(resp, 403, "Not signed in",
-			     "Your session has ended. Start again from the "
-			     "application.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not signed in",
+			      "Your session has ended. Start again from the "
+			      "application.");
 		goto out;
 	}
 	r = sk_consent_request_take(token, &blob);
 	if (r == SK_ERR_STORE) {
-		sk_resp_store_down(resp);
+		sk_req_error(req, resp, r, NULL);
 		goto out;
 	}
 	/*
@@ -214,18 +213,18 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	    jstr(j, "tenant") == NULL ||
 	    strcmp(jstr(j, "tenant"), req->tenant->id) != 0 ||
 	    jstr(j, "challenge") == NULL) {
-		sk_resp_page(resp, 403, "Form expired",
-			     "This approval form has expired, was already "
-			     "answered, or was not made for you. Start again "
-			     "from the application.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Form expired",
+			      "This approval form has expired, was already "
+			      "answered, or was not made for you. Start again "
+			      "from the application.");
 		goto out;
 	}
 	/* The config may have changed while the page was open. */
 	c = sk_client_find(jstr(j, "client"));
 	if (c == NULL || !sk_config_client_sees(c, req->tenant->id) ||
 	    !sk_client_redirect_ok(c, jstr(j, "redirect_uri"))) {
-		sk_resp_page(resp, 400, "Unknown application",
-			     "The application is no longer registered here.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, "Unknown application",
+			      "The application is no longer registered here.");
 		goto out;
 	}
 	if (!approve) {
@@ -244,7 +243,7 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	}
 	if ((r = sk_consent_grant(s->user_id, c->client_id)) != 0) {
 		if (r == SK_ERR_STORE)
-			sk_resp_store_down(resp);
+			sk_req_error(req, resp, r, NULL);
 		else
 			resp->oom = true;
 		goto out;

@@ -6,6 +6,7 @@
  * a new key published well before it signs, so a verifier that cached the
  * JWKS still knows the key of every token it is shown.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "sekisho/err.h"
 #include "sekisho/keys.h"
@@ -24,8 +25,8 @@ sk_handle_jwks(struct sk_req *req, struct sk_resp *resp)
 
 	(void)req;
 	if (!sk_app.tokens || sk_keys_jwks(&jwks) != 0) {
-		sk_resp_json_error(resp, 503, "temporarily_unavailable",
-				   "signing keys not loaded");
+		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_CONFIG,
+			      &sk_say_keys_down);
 		return;
 	}
 	sk_resp_header(resp, "Cache-Control", JWKS_MAX_AGE);

@@ -12,12 +12,9 @@ bool sk_tenant_offers(const struct sk_tenant_conf *t, const char *provider);
 struct sk_provider *sk_provider_by_id(const char *id);
 /* Index into sk_app.providers (and cfg->providers); -1 if none. */
 int sk_provider_index(const char *id);
-/* Each answers the request (and returns false) when the check fails. */
-bool sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd);
-bool sk_flow_tenant(struct sk_req *req, struct sk_resp *resp);
 
 /*
- * The tenant's identity rules (allowed_email_domains, allowed_hd,
+ * The tenant's identity rules (admission.c) (allowed_email_domains, allowed_hd,
  * allowed_tid). Returns 0 or SK_ERR_DENIED with *reason set to a static,
  * user-readable sentence.
  */
@@ -25,7 +22,9 @@ int sk_tenant_admits(const struct sk_tenant_conf *t,
 		     const struct sk_identity *id, const char **reason);
 
 /*
- * The session of the request's cookie, checked against the tenant.
+ * The session of the request's cookie, checked against the tenant
+ * (flow_session.c; routes that declare a session get it from the
+ * pipeline, sk_req_session()).
  * SK_ERR_DENIED for a session still waiting for its second factor: it is
  * not signed in. sk_flow_session_mfa() returns such a session too (with
  * mfa_pending set), for the /mfa pages only.

@@ -1,4 +1,5 @@
 /* GET /healthz, /readyz, /metrics. */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "sekisho/err.h"
 #include "sekisho/keys.h"
@@ -20,6 +21,7 @@ sk_handle_readyz(struct sk_req *req, struct sk_resp *resp)
 {
 	char why[512], desc[600];
 	int r;
+	struct sk_err_say say = {.description = desc};
 
 	(void)req;
 	/*
@@ -35,13 +37,14 @@ sk_handle_readyz(struct sk_req *req, struct sk_resp *resp)
 			snprintf(desc, sizeof(desc), "redis: %s", why);
 		else
 			snprintf(desc, sizeof(desc), "session store unreachable");
-		sk_resp_json_error(resp, 503, "temporarily_unavailable", desc);
+		/* Either way the store cannot be relied on: 503. */
+		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_STORE, &say);
 		return;
 	}
 	/* Without signing keys /auth/verify cannot answer 200 either. */
 	if (!sk_keys_ready()) {
-		sk_resp_json_error(resp, 503, "temporarily_unavailable",
-				   "signing keys not loaded");
+		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_CONFIG,
+			      &sk_say_keys_down);
 		return;
 	}
 	sk_resp_body(resp, 200, "application/json",

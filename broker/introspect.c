@@ -10,6 +10,7 @@
  * administrator ending a session, or a disabled user (whose sessions are
  * ended) therefore turn a still-unexpired token inactive at once.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "oauth_int.h"
 #include "tokens_int.h"
@@ -24,174 +25,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#define MAX_TOKEN_PARAM 8192
-
-const struct sk_client_conf *
-sk_client_find(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id != NULL && i < sk_app.cfg->nclients; i++)
-		if (strcmp(sk_app.cfg->clients[i].client_id, id) == 0)
-			return &sk_app.cfg->clients[i];
-	return NULL;
-}
-
-char *
-sk_form_field(struct sk_req *req, const char *name, bool *dup)
-{
-	const char *ct = sk_req_header(req, "Content-Type");
-
-	*dup = false;
-	if (ct == NULL ||
-	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
-	    req->body == NULL || strlen(req->body) != req->body_len)
-		return NULL;
-	return sk_form_get(req->body, name, dup);
-}
-
-bool
-sk_client_creds_present(struct sk_req *req)
-{
-	char *v;
-	bool dup;
-
-	if (sk_req_header(req, "Authorization") != NULL)
-		return true;
-	v = sk_form_field(req, "client_secret", &dup);
-	sk_strfreezero(v);
-	return v != NULL || dup;
-}
-
-/* HTTP Basic credentials, each part form-urlencoded first (2.3.1). */
-static int
-basic_decode(const char *h, char **id, char **secret)
-{
-	unsigned char *raw = NULL;
-	size_t rawlen = 0;
-	char *colon;
-	int r = SK_ERR_DENIED;
-
-	*id = *secret = NULL;
-	if (strncasecmp(h, "Basic ", 6) != 0 || strlen(h) > 1024)
-		return SK_ERR_DENIED;
-	if (sk_b64_decode(h + 6, strlen(h + 6), &raw, &rawlen) != 0 ||
-	    strlen((char *)raw) != rawlen ||
-	    (colon = strchr((char *)raw, ':')) == NULL)
-		goto out;
-	if ((*id = sk_urldecode((char *)raw, (size_t)(colon - (char *)raw))) ==
-		NULL ||
-	    (*secret = sk_urldecode(colon + 1, strlen(colon + 1))) == NULL)
-		goto out;
-	r = 0;
-out:
-	if (raw != NULL)
-		sk_freezero(raw, rawlen + 1);
-	if (r != 0) {
-		free(*id);
-		sk_strfreezero(*secret);
-		*id = *secret = NULL;
-	}
-	return r;
-}
-
-int
-sk_client_auth(struct sk_req *req, const struct sk_client_conf **out)
-{
-	static const char dummy[] = "no-such-client-secret-for-timing";
-	const char *h = sk_req_header(req, "Authorization");
-	const struct sk_client_conf *c;
-	char *fid = NULL, *fsecret = NULL, *id = NULL, *secret = NULL;
-	bool dup_id, dup_secret, ok;
-	int r = SK_ERR_DENIED;
-
-	*out = NULL;
-	fid = sk_form_field(req, "client_id", &dup_id);
-	fsecret = sk_form_field(req, "client_secret", &dup_secret);
-	if (dup_id || dup_secret)
-		goto out;
-	if (h != NULL) {
-		/* RFC 6749 2.3: one method per request. A form client_id
-		 * next to Basic must name the same client. */
-		if (fsecret != NULL || basic_decode(h, &id, &secret) != 0 ||
-		    (fid != NULL && strcmp(fid, id) != 0))
-			goto out;
-	} else {
-		if (fid == NULL || fsecret == NULL)
-			goto out;
-		id = fid;
-		secret = fsecret;
-		fid = fsecret = NULL;
-	}
-	c = sk_client_find(id);
-	/* Compare even for an unknown id, so timing does not tell ids apart. */
-	ok = sk_ct_streq(secret, c != NULL && c->client_secret != NULL
-				     ? c->client_secret
-				     : dummy);
-	if (c != NULL && c->client_secret != NULL && ok) {
-		*out = c;
-		r = 0;
-	}
-out:
-	free(id);
-	free(fid);
-	sk_strfreezero(secret);
-	sk_strfreezero(fsecret);
-	return r;
-}
-
-void
-sk_resp_invalid_client(struct sk_resp *resp)
-{
-	sk_resp_header(resp, "WWW-Authenticate", "Basic realm=\"sekisho\"");
-	sk_resp_json_error(resp, 401, "invalid_client",
-			   "client authentication failed");
-}
-
-int
-sk_form_param(struct sk_req *req, struct sk_resp *resp, const char *name,
-	      bool required, char **out)
-{
-	const char *ct = sk_req_header(req, "Content-Type");
-	bool dup = false;
-
-	*out = NULL;
-	if (ct == NULL ||
-	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		sk_resp_json_error(resp, 400, "invalid_request",
-				   "the body must be "
-				   "application/x-www-form-urlencoded");
-		return SK_ERR_INVALID;
-	}
-	if (req->body != NULL && strlen(req->body) != req->body_len) {
-		sk_resp_json_error(resp, 400, "invalid_request",
-				   "the body contains a NUL byte");
-		return SK_ERR_INVALID;
-	}
-	*out = sk_form_get(req->body, name, &dup);
-	if (dup) {
-		sk_resp_json_error(resp, 400, "invalid_request",
-				   "a parameter is given more than once");
-		return SK_ERR_INVALID;
-	}
-	if (*out == NULL && required) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "the %s parameter is missing or "
-					   "malformed", name);
-		sk_resp_json_error(resp, 400, "invalid_request", msg);
-		return SK_ERR_INVALID;
-	}
-	if (*out != NULL && strlen(*out) > MAX_TOKEN_PARAM) {
-		sk_strfreezero(*out);
-		*out = NULL;
-		sk_resp_json_error(resp, 400, "invalid_request",
-				   "a parameter is too long");
-		return SK_ERR_INVALID;
-	}
-	return 0;
-}
 
 /* aud must be the audience of the token's own tenant. */
 static bool
@@ -352,13 +185,11 @@ sk_handle_introspect(struct sk_req *req, struct sk_resp *resp)
 	if (sk_form_param(req, resp, "token", true, &token) != 0)
 		return;
 	if ((r = sk_access_token_check(token, &claims, &active)) != 0) {
-		sk_resp_json_error(resp, 503, "temporarily_unavailable",
-				   "session store unreachable");
+		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_STORE, NULL);
 		goto done;
 	}
 	if (!active && (r = sk_refresh_introspect(token, &claims, &active)) != 0) {
-		sk_resp_json_error(resp, 503, "temporarily_unavailable",
-				   "session store unreachable");
+		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_STORE, NULL);
 		goto done;
 	}
 	/* A token of a tenant the client may not see is indistinguishable
@@ -441,8 +272,7 @@ sk_handle_revoke(struct sk_req *req, struct sk_resp *resp)
 						    : sk_client_find(public_id));
 	}
 	if (r == SK_ERR_STORE) {
-		sk_resp_json_error(resp, 503, "temporarily_unavailable",
-				   "session store unreachable");
+		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_STORE, NULL);
 		goto done;
 	}
 	/* Unknown and invalid tokens are not errors (RFC 7009 2.2). */

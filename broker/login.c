@@ -8,8 +8,11 @@
  * hash of a random value kept in a short-lived cookie. The callback needs
  * both, so a link from someone else's sign-in is useless.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "pipeline_int.h"
+#include "rd_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
@@ -53,39 +56,6 @@ sk_provider_index(const char *id)
 	return -1;
 }
 
-/* Validates ?rd=; on a bad value answers and returns false. */
-bool
-sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd)
-{
-	bool dup;
-
-	*rd = sk_req_query(req, "rd", &dup);
-	if (dup) {
-		sk_resp_page(resp, 400, "Bad request",
-			     "The rd parameter was given more than once.");
-		return false;
-	}
-	if (*rd != NULL &&
-	    sk_redirect_check_tenant(sk_app.cfg, req->tenant, *rd) != 0) {
-		sk_resp_page(resp, 400, "Redirect not allowed",
-			     "The address to return to after signing in is "
-			     "not on the list of allowed hosts.");
-		return false;
-	}
-	return true;
-}
-
-/* Answers when the request's host maps to no tenant. */
-bool
-sk_flow_tenant(struct sk_req *req, struct sk_resp *resp)
-{
-	if (req->tenant != NULL)
-		return true;
-	sk_resp_page(resp, 404, "Unknown site",
-		     "This address is not configured for sign-in.");
-	return false;
-}
-
 void
 sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 {
@@ -96,27 +66,16 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 	char *s = NULL;
 	size_t i;
 
-	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &rd))
+	if (!sk_flow_rd(req, resp, &rd))
 		return;
-	sk_buf_init(&b);
 	if (t->providers.n == 1) {
 		char base[512];
 		sk_tenant_base(sk_app.cfg, t, sk_req_host(req), base,
 			       sizeof(base));
-		sk_buf_addf(&b, "%s/login/", base);
-		sk_buf_add_urlenc(&b, t->providers.v[0]);
-		if (rd != NULL) {
-			sk_buf_adds(&b, "?rd=");
-			sk_buf_add_urlenc(&b, rd);
-		}
-		if (sk_buf_take(&b, &s) != 0) {
-			resp->oom = true;
-			return;
-		}
-		sk_resp_redirect(resp, s);
-		free(s);
+		sk_rd_redirect(resp, base, "/login/", t->providers.v[0], rd);
 		return;
 	}
+	sk_buf_init(&b);
 	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head><meta "
 			"charset=\"utf-8\"><meta name=\"viewport\" "
 			"content=\"width=device-width,initial-scale=1\">"
@@ -132,20 +91,8 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 		sk_buf_adds(&b, "<a class=\"p\" id=\"provider-");
 		sk_buf_add_html(&b, t->providers.v[i]);
 		sk_buf_adds(&b, "\" href=\"");
-		sk_buf_adds(&b, sk_path_prefix(sk_app.cfg));
-		sk_buf_adds(&b, "/login/");
-		sk_buf_add_urlenc(&b, t->providers.v[i]);
-		if (rd != NULL) {
-			sk_buf_adds(&b, "?rd=");
-			/* percent-encoded first, then safe inside the attr */
-			struct sk_buf e;
-			sk_buf_init(&e);
-			sk_buf_add_urlenc(&e, rd);
-			sk_buf_add_html(&b, e.data ? e.data : "");
-			if (e.oom)
-				b.oom = true;
-			sk_buf_free(&e);
-		}
+		sk_rd_link_html(&b, sk_path_prefix(sk_app.cfg), "/login/",
+				t->providers.v[i], rd);
 		sk_buf_adds(&b, "\">Continue with ");
 		pc = sk_config_provider(sk_app.cfg, t->providers.v[i]);
 		sk_buf_add_html(&b, pc != NULL && pc->display_name != NULL
@@ -187,20 +134,20 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	struct sk_authz_request az;
 	char *state = NULL, *nonce = NULL, *verifier = NULL, *bind = NULL;
 	char *blob = NULL, *url = NULL, redirect_uri[1024], base[512],
-	     challenge[44],
-	     bind_hash[44], bucket[SK_IP_BUCKET_LEN], ra[24], msg[256];
+	     challenge[44], bind_hash[44], bucket[SK_IP_BUCKET_LEN], msg[256];
 	int64_t cap = sk_app.cfg->session.max_pending_logins_per_ip, retry = 0;
-	bool reserved = false;
+	bool capped, reserved = false;
 	json_t *j = NULL;
 	int r;
 
-	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &rd))
+	if (!sk_flow_rd(req, resp, &rd))
 		return;
 	if ((p = sk_provider_by_id(pid)) == NULL ||
 	    !sk_tenant_offers(req->tenant, pid)) {
-		sk_resp_page(resp, 404, "Unknown sign-in method",
-			     "This organisation does not offer that sign-in "
-			     "method.");
+		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND,
+			      "Unknown sign-in method",
+			      "This organisation does not offer that sign-in "
+			      "method.");
 		return;
 	}
 	if (sk_random_token(32, &state) != 0 ||
@@ -222,20 +169,23 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	 * Redis (whose noeviction policy then refuses every write).
 	 */
 	(void)sk_login_ip_bucket(req->client_ip, bucket);
-	if (cap > 0) {
+	capped = cap > 0 && (req->needs->limits & SK_LIMIT_PENDING_LOGIN) != 0;
+	if (capped) {
 		r = sk_login_pending_reserve(bucket, state,
 					     sk_app.cfg->session.login_timeout,
 					     cap, &retry);
 		if (r == SK_ERR_DENIED) {
-			snprintf(ra, sizeof(ra), "%lld", (long long)retry);
 			snprintf(msg, sizeof(msg),
 				 "Too many sign-ins were started from your "
 				 "network and not finished. Finish one of "
 				 "them, or try again in %lld minute%s.",
 				 (long long)((retry + 59) / 60),
 				 (retry + 59) / 60 == 1 ? "" : "s");
-			sk_resp_header(resp, "Retry-After", ra);
-			sk_resp_page(resp, 429, "Too many sign-ins", msg);
+			sk_req_error(req, resp, SK_ERR_LIMITED,
+				     &(struct sk_err_say){
+					 .title = "Too many sign-ins",
+					 .message = msg,
+					 .retry_after = retry});
 			goto out;
 		}
 		if (r != 0)
@@ -265,10 +215,8 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		char *gone = NULL;
 		if (sk_loginstate_take(state, &gone) == 0)
 			sk_strfreezero(gone);
-		reserved = cap > 0;
-		sk_resp_page(resp, 502, "Sign-in provider unavailable",
-			     "The sign-in provider cannot be reached right "
-			     "now. Please try again later.");
+		reserved = capped;
+		sk_req_error(req, resp, SK_ERR_UPSTREAM, NULL);
 		goto out;
 	}
 	sk_resp_cookie(resp, sk_app.state_cookie, bind,
@@ -276,9 +224,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	sk_resp_redirect(resp, url);
 	goto out;
 unavailable:
-	sk_resp_page(resp, 503, "Sign-in unavailable",
-		     "Sign-in is temporarily unavailable. Please try "
-		     "again in a moment.");
+	sk_req_error(req, resp, SK_ERR_STORE, &sk_say_signin_down);
 out:
 	if (reserved)
 		(void)sk_login_pending_release(bucket, state);

@@ -11,8 +11,11 @@
  * (or Sec-Fetch-Site) shows another site is refused outright, so a hostile
  * page cannot end sessions even in browsers that ignore SameSite.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "form_int.h"
+#include "rd_int.h"
 #include "sekisho/err.h"
 #include "sekisho/session.h"
 #include "sekisho/util.h"
@@ -26,31 +29,21 @@
 static void
 logout_page(struct sk_resp *resp, const char *rd)
 {
-	struct sk_buf b, u;
+	struct sk_buf b;
 	char *page = NULL;
 
-	sk_buf_init(&u);
-	sk_buf_adds(&u, sk_path_prefix(sk_app.cfg));
-	sk_buf_adds(&u, "/logout");
-	if (rd != NULL) {
-		sk_buf_adds(&u, "?rd=");
-		sk_buf_add_urlenc(&u, rd);
-	}
 	sk_buf_init(&b);
 	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head><meta "
 			"charset=\"utf-8\"><title>Sign out</title></head><body>"
 			"<form method=\"post\" action=\"");
-	sk_buf_add_html(&b, u.data ? u.data : "");
+	sk_rd_link_html(&b, sk_path_prefix(sk_app.cfg), "/logout", NULL, rd);
 	sk_buf_adds(&b, "\"><button id=\"logout\" type=\"submit\">Sign out"
 			"</button></form><form method=\"post\" action=\"");
-	sk_buf_add_html(&b, u.data ? u.data : "");
+	sk_rd_link_html(&b, sk_path_prefix(sk_app.cfg), "/logout", NULL, rd);
 	sk_buf_adds(&b, "\"><input type=\"hidden\" name=\"scope\" "
 			"value=\"all\"><button id=\"logout-all\" "
 			"type=\"submit\">Sign out everywhere (all browsers and "
 			"apps)</button></form></body></html>\n");
-	if (u.oom)
-		b.oom = true;
-	sk_buf_free(&u);
 	if (sk_buf_take(&b, &page) != 0) {
 		resp->oom = true;
 		return;
@@ -63,15 +56,10 @@ logout_page(struct sk_resp *resp, const char *rd)
 static bool
 wants_all(const struct sk_req *req)
 {
-	const char *ct = sk_req_header(req, "Content-Type");
 	bool dup = false, all;
 	char *v;
 
-	if (ct == NULL ||
-	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
-	    req->body == NULL || strlen(req->body) != req->body_len)
-		return false;
-	v = sk_form_get(req->body, "scope", &dup);
+	v = sk_form_field(req, "scope", &dup);
 	all = v != NULL && !dup && strcmp(v, "all") == 0;
 	free(v);
 	return all;
@@ -112,15 +100,15 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 	bool everywhere = false;
 	int r = 0;
 
-	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &rd))
+	if (!sk_flow_rd(req, resp, &rd))
 		return;
 	if (strcmp(req->method, "POST") != 0) {
 		logout_page(resp, rd);
 		return;
 	}
 	if (!sk_req_same_origin(req)) {
-		sk_resp_page(resp, 403, "Not allowed",
-			     "Signing out must be requested from this site.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
+			      "Signing out must be requested from this site.");
 		return;
 	}
 	sid = sk_req_cookie(req, sk_session_cookie_name(req->tenant));
@@ -134,9 +122,10 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (r != 0) {
 		/* Nothing is lost by saying so: the user can retry. */
-		sk_resp_page(resp, 503, "Sign-out failed",
-			     "The session store cannot be reached, so the "
-			     "session could not be ended. Please try again.");
+		sk_req_refuse(req, resp, SK_ERR_STORE, "Sign-out failed",
+			      "The session store cannot be "
+			      "reached, so the session could not "
+			      "be ended. Please try again.");
 		return;
 	}
 	/* Same name and Domain as set, or the browser keeps it. */

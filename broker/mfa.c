@@ -16,8 +16,13 @@
  * Sec-Fetch-Site or Origin shows another site is refused (the rule of
  * broker/logout.c). Codes are never logged.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "form_int.h"
+#include "pipeline_int.h"
+#include "rd_int.h"
+#include "roles_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/mfa.h"
@@ -29,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define MAX_FIELD 64 /* longest form value we look at */
@@ -100,58 +104,22 @@ own(char buf[128], const char *path)
 	return buf;
 }
 
-/* Our path (under the prefix), with "?rd=<rd percent-encoded>" when rd is
- * given. */
-static void
-path_rd(struct sk_buf *b, const char *path, const char *rd)
-{
-	sk_buf_adds(b, PFX);
-	sk_buf_adds(b, path);
-	if (rd != NULL) {
-		sk_buf_adds(b, "?rd=");
-		sk_buf_add_urlenc(b, rd);
-	}
-}
-
-/* A path of ours with ?rd= (percent-encoded, then safe in an attribute). */
-static void
-add_href(struct sk_buf *b, const char *path, const char *rd)
-{
-	struct sk_buf e;
-
-	sk_buf_init(&e);
-	path_rd(&e, path, rd);
-	sk_buf_add_html(b, e.data ? e.data : "");
-	if (e.oom)
-		b->oom = true;
-	sk_buf_free(&e);
-}
-
 static void
 form_start(struct sk_buf *b, const char *path, const struct mctx *m,
 	   const char *id)
 {
 	sk_buf_addf(b, "<form id=\"%s\" method=\"post\" action=\"", id);
-	add_href(b, path, m->rd);
+	sk_rd_link_html(b, PFX, path, NULL, m->rd);
 	sk_buf_adds(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
 	sk_buf_adds(b, m->csrf);
 	sk_buf_adds(b, "\">\n");
 }
 
+/* To our page path, with rd kept. */
 static void
 redirect_to(struct sk_resp *resp, const char *path, const char *rd)
 {
-	struct sk_buf b;
-	char *url = NULL;
-
-	sk_buf_init(&b);
-	path_rd(&b, path, rd);
-	if (sk_buf_take(&b, &url) != 0) {
-		resp->oom = true;
-		return;
-	}
-	sk_resp_redirect(resp, url);
-	free(url);
+	sk_rd_redirect(resp, PFX, path, NULL, rd);
 }
 
 /*
@@ -163,12 +131,9 @@ static void
 redirect_back(struct sk_resp *resp, const char *to, const char *self,
 	      const char *rd)
 {
-	struct sk_buf back;
 	char *s = NULL;
 
-	sk_buf_init(&back);
-	path_rd(&back, self, rd);
-	if (sk_buf_take(&back, &s) != 0) {
+	if (sk_rd_url(&s, PFX, self, NULL, rd) != 0) {
 		resp->oom = true;
 		return;
 	}
@@ -235,20 +200,7 @@ qr_svg(struct sk_buf *b, const char *text)
 static char *
 form_field(struct sk_req *req, const char *name)
 {
-	const char *ct = sk_req_header(req, "Content-Type");
-	bool dup = false;
-	char *v;
-
-	if (ct == NULL ||
-	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
-	    req->body == NULL || strlen(req->body) != req->body_len)
-		return NULL;
-	v = sk_form_get(req->body, name, &dup);
-	if (v != NULL && (dup || strlen(v) > MAX_FIELD)) {
-		sk_strfreezero(v);
-		v = NULL;
-	}
-	return v;
+	return sk_form_short(req, name, MAX_FIELD);
 }
 
 /*
@@ -262,17 +214,17 @@ post_ok(struct sk_req *req, struct sk_resp *resp, const struct mctx *m)
 	bool ok;
 
 	if (!sk_req_same_origin(req)) {
-		sk_resp_page(resp, 403, "Not allowed",
-			     "This form must be sent from this site.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
+			      "This form must be sent from this site.");
 		return false;
 	}
 	tok = form_field(req, "csrf");
 	ok = sk_ct_streq(tok, m->csrf);
 	sk_strfreezero(tok);
 	if (!ok)
-		sk_resp_page(resp, 403, "Form expired",
-			     "This form has expired or did not come from this "
-			     "site. Go back, reload the page and try again.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, "Form expired",
+			      "This form has expired or did not come from this "
+			      "site. Go back, reload the page and try again.");
 	return ok;
 }
 
@@ -288,19 +240,18 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 	int r;
 
 	memset(m, 0, sizeof(*m));
-	if (!sk_flow_tenant(req, resp) || !sk_flow_rd(req, resp, &m->rd))
+	if (!sk_flow_rd(req, resp, &m->rd))
 		return false;
 	if (!sk_mfa_available()) {
-		sk_resp_page(resp, 503, "Two-step verification unavailable",
-			     "Two-step verification is not set up on this "
-			     "server (it needs keys.master_key_file).");
+		sk_req_refuse(req, resp, SK_ERR_CONFIG,
+			      "Two-step verification unavailable",
+			      "Two-step verification is not set "
+			      "up on this server (it needs "
+			      "keys.master_key_file).");
 		return false;
 	}
-	r = sk_flow_session_mfa(req, &m->s, &m->sid);
-	if (r == SK_ERR_STORE) {
-		sk_resp_store_down(resp);
-		return false;
-	}
+	/* Looked up by the pipeline (a store failure was answered there). */
+	r = sk_req_session(req, &m->s, &m->sid);
 	if (r != 0) {
 		/* Not signed in at all: sign in first, then come back here. */
 		redirect_back(resp, "/login", self, m->rd);
@@ -311,7 +262,7 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 		return false;
 	}
 	if (sk_mfa_status(m->s->user_id, &m->enrolled, &m->remaining) != 0) {
-		sk_resp_store_down(resp);
+		sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		return false;
 	}
 	return true;
@@ -324,14 +275,29 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
  * correct code.
  */
 static void
-factor_unavailable(struct sk_resp *resp)
+factor_unavailable(const struct sk_req *req, struct sk_resp *resp, int err)
 {
-	sk_resp_page(resp, 503, "Two-step verification unavailable",
-		     "Two-step verification cannot be checked right now: "
-		     "the server is missing the key it needs. Nothing about "
-		     "your account has changed. Please try again later or "
-		     "contact your administrator.");
+	sk_req_refuse(req, resp, err, "Two-step verification unavailable",
+		      "Two-step verification cannot be checked right now: "
+		      "the server is missing the key it needs. Nothing about "
+		      "your account has changed. Please try again later or "
+		      "contact your administrator.");
 }
+
+/* The store failed, or the tenant's key is missing. */
+static void
+unavailable(const struct sk_req *req, struct sk_resp *resp, int err)
+{
+	if (err == SK_ERR_STORE)
+		sk_req_error(req, resp, err, NULL);
+	else
+		factor_unavailable(req, resp, err);
+}
+
+static const struct sk_err_say setup_failed = {
+    .message = "Two-step verification could not be set up. Please try "
+	       "again later.",
+};
 
 /* The last second factor is recent enough for a sensitive change. */
 static bool
@@ -378,34 +344,14 @@ codes_page(struct sk_resp *resp, const struct mctx *m, const char *title,
 
 /* ---- sign-in ---- */
 
-/*
- * The admin role needs an address the provider verified: an unverified
- * one can be typed by anybody. Addresses compare case-insensitively
- * (admin_emails is lowercased when the config is read).
- */
-static bool
-is_admin(const struct sk_tenant_conf *t, const struct sk_identity *id)
-{
-	size_t i;
-
-	if (id->email == NULL || !id->email_verified)
-		return false;
-	for (i = 0; i < t->admin_emails.n; i++)
-		if (strcasecmp(t->admin_emails.v[i], id->email) == 0)
-			return true;
-	return false;
-}
-
 int
 sk_mfa_signin(const struct sk_tenant_conf *t, const char *user_id,
 	      const struct sk_identity *id, char **roles, bool *pending,
 	      bool *enrolled)
 {
-	/* Static strings: struct sk_session's fields are not const. */
-	static char admin[] = "admin", none[] = "";
 	int r;
 
-	*roles = is_admin(t, id) ? admin : none;
+	*roles = sk_roles_for(t, id);
 	*pending = false;
 	*enrolled = false;
 	if ((r = sk_mfa_signin_state(user_id, *roles, enrolled)) != 0)
@@ -415,7 +361,8 @@ sk_mfa_signin(const struct sk_tenant_conf *t, const char *user_id,
 	 * user who turned it on expects it to protect the account.
 	 */
 	*pending = t->mfa == SK_MFA_REQUIRED ||
-		   (t->mfa == SK_MFA_ADMINS && *roles == admin) || *enrolled;
+		   (t->mfa == SK_MFA_ADMINS && sk_roles_admin(*roles)) ||
+		   *enrolled;
 	if (*pending && !sk_mfa_available()) {
 		/* Fail closed: never skip a factor we cannot check. */
 		sk_error("mfa: user %s needs a second factor but "
@@ -465,9 +412,10 @@ challenge_page(struct sk_resp *resp, int status, const struct mctx *m,
 }
 
 static void
-locked_page(struct sk_resp *resp, const struct mctx *m, int64_t retry)
+locked_page(const struct sk_req *req, struct sk_resp *resp,
+	    const struct mctx *m, int64_t retry)
 {
-	char msg[256], when[32], ra[24];
+	char msg[256], when[32];
 	struct tm tm;
 	time_t t = (time_t)(m->s->now + retry);
 
@@ -479,9 +427,8 @@ locked_page(struct sk_resp *resp, const struct mctx *m, int64_t retry)
 		 "checked for a while: try again in %lld minute%s (after %s).",
 		 (long long)((retry + 59) / 60),
 		 (retry + 59) / 60 == 1 ? "" : "s", when);
-	snprintf(ra, sizeof(ra), "%lld", (long long)retry);
-	sk_resp_header(resp, "Retry-After", ra);
-	sk_resp_page(resp, 429, "Try again later", msg);
+	sk_req_error(req, resp, SK_ERR_LIMITED,
+		     &(struct sk_err_say){.message = msg, .retry_after = retry});
 }
 
 /* The factor is proven: the session is complete (or its proof fresh). */
@@ -495,11 +442,12 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 
 	if ((r = sk_session_mfa_complete(m->sid, &at)) != 0) {
 		if (r == SK_ERR_NOT_FOUND)
-			sk_resp_page(resp, 401, "Session expired",
-				     "Your sign-in expired. Please sign in "
-				     "again.");
+			sk_req_refuse(req, resp, SK_ERR_EXPIRED,
+				      "Session expired",
+				      "Your sign-in expired. Please sign in "
+				      "again.");
 		else
-			sk_resp_store_down(resp);
+			sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		return;
 	}
 	sk_info("mfa: user %s passed the second factor (%s)" SK_REQ_FMT,
@@ -595,22 +543,21 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 		sk_warn("mfa: user %s: too many wrong codes; refused for "
 			"%llds" SK_REQ_FMT,
 			m.s->user_id, (long long)retry, SK_REQ_ARGS(req));
-		locked_page(resp, &m, retry);
+		locked_page(req, resp, &m, retry);
 		break;
 	case SK_ERR_NOT_FOUND:
 		redirect_to(resp, "/mfa/enroll", m.rd);
 		break;
 	case SK_ERR_STORE:
-		sk_resp_store_down(resp);
-		break;
 	case SK_ERR_LOST:
 	case SK_ERR_CONFIG:
-		factor_unavailable(resp);
+		unavailable(req, resp, r);
 		break;
 	default:
-		sk_resp_page(resp, 500, "Verification failed",
-			     "Your second factor could not be checked. Please "
-			     "contact your administrator.");
+		sk_req_refuse(req, resp, SK_ERR_INTERNAL, "Verification failed",
+			      "Your second factor could not be "
+			      "checked. Please contact your "
+			      "administrator.");
 		break;
 	}
 out:
@@ -638,14 +585,11 @@ enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
 	r = sk_mfa_enrol_begin(req->tenant->id, m->s->user_id, m->s->handle,
 			       issuer, account, &b32, &uri);
 	if (r != 0) {
-		if (r == SK_ERR_STORE)
-			sk_resp_store_down(resp);
-		else if (r == SK_ERR_LOST || r == SK_ERR_CONFIG)
-			factor_unavailable(resp);
+		if (r == SK_ERR_STORE || r == SK_ERR_LOST || r == SK_ERR_CONFIG)
+			unavailable(req, resp, r);
 		else
-			sk_resp_page(resp, 500, "Something went wrong",
-				     "Two-step verification could not be set "
-				     "up. Please try again later.");
+			sk_req_error(req, resp, SK_ERR_INTERNAL,
+				     &setup_failed);
 		return;
 	}
 	sk_buf_init(&b);
@@ -717,10 +661,12 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 	switch (r) {
 	case 0:
 		if (sk_session_mfa_complete(m.sid, &now) != 0) {
-			sk_resp_page(resp, 503, "Temporarily unavailable",
-				     "Two-step verification is on, but your "
-				     "sign-in could not be completed. Please "
-				     "sign in again.");
+			sk_req_error(req, resp, SK_ERR_STORE,
+				     &(struct sk_err_say){
+					 .message = "Two-step verification is "
+						    "on, but your sign-in could "
+						    "not be completed. Please "
+						    "sign in again."});
 			break;
 		}
 		sk_info("mfa: user %s enrolled a second factor" SK_REQ_FMT,
@@ -748,16 +694,12 @@ sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
 		redirect_to(resp, "/mfa", m.rd);
 		break;
 	case SK_ERR_STORE:
-		sk_resp_store_down(resp);
-		break;
 	case SK_ERR_LOST:
 	case SK_ERR_CONFIG:
-		factor_unavailable(resp);
+		unavailable(req, resp, r);
 		break;
 	default:
-		sk_resp_page(resp, 500, "Something went wrong",
-			     "Two-step verification could not be set up. "
-			     "Please try again later.");
+		sk_req_error(req, resp, SK_ERR_INTERNAL, &setup_failed);
 		break;
 	}
 out:
@@ -823,16 +765,15 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 	if (r == 0)
 		codes_page(resp, &m, "New recovery codes",
 			   "Your old recovery codes no longer work.", &codes);
-	else if (r == SK_ERR_STORE)
-		sk_resp_store_down(resp);
 	else if (r == SK_ERR_NOT_FOUND)
 		redirect_to(resp, "/mfa/enroll", NULL);
-	else if (r == SK_ERR_LOST || r == SK_ERR_CONFIG)
-		factor_unavailable(resp);
+	else if (r == SK_ERR_STORE || r == SK_ERR_LOST || r == SK_ERR_CONFIG)
+		unavailable(req, resp, r);
 	else
-		sk_resp_page(resp, 500, "Something went wrong",
-			     "New recovery codes could not be made. Please try "
-			     "again later.");
+		sk_req_error(req, resp, SK_ERR_INTERNAL,
+			     &(struct sk_err_say){
+				 .message = "New recovery codes could not be "
+					    "made. Please try again later."});
 out:
 	sk_memzero(&codes, sizeof(codes));
 	mctx_free(&m);

@@ -9,9 +9,11 @@
  * The code is single use, bound to client, redirect URI and PKCE challenge.
  * Refresh tokens rotate on every use; a replayed one ends the family.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
 #include "oauth_int.h"
+#include "rd_int.h"
 #include "tokens_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
@@ -24,14 +26,6 @@
 #include <string.h>
 
 #define CODE_TTL_S 60
-
-bool
-sk_app_client_public(const char *id)
-{
-	const struct sk_client_conf *c = sk_client_find(id);
-
-	return c != NULL && c->public_client;
-}
 
 static bool
 redirect_registered(const struct sk_client_conf *c, const char *uri)
@@ -125,25 +119,24 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	bool d1, d2, d3, d4, d5, d6;
 	int r;
 
-	if (!sk_flow_tenant(req, resp))
-		return;
 	client_id = sk_req_query(req, "client_id", &d1);
 	redirect_uri = sk_req_query(req, "redirect_uri", &d2);
 	c = sk_client_find(client_id);
 	/* Until the redirect URI is known good, errors stay on our page. */
 	if (d1 || d2 || c == NULL || !redirect_registered(c, redirect_uri)) {
-		sk_resp_page(resp, 400, "Unknown application",
-			     "The application asking you to sign in is not "
-			     "registered here, or its return address is "
-			     "wrong.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, "Unknown application",
+			      "The application asking you to sign in is not "
+			      "registered here, or its return address is "
+			      "wrong.");
 		return;
 	}
 	/* Tenant isolation: an app gets codes only for the tenants it is
 	 * registered for. Our page, not the app's: no code, no redirect. */
 	if (!sk_config_client_sees(c, req->tenant->id)) {
-		sk_resp_page(resp, 403, "Application not allowed here",
-			     "The application asking you to sign in is not "
-			     "registered for this organisation.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED,
+			      "Application not allowed here",
+			      "The application asking you to sign in is not "
+			      "registered for this organisation.");
 		return;
 	}
 	state = sk_req_query(req, "state", &d3);
@@ -176,20 +169,14 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		char *back = NULL;
 		int rb = sk_authorize_url(client_id, redirect_uri, challenge,
 					  state, &back);
-		sk_buf_init(&b);
 		/* A session waiting for its second factor finishes it first. */
-		sk_buf_adds(&b, sk_path_prefix(sk_app.cfg));
-		sk_buf_adds(&b, r == SK_ERR_DENIED ? "/mfa?rd=" : "/login?rd=");
-		sk_buf_add_urlenc(&b, back ? back : "/");
 		if (rb != 0)
-			b.oom = true;
-		free(back);
-		if (sk_buf_take(&b, &url) != 0) {
 			resp->oom = true;
-			return;
-		}
-		sk_resp_redirect(resp, url);
-		free(url);
+		else
+			sk_rd_redirect(resp, sk_path_prefix(sk_app.cfg),
+				       r == SK_ERR_DENIED ? "/mfa" : "/login",
+				       NULL, back);
+		free(back);
 		return;
 	}
 	/* First use of a third-party app: the user approves it first
@@ -241,12 +228,22 @@ out:
 	json_decref(j);
 }
 
+/* An OAuth error of the token endpoint (RFC 6749 5.2). */
 static void
 token_error(struct sk_resp *resp, int status, const char *error,
 	    const char *desc)
 {
 	sk_resp_header(resp, "Pragma", "no-cache");
 	sk_resp_json_error(resp, status, error, desc);
+}
+
+/* The token endpoint could not decide: err's answer (answer.c). */
+static void
+token_fail(struct sk_resp *resp, int err, const char *desc)
+{
+	sk_resp_header(resp, "Pragma", "no-cache");
+	sk_resp_error(resp, SK_ANSWER_JSON, err,
+		      &(struct sk_err_say){.description = desc});
 }
 
 static void
@@ -267,8 +264,7 @@ token_answer(struct sk_resp *resp, const struct sk_app_session *a,
 	ts.handle = a->handle;
 	ts.client_id = a->client_id;
 	if (!sk_app.tokens || sk_token_mint(&ts, a->now, &jwt, &exp) != 0) {
-		token_error(resp, 503, "temporarily_unavailable",
-			    "signing keys not available");
+		token_fail(resp, SK_ERR_CONFIG, "signing keys not available");
 		return;
 	}
 	j = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jwt,
@@ -333,8 +329,7 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	 * starting the app session (and only if its user is not disabled). */
 	r = sk_code_peek(code, &blob);
 	if (r == SK_ERR_STORE) {
-		token_error(resp, 503, "temporarily_unavailable",
-			    "session store unreachable");
+		token_fail(resp, SK_ERR_STORE, NULL);
 		goto out;
 	}
 	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL) {
@@ -353,8 +348,7 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 			 json_string_value(json_object_get(j, "challenge")))) {
 		/* A failed attempt spends the code (single use). */
 		if (sk_code_spend(code) != 0) {
-			token_error(resp, 503, "temporarily_unavailable",
-				    "session store unreachable");
+			token_fail(resp, SK_ERR_STORE, NULL);
 			goto out;
 		}
 		token_error(resp, 400, "invalid_grant",
@@ -392,8 +386,7 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 		goto out;
 	}
 	if (r != 0) {
-		token_error(resp, 503, "temporarily_unavailable",
-			    "session store unreachable");
+		token_fail(resp, SK_ERR_STORE, NULL);
 		goto out;
 	}
 	token_answer(resp, a, refresh);
@@ -442,8 +435,7 @@ grant_refresh(struct sk_req *req, struct sk_resp *resp,
 			    "ended");
 		break;
 	case SK_ERR_STORE:
-		token_error(resp, 503, "temporarily_unavailable",
-			    "session store unreachable");
+		token_fail(resp, SK_ERR_STORE, NULL);
 		break;
 	default:
 		token_error(resp, 400, "invalid_grant",

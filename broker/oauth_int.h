@@ -1,4 +1,4 @@
-/* Private to broker/: OAuth 2.0 endpoint helpers (client auth, forms). */
+/* Private to broker/: OAuth 2.0 endpoint helpers. */
 #ifndef SEKISHO_OAUTH_INT_H
 #define SEKISHO_OAUTH_INT_H
 
@@ -6,31 +6,8 @@
 #include <stdbool.h>
 
 #include "broker_int.h"
-
-const struct sk_client_conf *sk_client_find(const char *id);
-/*
- * Client authentication against clients: with a secret, by HTTP Basic
- * (client_secret_basic) or client_id + client_secret in the form
- * (client_secret_post); both in one request, or a form client_id other
- * than Basic's, fail (RFC 6749 2.3). Secrets compared in constant time.
- * 0 with *out set, or SK_ERR_DENIED (answer invalid_client).
- */
-int sk_client_auth(struct sk_req *req, const struct sk_client_conf **out);
-/* True when the request carries client credentials (Authorization, or a
- * client_secret form field), as opposed to a public client's bare id. */
-bool sk_client_creds_present(struct sk_req *req);
-/* 401 invalid_client with WWW-Authenticate. */
-void sk_resp_invalid_client(struct sk_resp *resp);
-/* True when id names a public (secretless) app client. */
-bool sk_app_client_public(const char *id);
-
-/*
- * One parameter of a form body. Answers 400 (and returns non-zero) when the
- * body is not a form, the parameter is repeated, too long, or required and
- * missing. *out newly allocated (free with sk_strfreezero()).
- */
-int sk_form_param(struct sk_req *req, struct sk_resp *resp, const char *name,
-		  bool required, char **out);
+#include "clientauth_int.h"
+#include "form_int.h"
 
 /*
  * Checks one of our access tokens: signature, issuer, audience, expiry by
@@ -44,10 +21,6 @@ int sk_refresh_introspect(const char *token, json_t **claims, bool *active);
 /* Ends the refresh token's app session when it belongs to client and to
  * a tenant client may see; anything else is silently not revoked. */
 int sk_refresh_revoke(const char *token, const struct sk_client_conf *client);
-
-/* A form field of the request body (urlencoded); NULL when absent or the
- * body is not a form; *dup when repeated. Newly allocated (free()). */
-char *sk_form_field(struct sk_req *req, const char *name, bool *dup);
 
 /* /oauth2/authorize helpers (oauth.c). */
 struct sk_session;

@@ -5,8 +5,10 @@
  * request to exactly one handler, adds the security headers every answer
  * carries, and writes one JSON access-log line per request.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "oauth_int.h"
+#include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
 #include "sekisho/log.h"
@@ -33,43 +35,88 @@ struct route {
 	const char *method; /* "GET", "POST" */
 	const char *path;
 	enum match match;
-	bool browser; /* errors as HTML pages rather than JSON */
+	struct sk_route_needs needs; /* checked by sk_pipeline() */
 	sk_handler_fn *fn;
 };
 
+/* Needs, in the order of struct sk_route_needs. */
+#define T_OPT SK_TENANT_OPTIONAL
+#define T_REQ SK_TENANT_REQUIRED
+#define S_NONE SK_SESSION_NONE
+#define S_IN SK_SESSION_SIGNED_IN
+#define S_PENDING SK_SESSION_PENDING
+#define JSON SK_ANSWER_JSON
+#define PAGE SK_ANSWER_PAGE
+#define FWD SK_ANSWER_FWD
+#define L_CONN SK_LIMIT_CONN
+#define L_LOGIN (SK_LIMIT_CONN | SK_LIMIT_PENDING_LOGIN)
+#define R_NONE SK_RATE_NONE
+
+/*
+ * /oauth2/authorize and its consent POST look their session up
+ * themselves, after checking the client (a store failure then goes back
+ * to the app as temporarily_unavailable, RFC 6749 4.1.2.1) and the form's
+ * origin (a cross-site POST is refused before anything is read).
+ */
 static const struct route routes[] = {
-    {"healthz", "GET", "/healthz", EXACT, false, sk_handle_healthz},
-    {"readyz", "GET", "/readyz", EXACT, false, sk_handle_readyz},
-    {"metrics", "GET", "/metrics", EXACT, false, sk_handle_metrics},
-    {"verify", "GET", "/auth/verify", EXACT, false, sk_handle_verify},
-    {"home", "GET", "/", EXACT, true, sk_handle_home},
-    {"login", "GET", "/login", EXACT, true, sk_handle_login},
-    {"login_provider", "GET", "/login/", PREFIX, true,
-     sk_handle_login_provider},
-    {"callback", "GET", "/callback/", PREFIX, true, sk_handle_callback},
-    {"jwks", "GET", "/jwks.json", EXACT, false, sk_handle_jwks},
-    {"discovery", "GET", "/.well-known/openid-configuration", EXACT, false,
-     sk_handle_discovery},
-    {"introspect", "POST", "/oauth2/introspect", EXACT, false,
-     sk_handle_introspect},
-    {"revoke", "POST", "/oauth2/revoke", EXACT, false, sk_handle_revoke},
-    {"token", "POST", "/oauth2/token", EXACT, false, sk_handle_token},
-    {"authorize", "GET", "/oauth2/authorize", EXACT, true,
-     sk_handle_authorize},
-    {"authorize_consent", "POST", "/oauth2/authorize", EXACT, true,
-     sk_handle_authorize_consent},
-    {"logout", "POST", "/logout", EXACT, true, sk_handle_logout},
-    {"logout_page", "GET", "/logout", EXACT, true, sk_handle_logout},
-    {"mfa", "GET", "/mfa", EXACT, true, sk_handle_mfa},
-    {"mfa_submit", "POST", "/mfa", EXACT, true, sk_handle_mfa},
-    {"mfa_enroll", "GET", "/mfa/enroll", EXACT, true, sk_handle_mfa_enroll},
-    {"mfa_enroll_submit", "POST", "/mfa/enroll", EXACT, true,
-     sk_handle_mfa_enroll},
-    {"mfa_recovery", "GET", "/mfa/recovery", EXACT, true,
-     sk_handle_mfa_recovery},
-    {"mfa_recovery_submit", "POST", "/mfa/recovery", EXACT, true,
-     sk_handle_mfa_recovery},
+    {"healthz", "GET", "/healthz", EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_healthz},
+    {"readyz", "GET", "/readyz", EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_readyz},
+    {"metrics", "GET", "/metrics", EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_metrics},
+    {"verify", "GET", "/auth/verify", EXACT,
+     {T_OPT, S_IN, FWD, L_CONN, R_NONE}, sk_handle_verify},
+    {"home", "GET", "/", EXACT, {T_REQ, S_IN, PAGE, L_CONN, R_NONE},
+     sk_handle_home},
+    {"login", "GET", "/login", EXACT, {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     sk_handle_login},
+    {"login_provider", "GET", "/login/", PREFIX,
+     {T_REQ, S_NONE, PAGE, L_LOGIN, R_NONE}, sk_handle_login_provider},
+    {"callback", "GET", "/callback/", PREFIX,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE}, sk_handle_callback},
+    {"jwks", "GET", "/jwks.json", EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_jwks},
+    {"discovery", "GET", "/.well-known/openid-configuration", EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_discovery},
+    {"introspect", "POST", "/oauth2/introspect", EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_introspect},
+    {"revoke", "POST", "/oauth2/revoke", EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_revoke},
+    {"token", "POST", "/oauth2/token", EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_token},
+    {"authorize", "GET", "/oauth2/authorize", EXACT,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE}, sk_handle_authorize},
+    {"authorize_consent", "POST", "/oauth2/authorize", EXACT,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE}, sk_handle_authorize_consent},
+    {"logout", "POST", "/logout", EXACT, {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     sk_handle_logout},
+    {"logout_page", "GET", "/logout", EXACT,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE}, sk_handle_logout},
+    {"mfa", "GET", "/mfa", EXACT, {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     sk_handle_mfa},
+    {"mfa_submit", "POST", "/mfa", EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa},
+    {"mfa_enroll", "GET", "/mfa/enroll", EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_enroll},
+    {"mfa_enroll_submit", "POST", "/mfa/enroll", EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_enroll},
+    {"mfa_recovery", "GET", "/mfa/recovery", EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_recovery},
+    {"mfa_recovery_submit", "POST", "/mfa/recovery", EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_recovery},
 };
+#undef T_OPT
+#undef T_REQ
+#undef S_NONE
+#undef S_IN
+#undef S_PENDING
+#undef JSON
+#undef PAGE
+#undef FWD
+#undef L_CONN
+#undef L_LOGIN
+#undef R_NONE
 #define ROUTE_NOT_FOUND ((int)SK_ARRAY_SIZE(routes))
 
 const char *
@@ -306,9 +353,8 @@ sk_req_cookie(const struct sk_req *req, const char *name)
 	return i < 0 ? NULL : ((struct reqctx *)req->ctx)->cookie[i].value;
 }
 
-/* Two different values of one cookie: someone tossed a second one in. */
-static bool
-cookie_ambiguous(const struct sk_req *req, const char *name)
+bool
+sk_req_cookie_ambiguous(const struct sk_req *req, const char *name)
 {
 	int i = cookie_lookup(req, name);
 
@@ -435,14 +481,6 @@ sk_resp_page_end(struct sk_resp *resp, int status, struct sk_buf *b)
 	}
 	sk_resp_body_take(resp, status, "text/html; charset=utf-8", s,
 			  strlen(s));
-}
-
-void
-sk_resp_store_down(struct sk_resp *resp)
-{
-	sk_resp_page(resp, 503, "Temporarily unavailable",
-		     "Sekisho cannot reach its session store. Please try again "
-		     "in a moment.");
 }
 
 void
@@ -661,7 +699,7 @@ body_release(void *cls)
 
 static enum MHD_Result
 answer(struct MHD_Connection *conn, struct sk_req *req, struct sk_resp *resp,
-       bool browser)
+       enum sk_answer_kind kind)
 {
 	struct held_body *held;
 	struct MHD_Response *r;
@@ -670,13 +708,7 @@ answer(struct MHD_Connection *conn, struct sk_req *req, struct sk_resp *resp,
 
 	if (resp->oom || resp->status == 0) {
 		resp_clear(resp);
-		if (browser)
-			sk_resp_page(resp, 500, "Something went wrong",
-				     "Sekisho could not complete this request. "
-				     "Please try again.");
-		else
-			sk_resp_json_error(resp, 500, "server_error",
-					   "internal error");
+		sk_resp_error(resp, kind, SK_ERR_INTERNAL, NULL);
 		if (resp->oom)
 			return MHD_NO; /* even the error page failed */
 	}
@@ -860,9 +892,7 @@ upstream_run(void *arg, bool late)
 		job->rt->fn(&job->req, &job->resp);
 	} else {
 		/* Calls to this provider ahead of it took all this time. */
-		sk_resp_page(&job->resp, 504, "Sign-in provider not answering",
-			     "The sign-in provider is not answering right now. "
-			     "Please try again later.");
+		sk_req_error(&job->req, &job->resp, SK_ERR_TIMEOUT, NULL);
 	}
 	MHD_resume_connection(job->conn); /* job is the worker's from here */
 }
@@ -906,6 +936,9 @@ run_route(struct MHD_Connection *conn, struct reqctx *rc, struct sk_req *req,
 	job->conn = conn;
 	job->rt = rt;
 	job->req = *req;
+	/* The job's copy owns what the pipeline resolved from here on. */
+	req->session = NULL;
+	req->sid = NULL;
 	rc->job = job;
 	atomic_fetch_add(&suspended, 1);
 	/* Suspended before the job can run: a pool thread resumes it. */
@@ -920,11 +953,12 @@ run_route(struct MHD_Connection *conn, struct reqctx *rc, struct sk_req *req,
 	if (r == SK_ERR_NOMEM) {
 		job->resp.oom = true;
 	} else {
-		sk_resp_header(&job->resp, "Retry-After", "5");
-		sk_resp_page(&job->resp, 503, "Sign-in busy",
-			     "Too many sign-ins with this provider are in "
-			     "progress right now. Please try again in a "
-			     "moment.");
+		sk_req_refuse(&job->req, &job->resp, SK_ERR_BUSY,
+			      "Sign-in busy",
+			      "Too many sign-ins with this "
+			      "provider are in progress right "
+			      "now. Please try again in a "
+			      "moment.");
 	}
 	MHD_resume_connection(conn);
 	return true;
@@ -937,8 +971,9 @@ upstream_answer(struct MHD_Connection *conn, struct reqctx *rc)
 	struct upjob *job = rc->job;
 	enum MHD_Result ret;
 
-	ret = answer(conn, &job->req, &job->resp, job->rt->browser);
+	ret = answer(conn, &job->req, &job->resp, job->rt->needs.answer);
 	log_request(&job->req, rc, job->resp.status);
+	sk_pipeline_done(&job->req);
 	upjob_free(rc);
 	return ret;
 }
@@ -981,30 +1016,6 @@ refuse_upload(struct MHD_Connection *conn, struct reqctx *rc,
 		shutdown(ci->connect_fd, SHUT_WR);
 	log_request(&req, rc, 413);
 	return MHD_YES;
-}
-
-/* Routes whose answer depends on the tenant the Host names. */
-static bool
-host_bound(const struct route *rt)
-{
-	return rt->browser || rt->fn == sk_handle_verify;
-}
-
-/*
- * A refusal before the handler: a page with page_status on browser paths,
- * else JSON with api_status. Forward-auth gets 401 where a page would say
- * more: nginx's auth_request turns anything but 2xx/401/403 into a 500,
- * while a 401 sends the browser to /login, where the page is shown.
- */
-static void
-refuse(struct sk_resp *resp, const struct route *rt, int page_status,
-       int api_status, const char *error, const char *title,
-       const char *message)
-{
-	if (rt != NULL && rt->browser)
-		sk_resp_page(resp, page_status, title, message);
-	else
-		sk_resp_json_error(resp, api_status, error, message);
 }
 
 /*
@@ -1132,9 +1143,12 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		   (host.n == 1 && sk_host_normalize(host.first, rc->host,
 						     sizeof(rc->host), NULL) != 0)) {
 		/* Nothing malformed may reach Location or a redirect_uri. */
-		refuse(&resp, rt, 400, 400, "invalid_request", "Bad request",
-		       "The Host header is malformed (a host name, IPv4 or "
-		       "[IPv6] address and an optional port).");
+		sk_resp_refuse(&resp,
+			       rt != NULL ? rt->needs.answer : SK_ANSWER_JSON,
+			       400, 400, "invalid_request", "Bad request",
+			       "The Host header is malformed (a host name, "
+			       "IPv4 or [IPv6] address and an optional "
+			       "port).");
 	} else if (head_size(conn, url) > (size_t)sk_app.cfg->http.max_header_bytes) {
 		sk_resp_json_error(&resp, 431, "invalid_request",
 				   "request header fields too large");
@@ -1147,33 +1161,20 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				   "method not allowed on this path");
 	} else if (rt == NULL) {
 		sk_resp_json_error(&resp, 404, "not_found", "no such endpoint");
-	} else if ((req.tenant = sk_tenant_for_host(sk_app.cfg,
-						    sk_req_host(&req))) == NULL &&
-		   sk_app.cfg->strict_hosts && host_bound(rt)) {
-		/* strict_hosts: a host no tenant names is not ours to serve
-		   (421 Misdirected Request). */
-		refuse(&resp, rt, 421, 401, "misdirected_request",
-		       "Unknown site",
-		       "This address is not served by Sekisho. Check the link, "
-		       "or use your organisation's sign-in address.");
-	} else if (host_bound(rt) &&
-		   cookie_ambiguous(&req, sk_session_cookie_name(req.tenant))) {
-		/* Not signed in, whichever cookie is real: a sibling domain
-		   may have tossed the other one in. */
-		refuse(&resp, rt, 400, 401, "unauthorized",
-		       "Conflicting cookies",
-		       "Your browser sent two different session cookies for "
-		       "this site. Clear this site's cookies and sign in "
-		       "again.");
 	} else {
-		if (run_route(conn, rc, &req, rt, &resp)) {
+		/* The tenant the Host names; then what the route declares. */
+		req.tenant = sk_tenant_for_host(sk_app.cfg, sk_req_host(&req));
+		if (sk_pipeline(&req, &rt->needs, &resp) == 0 &&
+		    run_route(conn, rc, &req, rt, &resp)) {
 			atomic_fetch_sub(&in_flight, 1);
 			return MHD_YES; /* answered once resumed */
 		}
 	}
-	ret = answer(conn, &req, &resp, rt != NULL && rt->browser);
+	ret = answer(conn, &req, &resp, rt != NULL ? rt->needs.answer
+						 : SK_ANSWER_JSON);
 	log_request(&req, rc, resp.status);
 	resp_clear(&resp);
+	sk_pipeline_done(&req);
 	atomic_fetch_sub(&in_flight, 1);
 	return ret;
 }

@@ -11,8 +11,11 @@
  *
  * Also GET / (a small "who am I" page) shares the session lookup.
  */
+#include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "pipeline_int.h"
+#include "rd_int.h"
 #include "tokens_int.h"
 #include "sekisho/err.h"
 #include "sekisho/session.h"
@@ -21,72 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int
-flow_session(struct sk_req *req, struct sk_session **out, char **sidp,
-	     bool allow_pending)
-{
-	const char *sid = sk_req_cookie(req,
-					sk_session_cookie_name(req->tenant));
-	struct sk_session *s = NULL;
-	int r;
-
-	*out = NULL;
-	if (sidp != NULL)
-		*sidp = NULL;
-	/* Malformed cookies are no session; never sent to Redis. */
-	if (!sk_session_id_ok(sid))
-		return SK_ERR_NOT_FOUND;
-	if (req->tenant == NULL)
-		return SK_ERR_NOT_FOUND;
-	if ((r = sk_session_get(sid, &s)) != 0)
-		return r;
-	/* Tenant isolation: a session is only good on its own tenant. */
-	if (strcmp(s->tenant, req->tenant->id) != 0) {
-		sk_session_free(&s);
-		return SK_ERR_NOT_FOUND;
-	}
-	/* Waiting for its second factor: not signed in (docs/mfa.md). */
-	if (s->mfa_pending && !allow_pending) {
-		sk_session_free(&s);
-		return SK_ERR_DENIED;
-	}
-	if (sidp != NULL && (*sidp = strdup(sid)) == NULL) {
-		sk_session_free(&s);
-		return SK_ERR_NOMEM;
-	}
-	*out = s;
-	return 0;
-}
-
-int
-sk_flow_session(struct sk_req *req, struct sk_session **out, char **sidp)
-{
-	return flow_session(req, out, sidp, false);
-}
-
-int
-sk_flow_session_mfa(struct sk_req *req, struct sk_session **out, char **sidp)
-{
-	return flow_session(req, out, sidp, true);
-}
-
-void
-sk_resp_session_cookie(struct sk_resp *resp, const struct sk_tenant_conf *t,
-		       const char *value, int64_t max_age)
-{
-	char *sc = NULL;
-
-	if (sk_cookie_format_domain(sk_session_cookie_name(t), value,
-				    t != NULL ? t->cookie_domain : NULL,
-				    sk_app.cfg->cookie.secure, max_age,
-				    &sc) != 0) {
-		resp->oom = true;
-		return;
-	}
-	sk_resp_header(resp, "Set-Cookie", sc);
-	sk_strfreezero(sc);
-}
 
 /*
  * The URL of the request a forward-auth proxy is asking about, as the
@@ -133,8 +70,8 @@ signin_url(struct sk_req *req, bool pending, char **out)
 {
 	const char *given;
 	char base[512], *back;
-	struct sk_buf b;
 	bool dup;
+	int r;
 
 	*out = NULL;
 	if (req->tenant == NULL)
@@ -147,29 +84,9 @@ signin_url(struct sk_req *req, bool pending, char **out)
 		return SK_ERR_NOMEM;
 	sk_tenant_login_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
 			     sizeof(base));
-	sk_buf_init(&b);
-	sk_buf_adds(&b, base);
-	sk_buf_adds(&b, pending ? "/mfa" : "/login");
-	if (back != NULL) {
-		sk_buf_adds(&b, "?rd=");
-		sk_buf_add_urlenc(&b, back);
-	}
+	r = sk_rd_url(out, base, pending ? "/mfa" : "/login", NULL, back);
 	free(back);
-	return sk_buf_take(&b, out);
-}
-
-/* 503: a readable page in redirect mode (the browser sees it), else JSON. */
-static void
-unavailable(struct sk_resp *resp, bool page, bool store, const char *desc)
-{
-	if (page && store)
-		sk_resp_store_down(resp);
-	else if (page)
-		sk_resp_page(resp, 503, "Temporarily unavailable",
-			     "Sekisho cannot sign access tokens right now. "
-			     "Please try again in a moment.");
-	else
-		sk_resp_json_error(resp, 503, "temporarily_unavailable", desc);
+	return r;
 }
 
 void
@@ -177,15 +94,13 @@ sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_session *s = NULL;
 	char *jwt = NULL, *signin = NULL;
-	/* Redirect mode: the proxy shows our answer to the browser. */
-	bool page = sk_req_has_query(req, "rd");
+	/* Redirect mode: the proxy shows our answer to the browser (the
+	 * pipeline answers errors as pages then). */
+	bool page = req->answer == SK_ANSWER_PAGE;
 	int r;
 
-	r = sk_flow_session(req, &s, NULL);
-	if (r == SK_ERR_STORE) {
-		unavailable(resp, page, true, "session store unreachable");
-		return;
-	}
+	/* Looked up by the pipeline (a store failure was answered there). */
+	r = sk_req_session(req, &s, NULL);
 	if (r != 0) {
 		if (signin_url(req, r == SK_ERR_DENIED, &signin) != 0) {
 			resp->oom = true;
@@ -206,7 +121,12 @@ sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (sk_app.tokens && (r = sk_token_for_session(s, &jwt)) != 0) {
 		/* No token, no answer: the app may rely on it. */
-		unavailable(resp, page, false, "signing keys not available");
+		sk_req_error(req, resp, SK_ERR_CONFIG,
+			     &(struct sk_err_say){
+				 .message = "Sekisho cannot sign access tokens "
+					    "right now. Please try again in a "
+					    "moment.",
+				 .description = "signing keys not available"});
 		goto out;
 	}
 	sk_resp_header(resp, "X-Auth-Request-User", s->user_id);
@@ -229,19 +149,12 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 	char *page = NULL;
 	int r;
 
-	if (!sk_flow_tenant(req, resp))
-		return;
-	r = sk_flow_session(req, &s, NULL);
-	if (r == SK_ERR_STORE) {
-		sk_resp_store_down(resp);
-		return;
-	}
+	r = sk_req_session(req, &s, NULL);
 	if (r != 0) {
 		/* No session: sign in; or the second factor is still due. */
-		char url[128];
-		snprintf(url, sizeof(url), "%s%s", sk_path_prefix(sk_app.cfg),
-			 r == SK_ERR_DENIED ? "/mfa" : "/login");
-		sk_resp_redirect(resp, url);
+		sk_rd_redirect(resp, sk_path_prefix(sk_app.cfg),
+			       r == SK_ERR_DENIED ? "/mfa" : "/login", NULL,
+			       NULL);
 		return;
 	}
 	sk_buf_init(&b);

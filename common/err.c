@@ -30,6 +30,12 @@ sk_err_str(int err)
 		return "expired";
 	case SK_ERR_LOST:
 		return "stored data lost";
+	case SK_ERR_BUSY:
+		return "busy";
+	case SK_ERR_LIMITED:
+		return "limit reached";
+	case SK_ERR_TIMEOUT:
+		return "timed out";
 	case SK_ERR_INTERNAL:
 	default:
 		return "internal error";

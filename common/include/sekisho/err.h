@@ -19,6 +19,10 @@
 #define SK_ERR_TOO_LARGE -11    /* input exceeds a limit */
 #define SK_ERR_EXPIRED -12      /* lifetime over */
 #define SK_ERR_LOST -13         /* stored data that existed is gone */
+#define SK_ERR_BUSY -14         /* a bound on work in progress is reached */
+#define SK_ERR_LIMITED -15      /* a client's rate or count limit is reached */
+#define SK_ERR_TIMEOUT -16      /* an outbound call did not answer in time */
+#define SK_ERR__LAST SK_ERR_TIMEOUT /* the lowest code (tests walk them all) */
 
 /* Returns a static string; never NULL. */
 const char *sk_err_str(int err);

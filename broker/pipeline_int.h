@@ -1,0 +1,87 @@
+/*
+ * Private to broker/: what a route needs before its handler runs, and the
+ * stage that provides it (pipeline.c). server.c resolves the request's
+ * client address and tenant, then sk_pipeline() checks them against the
+ * route's declaration, runs the admission hook (where IP allowlists and
+ * rate limits go) and looks up the session the route asks for. Policy
+ * checks live here, declared per route, never copied into handlers.
+ */
+#ifndef SEKISHO_PIPELINE_INT_H
+#define SEKISHO_PIPELINE_INT_H
+
+#include "broker_int.h"
+
+enum sk_need_tenant {
+	SK_TENANT_OPTIONAL = 0, /* answers without one (health, APIs) */
+	SK_TENANT_REQUIRED,	/* a host no tenant names: 404 "Unknown site" */
+};
+
+enum sk_need_session {
+	SK_SESSION_NONE = 0, /* not looked up (or by the handler itself) */
+	SK_SESSION_SIGNED_IN, /* a complete session; pending is "not yet" */
+	SK_SESSION_PENDING,   /* also one waiting for its second factor */
+};
+
+/*
+ * Limits a route is under. The connection guard (connguard.c) holds for
+ * every route, at accept time and while a request arrives, before any
+ * route is known: listed so that the table shows every limit. The
+ * pending sign-in cap (session.max_pending_logins_per_ip) applies where
+ * a route declares it, enforced by the handler where it stores the
+ * sign-in's state, since what it counts is that state (login.c).
+ */
+#define SK_LIMIT_CONN 0x1
+#define SK_LIMIT_PENDING_LOGIN 0x2
+
+/*
+ * The rate-limit class of a route: requests of one class share a budget
+ * per client. None exists yet; a rate-limit feature adds its classes
+ * here and enforces them in sk_pipeline_admit().
+ */
+enum sk_rate_class {
+	SK_RATE_NONE = 0,
+};
+
+struct sk_route_needs {
+	enum sk_need_tenant tenant;
+	enum sk_need_session session;
+	enum sk_answer_kind answer;
+	unsigned int limits; /* SK_LIMIT_* */
+	enum sk_rate_class rate;
+};
+
+/*
+ * Runs before every handler, on the HTTP worker, with req's client_ip
+ * and tenant resolved. Sets req->needs and req->answer; refuses (answers
+ * resp, returns non-zero) a request the declaration does not admit: on
+ * a route whose answer depends on the tenant, a host strict_hosts does
+ * not serve or conflicting session cookies; a missing required tenant;
+ * whatever sk_pipeline_admit() refuses. Else fills
+ * req->session, req->sid and req->session_err as needs->session asks
+ * and returns 0. A store failure while looking the session up is
+ * refused here, in the route's answer kind.
+ */
+int sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
+		struct sk_resp *resp);
+
+/*
+ * The admission hook: 0 to let the request on, or an SK_ERR_* code that
+ * sk_pipeline() answers (SK_ERR_DENIED, SK_ERR_LIMITED). It holds no
+ * policy yet; see pipeline.c for what goes there.
+ */
+int sk_pipeline_admit(const struct sk_req *req,
+		      const struct sk_route_needs *needs);
+
+/* Frees what sk_pipeline() left in req (a session not taken). */
+void sk_pipeline_done(struct sk_req *req);
+
+/*
+ * Moves the session the pipeline looked up to the caller: *s and (when
+ * sidp is not NULL) *sidp owned by the caller (sk_session_free(),
+ * sk_strfreezero()). Returns req->session_err: 0, SK_ERR_NOT_FOUND (no
+ * session of this tenant), SK_ERR_DENIED (waiting for its second factor,
+ * on a route that wants a signed-in one).
+ */
+int sk_req_session(struct sk_req *req, struct sk_session **s, char **sidp);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * Unit tests for the request pipeline's helpers (broker/answer.c, rd.c,
+ * roles.c):
+ * - every SK_ERR_* code maps to a defined error answer for each answer
+ *   kind (JSON, page, forward-auth): a 4xx/5xx status, an error code and
+ *   texts; forward-auth only gets statuses nginx's auth_request passes on
+ *   (401, 403) or 5xx; Retry-After exactly for BUSY and LIMITED; unknown
+ *   codes are a 500
+ * - sk_resp_error()'s bytes: the JSON error of a store failure, a page's
+ *   status and title, Retry-After from the caller or the table
+ * - the ?rd= link builder percent-encodes rd and the segment once (every
+ *   reserved character, '/' and '%' included), leaves base and path as
+ *   they are, and its HTML form leaves no raw markup character
+ * - the admin role is a whole word of the roles string
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "answer_int.h"
+#include "broker_int.h"
+#include "rd_int.h"
+#include "roles_int.h"
+#include "sekisho/err.h"
+#include "sekisho/util.h"
+
+struct sk_app sk_app; /* the broker's global, unused here */
+
+static const enum sk_answer_kind kinds[] = {SK_ANSWER_JSON, SK_ANSWER_PAGE,
+					    SK_ANSWER_FWD};
+
+static void
+test_every_code_defined(void **state)
+{
+	struct sk_err_answer a, page;
+	size_t k;
+	int err;
+
+	(void)state;
+	for (err = SK_ERR_INTERNAL; err >= SK_ERR__LAST; err--) {
+		for (k = 0; k < SK_ARRAY_SIZE(kinds); k++) {
+			assert_int_equal(sk_err_answer(err, kinds[k], &a), 0);
+			assert_true(a.status >= 400 && a.status <= 599);
+			assert_non_null(a.error);
+			assert_true(a.error[0] != '\0');
+			assert_true(a.description != NULL &&
+				    a.description[0] != '\0');
+			assert_true(a.title != NULL && a.title[0] != '\0');
+			assert_true(a.message != NULL && a.message[0] != '\0');
+			assert_int_equal(a.retry_after > 0,
+					 err == SK_ERR_BUSY ||
+					     err == SK_ERR_LIMITED);
+			if (kinds[k] == SK_ANSWER_FWD)
+				assert_true(a.status == 401 ||
+					    a.status == 403 || a.status >= 500);
+		}
+		/* Pages and JSON differ in shape only, never in status. */
+		(void)sk_err_answer(err, SK_ANSWER_JSON, &a);
+		(void)sk_err_answer(err, SK_ANSWER_PAGE, &page);
+		assert_int_equal(a.status, page.status);
+	}
+	/* Fail closed: the store never answers anything but a 503. */
+	for (k = 0; k < SK_ARRAY_SIZE(kinds); k++) {
+		(void)sk_err_answer(SK_ERR_STORE, kinds[k], &a);
+		assert_int_equal(a.status, 503);
+		assert_string_equal(a.error, "temporarily_unavailable");
+	}
+	(void)sk_err_answer(SK_ERR_LIMITED, SK_ANSWER_PAGE, &a);
+	assert_int_equal(a.status, 429);
+	/* Not a code: a 500, said so. */
+	assert_int_equal(sk_err_answer(0, SK_ANSWER_JSON, &a), SK_ERR_INVALID);
+	assert_int_equal(a.status, 500);
+	assert_int_equal(sk_err_answer(-999, SK_ANSWER_PAGE, &a),
+			 SK_ERR_INVALID);
+	assert_int_equal(a.status, 500);
+	assert_int_equal(sk_err_answer(SK_ERR__LAST - 1, SK_ANSWER_FWD, &a),
+			 SK_ERR_INVALID);
+	assert_int_equal(a.status, 500);
+}
+
+static const char *
+header(const struct sk_resp *resp, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < resp->nhdr; i++)
+		if (strcmp(resp->hdr[i].name, name) == 0)
+			return resp->hdr[i].value;
+	return NULL;
+}
+
+static void
+resp_free(struct sk_resp *resp)
+{
+	size_t i;
+
+	for (i = 0; i < resp->nhdr; i++) {
+		free(resp->hdr[i].name);
+		free(resp->hdr[i].value);
+	}
+	free(resp->content_type);
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+}
+
+static void
+test_resp_error_bytes(void **state)
+{
+	struct sk_resp resp;
+
+	(void)state;
+	memset(&resp, 0, sizeof(resp));
+	sk_resp_error(&resp, SK_ANSWER_JSON, SK_ERR_STORE, NULL);
+	assert_false(resp.oom);
+	assert_int_equal(resp.status, 503);
+	assert_string_equal(resp.content_type, "application/json");
+	assert_string_equal(resp.body,
+			    "{\"error\":\"temporarily_unavailable\","
+			    "\"error_description\":\"session store "
+			    "unreachable\"}\n");
+	assert_null(header(&resp, "Retry-After"));
+	resp_free(&resp);
+
+	sk_resp_error(&resp, SK_ANSWER_PAGE, SK_ERR_STORE, NULL);
+	assert_int_equal(resp.status, 503);
+	assert_string_equal(resp.content_type, "text/html; charset=utf-8");
+	assert_non_null(strstr(resp.body, "<h1>Temporarily unavailable</h1>"));
+	resp_free(&resp);
+
+	/* The caller's words and Retry-After; the status stays the code's. */
+	sk_resp_error(&resp, SK_ANSWER_PAGE, SK_ERR_LIMITED,
+		      &(struct sk_err_say){.title = "Too <many>",
+					   .retry_after = 120});
+	assert_int_equal(resp.status, 429);
+	assert_string_equal(header(&resp, "Retry-After"), "120");
+	assert_non_null(strstr(resp.body, "<h1>Too &lt;many&gt;</h1>"));
+	resp_free(&resp);
+
+	sk_resp_error(&resp, SK_ANSWER_PAGE, SK_ERR_BUSY, NULL);
+	assert_int_equal(resp.status, 503);
+	assert_string_equal(header(&resp, "Retry-After"), "5");
+	resp_free(&resp);
+
+	/* A retry_after is no reason to send one where the code has none. */
+	sk_resp_error(&resp, SK_ANSWER_JSON, SK_ERR_STORE,
+		      &(struct sk_err_say){.description = "x",
+					   .retry_after = 9});
+	assert_null(header(&resp, "Retry-After"));
+	assert_non_null(strstr(resp.body, "\"error_description\":\"x\""));
+	resp_free(&resp);
+
+	sk_resp_error(&resp, SK_ANSWER_FWD, SK_ERR_INVALID, NULL);
+	assert_int_equal(resp.status, 401);
+	assert_string_equal(resp.content_type, "application/json");
+	resp_free(&resp);
+}
+
+static char *
+link(const char *base, const char *path, const char *segment, const char *rd,
+     bool html)
+{
+	struct sk_buf b;
+	char *s = NULL;
+
+	sk_buf_init(&b);
+	if (html)
+		sk_rd_link_html(&b, base, path, segment, rd);
+	else
+		sk_rd_link(&b, base, path, segment, rd);
+	assert_int_equal(sk_buf_take(&b, &s), 0);
+	return s;
+}
+
+static void
+test_rd_link(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = link("/sekisho", "/login", NULL, NULL, false);
+	assert_string_equal(s, "/sekisho/login");
+	free(s);
+	s = link("", "/mfa", NULL, "", false);
+	assert_string_equal(s, "/mfa?rd=");
+	free(s);
+	s = link("https://login.example:8443", "/login", NULL,
+		 "https://app.example/x?a=1&b=2#f g%/é", false);
+	assert_string_equal(s, "https://login.example:8443/login?rd="
+			       "https%3A%2F%2Fapp.example%2Fx%3Fa%3D1%26b%3D2"
+			       "%23f%20g%25%2F%C3%A9");
+	free(s);
+	/* Unreserved characters stay as they are. */
+	s = link("", "/login", NULL, "AZaz09-._~", false);
+	assert_string_equal(s, "/login?rd=AZaz09-._~");
+	free(s);
+	/* The segment (a provider id) is encoded too, before any rd. */
+	s = link("/p", "/login/", "a b/c", "/x", false);
+	assert_string_equal(s, "/p/login/a%20b%2Fc?rd=%2Fx");
+	free(s);
+}
+
+static void
+test_rd_link_html(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = link("/p", "/logout", NULL, "\"><script>alert(1)</script>&'",
+		 true);
+	assert_string_equal(s, "/p/logout?rd=%22%3E%3Cscript%3Ealert%281%29"
+			       "%3C%2Fscript%3E%26%27");
+	free(s);
+	/* What percent-encoding leaves (base, path) is escaped for HTML. */
+	s = link("/a&b", "/x\"", NULL, NULL, true);
+	assert_string_equal(s, "/a&amp;b/x&quot;");
+	free(s);
+}
+
+static void
+test_roles_admin(void **state)
+{
+	(void)state;
+	assert_true(sk_roles_admin("admin"));
+	assert_true(sk_roles_admin("auditor admin"));
+	assert_true(sk_roles_admin("admin auditor"));
+	assert_false(sk_roles_admin(""));
+	assert_false(sk_roles_admin(NULL));
+	assert_false(sk_roles_admin("administrator"));
+	assert_false(sk_roles_admin("subadmin"));
+	assert_false(sk_roles_admin("subadmin administrator"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_code_defined),
+	    cmocka_unit_test(test_resp_error_bytes),
+	    cmocka_unit_test(test_rd_link),
+	    cmocka_unit_test(test_rd_link_html),
+	    cmocka_unit_test(test_roles_admin),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
