@@ -122,6 +122,7 @@ test_redirect_too_long(void **state)
 	char *long_path = malloc(3000);
 
 	(void)state;
+	assert_non_null(long_path);
 	memset(long_path, 'a', 2999);
 	long_path[0] = '/';
 	long_path[2999] = '\0';
