@@ -150,8 +150,7 @@ text_ok(const char *s, size_t max)
 /* The token endpoint's answer (untrusted: fuzzed by fuzz_ghtoken);
  * providers_int.h. */
 int
-sk_github_token_parse(long status, const char *body, char **token,
-		      char **why)
+sk_github_token_parse(long status, const char *body, char **token, char **why)
 {
 	const char *at, *type, *err;
 	json_t *j = NULL;
