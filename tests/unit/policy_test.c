@@ -284,7 +284,7 @@ test_redirect_curl_agrees(void **state)
 	    "https:app.example.com",
 	    /* IDN: only plain DNS names under the cookie domain */
 	    "https://\xe6\x97\xa5.sso.example/",
-	    "https://xn--wgv71a.sso.example\xe3\x80\x82" "evil.example/",
+	    "https://xn--wgv71a.sso.example\343\200\202evil.example/",
 	    /* relative references that leave this host */
 	    "//evil.example/",
 	    "/\\evil.example",
