@@ -138,9 +138,10 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		     "its cookie was lost. Please start again.");
 		goto out;
 	}
-	if (strcmp(pid, json_string_value(json_object_get(j, "provider")) ?: "") ||
-	    strcmp(req->tenant->id,
-		   json_string_value(json_object_get(j, "tenant")) ?: "")) {
+	if (strcmp(json_string_value(json_object_get(j, "provider")) ?: "",
+		   pid) != 0 ||
+	    strcmp(json_string_value(json_object_get(j, "tenant")) ?: "",
+		   req->tenant->id) != 0) {
 		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
 		     "This sign-in does not belong to this site.");
 		goto out;

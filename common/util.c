@@ -306,7 +306,7 @@ buf_grow(struct sk_buf *b, size_t add)
 	if (add > SIZE_MAX - b->len - 1)
 		goto fail;
 	need = b->len + add + 1;
-	if (need <= b->cap)
+	if (need <= b->cap && b->data != NULL)
 		return true;
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)

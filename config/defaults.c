@@ -17,6 +17,8 @@ strlist_set(struct sk_strlist *l, const char *const *v, size_t n)
 {
 	size_t i;
 
+	if (n == 0)
+		return 0; /* calloc(0) may be NULL: not out of memory */
 	if ((l->v = calloc(n, sizeof(*l->v))) == NULL)
 		return SK_ERR_NOMEM;
 	for (i = 0; i < n; i++) {

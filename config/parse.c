@@ -28,9 +28,11 @@ safe_key(char *dst, size_t n, const char *s)
 {
 	size_t i;
 
-	for (i = 0; i + 1 < n && s[i] != '\0' && i < 64; i++)
-		dst[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?'
-								     : s[i];
+	for (i = 0; i + 1 < n && s[i] != '\0' && i < 64; i++) {
+		dst[i] = s[i];
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			dst[i] = '?';
+	}
 	dst[i] = '\0';
 }
 
@@ -529,6 +531,7 @@ cfg_kw_list(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
 		return 0;
 	if ((l->v = calloc(count, sizeof(*l->v))) == NULL)
 		return SK_ERR_NOMEM;
+	l->n = 0; /* a key is given once (cfg_walk_map): the list is new */
 	for (i = 0; i < count; i++) {
 		yaml_node_t *item = cfg_seq_item(c, n, i);
 		size_t j;

@@ -147,32 +147,16 @@ text_ok(const char *s, size_t max)
 	return s != NULL && i > 0 && i <= max;
 }
 
-/* The code for an access token. On success *token is newly allocated
- * (free with sk_strfreezero()). */
-static int
-gh_token(struct github *g, const struct sk_code_exchange *x, char **token,
-	 char **why)
+/* The token endpoint's answer (untrusted: fuzzed by fuzz_ghtoken);
+ * providers_int.h. */
+int
+sk_github_token_parse(long status, const char *body, char **token, char **why)
 {
-	struct sk_form_kv form[] = {
-	    {"client_id", g->conf->client_id},
-	    {"client_secret", g->conf->client_secret},
-	    {"code", x->code},
-	    {"redirect_uri", x->redirect_uri},
-	    {"code_verifier", x->code_verifier},
-	};
 	const char *at, *type, *err;
-	char *body = NULL;
 	json_t *j = NULL;
-	long status = 0;
 	int r;
 
 	*token = NULL;
-	r = sk_http_fetch(g->token, form, SK_ARRAY_SIZE(form), NULL, NULL, NULL,
-			  g->conf->http_timeout, &body, &status);
-	if (r != 0) {
-		sk_why(why, "token endpoint unreachable");
-		goto out;
-	}
 	r = SK_ERR_UPSTREAM;
 	j = sk_json_object(body);
 	err = j ? sk_json_str(j, "error") : NULL;
@@ -197,6 +181,33 @@ gh_token(struct github *g, const struct sk_code_exchange *x, char **token,
 	r = 0;
 out:
 	json_decref(j);
+	return r;
+}
+
+/* The code for an access token. On success *token is newly allocated
+ * (free with sk_strfreezero()). */
+static int
+gh_token(struct github *g, const struct sk_code_exchange *x, char **token,
+	 char **why)
+{
+	struct sk_form_kv form[] = {
+	    {"client_id", g->conf->client_id},
+	    {"client_secret", g->conf->client_secret},
+	    {"code", x->code},
+	    {"redirect_uri", x->redirect_uri},
+	    {"code_verifier", x->code_verifier},
+	};
+	char *body = NULL;
+	long status = 0;
+	int r;
+
+	*token = NULL;
+	r = sk_http_fetch(g->token, form, SK_ARRAY_SIZE(form), NULL, NULL, NULL,
+			  g->conf->http_timeout, &body, &status);
+	if (r != 0)
+		sk_why(why, "token endpoint unreachable");
+	else
+		r = sk_github_token_parse(status, body, token, why);
 	if (body != NULL)
 		sk_freezero(body, strlen(body));
 	return r;

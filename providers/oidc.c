@@ -34,7 +34,7 @@
 
 #define DISCOVERY_TTL_S 3600
 #define JWKS_TTL_S 3600
-#define JWKS_REFETCH_MIN_S 30 /* an unknown kid refetches at most this often */
+#define JWKS_REFETCH_MIN_S 30 /* an unknown kid refetches at most so often */
 #define FAIL_RETRY_S 5 /* after a failed fetch, fail fast for this long */
 #define CLOCK_LEEWAY_S 60
 #define ID_TOKEN_MAX_AGE_S 600
@@ -324,10 +324,12 @@ parse_jwks(const char *text, struct keyset **out)
 		EVP_PKEY *pkey = NULL;
 
 		/* Encryption keys are not for verifying signatures. */
-		if (!json_is_object(k) || (use != NULL && strcmp(use, "sig")))
+		if (!json_is_object(k) ||
+		    (use != NULL && strcmp(use, "sig") != 0))
 			continue;
 		/* A symmetric key has no business in a public key set. */
-		if (kty == NULL || (strcmp(kty, "RSA") && strcmp(kty, "EC")))
+		if (kty == NULL ||
+		    (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0))
 			continue;
 		if (sk_jwk_import(k, &pkey) != 0)
 			continue; /* a key we cannot use is skipped, not fatal */

@@ -88,6 +88,15 @@ int sk_alg_bits(const char *const *names, size_t n, unsigned *bits);
  */
 int sk_oidc_jwks_parse_check(const char *text, size_t *nkeys);
 
+/*
+ * GitHub's token endpoint answer (HTTP status and body, untrusted; GitHub
+ * has no id_token): on success *token is the bearer access token, newly
+ * allocated (free with sk_strfreezero()). Else SK_ERR_UPSTREAM (*why says
+ * what was wrong) or SK_ERR_NOMEM. For github.c and fuzz_ghtoken.
+ */
+int sk_github_token_parse(long status, const char *body, char **token,
+			  char **why);
+
 struct sk_oidc;
 struct sk_provider_conf;
 

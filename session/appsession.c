@@ -308,7 +308,7 @@ sk_code_issue(const char *sid, const char *user_id, const char *blob,
 	if ((r = sk_cmd_eval(&c, &code_issue_script, 3, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER)
-		r = SK_ERR_STORE;
+		r = SK_ERR_STORE; /* NOLINT(bugprone-branch-clone) */
 	else if (rep->integer == 0)
 		r = SK_ERR_NOT_FOUND;
 	else if (rep->integer == -1)

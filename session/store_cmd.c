@@ -56,7 +56,7 @@ sk_cmd_add_str(struct sk_cmd *c, const char *s)
 }
 
 /* Formats into the command's own buffer, NUL-terminated. */
-static void
+static void __attribute__((format(printf, 2, 0)))
 add_vfmt(struct sk_cmd *c, const char *fmt, va_list ap)
 {
 	size_t room;

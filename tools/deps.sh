@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Sekisho needs on Debian 12: the C
-# libraries, redis-server, nginx, caddy, oathtool, Chromium, Node.js, and the
-# npm test tools from the committed lock file. Installs only what is missing.
+# libraries, redis-server, nginx, caddy, oathtool, Chromium, Node.js, the
+# checkers (clang-format, clang-tidy, lcov), and the npm test tools from the
+# committed lock file. Installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,8 @@ DEBS=(build-essential cmake pkg-config git curl ca-certificates
       libmicrohttpd-dev libhiredis-dev libssl-dev libjwt-dev liboath-dev
       liboauth2-dev libcjose-dev libjansson-dev libcurl4-openssl-dev
       libyaml-dev libqrencode-dev libcmocka-dev
-      redis-server redis-tools nginx caddy oathtool chromium)
+      redis-server redis-tools nginx caddy oathtool chromium
+      clang-format clang-tidy lcov)
 
 missing=()
 for p in "${DEBS[@]}"; do

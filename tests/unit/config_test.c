@@ -2005,6 +2005,7 @@ test_example_documents_every_key(void **state)
 	sk_buf_init(&missing);
 	sk_buf_init(&extra);
 	copy = strdup(known);
+	assert_non_null(copy);
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char pat[300];
@@ -2014,6 +2015,7 @@ test_example_documents_every_key(void **state)
 	}
 	free(copy);
 	copy = strdup(seen);
+	assert_non_null(copy);
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char pat[300];

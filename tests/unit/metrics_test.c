@@ -34,7 +34,7 @@ test_many_routes(void **state)
 	/* Route names come from the real table: indices past it are all
 	   "other"; count every 200 sample line's value. */
 	for (p = out; (p = strstr(p, "status=\"200\"} ")) != NULL; p++)
-		total += atoi(p + strlen("status=\"200\"} "));
+		total += (int)strtol(p + strlen("status=\"200\"} "), NULL, 10);
 	assert_int_equal(total, n);
 	free(out);
 }

@@ -89,7 +89,8 @@ header(const struct sk_resp *resp, const char *name)
 	size_t i;
 
 	for (i = 0; i < resp->nhdr; i++)
-		if (strcmp(resp->hdr[i].name, name) == 0)
+		if (resp->hdr[i].name != NULL && /* NULL: out of memory */
+		    strcmp(resp->hdr[i].name, name) == 0)
 			return resp->hdr[i].value;
 	return NULL;
 }
@@ -151,6 +152,7 @@ test_resp_error_bytes(void **state)
 		      &(struct sk_err_say){.description = "x",
 					   .retry_after = 9});
 	assert_null(header(&resp, "Retry-After"));
+	assert_non_null(resp.body);
 	assert_non_null(strstr(resp.body, "\"error_description\":\"x\""));
 	resp_free(&resp);
 

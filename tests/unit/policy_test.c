@@ -122,6 +122,7 @@ test_redirect_too_long(void **state)
 	char *long_path = malloc(3000);
 
 	(void)state;
+	assert_non_null(long_path);
 	memset(long_path, 'a', 2999);
 	long_path[0] = '/';
 	long_path[2999] = '\0';
@@ -283,7 +284,7 @@ test_redirect_curl_agrees(void **state)
 	    "https:app.example.com",
 	    /* IDN: only plain DNS names under the cookie domain */
 	    "https://\xe6\x97\xa5.sso.example/",
-	    "https://xn--wgv71a.sso.example\xe3\x80\x82" "evil.example/",
+	    "https://xn--wgv71a.sso.example\343\200\202evil.example/",
 	    /* relative references that leave this host */
 	    "//evil.example/",
 	    "/\\evil.example",
