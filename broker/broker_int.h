@@ -15,7 +15,7 @@
 struct sk_provider;
 
 /* Process-wide state, set up once at start-up and read-only afterwards. */
-struct sk_app {
+struct sk_daemon {
 	struct sk_config *cfg;
 	struct sk_provider **providers; /* parallel to cfg->providers */
 	char *session_cookie;		/* "__Host-sekisho" or "sekisho" */
@@ -25,7 +25,7 @@ struct sk_app {
 	 * global one, or "__Secure-sekisho-{id}" under a cookie_domain. */
 	char **tenant_cookies;
 };
-extern struct sk_app sk_app;
+extern struct sk_daemon sk_daemon;
 
 /*
  * The shape of a route's answers, errors included (answer.c): a page for
@@ -144,7 +144,7 @@ typedef void sk_handler_fn(struct sk_req *req, struct sk_resp *resp);
 sk_handler_fn sk_handle_healthz, sk_handle_readyz, sk_handle_metrics;
 sk_handler_fn sk_handle_login, sk_handle_login_provider, sk_handle_callback;
 sk_handler_fn sk_handle_logout, sk_handle_verify, sk_handle_home;
-sk_handler_fn sk_handle_mfa, sk_handle_mfa_enroll, sk_handle_mfa_recovery;
+sk_handler_fn sk_handle_mfa, sk_handle_mfa_enrol, sk_handle_mfa_recovery;
 
 /*
  * Tenant for a Host value (normalised first; NULL if malformed): the tenant
@@ -195,7 +195,7 @@ int sk_redirect_check_tenant(const struct sk_config *cfg,
 /*
  * The session cookie's name for tenant t (NULL: the global name). Every
  * read and write of the session cookie goes through this and
- * sk_resp_session_cookie(). Lives as long as sk_app.
+ * sk_resp_session_cookie(). Lives as long as sk_daemon.
  */
 const char *sk_session_cookie_name(const struct sk_tenant_conf *t);
 
@@ -297,7 +297,7 @@ void sk_server_stop(int64_t grace_ms);
  * Requests that call an identity provider (docs/design.md, "Upstream
  * calls"). A route whose handler may reach a provider has a function of
  * this type (listed in server.c): it says which provider this request
- * would call, as an index into sk_app.providers, or -1 when the request
+ * would call, as an index into sk_daemon.providers, or -1 when the request
  * is answered without one. server.c then runs the handler on the upstream
  * pool instead of the HTTP worker (the connection waits suspended), or
  * answers 503 when that provider or the pool is busy. It runs on the HTTP
@@ -312,7 +312,7 @@ sk_route_upstream_fn sk_login_provider_upstream, sk_callback_upstream;
  * without calling the provider.
  */
 typedef void sk_upstream_job_fn(void *arg, bool late);
-/* Starts http.upstream_threads threads; sized from sk_app.cfg. */
+/* Starts http.upstream_threads threads; sized from sk_daemon.cfg. */
 int sk_upstream_start(void);
 /*
  * Queues fn(arg) for a pool thread, counted against the provider's

@@ -130,7 +130,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		    json_string_value(json_object_get(j, "ipb")), state);
 	/* The state is spent from here on: whatever happens, it cannot be
 	 * replayed. Now check it belongs to this browser, tenant, provider. */
-	bind = sk_req_cookie(req, sk_app.state_cookie);
+	bind = sk_req_cookie(req, sk_daemon.state_cookie);
 	if (!sk_loginstate_bound(bind,
 				 json_string_value(json_object_get(j, "bind")))) {
 		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
@@ -146,7 +146,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		     "This sign-in does not belong to this site.");
 		goto out;
 	}
-	sk_resp_cookie(resp, sk_app.state_cookie, "", 0);
+	sk_resp_cookie(resp, sk_daemon.state_cookie, "", 0);
 	if (error != NULL) {
 		snprintf(msg, sizeof(msg),
 			 "The sign-in provider did not sign you in (%s). You "
@@ -162,7 +162,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		     "The sign-in provider sent no authorization code.");
 		goto out;
 	}
-	sk_tenant_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
+	sk_tenant_base(sk_daemon.cfg, req->tenant, sk_req_host(req), base,
 		       sizeof(base));
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s", base,
 		 pid);
@@ -238,8 +238,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 					"Please contact your administrator."});
 		goto out;
 	}
-	r = sk_session_create(&s, sk_app.cfg->session.idle_timeout,
-			      sk_app.cfg->session.absolute_timeout, &sid);
+	r = sk_session_create(&s, sk_daemon.cfg->session.idle_timeout,
+			      sk_daemon.cfg->session.absolute_timeout, &sid);
 	if (r == SK_ERR_DENIED) {
 		/* Disabled since the check above: the creating script saw it. */
 		disabled_page(req, resp, pid, uid);
@@ -248,14 +248,14 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r != 0)
 		goto store_fail;
 	sk_resp_session_cookie(resp, req->tenant, sid,
-			       sk_app.cfg->session.absolute_timeout);
+			       sk_daemon.cfg->session.absolute_timeout);
 	sk_metrics_event(SK_M_LOGIN_OK);
 	sk_info("sign-in: user %s tenant %s via %s" SK_REQ_FMT, uid,
 		req->tenant->id, pid, SK_REQ_ARGS(req));
 	rd = json_string_value(json_object_get(j, "rd"));
 	/* rd was checked at /login; check again, the config may have changed */
 	if (rd != NULL &&
-	    sk_redirect_check_tenant(sk_app.cfg, req->tenant, rd) != 0)
+	    sk_redirect_check_tenant(sk_daemon.cfg, req->tenant, rd) != 0)
 		rd = NULL;
 	if (s.mfa_pending) {
 		sk_mfa_after_signin(resp, enrolled, rd);

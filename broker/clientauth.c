@@ -17,9 +17,9 @@ sk_client_find(const char *id)
 {
 	size_t i;
 
-	for (i = 0; id != NULL && i < sk_app.cfg->nclients; i++)
-		if (strcmp(sk_app.cfg->clients[i].client_id, id) == 0)
-			return &sk_app.cfg->clients[i];
+	for (i = 0; id != NULL && i < sk_daemon.cfg->nclients; i++)
+		if (strcmp(sk_daemon.cfg->clients[i].client_id, id) == 0)
+			return &sk_daemon.cfg->clients[i];
 	return NULL;
 }
 

@@ -99,7 +99,7 @@ consent_page(struct sk_resp *resp, const struct sk_client_conf *c,
 			"method=\"post\" action=\"");
 	/* Under public_url's path, as every page of ours: an app host may
 	 * route only that prefix here. */
-	sk_buf_add_html(&b, sk_path_prefix(sk_app.cfg));
+	sk_buf_add_html(&b, sk_path_prefix(sk_daemon.cfg));
 	sk_buf_adds(&b, "/oauth2/authorize\">"
 			"<input type=\"hidden\" name=\"consent\" value=\"");
 	sk_buf_adds(&b, token); /* base64url: nothing to escape */

@@ -24,7 +24,7 @@ sk_handle_jwks(struct sk_req *req, struct sk_resp *resp)
 	char *jwks = NULL;
 
 	(void)req;
-	if (!sk_app.tokens || sk_keys_jwks(&jwks) != 0) {
+	if (!sk_daemon.tokens || sk_keys_jwks(&jwks) != 0) {
 		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_CONFIG,
 			      &sk_say_keys_down);
 		return;
@@ -37,7 +37,7 @@ sk_handle_jwks(struct sk_req *req, struct sk_resp *resp)
 void
 sk_handle_discovery(struct sk_req *req, struct sk_resp *resp)
 {
-	const char *base = sk_app.cfg->public_url;
+	const char *base = sk_daemon.cfg->public_url;
 	char *url[6] = {NULL}, *text = NULL;
 	json_t *doc = NULL;
 	size_t i;

@@ -10,7 +10,7 @@ struct sk_identity;
 
 bool sk_tenant_offers(const struct sk_tenant_conf *t, const char *provider);
 struct sk_provider *sk_provider_by_id(const char *id);
-/* Index into sk_app.providers (and cfg->providers); -1 if none. */
+/* Index into sk_daemon.providers (and cfg->providers); -1 if none. */
 int sk_provider_index(const char *id);
 
 /*

@@ -69,7 +69,7 @@ sk_resp_session_cookie(struct sk_resp *resp, const struct sk_tenant_conf *t,
 
 	if (sk_cookie_format_domain(sk_session_cookie_name(t), value,
 				    t != NULL ? t->cookie_domain : NULL,
-				    sk_app.cfg->cookie.secure, max_age,
+				    sk_daemon.cfg->cookie.secure, max_age,
 				    &sc) != 0) {
 		resp->oom = true;
 		return;

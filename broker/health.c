@@ -30,7 +30,7 @@ sk_handle_readyz(struct sk_req *req, struct sk_resp *resp)
 	 * silently drops second factors and data keys: not ready either,
 	 * saying which setting is wrong.
 	 */
-	r = sk_store_check_durable(sk_app.cfg->redis.require_persistence, why,
+	r = sk_store_check_durable(sk_daemon.cfg->redis.require_persistence, why,
 				   sizeof(why));
 	if (r != 0) {
 		if (r == SK_ERR_CONFIG)

@@ -130,7 +130,7 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 
 	*claimsp = NULL;
 	*active = false;
-	if (!sk_app.tokens || verify_cached(token, &c) != 0)
+	if (!sk_daemon.tokens || verify_cached(token, &c) != 0)
 		return 0; /* not ours, forged or garbage: simply inactive */
 	sid = json_string_value(json_object_get(c, "sid"));
 	jti = json_string_value(json_object_get(c, "jti"));
@@ -139,11 +139,11 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 	sub = json_string_value(json_object_get(c, "sub"));
 	exp = json_object_get(c, "exp");
 	if (!sk_ct_streq(json_string_value(json_object_get(c, "iss")),
-			 sk_app.cfg->public_url) ||
+			 sk_daemon.cfg->public_url) ||
 	    !json_is_integer(exp) || sid == NULL || jti == NULL ||
 	    tenant == NULL ||
 	    !aud_is_ours(json_object_get(c, "aud"),
-			 sk_config_tenant(sk_app.cfg, tenant)))
+			 sk_config_tenant(sk_daemon.cfg, tenant)))
 		goto out;
 	if ((r = sk_session_live(sub, sid, jti, &live, &now)) != 0) {
 		json_decref(c);

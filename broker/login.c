@@ -39,9 +39,9 @@ sk_provider_by_id(const char *id)
 {
 	size_t i;
 
-	for (i = 0; i < sk_app.cfg->nproviders; i++)
-		if (strcmp(sk_app.cfg->providers[i].id, id) == 0)
-			return sk_app.providers[i];
+	for (i = 0; i < sk_daemon.cfg->nproviders; i++)
+		if (strcmp(sk_daemon.cfg->providers[i].id, id) == 0)
+			return sk_daemon.providers[i];
 	return NULL;
 }
 
@@ -50,8 +50,8 @@ sk_provider_index(const char *id)
 {
 	size_t i;
 
-	for (i = 0; i < sk_app.cfg->nproviders; i++)
-		if (strcmp(sk_app.cfg->providers[i].id, id) == 0)
+	for (i = 0; i < sk_daemon.cfg->nproviders; i++)
+		if (strcmp(sk_daemon.cfg->providers[i].id, id) == 0)
 			return (int)i;
 	return -1;
 }
@@ -70,7 +70,7 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 		return;
 	if (t->providers.n == 1) {
 		char base[512];
-		sk_tenant_base(sk_app.cfg, t, sk_req_host(req), base,
+		sk_tenant_base(sk_daemon.cfg, t, sk_req_host(req), base,
 			       sizeof(base));
 		sk_rd_redirect(resp, base, "/login/", t->providers.v[0], rd);
 		return;
@@ -91,10 +91,10 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 		sk_buf_adds(&b, "<a class=\"p\" id=\"provider-");
 		sk_buf_add_html(&b, t->providers.v[i]);
 		sk_buf_adds(&b, "\" href=\"");
-		sk_rd_link_html(&b, sk_path_prefix(sk_app.cfg), "/login/",
+		sk_rd_link_html(&b, sk_path_prefix(sk_daemon.cfg), "/login/",
 				t->providers.v[i], rd);
 		sk_buf_adds(&b, "\">Continue with ");
-		pc = sk_config_provider(sk_app.cfg, t->providers.v[i]);
+		pc = sk_config_provider(sk_daemon.cfg, t->providers.v[i]);
 		sk_buf_add_html(&b, pc != NULL && pc->display_name != NULL
 					? pc->display_name
 					: t->providers.v[i]);
@@ -121,7 +121,7 @@ sk_login_provider_upstream(struct sk_req *req)
 
 	if (i < 0 || req->tenant == NULL ||
 	    !sk_tenant_offers(req->tenant, pid) ||
-	    sk_provider_authorize_offline(sk_app.providers[i]))
+	    sk_provider_authorize_offline(sk_daemon.providers[i]))
 		return -1;
 	return i;
 }
@@ -135,7 +135,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	char *state = NULL, *nonce = NULL, *verifier = NULL, *bind = NULL;
 	char *blob = NULL, *url = NULL, redirect_uri[1024], base[512],
 	     challenge[44], bind_hash[44], bucket[SK_IP_BUCKET_LEN], msg[256];
-	int64_t cap = sk_app.cfg->session.max_pending_logins_per_ip, retry = 0;
+	int64_t cap = sk_daemon.cfg->session.max_pending_logins_per_ip, retry = 0;
 	bool capped, reserved = false;
 	json_t *j = NULL;
 	int r;
@@ -159,7 +159,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	}
 	sk_sha256_b64url(verifier, strlen(verifier), challenge);
 	sk_sha256_b64url(bind, strlen(bind), bind_hash);
-	sk_tenant_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
+	sk_tenant_base(sk_daemon.cfg, req->tenant, sk_req_host(req), base,
 		       sizeof(base));
 	snprintf(redirect_uri, sizeof(redirect_uri), "%s/callback/%s", base,
 		 pid);
@@ -172,7 +172,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	capped = cap > 0 && (req->needs->limits & SK_LIMIT_PENDING_LOGIN) != 0;
 	if (capped) {
 		r = sk_login_pending_reserve(bucket, state,
-					     sk_app.cfg->session.login_timeout,
+					     sk_daemon.cfg->session.login_timeout,
 					     cap, &retry);
 		if (r == SK_ERR_DENIED) {
 			snprintf(msg, sizeof(msg),
@@ -201,7 +201,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	if ((r = sk_loginstate_put(state, blob,
-				   sk_app.cfg->session.login_timeout)) != 0)
+				   sk_daemon.cfg->session.login_timeout)) != 0)
 		goto unavailable;
 	reserved = false; /* stored: it counts until used or expired */
 	az.redirect_uri = redirect_uri;
@@ -219,8 +219,8 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		sk_req_error(req, resp, SK_ERR_UPSTREAM, NULL);
 		goto out;
 	}
-	sk_resp_cookie(resp, sk_app.state_cookie, bind,
-		       sk_app.cfg->session.login_timeout);
+	sk_resp_cookie(resp, sk_daemon.state_cookie, bind,
+		       sk_daemon.cfg->session.login_timeout);
 	sk_resp_redirect(resp, url);
 	goto out;
 unavailable:

@@ -36,10 +36,10 @@ logout_page(struct sk_resp *resp, const char *rd)
 	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head><meta "
 			"charset=\"utf-8\"><title>Sign out</title></head><body>"
 			"<form method=\"post\" action=\"");
-	sk_rd_link_html(&b, sk_path_prefix(sk_app.cfg), "/logout", NULL, rd);
+	sk_rd_link_html(&b, sk_path_prefix(sk_daemon.cfg), "/logout", NULL, rd);
 	sk_buf_adds(&b, "\"><button id=\"logout\" type=\"submit\">Sign out"
 			"</button></form><form method=\"post\" action=\"");
-	sk_rd_link_html(&b, sk_path_prefix(sk_app.cfg), "/logout", NULL, rd);
+	sk_rd_link_html(&b, sk_path_prefix(sk_daemon.cfg), "/logout", NULL, rd);
 	sk_buf_adds(&b, "\"><input type=\"hidden\" name=\"scope\" "
 			"value=\"all\"><button id=\"logout-all\" "
 			"type=\"submit\">Sign out everywhere (all browsers and "
@@ -70,7 +70,7 @@ sk_req_same_origin(struct sk_req *req)
 {
 	const char *origin = sk_req_header(req, "Origin");
 	const char *site = sk_req_header(req, "Sec-Fetch-Site");
-	const char *pub = sk_app.cfg->public_url;
+	const char *pub = sk_daemon.cfg->public_url;
 	const char *host = sk_req_host(req);
 	const char *o;
 

@@ -24,7 +24,7 @@
 #define DEFAULT_CONFIG "/etc/sekisho/sekisho.yaml"
 #define DRAIN_GRACE_MS 10000
 
-struct sk_app sk_app;
+struct sk_daemon sk_daemon;
 
 enum { OPT_CONFIG, OPT_CHECK, OPT_HELP, OPT_VERSION };
 static const struct sk_opt opts[] = {
@@ -49,13 +49,13 @@ build_providers(struct sk_config *cfg)
 	size_t i, j;
 	int r, bad = 0;
 
-	sk_app.providers = calloc(cfg->nproviders ? cfg->nproviders : 1,
-				  sizeof(*sk_app.providers));
-	if (sk_app.providers == NULL)
+	sk_daemon.providers = calloc(cfg->nproviders ? cfg->nproviders : 1,
+				  sizeof(*sk_daemon.providers));
+	if (sk_daemon.providers == NULL)
 		return SK_ERR_NOMEM;
 	for (i = 0; i < cfg->nproviders; i++) {
 		const struct sk_provider_conf *pc = &cfg->providers[i];
-		if ((r = sk_provider_create(pc, &sk_app.providers[i])) != 0) {
+		if ((r = sk_provider_create(pc, &sk_daemon.providers[i])) != 0) {
 			fprintf(stderr, "%s:%d: providers[%zu].type: %s: ",
 				cfg->path, pc->line, i, pc->type);
 			if (r == SK_ERR_CONFIG) {
@@ -79,12 +79,12 @@ free_providers(void)
 {
 	size_t i;
 
-	if (sk_app.providers == NULL)
+	if (sk_daemon.providers == NULL)
 		return;
-	for (i = 0; sk_app.cfg != NULL && i < sk_app.cfg->nproviders; i++)
-		sk_provider_free(&sk_app.providers[i]);
-	free(sk_app.providers);
-	sk_app.providers = NULL;
+	for (i = 0; sk_daemon.cfg != NULL && i < sk_daemon.cfg->nproviders; i++)
+		sk_provider_free(&sk_daemon.providers[i]);
+	free(sk_daemon.providers);
+	sk_daemon.providers = NULL;
 }
 
 /*
@@ -122,8 +122,8 @@ cookie_names(const struct sk_config *cfg)
 
 	size_t i;
 
-	if (asprintf(&sk_app.session_cookie, "%s%s", pfx, cfg->cookie.name) < 0 ||
-	    asprintf(&sk_app.state_cookie, "%s%s_login", pfx,
+	if (asprintf(&sk_daemon.session_cookie, "%s%s", pfx, cfg->cookie.name) < 0 ||
+	    asprintf(&sk_daemon.state_cookie, "%s%s_login", pfx,
 		     cfg->cookie.name) < 0)
 		return SK_ERR_NOMEM;
 	/*
@@ -136,19 +136,19 @@ cookie_names(const struct sk_config *cfg)
 	 * bound to the one host it runs on.
 	 */
 	if (cfg->ntenants > 0 &&
-	    (sk_app.tenant_cookies = calloc(cfg->ntenants, sizeof(char *))) ==
+	    (sk_daemon.tenant_cookies = calloc(cfg->ntenants, sizeof(char *))) ==
 		NULL)
 		return SK_ERR_NOMEM;
 	for (i = 0; i < cfg->ntenants; i++) {
 		const struct sk_tenant_conf *t = &cfg->tenants[i];
 		int n = t->cookie_domain != NULL
-			    ? asprintf(&sk_app.tenant_cookies[i], "%s%s-%s",
+			    ? asprintf(&sk_daemon.tenant_cookies[i], "%s%s-%s",
 				       cfg->cookie.secure ? "__Secure-" : "",
 				       cfg->cookie.name, t->id)
-			    : asprintf(&sk_app.tenant_cookies[i], "%s",
-				       sk_app.session_cookie);
+			    : asprintf(&sk_daemon.tenant_cookies[i], "%s",
+				       sk_daemon.session_cookie);
 		if (n < 0) {
-			sk_app.tenant_cookies[i] = NULL;
+			sk_daemon.tenant_cookies[i] = NULL;
 			return SK_ERR_NOMEM;
 		}
 	}
@@ -199,7 +199,7 @@ main(int argc, char **argv)
 		free(errors);
 		return 1;
 	}
-	sk_app.cfg = cfg;
+	sk_daemon.cfg = cfg;
 	if (sk_log_set_level(cfg->log_level) != 0)
 		goto out;
 	show_warnings(cfg, check_only);
@@ -288,7 +288,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	sk_memzero(master, sizeof(master));
-	sk_app.tokens = cfg->keys.master_key_file != NULL ||
+	sk_daemon.tokens = cfg->keys.master_key_file != NULL ||
 			cfg->keys.signing_key_files.n > 0;
 	if (sk_server_start() != 0)
 		goto out;
@@ -311,12 +311,12 @@ out:
 	free_providers();
 	sk_store_shutdown();
 	sk_providers_global_cleanup();
-	free(sk_app.session_cookie);
-	free(sk_app.state_cookie);
-	for (size_t i = 0; sk_app.tenant_cookies != NULL && i < cfg->ntenants;
+	free(sk_daemon.session_cookie);
+	free(sk_daemon.state_cookie);
+	for (size_t i = 0; sk_daemon.tenant_cookies != NULL && i < cfg->ntenants;
 	     i++)
-		free(sk_app.tenant_cookies[i]);
-	free(sk_app.tenant_cookies);
+		free(sk_daemon.tenant_cookies[i]);
+	free(sk_daemon.tenant_cookies);
 	sk_config_free(&cfg);
 	return ret;
 }

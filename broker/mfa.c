@@ -94,7 +94,7 @@ page_error(struct sk_buf *b, const char *msg)
 }
 
 /* Sekisho's path prefix on this host (public_url's path; may be ""). */
-#define PFX sk_path_prefix(sk_app.cfg)
+#define PFX sk_path_prefix(sk_daemon.cfg)
 
 /* One of our paths under the prefix, e.g. as an rd back to it. */
 static const char *
@@ -628,7 +628,7 @@ enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
 }
 
 void
-sk_handle_mfa_enroll(struct sk_req *req, struct sk_resp *resp)
+sk_handle_mfa_enrol(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_mfa_codes codes;
 	struct mctx m;

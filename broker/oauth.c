@@ -64,7 +64,7 @@ sk_authorize_error_url(const char *redirect_uri, const char *state,
 		sk_buf_add_urlenc(&b, state);
 	}
 	sk_buf_adds(&b, "&iss=");
-	sk_buf_add_urlenc(&b, sk_app.cfg->public_url);
+	sk_buf_add_urlenc(&b, sk_daemon.cfg->public_url);
 	return sk_buf_take(&b, url);
 }
 
@@ -75,7 +75,7 @@ sk_authorize_url(const char *client_id, const char *redirect_uri,
 	struct sk_buf b;
 
 	sk_buf_init(&b);
-	sk_buf_adds(&b, sk_path_prefix(sk_app.cfg));
+	sk_buf_adds(&b, sk_path_prefix(sk_daemon.cfg));
 	sk_buf_adds(&b, "/oauth2/authorize?response_type=code"
 			"&code_challenge_method=S256&client_id=");
 	sk_buf_add_urlenc(&b, client_id);
@@ -173,7 +173,7 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		if (rb != 0)
 			resp->oom = true;
 		else
-			sk_rd_redirect(resp, sk_path_prefix(sk_app.cfg),
+			sk_rd_redirect(resp, sk_path_prefix(sk_daemon.cfg),
 				       r == SK_ERR_DENIED ? "/mfa" : "/login",
 				       NULL, back);
 		free(back);
@@ -213,7 +213,7 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		sk_buf_add_urlenc(&b, state);
 	}
 	sk_buf_adds(&b, "&iss="); /* RFC 9207: mix-up defence */
-	sk_buf_add_urlenc(&b, sk_app.cfg->public_url);
+	sk_buf_add_urlenc(&b, sk_daemon.cfg->public_url);
 	if (sk_buf_take(&b, &url) != 0) {
 		resp->oom = true;
 		goto out;
@@ -263,7 +263,7 @@ token_answer(struct sk_resp *resp, const struct sk_app_session *a,
 	ts.amr = a->amr;
 	ts.handle = a->handle;
 	ts.client_id = a->client_id;
-	if (!sk_app.tokens || sk_token_mint(&ts, a->now, &jwt, &exp) != 0) {
+	if (!sk_daemon.tokens || sk_token_mint(&ts, a->now, &jwt, &exp) != 0) {
 		token_fail(resp, SK_ERR_CONFIG, "signing keys not available");
 		return;
 	}
@@ -364,7 +364,7 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	in.roles = (char *)json_string_value(json_object_get(j, "roles"));
 	in.client_id = c->client_id;
 	if (in.user_id == NULL || in.tenant == NULL ||
-	    (t = sk_config_tenant(sk_app.cfg, in.tenant)) == NULL) {
+	    (t = sk_config_tenant(sk_daemon.cfg, in.tenant)) == NULL) {
 		(void)sk_code_spend(code); /* single use, even so */
 		token_error(resp, 400, "invalid_grant", "unknown tenant");
 		goto out;
@@ -413,7 +413,7 @@ grant_refresh(struct sk_req *req, struct sk_resp *resp,
 	r = sk_app_session_refresh(token, c->client_id, &next, &a);
 	switch (r) {
 	case 0:
-		if (sk_config_tenant(sk_app.cfg, a->tenant) == NULL) {
+		if (sk_config_tenant(sk_daemon.cfg, a->tenant) == NULL) {
 			token_error(resp, 400, "invalid_grant",
 				    "unknown tenant");
 		} else if (!sk_config_client_sees(c, a->tenant)) {
@@ -481,10 +481,10 @@ sk_refresh_introspect(const char *token, json_t **claims, bool *active)
 		return r;
 	if (r != 0)
 		return 0;
-	if (sk_config_tenant(sk_app.cfg, a->tenant) != NULL) {
+	if (sk_config_tenant(sk_daemon.cfg, a->tenant) != NULL) {
 		*claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, "
 				    "s:s}",
-				    "iss", sk_app.cfg->public_url, "sub",
+				    "iss", sk_daemon.cfg->public_url, "sub",
 				    a->user_id, "client_id", a->client_id,
 				    "tenant", a->tenant, "exp",
 				    (json_int_t)a->abs_exp, "sid", a->handle,

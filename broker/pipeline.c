@@ -46,7 +46,7 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	 * hands our answer to the browser as it is: pages, then. */
 	if (needs->answer == SK_ANSWER_FWD && sk_req_has_query(req, "rd"))
 		req->answer = SK_ANSWER_PAGE;
-	if (req->tenant == NULL && sk_app.cfg->strict_hosts && host_bound) {
+	if (req->tenant == NULL && sk_daemon.cfg->strict_hosts && host_bound) {
 		/* strict_hosts: a host no tenant names is not ours to serve
 		   (421 Misdirected Request). As declared, not as rd= turns
 		   forward-auth's answers into pages: its 401 stays. */

@@ -289,12 +289,12 @@ sk_tenant_base(const struct sk_config *cfg, const struct sk_tenant_conf *t,
 const char *
 sk_session_cookie_name(const struct sk_tenant_conf *t)
 {
-	const struct sk_config *cfg = sk_app.cfg;
+	const struct sk_config *cfg = sk_daemon.cfg;
 
-	if (t != NULL && cfg != NULL && sk_app.tenant_cookies != NULL &&
+	if (t != NULL && cfg != NULL && sk_daemon.tenant_cookies != NULL &&
 	    t >= cfg->tenants && t < cfg->tenants + cfg->ntenants)
-		return sk_app.tenant_cookies[t - cfg->tenants];
-	return sk_app.session_cookie;
+		return sk_daemon.tenant_cookies[t - cfg->tenants];
+	return sk_daemon.session_cookie;
 }
 
 const char *

@@ -73,7 +73,7 @@ sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd)
 		return false;
 	}
 	if (*rd != NULL &&
-	    sk_redirect_check_tenant(sk_app.cfg, req->tenant, *rd) != 0) {
+	    sk_redirect_check_tenant(sk_daemon.cfg, req->tenant, *rd) != 0) {
 		sk_req_refuse(req, resp, SK_ERR_INVALID, "Redirect not allowed",
 			      "The address to return to after signing in is "
 			      "not on the list of allowed hosts.");

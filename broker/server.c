@@ -98,9 +98,9 @@ static const struct route routes[] = {
     {"mfa_submit", "POST", "/mfa", EXACT,
      {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa},
     {"mfa_enroll", "GET", "/mfa/enroll", EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_enroll},
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_enrol},
     {"mfa_enroll_submit", "POST", "/mfa/enroll", EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_enroll},
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_enrol},
     {"mfa_recovery", "GET", "/mfa/recovery", EXACT,
      {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_recovery},
     {"mfa_recovery_submit", "POST", "/mfa/recovery", EXACT,
@@ -496,7 +496,7 @@ sk_resp_cookie(struct sk_resp *resp, const char *name, const char *value,
 {
 	char *s = NULL;
 
-	if (sk_cookie_format(name, value, sk_app.cfg->cookie.secure, max_age,
+	if (sk_cookie_format(name, value, sk_daemon.cfg->cookie.secure, max_age,
 			     &s) != 0) {
 		resp->oom = true;
 		return;
@@ -564,7 +564,7 @@ client_ip(struct MHD_Connection *conn, struct sk_req *req)
 	}
 	memcpy(ip, peer, SK_IP_LEN);
 	if (sk_ipset_contains(trusted, peer)) {
-		fwd = strcmp(sk_app.cfg->http.forwarded_header, "forwarded") == 0;
+		fwd = strcmp(sk_daemon.cfg->http.forwarded_header, "forwarded") == 0;
 		sk_buf_init(&list);
 		(void)hdr_lines(conn, fwd ? "Forwarded" : "X-Forwarded-For", NULL,
 				&list);
@@ -583,7 +583,7 @@ client_ip(struct MHD_Connection *conn, struct sk_req *req)
 static const char *
 unprefixed(const char *url)
 {
-	const char *pfx = sk_path_prefix(sk_app.cfg);
+	const char *pfx = sk_path_prefix(sk_daemon.cfg);
 	size_t n = strlen(pfx);
 
 	if (n == 0 || strncmp(url, pfx, n) != 0)
@@ -643,7 +643,7 @@ add_security_headers(struct MHD_Response *r, const char *ctype)
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	/* Browsers that once reached us over https never fall back to http
 	   (a year; no includeSubDomains: other hosts are not ours). */
-	if (strncmp(sk_app.cfg->public_url, "https://", 8) == 0)
+	if (strncmp(sk_daemon.cfg->public_url, "https://", 8) == 0)
 		MHD_add_response_header(r, "Strict-Transport-Security",
 					"max-age=31536000");
 	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
@@ -790,7 +790,7 @@ head_refusal(struct MHD_Connection *conn, const char **why)
 			return 400;
 		}
 		/* Refused now, not after reading it all. */
-		if (n > (unsigned long long)sk_app.cfg->http.max_body_bytes) {
+		if (n > (unsigned long long)sk_daemon.cfg->http.max_body_bytes) {
 			*why = "request body too large";
 			return 413;
 		}
@@ -1050,9 +1050,9 @@ upstream_drain(int64_t deadline)
 		"their upstream calls",
 		atomic_load(&suspended));
 	sk_providers_abort();
-	for (i = 0; i < sk_app.cfg->nproviders; i++)
-		if (sk_app.cfg->providers[i].http_timeout > limit)
-			limit = sk_app.cfg->providers[i].http_timeout;
+	for (i = 0; i < sk_daemon.cfg->nproviders; i++)
+		if (sk_daemon.cfg->providers[i].http_timeout > limit)
+			limit = sk_daemon.cfg->providers[i].http_timeout;
 	/* A call under way, then Redis timeouts: a generous bound. */
 	limit = sk_monotonic_us() + (limit + 10) * 1000000;
 	while (upstream_pending()) {
@@ -1101,7 +1101,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (*upload_size > 0) {
 		if (!rc->too_large &&
 		    rc->body.len + *upload_size >
-			(size_t)sk_app.cfg->http.max_body_bytes)
+			(size_t)sk_daemon.cfg->http.max_body_bytes)
 			return refuse_upload(conn, rc, method, url);
 		if (!rc->too_large)
 			sk_buf_add(&rc->body, upload, *upload_size);
@@ -1149,7 +1149,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       "The Host header is malformed (a host name, "
 			       "IPv4 or [IPv6] address and an optional "
 			       "port).");
-	} else if (head_size(conn, url) > (size_t)sk_app.cfg->http.max_header_bytes) {
+	} else if (head_size(conn, url) > (size_t)sk_daemon.cfg->http.max_header_bytes) {
 		sk_resp_json_error(&resp, 431, "invalid_request",
 				   "request header fields too large");
 	} else if (rc->too_large || rc->body.oom) {
@@ -1163,7 +1163,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		sk_resp_json_error(&resp, 404, "not_found", "no such endpoint");
 	} else {
 		/* The tenant the Host names; then what the route declares. */
-		req.tenant = sk_tenant_for_host(sk_app.cfg, sk_req_host(&req));
+		req.tenant = sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req));
 		if (sk_pipeline(&req, &rt->needs, &resp) == 0 &&
 		    run_route(conn, rc, &req, rt, &resp)) {
 			atomic_fetch_sub(&in_flight, 1);
@@ -1255,7 +1255,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 int
 sk_server_start(void)
 {
-	const struct sk_config *cfg = sk_app.cfg;
+	const struct sk_config *cfg = sk_daemon.cfg;
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;

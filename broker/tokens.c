@@ -93,7 +93,7 @@ int
 sk_token_mint(const struct sk_token_subject *ts, int64_t now, char **jwt,
 	      int64_t *exp)
 {
-	const struct sk_config *cfg = sk_app.cfg;
+	const struct sk_config *cfg = sk_daemon.cfg;
 	const struct sk_tenant_conf *t = sk_config_tenant(cfg, ts->tenant);
 	char *jti = NULL;
 	json_t *c = NULL;
@@ -131,7 +131,7 @@ out:
 int
 sk_token_for_session(const struct sk_session *s, char **jwt)
 {
-	const int64_t ttl = sk_app.cfg->tokens.access_token_ttl;
+	const int64_t ttl = sk_daemon.cfg->tokens.access_token_ttl;
 	struct sk_token_subject ts;
 	struct slot *sl;
 	uint64_t epoch;

@@ -142,7 +142,7 @@ worker_main(void *unused)
 int
 sk_upstream_start(void)
 {
-	const struct sk_config *cfg = sk_app.cfg;
+	const struct sk_config *cfg = sk_daemon.cfg;
 	size_t i;
 	int n = cfg->http.upstream_threads, r = SK_ERR_NOMEM;
 	pthread_condattr_t ca;
@@ -197,7 +197,7 @@ sk_upstream_submit(int provider, sk_upstream_job_fn *fn, void *arg)
 		return SK_ERR_NOMEM;
 	j->provider = provider;
 	j->late_at = sk_monotonic_us() +
-		     sk_app.cfg->providers[provider].http_timeout * 1000000;
+		     sk_daemon.cfg->providers[provider].http_timeout * 1000000;
 	j->fn = fn;
 	j->arg = arg;
 	pthread_mutex_lock(&pool.lock);
@@ -210,7 +210,7 @@ sk_upstream_submit(int provider, sk_upstream_job_fn *fn, void *arg)
 			pool.last_refusal_log = sk_wall_s();
 			sk_warn("upstream: provider %s busy (%d of %d requests "
 				"admitted, %zu in all): answering 503",
-				sk_app.cfg->providers[provider].id, p->admitted,
+				sk_daemon.cfg->providers[provider].id, p->admitted,
 				p->max, pool.admitted);
 		}
 		goto out;
@@ -299,7 +299,7 @@ sk_upstream_metrics(struct sk_buf *b)
 			    : f == 1 ? pool.prov[i].refused
 				     : pool.prov[i].late;
 			sk_buf_addf(b, "%s{provider=\"%s\"} %llu\n",
-				    fam[f].name, sk_app.cfg->providers[i].id,
+				    fam[f].name, sk_daemon.cfg->providers[i].id,
 				    v);
 		}
 	}

@@ -45,14 +45,14 @@ forwarded_url(struct sk_req *req)
 		return NULL;
 	if (proto == NULL ||
 	    (strcmp(proto, "http") != 0 && strcmp(proto, "https") != 0))
-		proto = strncmp(sk_app.cfg->public_url, "https:", 6) == 0
+		proto = strncmp(sk_daemon.cfg->public_url, "https:", 6) == 0
 			    ? "https"
 			    : "http";
 	if (host == NULL)
 		host = sk_req_host(req);
 	if (host[0] == '\0' || asprintf(&url, "%s://%s%s", proto, host, uri) < 0)
 		return NULL;
-	if (sk_redirect_check_tenant(sk_app.cfg, req->tenant, url) != 0) {
+	if (sk_redirect_check_tenant(sk_daemon.cfg, req->tenant, url) != 0) {
 		free(url);
 		return NULL;
 	}
@@ -79,10 +79,10 @@ signin_url(struct sk_req *req, bool pending, char **out)
 	back = forwarded_url(req);
 	given = sk_req_query(req, "rd", &dup);
 	if (back == NULL && given != NULL && given[0] != '\0' &&
-	    sk_redirect_check_tenant(sk_app.cfg, req->tenant, given) == 0 &&
+	    sk_redirect_check_tenant(sk_daemon.cfg, req->tenant, given) == 0 &&
 	    (back = strdup(given)) == NULL)
 		return SK_ERR_NOMEM;
-	sk_tenant_login_base(sk_app.cfg, req->tenant, sk_req_host(req), base,
+	sk_tenant_login_base(sk_daemon.cfg, req->tenant, sk_req_host(req), base,
 			     sizeof(base));
 	r = sk_rd_url(out, base, pending ? "/mfa" : "/login", NULL, back);
 	free(back);
@@ -119,7 +119,7 @@ sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 		free(signin);
 		return;
 	}
-	if (sk_app.tokens && (r = sk_token_for_session(s, &jwt)) != 0) {
+	if (sk_daemon.tokens && (r = sk_token_for_session(s, &jwt)) != 0) {
 		/* No token, no answer: the app may rely on it. */
 		sk_req_error(req, resp, SK_ERR_CONFIG,
 			     &(struct sk_err_say){
@@ -152,7 +152,7 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 	r = sk_req_session(req, &s, NULL);
 	if (r != 0) {
 		/* No session: sign in; or the second factor is still due. */
-		sk_rd_redirect(resp, sk_path_prefix(sk_app.cfg),
+		sk_rd_redirect(resp, sk_path_prefix(sk_daemon.cfg),
 			       r == SK_ERR_DENIED ? "/mfa" : "/login", NULL,
 			       NULL);
 		return;
@@ -176,7 +176,7 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 		    "action=\"%s/logout\">"
 		    "<button id=\"logout\" type=\"submit\">Sign out</button>"
 		    "</form></body></html>\n",
-		    sk_path_prefix(sk_app.cfg), sk_path_prefix(sk_app.cfg));
+		    sk_path_prefix(sk_daemon.cfg), sk_path_prefix(sk_daemon.cfg));
 	sk_session_free(&s);
 	if (sk_buf_take(&b, &page) != 0) {
 		resp->oom = true;

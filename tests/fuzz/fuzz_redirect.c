@@ -13,7 +13,7 @@
 
 #include "broker_int.h"
 
-struct sk_app sk_app;
+struct sk_daemon sk_daemon;
 
 static char *allowed[] = {"app.example.com", "127.0.0.1:9080"};
 static char *hosts[] = {"login.example.com"};

@@ -18,7 +18,7 @@
 #include "broker_int.h"
 #include "sekisho/ipset.h"
 
-struct sk_app sk_app;
+struct sk_daemon sk_daemon;
 
 static const unsigned char *
 ip(const char *s)

@@ -15,7 +15,7 @@
 #include "broker_int.h"
 #include "sekisho/err.h"
 
-struct sk_app sk_app;
+struct sk_daemon sk_daemon;
 
 static void
 test_many_routes(void **state)

@@ -29,7 +29,7 @@
 #include "sekisho/err.h"
 #include "sekisho/util.h"
 
-struct sk_app sk_app; /* the broker's global, unused here */
+struct sk_daemon sk_daemon; /* the broker's global, unused here */
 
 static const enum sk_answer_kind kinds[] = {SK_ANSWER_JSON, SK_ANSWER_PAGE,
 					    SK_ANSWER_FWD};

@@ -36,7 +36,7 @@
 #include "sekisho/ipset.h"
 #include "sekisho/util.h"
 
-struct sk_app sk_app; /* the broker's global, unused by policy.c */
+struct sk_daemon sk_daemon; /* the broker's global, unused by policy.c */
 
 static char *allowed[] = {"app.example.com", "127.0.0.1:9080"};
 static char *hosts_a[] = {"login.a.example", "a.example:8443"};

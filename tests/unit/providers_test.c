@@ -31,7 +31,7 @@
 #include "sekisho/err.h"
 #include "sekisho/provider.h"
 
-struct sk_app sk_app; /* the broker's global, unused here */
+struct sk_daemon sk_daemon; /* the broker's global, unused here */
 
 #define TPL "https://login.microsoftonline.com/{tenantid}/v2.0"
 #define TID "72f988bf-86f1-41af-91ab-2d7cd011db47"
