@@ -14,6 +14,8 @@
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
 #include "sekisho/session.h"
+#include "sekisho/user.h"
+#include "sekisho/loginlimit.h"
 #include "sekisho/util.h"
 
 #include <ctype.h>

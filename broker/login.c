@@ -17,6 +17,7 @@
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
 #include "sekisho/session.h"
+#include "sekisho/loginlimit.h"
 #include "sekisho/util.h"
 
 #include <jansson.h>

@@ -18,6 +18,7 @@
 #include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/session.h"
+#include "sekisho/appsession.h"
 #include "sekisho/util.h"
 
 #include <jansson.h>

@@ -4,6 +4,7 @@
  * (schema_int.h): SK_KEY_APP, one hash per family, and SK_KEY_CODES.
  */
 #include "sekisho/session.h"
+#include "sekisho/appsession.h"
 #include "schema_int.h"
 #include "session_int.h"
 #include "sekisho/err.h"

@@ -13,6 +13,7 @@
  */
 #include "sekisho/err.h"
 #include "sekisho/session.h"
+#include "sekisho/loginlimit.h"
 #include "schema_int.h"
 #include "store_int.h"
 #include "sekisho/util.h"

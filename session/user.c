@@ -11,6 +11,7 @@
  * consults for an identity seen for the first time.
  */
 #include "sekisho/session.h"
+#include "sekisho/user.h"
 #include "schema_int.h"
 #include "session_int.h"
 #include "sekisho/err.h"

@@ -23,6 +23,7 @@
 #include "sekisho/opts.h"
 #include "sekisho/provider.h"
 #include "sekisho/session.h"
+#include "sekisho/user.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 

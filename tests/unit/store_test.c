@@ -28,6 +28,7 @@
 #include "sekisho/config.h"
 #include "sekisho/err.h"
 #include "sekisho/session.h"
+#include "sekisho/loginlimit.h"
 #include "sekisho/store.h"
 #include "schema_int.h"
 #include "store_int.h"
