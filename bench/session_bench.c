@@ -33,7 +33,8 @@ main(int argc, char **argv)
 	long i, n;
 
 	if (argc != 3 || strncmp(argv[1], "unix://", 7) != 0) {
-		fprintf(stderr, "usage: session_bench unix:///path/redis.sock N\n");
+		fprintf(stderr,
+			"usage: session_bench unix:///path/redis.sock N\n");
 		return 2;
 	}
 	n = strtol(argv[2], NULL, 10);
@@ -63,7 +64,8 @@ main(int argc, char **argv)
 		sk_strfreezero(sid);
 	}
 	after = used_memory();
-	printf("bytes_per_session %.0f\n", (double)(after - before) / (double)n);
+	printf("bytes_per_session %.0f\n",
+	       (double)(after - before) / (double)n);
 	sk_store_shutdown();
 	return 0;
 }

@@ -46,16 +46,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* The claims of a typical token (see broker/tokens.c). */
-	claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:[], "
-			   "s:[s], s:s}",
-			   "iss", "https://login.example.com", "sub",
-			   "u_A9lYVEmXkw8POAjMM6vP", "aud",
-			   "https://login.example.com", "exp", (json_int_t)1800000300,
-			   "iat", (json_int_t)1800000000, "jti",
-			   "caMkSii7FF00KxydSiCLbQ", "sid",
-			   "s_20dfb1f4b2f86441ed5e5355a233b7de92e6eaddf23ffeaceacf04c29bac30d9",
-			   "tenant", "default", "roles", "amr", "otp", "email",
-			   "alice@example.com");
+	claims = json_pack(
+	    "{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:[], "
+	    "s:[s], s:s}",
+	    "iss", "https://login.example.com", "sub", "u_A9lYVEmXkw8POAjMM6vP",
+	    "aud", "https://login.example.com", "exp", (json_int_t)1800000300,
+	    "iat", (json_int_t)1800000000, "jti", "caMkSii7FF00KxydSiCLbQ",
+	    "sid",
+	    "s_"
+	    "20dfb1f4b2f86441ed5e5355a233b7de92e6eaddf23ffeaceacf04c29bac30d9",
+	    "tenant", "default", "roles", "amr", "otp", "email",
+	    "alice@example.com");
 	if (verify && sk_keys_sign(claims, &jwt) != 0) {
 		fprintf(stderr, "sign_bench: signing failed\n");
 		return 1;

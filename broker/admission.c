@@ -23,8 +23,9 @@ sk_tenant_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
 		at = id->email ? strrchr(id->email, '@') : NULL;
 		if (at == NULL || !id->email_verified ||
 		    !sk_strlist_has_ci(&t->allowed_email_domains, at + 1)) {
-			*reason = "Your account's verified e-mail address is not "
-				  "in a domain this organisation accepts.";
+			*reason =
+			    "Your account's verified e-mail address is not "
+			    "in a domain this organisation accepts.";
 			return SK_ERR_DENIED;
 		}
 	}

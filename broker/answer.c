@@ -63,8 +63,8 @@ static const struct row {
      "Request too large", "The request is larger than Sekisho accepts.", 0},
     {SK_ERR_EXPIRED, 401, 401, "invalid_grant", "expired", "Expired",
      "This has expired. Please start again.", 0},
-    {SK_ERR_LOST, 503, 503, "temporarily_unavailable",
-     "stored data missing", "Temporarily unavailable",
+    {SK_ERR_LOST, 503, 503, "temporarily_unavailable", "stored data missing",
+     "Temporarily unavailable",
      "Data Sekisho needs is missing from its store. Please try again later "
      "or contact your administrator.",
      0},

@@ -21,7 +21,7 @@ struct sk_err_say {
 	const char *title;	 /* page title */
 	const char *message;	 /* page text */
 	const char *description; /* JSON error_description */
-	int64_t retry_after;	 /* Retry-After seconds, where the code has one */
+	int64_t retry_after; /* Retry-After seconds, where the code has one */
 };
 
 /* The sign-in flow's wording for a store failure (login, callback). */
@@ -43,8 +43,7 @@ struct sk_err_answer {
  * Fills *out for err and kind. 0 for a known code; SK_ERR_INVALID for
  * anything else, with *out set to the answer of SK_ERR_INTERNAL (a 500).
  */
-int sk_err_answer(int err, enum sk_answer_kind kind,
-		  struct sk_err_answer *out);
+int sk_err_answer(int err, enum sk_answer_kind kind, struct sk_err_answer *out);
 
 /*
  * Answers resp with err in the given kind (say may be NULL): replaces

@@ -51,8 +51,9 @@ struct sk_req {
 	size_t body_len;
 	char client_ip[64];
 	char request_id[24];
-	const struct sk_tenant_conf *tenant; /* resolved from Host; may be NULL */
-	int route;			     /* index into the route table */
+	const struct sk_tenant_conf
+	    *tenant; /* resolved from Host; may be NULL */
+	int route;   /* index into the route table */
 	/* What the route declares (pipeline_int.h); NULL before routing. */
 	const struct sk_route_needs *needs;
 	enum sk_answer_kind answer; /* as the route declares (pipeline.c) */
@@ -94,8 +95,7 @@ struct sk_resp {
 /* Request accessors; returned strings live as long as the request. */
 const char *sk_req_header(const struct sk_req *req, const char *name);
 /* Query parameter, decoded. NULL when absent; *dup true if given twice. */
-const char *sk_req_query(const struct sk_req *req, const char *name,
-			 bool *dup);
+const char *sk_req_query(const struct sk_req *req, const char *name, bool *dup);
 /* Whether the query names the parameter at all, with or without a value. */
 bool sk_req_has_query(const struct sk_req *req, const char *name);
 /*
@@ -108,7 +108,8 @@ const char *sk_req_cookie(const struct sk_req *req, const char *name);
 /* True when the request carries cookie name twice with different values
  * (a sibling domain tossed one in), or it could not be read. */
 bool sk_req_cookie_ambiguous(const struct sk_req *req, const char *name);
-/* The request's host (Host header normalised by sk_host_normalize(): lowercased, one trailing dot removed, port kept); "" if none. */
+/* The request's host (Host header normalised by sk_host_normalize():
+ * lowercased, one trailing dot removed, port kept); "" if none. */
 const char *sk_req_host(const struct sk_req *req);
 
 /* Response builders. Each copies its arguments. */
@@ -235,7 +236,6 @@ bool sk_loginstate_bound(const char *cookie_value, const char *stored_hash);
  * still keep cross-site requests anonymous).
  */
 bool sk_req_same_origin(struct sk_req *req);
-
 
 /*
  * Checks a Host header value strictly and normalises it into out: reg-name

@@ -108,8 +108,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	code = sk_req_query(req, "code", &dup2);
 	error = sk_req_query(req, "error", &dup3);
 	if (dup1 || dup2 || dup3 || !sk_token_shape_ok(state, 43, 43)) {
-		sk_warn("sign-in failed: 400 via %s: malformed callback" SK_REQ_FMT,
-			pid, SK_REQ_ARGS(req));
+		sk_warn(
+		    "sign-in failed: 400 via %s: malformed callback" SK_REQ_FMT,
+		    pid, SK_REQ_ARGS(req));
 		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
 		     "The answer from the sign-in provider is malformed "
 		     "or lacks its state. Please start again.");
@@ -133,8 +134,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	/* The state is spent from here on: whatever happens, it cannot be
 	 * replayed. Now check it belongs to this browser, tenant, provider. */
 	bind = sk_req_cookie(req, sk_daemon.state_cookie);
-	if (!sk_loginstate_bound(bind,
-				 json_string_value(json_object_get(j, "bind")))) {
+	if (!sk_loginstate_bound(
+		bind, json_string_value(json_object_get(j, "bind")))) {
 		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
 		     "This sign-in was started in another browser or "
 		     "its cookie was lost. Please start again.");
@@ -190,17 +191,19 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	if (sk_tenant_admits(req->tenant, id, &reason) != 0) {
-		sk_info("callback %s: tenant %s refused the identity" SK_REQ_FMT,
-			pid, req->tenant->id, SK_REQ_ARGS(req));
+		sk_info(
+		    "callback %s: tenant %s refused the identity" SK_REQ_FMT,
+		    pid, req->tenant->id, SK_REQ_ARGS(req));
 		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
 		goto out;
 	}
 	r = sk_user_link(req->tenant->id, id,
 			 req->tenant->link_by_verified_email, &uid);
 	if (r == SK_ERR_DENIED) {
-		sk_info("callback %s: tenant %s: the address belongs to a user "
-			"and this identity's is not trusted; not linked" SK_REQ_FMT,
-			pid, req->tenant->id, SK_REQ_ARGS(req));
+		sk_info(
+		    "callback %s: tenant %s: the address belongs to a user "
+		    "and this identity's is not trusted; not linked" SK_REQ_FMT,
+		    pid, req->tenant->id, SK_REQ_ARGS(req));
 		fail(req, resp, SK_ERR_DENIED, "Account not linked",
 		     "An account with this e-mail address already "
 		     "exists here, and this sign-in provider does not "
@@ -243,7 +246,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	r = sk_session_create(&s, sk_daemon.cfg->session.idle_timeout,
 			      sk_daemon.cfg->session.absolute_timeout, &sid);
 	if (r == SK_ERR_DENIED) {
-		/* Disabled since the check above: the creating script saw it. */
+		/* Disabled since the check above: the creating script saw it.
+		 */
 		disabled_page(req, resp, pid, uid);
 		goto out;
 	}

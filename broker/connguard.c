@@ -40,12 +40,17 @@
  * request); HEAD: head being received; BODY: body being received (cut
  * silently: libmicrohttpd may be writing "100 Continue"); DONE: answering.
  */
-enum phase { IDLE, HEAD, BODY, DONE };
+enum phase {
+	IDLE,
+	HEAD,
+	BODY,
+	DONE
+};
 
 struct sk_conn {
 	unsigned char ip[SK_IP_LEN];
 	int fd;
-	bool counted; /* included in the per-address count */
+	bool counted;		     /* included in the per-address count */
 	_Atomic int64_t deadline_us; /* 0: not waiting for a request */
 	atomic_int phase;
 	struct sk_conn *prev, *next;
@@ -94,7 +99,7 @@ slot(const unsigned char ip[SK_IP_LEN])
 static void
 peer_key(const unsigned char ip[SK_IP_LEN], unsigned char key[SK_IP_LEN])
 {
-	static const unsigned char v4[12] = {0, 0, 0, 0, 0, 0,
+	static const unsigned char v4[12] = {0, 0, 0, 0, 0,    0,
 					     0, 0, 0, 0, 0xff, 0xff};
 
 	memcpy(key, ip, SK_IP_LEN);
@@ -246,7 +251,8 @@ sk_connguard_admit(const unsigned char ip[SK_IP_LEN])
 	if (sk_ipset_contains(g.exempt, ip))
 		return true;
 	pthread_mutex_lock(&g.mu);
-	if (g.bucket != NULL && *(pp = find(ip)) != NULL && (*pp)->n >= g.per_ip)
+	if (g.bucket != NULL && *(pp = find(ip)) != NULL &&
+	    (*pp)->n >= g.per_ip)
 		ok = false;
 	pthread_mutex_unlock(&g.mu);
 	return ok;
@@ -298,8 +304,8 @@ sk_connguard_close(struct sk_conn **cp)
 		g.head = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	if (c->counted && g.bucket != NULL && (p = *(pp = find(c->ip))) != NULL &&
-	    --p->n <= 0) {
+	if (c->counted && g.bucket != NULL &&
+	    (p = *(pp = find(c->ip))) != NULL && --p->n <= 0) {
 		*pp = p->next;
 		free(p);
 	}

@@ -131,10 +131,10 @@ sk_consent_check(struct sk_req *req, struct sk_resp *resp,
 	}
 	/* The request and the session it is shown to, kept server-side: the
 	 * form carries only the token. */
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "sid",
-		      s->handle, "user", s->user_id, "tenant", s->tenant,
-		      "client", c->client_id, "redirect_uri", redirect_uri,
-		      "challenge", challenge, "state", state);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "sid", s->handle,
+		      "user", s->user_id, "tenant", s->tenant, "client",
+		      c->client_id, "redirect_uri", redirect_uri, "challenge",
+		      challenge, "state", state);
 	if (j == NULL || (blob = json_dumps(j, JSON_COMPACT)) == NULL ||
 	    sk_random_token(32, &token) != 0) {
 		resp->oom = true;
@@ -209,7 +209,8 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	 */
 	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL ||
 	    !sk_ct_streq(jstr(j, "sid"), s->handle) ||
-	    jstr(j, "user") == NULL || strcmp(jstr(j, "user"), s->user_id) != 0 ||
+	    jstr(j, "user") == NULL ||
+	    strcmp(jstr(j, "user"), s->user_id) != 0 ||
 	    jstr(j, "tenant") == NULL ||
 	    strcmp(jstr(j, "tenant"), req->tenant->id) != 0 ||
 	    jstr(j, "challenge") == NULL) {

@@ -68,8 +68,8 @@ sk_handle_discovery(struct sk_req *req, struct sk_resp *resp)
 	    "client_secret_basic", "client_secret_post",
 	    "revocation_endpoint_auth_methods_supported", "client_secret_basic",
 	    "client_secret_post", "none",
-	    "access_token_signing_alg_values_supported",
-	    "ES256", "RS256", "EdDSA");
+	    "access_token_signing_alg_values_supported", "ES256", "RS256",
+	    "EdDSA");
 	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2))) == NULL) {
 		resp->oom = true;
 		goto out;

@@ -31,8 +31,7 @@ int sk_tenant_admits(const struct sk_tenant_conf *t,
  */
 struct sk_session;
 int sk_flow_session(struct sk_req *req, struct sk_session **s, char **sid);
-int sk_flow_session_mfa(struct sk_req *req, struct sk_session **s,
-			char **sid);
+int sk_flow_session_mfa(struct sk_req *req, struct sk_session **s, char **sid);
 
 /*
  * At the callback (broker/mfa.c): sets *roles to the user's roles (a
@@ -47,7 +46,6 @@ int sk_mfa_signin(const struct sk_tenant_conf *t, const char *user_id,
 		  const struct sk_identity *id, char **roles, bool *pending,
 		  bool *enrolled);
 /* Sends a browser whose session waits for its second factor on to it. */
-void sk_mfa_after_signin(struct sk_resp *resp, bool enrolled,
-			 const char *rd);
+void sk_mfa_after_signin(struct sk_resp *resp, bool enrolled, const char *rd);
 
 #endif

@@ -16,8 +16,8 @@ static int
 flow_session(struct sk_req *req, struct sk_session **out, char **sidp,
 	     bool allow_pending)
 {
-	const char *sid = sk_req_cookie(req,
-					sk_session_cookie_name(req->tenant));
+	const char *sid =
+	    sk_req_cookie(req, sk_session_cookie_name(req->tenant));
 	struct sk_session *s = NULL;
 	int r;
 

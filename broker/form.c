@@ -84,8 +84,10 @@ sk_form_param(const struct sk_req *req, struct sk_resp *resp, const char *name,
 	}
 	if (*out == NULL && required) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "the %s parameter is missing or "
-					   "malformed", name);
+		snprintf(msg, sizeof(msg),
+			 "the %s parameter is missing or "
+			 "malformed",
+			 name);
 		invalid(resp, msg);
 		return SK_ERR_INVALID;
 	}

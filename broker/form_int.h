@@ -12,8 +12,8 @@
  * body is not a form, the parameter is repeated, too long, or required and
  * missing. *out newly allocated (free with sk_strfreezero()).
  */
-int sk_form_param(const struct sk_req *req, struct sk_resp *resp, const char *name,
-		  bool required, char **out);
+int sk_form_param(const struct sk_req *req, struct sk_resp *resp,
+		  const char *name, bool required, char **out);
 
 /* A form field of the request body (urlencoded); NULL when absent or the
  * body is not a form; *dup when repeated. Newly allocated (free()). */

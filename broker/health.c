@@ -30,13 +30,14 @@ sk_handle_readyz(struct sk_req *req, struct sk_resp *resp)
 	 * silently drops second factors and data keys: not ready either,
 	 * saying which setting is wrong.
 	 */
-	r = sk_store_check_durable(sk_daemon.cfg->redis.require_persistence, why,
-				   sizeof(why));
+	r = sk_store_check_durable(sk_daemon.cfg->redis.require_persistence,
+				   why, sizeof(why));
 	if (r != 0) {
 		if (r == SK_ERR_CONFIG)
 			snprintf(desc, sizeof(desc), "redis: %s", why);
 		else
-			snprintf(desc, sizeof(desc), "session store unreachable");
+			snprintf(desc, sizeof(desc),
+				 "session store unreachable");
 		/* Either way the store cannot be relied on: 503. */
 		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_STORE, &say);
 		return;
@@ -47,8 +48,8 @@ sk_handle_readyz(struct sk_req *req, struct sk_resp *resp)
 			      &sk_say_keys_down);
 		return;
 	}
-	sk_resp_body(resp, 200, "application/json",
-		     "{\"status\":\"ready\"}\n", 19);
+	sk_resp_body(resp, 200, "application/json", "{\"status\":\"ready\"}\n",
+		     19);
 }
 
 void

@@ -41,7 +41,8 @@ aud_is_ours(const json_t *aud, const struct sk_tenant_conf *t)
 	if (!json_is_array(aud))
 		return false;
 	json_array_foreach(aud, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), want) == 0)
 			return true;
 	return false;
 }
@@ -147,7 +148,8 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 		goto out;
 	if ((r = sk_session_live(sub, sid, jti, &live, &now)) != 0) {
 		json_decref(c);
-		return r; /* cannot tell: the caller answers 503, not "inactive" */
+		return r; /* cannot tell: the caller answers 503, not "inactive"
+			   */
 	}
 	if (!live || json_integer_value(exp) <= now)
 		goto out;
@@ -168,9 +170,9 @@ answer_inactive(struct sk_resp *resp)
 void
 sk_handle_introspect(struct sk_req *req, struct sk_resp *resp)
 {
-	static const char *const copy[] = {"iss", "sub",   "aud",  "exp",
-					   "iat", "jti",   "sid",  "tenant",
-					   "roles", "amr", "email", "client_id"};
+	static const char *const copy[] = {
+	    "iss", "sub",    "aud",   "exp", "iat",   "jti",
+	    "sid", "tenant", "roles", "amr", "email", "client_id"};
 	const struct sk_client_conf *client;
 	char *token = NULL, *text = NULL;
 	json_t *claims = NULL, *out = NULL;
@@ -188,7 +190,8 @@ sk_handle_introspect(struct sk_req *req, struct sk_resp *resp)
 		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_STORE, NULL);
 		goto done;
 	}
-	if (!active && (r = sk_refresh_introspect(token, &claims, &active)) != 0) {
+	if (!active &&
+	    (r = sk_refresh_introspect(token, &claims, &active)) != 0) {
 		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_STORE, NULL);
 		goto done;
 	}
@@ -214,8 +217,8 @@ sk_handle_introspect(struct sk_req *req, struct sk_resp *resp)
 		json_object_set_new(
 		    out, "token_type",
 		    json_string(json_object_get(claims, "token_type")
-				    ? json_string_value(json_object_get(
-					  claims, "token_type"))
+				    ? json_string_value(
+					  json_object_get(claims, "token_type"))
 				    : "Bearer"));
 	if ((text = json_dumps(out, JSON_COMPACT)) == NULL) {
 		resp->oom = true;
@@ -260,16 +263,16 @@ sk_handle_revoke(struct sk_req *req, struct sk_resp *resp)
 		/* Our access token: revoke just it (RFC 7009 2.1), unless it
 		 * is of a tenant this client may not see: then nothing
 		 * happens, and the answer is the same 200. */
-		if (sk_config_client_sees(client, json_string_value(
-						      json_object_get(claims,
-								      "tenant"))))
+		if (sk_config_client_sees(
+			client,
+			json_string_value(json_object_get(claims, "tenant"))))
 			r = sk_session_revoke_jti(
 			    json_string_value(json_object_get(claims, "sub")),
 			    json_string_value(json_object_get(claims, "sid")),
 			    json_string_value(json_object_get(claims, "jti")));
 	} else {
-		r = sk_refresh_revoke(token, client ? client
-						    : sk_client_find(public_id));
+		r = sk_refresh_revoke(
+		    token, client ? client : sk_client_find(public_id));
 	}
 	if (r == SK_ERR_STORE) {
 		sk_resp_error(resp, SK_ANSWER_JSON, SK_ERR_STORE, NULL);

@@ -136,7 +136,8 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	char *state = NULL, *nonce = NULL, *verifier = NULL, *bind = NULL;
 	char *blob = NULL, *url = NULL, redirect_uri[1024], base[512],
 	     challenge[44], bind_hash[44], bucket[SK_IP_BUCKET_LEN], msg[256];
-	int64_t cap = sk_daemon.cfg->session.max_pending_logins_per_ip, retry = 0;
+	int64_t cap = sk_daemon.cfg->session.max_pending_logins_per_ip,
+		retry = 0;
 	bool capped, reserved = false;
 	json_t *j = NULL;
 	int r;
@@ -172,9 +173,9 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	(void)sk_login_ip_bucket(req->client_ip, bucket);
 	capped = cap > 0 && (req->needs->limits & SK_LIMIT_PENDING_LOGIN) != 0;
 	if (capped) {
-		r = sk_login_pending_reserve(bucket, state,
-					     sk_daemon.cfg->session.login_timeout,
-					     cap, &retry);
+		r = sk_login_pending_reserve(
+		    bucket, state, sk_daemon.cfg->session.login_timeout, cap,
+		    &retry);
 		if (r == SK_ERR_DENIED) {
 			snprintf(msg, sizeof(msg),
 				 "Too many sign-ins were started from your "
@@ -182,11 +183,11 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 				 "them, or try again in %lld minute%s.",
 				 (long long)((retry + 59) / 60),
 				 (retry + 59) / 60 == 1 ? "" : "s");
-			sk_req_error(req, resp, SK_ERR_LIMITED,
-				     &(struct sk_err_say){
-					 .title = "Too many sign-ins",
-					 .message = msg,
-					 .retry_after = retry});
+			sk_req_error(
+			    req, resp, SK_ERR_LIMITED,
+			    &(struct sk_err_say){.title = "Too many sign-ins",
+						 .message = msg,
+						 .retry_after = retry});
 			goto out;
 		}
 		if (r != 0)
@@ -195,8 +196,8 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	}
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}", "tenant",
 		      req->tenant->id, "provider", pid, "nonce", nonce,
-		      "verifier", verifier, "bind", bind_hash, "rd", rd,
-		      "ipb", reserved ? bucket : NULL);
+		      "verifier", verifier, "bind", bind_hash, "rd", rd, "ipb",
+		      reserved ? bucket : NULL);
 	if (j == NULL || (blob = json_dumps(j, JSON_COMPACT)) == NULL) {
 		resp->oom = true;
 		goto out;

@@ -26,7 +26,12 @@
 
 struct sk_daemon sk_daemon;
 
-enum { OPT_CONFIG, OPT_CHECK, OPT_HELP, OPT_VERSION };
+enum {
+	OPT_CONFIG,
+	OPT_CHECK,
+	OPT_HELP,
+	OPT_VERSION
+};
 static const struct sk_opt opts[] = {
     [OPT_CONFIG] = {'c', NULL, "FILE",
 		    "configuration file (default " DEFAULT_CONFIG ")"},
@@ -50,17 +55,20 @@ build_providers(struct sk_config *cfg)
 	int r, bad = 0;
 
 	sk_daemon.providers = calloc(cfg->nproviders ? cfg->nproviders : 1,
-				  sizeof(*sk_daemon.providers));
+				     sizeof(*sk_daemon.providers));
 	if (sk_daemon.providers == NULL)
 		return SK_ERR_NOMEM;
 	for (i = 0; i < cfg->nproviders; i++) {
 		const struct sk_provider_conf *pc = &cfg->providers[i];
-		if ((r = sk_provider_create(pc, &sk_daemon.providers[i])) != 0) {
-			fprintf(stderr, "%s:%d: providers[%zu].type: %s: ",
-				cfg->path, pc->line, i, pc->type);
+		if ((r = sk_provider_create(pc, &sk_daemon.providers[i])) !=
+		    0) {
+			fprintf(stderr,
+				"%s:%d: providers[%zu].type: %s: ", cfg->path,
+				pc->line, i, pc->type);
 			if (r == SK_ERR_CONFIG) {
-				fputs("not supported by this build (supported: ",
-				      stderr);
+				fputs(
+				    "not supported by this build (supported: ",
+				    stderr);
 				for (j = 0; sk_provider_kinds[j] != NULL; j++)
 					fprintf(stderr, "%s%s", j ? ", " : "",
 						sk_provider_kinds[j]->type);
@@ -122,7 +130,8 @@ cookie_names(const struct sk_config *cfg)
 
 	size_t i;
 
-	if (asprintf(&sk_daemon.session_cookie, "%s%s", pfx, cfg->cookie.name) < 0 ||
+	if (asprintf(&sk_daemon.session_cookie, "%s%s", pfx, cfg->cookie.name) <
+		0 ||
 	    asprintf(&sk_daemon.state_cookie, "%s%s_login", pfx,
 		     cfg->cookie.name) < 0)
 		return SK_ERR_NOMEM;
@@ -135,9 +144,8 @@ cookie_names(const struct sk_config *cfg)
 	 * The login-state cookie stays host-only (__Host-): a sign-in is
 	 * bound to the one host it runs on.
 	 */
-	if (cfg->ntenants > 0 &&
-	    (sk_daemon.tenant_cookies = calloc(cfg->ntenants, sizeof(char *))) ==
-		NULL)
+	if (cfg->ntenants > 0 && (sk_daemon.tenant_cookies = calloc(
+				      cfg->ntenants, sizeof(char *))) == NULL)
 		return SK_ERR_NOMEM;
 	for (i = 0; i < cfg->ntenants; i++) {
 		const struct sk_tenant_conf *t = &cfg->tenants[i];
@@ -215,12 +223,13 @@ main(int argc, char **argv)
 	 * refresh-token MAC). Refuse to run half-equipped.
 	 */
 	if (cfg->keys.master_key_file == NULL) {
-		fprintf(stderr,
-			"%s: keys.master_key_file: missing (a file holding 32 "
-			"random bytes as 64 hex characters, e.g. made with "
-			"`openssl rand -hex 32 > master.key`; keep it secret and "
-			"backed up)\n",
-			path);
+		fprintf(
+		    stderr,
+		    "%s: keys.master_key_file: missing (a file holding 32 "
+		    "random bytes as 64 hex characters, e.g. made with "
+		    "`openssl rand -hex 32 > master.key`; keep it secret and "
+		    "backed up)\n",
+		    path);
 		goto out;
 	}
 	if (check_only) {
@@ -249,8 +258,7 @@ main(int argc, char **argv)
 	r = sk_store_check_durable(cfg->redis.require_persistence, why,
 				   sizeof(why));
 	if (r == SK_ERR_CONFIG) {
-		fprintf(stderr, "sekisho: redis: %s; refusing to start\n",
-			why);
+		fprintf(stderr, "sekisho: redis: %s; refusing to start\n", why);
 		goto out;
 	}
 	if (r == 0 && why[0] != '\0')
@@ -277,8 +285,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* TOTP: a data key that does not open stops start-up (docs/mfa.md). */
-	if ((r = sk_mfa_init(cfg, cfg->keys.master_key_file ? master
-							    : NULL)) != 0) {
+	if ((r = sk_mfa_init(cfg, cfg->keys.master_key_file ? master : NULL)) !=
+	    0) {
 		fprintf(stderr, "sekisho: two-step verification: %s\n",
 			r == SK_ERR_CONFIG
 			    ? "keys.master_key_file is not the master key "
@@ -289,7 +297,7 @@ main(int argc, char **argv)
 	}
 	sk_memzero(master, sizeof(master));
 	sk_daemon.tokens = cfg->keys.master_key_file != NULL ||
-			cfg->keys.signing_key_files.n > 0;
+			   cfg->keys.signing_key_files.n > 0;
 	if (sk_server_start() != 0)
 		goto out;
 	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",
@@ -313,8 +321,8 @@ out:
 	sk_providers_global_cleanup();
 	free(sk_daemon.session_cookie);
 	free(sk_daemon.state_cookie);
-	for (size_t i = 0; sk_daemon.tenant_cookies != NULL && i < cfg->ntenants;
-	     i++)
+	for (size_t i = 0;
+	     sk_daemon.tenant_cookies != NULL && i < cfg->ntenants; i++)
 		free(sk_daemon.tenant_cookies[i]);
 	free(sk_daemon.tenant_cookies);
 	sk_config_free(&cfg);

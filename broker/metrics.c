@@ -49,13 +49,13 @@ sk_metrics_request(int route, int status, int64_t duration_us)
 	double s = (double)duration_us / 1e6;
 	size_t b;
 
-	if (route >= 0 && route < nroutes && status >= 100 &&
-	    status < NSTATUS)
+	if (route >= 0 && route < nroutes && status >= 100 && status < NSTATUS)
 		atomic_fetch_add(&req_count[route][status], 1);
 	for (b = 0; b < NBUCKETS && s > bucket_le[b]; b++)
 		;
 	atomic_fetch_add(&hist[b], 1);
-	atomic_fetch_add(&hist_sum_us, (uint64_t)(duration_us > 0 ? duration_us : 0));
+	atomic_fetch_add(&hist_sum_us,
+			 (uint64_t)(duration_us > 0 ? duration_us : 0));
 	atomic_fetch_add(&hist_count, 1);
 }
 

@@ -427,8 +427,9 @@ locked_page(const struct sk_req *req, struct sk_resp *resp,
 		 "checked for a while: try again in %lld minute%s (after %s).",
 		 (long long)((retry + 59) / 60),
 		 (retry + 59) / 60 == 1 ? "" : "s", when);
-	sk_req_error(req, resp, SK_ERR_LIMITED,
-		     &(struct sk_err_say){.message = msg, .retry_after = retry});
+	sk_req_error(
+	    req, resp, SK_ERR_LIMITED,
+	    &(struct sk_err_say){.message = msg, .retry_after = retry});
 }
 
 /* The factor is proven: the session is complete (or its proof fresh). */
@@ -588,8 +589,7 @@ enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
 		if (r == SK_ERR_STORE || r == SK_ERR_LOST || r == SK_ERR_CONFIG)
 			unavailable(req, resp, r);
 		else
-			sk_req_error(req, resp, SK_ERR_INTERNAL,
-				     &setup_failed);
+			sk_req_error(req, resp, SK_ERR_INTERNAL, &setup_failed);
 		return;
 	}
 	sk_buf_init(&b);
@@ -663,10 +663,11 @@ sk_handle_mfa_enrol(struct sk_req *req, struct sk_resp *resp)
 		if (sk_session_mfa_complete(m.sid, &now) != 0) {
 			sk_req_error(req, resp, SK_ERR_STORE,
 				     &(struct sk_err_say){
-					 .message = "Two-step verification is "
-						    "on, but your sign-in could "
-						    "not be completed. Please "
-						    "sign in again."});
+					 .message =
+					     "Two-step verification is "
+					     "on, but your sign-in could "
+					     "not be completed. Please "
+					     "sign in again."});
 			break;
 		}
 		sk_info("mfa: user %s enrolled a second factor" SK_REQ_FMT,
@@ -729,9 +730,10 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 	if (!m.enrolled) {
 		sk_buf_init(&b);
 		page_start(&b, "Two-step verification");
-		sk_buf_addf(&b, "<p id=\"status\">Two-step verification is "
-				"off for your account.</p>\n<p><a id=\"enrol\" "
-				"href=\"%s/mfa/enroll\">Turn it on</a></p>\n",
+		sk_buf_addf(&b,
+			    "<p id=\"status\">Two-step verification is "
+			    "off for your account.</p>\n<p><a id=\"enrol\" "
+			    "href=\"%s/mfa/enroll\">Turn it on</a></p>\n",
 			    PFX);
 		sk_resp_page_end(resp, 200, &b);
 		goto out;
@@ -745,11 +747,12 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 			    "recovery code%s.</p>\n",
 			    m.remaining, m.remaining == 1 ? "" : "s");
 		form_start(&b, "/mfa/recovery", &m, "regenerate-form");
-		sk_buf_addf(&b, "<p>New codes replace all the old ones.</p>"
-				"<button id=\"regenerate\" type=\"submit\">Get "
-				"new recovery codes</button></form>\n<p><a "
-				"id=\"reenrol\" href=\"%s/mfa/enroll\">Move to a "
-				"new authenticator app</a></p>\n",
+		sk_buf_addf(&b,
+			    "<p>New codes replace all the old ones.</p>"
+			    "<button id=\"regenerate\" type=\"submit\">Get "
+			    "new recovery codes</button></form>\n<p><a "
+			    "id=\"reenrol\" href=\"%s/mfa/enroll\">Move to a "
+			    "new authenticator app</a></p>\n",
 			    PFX);
 		sk_resp_page_end(resp, 200, &b);
 		goto out;

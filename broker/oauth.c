@@ -94,8 +94,8 @@ sk_authorize_url(const char *client_id, const char *redirect_uri,
 /* Redirects back to the client with an error (only after the redirect
  * URI is known to be registered). */
 static void
-client_error(struct sk_resp *resp, const char *redirect_uri,
-	     const char *state, const char *error)
+client_error(struct sk_resp *resp, const char *redirect_uri, const char *state,
+	     const char *error)
 {
 	char *url = NULL;
 
@@ -268,9 +268,9 @@ token_answer(struct sk_resp *resp, const struct sk_app_session *a,
 		token_fail(resp, SK_ERR_CONFIG, "signing keys not available");
 		return;
 	}
-	j = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jwt,
-		      "token_type", "Bearer", "expires_in",
-		      (json_int_t)(exp - a->now), "refresh_token", refresh);
+	j = json_pack("{s:s, s:s, s:I, s:s}", "access_token", jwt, "token_type",
+		      "Bearer", "expires_in", (json_int_t)(exp - a->now),
+		      "refresh_token", refresh);
 	if (j == NULL || (text = json_dumps(j, JSON_COMPACT)) == NULL) {
 		resp->oom = true;
 	} else {
@@ -323,7 +323,8 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	int r;
 
 	if (sk_form_param(req, resp, "code", true, &code) != 0 ||
-	    sk_form_param(req, resp, "redirect_uri", true, &redirect_uri) != 0 ||
+	    sk_form_param(req, resp, "redirect_uri", true, &redirect_uri) !=
+		0 ||
 	    sk_form_param(req, resp, "code_verifier", true, &verifier) != 0)
 		goto out;
 	/* Read, not spent yet: the exchange below spends it atomically with
@@ -483,15 +484,14 @@ sk_refresh_introspect(const char *token, json_t **claims, bool *active)
 	if (r != 0)
 		return 0;
 	if (sk_config_tenant(sk_daemon.cfg, a->tenant) != NULL) {
-		*claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, "
-				    "s:s}",
-				    "iss", sk_daemon.cfg->public_url, "sub",
-				    a->user_id, "client_id", a->client_id,
-				    "tenant", a->tenant, "exp",
-				    (json_int_t)a->abs_exp, "sid", a->handle,
-				    "roles", sk_words_array(a->roles), "amr",
-				    sk_words_array(a->amr), "token_type",
-				    "refresh_token");
+		*claims = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, "
+		    "s:s}",
+		    "iss", sk_daemon.cfg->public_url, "sub", a->user_id,
+		    "client_id", a->client_id, "tenant", a->tenant, "exp",
+		    (json_int_t)a->abs_exp, "sid", a->handle, "roles",
+		    sk_words_array(a->roles), "amr", sk_words_array(a->amr),
+		    "token_type", "refresh_token");
 		if (*claims != NULL && a->email && a->email[0])
 			json_object_set_new(*claims, "email",
 					    json_string(a->email));

@@ -83,7 +83,8 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	    needs->session == SK_SESSION_PENDING
 		? sk_flow_session_mfa(req, &req->session, &req->sid)
 		: sk_flow_session(req, &req->session, &req->sid);
-	if (req->session_err == SK_ERR_STORE || req->session_err == SK_ERR_NOMEM) {
+	if (req->session_err == SK_ERR_STORE ||
+	    req->session_err == SK_ERR_NOMEM) {
 		/* A store that cannot answer is never taken for "no
 		 * session": that would send a signed-in user to sign in. */
 		sk_req_error(req, resp, req->session_err, NULL);

@@ -17,7 +17,7 @@ enum sk_need_tenant {
 };
 
 enum sk_need_session {
-	SK_SESSION_NONE = 0, /* not looked up (or by the handler itself) */
+	SK_SESSION_NONE = 0,  /* not looked up (or by the handler itself) */
 	SK_SESSION_SIGNED_IN, /* a complete session; pending is "not yet" */
 	SK_SESSION_PENDING,   /* also one waiting for its second factor */
 };

@@ -224,9 +224,8 @@ sk_cookie_format(const char *name, const char *value, bool secure,
 }
 
 int
-sk_cookie_format_domain(const char *name, const char *value,
-			const char *domain, bool secure, int64_t max_age,
-			char **out)
+sk_cookie_format_domain(const char *name, const char *value, const char *domain,
+			bool secure, int64_t max_age, char **out)
 {
 	struct sk_buf b;
 
@@ -235,9 +234,10 @@ sk_cookie_format_domain(const char *name, const char *value,
 	 * per-tenant name is "__Secure-" + cookie.name + "-" + tenant id. */
 	if (!sk_token_shape_ok(name, 1, 128) ||
 	    (value[0] != '\0' && !sk_token_shape_ok(value, 1, 256)) ||
-	    (domain != NULL && (domain[0] == '\0' ||
-				strspn(domain, "abcdefghijklmnopqrstuvwxyz"
-					       "0123456789.-") != strlen(domain))))
+	    (domain != NULL &&
+	     (domain[0] == '\0' ||
+	      strspn(domain, "abcdefghijklmnopqrstuvwxyz"
+			     "0123456789.-") != strlen(domain))))
 		return SK_ERR_INVALID;
 	sk_buf_init(&b);
 	sk_buf_addf(&b, "%s=%s; Path=/; HttpOnly; SameSite=Lax", name, value);
@@ -275,8 +275,8 @@ sk_tenant_base(const struct sk_config *cfg, const struct sk_tenant_conf *t,
 	 * the tenant. The catch-all tenant uses public_url: there the Host
 	 * header is whatever a client sent.
 	 */
-	if (t == NULL || t->hostnames.n == 0 || host == NULL || host[0] == '\0' ||
-	    sk_tenant_for_host(cfg, host) != t ||
+	if (t == NULL || t->hostnames.n == 0 || host == NULL ||
+	    host[0] == '\0' || sk_tenant_for_host(cfg, host) != t ||
 	    (sep = strstr(pub, "://")) == NULL) {
 		snprintf(out, len, "%s", pub);
 		return;
@@ -340,8 +340,8 @@ sk_host_normalize(const char *in, char *out, size_t outlen, size_t *hostlen)
 	if (in[0] == '[') {
 		/* IP-literal: "[v6]" only (no IPvFuture, no zone id) */
 		const char *end = strchr(in, ']');
-		if (end == NULL || sk_ip_parse(in + 1, (size_t)(end - in - 1),
-					       ip6) != 0)
+		if (end == NULL ||
+		    sk_ip_parse(in + 1, (size_t)(end - in - 1), ip6) != 0)
 			return SK_ERR_INVALID;
 		hlen = (size_t)(end - in) + 1;
 	} else {
@@ -465,7 +465,8 @@ element_addr(const char *s, size_t len, bool forwarded,
 	}
 	/* IPv4 with a port: exactly one colon */
 	colon = memchr(s, ':', len);
-	if (colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon - s) - 1) == NULL &&
+	if (colon != NULL &&
+	    memchr(colon + 1, ':', len - (size_t)(colon - s) - 1) == NULL &&
 	    memchr(s, '.', (size_t)(colon - s)) != NULL) {
 		for (i = (size_t)(colon - s) + 1; i < len; i++)
 			if (!isdigit((unsigned char)s[i]))
@@ -528,12 +529,15 @@ sk_cookie_scan(const char *header, const char *name, const char **val,
 			/* exact, case-sensitive: browsers keep "__HOST-x"
 			   and "__Host-x" apart; only the latter is protected
 			   by its prefix */
-			if ((size_t)(k - p) == nlen && memcmp(p, name, nlen) == 0) {
+			if ((size_t)(k - p) == nlen &&
+			    memcmp(p, name, nlen) == 0) {
 				size_t l;
-				for (v = eq + 1; v < end && (*v == ' ' || *v == '\t');)
+				for (v = eq + 1;
+				     v < end && (*v == ' ' || *v == '\t');)
 					v++;
 				for (l = (size_t)(end - v);
-				     l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t');)
+				     l > 0 &&
+				     (v[l - 1] == ' ' || v[l - 1] == '\t');)
 					l--;
 				if (*val == NULL) {
 					*val = v;

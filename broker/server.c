@@ -28,7 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-enum match { EXACT, PREFIX };
+enum match {
+	EXACT,
+	PREFIX
+};
 
 struct route {
 	const char *name;
@@ -59,52 +62,144 @@ struct route {
  * origin (a cross-site POST is refused before anything is read).
  */
 static const struct route routes[] = {
-    {"healthz", "GET", "/healthz", EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_healthz},
-    {"readyz", "GET", "/readyz", EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_readyz},
-    {"metrics", "GET", "/metrics", EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_metrics},
-    {"verify", "GET", "/auth/verify", EXACT,
-     {T_OPT, S_IN, FWD, L_CONN, R_NONE}, sk_handle_verify},
-    {"home", "GET", "/", EXACT, {T_REQ, S_IN, PAGE, L_CONN, R_NONE},
+    {"healthz",
+     "GET",
+     "/healthz",
+     EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     sk_handle_healthz},
+    {"readyz",
+     "GET",
+     "/readyz",
+     EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     sk_handle_readyz},
+    {"metrics",
+     "GET",
+     "/metrics",
+     EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     sk_handle_metrics},
+    {"verify",
+     "GET",
+     "/auth/verify",
+     EXACT,
+     {T_OPT, S_IN, FWD, L_CONN, R_NONE},
+     sk_handle_verify},
+    {"home",
+     "GET",
+     "/",
+     EXACT,
+     {T_REQ, S_IN, PAGE, L_CONN, R_NONE},
      sk_handle_home},
-    {"login", "GET", "/login", EXACT, {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+    {"login",
+     "GET",
+     "/login",
+     EXACT,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
      sk_handle_login},
-    {"login_provider", "GET", "/login/", PREFIX,
-     {T_REQ, S_NONE, PAGE, L_LOGIN, R_NONE}, sk_handle_login_provider},
-    {"callback", "GET", "/callback/", PREFIX,
-     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE}, sk_handle_callback},
-    {"jwks", "GET", "/jwks.json", EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_jwks},
-    {"discovery", "GET", "/.well-known/openid-configuration", EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_discovery},
-    {"introspect", "POST", "/oauth2/introspect", EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_introspect},
-    {"revoke", "POST", "/oauth2/revoke", EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_revoke},
-    {"token", "POST", "/oauth2/token", EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_token},
-    {"authorize", "GET", "/oauth2/authorize", EXACT,
-     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE}, sk_handle_authorize},
-    {"authorize_consent", "POST", "/oauth2/authorize", EXACT,
-     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE}, sk_handle_authorize_consent},
-    {"logout", "POST", "/logout", EXACT, {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+    {"login_provider",
+     "GET",
+     "/login/",
+     PREFIX,
+     {T_REQ, S_NONE, PAGE, L_LOGIN, R_NONE},
+     sk_handle_login_provider},
+    {"callback",
+     "GET",
+     "/callback/",
+     PREFIX,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     sk_handle_callback},
+    {"jwks",
+     "GET",
+     "/jwks.json",
+     EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     sk_handle_jwks},
+    {"discovery",
+     "GET",
+     "/.well-known/openid-configuration",
+     EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     sk_handle_discovery},
+    {"introspect",
+     "POST",
+     "/oauth2/introspect",
+     EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     sk_handle_introspect},
+    {"revoke",
+     "POST",
+     "/oauth2/revoke",
+     EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     sk_handle_revoke},
+    {"token",
+     "POST",
+     "/oauth2/token",
+     EXACT,
+     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     sk_handle_token},
+    {"authorize",
+     "GET",
+     "/oauth2/authorize",
+     EXACT,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     sk_handle_authorize},
+    {"authorize_consent",
+     "POST",
+     "/oauth2/authorize",
+     EXACT,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     sk_handle_authorize_consent},
+    {"logout",
+     "POST",
+     "/logout",
+     EXACT,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
      sk_handle_logout},
-    {"logout_page", "GET", "/logout", EXACT,
-     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE}, sk_handle_logout},
-    {"mfa", "GET", "/mfa", EXACT, {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+    {"logout_page",
+     "GET",
+     "/logout",
+     EXACT,
+     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     sk_handle_logout},
+    {"mfa",
+     "GET",
+     "/mfa",
+     EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
      sk_handle_mfa},
-    {"mfa_submit", "POST", "/mfa", EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa},
-    {"mfa_enroll", "GET", "/mfa/enroll", EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_enrol},
-    {"mfa_enroll_submit", "POST", "/mfa/enroll", EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_enrol},
-    {"mfa_recovery", "GET", "/mfa/recovery", EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_recovery},
-    {"mfa_recovery_submit", "POST", "/mfa/recovery", EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE}, sk_handle_mfa_recovery},
+    {"mfa_submit",
+     "POST",
+     "/mfa",
+     EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     sk_handle_mfa},
+    {"mfa_enroll",
+     "GET",
+     "/mfa/enroll",
+     EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     sk_handle_mfa_enrol},
+    {"mfa_enroll_submit",
+     "POST",
+     "/mfa/enroll",
+     EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     sk_handle_mfa_enrol},
+    {"mfa_recovery",
+     "GET",
+     "/mfa/recovery",
+     EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     sk_handle_mfa_recovery},
+    {"mfa_recovery_submit",
+     "POST",
+     "/mfa/recovery",
+     EXACT,
+     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     sk_handle_mfa_recovery},
 };
 #undef T_OPT
 #undef T_REQ
@@ -139,7 +234,7 @@ struct reqctx {
 	struct sk_buf body;
 	bool too_large;	    /* refuse_upload() sent a 413 */
 	int64_t refused_us; /* ... at this time */
-	char host[264]; /* normalised Host (sk_host_normalize) */
+	char host[264];	    /* normalised Host (sk_host_normalize) */
 	struct {
 		char *name, *value; /* value NULL: absent or ambiguous */
 		bool ambiguous;
@@ -198,8 +293,7 @@ sk_req_header(const struct sk_req *req, const char *name)
 }
 
 static enum MHD_Result
-add_size(void *cls, enum MHD_ValueKind kind, const char *key,
-	 const char *value)
+add_size(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	size_t *total = cls;
 
@@ -215,7 +309,8 @@ head_size(struct MHD_Connection *conn, const char *url)
 	size_t total = strlen(url) + 16;
 
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, add_size, &total);
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_size, &total);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_size,
+				  &total);
 	return total;
 }
 
@@ -281,8 +376,7 @@ struct hdr_ctx {
 };
 
 static enum MHD_Result
-hdr_scan(void *cls, enum MHD_ValueKind kind, const char *key,
-	 const char *value)
+hdr_scan(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct hdr_ctx *h = cls;
 
@@ -399,7 +493,8 @@ sk_resp_body_take(struct sk_resp *resp, int status, const char *content_type,
 		  char *body, size_t len)
 {
 	free(resp->content_type);
-	sk_freezero(resp->body, resp->body_len); /* a replaced body may hold secrets */
+	sk_freezero(resp->body,
+		    resp->body_len); /* a replaced body may hold secrets */
 	resp->status = status;
 	resp->content_type = xstrdup(resp, content_type);
 	resp->body = body;
@@ -449,9 +544,10 @@ sk_resp_page(struct sk_resp *resp, int status, const char *title,
 	char *s = NULL;
 
 	sk_buf_init(&b);
-	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head>"
-			"<meta charset=\"utf-8\"><meta name=\"viewport\" "
-			"content=\"width=device-width,initial-scale=1\"><title>");
+	sk_buf_adds(&b,
+		    "<!doctype html>\n<html lang=\"en\"><head>"
+		    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+		    "content=\"width=device-width,initial-scale=1\"><title>");
 	sk_buf_add_html(&b, title);
 	sk_buf_adds(&b,
 		    "</title><style>body{font-family:system-ui,sans-serif;"
@@ -564,10 +660,11 @@ client_ip(struct MHD_Connection *conn, struct sk_req *req)
 	}
 	memcpy(ip, peer, SK_IP_LEN);
 	if (sk_ipset_contains(trusted, peer)) {
-		fwd = strcmp(sk_daemon.cfg->http.forwarded_header, "forwarded") == 0;
+		fwd = strcmp(sk_daemon.cfg->http.forwarded_header,
+			     "forwarded") == 0;
 		sk_buf_init(&list);
-		(void)hdr_lines(conn, fwd ? "Forwarded" : "X-Forwarded-For", NULL,
-				&list);
+		(void)hdr_lines(conn, fwd ? "Forwarded" : "X-Forwarded-For",
+				NULL, &list);
 		if (!list.oom && list.data != NULL)
 			sk_forwarded_client(trusted, peer, list.data, fwd, ip);
 		sk_buf_free(&list);
@@ -660,7 +757,8 @@ has_header(const struct sk_resp *resp, const char *name)
 	size_t i;
 
 	for (i = 0; i < resp->nhdr; i++)
-		if (resp->hdr[i].name && strcasecmp(resp->hdr[i].name, name) == 0)
+		if (resp->hdr[i].name &&
+		    strcasecmp(resp->hdr[i].name, name) == 0)
 			return true;
 	return false;
 }
@@ -764,7 +862,8 @@ conn_guard(struct MHD_Connection *conn)
 static int
 head_refusal(struct MHD_Connection *conn, const char **why)
 {
-	struct hdr_ctx cl = hdr_lines(conn, MHD_HTTP_HEADER_CONTENT_LENGTH, NULL, NULL);
+	struct hdr_ctx cl =
+	    hdr_lines(conn, MHD_HTTP_HEADER_CONTENT_LENGTH, NULL, NULL);
 	struct hdr_ctx te =
 	    hdr_lines(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING, NULL, NULL);
 	const char *p;
@@ -783,14 +882,16 @@ head_refusal(struct MHD_Connection *conn, const char **why)
 		return 400;
 	}
 	if (cl.n > 0) {
-		for (p = cl.first; *p >= '0' && *p <= '9' && n <= UINT32_MAX; p++)
+		for (p = cl.first; *p >= '0' && *p <= '9' && n <= UINT32_MAX;
+		     p++)
 			n = n * 10 + (unsigned long long)(*p - '0');
 		if (p == cl.first || (*p != '\0' && n <= UINT32_MAX)) {
 			*why = "malformed Content-Length";
 			return 400;
 		}
 		/* Refused now, not after reading it all. */
-		if (n > (unsigned long long)sk_daemon.cfg->http.max_body_bytes) {
+		if (n >
+		    (unsigned long long)sk_daemon.cfg->http.max_body_bytes) {
 			*why = "request body too large";
 			return 413;
 		}
@@ -1140,8 +1241,9 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		sk_resp_json_error(&resp, 400, "invalid_request",
 				   "the Host header is missing");
 	} else if (host.n > 1 ||
-		   (host.n == 1 && sk_host_normalize(host.first, rc->host,
-						     sizeof(rc->host), NULL) != 0)) {
+		   (host.n == 1 &&
+		    sk_host_normalize(host.first, rc->host, sizeof(rc->host),
+				      NULL) != 0)) {
 		/* Nothing malformed may reach Location or a redirect_uri. */
 		sk_resp_refuse(&resp,
 			       rt != NULL ? rt->needs.answer : SK_ANSWER_JSON,
@@ -1149,29 +1251,32 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       "The Host header is malformed (a host name, "
 			       "IPv4 or [IPv6] address and an optional "
 			       "port).");
-	} else if (head_size(conn, url) > (size_t)sk_daemon.cfg->http.max_header_bytes) {
+	} else if (head_size(conn, url) >
+		   (size_t)sk_daemon.cfg->http.max_header_bytes) {
 		sk_resp_json_error(&resp, 431, "invalid_request",
 				   "request header fields too large");
 	} else if (rc->too_large || rc->body.oom) {
 		sk_resp_json_error(&resp, 413, "invalid_request",
 				   "request body too large");
 	} else if (rt == NULL && mismatch) {
-		sk_resp_header(&resp, MHD_HTTP_HEADER_ALLOW, allowed_methods(url));
+		sk_resp_header(&resp, MHD_HTTP_HEADER_ALLOW,
+			       allowed_methods(url));
 		sk_resp_json_error(&resp, 405, "invalid_request",
 				   "method not allowed on this path");
 	} else if (rt == NULL) {
 		sk_resp_json_error(&resp, 404, "not_found", "no such endpoint");
 	} else {
 		/* The tenant the Host names; then what the route declares. */
-		req.tenant = sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req));
+		req.tenant =
+		    sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req));
 		if (sk_pipeline(&req, &rt->needs, &resp) == 0 &&
 		    run_route(conn, rc, &req, rt, &resp)) {
 			atomic_fetch_sub(&in_flight, 1);
 			return MHD_YES; /* answered once resumed */
 		}
 	}
-	ret = answer(conn, &req, &resp, rt != NULL ? rt->needs.answer
-						 : SK_ANSWER_JSON);
+	ret = answer(conn, &req, &resp,
+		     rt != NULL ? rt->needs.answer : SK_ANSWER_JSON);
 	log_request(&req, rc, resp.status);
 	resp_clear(&resp);
 	sk_pipeline_done(&req);
@@ -1193,7 +1298,8 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	upjob_free(rc); /* the client left before its answer */
 	if (rc->body.data != NULL)
-		sk_memzero(rc->body.data, rc->body.cap); /* forms carry tokens */
+		sk_memzero(rc->body.data,
+			   rc->body.cap); /* forms carry tokens */
 	sk_buf_free(&rc->body);
 	for (i = 0; i < SK_ARRAY_SIZE(rc->cookie); i++) {
 		free(rc->cookie[i].name);
@@ -1225,14 +1331,14 @@ conn_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 
 	(void)cls;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn,
-					     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		ci = MHD_get_connection_info(
+		    conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		fi = MHD_get_connection_info(conn,
 					     MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (ci != NULL)
 			(void)sockaddr_ip(ci->client_addr, ip);
-		*socket_ctx = fi != NULL ? sk_connguard_open(ip, fi->connect_fd)
-					 : NULL;
+		*socket_ctx =
+		    fi != NULL ? sk_connguard_open(ip, fi->connect_fd) : NULL;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		sk_connguard_close((struct sk_conn **)socket_ctx);
 	}
@@ -1259,8 +1365,8 @@ sk_server_start(void)
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
-	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-			     MHD_USE_ERROR_LOG;
+	unsigned int flags =
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	memset(&sin, 0, sizeof(sin));
 	memset(&sin6, 0, sizeof(sin6));
@@ -1301,8 +1407,9 @@ sk_server_start(void)
 	daemon_h = MHD_start_daemon(
 	    flags, cfg->listen_port, accept_policy, NULL, access_handler, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned int)cfg->http.threads, MHD_OPTION_CONNECTION_LIMIT,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_SOCK_ADDR,
+	    sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http.threads,
+	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)cfg->http.max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->http.idle_timeout,
 	    /*

@@ -63,8 +63,9 @@ slot_for(const char *handle)
 	size_t i;
 
 	for (i = 2; i < 8 && handle[i] != '\0'; i++)
-		h = h * 16 + (unsigned)(handle[i] <= '9' ? handle[i] - '0'
-							 : handle[i] - 'a' + 10);
+		h = h * 16 + (unsigned)(handle[i] <= '9'
+					    ? handle[i] - '0'
+					    : handle[i] - 'a' + 10);
 	return &cache[h % CACHE_SLOTS];
 }
 

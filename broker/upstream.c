@@ -210,8 +210,8 @@ sk_upstream_submit(int provider, sk_upstream_job_fn *fn, void *arg)
 			pool.last_refusal_log = sk_wall_s();
 			sk_warn("upstream: provider %s busy (%d of %d requests "
 				"admitted, %zu in all): answering 503",
-				sk_daemon.cfg->providers[provider].id, p->admitted,
-				p->max, pool.admitted);
+				sk_daemon.cfg->providers[provider].id,
+				p->admitted, p->max, pool.admitted);
 		}
 		goto out;
 	}

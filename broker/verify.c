@@ -50,7 +50,8 @@ forwarded_url(struct sk_req *req)
 			    : "http";
 	if (host == NULL)
 		host = sk_req_host(req);
-	if (host[0] == '\0' || asprintf(&url, "%s://%s%s", proto, host, uri) < 0)
+	if (host[0] == '\0' ||
+	    asprintf(&url, "%s://%s%s", proto, host, uri) < 0)
 		return NULL;
 	if (sk_redirect_check_tenant(sk_daemon.cfg, req->tenant, url) != 0) {
 		free(url);
@@ -176,7 +177,8 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 		    "action=\"%s/logout\">"
 		    "<button id=\"logout\" type=\"submit\">Sign out</button>"
 		    "</form></body></html>\n",
-		    sk_path_prefix(sk_daemon.cfg), sk_path_prefix(sk_daemon.cfg));
+		    sk_path_prefix(sk_daemon.cfg),
+		    sk_path_prefix(sk_daemon.cfg));
 	sk_session_free(&s);
 	if (sk_buf_take(&b, &page) != 0) {
 		resp->oom = true;

@@ -1,4 +1,5 @@
-/* AES-256-GCM sealing of secrets at rest. See common/include/sekisho/crypto.h. */
+/* AES-256-GCM sealing of secrets at rest. See common/include/sekisho/crypto.h.
+ */
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
@@ -97,7 +98,8 @@ sk_aead_seal(const unsigned char key[SK_AEAD_KEY_LEN], const void *pt,
 	if (sk_random_bytes(buf + 1, NONCE_LEN) != 0)
 		goto out;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) != 1 ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) !=
+		1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad,
 			      (int)strlen(aad)) != 1 ||
 	    EVP_EncryptUpdate(ctx, buf + 1 + NONCE_LEN, &len, pt, (int)ptlen) !=
@@ -135,7 +137,8 @@ sk_aead_open(const unsigned char key[SK_AEAD_KEY_LEN], const char *sealed,
 		goto out;
 	}
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) != 1 ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf + 1) !=
+		1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad,
 			      (int)strlen(aad)) != 1 ||
 	    EVP_DecryptUpdate(ctx, pt, &len, buf + 1 + NONCE_LEN, (int)ptlen) !=

@@ -1,6 +1,6 @@
 /*
- * IP prefix sets (common/include/sekisho/ipset.h): each prefix becomes the range
- * [first, last] of 16-byte addresses; ranges are sorted and merged, and a
+ * IP prefix sets (common/include/sekisho/ipset.h): each prefix becomes the
+ * range [first, last] of 16-byte addresses; ranges are sorted and merged, and a
  * lookup bisects them. Big-endian bytes compare with memcmp in numeric
  * order, so no 128-bit arithmetic is needed.
  */
@@ -22,7 +22,7 @@ struct sk_ipset {
 	size_t n;
 };
 
-static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0,
+static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
 					   0, 0, 0, 0, 0xff, 0xff};
 
 int
@@ -142,7 +142,8 @@ sk_ipset_parse(const char *const *cidrs, size_t n, struct sk_ipset **out,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (cidrs[i] == NULL || parse_prefix(cidrs[i], &set->r[i]) != 0) {
+		if (cidrs[i] == NULL ||
+		    parse_prefix(cidrs[i], &set->r[i]) != 0) {
 			if (bad != NULL)
 				*bad = i;
 			r = SK_ERR_INVALID;
@@ -156,8 +157,10 @@ sk_ipset_parse(const char *const *cidrs, size_t n, struct sk_ipset **out,
 			struct range *cur = &set->r[w];
 			if (memcmp(set->r[i].lo, cur->hi, SK_IP_LEN) <= 0 ||
 			    next_of(cur->hi, set->r[i].lo)) {
-				if (memcmp(set->r[i].hi, cur->hi, SK_IP_LEN) > 0)
-					memcpy(cur->hi, set->r[i].hi, SK_IP_LEN);
+				if (memcmp(set->r[i].hi, cur->hi, SK_IP_LEN) >
+				    0)
+					memcpy(cur->hi, set->r[i].hi,
+					       SK_IP_LEN);
 			} else {
 				set->r[++w] = set->r[i];
 			}

@@ -84,8 +84,7 @@ format_time(char *out)
  * not fit ends in an ellipsis (*cut set). NULL when out of memory.
  */
 static json_t *
-make_string(const char *s, size_t len, size_t limit, char *scratch,
-	    bool *cut)
+make_string(const char *s, size_t len, size_t limit, char *scratch, bool *cut)
 {
 	size_t n, used;
 	json_t *v;
@@ -103,7 +102,8 @@ make_string(const char *s, size_t len, size_t limit, char *scratch,
 		while (n > 0 && n + ELLIPSIS_LEN > limit) {
 			do
 				n--;
-			while (n > 0 && ((unsigned char)scratch[n] & 0xc0) == 0x80);
+			while (n > 0 &&
+			       ((unsigned char)scratch[n] & 0xc0) == 0x80);
 		}
 		memcpy(scratch + n, ellipsis, ELLIPSIS_LEN);
 		n += ELLIPSIS_LEN;
@@ -120,8 +120,8 @@ key_ok(const char *k)
 	size_t i;
 
 	for (i = 0; k[i] != '\0'; i++)
-		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') ||
-		      k[i] == '_'))
+		if (!((k[i] >= 'a' && k[i] <= 'z') ||
+		      (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
 			return false;
 	return i > 0;
 }
@@ -162,9 +162,8 @@ put_num(char *line, size_t cap, size_t *pos, int64_t v, int decimals)
  * included; 0 when jansson failed.
  */
 static size_t
-render(char *line, size_t cap, const char *ts,
-       const struct sk_log_field *f, size_t n, json_t *const *sv,
-       size_t *esc, bool cut)
+render(char *line, size_t cap, const char *ts, const struct sk_log_field *f,
+       size_t n, json_t *const *sv, size_t *esc, bool cut)
 {
 	static const char mark[] = ",\"truncated\":true";
 	size_t pos = 0, i, d;

@@ -8,8 +8,7 @@
 #include <string.h>
 
 int
-sk_opts_start(struct sk_opts *o, const struct sk_opt *tab, size_t n,
-	      bool stop)
+sk_opts_start(struct sk_opts *o, const struct sk_opt *tab, size_t n, bool stop)
 {
 	size_t i, s = 0, l = 0;
 
@@ -28,9 +27,9 @@ sk_opts_start(struct sk_opts *o, const struct sk_opt *tab, size_t n,
 		}
 		if (tab[i].name != NULL) {
 			o->longopts[l].name = tab[i].name;
-			o->longopts[l].has_arg =
-			    tab[i].arg != NULL ? required_argument
-					       : no_argument;
+			o->longopts[l].has_arg = tab[i].arg != NULL
+						     ? required_argument
+						     : no_argument;
 			o->longopts[l].val = 256 + (int)i;
 			l++;
 		}

@@ -122,8 +122,8 @@ sk_b64url_encode(const void *in, size_t len, char **out)
 	if ((s = malloc((len + 2) / 3 * 4 + 1)) == NULL)
 		return SK_ERR_NOMEM;
 	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
-			     p[i + 2];
+		uint32_t v =
+		    (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 		s[o++] = b64url_alpha[(v >> 18) & 63];
 		s[o++] = b64url_alpha[(v >> 12) & 63];
 		s[o++] = b64url_alpha[(v >> 6) & 63];
@@ -403,8 +403,8 @@ sk_buf_add_urlenc(struct sk_buf *b, const char *s)
 		unsigned char c = (unsigned char)*s;
 		/* ASCII unreserved set (RFC 3986), not the locale's idea */
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-		    c == '~') {
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~') {
 			sk_buf_add(b, s, 1);
 			continue;
 		}
@@ -440,9 +440,9 @@ utf8_len(const unsigned char *s, size_t avail)
 	    (n > 3 && (s[3] & 0xc0) != 0x80))
 		return 0;
 	if ((s[0] == 0xe0 && s[1] < 0xa0) ||  /* overlong */
-	    (s[0] == 0xed && s[1] >= 0xa0) ||  /* surrogates */
-	    (s[0] == 0xf0 && s[1] < 0x90) ||   /* overlong */
-	    (s[0] == 0xf4 && s[1] >= 0x90))    /* above U+10FFFF */
+	    (s[0] == 0xed && s[1] >= 0xa0) || /* surrogates */
+	    (s[0] == 0xf0 && s[1] < 0x90) ||  /* overlong */
+	    (s[0] == 0xf4 && s[1] >= 0x90))   /* above U+10FFFF */
 		return 0;
 	return n;
 }
@@ -619,7 +619,8 @@ sk_form_get(const char *form, const char *name, bool *dup)
 	while (*p) {
 		const char *amp = strchr(p, '&');
 		size_t plen = amp ? (size_t)(amp - p) : strlen(p);
-		if (plen > nlen && p[nlen] == '=' && memcmp(p, name, nlen) == 0) {
+		if (plen > nlen && p[nlen] == '=' &&
+		    memcmp(p, name, nlen) == 0) {
 			if (found != NULL) {
 				if (dup != NULL)
 					*dup = true;
@@ -697,7 +698,8 @@ sk_read_file(const char *path, size_t maxlen, char **out, size_t *outlen,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			goto out; /* a read error must not yield a truncated file */
+			goto out; /* a read error must not yield a truncated
+				     file */
 		if (n == 0)
 			break;
 		len += (size_t)n;

@@ -257,7 +257,6 @@ cfg_check_clients(struct ctx *c)
 #define SESSION_WARN_MAX (30 * 86400) /* browser sessions: 30d */
 #define APP_SESSION_WARN_MAX (365 * 86400) /* app sessions: 1 year */
 
-
 /*
  * The master key is checked here, not only when the daemon starts: a
  * `sekisho -t` that says ok must mean the daemon can use it.
@@ -396,8 +395,7 @@ cfg_check_warnings(struct ctx *c)
 		    "clear: use https behind a TLS proxy)",
 		    cfg_quote(c, cfg->public_url));
 	if (cfg->public_url != NULL &&
-	    strncmp(cfg->public_url, "https://", 8) == 0 &&
-	    !cfg->cookie.secure)
+	    strncmp(cfg->public_url, "https://", 8) == 0 && !cfg->cookie.secure)
 		cfg_warn(c, cfg_line_or(c, &cfg->cookie.secure, c->root_line),
 			 "cookie.secure",
 			 "false while public_url is https (the session cookie "
@@ -411,8 +409,8 @@ cfg_check_warnings(struct ctx *c)
 		    "password (anyone on that network can read and change "
 		    "sessions: set redis.password_file, or use a Unix socket)",
 		    cfg_quote(c, cfg->redis.host));
-	warn_long(c, &cfg->session.idle_timeout, SESSION_WARN_MAX,
-		  c->root_line, "session.idle_timeout", "36h");
+	warn_long(c, &cfg->session.idle_timeout, SESSION_WARN_MAX, c->root_line,
+		  "session.idle_timeout", "36h");
 	warn_long(c, &cfg->session.absolute_timeout, SESSION_WARN_MAX,
 		  c->root_line, "session.absolute_timeout", "7d");
 	for (i = 0; i < cfg->ntenants; i++) {

@@ -37,8 +37,7 @@ sk_config_load(const char *path, const struct sk_provider_kind *const *kinds,
 	c.root_line = 1;
 	c.kinds = kinds;
 	if ((c.cfg = calloc(1, sizeof(*c.cfg))) == NULL ||
-	    (c.cfg->path = strdup(path)) == NULL ||
-	    cfg_kinds_init(&c) != 0) {
+	    (c.cfg->path = strdup(path)) == NULL || cfg_kinds_init(&c) != 0) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
@@ -243,7 +242,6 @@ sk_config_client_sees(const struct sk_client_conf *c, const char *tenant_id)
 			return true;
 	return false;
 }
-
 
 bool
 sk_strlist_has_ci(const struct sk_strlist *l, const char *v)

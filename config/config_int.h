@@ -22,8 +22,8 @@
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define SECRET_MAX_BYTES 4096
-#define KEY_MAX 192	   /* longest dotted key we print */
-#define UNIX_PATH_MAX 107  /* sizeof(sun_path) - 1 on Linux */
+#define KEY_MAX 192	  /* longest dotted key we print */
+#define UNIX_PATH_MAX 107 /* sizeof(sun_path) - 1 on Linux */
 
 /* Where a field got its value, for messages of the cross-check pass. */
 struct lineref {
@@ -68,9 +68,9 @@ struct ctx {
 	/* The provider types known (NULL-terminated), as handed to
 	 * sk_config_load(), and their names for messages. */
 	const struct sk_provider_kind *const *kinds;
-	char *type_list;    /* "google, microsoft, ... or oidc" */
-	char *hmac_list;    /* the types that verify HS256 id_tokens */
-	char *alg_what;	    /* what id_token_algs allows */
+	char *type_list; /* "google, microsoft, ... or oidc" */
+	char *hmac_list; /* the types that verify HS256 id_tokens */
+	char *alg_what;	 /* what id_token_algs allows */
 	struct scratch *scratch;
 	size_t nscratch;
 	struct foreign *foreign;
@@ -130,8 +130,8 @@ struct kw {
 };
 
 /* report.c: problems, warnings, the line registry */
-void cfg_report(struct ctx *c, int line, const char *key, const char *fmt,
-		...) __attribute__((format(printf, 4, 5)));
+void cfg_report(struct ctx *c, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void cfg_warn(struct ctx *c, int line, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* All problems of a list, in file order, one per line; *out newly
@@ -162,12 +162,11 @@ bool cfg_is_null(const yaml_node_t *n);
  * owned. False after reporting. With secret set, the value is never
  * printed.
  */
-bool cfg_get_scalar(struct ctx *c, yaml_node_t *n, const char *key,
-		    bool secret, const char **out, bool *fromenv);
+bool cfg_get_scalar(struct ctx *c, yaml_node_t *n, const char *key, bool secret,
+		    const char **out, bool *fromenv);
 bool cfg_get_string(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 		    const char *key, char **out);
-bool cfg_get_seq(struct ctx *c, yaml_node_t *n, const char *key,
-		 size_t *count);
+bool cfg_get_seq(struct ctx *c, yaml_node_t *n, const char *key, size_t *count);
 yaml_node_t *cfg_seq_item(struct ctx *c, yaml_node_t *n, size_t i);
 void *cfg_field(void *obj, const struct kw *kw);
 /* Walks a mapping node through a keyword table into obj; 0 or

@@ -103,8 +103,7 @@ cfg_late_defaults(struct sk_config *cfg)
 	if (cfg->http.forwarded_header == NULL &&
 	    (cfg->http.forwarded_header = strdup("x-forwarded-for")) == NULL)
 		return SK_ERR_NOMEM;
-	if (cfg->log_level == NULL &&
-	    (cfg->log_level = strdup("info")) == NULL)
+	if (cfg->log_level == NULL && (cfg->log_level = strdup("info")) == NULL)
 		return SK_ERR_NOMEM;
 	if (cfg->keys.algorithm == NULL &&
 	    (cfg->keys.algorithm = strdup("ES256")) == NULL)

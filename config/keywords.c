@@ -185,7 +185,6 @@ kw_mfa(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
 	return 0;
 }
 
-
 /* Keyword tables */
 
 static const struct kw redis_kw[] = {
@@ -290,7 +289,8 @@ static const struct kw http_kw[] = {
      .fn = cfg_kw_duration,
      .off = offsetof(struct sk_config, http.request_timeout)},
     /* Removed: it trusted X-Forwarded-* from any peer. */
-    {.name = "trust_forwarded", .fn = cfg_kw_removed,
+    {.name = "trust_forwarded",
+     .fn = cfg_kw_removed,
      .what = "was removed (use http.trusted_proxies: [CIDR, ...], the "
 	     "proxies whose X-Forwarded-For is read; client headers are "
 	     "never trusted otherwise)"},
@@ -348,7 +348,6 @@ static const char host_what[] =
     "is not a hostname (a DNS name or IP address, optionally with :port, "
     "e.g. login.example.com or 127.0.0.1:8080)";
 static const char domain_what[] = "is not a domain name (e.g. example.com)";
-
 
 static const struct kw tenant_kw[] = {
     {.name = "id",
@@ -568,8 +567,8 @@ static const struct kwtab client_tab = {.kw = client_kw,
 					.n = SK_ARRAY_SIZE(client_kw)};
 
 static int
-kw_tenants(struct ctx *c, const struct kw *kw, yaml_node_t *n,
-	   const char *key, void *obj)
+kw_tenants(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+	   void *obj)
 {
 	struct sk_config *cfg = obj;
 
@@ -591,8 +590,8 @@ kw_providers(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 }
 
 static int
-kw_clients(struct ctx *c, const struct kw *kw, yaml_node_t *n,
-	   const char *key, void *obj)
+kw_clients(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+	   void *obj)
 {
 	struct sk_config *cfg = obj;
 
@@ -602,8 +601,9 @@ kw_clients(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 }
 
 static const struct kw top_kw[] = {
-    {.name = "listen", .fn = kw_listen, .off = offsetof(struct sk_config,
-							 listen_host)},
+    {.name = "listen",
+     .fn = kw_listen,
+     .off = offsetof(struct sk_config, listen_host)},
     {.name = "public_url",
      .fn = cfg_kw_str,
      .off = offsetof(struct sk_config, public_url),

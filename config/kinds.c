@@ -31,7 +31,7 @@ kind_names(const struct sk_provider_kind *const *kinds, bool hmac_only,
 		if (hmac_only && !kinds[i]->hmac_id_tokens)
 			continue;
 		sk_buf_addf(&b, "%s%s",
-			    n == 0	       ? ""
+			    n == 0	     ? ""
 			    : n + 1 == total ? " or "
 					     : ", ",
 			    kinds[i]->type);
@@ -48,13 +48,12 @@ cfg_kinds_init(struct ctx *c)
 	if (kind_names(c->kinds, false, &c->type_list) != 0 ||
 	    kind_names(c->kinds, true, &c->hmac_list) != 0)
 		return SK_ERR_NOMEM;
-	if (asprintf(&c->alg_what,
-		     "is not an id_token algorithm (RS256, RS384, RS512, "
-		     "PS256, PS384, PS512, ES256, ES384, ES512%s%s)",
-		     strcmp(c->hmac_list, "none") != 0 ? ", or HS256 for type "
-						       : "",
-		     strcmp(c->hmac_list, "none") != 0 ? c->hmac_list : "") <
-	    0) {
+	if (asprintf(
+		&c->alg_what,
+		"is not an id_token algorithm (RS256, RS384, RS512, "
+		"PS256, PS384, PS512, ES256, ES384, ES512%s%s)",
+		strcmp(c->hmac_list, "none") != 0 ? ", or HS256 for type " : "",
+		strcmp(c->hmac_list, "none") != 0 ? c->hmac_list : "") < 0) {
 		c->alg_what = NULL;
 		return SK_ERR_NOMEM;
 	}
@@ -182,8 +181,7 @@ foreign_add(struct ctx *c, const struct sk_provider_conf *p, int line,
 {
 	struct foreign *n;
 
-	if ((n = reallocarray(c->foreign, c->nforeign + 1, sizeof(*n))) ==
-	    NULL)
+	if ((n = reallocarray(c->foreign, c->nforeign + 1, sizeof(*n))) == NULL)
 		return SK_ERR_NOMEM;
 	c->foreign = n;
 	n = &c->foreign[c->nforeign++];
@@ -293,7 +291,8 @@ cfg_kind_keys_walk(struct ctx *c, yaml_node_t *item, const char *ikey,
 		if (c->nomem)
 			return SK_ERR_NOMEM;
 		/* Without a valid type (reported) there is no "other". */
-		if (owner != p->kind && p->kind != NULL && key_set(ck, target) &&
+		if (owner != p->kind && p->kind != NULL &&
+		    key_set(ck, target) &&
 		    (r = foreign_add(c, p, line, ck, owner)) != 0)
 			return r;
 	}
@@ -312,16 +311,16 @@ cfg_kind_foreign_report(struct ctx *c, size_t i)
 		for (j = 0; j < kind->nkeys; j++) {
 			for (n = 0; n < c->nforeign; n++) {
 				f = &c->foreign[n];
-				if (f->provider != i || f->key != &kind->keys[j])
+				if (f->provider != i ||
+				    f->key != &kind->keys[j])
 					continue;
-				snprintf(key, sizeof(key), "providers[%zu].%s", i,
-					 f->key->name);
-				cfg_report(c, f->line, key,
-					   "only for type %s%s%s%s",
-					   f->owner->type,
-					   f->key->only ? " (" : "",
-					   f->key->only ? f->key->only : "",
-					   f->key->only ? ")" : "");
+				snprintf(key, sizeof(key), "providers[%zu].%s",
+					 i, f->key->name);
+				cfg_report(
+				    c, f->line, key, "only for type %s%s%s%s",
+				    f->owner->type, f->key->only ? " (" : "",
+				    f->key->only ? f->key->only : "",
+				    f->key->only ? ")" : "");
 			}
 		}
 	}

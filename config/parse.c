@@ -209,8 +209,8 @@ cfg_get_seq(struct ctx *c, yaml_node_t *n, const char *key, size_t *count)
 			   kind_name(n));
 		return false;
 	}
-	*count = (size_t)(n->data.sequence.items.top -
-			  n->data.sequence.items.start);
+	*count =
+	    (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	return true;
 }
 
@@ -389,8 +389,8 @@ cfg_kw_bool(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
 
 /* A decimal integer in [kw->min, kw->max]; false after reporting. */
 static bool
-get_number(struct ctx *c, const struct kw *kw, yaml_node_t *n,
-	   const char *key, int64_t *out)
+get_number(struct ctx *c, const struct kw *kw, yaml_node_t *n, const char *key,
+	   int64_t *out)
 {
 	const char *v;
 	char *end;
@@ -634,8 +634,7 @@ report_syntax(struct ctx *c, const yaml_parser_t *p, const char *text,
 	}
 	if (p->context != NULL)
 		snprintf(ctxbuf, sizeof(ctxbuf), " (%s that starts at line %d)",
-			 p->context,
-			 (int)p->context_mark.line + 1);
+			 p->context, (int)p->context_mark.line + 1);
 	cfg_report(c, line, "YAML syntax error", "%s%s",
 		   p->problem ? p->problem : "unknown problem", ctxbuf);
 }

@@ -14,9 +14,9 @@
 
 /* Messages */
 
-static void
-add_problem(struct ctx *c, bool warning, int line, const char *key,
-	    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void add_problem(struct ctx *c, bool warning, int line, const char *key,
+			const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 /* Appends one problem (or warning) line; ap is consumed. */
 static void

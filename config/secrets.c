@@ -41,8 +41,8 @@ store_secret(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 
 /* Notes a secret file for cfg_check_secret_files(). */
 static void
-remember_secret_file(struct ctx *c, const char *key, int line,
-		     const char *path, const struct stat *st)
+remember_secret_file(struct ctx *c, const char *key, int line, const char *path,
+		     const struct stat *st)
 {
 	struct secret_file *n;
 	size_t ncap;
@@ -140,7 +140,6 @@ cfg_kw_secret_file(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	sk_strfreezero(s);
 	return r;
 }
-
 
 /* Linux's POSIX access ACL (system.posix_acl_access), little-endian. */
 #define ACL_XATTR "system.posix_acl_access"

@@ -17,8 +17,8 @@ provider_names(struct sk_buf *b, const struct sk_config *cfg)
 
 	for (i = 0; i < cfg->nproviders; i++) {
 		const char *id = cfg->providers[i].id;
-		if (id == NULL || sk_config_provider(cfg, id) !=
-				      &cfg->providers[i])
+		if (id == NULL ||
+		    sk_config_provider(cfg, id) != &cfg->providers[i])
 			continue; /* unset, or a duplicate already listed */
 		sk_buf_addf(b, "%s%s", n++ ? ", " : "", id);
 	}

@@ -366,8 +366,6 @@ cfg_check_issuer(char *s, const char **why)
 	return url_ok(s, &https, why);
 }
 
-
-
 bool
 cfg_check_cidr(char *s, const char **why)
 {
@@ -382,8 +380,6 @@ cfg_check_forwarded_header(char *s, const char **why)
 	cfg_lowercase(s);
 	return cfg_check_oneof(s, v);
 }
-
-
 
 bool
 cfg_check_abs_path(char *s, const char **why)
@@ -477,9 +473,9 @@ cfg_check_redirect_uri(char *s, const char **why)
 bool
 cfg_check_id_token_alg(char *s, const char **why)
 {
-	static const char *const algs[] = {
-	    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-	    "ES256", "ES384", "ES512", "HS256", NULL};
+	static const char *const algs[] = {"RS256", "RS384", "RS512", "PS256",
+					   "PS384", "PS512", "ES256", "ES384",
+					   "ES512", "HS256", NULL};
 	return cfg_check_oneof(s, algs);
 }
 

@@ -79,8 +79,7 @@ domain_ok(const char *s)
 }
 
 static bool
-google_iss_ok(void *ctx, const char *md_issuer, const json_t *idt,
-	      char **why)
+google_iss_ok(void *ctx, const char *md_issuer, const json_t *idt, char **why)
 {
 	(void)ctx;
 	return sk_google_iss_matches(md_issuer, sk_json_str(idt, "iss"));

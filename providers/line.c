@@ -94,7 +94,8 @@ line_create(const struct sk_provider_conf *conf, void **priv)
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return SK_ERR_NOMEM;
 	if (conf->ext != NULL)
-		l->bot_prompt = ((const struct line_conf *)conf->ext)->bot_prompt;
+		l->bot_prompt =
+		    ((const struct line_conf *)conf->ext)->bot_prompt;
 	if ((r = sk_alg_bits((const char *const *)conf->id_token_algs.v,
 			     conf->id_token_algs.n, &params.algs)) != 0)
 		goto out;

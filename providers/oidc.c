@@ -49,11 +49,10 @@ static const struct {
 	const char *alg;
 	unsigned bit;
 } known_algs[] = {
-    {"RS256", SK_ALG_RS256}, {"RS384", SK_ALG_RS384},
-    {"RS512", SK_ALG_RS512}, {"PS256", SK_ALG_PS256},
-    {"PS384", SK_ALG_PS384}, {"PS512", SK_ALG_PS512},
-    {"ES256", SK_ALG_ES256}, {"ES384", SK_ALG_ES384},
-    {"ES512", SK_ALG_ES512}, {"HS256", SK_ALG_HS256},
+    {"RS256", SK_ALG_RS256}, {"RS384", SK_ALG_RS384}, {"RS512", SK_ALG_RS512},
+    {"PS256", SK_ALG_PS256}, {"PS384", SK_ALG_PS384}, {"PS512", SK_ALG_PS512},
+    {"ES256", SK_ALG_ES256}, {"ES384", SK_ALG_ES384}, {"ES512", SK_ALG_ES512},
+    {"HS256", SK_ALG_HS256},
 };
 #define NALGS SK_ARRAY_SIZE(known_algs)
 #define ASYMMETRIC_ALGS (~(unsigned)SK_ALG_HS256)
@@ -220,8 +219,10 @@ parse_metadata(struct sk_oidc *o, const char *body, struct metadata **out,
 	else
 		ok = sk_ct_streq(iss, o->issuer);
 	if (!ok) {
-		sk_why(why, "discovery: issuer does not match the configured "
-			    "issuer %s", o->issuer);
+		sk_why(why,
+		       "discovery: issuer does not match the configured "
+		       "issuer %s",
+		       o->issuer);
 		goto out;
 	}
 	m->issuer = strdup(iss);
@@ -256,8 +257,8 @@ parse_metadata(struct sk_oidc *o, const char *body, struct metadata **out,
 		m->auth_basic = false;
 		json_array_foreach(auth, k, v) {
 			if (json_is_string(v) &&
-			    strcmp(json_string_value(v), "client_secret_basic") ==
-				0)
+			    strcmp(json_string_value(v),
+				   "client_secret_basic") == 0)
 				m->auth_basic = true;
 		}
 	}
@@ -332,7 +333,8 @@ parse_jwks(const char *text, struct keyset **out)
 		    (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0))
 			continue;
 		if (sk_jwk_import(k, &pkey) != 0)
-			continue; /* a key we cannot use is skipped, not fatal */
+			continue; /* a key we cannot use is skipped, not fatal
+				   */
 		kid = sk_json_str(k, "kid");
 		ks->keys[ks->n] = pkey;
 		ks->kids[ks->n] = kid ? strdup(kid) : NULL;
@@ -378,8 +380,8 @@ metadata_copy(const struct metadata *src)
 	md->jwks_uri = strdup(src->jwks_uri);
 	md->userinfo_endpoint =
 	    src->userinfo_endpoint ? strdup(src->userinfo_endpoint) : NULL;
-	if (!md->issuer || !md->authorization_endpoint ||
-	    !md->token_endpoint || !md->jwks_uri ||
+	if (!md->issuer || !md->authorization_endpoint || !md->token_endpoint ||
+	    !md->jwks_uri ||
 	    (src->userinfo_endpoint && !md->userinfo_endpoint)) {
 		metadata_free(md);
 		return NULL;
@@ -614,7 +616,8 @@ find_key(const struct keyset *ks, enum sk_jws_alg alg, const char *kid,
 		if (!sk_jws_key_fits(ks->keys[i], alg))
 			continue;
 		if (kid != NULL) {
-			if (ks->kids[i] != NULL && strcmp(ks->kids[i], kid) == 0)
+			if (ks->kids[i] != NULL &&
+			    strcmp(ks->kids[i], kid) == 0)
 				return ks->keys[i];
 			continue;
 		}
@@ -701,8 +704,10 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 	if (bit == 0 || (allowed & bit) == 0) {
 		/* none, unlisted algorithms and HS256 where not configured
 		 * stop here, before any key is touched. */
-		sk_why(why, "id_token: algorithm %.16s not allowed for this "
-			    "provider", alg ? alg : "(missing)");
+		sk_why(why,
+		       "id_token: algorithm %.16s not allowed for this "
+		       "provider",
+		       alg ? alg : "(missing)");
 		goto out;
 	}
 	if (bit == SK_ALG_HS256) {
@@ -718,7 +723,8 @@ verify_id_token(struct sk_oidc *o, const char *token, const char *nonce,
 	again:
 		key = find_key(ks, sk_jws_alg(jws), kid, &ambiguous);
 		if (key == NULL && !refetched && !ambiguous) {
-			/* Perhaps the provider rotated its keys: refetch once. */
+			/* Perhaps the provider rotated its keys: refetch once.
+			 */
 			keyset_unref(ks);
 			ks = NULL;
 			metadata_free(md);
@@ -1001,8 +1007,8 @@ exchange_answer(struct sk_oidc *o, long status, const char *body,
 	/* Only a JSON true counts: a string "true" or anything else is
 	 * "not verified" (fail closed). */
 	id->email_verified =
-	    id->email != NULL && json_is_true(json_object_get(claims,
-							      "email_verified"));
+	    id->email != NULL &&
+	    json_is_true(json_object_get(claims, "email_verified"));
 	if (id->issuer == NULL || id->subject == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
@@ -1042,8 +1048,7 @@ sk_oidc_fuzz_discovery(struct sk_oidc *o, const char *body)
 }
 
 int
-sk_oidc_fuzz_preload(struct sk_oidc *o, const char *discovery,
-		     const char *jwks)
+sk_oidc_fuzz_preload(struct sk_oidc *o, const char *discovery, const char *jwks)
 {
 	struct metadata *m = NULL;
 	struct keyset *ks = NULL;

@@ -24,16 +24,13 @@ struct sk_provider {
 /* Every type, each defined in its own file next to its ops; the order is
  * that of messages listing them. */
 extern const struct sk_provider_kind sk_provider_google_kind,
-    sk_provider_microsoft_kind, sk_provider_line_kind,
-    sk_provider_github_kind, sk_provider_oidc_kind;
+    sk_provider_microsoft_kind, sk_provider_line_kind, sk_provider_github_kind,
+    sk_provider_oidc_kind;
 
 const struct sk_provider_kind *const sk_provider_kinds[] = {
-    &sk_provider_google_kind,
-    &sk_provider_microsoft_kind,
-    &sk_provider_line_kind,
-    &sk_provider_github_kind,
-    &sk_provider_oidc_kind,
-    NULL,
+    &sk_provider_google_kind, &sk_provider_microsoft_kind,
+    &sk_provider_line_kind,   &sk_provider_github_kind,
+    &sk_provider_oidc_kind,   NULL,
 };
 
 static const struct sk_provider_kind *
@@ -57,7 +54,8 @@ sk_provider_create(const struct sk_provider_conf *conf,
 
 	*out = NULL;
 	/* A configuration built by hand (tests) names only the type. */
-	if ((kind = conf->kind) == NULL && (kind = kind_find(conf->type)) == NULL)
+	if ((kind = conf->kind) == NULL &&
+	    (kind = kind_find(conf->type)) == NULL)
 		return SK_ERR_CONFIG;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return SK_ERR_NOMEM;
@@ -119,8 +117,8 @@ sk_provider_exchange(struct sk_provider *p, const struct sk_code_exchange *x,
 }
 
 int
-sk_provider_admits(const struct sk_tenant_conf *t,
-		   const struct sk_identity *id, const char **reason)
+sk_provider_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
+		   const char **reason)
 {
 	const struct sk_provider_kind *kind = kind_find(id->type);
 

@@ -32,8 +32,8 @@ struct sk_form_kv {
  * HTTP answer came (unreachable, refused URL, too large, timed out,
  * shutting down).
  */
-int sk_http_fetch(const char *url, const struct sk_form_kv *form,
-		  size_t nform, const char *basic_user, const char *basic_pass,
+int sk_http_fetch(const char *url, const struct sk_form_kv *form, size_t nform,
+		  const char *basic_user, const char *basic_pass,
 		  const char *bearer, int64_t timeout_s, char **body,
 		  long *status);
 
@@ -142,8 +142,9 @@ struct sk_oidc_hooks {
 };
 
 struct sk_oidc_params {
-	const char *issuer;	   /* the expected issuer; copied */
-	const char *discovery_url; /* NULL: {issuer}/.well-known/openid-configuration */
+	const char *issuer; /* the expected issuer; copied */
+	const char *
+	    discovery_url; /* NULL: {issuer}/.well-known/openid-configuration */
 	/*
 	 * Allowed id_token algorithms (SK_ALG_*). 0: those the discovery
 	 * document lists, asymmetric only. SK_ALG_HS256 needs allow_hmac.
@@ -178,8 +179,7 @@ bool sk_oidc_authorize_offline(struct sk_oidc *o);
  * exactly, and then name tid itself. tid must be a lowercase GUID. Pure
  * (unit-tested).
  */
-bool sk_ms_iss_matches(const char *md_issuer, const char *iss,
-		       const char *tid);
+bool sk_ms_iss_matches(const char *md_issuer, const char *iss, const char *tid);
 /* True for a lowercase GUID (8-4-4-4-12 hex digits). */
 bool sk_ms_guid_ok(const char *s);
 /*

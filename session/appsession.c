@@ -493,8 +493,8 @@ use(const char *token, const char *client_id, bool rotate, char **refresh,
 	a->amr = sk_reply_strdup(rep, 6);
 	a->roles = sk_reply_strdup(rep, 7);
 	a->client_id = sk_reply_strdup(rep, 8);
-	a->abs_exp = rep->elem[9]->str ? strtoll(rep->elem[9]->str, NULL, 10)
-				       : 0;
+	a->abs_exp =
+	    rep->elem[9]->str ? strtoll(rep->elem[9]->str, NULL, 10) : 0;
 	snprintf(a->handle, sizeof(a->handle), "a_%s", family);
 	if (!a->user_id || !a->tenant || !a->client_id ||
 	    strcmp(a->user_id, uid) != 0) {
@@ -513,8 +513,8 @@ out:
 }
 
 int
-sk_app_session_refresh(const char *token, const char *client_id,
-		       char **refresh, struct sk_app_session **out)
+sk_app_session_refresh(const char *token, const char *client_id, char **refresh,
+		       struct sk_app_session **out)
 {
 	return use(token, client_id, true, refresh, out);
 }

@@ -1,15 +1,16 @@
 /*
  * A cap on the sign-ins started and not finished per client address
- * (session/include/sekisho/session.h). Each unauthenticated GET /login/{provider}
- * stores a state record for session.login_timeout; without a cap one
- * client fills Redis with them (14,000 a second were measured).
+ * (session/include/sekisho/session.h). Each unauthenticated GET
+ * /login/{provider} stores a state record for session.login_timeout; without a
+ * cap one client fills Redis with them (14,000 a second were measured).
  *
  * One sorted set per address (SK_KEY_PENDING_LOGINS, schema_int.h):
  * member = SHA-256 hex of a state, score = when it expires (Redis TIME);
- * the key itself expires with its newest member. Checked and recorded in one Lua script at Redis TIME, so concurrent
- * requests on any instance cannot pass the cap together. A finished (or
- * failed) callback takes its member out, so only sign-ins really in
- * progress count: a whole office behind one NAT address can sign in.
+ * the key itself expires with its newest member. Checked and recorded in one
+ * Lua script at Redis TIME, so concurrent requests on any instance cannot pass
+ * the cap together. A finished (or failed) callback takes its member out, so
+ * only sign-ins really in progress count: a whole office behind one NAT address
+ * can sign in.
  */
 #include "sekisho/err.h"
 #include "sekisho/session.h"

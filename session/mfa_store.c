@@ -131,7 +131,8 @@ enrol_names(const char *tenant, const char *user, const char *handle,
 		      (handle[i] >= 'a' && handle[i] <= 'f')))
 			return false;
 	snprintf(key, SK_KEY_LEN, SK_KEY_ENROL, user, handle + 2);
-	snprintf(aad, SK_LABEL_LEN, SK_AAD_TOTP_ENROL, tenant, user, handle + 2);
+	snprintf(aad, SK_LABEL_LEN, SK_AAD_TOTP_ENROL, tenant, user,
+		 handle + 2);
 	return true;
 }
 
@@ -212,7 +213,8 @@ dk_fetch(const char *tenant, const unsigned char *candidate,
 			if ((r = dk_may_create(tenant)) == SK_ERR_LOST) {
 				sk_error(
 				    "mfa: the data key of tenant %s is missing "
-				    "from Redis, but one was stored before (%s): "
+				    "from Redis, but one was stored before "
+				    "(%s): "
 				    "refusing to make a new one, which would "
 				    "break every TOTP factor of the tenant; "
 				    "two-step verification fails closed until "
@@ -710,12 +712,12 @@ static struct sk_script enrol_load_script = {
 
 /*
  * KEYS: totp, rc, the session's enrolment key, user hash (marked "totp":
- * a factor exists; see signin_script). ARGV: the pending seed checked, the seed to activate (re-sealed for its purpose), the step of
- * the code used, replace flag, then the recovery-code hashes. The pending
- * seed must be this session's and unchanged (a second tab may have
- * started over); an active factor is replaced only when the caller proved
- * the current one. Pending fields of the version before per-session
- * enrolment are dropped.
+ * a factor exists; see signin_script). ARGV: the pending seed checked, the seed
+ * to activate (re-sealed for its purpose), the step of the code used, replace
+ * flag, then the recovery-code hashes. The pending seed must be this session's
+ * and unchanged (a second tab may have started over); an active factor is
+ * replaced only when the caller proved the current one. Pending fields of the
+ * version before per-session enrolment are dropped.
  */
 static struct sk_script enrol_finish_script = {
     .src = "local now = tonumber(redis.call('TIME')[1])\n"
@@ -938,14 +940,13 @@ out:
 }
 
 int
-sk_mfa_enrol_finish(const char *tenant, const char *user_id,
-		    const char *handle, const char *code, bool replace,
-		    struct sk_mfa_codes *codes, int64_t *nowp)
+sk_mfa_enrol_finish(const char *tenant, const char *user_id, const char *handle,
+		    const char *code, bool replace, struct sk_mfa_codes *codes,
+		    int64_t *nowp)
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
-	char ekey[SK_KEY_LEN], aad[SK_LABEL_LEN], *sealed = NULL,
-	    *pseed = NULL;
+	char ekey[SK_KEY_LEN], aad[SK_LABEL_LEN], *sealed = NULL, *pseed = NULL;
 	char hashes[SK_MFA_RECOVERY_CODES][HMAC_HEX + 1];
 	struct sk_reply *rep = NULL;
 	struct sk_cmd c;

@@ -1,4 +1,5 @@
-/* Sessions and pending sign-ins in Redis. See session/include/sekisho/session.h. */
+/* Sessions and pending sign-ins in Redis. See
+ * session/include/sekisho/session.h. */
 #include "sekisho/session.h"
 #include "schema_int.h"
 #include "session_int.h"
@@ -103,22 +104,23 @@ static struct sk_script create_script = {
  * Returns 14 values: the 13 fields, then TIME.
  */
 static struct sk_script get_script = {
-    .src = "local v = redis.call('HMGET', KEYS[1], 'user', 'tenant',\n"
-	   "  'email', 'name', 'provider', 'created', 'abs', 'idle', 'amr',\n"
-	   "  'roles', 'rv', 'pend', 'mfa_at')\n"
-	   "if not v[1] then return false end\n"
-	   "local t = redis.call('TIME')\n"
-	   "local now = tonumber(t[1])\n"
-	   "local abs = tonumber(v[7])\n"
-	   "if not abs or now >= abs then\n"
-	   "  redis.call('DEL', KEYS[1])\n"
-	   "  return false\n"
-	   "end\n"
-	   "if not v[12] then\n"
-	   "  redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[8]), abs - now))\n"
-	   "end\n"
-	   "v[14] = t[1]\n"
-	   "return v\n",
+    .src =
+	"local v = redis.call('HMGET', KEYS[1], 'user', 'tenant',\n"
+	"  'email', 'name', 'provider', 'created', 'abs', 'idle', 'amr',\n"
+	"  'roles', 'rv', 'pend', 'mfa_at')\n"
+	"if not v[1] then return false end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1])\n"
+	"local abs = tonumber(v[7])\n"
+	"if not abs or now >= abs then\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"  return false\n"
+	"end\n"
+	"if not v[12] then\n"
+	"  redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[8]), abs - now))\n"
+	"end\n"
+	"v[14] = t[1]\n"
+	"return v\n",
 };
 
 /*
@@ -128,30 +130,31 @@ static struct sk_script get_script = {
  * session is ended instead of promoted. KEYS: session, user hash.
  */
 static struct sk_script mfa_complete_script = {
-    .src = "local v = redis.call('HMGET', KEYS[1], 'abs', 'idle', 'amr')\n"
-	   "if not v[1] then return false end\n"
-	   "if redis.call('HGET', KEYS[2], 'disabled') == '1' then\n"
-	   "  redis.call('DEL', KEYS[1])\n"
-	   "  return false\n"
-	   "end\n"
-	   "local now = tonumber(redis.call('TIME')[1])\n"
-	   "local abs = tonumber(v[1])\n"
-	   "if not abs or now >= abs then\n"
-	   "  redis.call('DEL', KEYS[1])\n"
-	   "  return false\n"
-	   "end\n"
-	   "local amr = v[3] or ''\n"
-	   "local have = {}\n"
-	   "for w in string.gmatch(amr, '%S+') do have[w] = true end\n"
-	   "for _, w in ipairs({'otp', 'mfa'}) do\n"
-	   "  if not have[w] then\n"
-	   "    if amr == '' then amr = w else amr = amr .. ' ' .. w end\n"
-	   "  end\n"
-	   "end\n"
-	   "redis.call('HSET', KEYS[1], 'amr', amr, 'mfa_at', now)\n"
-	   "redis.call('HDEL', KEYS[1], 'pend')\n"
-	   "redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[2]), abs - now))\n"
-	   "return now\n",
+    .src =
+	"local v = redis.call('HMGET', KEYS[1], 'abs', 'idle', 'amr')\n"
+	"if not v[1] then return false end\n"
+	"if redis.call('HGET', KEYS[2], 'disabled') == '1' then\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"  return false\n"
+	"end\n"
+	"local now = tonumber(redis.call('TIME')[1])\n"
+	"local abs = tonumber(v[1])\n"
+	"if not abs or now >= abs then\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"  return false\n"
+	"end\n"
+	"local amr = v[3] or ''\n"
+	"local have = {}\n"
+	"for w in string.gmatch(amr, '%S+') do have[w] = true end\n"
+	"for _, w in ipairs({'otp', 'mfa'}) do\n"
+	"  if not have[w] then\n"
+	"    if amr == '' then amr = w else amr = amr .. ' ' .. w end\n"
+	"  end\n"
+	"end\n"
+	"redis.call('HSET', KEYS[1], 'amr', amr, 'mfa_at', now)\n"
+	"redis.call('HDEL', KEYS[1], 'pend')\n"
+	"redis.call('EXPIRE', KEYS[1], math.min(tonumber(v[2]), abs - now))\n"
+	"return now\n",
 };
 
 /* Liveness for introspection: exists, not past its end, jti not revoked. */

@@ -124,8 +124,9 @@ sk_store_check_durable(bool require_persistence, char *why, size_t whylen)
 	if (info("persistence", &rep) != 0 ||
 	    sk_store_info_field(rep->str, "aof_enabled", aof, sizeof(aof)) !=
 		0) {
-		snprintf(why, whylen, "cannot read aof_enabled (INFO "
-				      "persistence refused)");
+		snprintf(why, whylen,
+			 "cannot read aof_enabled (INFO "
+			 "persistence refused)");
 		r = require_persistence ? SK_ERR_CONFIG : 0;
 		goto out;
 	}

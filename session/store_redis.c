@@ -68,7 +68,8 @@ conn_key_make(void)
 static struct timeval
 ms_to_tv(int64_t ms)
 {
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	struct timeval tv = {.tv_sec = ms / 1000,
+			     .tv_usec = (ms % 1000) * 1000};
 	return tv;
 }
 
@@ -123,8 +124,7 @@ note_failure(struct conn *c, const char *what)
 	int64_t now = sk_monotonic_us();
 
 	atomic_fetch_add(&store_errors, 1);
-	c->backoff_us = c->backoff_us == 0 ? BACKOFF_MIN_US
-					   : c->backoff_us * 2;
+	c->backoff_us = c->backoff_us == 0 ? BACKOFF_MIN_US : c->backoff_us * 2;
 	if (c->backoff_us > BACKOFF_MAX_US)
 		c->backoff_us = BACKOFF_MAX_US;
 	c->next_try_us = now + c->backoff_us;
@@ -286,7 +286,8 @@ copy_reply(const redisReply *in, struct sk_reply **out)
 			goto nomem;
 		for (i = 0; i < in->elements; i++) {
 			r->nelem = i + 1;
-			if ((ret = copy_reply(in->element[i], &r->elem[i])) != 0) {
+			if ((ret = copy_reply(in->element[i], &r->elem[i])) !=
+			    0) {
 				sk_reply_free(&r);
 				return ret;
 			}
@@ -349,7 +350,8 @@ run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
 		return r;
 	rep = redisCommandArgv(ctx, argc, argv, lens);
 	if (rep == NULL) {
-		/* Transport failure: the context is unusable; reconnect later. */
+		/* Transport failure: the context is unusable; reconnect later.
+		 */
 		note_failure(&tconn, ctx->errstr[0] ? ctx->errstr : "no reply");
 		conn_drop(&tconn);
 		return SK_ERR_STORE;

@@ -22,7 +22,13 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
-enum kty { KTY_NONE, KTY_RSA, KTY_EC, KTY_OKP, KTY_OCT };
+enum kty {
+	KTY_NONE,
+	KTY_RSA,
+	KTY_EC,
+	KTY_OKP,
+	KTY_OCT
+};
 
 static const struct {
 	const char *name;

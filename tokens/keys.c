@@ -265,8 +265,8 @@ keyset_finish(struct keyset *ks)
 			goto out;
 		r = SK_ERR_NOMEM;
 		json_object_set_new(jwk, "kid", json_string(ks->keys[i].kid));
-		json_object_set_new(jwk, "alg",
-				    json_string(sk_jws_alg_name(ks->keys[i].alg)));
+		json_object_set_new(
+		    jwk, "alg", json_string(sk_jws_alg_name(ks->keys[i].alg)));
 		json_object_set_new(jwk, "use", json_string("sig"));
 		json_array_append_new(keys, jwk);
 	}
@@ -426,11 +426,10 @@ out:
 }
 
 static int
-store_key(EVP_PKEY *pkey, enum sk_jws_alg alg, int64_t now,
-	  int64_t activate_at, char **kidp)
+store_key(EVP_PKEY *pkey, enum sk_jws_alg alg, int64_t now, int64_t activate_at,
+	  char **kidp)
 {
-	char *kid = NULL, *pem = NULL, *sealed = NULL, *val = NULL,
-	     aad[160];
+	char *kid = NULL, *pem = NULL, *sealed = NULL, *val = NULL, aad[160];
 	json_t *j = NULL;
 	int r;
 
@@ -545,7 +544,8 @@ sk_keys_reload(void)
 		 * sessions were lost with them.
 		 */
 		keyset_unref(ks);
-		sk_warn("keys: the keyset is gone from Redis; creating a new one");
+		sk_warn(
+		    "keys: the keyset is gone from Redis; creating a new one");
 		return bootstrap();
 	}
 	retire_old(ks);
@@ -689,9 +689,10 @@ sk_keys_init(const struct sk_config *cfg,
 	if (r == SK_ERR_CONFIG)
 		return r;
 	if (r != 0)
-		sk_warn("keys: cannot load the signing keys yet (%s); not ready "
-			"until Redis answers",
-			sk_err_str(r));
+		sk_warn(
+		    "keys: cannot load the signing keys yet (%s); not ready "
+		    "until Redis answers",
+		    sk_err_str(r));
 	if (pthread_create(&ks_state.reloader, NULL, reloader_main, NULL) == 0)
 		ks_state.reloader_running = true;
 	return 0;
@@ -759,8 +760,8 @@ sk_keys_list(char **out)
 	for (i = 0; ks != NULL && i < ks->n; i++) {
 		const struct key *k = &ks->keys[i];
 		/* File keys other than the first are only published. */
-		const char *state = (ssize_t)i == ks->active ? "active"
-				    : ks_state.from_files    ? "published"
+		const char *state = (ssize_t)i == ks->active   ? "active"
+				    : ks_state.from_files      ? "published"
 				    : k->activate_at > ks->now ? "next"
 							       : "retiring";
 		sk_buf_addf(&b, "%s %s %s activate_at=%lld\n", k->kid,

@@ -37,32 +37,38 @@ static void
 usage(FILE *f)
 {
 	/* The commands are the usage; their options are not listed apart. */
-	sk_opts_usage(f,
-		"usage: sekishoctl COMMAND [OPTIONS]\n"
-		"\n"
-		"commands:\n"
-		"  version                   print the version\n"
-		"  check-config [-c FILE]    check a configuration file\n"
-		"                            (default " DEFAULT_CONFIG ")\n"
-		"  keys list [-c FILE]       list the signing keys\n"
-		"  keys rotate [-c FILE] [--delay DURATION]\n"
-		"                            add a signing key; it is published\n"
-		"                            at once and signs after\n"
-		"                            keys.rotation_delay (or DURATION)\n"
-		"  users disable|enable [-c FILE] USER_ID\n"
-		"                            disable a user (ending all sessions,\n"
-		"                            app sessions and codes in one step)\n"
-		"                            or enable again\n"
-		"  master-key rewrap [-c FILE] --new-key FILE\n"
-		"                            re-seal everything sealed under\n"
-		"                            keys.master_key_file with the key\n"
-		"                            in FILE (safe to run again)\n"
-		"  help                      print this help\n",
-		NULL, 0);
+	sk_opts_usage(
+	    f,
+	    "usage: sekishoctl COMMAND [OPTIONS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  version                   print the version\n"
+	    "  check-config [-c FILE]    check a configuration file\n"
+	    "                            (default " DEFAULT_CONFIG ")\n"
+	    "  keys list [-c FILE]       list the signing keys\n"
+	    "  keys rotate [-c FILE] [--delay DURATION]\n"
+	    "                            add a signing key; it is published\n"
+	    "                            at once and signs after\n"
+	    "                            keys.rotation_delay (or DURATION)\n"
+	    "  users disable|enable [-c FILE] USER_ID\n"
+	    "                            disable a user (ending all sessions,\n"
+	    "                            app sessions and codes in one step)\n"
+	    "                            or enable again\n"
+	    "  master-key rewrap [-c FILE] --new-key FILE\n"
+	    "                            re-seal everything sealed under\n"
+	    "                            keys.master_key_file with the key\n"
+	    "                            in FILE (safe to run again)\n"
+	    "  help                      print this help\n",
+	    NULL, 0);
 }
 
 /* Every option of every command: each takes the ones it needs. */
-enum { OPT_CONFIG, OPT_HELP, OPT_DELAY, OPT_NEW_KEY };
+enum {
+	OPT_CONFIG,
+	OPT_HELP,
+	OPT_DELAY,
+	OPT_NEW_KEY
+};
 static const struct sk_opt opts[] = {
     [OPT_CONFIG] = {'c', NULL, "FILE", NULL},
     [OPT_HELP] = {'h', NULL, NULL, NULL},
@@ -148,8 +154,9 @@ load_opts(int argc, char **argv, struct sk_config **cfg, int *rest,
 			path = arg;
 		} else if (opt == OPT_DELAY && delay != NULL) {
 			if (sk_parse_duration(arg, delay) != 0) {
-				fprintf(stderr, "sekishoctl: --delay %s: not a "
-						"duration (e.g. 90s, 5m)\n",
+				fprintf(stderr,
+					"sekishoctl: --delay %s: not a "
+					"duration (e.g. 90s, 5m)\n",
 					arg);
 				return 2;
 			}
@@ -192,8 +199,8 @@ cmd_keys(int argc, char **argv)
 	int rest, r, ret = 1;
 
 	sk_memzero(master, sizeof(master));
-	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
-			 strcmp(argv[1], "rotate") != 0)) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "rotate") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -208,9 +215,10 @@ cmd_keys(int argc, char **argv)
 	}
 	files = cfg->keys.signing_key_files.n > 0;
 	if (files && rotate) {
-		fprintf(stderr, "sekishoctl: keys come from "
-				"keys.signing_key_files: rotate by editing that "
-				"list\n");
+		fprintf(stderr,
+			"sekishoctl: keys come from "
+			"keys.signing_key_files: rotate by editing that "
+			"list\n");
 		goto out;
 	}
 	/* File keys are listed without the master key (it seals only the
@@ -361,8 +369,9 @@ cmd_master_key(int argc, char **argv)
 		goto out;
 	}
 	if (sk_key_file_read(new_path, new_key) != 0) {
-		fprintf(stderr, "sekishoctl: %s: not a 256-bit key (64 hex "
-				"characters, e.g. `openssl rand -hex 32`)\n",
+		fprintf(stderr,
+			"sekishoctl: %s: not a 256-bit key (64 hex "
+			"characters, e.g. `openssl rand -hex 32`)\n",
 			new_path);
 		goto out;
 	}

@@ -7,10 +7,10 @@
  * The first byte picks the mode:
  *   'S'  the rest is a claims object; the harness signs it (ES256, kid
  *        "k1") with the provider's key (tokens/jose.c, the stack that
- *        verifies it too), so the fuzzer reaches the claim checks. A string "now" as iat or exp becomes the current time
- *        (exp: plus five minutes), so seeds stay fresh.
- *   else the rest is the answer as the token endpoint sent it. Accepting
- *        one would mean a forged signature passed: abort.
+ *        verifies it too), so the fuzzer reaches the claim checks. A string
+ * "now" as iat or exp becomes the current time (exp: plus five minutes), so
+ * seeds stay fresh. else the rest is the answer as the token endpoint sent it.
+ * Accepting one would mean a forged signature passed: abort.
  */
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -115,7 +115,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size - 1] = '\0';
 	own = data[0] == 'S';
 	answer = own ? signed_answer(s) : s;
-	if (answer != NULL && sk_oidc_fuzz_answer(core, answer, NONCE, &id) == 0) {
+	if (answer != NULL &&
+	    sk_oidc_fuzz_answer(core, answer, NONCE, &id) == 0) {
 		/* Only claims we signed can pass, and then whole. */
 		if (!own || id->subject == NULL || id->subject[0] == '\0' ||
 		    strcmp(id->issuer, ISSUER) != 0 ||

@@ -30,8 +30,10 @@ under_domain(const char *a, size_t n)
 	while (h < n && a[h] != ':')
 		h++;
 	for (i = 0; i < h; i++)
-		if (!((a[i] >= 'a' && a[i] <= 'z') || (a[i] >= 'A' && a[i] <= 'Z') ||
-		      (a[i] >= '0' && a[i] <= '9') || a[i] == '-' || a[i] == '.'))
+		if (!((a[i] >= 'a' && a[i] <= 'z') ||
+		      (a[i] >= 'A' && a[i] <= 'Z') ||
+		      (a[i] >= '0' && a[i] <= '9') || a[i] == '-' ||
+		      a[i] == '.'))
 			return 0;
 	for (i = h + 1; i < n; i++)
 		if (a[i] < '0' || a[i] > '9')

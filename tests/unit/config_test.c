@@ -162,8 +162,7 @@ expect_errors(const char *yaml, const char *const *lines)
 	size_t i;
 
 	sk_buf_init(&want);
-	for (i = 0; lines[i] != NULL; i++)
-	{
+	for (i = 0; lines[i] != NULL; i++) {
 		char *l = subst(lines[i]);
 		sk_buf_addf(&want, "PATH:%s\n", l);
 		free(l);
@@ -188,31 +187,31 @@ expect_errors(const char *yaml, const char *const *lines)
 		sk_buf_adds(&got, p);
 		assert_int_equal(sk_buf_take(&got, &g), 0);
 		if (strcmp(g, w) != 0)
-			fail_msg("errors differ\n--- got:\n%s--- want:\n%s", g, w);
+			fail_msg("errors differ\n--- got:\n%s--- want:\n%s", g,
+				 w);
 		free(g);
 	}
 	free(errs);
 	free(w);
 }
 
-#define EXPECT(yaml, ...)                                                  \
-	do {                                                               \
-		const char *const lines_[] = {__VA_ARGS__, NULL};          \
-		expect_errors(yaml, lines_);                               \
+#define EXPECT(yaml, ...)                                                      \
+	do {                                                                   \
+		const char *const lines_[] = {__VA_ARGS__, NULL};              \
+		expect_errors(yaml, lines_);                                   \
 	} while (0)
 
 /* The smallest valid file: 11 lines, so appended keys start at line 12. */
 /* The smallest valid file but a secret; more keys go into redis:. */
-#define MIN_REDIS(redis_more)                                              \
-	"public_url: \"https://login.example.com\"\n"                      \
-	"redis:\n"                                                         \
-	"  url: \"unix:///run/sekisho/redis.sock\"\n" redis_more            \
-	"tenants:\n"                                                       \
-	"  - id: default\n"                                                \
-	"    providers: [google]\n"                                        \
-	"providers:\n"                                                     \
-	"  - id: google\n"                                                 \
-	"    type: google\n"                                               \
+#define MIN_REDIS(redis_more)                                                  \
+	"public_url: \"https://login.example.com\"\n"                          \
+	"redis:\n"                                                             \
+	"  url: \"unix:///run/sekisho/redis.sock\"\n" redis_more "tenants:\n"  \
+	"  - id: default\n"                                                    \
+	"    providers: [google]\n"                                            \
+	"providers:\n"                                                         \
+	"  - id: google\n"                                                     \
+	"    type: google\n"                                                   \
 	"    client_id: \"abc.apps.googleusercontent.com\"\n"
 
 #define MIN_HEAD MIN_REDIS("")
@@ -298,7 +297,8 @@ test_full(void **state)
 
 	setenv("SK_TEST_CORP_ID", "sekisho-corp", 1);
 	setenv("SK_TEST_CORP_SECRET", "corp-secret-from-env", 1);
-	setenv("SK_TEST_REPORTS_SECRET", "reports-secret-0123456789abcdefgh", 1);
+	setenv("SK_TEST_REPORTS_SECRET", "reports-secret-0123456789abcdefgh",
+	       1);
 	cfg = load_ok(full_yaml);
 
 	assert_string_equal(cfg->path, cfgpath);
@@ -336,7 +336,8 @@ test_full(void **state)
 
 	assert_string_equal(cfg->log_level, "debug");
 	assert_int_equal(cfg->allowed_redirect_hosts.n, 2);
-	assert_string_equal(cfg->allowed_redirect_hosts.v[0], "app.example.com");
+	assert_string_equal(cfg->allowed_redirect_hosts.v[0],
+			    "app.example.com");
 	assert_string_equal(cfg->allowed_redirect_hosts.v[1],
 			    "api.example.com:8443");
 
@@ -463,8 +464,9 @@ test_defaults(void **state)
 	assert_int_equal(cfg->session.login_timeout, 600);
 	assert_int_equal(cfg->session.max_pending_logins_per_ip, 20);
 	assert_true(cfg->redis.require_persistence);
-	assert_int_equal(cfg->http.threads,
-			 ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu);
+	assert_int_equal(cfg->http.threads, ncpu < 1	 ? 1
+					    : ncpu > 256 ? 256
+							 : ncpu);
 	assert_int_equal(cfg->http.max_connections, 1024);
 	assert_int_equal(cfg->http.idle_timeout, 30);
 	assert_int_equal(cfg->http.max_header_bytes, 8192);
@@ -536,7 +538,8 @@ test_redis_and_listen_forms(void **state)
 		else
 			assert_null(cfg->redis.host);
 		if (r[i].unix_path != NULL)
-			assert_string_equal(cfg->redis.unix_path, r[i].unix_path);
+			assert_string_equal(cfg->redis.unix_path,
+					    r[i].unix_path);
 		else
 			assert_null(cfg->redis.unix_path);
 		if (r[i].host != NULL) {
@@ -570,8 +573,7 @@ test_redis_and_listen_forms(void **state)
 static void
 test_unknown_keys(void **state)
 {
-	EXPECT("listn: \"127.0.0.1:8080\"\n" MIN
-	       "redis2: {}\n",
+	EXPECT("listn: \"127.0.0.1:8080\"\n" MIN "redis2: {}\n",
 	       "1: listn: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
@@ -682,8 +684,8 @@ static void
 test_bad_listen(void **state)
 {
 	static const char *const bad[] = {
-	    "localhost:8080", "127.0.0.1",	"127.0.0.1:0", "127.0.0.1:65536",
-	    "::1:8080",	      "[::1]",		"[::1]8080",   "1.2.3:80",
+	    "localhost:8080", "127.0.0.1",     "127.0.0.1:0", "127.0.0.1:65536",
+	    "::1:8080",	      "[::1]",	       "[::1]8080",   "1.2.3:80",
 	    "127.0.0.1:80x",  "[fe80::zz]:80",
 	};
 	char yaml[1024], line[512];
@@ -691,11 +693,12 @@ test_bad_listen(void **state)
 
 	for (i = 0; i < SK_ARRAY_SIZE(bad); i++) {
 		snprintf(yaml, sizeof(yaml), "listen: \"%s\"\n%s", bad[i], MIN);
-		snprintf(line, sizeof(line),
-			 "1: listen: \"%s\" is not an address and port (an IPv4 "
-			 "address or [IPv6] address, then :port 1-65535, e.g. "
-			 "127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)",
-			 bad[i]);
+		snprintf(
+		    line, sizeof(line),
+		    "1: listen: \"%s\" is not an address and port (an IPv4 "
+		    "address or [IPv6] address, then :port 1-65535, e.g. "
+		    "127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)",
+		    bad[i]);
 		EXPECT(yaml, line);
 	}
 }
@@ -704,12 +707,16 @@ static void
 test_bad_urls(void **state)
 {
 	static const char *const bad[] = {
-	    "ftp://login.example.com",	     "https://",
-	    "https://login.example.com/?a=1", "https://login.example.com/#x",
-	    "login.example.com",	     "https://login example.com",
+	    "ftp://login.example.com",
+	    "https://",
+	    "https://login.example.com/?a=1",
+	    "https://login.example.com/#x",
+	    "login.example.com",
+	    "https://login example.com",
 	    "https://login.example.com:99999",
 	    /* libcurl reads the host as 127.0.0.1: the text rules did not */
-	    "http://127.1:8080",	     "https://0x7f.0.0.1/realm",
+	    "http://127.1:8080",
+	    "https://0x7f.0.0.1/realm",
 	};
 	char yaml[1024], line[512];
 	size_t i;
@@ -717,11 +724,12 @@ test_bad_urls(void **state)
 	for (i = 0; i < SK_ARRAY_SIZE(bad); i++) {
 		snprintf(yaml, sizeof(yaml), "%s    issuer: \"%s\"\n", MIN,
 			 bad[i]);
-		snprintf(line, sizeof(line),
-			 "12: providers[0].issuer: \"%s\" is not a valid issuer "
-			 "URL (http:// or https:// with a host, optional port "
-			 "and path; no query or fragment)",
-			 bad[i]);
+		snprintf(
+		    line, sizeof(line),
+		    "12: providers[0].issuer: \"%s\" is not a valid issuer "
+		    "URL (http:// or https:// with a host, optional port "
+		    "and path; no query or fragment)",
+		    bad[i]);
 		EXPECT(yaml, line);
 	}
 	/* plain http issuers: loopback only (the client refuses the rest) */
@@ -730,11 +738,12 @@ test_bad_urls(void **state)
 	       "http on a host that is not loopback (codes, client secrets and "
 	       "tokens would cross the network in clear: use https; http only "
 	       "for 127.0.0.0/8, [::1] or localhost)");
-	EXPECT(MIN "    issuer: \"http://127.0.0.1.example.com:9400\"\n",
-	       "12: providers[0].issuer: \"http://127.0.0.1.example.com:9400\" "
-	       "is plain http on a host that is not loopback (codes, client "
-	       "secrets and tokens would cross the network in clear: use https; "
-	       "http only for 127.0.0.0/8, [::1] or localhost)");
+	EXPECT(
+	    MIN "    issuer: \"http://127.0.0.1.example.com:9400\"\n",
+	    "12: providers[0].issuer: \"http://127.0.0.1.example.com:9400\" "
+	    "is plain http on a host that is not loopback (codes, client "
+	    "secrets and tokens would cross the network in clear: use https; "
+	    "http only for 127.0.0.0/8, [::1] or localhost)");
 	/* public_url: the value is echoed, except when it holds user info */
 	EXPECT("public_url: \"https://login.example.com/?x=1\"\n"
 	       "redis: {url: \"unix:///r.sock\"}\n"
@@ -781,76 +790,80 @@ test_bad_urls(void **state)
 static void
 test_bad_values(void **state)
 {
-	EXPECT(MIN "cookie:\n"
-		   "  secure: maybe\n"
-		   "  name: \"__Host-sk\"\n"
-		   "http:\n"
-		   "  threads: 0\n"
-		   "  max_header_bytes: 8k\n"
-		   "  max_body_bytes: 2000000\n"
-		   "log_level: verbose\n"
-		   "allowed_redirect_hosts: [\"app.example.com/x\", \"*.example.com\"]\n",
-	       "13: cookie.secure: \"maybe\" is not a boolean (true, false, yes "
-	       "or no)",
-	       "14: cookie.name: \"__Host-sk\" is not a valid cookie name (1 to "
-	       "32 of A-Z, a-z, 0-9, _ and -; without a __Host- or __Secure- "
-	       "prefix, added when secure)",
-	       "16: http.threads: \"0\" is out of range (1 to 256)",
-	       "17: http.max_header_bytes: \"8k\" is not a number (1024 to "
-	       "65536)",
-	       "18: http.max_body_bytes: \"2000000\" is out of range (1024 to "
-	       "1048576)",
-	       "19: log_level: \"verbose\" is not a log level (error, warn, "
-	       "info or debug)",
-	       "20: allowed_redirect_hosts[0]: \"app.example.com/x\" is not a "
-	       "hostname (a DNS name or IP address, optionally with :port, "
-	       "e.g. login.example.com or 127.0.0.1:8080)",
-	       "20: allowed_redirect_hosts[1]: \"*.example.com\" is not a "
-	       "hostname (a DNS name or IP address, optionally with :port, "
-	       "e.g. login.example.com or 127.0.0.1:8080)");
-	EXPECT("public_url: \"https://login.example.com\"\n"
-	       "redis: {url: \"unix:///r.sock\"}\n"
-	       "tenants:\n"
-	       "  - id: Default\n"
-	       "    mfa: always\n"
-	       "    providers: [google]\n"
-	       "    allowed_hd: [\"example.com:443\"]\n"
-	       "    allowed_tid: [\"not-a-guid\"]\n"
-	       "providers:\n"
-	       "  - id: google\n"
-	       "    type: saml\n"
-	       "    client_id: \"a b\"\n"
-	       "    client_secret_file: @G@\n"
-	       "    scopes: []\n",
-	       "4: tenants[0].id: \"Default\" is not a valid tenant id (1 to 64 "
-	       "of a-z, 0-9, _ and -)",
-	       "5: tenants[0].mfa: \"always\" is not an MFA policy (required, "
-	       "optional or admins)",
-	       "7: tenants[0].allowed_hd[0]: \"example.com:443\" is not a domain "
-	       "name (e.g. example.com)",
-	       "8: tenants[0].allowed_tid[0]: \"not-a-guid\" is not an Entra "
-	       "tenant id (a GUID such as "
-	       "72f988bf-86f1-41af-91ab-2d7cd011db47)",
-	       "11: providers[0].type: \"saml\" is not a provider type (google, "
-	       "microsoft, line, github or oidc)",
-	       "12: providers[0].client_id: \"a b\" is not a valid client id (1 "
-	       "to 512 printable characters, no spaces)",
-	       "14: providers[0].scopes: empty list (at least one is "
-	       "required)");
+	EXPECT(
+	    MIN "cookie:\n"
+		"  secure: maybe\n"
+		"  name: \"__Host-sk\"\n"
+		"http:\n"
+		"  threads: 0\n"
+		"  max_header_bytes: 8k\n"
+		"  max_body_bytes: 2000000\n"
+		"log_level: verbose\n"
+		"allowed_redirect_hosts: [\"app.example.com/x\", "
+		"\"*.example.com\"]\n",
+	    "13: cookie.secure: \"maybe\" is not a boolean (true, false, yes "
+	    "or no)",
+	    "14: cookie.name: \"__Host-sk\" is not a valid cookie name (1 to "
+	    "32 of A-Z, a-z, 0-9, _ and -; without a __Host- or __Secure- "
+	    "prefix, added when secure)",
+	    "16: http.threads: \"0\" is out of range (1 to 256)",
+	    "17: http.max_header_bytes: \"8k\" is not a number (1024 to "
+	    "65536)",
+	    "18: http.max_body_bytes: \"2000000\" is out of range (1024 to "
+	    "1048576)",
+	    "19: log_level: \"verbose\" is not a log level (error, warn, "
+	    "info or debug)",
+	    "20: allowed_redirect_hosts[0]: \"app.example.com/x\" is not a "
+	    "hostname (a DNS name or IP address, optionally with :port, "
+	    "e.g. login.example.com or 127.0.0.1:8080)",
+	    "20: allowed_redirect_hosts[1]: \"*.example.com\" is not a "
+	    "hostname (a DNS name or IP address, optionally with :port, "
+	    "e.g. login.example.com or 127.0.0.1:8080)");
+	EXPECT(
+	    "public_url: \"https://login.example.com\"\n"
+	    "redis: {url: \"unix:///r.sock\"}\n"
+	    "tenants:\n"
+	    "  - id: Default\n"
+	    "    mfa: always\n"
+	    "    providers: [google]\n"
+	    "    allowed_hd: [\"example.com:443\"]\n"
+	    "    allowed_tid: [\"not-a-guid\"]\n"
+	    "providers:\n"
+	    "  - id: google\n"
+	    "    type: saml\n"
+	    "    client_id: \"a b\"\n"
+	    "    client_secret_file: @G@\n"
+	    "    scopes: []\n",
+	    "4: tenants[0].id: \"Default\" is not a valid tenant id (1 to 64 "
+	    "of a-z, 0-9, _ and -)",
+	    "5: tenants[0].mfa: \"always\" is not an MFA policy (required, "
+	    "optional or admins)",
+	    "7: tenants[0].allowed_hd[0]: \"example.com:443\" is not a domain "
+	    "name (e.g. example.com)",
+	    "8: tenants[0].allowed_tid[0]: \"not-a-guid\" is not an Entra "
+	    "tenant id (a GUID such as "
+	    "72f988bf-86f1-41af-91ab-2d7cd011db47)",
+	    "11: providers[0].type: \"saml\" is not a provider type (google, "
+	    "microsoft, line, github or oidc)",
+	    "12: providers[0].client_id: \"a b\" is not a valid client id (1 "
+	    "to 512 printable characters, no spaces)",
+	    "14: providers[0].scopes: empty list (at least one is "
+	    "required)");
 }
 
 static void
 test_inline_secret_refused(void **state)
 {
-	EXPECT(MIN_HEAD "    client_secret: \"GOCSPX-abcdef\"\n"
-			"clients:\n"
-			"  - client_id: billing\n"
-			"    client_secret: hunter2hunter2hunter2\n"
-			"    tenants: all\n",
-	       "11: providers[0].client_secret: inline secrets are refused (use "
-	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")",
-	       "14: clients[0].client_secret: inline secrets are refused (use "
-	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
+	EXPECT(
+	    MIN_HEAD "    client_secret: \"GOCSPX-abcdef\"\n"
+		     "clients:\n"
+		     "  - client_id: billing\n"
+		     "    client_secret: hunter2hunter2hunter2\n"
+		     "    tenants: all\n",
+	    "11: providers[0].client_secret: inline secrets are refused (use "
+	    "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")",
+	    "14: clients[0].client_secret: inline secrets are refused (use "
+	    "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis:\n"
 	       "  url: \"unix:///r.sock\"\n"
@@ -977,33 +990,34 @@ test_unknown_provider(void **state)
 static void
 test_duplicates(void **state)
 {
-	EXPECT("public_url: \"https://login.example.com\"\n"
-	       "redis: {url: \"unix:///r.sock\"}\n"
-	       "tenants:\n"
-	       "  - id: acme\n"
-	       "    hostnames: [a.example, b.example]\n"
-	       "    providers: [google, google]\n"
-	       "  - id: acme\n"
-	       "    hostnames: [c.example, B.Example]\n"
-	       "    providers: [google]\n"
-	       "providers:\n"
-	       "  - {id: google, type: google, client_id: x, "
-	       "client_secret_file: @G@}\n"
-	       "  - {id: google, type: github, client_id: y, "
-	       "client_secret_file: @G@}\n"
-	       "clients:\n"
-	       "  - {client_id: billing, client_secret_file: @C@, tenants: all}\n"
-	       "  - {client_id: billing, client_secret_file: @C@, tenants: all}\n",
-	       "6: tenants[0].providers[1]: \"google\" is listed twice (first "
-	       "at line 6)",
-	       "7: tenants[1].id: duplicate id \"acme\" (already used at line 4)",
-	       "8: tenants[1].hostnames[1]: \"b.example\" is already a hostname "
-	       "of tenant \"acme\" at line 5 (each hostname belongs to one "
-	       "tenant)",
-	       "12: providers[1].id: duplicate id \"google\" (already used at "
-	       "line 11)",
-	       "15: clients[1].client_id: duplicate client id \"billing\" "
-	       "(already used at line 14)");
+	EXPECT(
+	    "public_url: \"https://login.example.com\"\n"
+	    "redis: {url: \"unix:///r.sock\"}\n"
+	    "tenants:\n"
+	    "  - id: acme\n"
+	    "    hostnames: [a.example, b.example]\n"
+	    "    providers: [google, google]\n"
+	    "  - id: acme\n"
+	    "    hostnames: [c.example, B.Example]\n"
+	    "    providers: [google]\n"
+	    "providers:\n"
+	    "  - {id: google, type: google, client_id: x, "
+	    "client_secret_file: @G@}\n"
+	    "  - {id: google, type: github, client_id: y, "
+	    "client_secret_file: @G@}\n"
+	    "clients:\n"
+	    "  - {client_id: billing, client_secret_file: @C@, tenants: all}\n"
+	    "  - {client_id: billing, client_secret_file: @C@, tenants: all}\n",
+	    "6: tenants[0].providers[1]: \"google\" is listed twice (first "
+	    "at line 6)",
+	    "7: tenants[1].id: duplicate id \"acme\" (already used at line 4)",
+	    "8: tenants[1].hostnames[1]: \"b.example\" is already a hostname "
+	    "of tenant \"acme\" at line 5 (each hostname belongs to one "
+	    "tenant)",
+	    "12: providers[1].id: duplicate id \"google\" (already used at "
+	    "line 11)",
+	    "15: clients[1].client_id: duplicate client id \"billing\" "
+	    "(already used at line 14)");
 }
 
 static void
@@ -1118,24 +1132,26 @@ test_syntax_error(void **state)
 static void
 test_wrong_kinds(void **state)
 {
-	EXPECT(MIN "listen: {host: x}\n"
-		   "session:\n"
-		   "  - idle_timeout: 1h\n"
-		   "allowed_redirect_hosts: app.example.com\n"
-		   "http:\n"
-		   "  threads: [4]\n"
-		   "cookie:\n",
-	       "12: listen: expected a single value, got a mapping",
-	       "13: session: expected a mapping, got a list (keys: "
-	       "idle_timeout, absolute_timeout, login_timeout, "
-	       "max_pending_logins_per_ip)",
-	       "15: allowed_redirect_hosts: expected a list, got a single value",
-	       "17: http.threads: expected a single value, got a list",
-	       "18: cookie: expected a mapping, got nothing (keys: secure, "
-	       "name)");
+	EXPECT(
+	    MIN "listen: {host: x}\n"
+		"session:\n"
+		"  - idle_timeout: 1h\n"
+		"allowed_redirect_hosts: app.example.com\n"
+		"http:\n"
+		"  threads: [4]\n"
+		"cookie:\n",
+	    "12: listen: expected a single value, got a mapping",
+	    "13: session: expected a mapping, got a list (keys: "
+	    "idle_timeout, absolute_timeout, login_timeout, "
+	    "max_pending_logins_per_ip)",
+	    "15: allowed_redirect_hosts: expected a list, got a single value",
+	    "17: http.threads: expected a single value, got a list",
+	    "18: cookie: expected a mapping, got nothing (keys: secure, "
+	    "name)");
 	EXPECT("- public_url: x\n",
 	       "1: (top level): expected a mapping, got a list (keys: listen, "
-	       "public_url, redis, cookie, session, http, keys, tokens, log_level, "
+	       "public_url, redis, cookie, session, http, keys, tokens, "
+	       "log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
 	       "strict_modes, strict_hosts)");
 	EXPECT(MIN "clients:\n  - billing\n",
@@ -1166,60 +1182,64 @@ test_missing_file(void **state)
 	struct sk_config *cfg = (struct sk_config *)1;
 	char *errs = NULL;
 
-	assert_int_equal(sk_config_load("/nonexistent/sekisho.yaml", sk_provider_kinds, &cfg,
-					&errs),
+	assert_int_equal(sk_config_load("/nonexistent/sekisho.yaml",
+					sk_provider_kinds, &cfg, &errs),
 			 SK_ERR_IO);
 	assert_null(cfg);
 	assert_string_equal(errs, "/nonexistent/sekisho.yaml: cannot read: No "
 				  "such file or directory\n");
 	free(errs);
-	assert_int_equal(sk_config_load("/tmp", sk_provider_kinds, &cfg, &errs), SK_ERR_IO);
+	assert_int_equal(sk_config_load("/tmp", sk_provider_kinds, &cfg, &errs),
+			 SK_ERR_IO);
 	assert_string_equal(errs, "/tmp: cannot read: Is a directory\n");
 	free(errs);
 	/* errors may be NULL */
-	assert_int_equal(sk_config_load("/nonexistent", sk_provider_kinds, &cfg, NULL), SK_ERR_IO);
+	assert_int_equal(
+	    sk_config_load("/nonexistent", sk_provider_kinds, &cfg, NULL),
+	    SK_ERR_IO);
 	assert_null(cfg);
 }
 
 static void
 test_many_errors(void **state)
 {
-	EXPECT("listn: \"127.0.0.1:8080\"\n"
-	       "public_url: \"http://x\"\n"
-	       "redis:\n"
-	       "  url: \"unix:///r.sock\"\n"
-	       "session:\n"
-	       "  idle_timeout: 36x\n"
-	       "tenants:\n"
-	       "  - id: default\n"
-	       "    providers: [gogle]\n"
-	       "    mfa: maybe\n"
-	       "  - 5\n"
-	       "providers:\n"
-	       "  - id: google\n"
-	       "    type: google\n"
-	       "    client_id: \"abc\"\n"
-	       "    client_secret: \"s3cr3t\"\n",
-	       "1: listn: unknown key (allowed: listen, public_url, redis, "
-	       "cookie, session, http, keys, tokens, log_level, "
-	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes, strict_hosts)",
-	       "2: public_url: \"http://x\" is not https while cookie.secure is "
-	       "true (use https, or set cookie.secure: false for local http)",
-	       "6: session.idle_timeout: \"36x\" is not a duration (a number "
-	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)",
-	       "9: tenants[0].providers[0]: unknown provider \"gogle\" "
-	       "(defined: google)",
-	       "10: tenants[0].mfa: \"maybe\" is not an MFA policy (required, "
-	       "optional or admins)",
-	       "11: tenants[1]: expected a mapping, got a single value (keys: "
-	       "id, display_name, hostnames, providers, mfa, allowed_hd, "
-	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
-	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
-	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
-	       "cookie_domain)",
-	       "16: providers[0].client_secret: inline secrets are refused (use "
-	       "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
+	EXPECT(
+	    "listn: \"127.0.0.1:8080\"\n"
+	    "public_url: \"http://x\"\n"
+	    "redis:\n"
+	    "  url: \"unix:///r.sock\"\n"
+	    "session:\n"
+	    "  idle_timeout: 36x\n"
+	    "tenants:\n"
+	    "  - id: default\n"
+	    "    providers: [gogle]\n"
+	    "    mfa: maybe\n"
+	    "  - 5\n"
+	    "providers:\n"
+	    "  - id: google\n"
+	    "    type: google\n"
+	    "    client_id: \"abc\"\n"
+	    "    client_secret: \"s3cr3t\"\n",
+	    "1: listn: unknown key (allowed: listen, public_url, redis, "
+	    "cookie, session, http, keys, tokens, log_level, "
+	    "allowed_redirect_hosts, tenants, providers, clients, "
+	    "strict_modes, strict_hosts)",
+	    "2: public_url: \"http://x\" is not https while cookie.secure is "
+	    "true (use https, or set cookie.secure: false for local http)",
+	    "6: session.idle_timeout: \"36x\" is not a duration (a number "
+	    "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)",
+	    "9: tenants[0].providers[0]: unknown provider \"gogle\" "
+	    "(defined: google)",
+	    "10: tenants[0].mfa: \"maybe\" is not an MFA policy (required, "
+	    "optional or admins)",
+	    "11: tenants[1]: expected a mapping, got a single value (keys: "
+	    "id, display_name, hostnames, providers, mfa, allowed_hd, "
+	    "allowed_tid, allowed_email_domains, link_by_verified_email, "
+	    "app_idle_timeout, app_absolute_timeout, admin_emails, "
+	    "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
+	    "cookie_domain)",
+	    "16: providers[0].client_secret: inline secrets are refused (use "
+	    "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
 }
 
 /* clients[].tenants, tenant audiences, loopback redirect URIs (issue 8) */
@@ -1227,40 +1247,48 @@ static void
 test_client_tenants(void **state)
 {
 	static const char *const bad_uris[] = {
-	    "http://127.0.0.1.evil.com/cb", "http://localhost.evil.com/cb",
-	    "http://[::1].evil.com/cb",     "http://localhost@evil.com/cb",
-	    "http://127.0.0.1:80@evil/cb",   "http://127.0.0.1:99999/cb",
-	    "http://127.0.0.1:x/cb",	     "http://evil.com/127.0.0.1",
-	    "https://user@app.example/cb",   "https:///cb",
+	    "http://127.0.0.1.evil.com/cb",
+	    "http://localhost.evil.com/cb",
+	    "http://[::1].evil.com/cb",
+	    "http://localhost@evil.com/cb",
+	    "http://127.0.0.1:80@evil/cb",
+	    "http://127.0.0.1:99999/cb",
+	    "http://127.0.0.1:x/cb",
+	    "http://evil.com/127.0.0.1",
+	    "https://user@app.example/cb",
+	    "https:///cb",
 	    /* refused by libcurl's parser under the text rules */
-	    "https://app.example:99999/cb",  "https://0x7f.1/cb",
+	    "https://app.example:99999/cb",
+	    "https://0x7f.1/cb",
 	};
 	static const char *const good_uris[] = {
-	    "http://127.0.0.1/cb",   "http://127.0.0.1:9/cb", "http://[::1]:8080",
-	    "http://localhost?x=1",  "https://app.example/cb",
-	    "com.example.app:/cb",
+	    "http://127.0.0.1/cb",    "http://127.0.0.1:9/cb",
+	    "http://[::1]:8080",      "http://localhost?x=1",
+	    "https://app.example/cb", "com.example.app:/cb",
 	};
 	struct sk_config *cfg;
 	char yaml[1024], line[512];
 	size_t i;
 
-	EXPECT(MIN "clients:\n"
-		   "  - {client_id: a, client_secret_file: @C@}\n"
-		   "  - {client_id: b, client_secret_file: @C@, tenants: [nope]}\n"
-		   "  - {client_id: c, client_secret_file: @C@, tenants: everything}\n"
-		   "  - {client_id: d, client_secret_file: @C@, tenants: []}\n"
-		   "  - {client_id: e, client_secret_file: @C@, tenants: [all]}\n",
-	       "13: clients[0].tenants: missing (required: the ids of the "
-	       "tenants whose tokens this client may see, e.g. [default], or "
-	       "all)",
-	       "14: clients[1].tenants[0]: unknown tenant \"nope\" (defined: "
-	       "default)",
-	       "15: clients[2].tenants: \"everything\" is neither a list of "
-	       "tenant ids nor all (e.g. tenants: [default], or tenants: all "
-	       "for an operator's client)",
-	       "16: clients[3].tenants: empty list (at least one is required)",
-	       "17: clients[4].tenants[0]: unknown tenant \"all\" (defined: "
-	       "default)");
+	EXPECT(
+	    MIN
+	    "clients:\n"
+	    "  - {client_id: a, client_secret_file: @C@}\n"
+	    "  - {client_id: b, client_secret_file: @C@, tenants: [nope]}\n"
+	    "  - {client_id: c, client_secret_file: @C@, tenants: everything}\n"
+	    "  - {client_id: d, client_secret_file: @C@, tenants: []}\n"
+	    "  - {client_id: e, client_secret_file: @C@, tenants: [all]}\n",
+	    "13: clients[0].tenants: missing (required: the ids of the "
+	    "tenants whose tokens this client may see, e.g. [default], or "
+	    "all)",
+	    "14: clients[1].tenants[0]: unknown tenant \"nope\" (defined: "
+	    "default)",
+	    "15: clients[2].tenants: \"everything\" is neither a list of "
+	    "tenant ids nor all (e.g. tenants: [default], or tenants: all "
+	    "for an operator's client)",
+	    "16: clients[3].tenants: empty list (at least one is required)",
+	    "17: clients[4].tenants[0]: unknown tenant \"all\" (defined: "
+	    "default)");
 	/* two tenants may not share an audience */
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis: {url: \"unix:///r.sock\"}\n"
@@ -1299,23 +1327,23 @@ test_client_tenants(void **state)
 			 "https://..., http://127.0.0.1:PORT/... or an app "
 			 "scheme like com.example.app:/callback)",
 			 bad_uris[i]);
-		EXPECT(yaml, line, "13: clients[0].redirect_uris: missing "
-				   "(required for a public client: the app's "
-				   "redirect URIs)");
+		EXPECT(yaml, line,
+		       "13: clients[0].redirect_uris: missing "
+		       "(required for a public client: the app's "
+		       "redirect URIs)");
 	}
 	for (i = 0; i < SK_ARRAY_SIZE(good_uris); i++)
 		assert_true(sk_config_redirect_uri_ok(good_uris[i]));
 }
 
 /* MIN plus tenant keys: MIN_HEAD's tenant keys end at line 6. */
-#define MFA_TENANT(keys)                                                   \
-	"public_url: \"https://login.example.com\"\n"                      \
-	"redis: {url: \"unix:///r.sock\"}\n"                                \
-	"tenants:\n"                                                       \
-	"  - id: default\n"                                                \
-	"    providers: [google]\n" keys                                   \
-	"providers:\n"                                                     \
-	"  - {id: google, type: google, client_id: x, "                    \
+#define MFA_TENANT(keys)                                                       \
+	"public_url: \"https://login.example.com\"\n"                          \
+	"redis: {url: \"unix:///r.sock\"}\n"                                   \
+	"tenants:\n"                                                           \
+	"  - id: default\n"                                                    \
+	"    providers: [google]\n" keys "providers:\n"                        \
+	"  - {id: google, type: google, client_id: x, "                        \
 	"client_secret_file: @G@}\n"
 
 static void
@@ -1324,13 +1352,13 @@ test_mfa_keys(void **state)
 	struct sk_config *cfg;
 	const struct sk_tenant_conf *t;
 
-	cfg = load_ok(MFA_TENANT("    mfa: admins\n"
-				 "    admin_emails: [\"Boss@Example.COM\", "
-				 "\"it+sec@sub.example.jp\"]\n"
-				 "    mfa_max_age: 5m\n"
-				 "    mfa_max_failures: 10\n"
-				 "    mfa_failure_window: 1h\n")
-		      "keys: {master_key_file: @K@}\n");
+	cfg = load_ok(MFA_TENANT(
+	    "    mfa: admins\n"
+	    "    admin_emails: [\"Boss@Example.COM\", "
+	    "\"it+sec@sub.example.jp\"]\n"
+	    "    mfa_max_age: 5m\n"
+	    "    mfa_max_failures: 10\n"
+	    "    mfa_failure_window: 1h\n") "keys: {master_key_file: @K@}\n");
 	t = &cfg->tenants[0];
 	assert_int_equal(t->mfa, SK_MFA_ADMINS);
 	assert_int_equal(t->admin_emails.n, 2);
@@ -1352,34 +1380,35 @@ test_mfa_keys(void **state)
 	       "6: tenants[0].mfa: admins needs keys.master_key_file (TOTP "
 	       "secrets are encrypted at rest under it; set "
 	       "keys.master_key_file, or use mfa: optional)");
-	EXPECT(MFA_TENANT("    admin_emails: [boss, \"a b@x.jp\", \"@x.jp\", "
-			  "\"a@-x.jp\", ok@x.jp, OK@X.JP]\n"
-			  "    mfa_max_failures: 0\n"
-			  "    mfa_failure_window: 15\n"
-			  "    mfa_max_age: soon\n"),
-	       "6: tenants[0].admin_emails[0]: \"boss\" is not an e-mail address "
-	       "(e.g. admin@example.com)",
-	       "6: tenants[0].admin_emails[1]: \"a b@x.jp\" is not an e-mail "
-	       "address (e.g. admin@example.com)",
-	       "6: tenants[0].admin_emails[2]: \"@x.jp\" is not an e-mail "
-	       "address (e.g. admin@example.com)",
-	       "6: tenants[0].admin_emails[3]: \"a@-x.jp\" is not an e-mail "
-	       "address (e.g. admin@example.com)",
-	       "6: tenants[0].admin_emails[5]: \"ok@x.jp\" is listed twice "
-	       "(first at line 6)",
-	       "7: tenants[0].mfa_max_failures: \"0\" is out of range (1 to "
-	       "100)",
-	       "9: tenants[0].mfa_max_age: \"soon\" is not a duration (a number "
-	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
+	EXPECT(
+	    MFA_TENANT("    admin_emails: [boss, \"a b@x.jp\", \"@x.jp\", "
+		       "\"a@-x.jp\", ok@x.jp, OK@X.JP]\n"
+		       "    mfa_max_failures: 0\n"
+		       "    mfa_failure_window: 15\n"
+		       "    mfa_max_age: soon\n"),
+	    "6: tenants[0].admin_emails[0]: \"boss\" is not an e-mail address "
+	    "(e.g. admin@example.com)",
+	    "6: tenants[0].admin_emails[1]: \"a b@x.jp\" is not an e-mail "
+	    "address (e.g. admin@example.com)",
+	    "6: tenants[0].admin_emails[2]: \"@x.jp\" is not an e-mail "
+	    "address (e.g. admin@example.com)",
+	    "6: tenants[0].admin_emails[3]: \"a@-x.jp\" is not an e-mail "
+	    "address (e.g. admin@example.com)",
+	    "6: tenants[0].admin_emails[5]: \"ok@x.jp\" is listed twice "
+	    "(first at line 6)",
+	    "7: tenants[0].mfa_max_failures: \"0\" is out of range (1 to "
+	    "100)",
+	    "9: tenants[0].mfa_max_age: \"soon\" is not a duration (a number "
+	    "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
 }
 
 /* Shared parent domain: the cross-checks of cookie_domain. */
-#define SSO_HEAD                                                           \
-	"public_url: \"https://login.example.com\"\n"                      \
-	"redis: {url: \"unix:///r.sock\"}\n"                                \
-	"providers:\n"                                                     \
-	"  - {id: google, type: google, client_id: x, "                    \
-	"client_secret_file: @G@}\n"                                        \
+#define SSO_HEAD                                                               \
+	"public_url: \"https://login.example.com\"\n"                          \
+	"redis: {url: \"unix:///r.sock\"}\n"                                   \
+	"providers:\n"                                                         \
+	"  - {id: google, type: google, client_id: x, "                        \
+	"client_secret_file: @G@}\n"                                           \
 	"tenants:\n"
 
 static void
@@ -1450,15 +1479,14 @@ test_cookie_domain(void **state)
 	       "tenant's hostnames are under, e.g. example.com; not an IP "
 	       "address)");
 	/* Nested domains: each tenant's hosts are under the other's. */
-	EXPECT(SSO_HEAD
-	       "  - id: a\n"
-	       "    cookie_domain: example.com\n"
-	       "    hostnames: [login.example.com]\n"
-	       "    providers: [google]\n"
-	       "  - id: b\n"
-	       "    cookie_domain: b.example.com\n"
-	       "    hostnames: [login.b.example.com]\n"
-	       "    providers: [google]\n",
+	EXPECT(SSO_HEAD "  - id: a\n"
+			"    cookie_domain: example.com\n"
+			"    hostnames: [login.example.com]\n"
+			"    providers: [google]\n"
+			"  - id: b\n"
+			"    cookie_domain: b.example.com\n"
+			"    hostnames: [login.b.example.com]\n"
+			"    providers: [google]\n",
 	       "12: tenants[1].hostnames[0]: \"login.b.example.com\" is under "
 	       "cookie_domain \"example.com\" of tenant \"a\" at line 7 (that "
 	       "tenant's session cookie would be sent to it; give each tenant "
@@ -1490,7 +1518,6 @@ test_cookie_domain(void **state)
 	sk_config_free(&cfg);
 }
 
-
 /* Operator mistakes: refusals (issue 8 item 15, issue 9) */
 
 /* A scratch file with content and mode (and owner, unless uid < 0). */
@@ -1503,7 +1530,8 @@ scratch(char *path, const char *content, mode_t mode, int uid)
 		assert_int_equal(chown(path, (uid_t)uid, (gid_t)uid), 0);
 }
 
-#define GOOD_KEY "8f2b6c1e9d3a4f5b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
+#define GOOD_KEY                                                               \
+	"8f2b6c1e9d3a4f5b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
 #define KEYS_F "keys: {master_key_file: @F@}\n"
 
 static void
@@ -1514,11 +1542,14 @@ test_master_key_refusals(void **state)
 		bool weak;
 	} bad[] = {
 	    {"00000000000000000000000000000000"
-	     "00000000000000000000000000000000\n", true},
+	     "00000000000000000000000000000000\n",
+	     true},
 	    {"abababababababababababababababab"
-	     "abababababababababababababababab", true},
+	     "abababababababababababababababab",
+	     true},
 	    {"0123456789abcdef0123456789abcdef"
-	     "0123456789abcdef0123456789abcdef", true},
+	     "0123456789abcdef0123456789abcdef",
+	     true},
 	    /* base64url, or one byte too many */
 	    {"jyts4Z06T1t8jZ4PGis8TV5vcIGSo7TF1uf4CRorPE0\n", false},
 	    {GOOD_KEY "00\n", false},
@@ -1644,12 +1675,12 @@ static void
 set_acl(const char *path, uint32_t user, unsigned user_perm, unsigned other)
 {
 	const unsigned char e[][8] = {
-	    {0x01, 0, 4, 0, 0xff, 0xff, 0xff, 0xff},	  /* user:: r */
+	    {0x01, 0, 4, 0, 0xff, 0xff, 0xff, 0xff}, /* user:: r */
 	    {0x02, 0, (unsigned char)user_perm, 0, (unsigned char)user,
 	     (unsigned char)(user >> 8), (unsigned char)(user >> 16),
-	     (unsigned char)(user >> 24)},		  /* user:ID: */
-	    {0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff},	  /* group:: - */
-	    {0x10, 0, 6, 0, 0xff, 0xff, 0xff, 0xff},	  /* mask:: rw */
+	     (unsigned char)(user >> 24)},	     /* user:ID: */
+	    {0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, /* group:: - */
+	    {0x10, 0, 6, 0, 0xff, 0xff, 0xff, 0xff}, /* mask:: rw */
 	    {0x20, 0, (unsigned char)other, 0, 0xff, 0xff, 0xff, 0xff},
 	};
 	unsigned char buf[4 + sizeof(e)] = {2, 0, 0, 0};
@@ -1794,40 +1825,40 @@ expect_warnings(const char *yaml, const char *const *lines)
 	sk_config_free(&cfg);
 }
 
-#define WARNS(yaml, ...)                                                   \
-	do {                                                               \
-		const char *const lines_[] = {__VA_ARGS__, NULL};          \
-		expect_warnings(yaml, lines_);                             \
+#define WARNS(yaml, ...)                                                       \
+	do {                                                                   \
+		const char *const lines_[] = {__VA_ARGS__, NULL};              \
+		expect_warnings(yaml, lines_);                                 \
 	} while (0)
 #define NO_WARNINGS(yaml) WARNS(yaml, NULL)
 
-#define HTTP_HEAD(url)                                                     \
-	"public_url: \"" url "\"\n"                                        \
-	"cookie: {secure: false}\n"                                        \
-	"redis: {url: \"unix:///r.sock\"}\n"                                \
-	"tenants: [{id: default, providers: [google]}]\n"                  \
-	"providers:\n"                                                     \
-	"  - {id: google, type: google, client_id: x, "                    \
+#define HTTP_HEAD(url)                                                         \
+	"public_url: \"" url "\"\n"                                            \
+	"cookie: {secure: false}\n"                                            \
+	"redis: {url: \"unix:///r.sock\"}\n"                                   \
+	"tenants: [{id: default, providers: [google]}]\n"                      \
+	"providers:\n"                                                         \
+	"  - {id: google, type: google, client_id: x, "                        \
 	"client_secret_file: @G@}\n"
 
-#define REDIS_HEAD(url, more)                                              \
-	"public_url: \"https://login.example.com\"\n"                      \
-	"redis: {url: \"" url "\"" more "}\n"                                \
-	"tenants: [{id: default, providers: [google]}]\n"                  \
-	"providers:\n"                                                     \
-	"  - {id: google, type: google, client_id: x, "                    \
+#define REDIS_HEAD(url, more)                                                  \
+	"public_url: \"https://login.example.com\"\n"                          \
+	"redis: {url: \"" url "\"" more "}\n"                                  \
+	"tenants: [{id: default, providers: [google]}]\n"                      \
+	"providers:\n"                                                         \
+	"  - {id: google, type: google, client_id: x, "                        \
 	"client_secret_file: @G@}\n"
 
-#define MIN_TENANT_APP(idle, abs)                                          \
-	"public_url: \"https://login.example.com\"\n"                      \
-	"redis: {url: \"unix:///r.sock\"}\n"                                \
-	"tenants:\n"                                                       \
-	"  - id: default\n"                                                \
-	"    providers: [google]\n"                                        \
-	"    app_idle_timeout: " idle "\n"                                 \
-	"    app_absolute_timeout: " abs "\n"                              \
-	"providers:\n"                                                     \
-	"  - {id: google, type: google, client_id: x, "                    \
+#define MIN_TENANT_APP(idle, abs)                                              \
+	"public_url: \"https://login.example.com\"\n"                          \
+	"redis: {url: \"unix:///r.sock\"}\n"                                   \
+	"tenants:\n"                                                           \
+	"  - id: default\n"                                                    \
+	"    providers: [google]\n"                                            \
+	"    app_idle_timeout: " idle "\n"                                     \
+	"    app_absolute_timeout: " abs "\n"                                  \
+	"providers:\n"                                                         \
+	"  - {id: google, type: google, client_id: x, "                        \
 	"client_secret_file: @G@}\n"
 
 static void
@@ -1883,12 +1914,14 @@ test_warnings(void **state)
 	      "is not loopback, without a password (anyone on that network "
 	      "can read and change sessions: set redis.password_file, or use "
 	      "a Unix socket)");
-	NO_WARNINGS(REDIS_HEAD("redis://10.0.0.5:6379/0", ", password_file: @R@"));
+	NO_WARNINGS(
+	    REDIS_HEAD("redis://10.0.0.5:6379/0", ", password_file: @R@"));
 	NO_WARNINGS(REDIS_HEAD("redis://127.0.0.1:6379/0", ""));
 	NO_WARNINGS(REDIS_HEAD("redis://localhost", ""));
 
 	/* Long sessions: browser over 30 days, app over a year. */
-	NO_WARNINGS(MIN "session: {idle_timeout: 30d, absolute_timeout: 30d}\n");
+	NO_WARNINGS(MIN
+		    "session: {idle_timeout: 30d, absolute_timeout: 30d}\n");
 	WARNS(MIN "session: {idle_timeout: 31d, absolute_timeout: 3650d}\n",
 	      "12: session.idle_timeout: warning: 31d is longer than 30d (a "
 	      "stolen cookie or token stays usable that long; typical: 36h)",
@@ -1903,7 +1936,6 @@ test_warnings(void **state)
 	      "than 365d (a stolen cookie or token stays usable that long; "
 	      "typical: 90d)");
 }
-
 
 /*
  * conf/sekisho.example.yaml documents every key the parser accepts, and
@@ -1940,9 +1972,9 @@ example_keys(yaml_document_t *doc, yaml_node_t *n, const char *prefix,
 			 (const char *)k->data.scalar.value);
 		if (v->type == YAML_MAPPING_NODE ||
 		    (v->type == YAML_SEQUENCE_NODE &&
-		     v->data.sequence.items.top > v->data.sequence.items.start &&
-		     yaml_document_get_node(doc,
-					    *v->data.sequence.items.start)
+		     v->data.sequence.items.top >
+			 v->data.sequence.items.start &&
+		     yaml_document_get_node(doc, *v->data.sequence.items.start)
 			     ->type == YAML_MAPPING_NODE))
 			example_keys(doc, v, key, out);
 		else
@@ -2045,37 +2077,38 @@ static void
 test_forwarded_keys(void **state)
 {
 	(void)state;
-	EXPECT(MIN "http:\n"
-		   "  trust_forwarded: true\n"
-		   "  trusted_proxies: [\"10.0.0.1/8\", \"::1/129\", nginx, "
-		   "\"10.0.0.0/8\"]\n"
-		   "  forwarded_header: x-real-ip\n"
-		   "  max_connections_per_ip: 0\n"
-		   "strict_hosts: maybe\n",
-	       "13: http.trust_forwarded: was removed (use "
-	       "http.trusted_proxies: [CIDR, ...], the proxies whose "
-	       "X-Forwarded-For is read; client headers are never trusted "
-	       "otherwise)",
-	       "14: http.trusted_proxies[0]: \"10.0.0.1/8\" is not an IP prefix "
-	       "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
-	       "or 2001:db8::/32, with no bits set past the length)",
-	       "14: http.trusted_proxies[1]: \"::1/129\" is not an IP prefix "
-	       "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
-	       "or 2001:db8::/32, with no bits set past the length)",
-	       "14: http.trusted_proxies[2]: \"nginx\" is not an IP prefix "
-	       "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
-	       "or 2001:db8::/32, with no bits set past the length)",
-	       "15: http.forwarded_header: \"x-real-ip\" is not a forwarded "
-	       "header (x-forwarded-for or forwarded: the one your proxy "
-	       "appends to)",
-	       "16: http.max_connections_per_ip: \"0\" is out of range (1 to "
-	       "1000000)",
-	       "17: strict_hosts: \"maybe\" is not a boolean (true, false, "
-	       "yes or no)");
+	EXPECT(
+	    MIN "http:\n"
+		"  trust_forwarded: true\n"
+		"  trusted_proxies: [\"10.0.0.1/8\", \"::1/129\", nginx, "
+		"\"10.0.0.0/8\"]\n"
+		"  forwarded_header: x-real-ip\n"
+		"  max_connections_per_ip: 0\n"
+		"strict_hosts: maybe\n",
+	    "13: http.trust_forwarded: was removed (use "
+	    "http.trusted_proxies: [CIDR, ...], the proxies whose "
+	    "X-Forwarded-For is read; client headers are never trusted "
+	    "otherwise)",
+	    "14: http.trusted_proxies[0]: \"10.0.0.1/8\" is not an IP prefix "
+	    "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
+	    "or 2001:db8::/32, with no bits set past the length)",
+	    "14: http.trusted_proxies[1]: \"::1/129\" is not an IP prefix "
+	    "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
+	    "or 2001:db8::/32, with no bits set past the length)",
+	    "14: http.trusted_proxies[2]: \"nginx\" is not an IP prefix "
+	    "(an IPv4 or IPv6 address, optionally /length, e.g. 10.0.0.0/8 "
+	    "or 2001:db8::/32, with no bits set past the length)",
+	    "15: http.forwarded_header: \"x-real-ip\" is not a forwarded "
+	    "header (x-forwarded-for or forwarded: the one your proxy "
+	    "appends to)",
+	    "16: http.max_connections_per_ip: \"0\" is out of range (1 to "
+	    "1000000)",
+	    "17: strict_hosts: \"maybe\" is not a boolean (true, false, "
+	    "yes or no)");
 }
 
 /* MIN with more redis: keys and more top-level YAML. */
-#define DUR(redis_more, more)                                              \
+#define DUR(redis_more, more)                                                  \
 	MIN_REDIS(redis_more) "    client_secret_file: @G@\n" more
 
 static void

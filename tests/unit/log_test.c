@@ -246,8 +246,8 @@ access_line(const char *path, const char *ip, json_t **op, size_t *lenp)
 }
 
 static const char *const access_keys[] = {
-    "time", "type", "request_id", "method", "path",
-    "status", "duration_ms", "client_ip", "truncated",
+    "time",   "type",	     "request_id", "method",	"path",
+    "status", "duration_ms", "client_ip",  "truncated",
 };
 
 /* Access-log lines: field order, types, and long hostile paths. */
@@ -325,9 +325,9 @@ static void
 test_numbers_and_keys(void **state)
 {
 	const struct sk_log_field f[] = {
-	    SK_LOG_FIELD_MS("a", 45),	  SK_LOG_FIELD_MS("b", 1000),
-	    SK_LOG_FIELD_MS("c", 0),	  SK_LOG_FIELD_MS("d", -1500),
-	    SK_LOG_FIELD_INT("e", -12), SK_LOG_FIELD_INT("f", INT64_MAX),
+	    SK_LOG_FIELD_MS("a", 45),	 SK_LOG_FIELD_MS("b", 1000),
+	    SK_LOG_FIELD_MS("c", 0),	 SK_LOG_FIELD_MS("d", -1500),
+	    SK_LOG_FIELD_INT("e", -12),	 SK_LOG_FIELD_INT("f", INT64_MAX),
 	    SK_LOG_FIELD_STR("g", NULL),
 	};
 	const struct sk_log_field bad[] = {
@@ -346,7 +346,8 @@ test_numbers_and_keys(void **state)
 	assert_non_null(strstr(out, ",\"a\":0.045,\"b\":1.000,\"c\":0.000,"
 				    "\"d\":-1.500,\"e\":-12,"
 				    "\"f\":9223372036854775807,\"g\":\"\"}\n"));
-	assert_int_equal(json_integer_value(json_object_get(o, "f")), INT64_MAX);
+	assert_int_equal(json_integer_value(json_object_get(o, "f")),
+			 INT64_MAX);
 	json_decref(o);
 	free(out);
 	capture_start();
@@ -396,7 +397,8 @@ test_random_values(void **state)
 		out = capture_end(&len);
 		o = one_line(out, len);
 		assert_int_equal(json_object_size(o),
-				 1 + n + (json_object_get(o, "truncated") ? 1 : 0));
+				 1 + n +
+				     (json_object_get(o, "truncated") ? 1 : 0));
 		json_decref(o);
 		free(out);
 		for (i = 0; i < n; i++)

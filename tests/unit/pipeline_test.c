@@ -120,10 +120,9 @@ test_resp_error_bytes(void **state)
 	assert_false(resp.oom);
 	assert_int_equal(resp.status, 503);
 	assert_string_equal(resp.content_type, "application/json");
-	assert_string_equal(resp.body,
-			    "{\"error\":\"temporarily_unavailable\","
-			    "\"error_description\":\"session store "
-			    "unreachable\"}\n");
+	assert_string_equal(resp.body, "{\"error\":\"temporarily_unavailable\","
+				       "\"error_description\":\"session store "
+				       "unreachable\"}\n");
 	assert_null(header(&resp, "Retry-After"));
 	resp_free(&resp);
 
@@ -134,9 +133,9 @@ test_resp_error_bytes(void **state)
 	resp_free(&resp);
 
 	/* The caller's words and Retry-After; the status stays the code's. */
-	sk_resp_error(&resp, SK_ANSWER_PAGE, SK_ERR_LIMITED,
-		      &(struct sk_err_say){.title = "Too <many>",
-					   .retry_after = 120});
+	sk_resp_error(
+	    &resp, SK_ANSWER_PAGE, SK_ERR_LIMITED,
+	    &(struct sk_err_say){.title = "Too <many>", .retry_after = 120});
 	assert_int_equal(resp.status, 429);
 	assert_string_equal(header(&resp, "Retry-After"), "120");
 	assert_non_null(strstr(resp.body, "<h1>Too &lt;many&gt;</h1>"));
@@ -148,9 +147,9 @@ test_resp_error_bytes(void **state)
 	resp_free(&resp);
 
 	/* A retry_after is no reason to send one where the code has none. */
-	sk_resp_error(&resp, SK_ANSWER_JSON, SK_ERR_STORE,
-		      &(struct sk_err_say){.description = "x",
-					   .retry_after = 9});
+	sk_resp_error(
+	    &resp, SK_ANSWER_JSON, SK_ERR_STORE,
+	    &(struct sk_err_say){.description = "x", .retry_after = 9});
 	assert_null(header(&resp, "Retry-After"));
 	assert_non_null(resp.body);
 	assert_non_null(strstr(resp.body, "\"error_description\":\"x\""));
@@ -212,8 +211,7 @@ test_rd_link_html(void **state)
 	char *s;
 
 	(void)state;
-	s = link("/p", "/logout", NULL, "\"><script>alert(1)</script>&'",
-		 true);
+	s = link("/p", "/logout", NULL, "\"><script>alert(1)</script>&'", true);
 	assert_string_equal(s, "/p/logout?rd=%22%3E%3Cscript%3Ealert%281%29"
 			       "%3C%2Fscript%3E%26%27");
 	free(s);

@@ -55,8 +55,8 @@ test_ms_template(void **state)
 	    TPL, "https://login.microsoftonline.com/" TID "/v2.0/", TID));
 	assert_false(sk_ms_iss_matches(
 	    TPL, "https://login.microsoftonline.com/" TID "/v1.0", TID));
-	assert_false(sk_ms_iss_matches(
-	    TPL, "https://sts.windows.net/" TID "/", TID));
+	assert_false(
+	    sk_ms_iss_matches(TPL, "https://sts.windows.net/" TID "/", TID));
 	assert_false(sk_ms_iss_matches(
 	    TPL, "https://login.microsoftonline.com/x" TID "/v2.0", TID));
 	/* tid must be a lowercase GUID, even if iss has the same text */
@@ -72,9 +72,8 @@ test_ms_template(void **state)
 	assert_false(sk_ms_iss_matches(
 	    TPL, "https://login.microsoftonline.com/" TID "/v2.0", NULL));
 	/* a template with two placeholders fills nothing */
-	assert_false(sk_ms_iss_matches(
-	    "https://x/{tenantid}/{tenantid}/v2.0",
-	    "https://x/" TID "/" TID "/v2.0", TID));
+	assert_false(sk_ms_iss_matches("https://x/{tenantid}/{tenantid}/v2.0",
+				       "https://x/" TID "/" TID "/v2.0", TID));
 }
 
 static void
@@ -124,8 +123,8 @@ test_google_iss(void **state)
 	assert_false(sk_google_iss_matches(g, ""));
 	assert_false(sk_google_iss_matches(g, NULL));
 	/* an override keeps the same two forms */
-	assert_true(sk_google_iss_matches("http://127.0.0.1:9400",
-					  "127.0.0.1:9400"));
+	assert_true(
+	    sk_google_iss_matches("http://127.0.0.1:9400", "127.0.0.1:9400"));
 	assert_false(sk_google_iss_matches("http://127.0.0.1:9400",
 					   "https://127.0.0.1:9400"));
 }
@@ -134,12 +133,12 @@ static void
 test_google_authoritative(void **state)
 {
 	(void)state;
-	assert_true(sk_google_email_authoritative("a@acme.example",
-						  "acme.example"));
-	assert_true(sk_google_email_authoritative("a@ACME.example",
-						  "acme.example"));
-	assert_false(sk_google_email_authoritative("a@other.example",
-						   "acme.example"));
+	assert_true(
+	    sk_google_email_authoritative("a@acme.example", "acme.example"));
+	assert_true(
+	    sk_google_email_authoritative("a@ACME.example", "acme.example"));
+	assert_false(
+	    sk_google_email_authoritative("a@other.example", "acme.example"));
 	assert_true(sk_google_email_authoritative("a@gmail.com", NULL));
 	assert_true(sk_google_email_authoritative("a@googlemail.com", NULL));
 	/* a consumer account may carry any address without owning it */
@@ -241,18 +240,30 @@ test_http_url_ok(void **state)
 {
 	static const char *const ok[] = {
 	    "https://accounts.google.com/.well-known/openid-configuration",
-	    "https://example.com:8443/token", "HTTPS://Example.COM/x",
-	    "http://127.0.0.1:9400/token", "http://127.9.8.7/",
-	    "http://localhost:8080/jwks", "http://LOCALHOST/",
-	    "http://idp.localhost/", "http://[::1]:9400/token",
+	    "https://example.com:8443/token",
+	    "HTTPS://Example.COM/x",
+	    "http://127.0.0.1:9400/token",
+	    "http://127.9.8.7/",
+	    "http://localhost:8080/jwks",
+	    "http://LOCALHOST/",
+	    "http://idp.localhost/",
+	    "http://[::1]:9400/token",
 	};
 	static const char *const bad[] = {
-	    "http://example.com/token", "http://127.0.0.1.evil.example/",
-	    "http://localhost.evil.example/", "http://10.0.0.1/",
-	    "http://[::2]/", "http://[::ffff:8.8.8.8]/",
-	    "ftp://127.0.0.1/", "file:///etc/passwd", "gopher://127.0.0.1/",
-	    "https://user:pw@example.com/", "http://user@127.0.0.1/",
-	    "", "not a url", "//example.com/x",
+	    "http://example.com/token",
+	    "http://127.0.0.1.evil.example/",
+	    "http://localhost.evil.example/",
+	    "http://10.0.0.1/",
+	    "http://[::2]/",
+	    "http://[::ffff:8.8.8.8]/",
+	    "ftp://127.0.0.1/",
+	    "file:///etc/passwd",
+	    "gopher://127.0.0.1/",
+	    "https://user:pw@example.com/",
+	    "http://user@127.0.0.1/",
+	    "",
+	    "not a url",
+	    "//example.com/x",
 	};
 	size_t i;
 

@@ -92,7 +92,8 @@ test_cmd_refused(void **state)
 	struct sk_config cfg;
 	struct sk_reply stale, *rep = NULL;
 	struct sk_cmd c;
-	char big[SK_CMD_BUF_LEN + 1]; /* one byte more than fits, with its NUL */
+	char
+	    big[SK_CMD_BUF_LEN + 1]; /* one byte more than fits, with its NUL */
 	uint64_t errors;
 	int i;
 
@@ -220,9 +221,8 @@ test_info_field(void **state)
 	char v[32];
 
 	(void)state;
-	assert_int_equal(sk_store_info_field(info, "maxmemory_policy", v,
-					     sizeof(v)),
-			 0);
+	assert_int_equal(
+	    sk_store_info_field(info, "maxmemory_policy", v, sizeof(v)), 0);
 	assert_string_equal(v, "allkeys-lru");
 	assert_int_equal(sk_store_info_field(info, "used_memory", v, sizeof(v)),
 			 0);

@@ -47,9 +47,14 @@ test_duration_valid(void **state)
 		const char *in;
 		int64_t want;
 	} cases[] = {
-	    {"90s", 90},	   {"15m", 900},       {"36h", 129600},
-	    {"14d", 1209600},  {"30", 30},	       {"1s", 1},
-	    {"007m", 420},     {"3660d", 316224000}, /* exactly the cap */
+	    {"90s", 90},
+	    {"15m", 900},
+	    {"36h", 129600},
+	    {"14d", 1209600},
+	    {"30", 30},
+	    {"1s", 1},
+	    {"007m", 420},
+	    {"3660d", 316224000}, /* exactly the cap */
 	    {"316224000", 316224000},
 	};
 	int64_t v;
@@ -66,9 +71,12 @@ static void
 test_duration_invalid(void **state)
 {
 	static const char *const bad[] = {
-	    "",	   "0s",   "0",	   "-5s",	   "5x",   "5 s", " 5s",
-	    "5s ", "s",	   "5ss",  "5S",	   "+5s",  "1.5h", "5sm",
-	    "99999999999d", "3661d", "316224001", "99999999999999999999999",
+	    "",	     "0s",	  "0",
+	    "-5s",   "5x",	  "5 s",
+	    " 5s",   "5s ",	  "s",
+	    "5ss",   "5S",	  "+5s",
+	    "1.5h",  "5sm",	  "99999999999d",
+	    "3661d", "316224001", "99999999999999999999999",
 	};
 	int64_t v;
 	size_t i;
@@ -90,8 +98,12 @@ test_b64url_vectors(void **state)
 	static const struct {
 		const char *raw, *enc;
 	} v[] = {
-	    {"", ""},	       {"f", "Zg"},	  {"fo", "Zm8"},
-	    {"foo", "Zm9v"},   {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"},
+	    {"", ""},
+	    {"f", "Zg"},
+	    {"fo", "Zm8"},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg"},
+	    {"fooba", "Zm9vYmE"},
 	    {"foobar", "Zm9vYmFy"},
 	};
 	static const unsigned char hi[] = {0xfb, 0xff, 0xfe};
@@ -147,8 +159,8 @@ static void
 test_b64url_invalid(void **state)
 {
 	static const char *const bad[] = {
-	    "Zm9v+A", /* standard alphabet */
-	    "Zm9v/A", "Zm 9v", "Zm9v\n", "Z",	"Zm9vY", /* length 1 mod 4 */
+	    "Zm9v+A",				       /* standard alphabet */
+	    "Zm9v/A", "Zm 9v", "Zm9v\n", "Z", "Zm9vY", /* length 1 mod 4 */
 	    "Zm=v",   "Zm9v.", "Zm9v%",	 "é",
 	};
 	unsigned char *d = (unsigned char *)"x";
@@ -253,8 +265,9 @@ test_form_get(void **state)
 	assert_string_equal(v, "1");
 	free(v);
 
-	v = sk_form_get("rd=https%3A%2F%2Fapp.example.com%2Fx%3Fy%3D1&q=a+b%20c",
-			"q", &dup);
+	v = sk_form_get(
+	    "rd=https%3A%2F%2Fapp.example.com%2Fx%3Fy%3D1&q=a+b%20c", "q",
+	    &dup);
 	assert_string_equal(v, "a b c");
 	free(v);
 	v = sk_form_get("rd=https%3A%2F%2Fapp.example.com%2Fx%3Fy%3D1", "rd",
@@ -432,8 +445,7 @@ test_buf_escape(void **state)
 	sk_buf_init(&b);
 	sk_buf_add_urlenc(&b, "a b&c=d/e?f#g+h%~._-Z9é");
 	s = take(&b);
-	assert_string_equal(
-	    s, "a%20b%26c%3Dd%2Fe%3Ff%23g%2Bh%25~._-Z9%C3%A9");
+	assert_string_equal(s, "a%20b%26c%3Dd%2Fe%3Ff%23g%2Bh%25~._-Z9%C3%A9");
 	free(s);
 
 	/* NULL is nothing. */
@@ -542,8 +554,8 @@ test_random_and_hash(void **state)
 }
 
 static void
-url_is(const char *base, const char *url, const char *scheme,
-       const char *host, const char *port, bool zone, bool userinfo)
+url_is(const char *base, const char *url, const char *scheme, const char *host,
+       const char *port, bool zone, bool userinfo)
 {
 	struct sk_url u;
 
@@ -560,16 +572,22 @@ static void
 test_url_parse(void **state)
 {
 	static const char *const bad[] = {
-	    "", "app.example.com/x", "https:app.example.com", "https://a b/",
-	    "https://app.example.com:99999/", "https://app.example.com:+1/",
-	    "https://app.example.com%00.evil/", "https://x\t/", "/relative",
+	    "",
+	    "app.example.com/x",
+	    "https:app.example.com",
+	    "https://a b/",
+	    "https://app.example.com:99999/",
+	    "https://app.example.com:+1/",
+	    "https://app.example.com%00.evil/",
+	    "https://x\t/",
+	    "/relative",
 	};
 	struct sk_url u;
 	size_t i;
 
 	(void)state;
-	url_is(NULL, "HTTPS://App.Example.com/x?y#z", "https", "App.Example.com",
-	       "", false, false);
+	url_is(NULL, "HTTPS://App.Example.com/x?y#z", "https",
+	       "App.Example.com", "", false, false);
 	url_is(NULL, "http://127.0.0.1:9080", "http", "127.0.0.1", "9080",
 	       false, false);
 	url_is(NULL, "https://app%2eexample.com/", "https", "app.example.com",

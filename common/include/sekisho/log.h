@@ -35,7 +35,7 @@ void sk_log(enum sk_log_level level, const char *fmt, ...)
 enum sk_log_type {
 	SK_LOG_STR, /* str: a string (NULL is written as ""); any bytes */
 	SK_LOG_INT, /* num: an integer */
-	SK_LOG_MS,  /* num: microseconds, written as milliseconds (3 decimals) */
+	SK_LOG_MS, /* num: microseconds, written as milliseconds (3 decimals) */
 };
 struct sk_log_field {
 	const char *name; /* a constant key of [a-z0-9_] (else no line) */
@@ -43,9 +43,18 @@ struct sk_log_field {
 	const char *str;
 	int64_t num;
 };
-#define SK_LOG_FIELD_STR(n, v) {(n), SK_LOG_STR, (v), 0}
-#define SK_LOG_FIELD_INT(n, v) {(n), SK_LOG_INT, NULL, (int64_t)(v)}
-#define SK_LOG_FIELD_MS(n, us) {(n), SK_LOG_MS, NULL, (int64_t)(us)}
+#define SK_LOG_FIELD_STR(n, v)                                                 \
+	{                                                                      \
+		(n), SK_LOG_STR, (v), 0                                        \
+	}
+#define SK_LOG_FIELD_INT(n, v)                                                 \
+	{                                                                      \
+		(n), SK_LOG_INT, NULL, (int64_t)(v)                            \
+	}
+#define SK_LOG_FIELD_MS(n, us)                                                 \
+	{                                                                      \
+		(n), SK_LOG_MS, NULL, (int64_t)(us)                            \
+	}
 
 /*
  * Writes {"time":"<UTC, ms>", <the n fields in order>} as one line, at

@@ -12,17 +12,17 @@
 #define SK_URL_HOST_MAX 255
 
 struct sk_url {
-	char scheme[16];		 /* lowercase ("https") */
-	char host[SK_URL_HOST_MAX + 1];	 /* as libcurl reads it: percent-
-					    escapes decoded, IPv4 numbers
-					    normalised, IPv6 in brackets,
-					    case and a trailing dot kept */
-	char port[6];			 /* digits as libcurl reads them
-					    ("0443" is "443"); "" if none */
-	bool zone;			 /* an IPv6 zone id was given */
-	bool userinfo;			 /* user, password or options given */
-	bool query;			 /* a query is given */
-	bool fragment;			 /* a fragment is given */
+	char scheme[16];		/* lowercase ("https") */
+	char host[SK_URL_HOST_MAX + 1]; /* as libcurl reads it: percent-
+					   escapes decoded, IPv4 numbers
+					   normalised, IPv6 in brackets,
+					   case and a trailing dot kept */
+	char port[6];			/* digits as libcurl reads them
+					   ("0443" is "443"); "" if none */
+	bool zone;			/* an IPv6 zone id was given */
+	bool userinfo;			/* user, password or options given */
+	bool query;			/* a query is given */
+	bool fragment;			/* a fragment is given */
 };
 
 /*

@@ -41,8 +41,8 @@ struct sk_tenant_conf {
 	/* Provider-verified addresses (lowercased) that hold the "admin"
 	 * role; with mfa: admins, exactly these users must use TOTP. */
 	struct sk_strlist admin_emails;
-	int64_t mfa_max_age; /* step-up: an older second factor is asked
-				again before sensitive changes; default 15m */
+	int64_t mfa_max_age;	    /* step-up: an older second factor is asked
+				       again before sensitive changes; default 15m */
 	int64_t mfa_max_failures;   /* wrong codes per user per window: 5 */
 	int64_t mfa_failure_window; /* default 15m */
 	/* The aud of this tenant's access tokens; default
@@ -57,7 +57,8 @@ struct sk_tenant_conf {
 };
 
 struct sk_provider_conf {
-	char *id;   /* [a-z0-9_-]{1,32}; the callback is {public_url}/callback/{id} */
+	char *id;   /* [a-z0-9_-]{1,32}; the callback is
+		       {public_url}/callback/{id} */
 	char *type; /* one of the kinds' types (google, oidc, ...) */
 	char *client_id;
 	char *client_secret; /* from client_secret_file or ${ENV}; secret */
@@ -68,7 +69,7 @@ struct sk_provider_conf {
 	/* Requests waiting for or in a call to it at once; more get 503.
 	 * Default 8. */
 	int64_t max_concurrent;
-	char *display_name;	  /* sign-in button; default by type */
+	char *display_name;		 /* sign-in button; default by type */
 	struct sk_strlist id_token_algs; /* empty: the type's default */
 	/* The type's descriptor, from the list handed to sk_config_load()
 	 * (NULL only in a configuration built by hand), and the struct of
@@ -119,24 +120,26 @@ struct sk_config {
 
 	struct {
 		bool secure; /* default true: Secure + __Host- prefix */
-		char *name;  /* default "sekisho"; prefixed with __Host- when secure */
+		char *name;  /* default "sekisho"; prefixed with __Host- when
+				secure */
 	} cookie;
 
 	struct {
 		int64_t idle_timeout;	  /* seconds, default 36h */
 		int64_t absolute_timeout; /* seconds, default 7d */
-		int64_t login_timeout;	  /* seconds a sign-in may take, default 10m */
+		int64_t
+		    login_timeout; /* seconds a sign-in may take, default 10m */
 		/* Sign-ins started and not finished per client IP within
 		 * login_timeout; default 20, 0: no cap. */
 		int64_t max_pending_logins_per_ip;
 	} session;
 
 	struct {
-		int threads;		/* default: number of cores */
-		int64_t max_connections; /* default 1024 */
-		int64_t idle_timeout;	/* seconds, default 30 */
+		int threads;		  /* default: number of cores */
+		int64_t max_connections;  /* default 1024 */
+		int64_t idle_timeout;	  /* seconds, default 30 */
 		int64_t max_header_bytes; /* default 8192 */
-		int64_t max_body_bytes;	/* default 65536 */
+		int64_t max_body_bytes;	  /* default 65536 */
 		/*
 		 * Proxies (CIDR prefixes; default none) whose forwarded
 		 * header is read: the client IP is the TCP peer unless the
@@ -146,7 +149,7 @@ struct sk_config {
 		 * never read.
 		 */
 		struct sk_strlist trusted_proxies;
-		char *forwarded_header;	/* "x-forwarded-for" (default) or
+		char *forwarded_header; /* "x-forwarded-for" (default) or
 					   "forwarded" (RFC 7239 for=) */
 		/* TCP connections at once from one peer address, IPv6 per
 		   /64 (default 64); trusted proxies are exempt */
@@ -169,8 +172,9 @@ struct sk_config {
 	bool strict_hosts;
 
 	struct {
-		char *master_key_file;	/* 32-byte key sealing secrets at rest */
-		struct sk_strlist signing_key_files; /* PEM; empty: keys in Redis */
+		char *master_key_file; /* 32-byte key sealing secrets at rest */
+		struct sk_strlist
+		    signing_key_files;	/* PEM; empty: keys in Redis */
 		char *algorithm;	/* ES256 (default) | RS256 | EdDSA */
 		int64_t rotation_delay; /* seconds a new key is published before
 					   it signs; default 5m */
@@ -238,8 +242,8 @@ struct sk_conf_key {
 	const char *only;
 };
 
-struct sk_provider_ops;	   /* the provider layer's; opaque here */
-struct sk_config_check;	   /* where a type's rules report */
+struct sk_provider_ops; /* the provider layer's; opaque here */
+struct sk_config_check; /* where a type's rules report */
 
 struct sk_provider_kind {
 	const char *type;	  /* the value of type: */
@@ -300,8 +304,7 @@ int sk_config_load(const char *path,
  * the check that the example configuration documents them all. On success
  * *out is newly allocated (free()).
  */
-int sk_config_keywords(const struct sk_provider_kind *const *kinds,
-		       char **out);
+int sk_config_keywords(const struct sk_provider_kind *const *kinds, char **out);
 
 /* Frees and wipes; accepts NULL and clears the caller's pointer. */
 void sk_config_free(struct sk_config **cfg);

@@ -26,8 +26,7 @@ int sk_consent_grant(const char *user_id, const char *client_id);
  * finds nothing. On success *blob is newly allocated (sk_strfreezero()).
  * SK_ERR_NOT_FOUND when absent, used or expired.
  */
-int sk_consent_request_put(const char *token, const char *blob,
-			   int64_t ttl_s);
+int sk_consent_request_put(const char *token, const char *blob, int64_t ttl_s);
 int sk_consent_request_take(const char *token, char **blob);
 
 #endif

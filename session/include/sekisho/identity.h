@@ -15,9 +15,9 @@
  */
 struct sk_identity {
 	const char *type; /* provider type that verified it (static string) */
-	char *issuer;  /* the verified issuer, in its canonical form */
-	char *subject; /* stable id at that issuer */
-	char *email;   /* NULL when not given */
+	char *issuer;	  /* the verified issuer, in its canonical form */
+	char *subject;	  /* stable id at that issuer */
+	char *email;	  /* NULL when not given */
 	/* The provider says it verified the address (for Microsoft and LINE:
 	 * never, unless the provider config trusts it). */
 	bool email_verified;
@@ -29,7 +29,7 @@ struct sk_identity {
 	 */
 	bool email_trusted;
 	char *name;
-	char *hd;  /* Google Workspace domain (google only), from the id_token */
+	char *hd; /* Google Workspace domain (google only), from the id_token */
 	char *tid; /* Entra tenant id (microsoft only), checked against iss */
 	char *amr; /* space-separated authentication methods (RFC 8176 and
 		      LINE's values), as the id_token gave them; NULL if none */

@@ -34,21 +34,21 @@ struct sk_session {
 	char *email;
 	char *name;
 	char *provider;
-	char *amr;	  /* space-separated RFC 8176 values; may be "" */
-	char *roles;	  /* space-separated; may be "" */
-	int64_t created;  /* Redis TIME, seconds */
-	int64_t abs_exp;  /* absolute end */
+	char *amr;	 /* space-separated RFC 8176 values; may be "" */
+	char *roles;	 /* space-separated; may be "" */
+	int64_t created; /* Redis TIME, seconds */
+	int64_t abs_exp; /* absolute end */
 	/*
 	 * Signed in upstream but the second factor is not done yet: such a
 	 * session is NOT signed in (no /auth/verify, no tokens); only the
 	 * /mfa pages accept it. It lives at most SK_SESSION_PENDING_TTL.
 	 */
 	bool mfa_pending;
-	int64_t mfa_at;	  /* Redis TIME of the last second factor; 0: none */
+	int64_t mfa_at; /* Redis TIME of the last second factor; 0: none */
 	/* Filled by sk_session_get: */
-	char handle[67];  /* "s_" + sha256 hex of the id: names the session in
-			     tokens (sid) without revealing the cookie */
-	int64_t now;	  /* Redis TIME of the lookup */
+	char handle[67]; /* "s_" + sha256 hex of the id: names the session in
+			    tokens (sid) without revealing the cookie */
+	int64_t now;	 /* Redis TIME of the lookup */
 	int64_t revocations; /* bumped when one of its tokens is revoked */
 };
 void sk_session_free(struct sk_session **s);

@@ -37,8 +37,7 @@ int sk_store_ping(void);
  * hold a warning, "" otherwise), SK_ERR_CONFIG with the reason in why
  * when not, SK_ERR_STORE when Redis does not answer.
  */
-int sk_store_check_durable(bool require_persistence, char *why,
-			   size_t whylen);
+int sk_store_check_durable(bool require_persistence, char *why, size_t whylen);
 
 /* Counters for /metrics. */
 uint64_t sk_store_errors(void);
