@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -516,19 +517,46 @@ sk_resp_body(struct sk_resp *resp, int status, const char *content_type,
 	sk_resp_body_take(resp, status, content_type, b, b ? len : 1);
 }
 
+/* A JSON string of s (NULL: ""), invalid UTF-8 as U+FFFD; NULL on no
+ * memory. */
+static json_t *
+json_text(const char *s)
+{
+	char buf[1024];
+	size_t n, used;
+	json_t *j;
+
+	if (s == NULL)
+		s = "";
+	if ((j = json_string(s)) != NULL)
+		return j;
+	n = sk_utf8_scrub(s, strlen(s), buf, sizeof(buf), &used);
+	return json_stringn(buf, n);
+}
+
 void
 sk_resp_json_error(struct sk_resp *resp, int status, const char *error,
 		   const char *description)
 {
+	json_t *o;
+	char *j = NULL, *s = NULL;
 	struct sk_buf b;
-	char *s = NULL;
 
+	/* {"error":...,"error_description":...} in this order, then "\n". */
+	if ((o = json_object()) != NULL &&
+	    json_object_set_new(o, "error", json_text(error)) == 0 &&
+	    json_object_set_new(o, "error_description",
+				json_text(description)) == 0)
+		j = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (j == NULL) {
+		resp->oom = true;
+		return;
+	}
 	sk_buf_init(&b);
-	sk_buf_adds(&b, "{\"error\":\"");
-	sk_buf_add_json(&b, error);
-	sk_buf_adds(&b, "\",\"error_description\":\"");
-	sk_buf_add_json(&b, description);
-	sk_buf_adds(&b, "\"}\n");
+	sk_buf_adds(&b, j);
+	sk_buf_adds(&b, "\n");
+	free(j);
 	if (sk_buf_take(&b, &s) != 0) {
 		resp->oom = true;
 		return;

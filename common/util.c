@@ -474,48 +474,6 @@ sk_utf8_scrub(const char *in, size_t len, char *out, size_t cap,
 	return o;
 }
 
-void
-sk_buf_add_json(struct sk_buf *b, const char *s)
-{
-	for (; s != NULL && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		size_t n;
-
-		/* JSON text is UTF-8: invalid bytes become U+FFFD. */
-		if (c >= 0x80) {
-			if ((n = utf8_len((const unsigned char *)s, 4)) == 0) {
-				sk_buf_adds(b, "\\ufffd");
-			} else {
-				sk_buf_add(b, s, n);
-				s += n - 1;
-			}
-			continue;
-		}
-		switch (c) {
-		case '"':
-			sk_buf_adds(b, "\\\"");
-			break;
-		case '\\':
-			sk_buf_adds(b, "\\\\");
-			break;
-		case '\n':
-			sk_buf_adds(b, "\\n");
-			break;
-		case '\r':
-			sk_buf_adds(b, "\\r");
-			break;
-		case '\t':
-			sk_buf_adds(b, "\\t");
-			break;
-		default:
-			if (c < 0x20)
-				sk_buf_addf(b, "\\u%04x", c);
-			else
-				sk_buf_add(b, s, 1);
-		}
-	}
-}
-
 int
 sk_buf_take(struct sk_buf *b, char **out)
 {

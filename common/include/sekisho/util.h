@@ -83,8 +83,6 @@ void sk_buf_addf(struct sk_buf *b, const char *fmt, ...)
 void sk_buf_add_html(struct sk_buf *b, const char *s);
 /* Appends s percent-encoded for a URL query component. */
 void sk_buf_add_urlenc(struct sk_buf *b, const char *s);
-/* Appends s as the inside of a JSON string (no quotes). */
-void sk_buf_add_json(struct sk_buf *b, const char *s);
 /*
  * Copies len bytes of in to out (cap bytes) as valid UTF-8: a byte that
  * starts no valid sequence becomes U+FFFD. Stops at a character boundary
