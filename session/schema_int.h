@@ -180,6 +180,9 @@
  * of what is stored: changing one makes stored secrets unreadable.
  */
 
+/* The keyset's labels (SK_AAD_SIGNING_KEY, SK_AAD_MASTER_CHECK) are in
+ * sekisho/keystore.h: tokens/ seals with them. */
+
 /* (tenant) Seals a tenant data key under the master key. */
 #define SK_AAD_TENANT_DK "sekisho:tenant-data-key:v1:%s"
 /* (kid) Seals a signing key under the master key. */

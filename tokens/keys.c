@@ -359,7 +359,7 @@ out:
 static void
 key_aad(const char *kid, char *aad, size_t len)
 {
-	snprintf(aad, len, "sekisho:signing-key:%s", kid);
+	snprintf(aad, len, SK_AAD_SIGNING_KEY, kid);
 }
 
 /* Parses one stored key; reuses the parsed key of prev when kid matches. */
@@ -600,7 +600,7 @@ reloader_main(void *arg)
 static int
 master_check(void)
 {
-	static const char aad[] = "sekisho:master-key-check";
+	static const char aad[] = SK_AAD_MASTER_CHECK;
 	static const char text[] = "sekisho master key check";
 	unsigned char *pt = NULL;
 	size_t ptlen = 0;

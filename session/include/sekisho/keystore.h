@@ -16,6 +16,15 @@
 
 #include "sekisho/crypto.h"
 
+/*
+ * The labels (AES-GCM associated data) that tokens/keys.c seals the
+ * keyset's records under. Listed here, beside the keys that hold them,
+ * rather than in session/schema_int.h, because the layer above does the
+ * sealing; they are part of the stored format all the same.
+ */
+#define SK_AAD_SIGNING_KEY "sekisho:signing-key:%s" /* kid */
+#define SK_AAD_MASTER_CHECK "sekisho:master-key-check"
+
 /* One stored signing key. */
 struct sk_keystore_entry {
 	char *kid;
