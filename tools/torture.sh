@@ -86,7 +86,7 @@ for t in "${tests[@]}"; do
 		"$(( $(date +%s) - t0 ))s"
 	if [ "$bad" -gt 0 ]; then
 		status=1
-		grep '^BAD' "$work/verdicts" | sort -k3 -n | head -5 | while read -r _ bt bn what; do
+		grep '^BAD' "$work/verdicts" | sort -k3 -n | awk 'NR <= 5' | while read -r _ bt bn what; do
 			echo "== $bt, allocation $bn failed: $what"
 			SK_TORTURE_FAIL=$bn ASAN_OPTIONS=$asan timeout 60 "$dir/${bt}_test" 2>&1 |
 				grep -E -A25 'ERROR: |runtime error:|exception' | head -40 || true
