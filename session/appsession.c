@@ -411,6 +411,7 @@ sk_app_session_create(const char *code, const struct sk_app_session *s,
 						: SK_ERR_NOT_FOUND;
 		goto out;
 	}
+	(void)sk_user_index_prune(uid);
 	if ((r = token_make(uid, fam, 0, refresh)) != 0)
 		goto out;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {

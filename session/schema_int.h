@@ -73,6 +73,33 @@
 #define SK_MEMBER_APP SK_MEMBER_APP_PFX "%s"
 
 /*
+ * Lua (user.c's prune script; ukey: the user hash key, idx: the index
+ * key, both KEYS[...]): once the index holds SK_INDEX_PRUNE_AT members,
+ * members whose session or app session has expired are removed, so a
+ * user who signs in every day does not grow the index (whose TTL each new
+ * member extends) without bound. The keys it names are in the user's
+ * slot, as the index is.
+ */
+#define SK_INDEX_PRUNE_AT "32"
+#define SK_LUA_INDEX_PRUNE(ukey, idx)                                          \
+	"if redis.call('SCARD', " idx ") < " SK_INDEX_PRUNE_AT " then\n"       \
+	"  return 0\n"                                                         \
+	"end\n"                                                                \
+	"local n = 0\n"                                                        \
+	"for _, m in ipairs(redis.call('SMEMBERS', " idx ")) do\n"             \
+	"  local k\n"                                                          \
+	"  if string.sub(m, 1, 2) == '" SK_MEMBER_APP_PFX "' then\n"           \
+	"    k = " ukey " .. '" SK_SUB_APP "' .. string.sub(m, 3)\n"           \
+	"  else\n"                                                             \
+	"    k = " ukey " .. '" SK_SUB_SESSION "' .. m\n"                      \
+	"  end\n"                                                              \
+	"  if redis.call('EXISTS', k) == 0 then\n"                             \
+	"    n = n + redis.call('SREM', " idx ", m)\n"                         \
+	"  end\n"                                                              \
+	"end\n"                                                                \
+	"return n\n"
+
+/*
  * (user id) Hash, outstanding authorization codes: SHA-256 hex of the
  * code -> "<expiry> <JSON>". TTL: extended to the lifetime of the newest
  * code.

@@ -245,6 +245,7 @@ sk_session_create(const struct sk_session *s, int64_t idle_s,
 	}
 	*sidp = sid;
 	sid = NULL;
+	(void)sk_user_index_prune(uid);
 out:
 	sk_reply_free(&rep);
 	sk_strfreezero(rnd);

@@ -37,4 +37,11 @@ bool sk_user_value_split(const char *v, char uid[SK_USER_ID_CHARS + 1]);
 int sk_user_end_all(const char *user, const char *mode,
 		    const char *session_key);
 
+/*
+ * Drops from the user's index the members whose session or app session
+ * expired, once the index has grown (schema_int.h). Called after a
+ * member is added; a failure costs only the pruning.
+ */
+int sk_user_index_prune(const char *user);
+
 #endif

@@ -270,6 +270,29 @@ sk_user_end_all(const char *user, const char *mode, const char *session_key)
 	return r;
 }
 
+/* KEYS: user hash, index. Returns how many members went. */
+static struct sk_script index_prune_script = {
+    .src = SK_LUA_INDEX_PRUNE("KEYS[1]", "KEYS[2]"),
+};
+
+int
+sk_user_index_prune(const char *user)
+{
+	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
+	int r;
+
+	if (!sk_user_id_ok(user))
+		return SK_ERR_NOT_FOUND;
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, user);
+	sk_cmd_add_fmt(&c, SK_KEY_USER_INDEX, user);
+	if ((r = sk_cmd_eval(&c, &index_prune_script, 2, &rep)) != 0)
+		return r;
+	sk_reply_free(&rep);
+	return 0;
+}
+
 /*
  * Disabling a user ends every browser session, app session and
  * outstanding authorization code, and sets the flag every later grant

@@ -182,4 +182,37 @@ describe('disable and sign out everywhere', () => {
     assert.equal(await verify(b), 401);
     assert.equal(await verify(a), 200);
   });
+
+  test('the user index forgets sessions that expired once it has grown', async () => {
+    const bob = { login: 'bob', password: 'bob-password' };
+    const first = new CookieJar();
+    await signIn(first, stack.base, bob);
+    const uid = (await follow(first, `${stack.base}/auth/verify`)).headers.get('x-auth-request-user');
+    const index = `sk:{u:${uid}}:sess`;
+    for (let i = 0; i < 34; i += 1) await signIn(new CookieJar(), stack.base, bob);
+    assert.ok(Number(await stack.redis.cli('SCARD', index)) >= 35);
+    // Expiry, as Redis would do it: every session of bob's goes.
+    const sessions = (await stack.redis.cli('--scan', '--pattern', `sk:{u:${uid}}:s:*`)).split('\n').filter(Boolean);
+    assert.ok(sessions.length >= 35);
+    for (const k of sessions) await stack.redis.cli('DEL', k);
+    assert.equal(await verify(first), 401, 'the first session is gone too');
+    const last = new CookieJar();
+    await signIn(last, stack.base, bob);
+    assert.equal(await verify(last), 200);
+    // What stays listed is alive: the new session, and bob's app session
+    // from the test before (app sessions are listed too).
+    const left = (await stack.redis.cli('SMEMBERS', index)).split('\n').filter(Boolean);
+    assert.ok(left.length <= 2, `left: ${left}`);
+    for (const m of left) {
+      const key = m.startsWith('a:') ? `sk:{u:${uid}}:a:${m.slice(2)}` : `sk:{u:${uid}}:s:${m}`;
+      assert.equal((await stack.redis.cli('EXISTS', key)).trim(), '1', `${m} is alive`);
+    }
+    assert.equal(left.filter((m) => !m.startsWith('a:')).length, 1, 'one browser session listed');
+    // sign out everywhere still finds it through the index
+    const r = await follow(last, `${stack.base}/logout`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'scope=all',
+    });
+    assert.equal(r.status, 200);
+    assert.equal(await verify(last), 401);
+  });
 });
