@@ -241,6 +241,33 @@ sk_connguard_stop(void)
 	pthread_mutex_unlock(&g.mu);
 }
 
+/*
+ * A refused connection is logged, at most one line a second for the whole
+ * process (a flood must not become a flood of log lines): the address of
+ * the refusal that writes the line and how many were refused since the
+ * last one.
+ */
+static void
+log_refusal(const unsigned char ip[SK_IP_LEN])
+{
+	static _Atomic int64_t next_us;
+	static _Atomic uint64_t refused;
+	int64_t now = sk_monotonic_us(), due = atomic_load(&next_us);
+	char addr[SK_IP_STRLEN];
+	uint64_t n;
+
+	atomic_fetch_add(&refused, 1);
+	if (now < due ||
+	    !atomic_compare_exchange_strong(&next_us, &due, now + 1000000))
+		return;
+	n = atomic_exchange(&refused, 0);
+	sk_ip_format(ip, addr);
+	sk_warn("http: connection from %s refused: it holds "
+		"http.max_connections_per_ip (%lld) connections "
+		"(%llu refused since the last such line)",
+		addr, (long long)g.per_ip, (unsigned long long)n);
+}
+
 bool
 sk_connguard_admit(const unsigned char ip[SK_IP_LEN])
 {
@@ -255,6 +282,8 @@ sk_connguard_admit(const unsigned char ip[SK_IP_LEN])
 	    (*pp)->n >= g.per_ip)
 		ok = false;
 	pthread_mutex_unlock(&g.mu);
+	if (!ok)
+		log_refusal(ip);
 	return ok;
 }
 

@@ -424,6 +424,10 @@ describe('cookies, bodies, slow clients, HSTS', () => {
     } finally {
       for (const s of attackers) s.destroy();
     }
+    // the refusals are on record, as a few lines, not one per refusal
+    const lines = stack.sekisho.stderr().split('\n').filter((l) => /connection from 127\.0\.0\.3 refused/.test(l));
+    assert.ok(lines.length >= 1 && lines.length <= 5, `${lines.length} log lines for the refusals`);
+    assert.match(lines[0], /max_connections_per_ip \(10\)/);
     // once they are gone, 127.0.0.3 may connect again
     await waitFor(async () => (await rawFrom(port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', { localAddress: '127.0.0.3' }).catch(() => ({}))).status === 200,
       { timeoutMs: 5000, what: '127.0.0.3 admitted again' });
