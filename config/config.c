@@ -13,6 +13,7 @@
  */
 #include "config_int.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -173,6 +174,10 @@ sk_config_free(struct sk_config **cfgp)
 		strlist_free(&t->admin_emails);
 		free(t->audience);
 		free(t->cookie_domain);
+		strlist_free(&t->ip_allowlist);
+		strlist_free(&t->admin_ip_allowlist);
+		sk_ipset_free(&t->ip_set);
+		sk_ipset_free(&t->admin_ip_set);
 	}
 	free(cfg->tenants);
 	for (i = 0; i < cfg->nproviders; i++) {

@@ -43,6 +43,7 @@
 #include <yaml.h>
 
 #include "sekisho/config.h"
+#include "sekisho/ipset.h"
 #include "sekisho/err.h"
 #include "sekisho/provider.h"
 #include "sekisho/util.h"
@@ -624,7 +625,8 @@ test_unknown_keys(void **state)
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
 	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
 	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
-	       "cookie_domain)",
+	       "cookie_domain, ip_allowlist, admin_ip_allowlist, lockout, "
+	       "rate_limits, membership, session)",
 	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
 	       "type, client_id, client_secret_file, client_secret, issuer, "
 	       "scopes, userinfo, http_timeout, max_concurrent, display_name, "
@@ -1237,7 +1239,8 @@ test_many_errors(void **state)
 	    "allowed_tid, allowed_email_domains, link_by_verified_email, "
 	    "app_idle_timeout, app_absolute_timeout, admin_emails, "
 	    "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
-	    "cookie_domain)",
+	    "cookie_domain, ip_allowlist, admin_ip_allowlist, lockout, "
+	    "rate_limits, membership, session)",
 	    "16: providers[0].client_secret: inline secrets are refused (use "
 	    "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
 }
@@ -1400,6 +1403,75 @@ test_mfa_keys(void **state)
 	    "100)",
 	    "9: tenants[0].mfa_max_age: \"soon\" is not a duration (a number "
 	    "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
+}
+
+/* Access policy keys: allowlists, lockout, rate limits, membership. */
+static void
+test_policy_keys(void **state)
+{
+	struct sk_config *cfg;
+	const struct sk_tenant_conf *t;
+	unsigned char ip[SK_IP_LEN];
+
+	cfg = load_ok(MFA_TENANT("    ip_allowlist: [10.0.0.0/8, "
+				 "\"2001:db8::/32\"]\n"
+				 "    admin_ip_allowlist: [10.1.0.0/16]\n"
+				 "    lockout: {max_failures: 3, window: 10m, "
+				 "duration: 1m, max_duration: 1h}\n"
+				 "    rate_limits: {login: 10, admin: 5}\n"
+				 "    membership: invite_only\n"
+				 "    session: {idle_timeout: 1h}\n"));
+	t = &cfg->tenants[0];
+	assert_int_equal(t->ip_allowlist.n, 2);
+	assert_non_null(t->ip_set);
+	assert_int_equal(sk_ip_parse("10.9.9.9", 8, ip), 0);
+	assert_true(sk_ipset_contains(t->ip_set, ip));
+	assert_false(sk_ipset_contains(t->admin_ip_set, ip));
+	assert_int_equal(sk_ip_parse("2001:db8::1", 11, ip), 0);
+	assert_true(sk_ipset_contains(t->ip_set, ip));
+	assert_int_equal(t->lockout.max_failures, 3);
+	assert_int_equal(t->lockout.user_max_failures, 20);
+	assert_int_equal(t->lockout.window, 600);
+	assert_int_equal(t->lockout.duration, 60);
+	assert_int_equal(t->lockout.max_duration, 3600);
+	assert_int_equal(t->rate_limits.login, 10);
+	assert_int_equal(t->rate_limits.mfa, 60);
+	assert_int_equal(t->rate_limits.admin, 5);
+	assert_int_equal(t->membership, SK_MEMBERSHIP_INVITE_ONLY);
+	assert_int_equal(t->idle_timeout, 3600);
+	assert_int_equal(t->absolute_timeout, cfg->session.absolute_timeout);
+	sk_config_free(&cfg);
+
+	/* Defaults: no list (no set), open membership. */
+	cfg = load_ok(MFA_TENANT(""));
+	t = &cfg->tenants[0];
+	assert_null(t->ip_set);
+	assert_null(t->admin_ip_set);
+	assert_int_equal(t->membership, SK_MEMBERSHIP_OPEN);
+	assert_int_equal(t->idle_timeout, cfg->session.idle_timeout);
+	sk_config_free(&cfg);
+
+	EXPECT(MFA_TENANT("    ip_allowlist: [10.0.0.1/8, nope]\n"
+			  "    lockout: {max_failures: 0, wait: 1m}\n"
+			  "    rate_limits: {login: -1}\n"
+			  "    membership: closed\n"),
+	       "6: tenants[0].ip_allowlist[0]: \"10.0.0.1/8\" is not an IP "
+	       "prefix (an IPv4 or IPv6 address, optionally /length, e.g. "
+	       "10.0.0.0/8 or 2001:db8::/32, with no bits set past the "
+	       "length)",
+	       "6: tenants[0].ip_allowlist[1]: \"nope\" is not an IP prefix "
+	       "(an IPv4 or IPv6 address, optionally /length, e.g. "
+	       "10.0.0.0/8 or 2001:db8::/32, with no bits set past the "
+	       "length)",
+	       "7: tenants[0].lockout.max_failures: \"0\" is out of range (1 "
+	       "to 1000)",
+	       "7: tenants[0].lockout.wait: unknown key (allowed: "
+	       "max_failures, user_max_failures, ip_max_failures, window, "
+	       "duration, max_duration)",
+	       "8: tenants[0].rate_limits.login: \"-1\" is not a number (1 to "
+	       "100000000)",
+	       "9: tenants[0].membership: \"closed\" is not a membership rule "
+	       "(open or invite_only)");
 }
 
 /* Shared parent domain: the cross-checks of cookie_domain. */
@@ -2204,6 +2276,7 @@ main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_mfa_keys),
+	    cmocka_unit_test(test_policy_keys),
 	    cmocka_unit_test(test_client_tenants),
 	    cmocka_unit_test(test_kind_keys),
 	    cmocka_unit_test(test_cookie_domain),
