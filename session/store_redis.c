@@ -783,11 +783,20 @@ int
 sk_cmd_eval(struct sk_cmd *c, struct sk_script *script, int nkeys,
 	    struct sk_reply **out)
 {
-	int r;
+	int i, r;
 
 	*out = NULL;
 	if ((r = c->err) == 0 && (nkeys < 0 || nkeys > c->argc))
 		r = SK_ERR_INVALID;
+	/* Keys of two slots would work here and fail on a Cluster. */
+	if (r == 0 &&
+	    (i = sk_store_keys_one_slot(nkeys, c->argv, c->lens)) != 0) {
+		script_sha(script);
+		sk_error("redis: script %.8s: KEYS[%d] is not in the slot of "
+			 "KEYS[1] (session/schema_int.h)",
+			 script->sha, i + 1);
+		r = SK_ERR_INVALID;
+	}
 	if (r != 0)
 		sk_error("redis: a script call was not sent (%s)",
 			 sk_err_str(r));
