@@ -4,7 +4,8 @@
 // quorum 2, down-after 1 s), the test IdP, Sekisho. Covers:
 //   - sign-in and /auth/verify through the sentinels (redis.sentinels +
 //     redis.master_name, with the sentinels' requirepass read from
-//     redis.sentinel_password_file); /readyz 200
+//     redis.sentinel_password_file); /readyz 200; the start-up
+//     durability check reads the master found (refused without persistence)
 //   - a sentinel that names a replica (a fake sentinel answering with the
 //     replica's address; the replica answers ROLE "slave"): never used —
 //     alone it leaves verify 503 (never 200) and /readyz 503 with the
@@ -160,14 +161,14 @@ function sentinelYaml(ports) {
 }
 
 /** Another Sekisho on its own port using the sentinels at `ports`. */
-async function sekishoWith(ports, { sub }) {
+async function sekishoWith(ports, { sub, requirePersistence = false }) {
   const port = await freePort();
   const sdir = fs.mkdtempSync(path.join(dir, `${sub}-`));
   const publicUrl = `http://127.0.0.1:${port}`;
   // Only verified against, never signed in to: the IdP needs no callback.
   const sk = await startSekisho({
     dir: sdir, port, publicUrl, idpBase: idp.base, secretFile, allowedHosts: [`127.0.0.1:${port}`],
-    redisYaml: sentinelYaml(ports),
+    redisYaml: sentinelYaml(ports), requirePersistence,
   });
   stoppers.push(() => sk.stop('SIGTERM', 5000));
   return sk;
@@ -238,6 +239,12 @@ describe('redis sentinel', () => {
     const { sid } = await newSession();
     for (let i = 0; i < N; i += 1) assert.equal(await verify(sid), 200);
     assert.match(sekisho.stderr(), new RegExp(`redis: master ${MASTER} is at 127\\.0\\.0\\.1:${master.port}`));
+  });
+
+  test('the start-up durability check runs on the master found', async () => {
+    // The test Redis has no persistence: required, start-up is refused.
+    await assert.rejects(sekishoWith(sentinels.map((s) => s.port), { sub: 'durable', requirePersistence: true }),
+      /redis: persistence is off \(appendonly no, no save schedule\)[^\n]*refusing to start/);
   });
 
   test('a sentinel naming a replica is never used', async () => {
