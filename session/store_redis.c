@@ -37,6 +37,14 @@
  * sentinels: try again sooner.
  */
 #define BACKOFF_MAX_SENTINEL_US 1000000
+/*
+ * With sentinels, a kept connection's server is asked ROLE again before a
+ * command once this long has passed since it was last seen a master: a
+ * server demoted without closing its clients (by hand, or by a sentinel
+ * whose CLIENT KILL failed) answers reads, and would answer them with
+ * what it held when it stopped being the master.
+ */
+#define ROLE_RECHECK_US 1000000
 
 /* Longest host name a sentinel may answer with (and port, NUL). */
 #define ADDR_HOST_MAX 256
@@ -78,7 +86,8 @@ struct conn {
 	redisContext *ctx;
 	int64_t next_try_us; /* monotonic; no attempt before this */
 	int64_t backoff_us;
-	uint64_t gen; /* master_gen when ctx was opened */
+	uint64_t gen;	 /* master_gen when ctx was opened */
+	int64_t role_us; /* monotonic; when ROLE last said master */
 };
 static __thread struct conn tconn;
 
@@ -499,6 +508,7 @@ conn_get(struct conn *c, redisContext **out)
 	}
 	c->ctx = ctx;
 	c->gen = gen;
+	c->role_us = sk_monotonic_us();
 	pthread_once(&conn_key_once, conn_key_make);
 	(void)pthread_setspecific(conn_key, c);
 	if (c->backoff_us != 0)
@@ -633,6 +643,7 @@ run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
 {
 	redisContext *ctx;
 	redisReply *rep;
+	int64_t now;
 	int r;
 
 	*out = NULL;
@@ -651,6 +662,16 @@ run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
 	/* Another thread found a new master: this one may be a replica. */
 	if (tconn.ctx != NULL && tconn.gen != atomic_load(&master_gen))
 		conn_drop(&tconn);
+	if (tconn.ctx != NULL && conf.nsentinels > 0 &&
+	    (now = sk_monotonic_us()) - tconn.role_us > ROLE_RECHECK_US) {
+		if (!is_master(tconn.ctx)) {
+			note_failure(&tconn, "the server is not the master "
+					     "any more (ROLE)");
+			conn_drop(&tconn);
+			return SK_ERR_STORE;
+		}
+		tconn.role_us = now;
+	}
 	if ((r = conn_get(&tconn, &ctx)) != 0)
 		return r;
 	rep = redisCommandArgv(ctx, argc, argv, lens);
