@@ -24,7 +24,8 @@
 //         end 200 or 401, but once 401 after the promotion it never
 //         turns 200 again
 //     then /readyz 200, the sentinels name the old replica, a new sign-in
-//     and a logout work on the new master; Sekisho never restarted
+//     and a logout work on the new master; Sekisho never restarted;
+//     sekishoctl (check-config, keys list) works through the sentinels
 //   - the new master demoted by hand (REPLICAOF) with Sekisho's connections
 //     left open: verify not 200 from it past the ROLE recheck bound (a
 //     kept connection's ROLE is asked again once a second; today READONLY
@@ -37,11 +38,16 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 import {
-  CLIENT_SECRET, CookieJar, fatal, follow, freePort, freshGet, redisCli, signIn, spawnTracked,
+  CLIENT_SECRET, CookieJar, SEKISHO_BIN, fatal, follow, freePort, freshGet, redisCli, signIn, spawnTracked,
   startIdp, startRedis, startSekisho, tmpDir, waitFor, waitReady,
 } from './harness.mjs';
+
+const CTL = path.join(path.dirname(SEKISHO_BIN), 'sekishoctl');
+const ctl = (...args) => promisify(execFile)(CTL, args, { timeout: 10_000 });
 
 const MASTER = 'sekisho-it';
 const SENTINEL_PASS = 'sentinel-test-password-0123456789';
@@ -367,6 +373,9 @@ describe('redis sentinel', () => {
     const lo = await follow(fresh.jar, `${base}/logout`, { method: 'POST', headers: { origin: base } });
     assert.ok([200, 302, 303].includes(lo.status));
     for (let i = 0; i < N; i += 1) assert.equal(await verify(fresh.sid), 401);
+    // sekishoctl finds the new master the same way.
+    assert.match((await ctl('check-config', '-c', sekisho.cfgFile)).stdout, /: ok$/m);
+    assert.match((await ctl('keys', 'list', '-c', sekisho.cfgFile)).stdout, /\S/);
   });
 
   test('a master demoted under open connections is left at once', async (t) => {
