@@ -382,20 +382,28 @@ out:
 	return r;
 }
 
-/* ROLE's first element is "master" (a replica says "slave"). */
-static bool
-is_master(redisContext *ctx)
+/*
+ * 0 when ROLE's first element is "master"; SK_ERR_DENIED for any other
+ * answer (a replica says "slave"), SK_ERR_STORE for none (timeout, broken
+ * connection), with what in *what.
+ */
+static int
+is_master(redisContext *ctx, const char **what)
 {
 	redisReply *rep;
-	bool ok;
+	int r;
 
+	*what = "gave no answer to ROLE";
 	if ((rep = redisCommand(ctx, "ROLE")) == NULL)
-		return false;
-	ok = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
-	     rep->element[0]->type == REDIS_REPLY_STRING &&
-	     strcmp(rep->element[0]->str, "master") == 0;
+		return SK_ERR_STORE;
+	r = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+		    rep->element[0]->type == REDIS_REPLY_STRING &&
+		    strcmp(rep->element[0]->str, "master") == 0
+		? 0
+		: SK_ERR_DENIED;
 	freeReplyObject(rep);
-	return ok;
+	*what = r == 0 ? "is a master" : "is not a master (ROLE)";
+	return r;
 }
 
 /* Notes the master found; returns master_gen, bumped if it moved. */
@@ -439,6 +447,7 @@ static int
 connect_master(redisContext **out, uint64_t *gen, char *why, size_t whylen)
 {
 	char host[ADDR_HOST_MAX], refused[ADDR_HOST_MAX] = "", w[200];
+	const char *role;
 	redisContext *ctx = NULL;
 	size_t k, i, first;
 	int port, refused_port = 0, r;
@@ -468,12 +477,11 @@ connect_master(redisContext **out, uint64_t *gen, char *why, size_t whylen)
 				 w);
 			continue;
 		}
-		if (!is_master(ctx)) {
+		if (is_master(ctx, &role) != 0) {
 			snprintf(why, whylen,
-				 "%s:%d, named by sentinel %s:%d, is not a "
-				 "master (ROLE)",
-				 host, port, conf.sentinels[i].host,
-				 conf.sentinels[i].port);
+				 "%s:%d, named by sentinel %s:%d, %s", host,
+				 port, conf.sentinels[i].host,
+				 conf.sentinels[i].port, role);
 			snprintf(refused, sizeof(refused), "%s", host);
 			refused_port = port;
 			redisFree(ctx);
@@ -643,6 +651,8 @@ run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
 {
 	redisContext *ctx;
 	redisReply *rep;
+	const char *role;
+	char why[64];
 	int64_t now;
 	int r;
 
@@ -664,9 +674,9 @@ run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
 		conn_drop(&tconn);
 	if (tconn.ctx != NULL && conf.nsentinels > 0 &&
 	    (now = sk_monotonic_us()) - tconn.role_us > ROLE_RECHECK_US) {
-		if (!is_master(tconn.ctx)) {
-			note_failure(&tconn, "the server is not the master "
-					     "any more (ROLE)");
+		if (is_master(tconn.ctx, &role) != 0) {
+			snprintf(why, sizeof(why), "the server %s", role);
+			note_failure(&tconn, why);
 			conn_drop(&tconn);
 			return SK_ERR_STORE;
 		}
