@@ -153,6 +153,9 @@ sk_config_free(struct sk_config **cfgp)
 	sk_strfreezero(cfg->redis.password);
 	free(cfg->redis.unix_path);
 	free(cfg->redis.host);
+	strlist_free(&cfg->redis.sentinels);
+	free(cfg->redis.master_name);
+	sk_strfreezero(cfg->redis.sentinel_password);
 	free(cfg->cookie.name);
 	free(cfg->log_level);
 	strlist_free(&cfg->http.trusted_proxies);
