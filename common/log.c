@@ -402,14 +402,15 @@ write_all(const char *buf, size_t len)
 
 /*
  * Writes what the buffer holds, then the line that says how many were
- * dropped since the last time, if any. Holds out_mu.
+ * dropped since the last time, if any; returns the bytes it took from the
+ * buffer. Holds out_mu.
  */
-static void
+static size_t
 flush_locked(void)
 {
 	char line[SK_LOG_LINE_MAX], msg[128];
 	uint64_t dropped;
-	size_t len;
+	size_t len, n;
 	char *p;
 	const struct sk_log_field f[] = {
 	    SK_LOG_FIELD_STR("level", "warn"),
@@ -431,32 +432,51 @@ flush_locked(void)
 			 "log: %llu access lines dropped: the log writer "
 			 "fell behind",
 			 (unsigned long long)dropped);
-		if ((len = format_line(f, SK_ARRAY_SIZE(f), line)) > 0)
-			write_all(line, len);
+		if ((n = format_line(f, SK_ARRAY_SIZE(f), line)) > 0)
+			write_all(line, n);
 	}
+	return len;
 }
 
+static bool
+stopping(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&w.mu);
+	r = w.stopping;
+	pthread_mutex_unlock(&w.mu);
+	return r;
+}
+
+/*
+ * Sleeps until a line comes, then writes a batch every BATCH_NS for as
+ * long as lines keep coming: under load no worker has to wake it (no
+ * futex per batch), and at idle it sleeps.
+ */
 static void *
 writer_main(void *arg)
 {
 	const struct timespec batch = {0, BATCH_NS};
+	size_t got;
 
 	(void)arg;
 	pthread_mutex_lock(&w.mu);
-	for (;;) {
-		while (w.len == 0 && w.dropped == 0 && !w.stopping) {
+	while (!w.stopping) {
+		if (w.len == 0 && w.dropped == 0) {
 			w.idle = true;
 			pthread_cond_wait(&w.wake, &w.mu);
 			w.idle = false;
+			continue;
 		}
-		if (w.stopping)
-			break;
 		pthread_mutex_unlock(&w.mu);
-		/* Let a batch gather: one write for many lines. */
-		nanosleep(&batch, NULL);
-		pthread_mutex_lock(&w.out_mu);
-		flush_locked();
-		pthread_mutex_unlock(&w.out_mu);
+		do {
+			/* Let a batch gather: one write for many lines. */
+			nanosleep(&batch, NULL);
+			pthread_mutex_lock(&w.out_mu);
+			got = flush_locked();
+			pthread_mutex_unlock(&w.out_mu);
+		} while (got > 0 && !stopping());
 		pthread_mutex_lock(&w.mu);
 	}
 	pthread_mutex_unlock(&w.mu);
