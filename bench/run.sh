@@ -133,28 +133,40 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $(printf 'bench-api:bench-client-secret-0123456789abcdef' | base64 -w0)"
 LUA
 
+# CPU time (user + system, all threads) of processes, in clock ticks: what
+# a request costs the server, which other load on a shared machine
+# disturbs less than requests/s. nginx: its workers; Sekisho: the daemon
+# (not Redis).
+spid=$(pgrep -f "sekisho -c $dir/sekisho.yaml" | head -1)
+ngx_pids=$(pgrep -P "$(pgrep -f "nginx -p $dir/nginx" | head -1)" | tr '\n' ' ')
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
 # One round: a run of each series in turn; medians over the rounds.
-declare -A rps p99
+declare -A rps p99 cpu
 for ((i = 0; i < runs; i++)); do
 	for k in nginx healthz verify introspect; do
+		# shellcheck disable=SC2086 # a list of pids
+		if [ $k = nginx ]; then t0=$(ticks $ngx_pids); else t0=$(ticks "$spid"); fi
 		case $k in
 		nginx) out=$(wrk_run "http://127.0.0.1:$np/") ;;
 		healthz) out=$(wrk_run "http://127.0.0.1:$sp/healthz") ;;
 		verify) out=$(wrk_run "http://127.0.0.1:$sp/auth/verify" -H "Cookie: $cookie") ;;
 		introspect) out=$(wrk_run "http://127.0.0.1:$sp/oauth2/introspect" -s "$dir/introspect.lua") ;;
 		esac
+		# shellcheck disable=SC2086
+		if [ $k = nginx ]; then t1=$(ticks $ngx_pids); else t1=$(ticks "$spid"); fi
 		rps[$k]+="${out% *} "
 		p99[$k]+="${out#* } "
+		cpu[$k]+="$(echo "($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / (${out% *} * $secs)" | bc -l) "
 	done
 done
 med() { printf '%s\n' $1 | median; }
 for k in nginx healthz verify introspect; do
 	printf -v "${k}_rps" %s "$(med "${rps[$k]}")"
 	printf -v "${k}_p99" %s "$(med "${p99[$k]}")"
+	printf -v "${k}_cpu" %s "$(med "${cpu[$k]}")"
 done
 # Full sign-ins, 200 a run, 8 at a time: how many per second of Sekisho's
 # CPU time (all its threads; the IdP's and the client's are not counted).
-spid=$(pgrep -f "sekisho -c $dir/sekisho.yaml" | head -1)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$spid/stat"; }
 sin=(); for ((i = 0; i < runs; i++)); do
 	t0=$(cpu_ticks)
@@ -186,11 +198,13 @@ printf "/healthz               %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >=
 printf "/auth/verify           %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >= 0.50x, p99 < 2 ms)\n" "$verify_rps" "$verify_p99" "$vr"
 printf "/oauth2/introspect     %9.0f req/s  p99 %6.2f ms  ratio %.2fx (target >= 0.50x, p99 < 2 ms)\n" "$introspect_rps" "$introspect_p99" "$ir"
 printf "/auth/verify, IdP hung %9.0f req/s  p99 %6.2f ms  p99 %.2fx of /auth/verify (20 sign-ins waiting on the IdP; target: unchanged)\n" "$h_rps" "$h_p99" "$hv"
+printf "CPU per request: nginx %.1f us; sekisho /healthz %.1f us (%.2fx), /auth/verify %.1f us, /oauth2/introspect %.1f us (Redis not counted)\n" "$nginx_cpu" "$healthz_cpu" "$(ratio "$healthz_cpu" "$nginx_cpu")" "$verify_cpu" "$introspect_cpu"
 printf "sign-ins per CPU-second of sekisho: %.0f (target >= 1000 per core)\n" "$signins"
 echo "sekisho resident memory: ${idle_rss} MB at idle (target < 20 MB), ${after_rss} MB after the runs"
 echo "redis memory per session: ${per_session} bytes (target < 1024; one user per session, the worst case)"
 
 f0() { printf "%'.0f" "$1"; }
+f1() { printf "%.1f" "$1"; }
 f2() { printf "%.2f" "$1"; }
 cat <<TABLE
 
@@ -203,6 +217,7 @@ $(date -u +%Y-%m-%d), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit
 | \`GET /auth/verify\`, valid session | $(f0 "$verify_rps") req/s, p99 $(f2 "$verify_p99") ms | same | $(f2 "$vr")x | >= 0.5x, p99 < 2 ms | $(verdict "$vr >= 0.5 && $verify_p99 < 2") |
 | \`POST /oauth2/introspect\`, valid token | $(f0 "$introspect_rps") req/s, p99 $(f2 "$introspect_p99") ms | same | $(f2 "$ir")x | >= 0.5x, p99 < 2 ms | $(verdict "$ir >= 0.5 && $introspect_p99 < 2") |
 | \`GET /auth/verify\` while 20 sign-ins wait on a hung token endpoint | $(f0 "$h_rps") req/s, p99 $(f2 "$h_p99") ms | \`/auth/verify\` without them | p99 $(f2 "$hv")x | unchanged (within 20%) | $(verdict "$hv <= 1.2") |
+| CPU time per request (server only, not Redis) | \`/healthz\` $(f1 "$healthz_cpu") µs, \`/auth/verify\` $(f1 "$verify_cpu") µs, introspect $(f1 "$introspect_cpu") µs | nginx \`return 200\` $(f1 "$nginx_cpu") µs | \`/healthz\` $(f2 "$(ratio "$healthz_cpu" "$nginx_cpu")")x | | |
 | full sign-ins per second of Sekisho CPU | $(f0 "$signins") | | | >= 1,000 per core | $(verdict "$signins >= 1000") |
 | resident memory at idle | ${idle_rss} MB (${after_rss} MB after the runs) | | | < 20 MB | $(verdict "$idle_rss < 20") |
 | Redis memory per session | ${per_session} bytes | | | < 1 KB | $(verdict "$per_session < 1024") |
