@@ -547,15 +547,6 @@ sk_log_writer_stop(void)
 	pthread_mutex_unlock(&w.out_mu);
 }
 
-void
-sk_log_flush(void)
-{
-	pthread_mutex_lock(&w.out_mu);
-	if (w.fill != NULL)
-		flush_locked();
-	pthread_mutex_unlock(&w.out_mu);
-}
-
 /*
  * One line out: through the writer when buffered and it runs, else now,
  * after whatever the writer still holds.

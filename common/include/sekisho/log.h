@@ -84,8 +84,6 @@ int sk_log_writer_start(size_t cap);
 /* Writes what is held, stops the thread; later lines are written at once.
  * Safe to call when not running. */
 void sk_log_writer_stop(void);
-/* Writes what the writer holds now (before an exit, a reopen). */
-void sk_log_flush(void);
 
 #define sk_error(...) sk_log(SK_LOG_ERROR, __VA_ARGS__)
 #define sk_warn(...) sk_log(SK_LOG_WARN, __VA_ARGS__)
