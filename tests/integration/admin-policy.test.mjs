@@ -19,10 +19,12 @@
 // - events: policy_changed with actor, address, before and after, and no
 //   secret; GET .../events pages
 // - malformed JSON, a wrong content type, a huge body: refused
+// - sekishoctl policy get|set|patch: the same checks and event; exit codes
 // - Redis stopped: the admin API answers 503, the daemon keeps serving
 //   with the last policy (sekisho_policy_stale 1)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -391,6 +393,41 @@ describe('propagation and events', () => {
     // Another tenant's admin client sees nothing of this tenant's.
     assert.equal((await api('GET', '/tenants/default/events', { auth: basic(OPS_OTHER) })).status, 403);
     await api('PUT', policy(), { auth: basic(OPS), body: {} });
+  });
+
+  test('sekishoctl policy get|set|patch', () => {
+    const CTL = path.join(path.dirname(SEKISHO_BIN), 'sekishoctl');
+    const ctl = (args, input) => spawnSync(CTL, args, { input, encoding: 'utf8', timeout: 30_000 });
+    const c = ['-c', stack.sekisho.cfgFile, '--tenant', 'default'];
+    const g = ctl(['policy', 'get', ...c, '--json']);
+    assert.equal(g.status, 0, g.stderr);
+    assert.equal(JSON.parse(g.stdout).tenant, 'default');
+    const t = ctl(['policy', 'get', ...c]);
+    assert.equal(t.status, 0);
+    assert.match(t.stdout, /mfa\s+admins\s+\(file\)/);
+    const bad = ctl(['policy', 'set', ...c, '-'], JSON.stringify({ ip_allowlist: ['10.0.0.0/33'], lockout: { duration: 'x' } }));
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /ip_allowlist\[0\]: /);
+    assert.match(bad.stderr, /lockout\.duration: /);
+    const v0 = JSON.parse(g.stdout).version;
+    assert.equal(JSON.parse(ctl(['policy', 'get', ...c, '--json']).stdout).version, v0, 'unchanged');
+    const p = ctl(['policy', 'patch', ...c, '--json'], JSON.stringify({ rate_limits: { login: 120 } }));
+    assert.equal(p.status, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).policy.rate_limits.login, 120);
+    assert.match(ctl(['policy', 'get', ...c]).stdout, /rate_limits\.login\s+120\s+\(redis\)/);
+    assert.equal(ctl(['policy', 'get', '-c', stack.sekisho.cfgFile]).status, 2, 'no --tenant');
+    assert.equal(ctl(['policy', 'frob', ...c]).status, 2);
+    assert.equal(ctl(['policy', 'get', '-c', stack.sekisho.cfgFile, '--tenant', 'nosuch']).status, 1);
+  });
+
+  test('the sekishoctl change is an event with its actor', async () => {
+    const ev = await api('GET', '/tenants/default/events?limit=1', { auth: basic(OPS) });
+    const e = ev.json.events[0];
+    assert.equal(e.type, 'policy_changed');
+    assert.equal(e.details.via, 'sekishoctl');
+    assert.equal(e.details.actor.type, 'sekishoctl');
+    assert.match(e.details.actor.id, /^sekishoctl:/);
+    assert.deepEqual(e.details.after, { rate_limits: { login: 120 } });
   });
 
   test('Redis down: 503 from the admin API, the last policy still in force', async () => {
