@@ -122,7 +122,7 @@ clients:
     if (!child.running()) throw new Error(`second sekisho exited: ${child.stderr()}`);
     return (await fetch(`${base}/healthz`).catch(() => ({ status: 0 }))).status === 200;
   }, { what: 'second sekisho' });
-  second = { base, stop: () => child.stop('SIGTERM', 5000), stderr: child.stderr };
+  second = { base, stop: () => child.stop('SIGTERM', 5000), stderr: child.stderr, running: child.running };
 
   // alice: an admin with her second factor; bob: a member.
   await signIn(alice.jar, stack.base);
@@ -453,5 +453,12 @@ describe('propagation and events', () => {
     // An empty Redis: back to the file's values.
     await waitFor(async () => await metric(stack.sekishoBase, 'sekisho_policy_version', { tenant: 'default' }) === 0
       && await metric(stack.sekishoBase, 'sekisho_policy_stale') === 0, { timeoutMs: 5000, what: 'reloaded' });
+  });
+
+  test('the second instance stops cleanly (no leak of snapshots under ASan)', async () => {
+    assert.ok(second.running());
+    const { code } = await second.stop();
+    assert.equal(code, 0, second.stderr());
+    assert.doesNotMatch(second.stderr(), /Sanitizer|runtime error/);
   });
 });
