@@ -389,7 +389,7 @@ sk_handle_admin(struct sk_req *req, struct sk_resp *resp)
 	struct sk_admin_caller who;
 	json_t *claims = NULL;
 	char tenant[65];
-	const char *rest = NULL;
+	const char *rest = NULL, *method;
 	size_t i;
 	int r;
 
@@ -431,8 +431,10 @@ sk_handle_admin(struct sk_req *req, struct sk_resp *resp)
 				SK_REQ_ARGS(req));
 		goto out;
 	}
+	/* HEAD is GET without the body (server.c routes it so). */
+	method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
 	for (i = 0; i < SK_ARRAY_SIZE(modules); i++)
-		if (modules[i](req, resp, &who, req->method, rest) !=
+		if (modules[i](req, resp, &who, method, rest) !=
 		    SK_ADMIN_NOT_MINE)
 			goto out;
 	sk_admin_error(resp, 404, "not_found", "no such endpoint");

@@ -16,6 +16,8 @@
 //   ?force=true
 // - a change seen by the second instance within a second (its
 //   sekisho_policy_version, then its sign-in behaviour: mfa: required)
+// - requests served while snapshots are replaced under them (for ASan and
+//   TSan runs)
 // - events: policy_changed with actor, address, before and after, and no
 //   secret; GET .../events pages
 // - malformed JSON, a wrong content type, a huge body: refused
@@ -359,6 +361,31 @@ describe('propagation and events', () => {
     assert.equal(new URL(res.location, second.base).pathname, '/mfa/enroll');
     const back = await api('PATCH', policy(), { auth: basic(OPS), body: { mfa: null } });
     assert.equal(back.json.policy.mfa, 'admins');
+  });
+
+  test('requests keep being served while snapshots are replaced', async () => {
+    let stop = false;
+    let served = 0;
+    const load = async () => {
+      while (!stop) {
+        const r = await fetch(`${second.base}/healthz`);
+        await r.arrayBuffer();
+        assert.equal(r.status, 200);
+        served++;
+      }
+    };
+    const workers = Array.from({ length: 8 }, load);
+    let last;
+    for (let i = 0; i < 12; i++) {
+      last = await api('PATCH', policy(), { auth: basic(OPS), body: { rate_limits: { login: 1000 + i } } });
+      assert.equal(last.status, 200);
+      await sleep(60);
+    }
+    await inForce(second.base, last.json.version);
+    stop = true;
+    await Promise.all(workers);
+    assert.ok(served > 20, `served ${served}`);
+    await api('PATCH', policy(), { auth: basic(OPS), body: { rate_limits: null } });
   });
 
   test('events: who, from where, before and after, no secret', async () => {
