@@ -142,9 +142,9 @@ sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 		return SK_ERR_TOO_LARGE;
 	}
 	/* application/json or application/merge-patch+json (RFC 7396). */
-	if (ct == NULL || (strncasecmp(ct, "application/json", 16) != 0 &&
-			   strncasecmp(ct, "application/merge-patch+json",
-				       28) != 0)) {
+	if (ct == NULL ||
+	    (strncasecmp(ct, "application/json", 16) != 0 &&
+	     strncasecmp(ct, "application/merge-patch+json", 28) != 0)) {
 		sk_admin_error(resp, 415, "invalid_request",
 			       "the body must be JSON (Content-Type: "
 			       "application/json)");
@@ -152,8 +152,8 @@ sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 	}
 	/* JSON_REJECT_DUPLICATES: {"mfa":"optional","mfa":"required"}
 	 * must not mean whichever a reader happens to pick. */
-	*out = json_loadb(req->body, req->body_len,
-			  JSON_REJECT_DUPLICATES, &jerr);
+	*out =
+	    json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (*out == NULL) {
 		snprintf(msg, sizeof(msg),
 			 "the body is not valid JSON (line %d, column %d: %s)",
@@ -167,11 +167,11 @@ sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 json_t *
 sk_admin_actor(const struct sk_admin_caller *who)
 {
-	json_t *a = who->client_id != NULL
-			? json_pack("{s:s, s:s}", "type", "client", "id",
-				    who->client_id)
-			: json_pack("{s:s, s:s}", "type", "user", "id",
-				    who->user_id);
+	json_t *a =
+	    who->client_id != NULL
+		? json_pack("{s:s, s:s}", "type", "client", "id",
+			    who->client_id)
+		: json_pack("{s:s, s:s}", "type", "user", "id", who->user_id);
 
 	if (a != NULL && who->email != NULL &&
 	    json_object_set_new(a, "email", json_string(who->email)) != 0) {
@@ -268,7 +268,8 @@ claims_has_role(const json_t *claims, const char *role)
 	size_t i;
 
 	json_array_foreach(roles, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), role) == 0)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), role) == 0)
 			return true;
 	return false;
 }
