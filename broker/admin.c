@@ -400,13 +400,6 @@ sk_handle_admin(struct sk_req *req, struct sk_resp *resp)
 		sk_admin_error(resp, 404, "not_found", "no such endpoint");
 		return;
 	}
-	if (authz == NULL) {
-		unauthorized(resp, "unauthorized",
-			     "an administrator's access token (Bearer) or an "
-			     "admin client's credentials (Basic) are "
-			     "required");
-		return;
-	}
 	/* The tenant's effective policy for the whole request. */
 	if ((t = sk_policy_acquire_id(sk_daemon.cfg, tenant)) == NULL) {
 		/* Said before any credential is checked: tenant ids are
@@ -415,6 +408,13 @@ sk_handle_admin(struct sk_req *req, struct sk_resp *resp)
 		return;
 	}
 	who.tenant = t;
+	if (authz == NULL) {
+		unauthorized(resp, "unauthorized",
+			     "an administrator's access token (Bearer) or an "
+			     "admin client's credentials (Basic) are "
+			     "required");
+		goto out;
+	}
 	if (strncasecmp(authz, "Bearer ", 7) == 0)
 		r = auth_token(req, resp, authz + 7, tenant, &claims, &who);
 	else if (strncasecmp(authz, "Basic ", 6) == 0)

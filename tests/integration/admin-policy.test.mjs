@@ -12,6 +12,7 @@
 //   every problem named, the stored policy unchanged
 // - GET / PUT / PATCH round trip (merge patch; null goes back to the
 //   file's value); durations canonical
+// - new sessions take the tenant's session lifetimes from the policy
 // - a change that would lock the calling admin out refused (409) unless
 //   ?force=true
 // - a change seen by the second instance within a second (its
@@ -316,6 +317,23 @@ describe('policy documents', () => {
     assert.equal(same.json.version, patch.json.version);
     const reset = await api('PUT', policy(), { auth: basic(OPS), body: {} });
     assert.deepEqual(reset.json.overrides, {});
+  });
+
+  test("new sessions take the tenant's session lifetimes", async () => {
+    const r = await api('PATCH', policy(), {
+      auth: basic(OPS), body: { session: { idle_timeout: '2h', absolute_timeout: '1d' } },
+    });
+    assert.equal(r.status, 200, r.text);
+    await inForce(stack.sekishoBase, r.json.version);
+    const jar = new CookieJar();
+    const { res } = await signIn(jar, stack.base, { login: 'bob', password: 'bob-password' });
+    assert.equal(res.status, 302);
+    const key = sessionKeyOf(stack, jar);
+    assert.equal((await stack.redis.cli('HGET', key, 'idle')).trim(), '7200');
+    const ttl = Number((await stack.redis.cli('TTL', key)).trim());
+    assert.ok(ttl > 7000 && ttl <= 7200, `ttl ${ttl}`);
+    const back = await api('PATCH', policy(), { auth: basic(OPS), body: { session: null } });
+    assert.equal(back.json.policy.session.idle_timeout, '36h');
   });
 
   test('malformed JSON, wrong content type, a huge body, an unknown path', async () => {
