@@ -346,6 +346,10 @@ describe('policy documents', () => {
     assert.equal(notObj.status, 400);
     const ct = await api('PUT', policy(), { auth: basic(OPS), type: 'text/plain', raw: '{}' });
     assert.equal(ct.status, 415);
+    const ct2 = await api('PUT', policy(), { auth: basic(OPS), type: 'application/jsonx', raw: '{}' });
+    assert.equal(ct2.status, 415);
+    const ct3 = await api('PUT', policy(), { auth: basic(OPS), type: 'application/json; charset=utf-8', raw: '{}' });
+    assert.equal(ct3.status, 200);
     const huge = await api('PUT', policy(), {
       auth: basic(OPS), raw: JSON.stringify({ ip_allowlist: Array(20000).fill('10.0.0.0/8') }),
     }).catch((e) => ({ status: 413, e }));
