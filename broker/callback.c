@@ -10,6 +10,7 @@
 #include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
@@ -241,6 +242,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			     .message = "Your account needs a second factor, "
 					"which cannot be checked right now. "
 					"Please contact your administrator."});
+		goto out;
+	}
+	/* Who it is is known now: an admin also needs the admin list,
+	 * before any session is stored (pipeline.c). */
+	if (sk_pipeline_admit_user(req, req->tenant, s.roles, resp) != 0) {
+		sk_metrics_event(SK_M_LOGIN_FAIL);
 		goto out;
 	}
 	r = sk_session_create(&s, sk_daemon.cfg->session.idle_timeout,

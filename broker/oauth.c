@@ -13,6 +13,7 @@
 #include "broker_int.h"
 #include "flow_int.h"
 #include "oauth_int.h"
+#include "pipeline_int.h"
 #include "rd_int.h"
 #include "tokens_int.h"
 #include "sekisho/err.h"
@@ -180,6 +181,9 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		free(back);
 		return;
 	}
+	/* The session says who: an admin also needs the admin list. */
+	if (sk_pipeline_admit_user(req, req->tenant, s->roles, resp) != 0)
+		goto out;
 	/* First use of a third-party app: the user approves it first
 	 * (RFC 8252 8.6; broker/consent.c). */
 	if (!sk_consent_check(req, resp, c, s, redirect_uri, state, challenge))
@@ -379,6 +383,13 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 			    "tenant");
 		goto out;
 	}
+	/* A public client runs on the user's device: its address is the
+	 * user's (docs/ip-allowlists.md). */
+	if (c->public_client &&
+	    sk_pipeline_admit_user(req, t, in.roles, resp) != 0) {
+		(void)sk_code_spend(code); /* single use, even so */
+		goto out;
+	}
 	r = sk_app_session_create(code, &in, t->app_idle_timeout,
 				  t->app_absolute_timeout, &refresh, &a);
 	if (r == SK_ERR_NOT_FOUND || r == SK_ERR_DENIED) {
@@ -402,6 +413,27 @@ out:
 	sk_strfreezero(refresh);
 }
 
+/*
+ * The allowlists of the tenant of the app session behind token, for its
+ * user. 0 also when there is no such session (the refresh then says so);
+ * SK_ERR_DENIED with resp answered; SK_ERR_STORE.
+ */
+static int
+refresh_admitted(struct sk_req *req, struct sk_resp *resp, const char *token)
+{
+	struct sk_app_session *a = NULL;
+	const struct sk_tenant_conf *t;
+	int r;
+
+	r = sk_app_session_peek(token, &a);
+	if (r != 0)
+		return r == SK_ERR_STORE ? r : 0;
+	t = sk_config_tenant(sk_daemon.cfg, a->tenant);
+	r = t != NULL ? sk_pipeline_admit_user(req, t, a->roles, resp) : 0;
+	sk_app_session_free(&a);
+	return r;
+}
+
 static void
 grant_refresh(struct sk_req *req, struct sk_resp *resp,
 	      const struct sk_client_conf *c)
@@ -412,6 +444,13 @@ grant_refresh(struct sk_req *req, struct sk_resp *resp,
 
 	if (sk_form_param(req, resp, "refresh_token", true, &token) != 0)
 		return;
+	/* A public client runs on the user's device: its address is the
+	 * user's, checked before the token rotates (docs/ip-allowlists.md). */
+	if (c->public_client && (r = refresh_admitted(req, resp, token)) != 0) {
+		if (r == SK_ERR_STORE)
+			token_fail(resp, SK_ERR_STORE, NULL);
+		goto out;
+	}
 	r = sk_app_session_refresh(token, c->client_id, &next, &a);
 	switch (r) {
 	case 0:
@@ -443,6 +482,7 @@ grant_refresh(struct sk_req *req, struct sk_resp *resp,
 		token_error(resp, 400, "invalid_grant",
 			    "unknown, expired or revoked refresh token");
 	}
+out:
 	sk_app_session_free(&a);
 	sk_strfreezero(token);
 	sk_strfreezero(next);
