@@ -142,15 +142,17 @@ sk_pipeline_admit(const struct sk_req *req, const struct sk_route_needs *needs,
 	     (SK_LIMIT_IP | SK_LIMIT_METRICS | SK_LIMIT_CLIENT)) == 0 &&
 	    needs->rate == SK_RATE_NONE)
 		return 0;
-	client_addr(req, a);
-	if ((needs->limits & SK_LIMIT_METRICS) &&
-	    !sk_ipset_contains(sk_daemon.cfg->http.metrics_set, a)) {
-		sk_resp_json_error(resp, 403, "access_denied",
-				   "metrics are served to http.metrics_allow "
-				   "only");
-		return SK_ERR_DENIED;
+	if (needs->limits & SK_LIMIT_METRICS) {
+		client_addr(req, a);
+		if (!sk_ipset_contains(sk_daemon.cfg->http.metrics_set, a)) {
+			sk_resp_json_error(resp, 403, "access_denied",
+					   "metrics are served to "
+					   "http.metrics_allow only");
+			return SK_ERR_DENIED;
+		}
 	}
-	/* The member list now; the admin list once a session says who. */
+	/* The member list now; the admin list once a session says who.
+	 * A tenant without lists costs no parsing (/auth/verify). */
 	if ((needs->limits & SK_LIMIT_IP) &&
 	    !sk_ip_admitted(req->tenant, req->client_ip, false)) {
 		refuse_ip(req, resp, false);
@@ -158,6 +160,7 @@ sk_pipeline_admit(const struct sk_req *req, const struct sk_route_needs *needs,
 	}
 	if (needs->rate == SK_RATE_NONE && !(needs->limits & SK_LIMIT_CLIENT))
 		return 0;
+	client_addr(req, a);
 	pthread_once(&rates_once, rates_init);
 	if (rates == NULL) {
 		sk_req_error(req, resp, SK_ERR_NOMEM, NULL);
