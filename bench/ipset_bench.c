@@ -7,12 +7,18 @@
  *
  *   ipset_bench [seconds per run, default 1] [runs, default 5]
  *   -> "prefixes 10 lookups/s N" and "prefixes 100000 lookups/s N"
+ *
+ * and the same through sk_ip_admitted() (the address as text, parsed on
+ * each call, then a tenant's member and admin lists): the per-request
+ * cost of the allowlist at /auth/verify.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline_int.h"
+#include "sekisho/config.h"
 #include "sekisho/ipset.h"
 #include "sekisho/util.h"
 
@@ -66,9 +72,26 @@ cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static unsigned char addrs[NADDR][SK_IP_LEN];
+static char texts[NADDR][SK_IP_STRLEN];
+
+/* One lookup of address i: in the set, or through sk_ip_admitted() for an
+ * admin of the tenant (both lists). */
+static bool
+in_set(const void *ctx, size_t i)
+{
+	return sk_ipset_contains(ctx, addrs[i]);
+}
+
+static bool
+admitted(const void *ctx, size_t i)
+{
+	return sk_ip_admitted(ctx, texts[i], true);
+}
+
+/* Lookups/s of fn over the addresses for secs seconds. */
 static double
-run(const struct sk_ipset *set, unsigned char (*addrs)[SK_IP_LEN],
-    double secs)
+run(bool (*fn)(const void *, size_t), const void *ctx, double secs)
 {
 	int64_t start = sk_monotonic_us(), end = start + (int64_t)(secs * 1e6);
 	int64_t now;
@@ -77,7 +100,7 @@ run(const struct sk_ipset *set, unsigned char (*addrs)[SK_IP_LEN],
 
 	do {
 		for (i = 0; i < NADDR; i++)
-			hits += sk_ipset_contains(set, addrs[i]);
+			hits += fn(ctx, i);
 		n += NADDR;
 	} while ((now = sk_monotonic_us()) < end);
 	if (hits > n)
@@ -89,8 +112,8 @@ int
 main(int argc, char **argv)
 {
 	static const size_t sizes[] = {10, 100000};
-	static unsigned char addrs[NADDR][SK_IP_LEN];
 	double secs = argc > 1 ? atof(argv[1]) : 1.0, rates[MAXRUNS];
+	struct sk_tenant_conf t;
 	int runs = argc > 2 ? atoi(argv[2]) : 5, k;
 	size_t s, i;
 
@@ -128,10 +151,21 @@ main(int argc, char **argv)
 			}
 		}
 		for (k = 0; k < runs; k++)
-			rates[k] = run(set, addrs, secs);
+			rates[k] = run(in_set, set, secs);
 		qsort(rates, (size_t)runs, sizeof(rates[0]), cmp);
 		printf("prefixes %zu lookups/s %.0f (ranges %zu)\n", n,
 		       rates[runs / 2], sk_ipset_ranges(set));
+		/* The same set as a tenant's member and admin lists. */
+		memset(&t, 0, sizeof(t));
+		t.ip_set = t.admin_ip_set = set;
+		for (i = 0; i < NADDR; i++)
+			sk_ip_format(addrs[i], texts[i]);
+		for (k = 0; k < runs; k++)
+			rates[k] = run(admitted, &t, secs);
+		qsort(rates, (size_t)runs, sizeof(rates[0]), cmp);
+		printf("prefixes %zu sk_ip_admitted/s %.0f (text address, "
+		       "member and admin lists)\n",
+		       n, rates[runs / 2]);
 		sk_ipset_free(&set);
 		for (i = 0; i < n; i++)
 			free(v[i]);
