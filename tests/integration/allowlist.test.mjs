@@ -16,10 +16,15 @@
 //   - the admin allowlist is stricter than the member list: an admin is
 //     refused at verify, and at the callback (no session cookie), from an
 //     address members may use
+//   - /oauth2/authorize (the browser's address) and /oauth2/token for a
+//     public app client (the device's address): a code or a refresh
+//     token used from outside the list is refused (403 JSON naming the
+//     address); the refused code is spent, the refresh token not rotated
 //   - /metrics only from http.metrics_allow (default loopback)
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 
 import { CookieJar, follow, freshGet, signInAtIdp, startStack } from './harness.mjs';
 
@@ -29,6 +34,7 @@ let base;
 const OFFICE = '203.0.113.5';
 const BOSS_DESK = '203.0.113.10';
 const OUTSIDE = '198.51.100.7';
+const APP = { id: 'com.example.app', redirect: 'http://127.0.0.1:9/cb' };
 
 before(async () => {
   stack = await startStack({
@@ -40,6 +46,13 @@ before(async () => {
     admin_emails: [alice@example.com]
     ip_allowlist: ["203.0.113.0/24", "2001:db8:10::/48"]
     admin_ip_allowlist: ["203.0.113.10/32", "2001:db8:10:1::/64"]
+`,
+    extraConfig: `clients:
+  - client_id: ${APP.id}
+    public: true
+    first_party: true
+    tenants: [default]
+    redirect_uris: ["${APP.redirect}"]
 `,
   });
   base = stack.base;
@@ -147,6 +160,46 @@ describe('ip_allowlist', () => {
     assert.match(r.body, /Administrators may not/);
     const v6 = await follow(jar, `${base}/app/`, { headers: xff('2001:db8:10:1::77') });
     assert.equal(v6.status, 200);
+  });
+
+  test('/oauth2/authorize and a public client at /oauth2/token: the user\'s address', async () => {
+    const jar = new CookieJar();
+    assert.equal((await signInFrom(jar, OFFICE, 'bob', 'bob-password')).res.status, 302);
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const authorize = (from) => {
+      const u = new URL(`${base}/oauth2/authorize`);
+      u.search = new URLSearchParams({
+        response_type: 'code', client_id: APP.id, redirect_uri: APP.redirect, state: 's',
+        code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
+        code_challenge_method: 'S256',
+      }).toString();
+      return follow(jar, u.href, { headers: xff(from) });
+    };
+    const token = async (from, params) => {
+      const r = await fetch(`${base}/oauth2/token`, {
+        method: 'POST',
+        headers: { ...xff(from), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: APP.id, ...params }).toString(),
+      });
+      return { status: r.status, body: await r.json() };
+    };
+    const codeFrom = async (from) => new URL((await authorize(from)).location).searchParams.get('code');
+    assertRefusedPage(await authorize(OUTSIDE), OUTSIDE);
+
+    const exchange = (code) => ({ grant_type: 'authorization_code', code, redirect_uri: APP.redirect, code_verifier: verifier });
+    const code = await codeFrom(OFFICE);
+    const far = await token(OUTSIDE, exchange(code));
+    assert.equal(far.status, 403);
+    assert.equal(far.body.error, 'access_denied');
+    assert.match(far.body.error_description, /198\.51\.100\.7/);
+    assert.equal((await token(OFFICE, exchange(code))).status, 400, 'the refused code was spent');
+
+    const tok = await token('2001:db8:10::9', exchange(await codeFrom(OFFICE)));
+    assert.equal(tok.status, 200, JSON.stringify(tok.body));
+    const refresh = { grant_type: 'refresh_token', refresh_token: tok.body.refresh_token };
+    assert.equal((await token('2001:db8:11::9', refresh)).status, 403);
+    const again = await token(OFFICE, refresh);
+    assert.equal(again.status, 200, `not rotated by the refusal: ${JSON.stringify(again.body)}`);
   });
 
   test('/metrics: loopback only (http.metrics_allow default)', async () => {
