@@ -163,10 +163,14 @@ cfg_late_defaults(struct sk_config *cfg)
 	if (cfg->cookie.name == NULL &&
 	    (cfg->cookie.name = strdup("sekisho")) == NULL)
 		return SK_ERR_NOMEM;
-	if (cfg->http.metrics_allow.n == 0 &&
-	    strlist_set(&cfg->http.metrics_allow, loopback,
-			SK_ARRAY_SIZE(loopback)) != 0)
-		return SK_ERR_NOMEM;
+	if (cfg->http.metrics_allow.n == 0) {
+		/* [] (or only bad items, reported) holds an empty array */
+		free(cfg->http.metrics_allow.v);
+		cfg->http.metrics_allow.v = NULL;
+		if (strlist_set(&cfg->http.metrics_allow, loopback,
+				SK_ARRAY_SIZE(loopback)) != 0)
+			return SK_ERR_NOMEM;
+	}
 	if (ipset_of(&cfg->http.metrics_allow, &cfg->http.metrics_set) != 0)
 		return SK_ERR_NOMEM;
 	if (cfg->http.forwarded_header == NULL &&
