@@ -113,12 +113,25 @@ describe('rate limits', () => {
 
   test('client secret guessing at introspection: 30 failures, then 429 whatever the secret', async () => {
     const guesser = '198.51.100.66';
-    for (let i = 0; i < 30; i += 1) {
-      const r = await introspect(guesser, `wrong-${i}`);
-      assert.equal(r.status, 401, `guess ${i}`);
+    const t0 = Date.now();
+    let failures = 0;
+    let r;
+    // 30 at once, plus one for each 2 s (the refill) the guessing took
+    while ((r = await introspect(guesser, `wrong-${failures}`)).status === 401) {
+      failures += 1;
+      assert.ok(failures <= 30 + Math.ceil((Date.now() - t0) / 2000) + 1, `${failures} guesses`);
     }
+    assert.ok(failures >= 30, `${failures} failures before the limit`);
+    assert.equal(JSON.parse(r.body).error, 'too_many_requests');
+    // Right after a refill is spent, the next one is 2 s away: within
+    // them the right secret gets the same 429 as a wrong one.
+    for (let i = 0; (r = await introspect(guesser, 'one-more')).status === 429; i += 1) {
+      assert.ok(i < 20, 'a token refills within 2 s');
+      await sleep(150);
+    }
+    assert.equal(r.status, 401);
     for (const secret of ['wrong-again', CLIENT.secret]) {
-      const r = await introspect(guesser, secret);
+      r = await introspect(guesser, secret);
       assert.equal(r.status, 429, `past the limit (${secret === CLIENT.secret ? 'right' : 'wrong'} secret)`);
       assert.ok(Number(r.headers.get('retry-after')) >= 1);
       assert.equal(JSON.parse(r.body).error, 'too_many_requests');
