@@ -423,8 +423,16 @@ refresh_admitted(struct sk_req *req, struct sk_resp *resp, const char *token)
 {
 	struct sk_app_session *a = NULL;
 	const struct sk_tenant_conf *t;
+	size_t i;
 	int r;
 
+	/* No tenant with a list: nothing to look up (no extra Redis call). */
+	for (i = 0; i < sk_daemon.cfg->ntenants; i++)
+		if (sk_daemon.cfg->tenants[i].ip_set != NULL ||
+		    sk_daemon.cfg->tenants[i].admin_ip_set != NULL)
+			break;
+	if (i == sk_daemon.cfg->ntenants)
+		return 0;
 	r = sk_app_session_peek(token, &a);
 	if (r != 0)
 		return r == SK_ERR_STORE ? r : 0;

@@ -245,14 +245,17 @@ sk_ratelimit_peek(struct sk_ratelimit *rl, uint64_t tag,
 size_t
 sk_ratelimit_count(struct sk_ratelimit *rl)
 {
-	size_t i, n = 0;
+	size_t set, w, n = 0;
+	struct shard *sh;
 
-	for (i = 0; i < rl->nshards; i++)
-		pthread_mutex_lock(&rl->shards[i].mu);
-	for (i = 0; i < rl->nsets * WAYS; i++)
-		if (rl->slots[i].tag != 0)
-			n++;
-	for (i = rl->nshards; i > 0; i--)
-		pthread_mutex_unlock(&rl->shards[i - 1].mu);
+	/* One set at a time under its shard: a count, not a snapshot. */
+	for (set = 0; set < rl->nsets; set++) {
+		sh = &rl->shards[set & (rl->nshards - 1)];
+		pthread_mutex_lock(&sh->mu);
+		for (w = 0; w < WAYS; w++)
+			if (rl->slots[set * WAYS + w].tag != 0)
+				n++;
+		pthread_mutex_unlock(&sh->mu);
+	}
 	return n;
 }
