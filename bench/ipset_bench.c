@@ -125,7 +125,7 @@ main(int argc, char **argv)
 	for (s = 0; s < SK_ARRAY_SIZE(sizes); s++) {
 		size_t n = sizes[s];
 		char **v = calloc(n, sizeof(*v));
-		unsigned char (*own)[SK_IP_LEN] = calloc(n, SK_IP_LEN);
+		unsigned char(*own)[SK_IP_LEN] = calloc(n, SK_IP_LEN);
 		struct sk_ipset *set = NULL;
 		char buf[64];
 
@@ -136,7 +136,8 @@ main(int argc, char **argv)
 			if ((v[i] = strdup(buf)) == NULL)
 				return 1;
 		}
-		if (sk_ipset_parse((const char *const *)v, n, &set, NULL) != 0) {
+		if (sk_ipset_parse((const char *const *)v, n, &set, NULL) !=
+		    0) {
 			fprintf(stderr, "ipset_bench: parse failed\n");
 			return 1;
 		}

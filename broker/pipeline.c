@@ -169,8 +169,8 @@ sk_pipeline_admit(const struct sk_req *req, const struct sk_route_needs *needs,
 	now = sk_monotonic_us();
 	if (needs->rate != SK_RATE_NONE &&
 	    sk_ratelimit_take(
-		rates, sk_ratelimit_tag(TAG_CLASS + needs->rate, t ? t->id : NULL),
-		a,
+		rates,
+		sk_ratelimit_tag(TAG_CLASS + needs->rate, t ? t->id : NULL), a,
 		class_rate(t != NULL ? &t->rate_limits : &sk_rate_defaults,
 			   needs->rate),
 		now, &retry) != 0)
@@ -210,9 +210,8 @@ sk_pipeline_client_failed(const struct sk_req *req, const char *id)
 }
 
 int
-sk_pipeline_admit_user(const struct sk_req *req,
-		       const struct sk_tenant_conf *t, const char *roles,
-		       struct sk_resp *resp)
+sk_pipeline_admit_user(const struct sk_req *req, const struct sk_tenant_conf *t,
+		       const char *roles, struct sk_resp *resp)
 {
 	bool admin = sk_roles_admin(roles);
 
@@ -280,8 +279,8 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	}
 	/* Who it is is known now: an admin also needs the admin list. */
 	if ((needs->limits & SK_LIMIT_IP) && req->session != NULL &&
-	    (r = sk_pipeline_admit_user(req, req->tenant,
-					   req->session->roles, resp)) != 0)
+	    (r = sk_pipeline_admit_user(req, req->tenant, req->session->roles,
+					resp)) != 0)
 		return r;
 	return 0;
 }

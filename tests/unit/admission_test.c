@@ -99,7 +99,8 @@ test_bucket(void **state)
 	struct sk_ratelimit *rl = NULL;
 	unsigned char a[16], b[16];
 	int64_t now = 1000 * SEC, retry = 0;
-	uint64_t tag = sk_ratelimit_tag(1, "t"), other = sk_ratelimit_tag(2, "t");
+	uint64_t tag = sk_ratelimit_tag(1, "t"),
+		 other = sk_ratelimit_tag(2, "t");
 	int i;
 
 	(void)state;
@@ -122,8 +123,7 @@ test_bucket(void **state)
 	assert_int_equal(
 	    sk_ratelimit_take(rl, tag, a, 60, now + SEC - 1, &retry),
 	    SK_ERR_LIMITED);
-	assert_int_equal(sk_ratelimit_take(rl, tag, a, 60, now + SEC, NULL),
-			 0);
+	assert_int_equal(sk_ratelimit_take(rl, tag, a, 60, now + SEC, NULL), 0);
 	assert_int_equal(sk_ratelimit_take(rl, tag, a, 60, now + SEC, NULL),
 			 SK_ERR_LIMITED);
 	/* Another tag, another address: their own buckets. */

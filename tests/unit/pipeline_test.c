@@ -257,16 +257,15 @@ test_admit(void **state)
 	struct sk_tenant_conf t;
 	struct sk_req req;
 	struct sk_resp resp;
-	const struct sk_route_needs login = {SK_TENANT_REQUIRED, SK_SESSION_NONE,
-					     SK_ANSWER_PAGE, SK_LIMIT_IP,
-					     SK_RATE_LOGIN};
-	const struct sk_route_needs verify = {SK_TENANT_OPTIONAL,
-					      SK_SESSION_SIGNED_IN,
-					      SK_ANSWER_FWD, SK_LIMIT_IP,
-					      SK_RATE_NONE};
-	const struct sk_route_needs metrics = {
-	    SK_TENANT_OPTIONAL, SK_SESSION_NONE, SK_ANSWER_JSON,
-	    SK_LIMIT_METRICS, SK_RATE_NONE};
+	const struct sk_route_needs login = {SK_TENANT_REQUIRED,
+					     SK_SESSION_NONE, SK_ANSWER_PAGE,
+					     SK_LIMIT_IP, SK_RATE_LOGIN};
+	const struct sk_route_needs verify = {
+	    SK_TENANT_OPTIONAL, SK_SESSION_SIGNED_IN, SK_ANSWER_FWD,
+	    SK_LIMIT_IP, SK_RATE_NONE};
+	const struct sk_route_needs metrics = {SK_TENANT_OPTIONAL,
+					       SK_SESSION_NONE, SK_ANSWER_JSON,
+					       SK_LIMIT_METRICS, SK_RATE_NONE};
 	const char *const loopback[] = {"127.0.0.0/8", "::1"};
 	const char *const office[] = {"203.0.113.0/24"};
 	int i;
@@ -277,9 +276,8 @@ test_admit(void **state)
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	sk_daemon.cfg = &cfg;
-	assert_int_equal(sk_ipset_parse(loopback, 2, &cfg.http.metrics_set,
-				       NULL),
-			 0);
+	assert_int_equal(
+	    sk_ipset_parse(loopback, 2, &cfg.http.metrics_set, NULL), 0);
 	t.id = "office";
 	assert_int_equal(sk_ipset_parse(office, 1, &t.ip_set, NULL), 0);
 	t.rate_limits.login = 3;
