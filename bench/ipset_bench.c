@@ -64,6 +64,12 @@ prefix(char *out, size_t len, unsigned char addr[SK_IP_LEN])
 	snprintf(out, len, "%s/%u", text, bits);
 }
 
+static void __attribute__((noreturn)) die(const char *why)
+{
+	fprintf(stderr, "ipset_bench: %s\n", why);
+	exit(1);
+}
+
 static int
 cmp(const void *a, const void *b)
 {
@@ -112,9 +118,9 @@ int
 main(int argc, char **argv)
 {
 	static const size_t sizes[] = {10, 100000};
-	double secs = argc > 1 ? atof(argv[1]) : 1.0, rates[MAXRUNS];
+	double secs = argc > 1 ? strtod(argv[1], NULL) : 1.0, rates[MAXRUNS];
 	struct sk_tenant_conf t;
-	int runs = argc > 2 ? atoi(argv[2]) : 5, k;
+	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5, k;
 	size_t s, i;
 
 	if (secs <= 0 || runs < 1 || runs > MAXRUNS) {
@@ -130,17 +136,14 @@ main(int argc, char **argv)
 		char buf[64];
 
 		if (v == NULL || own == NULL)
-			return 1;
+			die("out of memory");
 		for (i = 0; i < n; i++) {
 			prefix(buf, sizeof(buf), own[i]);
 			if ((v[i] = strdup(buf)) == NULL)
-				return 1;
+				die("out of memory");
 		}
-		if (sk_ipset_parse((const char *const *)v, n, &set, NULL) !=
-		    0) {
-			fprintf(stderr, "ipset_bench: parse failed\n");
-			return 1;
-		}
+		if (sk_ipset_parse((const char *const *)v, n, &set, NULL) != 0)
+			die("parse failed");
 		/* A quarter inside the set (a prefix's first address). */
 		for (i = 0; i < NADDR; i++) {
 			if (i % 4 == 0) {
