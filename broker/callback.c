@@ -10,7 +10,9 @@
 #include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "pipeline_int.h"
 #include "sekisho/err.h"
+#include "sekisho/event.h"
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
 #include "sekisho/session.h"
@@ -64,6 +66,27 @@ disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
 		SK_REQ_ARGS(req));
 	fail(req, resp, SK_ERR_DENIED, "Account disabled",
 	     "Your account has been disabled by an administrator.");
+}
+
+/* The admin allowlist refused a known user: on the tenant's record. */
+static void
+ip_refused(const struct sk_req *req, const char *uid, const char *email)
+{
+	struct sk_event ev = {
+	    .type = SK_EV_LOGIN_FAILED,
+	    .tenant = req->tenant->id,
+	    .user_id = uid,
+	    .email = email,
+	    .ip = req->client_ip,
+	    .user_agent = sk_req_header(req, "User-Agent"),
+	};
+
+	sk_info("callback: user %s refused: address not in the admin "
+		"allowlist" SK_REQ_FMT,
+		uid, SK_REQ_ARGS(req));
+	ev.details = json_pack("{s:s}", "reason", "address_not_allowed");
+	(void)sk_event_emit(&ev, NULL); /* the refusal stands regardless */
+	json_decref(ev.details);
 }
 
 /*
@@ -241,6 +264,13 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			     .message = "Your account needs a second factor, "
 					"which cannot be checked right now. "
 					"Please contact your administrator."});
+		goto out;
+	}
+	/* Who it is is known now: an admin also needs the admin list,
+	 * before any session is stored (pipeline.c). */
+	if (sk_pipeline_admit_user(req, req->tenant, s.roles, resp) != 0) {
+		ip_refused(req, uid, id->email);
+		sk_metrics_event(SK_M_LOGIN_FAIL);
 		goto out;
 	}
 	/* The tenant's session lifetimes (its policy; by default the

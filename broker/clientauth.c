@@ -5,6 +5,7 @@
  */
 #include "clientauth_int.h"
 #include "form_int.h"
+#include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
 
@@ -106,11 +107,28 @@ sk_client_auth(struct sk_req *req, const struct sk_client_conf **out)
 		r = 0;
 	}
 out:
+	/* Counted against the guesser's limits (pipeline.c). */
+	if (r != 0)
+		sk_pipeline_client_failed(req, id != NULL ? id : fid);
 	free(id);
 	free(fid);
 	sk_strfreezero(secret);
 	sk_strfreezero(fsecret);
 	return r;
+}
+
+char *
+sk_client_claimed_id(const struct sk_req *req)
+{
+	const char *h = sk_req_header(req, "Authorization");
+	char *id = NULL, *secret = NULL;
+	bool dup;
+
+	if (h == NULL)
+		return sk_form_field(req, "client_id", &dup);
+	if (basic_decode(h, &id, &secret) == 0)
+		sk_strfreezero(secret);
+	return id;
 }
 
 void
