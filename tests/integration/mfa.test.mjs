@@ -151,7 +151,7 @@ describe('enrolment', () => {
 
     const claims = await accessClaims(alice.jar);
     assert.deepEqual(claims.amr, ['otp', 'mfa']);
-    assert.deepEqual(claims.roles, []);
+    assert.deepEqual(claims.roles, ['viewer']);
     alice.uid = claims.sub;
     const sess = await stack.redis.cli('HGET', sessionKeyOf(stack, alice.jar), 'mfa_at');
     assert.ok(Math.abs(Number(sess) - await redisTime(stack.redis)) < 5, 'time of the factor recorded');
