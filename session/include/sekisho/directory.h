@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -120,6 +121,63 @@ int sk_dir_set_disabled(const char *tenant, const char *user_id,
  * was enrolled.
  */
 int sk_dir_mfa_reset(const char *tenant, const char *user_id, bool *had);
+
+/*
+ * Who makes a change, for the record: an administrator's access token
+ * (kind "user", id the user id, email), a backend client marked admin
+ * (kind "client", id the client id) or the operator on the server (kind
+ * "operator", via sekishoctl, id the login name). ip and user_agent:
+ * where the request came from (NULL for sekishoctl).
+ */
+struct sk_actor {
+	const char *kind;
+	const char *id;
+	const char *email;
+	const char *ip;
+	const char *user_agent;
+};
+
+/*
+ * The changes administrators make (session/directory_change.c). Each
+ * changes a user of tenant t, then records it as an event of the tenant
+ * whose details are {"by": who, "before": ..., "after": ...} (event.h).
+ * On success *result is a new object: the user as sk_dir_user() shows it
+ * after the change, or what the function says. SK_ERR_NOT_FOUND for no
+ * such user (or session, invitation) of t. When recording fails the
+ * change is made and the store error is returned: repeating the call
+ * records it.
+ */
+
+/* PATCH role: sk_dir_set_role(). SK_ERR_DENIED, *why set, when the user
+ * is an admin through t's admin_emails and role is not admin (the next
+ * sign-in would undo it: the address must leave the config). */
+int sk_dir_change_role(const struct sk_tenant_conf *t, const char *user_id,
+		       const char *role, const struct sk_actor *by,
+		       json_t **result, const char **why);
+/* PATCH disabled: sk_dir_set_disabled(). */
+int sk_dir_change_disabled(const struct sk_tenant_conf *t, const char *user_id,
+			   bool disabled, const struct sk_actor *by,
+			   json_t **result);
+/* sk_dir_mfa_reset(); *result is the user after it. */
+int sk_dir_change_mfa_reset(const struct sk_tenant_conf *t,
+			    const char *user_id, const struct sk_actor *by,
+			    json_t **result);
+/* sk_dir_session_revoke(); *result is {"id", "user", "kind"}. */
+int sk_dir_change_session_revoke(const struct sk_tenant_conf *t,
+				 const char *id, const struct sk_actor *by,
+				 json_t **result);
+/*
+ * sk_invite_create(), recorded as user_invited with the accept link,
+ * {base}/login?invite=<token> (base: the tenant's sign-in base URL, no
+ * trailing slash). *result is the invitation with "link" added.
+ */
+int sk_dir_invite(const struct sk_tenant_conf *t, const char *email,
+		  const char *role, int64_t ttl, const char *base,
+		  const struct sk_actor *by, json_t **result);
+/* sk_invite_delete(), recorded as invitation_revoked; *result is what
+ * the invitation was. */
+int sk_dir_invite_withdraw(const struct sk_tenant_conf *t, const char *id,
+			   const struct sk_actor *by, json_t **result);
 
 /*
  * Puts every user of the store into their tenant's directory (users from
