@@ -18,21 +18,21 @@
 static json_t *
 actor_json(const struct sk_actor *by)
 {
-	json_t *o = json_pack("{s:s, s:s}", "kind",
-			      by != NULL && by->kind ? by->kind : "unknown",
+	json_t *o = json_pack("{s:s, s:s}", "type",
+			      by != NULL && by->type ? by->type : "unknown",
 			      "id", by != NULL && by->id ? by->id : "");
 
 	if (o != NULL && by != NULL && by->email != NULL)
 		json_object_set_new(o, "email", json_string(by->email));
-	if (o != NULL && by != NULL && by->kind != NULL &&
-	    strcmp(by->kind, "operator") == 0)
+	if (o != NULL && by != NULL && by->type != NULL &&
+	    strcmp(by->type, "operator") == 0)
 		json_object_set_new(o, "via", json_string("sekishoctl"));
 	return o;
 }
 
 /*
  * Records type about user (user_id, email; NULL: none) with details
- * {"by", "before", "after"} and more (borrowed; NULL: none) merged in.
+ * {"actor", "before", "after"} and more (borrowed; NULL: none) merged in.
  */
 static int
 record(const struct sk_tenant_conf *t, const char *type, const char *user_id,
@@ -43,7 +43,7 @@ record(const struct sk_tenant_conf *t, const char *type, const char *user_id,
 	json_t *d;
 	int r;
 
-	d = json_pack("{s:o, s:O, s:O}", "by", actor_json(by), "before",
+	d = json_pack("{s:o, s:O, s:O}", "actor", actor_json(by), "before",
 		      before != NULL ? before : json_null(), "after",
 		      after != NULL ? after : json_null());
 	if (d == NULL || (more != NULL && json_object_update(d, more) != 0)) {
@@ -219,16 +219,45 @@ out:
 	return r;
 }
 
+void
+sk_dir_signin_base(const struct sk_config *cfg,
+		   const struct sk_tenant_conf *t, char *out, size_t len)
+{
+	const char *pub = cfg->public_url, *sep = strstr(pub, "://");
+	const char *hp, *path, *port = NULL, *p;
+
+	/* The catch-all tenant signs in on public_url itself. */
+	if (t == NULL || t->hostnames.n == 0 || sep == NULL) {
+		snprintf(out, len, "%s", pub);
+		return;
+	}
+	hp = sep + 3;
+	path = strchr(hp, '/');
+	if (path == NULL)
+		path = hp + strlen(hp);
+	/* public_url's port, if any (after an IPv6 literal's "]"). */
+	for (p = path; p > hp && p[-1] != ':' && p[-1] != ']'; p--)
+		;
+	if (p > hp && p[-1] == ':')
+		port = p - 1;
+	snprintf(out, len, "%.*s://%s%.*s%s", (int)(sep - pub), pub,
+		 t->hostnames.v[0], port != NULL ? (int)(path - port) : 0,
+		 port != NULL ? port : "", path);
+}
+
 int
-sk_dir_invite(const struct sk_tenant_conf *t, const char *email,
-	      const char *role, int64_t ttl, const char *base,
+sk_dir_invite(const struct sk_config *cfg, const struct sk_tenant_conf *t,
+	      const char *email, const char *role, int64_t ttl,
 	      const struct sk_actor *by, json_t **result)
 {
 	json_t *inv = NULL, *more = NULL;
-	char *token = NULL, *link = NULL;
+	char *token = NULL, *link = NULL, base[512];
 	int r;
 
 	*result = NULL;
+	/* t may be a policy snapshot: the configured tenant names hosts. */
+	sk_dir_signin_base(cfg, sk_config_tenant(cfg, t->id), base,
+			   sizeof(base));
 	if ((r = sk_invite_create(t->id, email, role, ttl,
 				  by != NULL && by->id ? by->id : "", &inv,
 				  &token)) != 0)

@@ -141,7 +141,7 @@ operator_name(struct ctl *x)
 
 	snprintf(x->login, sizeof(x->login), "%s",
 		 n != NULL ? n : "unknown");
-	x->by.kind = "operator";
+	x->by.type = "operator";
 	x->by.id = x->login;
 }
 
@@ -412,22 +412,6 @@ sk_ctl_users(int argc, char **argv)
 	return r;
 }
 
-/* The tenant's sign-in base, as its browsers see it (no trailing /). */
-static void
-signin_base(const struct ctl *x, char *out, size_t len)
-{
-	const char *pub = x->cfg->public_url, *sep = strstr(pub, "://");
-	const char *path = sep != NULL ? strchr(sep + 3, '/') : NULL;
-
-	/* A tenant with hostnames signs in on them (the first is its login
-	 * host under a cookie_domain); the catch-all on public_url. */
-	if (x->t->hostnames.n == 0 || sep == NULL)
-		snprintf(out, len, "%s", pub);
-	else
-		snprintf(out, len, "%.*s://%s%s", (int)(sep - pub), pub,
-			 x->t->hostnames.v[0], path != NULL ? path : "");
-}
-
 static int
 invite_list(struct ctl *x)
 {
@@ -458,7 +442,7 @@ invite_create(struct ctl *x)
 {
 	const char *role = x->role != NULL ? x->role : SK_ROLE_DEFAULT;
 	int64_t ttl = SK_INVITE_TTL_DEFAULT;
-	char base[512], line[1024];
+	char line[1024];
 	json_t *o = NULL;
 	int r;
 
@@ -483,8 +467,7 @@ invite_create(struct ctl *x)
 			x->expires);
 		return 2;
 	}
-	signin_base(x, base, sizeof(base));
-	if ((r = sk_dir_invite(x->t, x->args[0], role, ttl, base, &x->by,
+	if ((r = sk_dir_invite(x->cfg, x->t, x->args[0], role, ttl, &x->by,
 			       &o)) != 0) {
 		fprintf(stderr, "sekishoctl: invite %s: %s\n", x->args[0],
 			sk_err_str(r));

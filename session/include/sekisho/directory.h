@@ -123,14 +123,15 @@ int sk_dir_set_disabled(const char *tenant, const char *user_id,
 int sk_dir_mfa_reset(const char *tenant, const char *user_id, bool *had);
 
 /*
- * Who makes a change, for the record: an administrator's access token
- * (kind "user", id the user id, email), a backend client marked admin
- * (kind "client", id the client id) or the operator on the server (kind
- * "operator", via sekishoctl, id the login name). ip and user_agent:
- * where the request came from (NULL for sekishoctl).
+ * Who makes a change, for the record (the "actor" of the admin API's
+ * events): an administrator's access token (type "user", id the user id,
+ * email), a backend client marked admin (type "client", id the client
+ * id) or the operator on the server (type "operator", via sekishoctl, id
+ * the login name). ip and user_agent: where the request came from (NULL
+ * for sekishoctl).
  */
 struct sk_actor {
-	const char *kind;
+	const char *type;
 	const char *id;
 	const char *email;
 	const char *ip;
@@ -140,7 +141,8 @@ struct sk_actor {
 /*
  * The changes administrators make (session/directory_change.c). Each
  * changes a user of tenant t, then records it as an event of the tenant
- * whose details are {"by": who, "before": ..., "after": ...} (event.h).
+ * whose details are {"actor": who, "before": ..., "after": ...}
+ * (event.h).
  * On success *result is a new object: the user as sk_dir_user() shows it
  * after the change, or what the function says. SK_ERR_NOT_FOUND for no
  * such user (or session, invitation) of t. When recording fails the
@@ -167,12 +169,19 @@ int sk_dir_change_session_revoke(const struct sk_tenant_conf *t,
 				 const char *id, const struct sk_actor *by,
 				 json_t **result);
 /*
- * sk_invite_create(), recorded as user_invited with the accept link,
- * {base}/login?invite=<token> (base: the tenant's sign-in base URL, no
- * trailing slash). *result is the invitation with "link" added.
+ * Where t's browsers sign in, no trailing slash: public_url with its host
+ * replaced by t's first hostname (its port and path kept), or public_url
+ * itself for the catch-all tenant.
  */
-int sk_dir_invite(const struct sk_tenant_conf *t, const char *email,
-		  const char *role, int64_t ttl, const char *base,
+void sk_dir_signin_base(const struct sk_config *cfg,
+			const struct sk_tenant_conf *t, char *out, size_t len);
+/*
+ * sk_invite_create(), recorded as user_invited with the accept link,
+ * {sk_dir_signin_base()}/login?invite=<token>. *result is the invitation
+ * with "link" added.
+ */
+int sk_dir_invite(const struct sk_config *cfg, const struct sk_tenant_conf *t,
+		  const char *email, const char *role, int64_t ttl,
 		  const struct sk_actor *by, json_t **result);
 /* sk_invite_delete(), recorded as invitation_revoked; *result is what
  * the invitation was. */
