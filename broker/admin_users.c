@@ -307,8 +307,7 @@ invite_post(struct sk_req *req, struct sk_resp *resp,
 				    problem);
 	}
 	if (email == NULL && json_object_get(body, "email") == NULL)
-		sk_buf_addf(&bad, "%semail: required",
-			    bad.len > 0 ? "; " : "");
+		sk_buf_addf(&bad, "%semail: required", bad.len > 0 ? "; " : "");
 	if (bad.len > 0) {
 		refuse_bad(resp, &bad);
 		goto out;

@@ -198,10 +198,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
 		goto out;
 	}
-	r = sk_user_link(req->tenant->id, id,
-			 req->tenant->link_by_verified_email,
-			 req->tenant->membership == SK_MEMBERSHIP_INVITE_ONLY,
-			 &link);
+	r = sk_user_link(
+	    req->tenant->id, id, req->tenant->link_by_verified_email,
+	    req->tenant->membership == SK_MEMBERSHIP_INVITE_ONLY, &link);
 	uid = link.user_id;
 	link.user_id = NULL;
 	if (r == SK_ERR_DENIED && link.how == SK_LINK_NOT_INVITED) {

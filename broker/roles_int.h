@@ -14,8 +14,8 @@ struct sk_identity;
  * in t's admin_emails), the granted role, or "viewer". A static string
  * (not const: struct sk_session's fields are not).
  */
-char *sk_roles_for(const struct sk_tenant_conf *t,
-		   const struct sk_identity *id, const char *granted);
+char *sk_roles_for(const struct sk_tenant_conf *t, const struct sk_identity *id,
+		   const char *granted);
 
 /* True when roles (space-separated; NULL is none) include admin. */
 bool sk_roles_admin(const char *roles);

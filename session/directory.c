@@ -123,9 +123,9 @@ static int
 user_json(const char *tenant, const char *uid, bool full, json_t **out)
 {
 	static const char *const f[] = {
-	    "tenant", "email",	 "email_verified", "name",	  "roles",
-	    "role",   "disabled", "totp",	   "created",	  "last_signin",
-	    "issuer"};
+	    "tenant",  "email",	      "email_verified", "name",
+	    "roles",   "role",	      "disabled",	"totp",
+	    "created", "last_signin", "issuer"};
 	struct sk_reply *rep = NULL;
 	struct sk_cmd c;
 	json_t *o;
@@ -225,8 +225,8 @@ static struct sk_script list_script = {
 };
 
 int
-sk_dir_list(const char *tenant, const char *q, const char *cursor,
-	    size_t limit, json_t **page)
+sk_dir_list(const char *tenant, const char *q, const char *cursor, size_t limit,
+	    json_t **page)
 {
 	struct sk_reply *rep = NULL;
 	unsigned char *dec = NULL;
@@ -367,9 +367,8 @@ session_json(const char *uid, const struct sk_reply *e, long long now)
 	long long created = strtoll(elem_str(e, 1), NULL, 10);
 	long long abs = strtoll(elem_str(e, 2), NULL, 10);
 	long long idle = strtoll(elem_str(e, 3), NULL, 10);
-	long long ttl = e->elem[8]->type == SK_REPLY_INTEGER
-			    ? e->elem[8]->integer
-			    : -1;
+	long long ttl =
+	    e->elem[8]->type == SK_REPLY_INTEGER ? e->elem[8]->integer : -1;
 	bool pending = strcmp(elem_str(e, 7), "1") == 0;
 	json_t *o, *last = json_null();
 	char id[160];
@@ -385,17 +384,15 @@ session_json(const char *uid, const struct sk_reply *e, long long now)
 	 */
 	if (!pending && ttl > 0 && idle > 0 && now + ttl < abs) {
 		json_decref(last);
-		last = sk_json_time(now + ttl - idle < created
-					 ? created
-					 : now + ttl - idle);
+		last = sk_json_time(
+		    now + ttl - idle < created ? created : now + ttl - idle);
 	}
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "id", id, "kind",
-		      app ? "app" : "browser", "created",
-		      time_json(elem_str(e, 1)), "last_active", last,
-		      "idle_expires",
-		      ttl > 0 ? sk_json_time(now + ttl) : json_null(),
-		      "expires", time_json(elem_str(e, 2)), "amr",
-		      elem_str(e, 6));
+	o = json_pack(
+	    "{s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "id", id, "kind",
+	    app ? "app" : "browser", "created", time_json(elem_str(e, 1)),
+	    "last_active", last, "idle_expires",
+	    ttl > 0 ? sk_json_time(now + ttl) : json_null(), "expires",
+	    time_json(elem_str(e, 2)), "amr", elem_str(e, 6));
 	if (o == NULL)
 		return NULL;
 	if (app)
@@ -411,10 +408,10 @@ session_json(const char *uid, const struct sk_reply *e, long long now)
 static int
 by_created_desc(const void *a, const void *b)
 {
-	const char *x = json_string_value(
-	    json_object_get(*(json_t *const *)a, "created"));
-	const char *y = json_string_value(
-	    json_object_get(*(json_t *const *)b, "created"));
+	const char *x =
+	    json_string_value(json_object_get(*(json_t *const *)a, "created"));
+	const char *y =
+	    json_string_value(json_object_get(*(json_t *const *)b, "created"));
 
 	return strcmp(y ? y : "", x ? x : "");
 }

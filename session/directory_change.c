@@ -94,8 +94,8 @@ finish(const struct sk_tenant_conf *t, const char *type, const char *uid,
 	    (a = pick(after, key)) == NULL)
 		goto out;
 	r = record(t, type, uid,
-		   json_string_value(json_object_get(after, "email")), by, b,
-		   a, NULL);
+		   json_string_value(json_object_get(after, "email")), by, b, a,
+		   NULL);
 	if (r == 0) {
 		*result = after;
 		after = NULL;
@@ -109,8 +109,8 @@ out:
 
 int
 sk_dir_change_role(const struct sk_tenant_conf *t, const char *user_id,
-		   const char *role, const struct sk_actor *by,
-		   json_t **result, const char **why)
+		   const char *role, const struct sk_actor *by, json_t **result,
+		   const char **why)
 {
 	json_t *before = NULL;
 	char *old = NULL;
@@ -220,8 +220,8 @@ out:
 }
 
 void
-sk_dir_signin_base(const struct sk_config *cfg,
-		   const struct sk_tenant_conf *t, char *out, size_t len)
+sk_dir_signin_base(const struct sk_config *cfg, const struct sk_tenant_conf *t,
+		   char *out, size_t len)
 {
 	const char *pub = cfg->public_url, *sep = strstr(pub, "://");
 	const char *hp, *path, *port = NULL, *p;

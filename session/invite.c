@@ -82,8 +82,7 @@ sk_invite_create(const char *tenant, const char *email, const char *role,
 {
 	const char *name = sk_role_name(role);
 	struct sk_reply *rep = NULL;
-	char *rnd = NULL, *tok = NULL, id[INVITE_ID_CHARS + 8], eh[65],
-	     th[65];
+	char *rnd = NULL, *tok = NULL, id[INVITE_ID_CHARS + 8], eh[65], th[65];
 	struct sk_cmd c;
 	json_t *o = NULL;
 	int r;
@@ -256,8 +255,7 @@ sk_invite_delete(const char *tenant, const char *id, json_t **inv)
 		return r;
 	if (rep->type != SK_REPLY_STRING || rep->len != 64 ||
 	    strspn(rep->str, "0123456789abcdef") != 64) {
-		r = rep->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND
-					      : SK_ERR_STORE;
+		r = rep->type == SK_REPLY_NIL ? SK_ERR_NOT_FOUND : SK_ERR_STORE;
 		goto out;
 	}
 	memcpy(eh, rep->str, 65);

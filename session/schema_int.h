@@ -154,8 +154,8 @@
 
 /*
  * (tenant) Sorted set, the tenant's user directory: every member scores
- * 0 and is made by SK_LUA_DIR_PUT, so members sort by address and a page resumes
- * after the last member it showed. Kept up to date at each sign-in
+ * 0 and is made by SK_LUA_DIR_PUT, so members sort by address and a page
+ * resumes after the last member it showed. Kept up to date at each sign-in
  * (which also adds users older than the directory); sekishoctl users
  * reindex adds everyone at once. Permanent.
  */
@@ -170,9 +170,9 @@
  */
 #define SK_LUA_DIR_PUT(zk, hk, uid, email, name)                               \
 	"do\n"                                                                 \
-	"  local m = string.lower(" email ") .. '\\0' ..\n"                     \
-	"    string.lower(string.sub(" name ", 1, 128)) .. '\\0' .. " uid "\n"  \
-	"  local old = redis.call('HGET', " hk ", " uid ")\n"                   \
+	"  local m = string.lower(" email ") .. '\\0' ..\n"                    \
+	"    string.lower(string.sub(" name ", 1, 128)) .. '\\0' .. " uid "\n" \
+	"  local old = redis.call('HGET', " hk ", " uid ")\n"                  \
 	"  if old ~= m then\n"                                                 \
 	"    if old then redis.call('ZREM', " zk ", old) end\n"                \
 	"    redis.call('ZADD', " zk ", 0, m)\n"                               \

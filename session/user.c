@@ -89,7 +89,7 @@ static struct sk_script link_script = {
 	   "  end\n"
 	   "  how = 'new'\n"
 	   "end\n" SK_LUA_DIR_PUT("KEYS[5]", "KEYS[6]", "u", "ARGV[8]",
-				   "ARGV[9]") "return {how, u, role, inv}\n",
+				  "ARGV[9]") "return {how, u, role, inv}\n",
 };
 
 /*
@@ -189,8 +189,8 @@ link_identity(const char *tenant, const char *idn_key,
 	}
 	how = rep->elem[0]->str;
 	if (strcmp(how, "refused") == 0 || strcmp(how, "uninvited") == 0) {
-		out->how = how[0] == 'r' ? SK_LINK_UNTRUSTED
-					 : SK_LINK_NOT_INVITED;
+		out->how =
+		    how[0] == 'r' ? SK_LINK_UNTRUSTED : SK_LINK_NOT_INVITED;
 		r = SK_ERR_DENIED;
 		goto out;
 	}

@@ -8,8 +8,9 @@
  *   sekishoctl master-key rewrap [-c FILE] --new-key FILE
  *   sekishoctl help
  *
- * The keys, users, invite and sessions commands talk to the Redis of the configuration
- * directly (no daemon needed), as every Sekisho instance shares it.
+ * The keys, users, invite and sessions commands talk to the Redis of the
+ * configuration directly (no daemon needed), as every Sekisho instance shares
+ * it.
  *
  * Exit status: 0 success, 1 the command failed (e.g. a bad config),
  * 2 usage error.
@@ -50,7 +51,9 @@ usage(FILE *f)
 	    "                            add a signing key; it is published\n"
 	    "                            at once and signs after\n"
 	    "                            keys.rotation_delay (or DURATION)\n"
+	    /* clang-format off: one command a line */
 	    SK_CTL_USERS_USAGE
+	    /* clang-format on */
 	    "  master-key rewrap [-c FILE] --new-key FILE\n"
 	    "                            re-seal everything sealed under\n"
 	    "                            keys.master_key_file with the key\n"

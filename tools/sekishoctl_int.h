@@ -18,7 +18,7 @@ int sk_ctl_invite(int argc, char **argv);
 int sk_ctl_sessions(int argc, char **argv);
 /* Their usage lines, for sekishoctl help. */
 #define SK_CTL_USERS_USAGE                                                     \
-	"  users list [-t TENANT] [-q TEXT] [--cursor C] [--limit N]\n"         \
+	"  users list [-t TENANT] [-q TEXT] [--cursor C] [--limit N]\n"        \
 	"                            a tenant's users (address or name\n"      \
 	"                            containing TEXT), a page at a time\n"     \
 	"  users show|mfa-reset [-t TENANT] USER_ID\n"                         \
@@ -30,7 +30,7 @@ int sk_ctl_sessions(int argc, char **argv);
 	"                            disable a user (ending all sessions,\n"   \
 	"                            app sessions and codes in one step)\n"    \
 	"                            or enable again\n"                        \
-	"  users reindex             put users from before the directory\n"   \
+	"  users reindex             put users from before the directory\n"    \
 	"                            into it\n"                                \
 	"  invite [-t TENANT] [--role ROLE] [--expires DURATION] EMAIL\n"      \
 	"                            invite an address (default viewer, 7d)\n" \

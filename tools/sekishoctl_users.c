@@ -139,8 +139,7 @@ operator_name(struct ctl *x)
 	struct passwd *pw = getpwuid(geteuid());
 	const char *n = pw != NULL ? pw->pw_name : NULL;
 
-	snprintf(x->login, sizeof(x->login), "%s",
-		 n != NULL ? n : "unknown");
+	snprintf(x->login, sizeof(x->login), "%s", n != NULL ? n : "unknown");
 	x->by.type = "operator";
 	x->by.id = x->login;
 }
@@ -175,15 +174,15 @@ open_tenant(struct ctl *x, const char *uid)
 		return r;
 	if (x->tenant_id == NULL && x->cfg->ntenants == 1) {
 		x->t = &x->cfg->tenants[0];
-	} else if (x->tenant_id == NULL &&
-		   (x->t = tenant_of(x, uid)) != NULL) {
+	} else if (x->tenant_id == NULL && (x->t = tenant_of(x, uid)) != NULL) {
 		/* found by its user */
 	} else if (x->tenant_id == NULL && uid != NULL) {
 		fprintf(stderr, "sekishoctl: no user %s in any tenant\n", uid);
 		return 1;
 	} else if (x->tenant_id == NULL) {
-		fprintf(stderr, "sekishoctl: the configuration has %zu "
-				"tenants: name one with -t TENANT\n",
+		fprintf(stderr,
+			"sekishoctl: the configuration has %zu "
+			"tenants: name one with -t TENANT\n",
 			x->cfg->ntenants);
 		return 2;
 	} else if ((x->t = sk_config_tenant(x->cfg, x->tenant_id)) == NULL) {
@@ -297,8 +296,7 @@ users_list(struct ctl *x)
 			       str(u, "role"), yes(u, "disabled"),
 			       yes(json_object_get(u, "mfa"), "totp"));
 		if (json_is_string(json_object_get(page, "next_cursor")))
-			printf("more: --cursor %s\n",
-			       str(page, "next_cursor"));
+			printf("more: --cursor %s\n", str(page, "next_cursor"));
 	}
 	json_decref(page);
 	return 0;
@@ -366,9 +364,8 @@ users_one(struct ctl *x, const char *cmd)
 	return done(x, o, line);
 }
 
-static const char *const users_cmds[] = {"list",    "show",	 "role",
-					 "disable", "enable",	 "mfa-reset",
-					 "reindex"};
+static const char *const users_cmds[] = {
+    "list", "show", "role", "disable", "enable", "mfa-reset", "reindex"};
 
 int
 sk_ctl_users(int argc, char **argv)
@@ -402,8 +399,8 @@ sk_ctl_users(int argc, char **argv)
 		return r != 0 ? 1 : 0;
 	}
 	if ((r = open_tenant(&x, strcmp(argv[1], "list") != 0 && x.nargs > 0
-					 ? x.args[0]
-					 : NULL)) == 0)
+				     ? x.args[0]
+				     : NULL)) == 0)
 		r = strcmp(argv[1], "list") == 0 ? users_list(&x)
 						 : users_one(&x, argv[1]);
 	if (r == 2 && x.t != NULL)
@@ -492,7 +489,8 @@ sk_ctl_invite(int argc, char **argv)
 	 * an @, the subcommands do not. */
 	if ((r = parse(&x, argc, argv)) != 0)
 		return r < 0 ? 0 : r;
-	if (x.nargs < 1 || (strcmp(x.args[0], "revoke") == 0) != (x.nargs == 2) ||
+	if (x.nargs < 1 ||
+	    (strcmp(x.args[0], "revoke") == 0) != (x.nargs == 2) ||
 	    (strcmp(x.args[0], "revoke") != 0 && x.nargs != 1)) {
 		usage(stderr);
 		return 2;
@@ -529,8 +527,8 @@ sk_ctl_sessions(int argc, char **argv)
 	size_t i;
 	int r;
 
-	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
-			 strcmp(argv[1], "revoke") != 0)) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "revoke") != 0)) {
 		usage(stderr);
 		return 2;
 	}

@@ -46,9 +46,8 @@ bool sk_role_config_admin(const struct sk_tenant_conf *t, const char *email,
  * admin_emails lists the address, else the granted role, else the
  * default. A static string.
  */
-const char *sk_role_effective(const struct sk_tenant_conf *t,
-			      const char *email, bool verified,
-			      const char *granted);
+const char *sk_role_effective(const struct sk_tenant_conf *t, const char *email,
+			      bool verified, const char *granted);
 
 /* Most users one page of sk_dir_list() holds. */
 #define SK_DIR_PAGE_MAX 200
@@ -83,8 +82,7 @@ int sk_dir_user(const char *tenant, const char *user_id, json_t **user);
  * expires, provider (browser) or client_id (app), amr, mfa_pending
  * (browser).
  */
-int sk_dir_sessions(const char *tenant, const char *user_id,
-		    json_t **sessions);
+int sk_dir_sessions(const char *tenant, const char *user_id, json_t **sessions);
 
 /*
  * Ends one session (id as sk_dir_sessions() gives it) of a user of
@@ -111,8 +109,8 @@ int sk_dir_set_role(const char *tenant, const char *user_id, const char *role,
  * Disables (ending every session, app session and code) or enables a
  * user of tenant; *was is the flag before.
  */
-int sk_dir_set_disabled(const char *tenant, const char *user_id,
-			bool disabled, bool *was);
+int sk_dir_set_disabled(const char *tenant, const char *user_id, bool disabled,
+			bool *was);
 
 /*
  * Resets the user's second factor: the TOTP factor, its recovery codes
@@ -161,13 +159,11 @@ int sk_dir_change_disabled(const struct sk_tenant_conf *t, const char *user_id,
 			   bool disabled, const struct sk_actor *by,
 			   json_t **result);
 /* sk_dir_mfa_reset(); *result is the user after it. */
-int sk_dir_change_mfa_reset(const struct sk_tenant_conf *t,
-			    const char *user_id, const struct sk_actor *by,
-			    json_t **result);
+int sk_dir_change_mfa_reset(const struct sk_tenant_conf *t, const char *user_id,
+			    const struct sk_actor *by, json_t **result);
 /* sk_dir_session_revoke(); *result is {"id", "user", "kind"}. */
-int sk_dir_change_session_revoke(const struct sk_tenant_conf *t,
-				 const char *id, const struct sk_actor *by,
-				 json_t **result);
+int sk_dir_change_session_revoke(const struct sk_tenant_conf *t, const char *id,
+				 const struct sk_actor *by, json_t **result);
 /*
  * Where t's browsers sign in, no trailing slash: public_url with its host
  * replaced by t's first hostname (its port and path kept), or public_url
