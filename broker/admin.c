@@ -41,6 +41,7 @@
 
 /* The route modules, asked in turn (admin_int.h). */
 static sk_admin_route_fn *const modules[] = {
+    sk_admin_policy,
     sk_admin_events,
     sk_admin_users,
 };
@@ -164,6 +165,23 @@ sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 	return 0;
 }
 
+json_t *
+sk_admin_actor(const struct sk_admin_caller *who)
+{
+	json_t *a = who->client_id != NULL
+			? json_pack("{s:s, s:s}", "type", "client", "id",
+				    who->client_id)
+			: json_pack("{s:s, s:s}", "type", "user", "id",
+				    who->user_id);
+
+	if (a != NULL && who->email != NULL &&
+	    json_object_set_new(a, "email", json_string(who->email)) != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 int
 sk_admin_event(const struct sk_admin_caller *who, const char *type,
 	       const char *user_id, const char *email, json_t *details)
@@ -173,18 +191,12 @@ sk_admin_event(const struct sk_admin_caller *who, const char *type,
 	int r;
 
 	d = details != NULL ? json_deep_copy(details) : json_object();
-	actor = who->client_id != NULL
-		    ? json_pack("{s:s, s:s}", "type", "client", "id",
-				who->client_id)
-		    : json_pack("{s:s, s:s}", "type", "user", "id",
-				who->user_id);
+	actor = sk_admin_actor(who);
 	if (d == NULL || actor == NULL) {
 		json_decref(d);
 		json_decref(actor);
 		return SK_ERR_NOMEM;
 	}
-	if (who->email != NULL)
-		json_object_set_new(actor, "email", json_string(who->email));
 	json_object_set_new(d, "actor", actor);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = type;

@@ -10,6 +10,7 @@
 #include "sekisho/log.h"
 #include "sekisho/mfa.h"
 #include "sekisho/opts.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/provider.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
@@ -298,6 +299,12 @@ main(int argc, char **argv)
 	sk_memzero(master, sizeof(master));
 	sk_daemon.tokens = cfg->keys.master_key_file != NULL ||
 			   cfg->keys.signing_key_files.n > 0;
+	/* Tenant policies stored in Redis, kept current by a poller. */
+	if ((r = sk_policy_start(cfg)) != 0) {
+		fprintf(stderr, "sekisho: tenant policies: %s\n",
+			sk_err_str(r));
+		goto out;
+	}
 	if (sk_server_start() != 0)
 		goto out;
 	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",
@@ -314,6 +321,7 @@ main(int argc, char **argv)
 	ret = 0;
 out:
 	sk_memzero(master, sizeof(master));
+	sk_policy_stop();
 	sk_mfa_shutdown();
 	sk_keys_shutdown();
 	free_providers();

@@ -13,6 +13,7 @@
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
 #include "sekisho/log.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/provider.h"
 #include "sekisho/util.h"
 
@@ -1045,6 +1046,7 @@ upjob_free(struct reqctx *rc)
 {
 	if (rc->job == NULL)
 		return;
+	sk_pipeline_done(&rc->job->req); /* again is harmless */
 	resp_clear(&rc->job->resp);
 	free(rc->job);
 	rc->job = NULL;
@@ -1308,9 +1310,11 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	} else if (rt == NULL) {
 		sk_resp_json_error(&resp, 404, "not_found", "no such endpoint");
 	} else {
-		/* The tenant the Host names; then what the route declares. */
-		req.tenant =
-		    sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req));
+		/* The tenant the Host names, with its current policy (held
+		 * until sk_pipeline_done()); then what the route declares. */
+		req.tenant = sk_policy_acquire(
+		    sk_daemon.cfg,
+		    sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req)));
 		if (sk_pipeline(&req, &rt->needs, &resp) == 0 &&
 		    run_route(conn, rc, &req, rt, &resp)) {
 			atomic_fetch_sub(&in_flight, 1);

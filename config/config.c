@@ -120,6 +120,12 @@ strlist_free(struct sk_strlist *l)
 }
 
 void
+cfg_strlist_free(struct sk_strlist *l)
+{
+	strlist_free(l);
+}
+
+void
 sk_tenant_conf_clear(struct sk_tenant_conf *t)
 {
 	if (t == NULL)

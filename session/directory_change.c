@@ -24,9 +24,6 @@ actor_json(const struct sk_actor *by)
 
 	if (o != NULL && by != NULL && by->email != NULL)
 		json_object_set_new(o, "email", json_string(by->email));
-	if (o != NULL && by != NULL && by->type != NULL &&
-	    strcmp(by->type, "operator") == 0)
-		json_object_set_new(o, "via", json_string("sekishoctl"));
 	return o;
 }
 

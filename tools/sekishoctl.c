@@ -6,6 +6,7 @@
  *   sekishoctl keys list [-c FILE] | keys rotate [-c FILE] [--delay D]
  *   sekishoctl users|invite|sessions ... (sekishoctl_users.c)
  *   sekishoctl master-key rewrap [-c FILE] --new-key FILE
+ *   sekishoctl policy get|set|patch --tenant ID [-c FILE] [--json] [FILE|-]
  *   sekishoctl help
  *
  * The keys, users, invite and sessions commands talk to the Redis of the
@@ -15,6 +16,7 @@
  * Exit status: 0 success, 1 the command failed (e.g. a bad config),
  * 2 usage error.
  */
+#include "sekishoctl_int.h"
 #include "sekisho/config.h"
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
@@ -32,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_CONFIG "/etc/sekisho/sekisho.yaml"
+#define DEFAULT_CONFIG SK_CTL_DEFAULT_CONFIG
 
 static void
 usage(FILE *f)
@@ -58,6 +60,12 @@ usage(FILE *f)
 	    "                            re-seal everything sealed under\n"
 	    "                            keys.master_key_file with the key\n"
 	    "                            in FILE (safe to run again)\n"
+	    "  policy get|set|patch --tenant ID [-c FILE] [--json] "
+	    "[FILE|-]\n"
+	    "                            show a tenant's runtime policy, or\n"
+	    "                            replace (set) or merge-patch (patch)\n"
+	    "                            its stored overrides with the JSON\n"
+	    "                            in FILE or on standard input\n"
 	    "  help                      print this help\n",
 	    NULL, 0);
 }
@@ -391,6 +399,7 @@ static const struct {
     {"invite", sk_ctl_invite},
     {"sessions", sk_ctl_sessions},
     {"master-key", cmd_master_key},
+    {"policy", sk_ctl_policy},
     {"help", cmd_help},
     {"-h", cmd_help},
     {"--help", cmd_help},

@@ -2,7 +2,7 @@
  * sekishoctl users, invite, sessions: a tenant's users for the operator
  * on the server (docs/users.md). They talk to the configuration's Redis
  * directly, as the admin API does, and record every change as an event
- * of the tenant, made by the operator (the login name).
+ * of the tenant, made by "sekishoctl:<login name>".
  *
  * Output: readable tables, or with --json the JSON the admin API answers.
  * Exit status: 0 done, 1 failed (no such user, Redis unreachable...),
@@ -132,15 +132,19 @@ parse(struct ctl *x, int argc, char **argv)
 	return 0;
 }
 
-/* The login name of who runs the command: the record's "by". */
+/* "sekishoctl:<login name>": the record's actor (as sekishoctl policy). */
 static void
 operator_name(struct ctl *x)
 {
 	struct passwd *pw = getpwuid(geteuid());
-	const char *n = pw != NULL ? pw->pw_name : NULL;
 
-	snprintf(x->login, sizeof(x->login), "%s", n != NULL ? n : "unknown");
-	x->by.type = "operator";
+	if (pw != NULL && pw->pw_name != NULL)
+		snprintf(x->login, sizeof(x->login), "sekishoctl:%s",
+			 pw->pw_name);
+	else
+		snprintf(x->login, sizeof(x->login), "sekishoctl:uid %lu",
+			 (unsigned long)geteuid());
+	x->by.type = "sekishoctl";
 	x->by.id = x->login;
 }
 

@@ -88,7 +88,8 @@ describe('membership: invite_only', () => {
     const ev = (await s.events('law')).find((e) => e.type === 'user_invited' && e.user.email === 'Alice@Example.com');
     assert.ok(ev, 'user_invited recorded');
     assert.equal(ev.details.link, inv.json.link);
-    assert.equal(ev.details.actor.type, 'operator');
+    assert.equal(ev.details.actor.type, 'sekishoctl');
+    assert.match(ev.details.actor.id, /^sekishoctl:/);
     assert.equal(ev.details.invitation.role, 'editor');
 
     // An existing member still signs in.

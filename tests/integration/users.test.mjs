@@ -130,7 +130,8 @@ describe('roles', () => {
     assert.equal(ev.user.id, bob.id);
     assert.deepEqual(ev.details.before, { role: 'viewer' });
     assert.deepEqual(ev.details.after, { role: 'editor' });
-    assert.equal(ev.details.actor.type, 'operator');
+    assert.equal(ev.details.actor.type, 'sekishoctl');
+    assert.match(ev.details.actor.id, /^sekishoctl:/);
   });
 
   test('admin_emails admins keep the role; administrators cannot demote themselves', async () => {

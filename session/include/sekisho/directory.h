@@ -124,9 +124,9 @@ int sk_dir_mfa_reset(const char *tenant, const char *user_id, bool *had);
  * Who makes a change, for the record (the "actor" of the admin API's
  * events): an administrator's access token (type "user", id the user id,
  * email), a backend client marked admin (type "client", id the client
- * id) or the operator on the server (type "operator", via sekishoctl, id
- * the login name). ip and user_agent: where the request came from (NULL
- * for sekishoctl).
+ * id) or the operator on the server (type "sekishoctl", id
+ * "sekishoctl:<login name>"). ip and user_agent: where the request came
+ * from (NULL for sekishoctl).
  */
 struct sk_actor {
 	const char *type;
