@@ -202,6 +202,15 @@
  */
 #define SK_KEY_INVITE_EMAIL SK_KEY_TENANT_PFX "%s}:inve:%s"
 /*
+ * (tenant) The prefix of a String per user id: the role the invitation
+ * that created the user gave, for the sign-ins of the same account racing
+ * with its first one (they find the user known, maybe before the first
+ * has written the role on the user). TTL: SK_INVITED_ROLE_TTL.
+ */
+#define SK_KEY_INVITED_ROLE_PFX SK_KEY_TENANT_PFX "%s}:invr:"
+#define SK_INVITED_ROLE_TTL "600"
+
+/*
  * (tenant) Sorted set, the open invitations: id scored by its exp.
  * Expired members are dropped when the set is read. Permanent.
  */

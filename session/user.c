@@ -34,8 +34,8 @@
  * trusted, ARGV[4] "1" when there is an address, ARGV[5] "1" when it is
  * verified (an invitation may be taken), ARGV[6] "1" for invite_only,
  * ARGV[7] the prefix of invitation keys, ARGV[8] the address, ARGV[9]
- * the name. Returns {how, user id, invited role, invitation id}, how one
- * of:
+ * the name, ARGV[10] the prefix of invited-role keys. Returns {how, user
+ * id, invited role, invitation id}, how one of:
  *   known      the identity was linked before
  *   linked     a new identity joins the user holding its trusted address
  *   new        a new identity, a new user (through an invitation when
@@ -46,58 +46,69 @@
  *              user with the same address would be a look-alike of the first
  *   uninvited  invite_only, and no open invitation for a verified address
  * The invitation is deleted in this script: of two sign-ins racing for
- * one, the second finds none.
+ * one, the second finds none. The role it gave is kept a while under the
+ * user id, so that a sign-in of the same account racing with the first
+ * (it finds the user known) gives it too (profile_script sets it once).
  */
 static struct sk_script link_script = {
-    .src = "local u = redis.call('GET', KEYS[1])\n"
-	   "local has = ARGV[4] == '1'\n"
-	   "local how = 'known'\n"
-	   "local role, inv = '', ''\n"
-	   "if u then\n"
-	   "  if has and ARGV[3] == '1' then\n"
-	   "    redis.call('SET', KEYS[2], u, 'NX')\n"
-	   "  end\n"
-	   "elseif has and ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) "
-	   "== 1 then\n"
-	   "  u = redis.call('GET', KEYS[2])\n"
-	   "  if ARGV[3] ~= '1' then return {'refused', u, '', ''} end\n"
-	   "  redis.call('SET', KEYS[1], u)\n"
-	   "  how = 'linked'\n"
-	   "else\n"
-	   "  local ik\n"
-	   "  if has and ARGV[5] == '1' then\n"
-	   "    inv = redis.call('GET', KEYS[3]) or ''\n"
-	   "  end\n"
-	   "  if inv ~= '' then\n"
-	   "    ik = ARGV[7] .. inv\n"
-	   "    local v = redis.call('HMGET', ik, 'exp', 'role')\n"
-	   "    local now = tonumber(redis.call('TIME')[1])\n"
-	   "    if v[1] and v[2] and tonumber(v[1]) > now then\n"
-	   "      role = v[2]\n"
-	   "    end\n"
-	   "    redis.call('DEL', ik, KEYS[3])\n"
-	   "    redis.call('ZREM', KEYS[4], inv)\n"
-	   "    if role == '' then inv = '' end\n"
-	   "  end\n"
-	   "  if inv == '' and ARGV[6] == '1' then\n"
-	   "    return {'uninvited', '', '', ''}\n"
-	   "  end\n"
-	   "  u = ARGV[1]\n"
-	   "  redis.call('SET', KEYS[1], u)\n"
-	   "  if has and ARGV[3] == '1' then\n"
-	   "    redis.call('SET', KEYS[2], u, 'NX')\n"
-	   "  end\n"
-	   "  how = 'new'\n"
-	   "end\n" SK_LUA_DIR_PUT("KEYS[5]", "KEYS[6]", "u", "ARGV[8]",
-				  "ARGV[9]") "return {how, u, role, inv}\n",
+    .src =
+	"local u = redis.call('GET', KEYS[1])\n"
+	"local has = ARGV[4] == '1'\n"
+	"local how = 'known'\n"
+	"local role, inv = '', ''\n"
+	"if u then\n"
+	"  if has and ARGV[3] == '1' then\n"
+	"    redis.call('SET', KEYS[2], u, 'NX')\n"
+	"  end\n"
+	"elseif has and ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) "
+	"== 1 then\n"
+	"  u = redis.call('GET', KEYS[2])\n"
+	"  if ARGV[3] ~= '1' then return {'refused', u, '', ''} end\n"
+	"  redis.call('SET', KEYS[1], u)\n"
+	"  how = 'linked'\n"
+	"else\n"
+	"  local ik\n"
+	"  if has and ARGV[5] == '1' then\n"
+	"    inv = redis.call('GET', KEYS[3]) or ''\n"
+	"  end\n"
+	"  if inv ~= '' then\n"
+	"    ik = ARGV[7] .. inv\n"
+	"    local v = redis.call('HMGET', ik, 'exp', 'role')\n"
+	"    local now = tonumber(redis.call('TIME')[1])\n"
+	"    if v[1] and v[2] and tonumber(v[1]) > now then\n"
+	"      role = v[2]\n"
+	"    end\n"
+	"    redis.call('DEL', ik, KEYS[3])\n"
+	"    redis.call('ZREM', KEYS[4], inv)\n"
+	"    if role == '' then inv = '' end\n"
+	"  end\n"
+	"  if inv == '' and ARGV[6] == '1' then\n"
+	"    return {'uninvited', '', '', ''}\n"
+	"  end\n"
+	"  u = ARGV[1]\n"
+	"  redis.call('SET', KEYS[1], u)\n"
+	"  if has and ARGV[3] == '1' then\n"
+	"    redis.call('SET', KEYS[2], u, 'NX')\n"
+	"  end\n"
+	"  how = 'new'\n"
+	"  if role ~= '' then\n"
+	"    redis.call('SET', ARGV[10] .. u, role, 'EX', " SK_INVITED_ROLE_TTL
+	")\n"
+	"  end\n"
+	"end\n"
+	"if how ~= 'new' then\n"
+	"  role = redis.call('GET', ARGV[10] .. u) or ''\n"
+	"end\n" SK_LUA_DIR_PUT("KEYS[5]", "KEYS[6]", "u", "ARGV[8]",
+			       "ARGV[9]") "return {how, u, role, inv}\n",
 };
 
 /*
  * After linking, in the user's slot: the profile claims, the time of
- * this sign-in, for a new user its creation time and the role of its
- * invitation. KEYS: user hash. ARGV: tenant issuer subject email
- * email_verified name amr new invited-role. Returns the granted role
- * ("" when none).
+ * this sign-in, for a new user its creation time, and the role of the
+ * invitation that created the user unless a role is set (an
+ * administrator's change wins). KEYS: user hash. ARGV: tenant issuer
+ * subject email email_verified name amr new invited-role. Returns the
+ * granted role ("" when none).
  */
 static struct sk_script profile_script = {
     .src = "local now = redis.call('TIME')[1]\n"
@@ -108,7 +119,7 @@ static struct sk_script profile_script = {
 	   "  redis.call('HSETNX', KEYS[1], 'created', now)\n"
 	   "end\n"
 	   "if ARGV[9] ~= '' then\n"
-	   "  redis.call('HSET', KEYS[1], 'role', ARGV[9])\n"
+	   "  redis.call('HSETNX', KEYS[1], 'role', ARGV[9])\n"
 	   "end\n"
 	   "return redis.call('HGET', KEYS[1], 'role') or ''\n",
 };
@@ -177,6 +188,7 @@ link_identity(const char *tenant, const char *idn_key,
 	sk_cmd_add_fmt(&c, SK_KEY_INVITE_PFX, tenant);
 	sk_cmd_add_str(&c, id->email != NULL ? id->email : "");
 	sk_cmd_add_str(&c, id->name != NULL ? id->name : "");
+	sk_cmd_add_fmt(&c, SK_KEY_INVITED_ROLE_PFX, tenant);
 	if ((r = sk_cmd_eval(&c, &link_script, 6, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 4 ||

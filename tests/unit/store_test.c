@@ -190,6 +190,7 @@ test_schema_pinned(void **state)
 	    {SK_KEY_INVITE_PFX, "sk:{t:%s}:inv:"},
 	    {SK_KEY_INVITE_EMAIL, "sk:{t:%s}:inve:%s"},
 	    {SK_KEY_INVITES, "sk:{t:%s}:invs"},
+	    {SK_KEY_INVITED_ROLE_PFX, "sk:{t:%s}:invr:"},
 	    {SK_KEY_POLICY, "sk:{t:%s}:pol"},
 	    {SK_KEY_POLICY_INDEX, "sk:{pol}"},
 	    {SK_KEY_DATA_KEY, "sk:{t:%s}:dk"},
