@@ -9,8 +9,8 @@
 //     invited role: X-Auth-Request-Roles at /auth/verify; the event
 //     user_invited carries the accept link
 //   - one invitation, eight parallel sign-ins: one user, every session
-//     with the invited role; the invitation is
-//     spent (another account with the same address is refused after)
+//     with the invited role; the invitation is spent (another account
+//     with the same address is refused after)
 //   - an expired invitation is refused, and removed
 //   - an existing member still signs in
 //   - an open tenant: an invitation sets the role at the first sign-in;
