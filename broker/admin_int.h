@@ -14,7 +14,8 @@
  *
  * It runs only after the caller was authenticated and authorised as an
  * administrator of who->tenant (never before: a module does no auth of
- * its own). method is "GET", "PUT", "PATCH", "POST" or "DELETE"; rest is
+ * its own). method is "GET" (HEAD too), "PUT", "PATCH", "POST" or
+ * "DELETE"; rest is
  * the path after "/admin/v1/tenants/{tenant}/" ("users/u123/unlock"; no
  * query string: read it with sk_req_query()). The module returns
  * SK_ADMIN_NOT_MINE, having touched nothing, when rest is not one of its

@@ -19,10 +19,17 @@
 #define FIELD_MAX 64
 
 static const char *const members[] = {
-    "mfa",	  "ip_allowlist",	   "admin_ip_allowlist",
-    "lockout",	  "rate_limits",	   "session",
-    "membership", "allowed_email_domains", "allowed_hd",
-    "allowed_tid", "providers",
+    "mfa",
+    "ip_allowlist",
+    "admin_ip_allowlist",
+    "lockout",
+    "rate_limits",
+    "session",
+    "membership",
+    "allowed_email_domains",
+    "allowed_hd",
+    "allowed_tid",
+    "providers",
 };
 static const char members_list[] =
     "mfa, ip_allowlist, admin_ip_allowlist, lockout, rate_limits, session, "
@@ -135,8 +142,7 @@ sk_tenant_conf_copy(struct sk_tenant_conf *dst,
 
 	*dst = *src;
 	/* Nothing below may point into src, even when a copy fails. */
-	dst->id = dst->display_name = dst->audience = dst->cookie_domain =
-	    NULL;
+	dst->id = dst->display_name = dst->audience = dst->cookie_domain = NULL;
 	memset(&dst->hostnames, 0, sizeof(dst->hostnames));
 	memset(&dst->providers, 0, sizeof(dst->providers));
 	memset(&dst->allowed_hd, 0, sizeof(dst->allowed_hd));
@@ -163,7 +169,8 @@ sk_tenant_conf_copy(struct sk_tenant_conf *dst,
 	    (r = strlist_copy(&dst->admin_ip_allowlist,
 			      &src->admin_ip_allowlist)) != 0 ||
 	    (r = cfg_ipset_of(&dst->ip_allowlist, &dst->ip_set)) != 0 ||
-	    (r = cfg_ipset_of(&dst->admin_ip_allowlist, &dst->admin_ip_set)) != 0) {
+	    (r = cfg_ipset_of(&dst->admin_ip_allowlist, &dst->admin_ip_set)) !=
+		0) {
 		sk_tenant_conf_clear(dst);
 		return r;
 	}
@@ -257,7 +264,8 @@ duration_of(const json_t *v, int64_t *s)
 		return json_integer_value(v) > 0 &&
 		       sk_parse_duration(buf, s) == 0;
 	}
-	return json_is_string(v) && sk_parse_duration(json_string_value(v), s) == 0;
+	return json_is_string(v) &&
+	       sk_parse_duration(json_string_value(v), s) == 0;
 }
 
 static void
@@ -320,9 +328,8 @@ apply_enum(struct chk *k, const char *name, const json_t *v,
 	   const char *const *names, size_t n, const char *allowed, int *dst)
 {
 	char q[100];
-	int i = json_is_string(v)
-		    ? name_index(json_string_value(v), names, n)
-		    : -1;
+	int i =
+	    json_is_string(v) ? name_index(json_string_value(v), names, n) : -1;
 
 	if (i < 0) {
 		quote(v, q, sizeof(q));
@@ -378,9 +385,9 @@ cross_check(struct chk *k, const struct sk_config *cfg,
 }
 
 int
-sk_policy_apply(const struct sk_config *cfg,
-		const struct sk_tenant_conf *base, const json_t *doc,
-		struct sk_tenant_conf *out, json_t **problems)
+sk_policy_apply(const struct sk_config *cfg, const struct sk_tenant_conf *base,
+		const json_t *doc, struct sk_tenant_conf *out,
+		json_t **problems)
 {
 	struct chk k = {NULL, false};
 	const char *key;
@@ -455,13 +462,14 @@ sk_policy_apply(const struct sk_config *cfg,
 		sk_ipset_free(&out->admin_ip_set);
 		if ((r = cfg_ipset_of(&out->ip_allowlist, &out->ip_set)) != 0 ||
 		    (r = cfg_ipset_of(&out->admin_ip_allowlist,
-				  &out->admin_ip_set)) != 0) {
+				      &out->admin_ip_set)) != 0) {
 			goto out;
 		}
 	}
 done:
-	r = k.nomem ? SK_ERR_NOMEM
-		    : json_array_size(k.problems) > 0 ? SK_ERR_INVALID : 0;
+	r = k.nomem			      ? SK_ERR_NOMEM
+	    : json_array_size(k.problems) > 0 ? SK_ERR_INVALID
+					      : 0;
 out:
 	if (r != 0)
 		sk_tenant_conf_clear(out);
@@ -507,20 +515,21 @@ sk_policy_document(const struct sk_tenant_conf *t)
 	return json_pack(
 	    "{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:o, s:o, s:o}, "
 	    "s:{s:I, s:I, s:I, s:I}, s:{s:o, s:o}, s:s, s:o, s:o, s:o, s:o}",
-	    "mfa", mfa_names[t->mfa], "ip_allowlist", list_json(&t->ip_allowlist),
-	    "admin_ip_allowlist", list_json(&t->admin_ip_allowlist), "lockout",
-	    "max_failures", (json_int_t)lo->max_failures, "user_max_failures",
+	    "mfa", mfa_names[t->mfa], "ip_allowlist",
+	    list_json(&t->ip_allowlist), "admin_ip_allowlist",
+	    list_json(&t->admin_ip_allowlist), "lockout", "max_failures",
+	    (json_int_t)lo->max_failures, "user_max_failures",
 	    (json_int_t)lo->user_max_failures, "ip_max_failures",
 	    (json_int_t)lo->ip_max_failures, "window",
 	    duration_json(lo->window), "duration", duration_json(lo->duration),
 	    "max_duration", duration_json(lo->max_duration), "rate_limits",
-	    "login", (json_int_t)rl->login, "mfa", (json_int_t)rl->mfa,
-	    "oauth", (json_int_t)rl->oauth, "admin", (json_int_t)rl->admin,
-	    "session", "idle_timeout", duration_json(t->idle_timeout),
-	    "absolute_timeout", duration_json(t->absolute_timeout),
-	    "membership", membership_names[t->membership],
-	    "allowed_email_domains", list_json(&t->allowed_email_domains),
-	    "allowed_hd", list_json(&t->allowed_hd), "allowed_tid",
+	    "login", (json_int_t)rl->login, "mfa", (json_int_t)rl->mfa, "oauth",
+	    (json_int_t)rl->oauth, "admin", (json_int_t)rl->admin, "session",
+	    "idle_timeout", duration_json(t->idle_timeout), "absolute_timeout",
+	    duration_json(t->absolute_timeout), "membership",
+	    membership_names[t->membership], "allowed_email_domains",
+	    list_json(&t->allowed_email_domains), "allowed_hd",
+	    list_json(&t->allowed_hd), "allowed_tid",
 	    list_json(&t->allowed_tid), "providers", list_json(&t->providers));
 }
 
@@ -574,8 +583,8 @@ sk_json_merge_patch(const json_t *target, const json_t *patch)
 
 	if (!json_is_object(patch))
 		return json_deep_copy(patch);
-	result = json_is_object(target) ? json_deep_copy(target)
-					: json_object();
+	result =
+	    json_is_object(target) ? json_deep_copy(target) : json_object();
 	if (result == NULL)
 		return NULL;
 	json_object_foreach((json_t *)patch, key, v) {

@@ -429,8 +429,7 @@ sk_policy_start(const struct sk_config *cfg)
 
 	if (poller.running)
 		return SK_ERR_INTERNAL;
-	if ((ps.slots = calloc(cfg->ntenants + 1, sizeof(*ps.slots))) ==
-		NULL ||
+	if ((ps.slots = calloc(cfg->ntenants + 1, sizeof(*ps.slots))) == NULL ||
 	    (poller.seen = calloc(cfg->ntenants + 1, sizeof(int64_t))) ==
 		NULL ||
 	    (poller.applied = calloc(cfg->ntenants + 1, sizeof(int64_t))) ==
@@ -519,8 +518,8 @@ stored_doc(const char *tenant, json_t **doc, int64_t *version)
 
 /* {"tenant", "version", "policy", "overrides"[, "override_problems"]} */
 static json_t *
-view_of(const char *tenant, int64_t version,
-	const struct sk_tenant_conf *eff, json_t *overrides, json_t *problems)
+view_of(const char *tenant, int64_t version, const struct sk_tenant_conf *eff,
+	json_t *overrides, json_t *problems)
 {
 	json_t *v = json_pack("{s:s, s:I, s:o, s:O}", "tenant", tenant,
 			      "version", (json_int_t)version, "policy",
@@ -567,12 +566,10 @@ sk_policy_view(const struct sk_config *cfg, const char *tenant, json_t **out)
 #define CHANGE_TRIES 5
 
 int
-sk_policy_change(const struct sk_config *cfg,
-		 const struct sk_policy_change *ch, json_t **problems,
-		 json_t **view)
+sk_policy_change(const struct sk_config *cfg, const struct sk_policy_change *ch,
+		 json_t **problems, json_t **view)
 {
-	const struct sk_tenant_conf *base =
-	    sk_config_tenant(cfg, ch->tenant);
+	const struct sk_tenant_conf *base = sk_config_tenant(cfg, ch->tenant);
 	struct sk_tenant_conf eff;
 	json_t *cur = NULL, *next = NULL, *canon = NULL, *details = NULL;
 	struct sk_event ev;
@@ -602,8 +599,7 @@ sk_policy_change(const struct sk_config *cfg,
 			goto out;
 		}
 		/* Every problem at once, or nothing changes. */
-		if ((r = sk_policy_apply(cfg, base, next, &eff, problems)) !=
-		    0)
+		if ((r = sk_policy_apply(cfg, base, next, &eff, problems)) != 0)
 			goto out;
 		if (ch->accept != NULL && !ch->accept(&eff, ch->arg)) {
 			r = SK_ERR_DENIED;
@@ -663,20 +659,20 @@ sk_policy_metrics(struct sk_buf *b)
 {
 	size_t i;
 
-	sk_buf_addf(b,
-		    "# HELP sekisho_policy_stale 1 while tenant policies "
-		    "cannot be read from Redis (the last ones loaded serve).\n"
-		    "# TYPE sekisho_policy_stale gauge\n"
-		    "sekisho_policy_stale %d\n"
-		    "# HELP sekisho_policy_reloads_total Tenant policy "
-		    "snapshots published.\n"
-		    "# TYPE sekisho_policy_reloads_total counter\n"
-		    "sekisho_policy_reloads_total %llu\n"
-		    "# HELP sekisho_policy_version The version of the stored "
-		    "policy in force per tenant (0: the configuration file's).\n"
-		    "# TYPE sekisho_policy_version gauge\n",
-		    sk_policy_stale() ? 1 : 0,
-		    (unsigned long long)sk_policy_reloads());
+	sk_buf_addf(
+	    b,
+	    "# HELP sekisho_policy_stale 1 while tenant policies "
+	    "cannot be read from Redis (the last ones loaded serve).\n"
+	    "# TYPE sekisho_policy_stale gauge\n"
+	    "sekisho_policy_stale %d\n"
+	    "# HELP sekisho_policy_reloads_total Tenant policy "
+	    "snapshots published.\n"
+	    "# TYPE sekisho_policy_reloads_total counter\n"
+	    "sekisho_policy_reloads_total %llu\n"
+	    "# HELP sekisho_policy_version The version of the stored "
+	    "policy in force per tenant (0: the configuration file's).\n"
+	    "# TYPE sekisho_policy_version gauge\n",
+	    sk_policy_stale() ? 1 : 0, (unsigned long long)sk_policy_reloads());
 	for (i = 0; ps.slots != NULL && i < ps.n; i++) {
 		struct slot *sl = &ps.slots[i];
 		int64_t v;

@@ -28,7 +28,12 @@
 
 #define DOC_MAX (1024 * 1024)
 
-enum { P_CONFIG, P_TENANT, P_JSON, P_HELP };
+enum {
+	P_CONFIG,
+	P_TENANT,
+	P_JSON,
+	P_HELP
+};
 static const struct sk_opt popts[] = {
     [P_CONFIG] = {'c', NULL, "FILE", NULL},
     [P_TENANT] = {0, "tenant", "ID", NULL},
@@ -84,8 +89,8 @@ print_view(const json_t *view)
 		if (!json_is_object(v)) {
 			printf("  %-32s ", k);
 			print_value(v);
-			printf("  (%s)\n", json_object_get(ovr, k) ? "redis"
-								   : "file");
+			printf("  (%s)\n",
+			       json_object_get(ovr, k) ? "redis" : "file");
 			continue;
 		}
 		json_object_foreach((json_t *)v, sk, sv) {
@@ -144,7 +149,8 @@ read_doc(const char *path)
 	if (f != stdin)
 		fclose(f);
 	if (doc == NULL)
-		fprintf(stderr, "sekishoctl: %s: not valid JSON (line %d: %s)\n",
+		fprintf(stderr,
+			"sekishoctl: %s: not valid JSON (line %d: %s)\n",
 			path != NULL ? path : "standard input", e.line, e.text);
 	else if (json_dumpb(doc, NULL, 0, JSON_COMPACT) > DOC_MAX) {
 		fprintf(stderr, "sekishoctl: the document is too large\n");
@@ -168,9 +174,9 @@ sk_ctl_policy(int argc, char **argv)
 	int opt, r = 0, ret = 1;
 	size_t i;
 
-	if (argc < 2 || (strcmp(argv[1], "get") != 0 &&
-			 strcmp(argv[1], "set") != 0 &&
-			 strcmp(argv[1], "patch") != 0)) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "get") != 0 && strcmp(argv[1], "set") != 0 &&
+	     strcmp(argv[1], "patch") != 0)) {
 		policy_usage(stderr);
 		return 2;
 	}
@@ -242,10 +248,10 @@ fail:
 			"changed:\n");
 		for (i = 0; i < json_array_size(problems); i++) {
 			json_t *p = json_array_get(problems, i);
-			fprintf(stderr, "  %s: %s\n",
-				json_string_value(json_object_get(p, "field")),
-				json_string_value(
-				    json_object_get(p, "problem")));
+			fprintf(
+			    stderr, "  %s: %s\n",
+			    json_string_value(json_object_get(p, "field")),
+			    json_string_value(json_object_get(p, "problem")));
 		}
 		goto out;
 	}

@@ -12,10 +12,13 @@
 //   every problem named, the stored policy unchanged
 // - GET / PUT / PATCH round trip (merge patch; null goes back to the
 //   file's value); durations canonical
+// - new sessions take the tenant's session lifetimes from the policy
 // - a change that would lock the calling admin out refused (409) unless
 //   ?force=true
 // - a change seen by the second instance within a second (its
 //   sekisho_policy_version, then its sign-in behaviour: mfa: required)
+// - requests served while snapshots are replaced under them (for ASan and
+//   TSan runs)
 // - events: policy_changed with actor, address, before and after, and no
 //   secret; GET .../events pages
 // - malformed JSON, a wrong content type, a huge body: refused
@@ -316,6 +319,23 @@ describe('policy documents', () => {
     assert.deepEqual(reset.json.overrides, {});
   });
 
+  test("new sessions take the tenant's session lifetimes", async () => {
+    const r = await api('PATCH', policy(), {
+      auth: basic(OPS), body: { session: { idle_timeout: '2h', absolute_timeout: '1d' } },
+    });
+    assert.equal(r.status, 200, r.text);
+    await inForce(stack.sekishoBase, r.json.version);
+    const jar = new CookieJar();
+    const { res } = await signIn(jar, stack.base, { login: 'bob', password: 'bob-password' });
+    assert.equal(res.status, 302);
+    const key = sessionKeyOf(stack, jar);
+    assert.equal((await stack.redis.cli('HGET', key, 'idle')).trim(), '7200');
+    const ttl = Number((await stack.redis.cli('TTL', key)).trim());
+    assert.ok(ttl > 7000 && ttl <= 7200, `ttl ${ttl}`);
+    const back = await api('PATCH', policy(), { auth: basic(OPS), body: { session: null } });
+    assert.equal(back.json.policy.session.idle_timeout, '36h');
+  });
+
   test('malformed JSON, wrong content type, a huge body, an unknown path', async () => {
     const bad = await api('PUT', policy(), { auth: basic(OPS), raw: '{"mfa":' });
     assert.equal(bad.status, 400);
@@ -359,6 +379,31 @@ describe('propagation and events', () => {
     assert.equal(new URL(res.location, second.base).pathname, '/mfa/enroll');
     const back = await api('PATCH', policy(), { auth: basic(OPS), body: { mfa: null } });
     assert.equal(back.json.policy.mfa, 'admins');
+  });
+
+  test('requests keep being served while snapshots are replaced', async () => {
+    let stop = false;
+    let served = 0;
+    const load = async () => {
+      while (!stop) {
+        const r = await fetch(`${second.base}/healthz`);
+        await r.arrayBuffer();
+        assert.equal(r.status, 200);
+        served++;
+      }
+    };
+    const workers = Array.from({ length: 8 }, load);
+    let last;
+    for (let i = 0; i < 12; i++) {
+      last = await api('PATCH', policy(), { auth: basic(OPS), body: { rate_limits: { login: 1000 + i } } });
+      assert.equal(last.status, 200);
+      await sleep(60);
+    }
+    await inForce(second.base, last.json.version);
+    stop = true;
+    await Promise.all(workers);
+    assert.ok(served > 20, `served ${served}`);
+    await api('PATCH', policy(), { auth: basic(OPS), body: { rate_limits: null } });
   });
 
   test('events: who, from where, before and after, no secret', async () => {

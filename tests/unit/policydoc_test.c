@@ -173,9 +173,15 @@ static void
 test_apply_invalid(void **state)
 {
 	static const char *const want[] = {
-	    "ip_allowlist[1]", "ip_allowlist[2]", "ip_allowlist[3]",
-	    "bogus",	       "lockout.window",  "lockout.max_failures",
-	    "lockout.nope",    "rate_limits",	  "mfa",
+	    "ip_allowlist[1]",
+	    "ip_allowlist[2]",
+	    "ip_allowlist[3]",
+	    "bogus",
+	    "lockout.window",
+	    "lockout.max_failures",
+	    "lockout.nope",
+	    "rate_limits",
+	    "mfa",
 	    "session.idle_timeout",
 	};
 	struct sk_tenant_conf t;
@@ -193,18 +199,18 @@ test_apply_invalid(void **state)
 	    " \"session\": {\"idle_timeout\": -5}}",
 	    JSON_PRESERVE_ORDER, NULL);
 	assert_non_null(doc);
-	assert_int_equal(sk_policy_apply(cfg, &cfg->tenants[0], doc, &t,
-					 &problems),
-			 SK_ERR_INVALID);
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &problems),
+	    SK_ERR_INVALID);
 	assert_fields(problems, want, sizeof(want) / sizeof(want[0]));
 	assert_null(t.id); /* nothing applied */
 	json_decref(problems);
 	json_decref(doc);
 	/* Not an object at all. */
 	doc = parse("[]");
-	assert_int_equal(sk_policy_apply(cfg, &cfg->tenants[0], doc, &t,
-					 &problems),
-			 SK_ERR_INVALID);
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &problems),
+	    SK_ERR_INVALID);
 	assert_int_equal(json_array_size(problems), 1);
 	json_decref(problems);
 	json_decref(doc);
@@ -219,9 +225,9 @@ test_cross_rules(void **state)
 	(void)state;
 	/* c exists but is not the tenant's; a twice. */
 	doc = parse("{\"providers\": [\"a\", \"c\", \"a\"]}");
-	assert_int_equal(sk_policy_apply(cfg, &cfg->tenants[0], doc, &t,
-					 &problems),
-			 SK_ERR_INVALID);
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &problems),
+	    SK_ERR_INVALID);
 	{
 		static const char *const want[] = {"providers[1]",
 						   "providers[2]"};
@@ -231,15 +237,15 @@ test_cross_rules(void **state)
 	json_decref(doc);
 	/* No master key in this configuration. */
 	doc = parse("{\"mfa\": \"required\"}");
-	assert_int_equal(sk_policy_apply(cfg, &cfg->tenants[0], doc, &t,
-					 &problems),
-			 SK_ERR_INVALID);
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &problems),
+	    SK_ERR_INVALID);
 	json_decref(problems);
 	json_decref(doc);
 	doc = parse("{\"session\": {\"idle_timeout\": \"8d\"}}");
-	assert_int_equal(sk_policy_apply(cfg, &cfg->tenants[0], doc, &t,
-					 &problems),
-			 SK_ERR_INVALID);
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &problems),
+	    SK_ERR_INVALID);
 	{
 		static const char *const want[] = {"session.idle_timeout"};
 		assert_fields(problems, want, 1);
@@ -247,9 +253,9 @@ test_cross_rules(void **state)
 	json_decref(problems);
 	json_decref(doc);
 	doc = parse("{\"providers\": []}");
-	assert_int_equal(sk_policy_apply(cfg, &cfg->tenants[0], doc, &t,
-					 &problems),
-			 SK_ERR_INVALID);
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &problems),
+	    SK_ERR_INVALID);
 	json_decref(problems);
 	json_decref(doc);
 }
@@ -268,16 +274,17 @@ test_documents(void **state)
 			 0);
 	assert_null(t.ip_set); /* an empty list: everyone */
 	canon = sk_policy_canonical(&t, doc);
-	want = parse("{\"lockout\": {\"window\": \"2h\"}, \"ip_allowlist\": []}");
+	want =
+	    parse("{\"lockout\": {\"window\": \"2h\"}, \"ip_allowlist\": []}");
 	assert_true(json_equal(canon, want));
 	full = sk_policy_document(&t);
 	assert_string_equal(json_string_value(json_object_get(
 				json_object_get(full, "lockout"), "window")),
 			    "2h");
-	assert_string_equal(json_string_value(json_object_get(
-				json_object_get(full, "session"),
-				"idle_timeout")),
-			    "36h");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(full, "session"),
+					      "idle_timeout")),
+	    "36h");
 	assert_string_equal(json_string_value(json_object_get(full, "mfa")),
 			    "optional");
 	assert_int_equal(json_object_size(full), 11);
