@@ -318,6 +318,10 @@ invite_post(struct sk_req *req, struct sk_resp *resp,
 	if (r == 0) {
 		sk_admin_json(resp, 201, result);
 		result = NULL;
+	} else if (r == SK_ERR_DENIED) {
+		sk_admin_error(resp, 409, "conflict",
+			       "a member already has this address: change "
+			       "their role instead");
 	} else {
 		sk_admin_fail(resp, r, NULL);
 	}

@@ -54,12 +54,19 @@ invite_json(const char *id, const char *email, const char *role,
 
 /*
  * KEYS: the invitation, the address's invitation key, the open
- * invitations. ARGV: id, email, role, ttl, by, token hash, the prefix of
- * invitation keys, the address hash. Replaces the address's open
- * invitation. Returns {now, exp, replaced id or ""}.
+ * invitations, the directory. ARGV: id, email, role, ttl, by, token hash,
+ * the prefix of invitation keys, the address hash. Replaces the
+ * address's open invitation. Returns {now, exp, replaced id or ""}, or
+ * false when a member of the directory has the address (an invitation
+ * would do nothing for them: their role is changed instead).
  */
 static struct sk_script create_script = {
-    .src = "local now = tonumber(redis.call('TIME')[1])\n"
+    .src = "local e = string.lower(ARGV[2])\n"
+	   "if #redis.call('ZRANGEBYLEX', KEYS[4], '[' .. e .. '\\0',\n"
+	   "    '(' .. e .. '\\1', 'LIMIT', 0, 1) > 0 then\n"
+	   "  return false\n"
+	   "end\n"
+	   "local now = tonumber(redis.call('TIME')[1])\n"
 	   "local exp = now + tonumber(ARGV[4])\n"
 	   "local old = redis.call('GET', KEYS[2]) or ''\n"
 	   "if old ~= '' then\n"
@@ -103,6 +110,7 @@ sk_invite_create(const char *tenant, const char *email, const char *role,
 	sk_cmd_add_fmt(&c, SK_KEY_INVITE, tenant, id);
 	sk_cmd_add_fmt(&c, SK_KEY_INVITE_EMAIL, tenant, eh);
 	sk_cmd_add_fmt(&c, SK_KEY_INVITES, tenant);
+	sk_cmd_add_fmt(&c, SK_KEY_DIRECTORY, tenant);
 	sk_cmd_add_str(&c, id);
 	sk_cmd_add_str(&c, email);
 	sk_cmd_add_str(&c, name);
@@ -111,8 +119,12 @@ sk_invite_create(const char *tenant, const char *email, const char *role,
 	sk_cmd_add_str(&c, th);
 	sk_cmd_add_fmt(&c, SK_KEY_INVITE_PFX, tenant);
 	sk_cmd_add_str(&c, eh);
-	if ((r = sk_cmd_eval(&c, &create_script, 3, &rep)) != 0)
+	if ((r = sk_cmd_eval(&c, &create_script, 4, &rep)) != 0)
 		goto out;
+	if (rep->type == SK_REPLY_NIL) {
+		r = SK_ERR_DENIED;
+		goto out;
+	}
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 3 ||
 	    rep->elem[0]->type != SK_REPLY_STRING ||
 	    rep->elem[1]->type != SK_REPLY_STRING ||

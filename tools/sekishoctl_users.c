@@ -471,7 +471,10 @@ invite_create(struct ctl *x)
 	if ((r = sk_dir_invite(x->cfg, x->t, x->args[0], role, ttl, &x->by,
 			       &o)) != 0) {
 		fprintf(stderr, "sekishoctl: invite %s: %s\n", x->args[0],
-			sk_err_str(r));
+			r == SK_ERR_DENIED ? "a member of the tenant already "
+					     "has this address (change their "
+					     "role with users role)"
+					   : sk_err_str(r));
 		return 1;
 	}
 	snprintf(line, sizeof(line),

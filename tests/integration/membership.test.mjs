@@ -12,7 +12,8 @@
 //     with the invited role; the invitation is spent (another account
 //     with the same address is refused after)
 //   - an expired invitation is refused, and removed
-//   - an existing member still signs in
+//   - an existing member still signs in, and cannot be invited again
+//     (409: change the role instead)
 //   - an open tenant: an invitation sets the role at the first sign-in;
 //     others join as viewer
 //   - invitations through the admin API: create (201, link), list,
@@ -27,10 +28,14 @@ let s;
 before(async () => { s = await startUsersStack({ membership: 'invite_only' }); });
 after(async () => { await s?.stop(); });
 
-/** Forgets law's links of upstream accounts (as if another account came). */
+/**
+ * Forgets a tenant's links of upstream accounts and its directory (as if
+ * another account came, with an address no member has).
+ */
 async function forgetIdentities(tenant) {
   const keys = (await s.redis.cli('KEYS', `sk:{t:${tenant}}:idn:*`)).split('\n').filter(Boolean);
   for (const k of keys) await s.redis.cli('DEL', k);
+  await s.redis.cli('DEL', `sk:{t:${tenant}}:dir`, `sk:{t:${tenant}}:dirm`);
 }
 
 describe('membership: invite_only', () => {
@@ -93,9 +98,14 @@ describe('membership: invite_only', () => {
     assert.match(ev.details.actor.id, /^sekishoctl:/);
     assert.equal(ev.details.invitation.role, 'editor');
 
-    // An existing member still signs in.
+    // An existing member still signs in, and is not invited again.
     const again = await signIn(new CookieJar(), s.law);
     assert.equal(again.res.status, 302);
+    const member = await s.ctl('invite', '-t', 'law', 'ALICE@example.com');
+    assert.equal(member.code, 1);
+    assert.match(member.stderr, /already has this address/);
+    const api = await s.admin('POST', 'law', 'invitations', { body: { email: 'alice@example.com' } });
+    assert.equal(api.status, 409);
 
     // Another account with the same verified address: the invitation was
     // used, so it is refused.

@@ -30,7 +30,9 @@ bool sk_invite_email_ok(const char *email);
  * expires, by, replaced (the id it replaced, or null)} and *token is the
  * accept token for the link (newly allocated, free with sk_strfreezero()):
  * only its SHA-256 is stored. The token admits nobody by itself; the
- * verified address does. SK_ERR_INVALID for a bad address, role or ttl.
+ * verified address does. SK_ERR_INVALID for a bad address, role or ttl;
+ * SK_ERR_DENIED when a member of the tenant's directory has the address
+ * (an invitation would do nothing for them: change their role).
  */
 int sk_invite_create(const char *tenant, const char *email, const char *role,
 		     int64_t ttl, const char *by, json_t **inv, char **token);
