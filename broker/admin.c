@@ -124,6 +124,16 @@ sk_admin_fail(struct sk_resp *resp, int err, const char *description)
 	}
 }
 
+/* The Content-Type ct names type (case-insensitive), parameters aside. */
+static bool
+media_type_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+
+	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
 int
 sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 {
@@ -142,10 +152,10 @@ sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 			       "request body too large");
 		return SK_ERR_TOO_LARGE;
 	}
-	/* application/json or application/merge-patch+json (RFC 7396). */
-	if (ct == NULL ||
-	    (strncasecmp(ct, "application/json", 16) != 0 &&
-	     strncasecmp(ct, "application/merge-patch+json", 28) != 0)) {
+	/* application/json or application/merge-patch+json (RFC 7396),
+	 * with parameters or not. */
+	if (!media_type_is(ct, "application/json") &&
+	    !media_type_is(ct, "application/merge-patch+json")) {
 		sk_admin_error(resp, 415, "invalid_request",
 			       "the body must be JSON (Content-Type: "
 			       "application/json)");

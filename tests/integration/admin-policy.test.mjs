@@ -4,7 +4,8 @@
 // tenant "other"; http.trusted_proxies: 127.0.0.1, so X-Forwarded-For
 // presents other client addresses. Covers:
 // - who may call it: no credentials (401), a non-admin's token, an admin
-//   whose second factor is older than mfa_max_age, an admin from outside
+//   whose second factor is older than mfa_max_age, a disabled admin's
+//   unexpired token, an admin from outside
 //   the admin allowlist, an admin of another tenant (403); a client
 //   without admin: true, an admin client of another tenant (403), a wrong
 //   client secret (401); an admin client and a fresh admin are let in
@@ -346,6 +347,10 @@ describe('policy documents', () => {
     assert.equal(notObj.status, 400);
     const ct = await api('PUT', policy(), { auth: basic(OPS), type: 'text/plain', raw: '{}' });
     assert.equal(ct.status, 415);
+    const ct2 = await api('PUT', policy(), { auth: basic(OPS), type: 'application/jsonx', raw: '{}' });
+    assert.equal(ct2.status, 415);
+    const ct3 = await api('PUT', policy(), { auth: basic(OPS), type: 'application/json; charset=utf-8', raw: '{}' });
+    assert.equal(ct3.status, 200);
     const huge = await api('PUT', policy(), {
       auth: basic(OPS), raw: JSON.stringify({ ip_allowlist: Array(20000).fill('10.0.0.0/8') }),
     }).catch((e) => ({ status: 413, e }));
@@ -473,6 +478,18 @@ describe('propagation and events', () => {
     assert.equal(e.details.actor.type, 'sekishoctl');
     assert.match(e.details.actor.id, /^sekishoctl:/);
     assert.deepEqual(e.details.after, { rate_limits: { login: 120 } });
+  });
+
+  test("a disabled administrator's unexpired token is refused at once", async () => {
+    const tok = await tokenOf(alice.jar);
+    assert.equal((await api('GET', policy(), { auth: `Bearer ${tok}` })).status, 200);
+    const CTL = path.join(path.dirname(SEKISHO_BIN), 'sekishoctl');
+    const d = spawnSync(CTL, ['users', 'disable', '-c', stack.sekisho.cfgFile, jose.decodeJwt(tok).sub],
+      { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(d.status, 0, d.stderr);
+    const r = await api('GET', policy(), { auth: `Bearer ${tok}` });
+    assert.equal(r.status, 401);
+    assert.equal(r.json.error, 'invalid_token');
   });
 
   test('Redis down: 503 from the admin API, the last policy still in force', async () => {
