@@ -116,6 +116,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	struct sk_identity *id = NULL;
 	struct sk_session s;
 	struct sk_code_exchange x;
+	struct sk_link link = {0};
 	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
 	char redirect_uri[1024], base[512], msg[256];
 	json_t *j = NULL;
@@ -220,8 +221,19 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
 		goto out;
 	}
-	r = sk_user_link(req->tenant->id, id,
-			 req->tenant->link_by_verified_email, &uid);
+	r = sk_user_link(
+	    req->tenant->id, id, req->tenant->link_by_verified_email,
+	    req->tenant->membership == SK_MEMBERSHIP_INVITE_ONLY, &link);
+	uid = link.user_id;
+	link.user_id = NULL;
+	if (r == SK_ERR_DENIED && link.how == SK_LINK_NOT_INVITED) {
+		/* Nothing was created: a stranger leaves no trace. */
+		sk_info("callback %s: tenant %s is invite-only and the "
+			"identity has no invitation" SK_REQ_FMT,
+			pid, req->tenant->id, SK_REQ_ARGS(req));
+		fail_err(req, resp, SK_ERR_DENIED, &sk_say_not_invited);
+		goto out;
+	}
 	if (r == SK_ERR_DENIED) {
 		sk_info(
 		    "callback %s: tenant %s: the address belongs to a user "
@@ -237,6 +249,11 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (r != 0)
 		goto store_fail;
+	if (link.invitation[0] != '\0')
+		sk_info("sign-in: user %s joined tenant %s as %s through "
+			"invitation %s" SK_REQ_FMT,
+			uid, req->tenant->id, link.role, link.invitation,
+			SK_REQ_ARGS(req));
 	{
 		bool disabled;
 		if ((r = sk_user_is_disabled(uid, &disabled)) != 0)
@@ -253,8 +270,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	s.name = id->name;
 	s.provider = (char *)pid;
 	/* Roles, and whether the second factor comes next (broker/mfa.c). */
-	r = sk_mfa_signin(req->tenant, uid, id, &s.roles, &s.mfa_pending,
-			  &enrolled);
+	r = sk_mfa_signin(req->tenant, uid, id, link.role, &s.roles,
+			  &s.mfa_pending, &enrolled);
 	if (r == SK_ERR_STORE)
 		goto store_fail;
 	if (r != 0) {
@@ -317,6 +334,7 @@ out:
 	sk_strfreezero(blob);
 	free(why);
 	free(uid);
+	sk_link_clear(&link);
 	sk_strfreezero(sid);
 	free(dest);
 	sk_identity_free(&id);
