@@ -67,7 +67,7 @@ struct route {
 #define ADMIN_ROUTE(name, method)                                              \
 	{                                                                      \
 		name, method, "/admin/v1/", PREFIX,                            \
-		    {T_OPT, S_NONE, JSON, L_CONN, R_ADMIN}, sk_handle_admin     \
+		    {T_OPT, S_NONE, JSON, L_CONN, R_ADMIN}, sk_handle_admin    \
 	}
 
 /*
