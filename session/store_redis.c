@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -151,19 +152,22 @@ setup_cmd(redisContext *ctx, struct sk_cmd *c)
 	return ok ? 0 : SK_ERR_STORE;
 }
 
+/*
+ * Connects to the current Redis master and makes the connection ready
+ * for commands (command timeout, AUTH, SELECT). Every connection Sekisho
+ * opens comes from here: the worker threads' (conn_get()) and the
+ * session cache's invalidation connection (sk_store_track_open()), so
+ * that finding the master (e.g. through Sentinel) is done in one place
+ * and both follow it. On success *out is a new context (redisFree());
+ * else *why says what failed.
+ */
 static int
-conn_get(struct conn *c, redisContext **out)
+store_connect(redisContext **out, char *why, size_t whylen)
 {
 	redisContext *ctx;
 	struct sk_cmd cmd;
 
 	*out = NULL;
-	if (c->ctx != NULL) {
-		*out = c->ctx;
-		return 0;
-	}
-	if (c->next_try_us != 0 && sk_monotonic_us() < c->next_try_us)
-		return SK_ERR_STORE;
 	if (conf.unix_path != NULL)
 		ctx = redisConnectUnixWithTimeout(conf.unix_path,
 						  conf.connect_tv);
@@ -171,7 +175,8 @@ conn_get(struct conn *c, redisContext **out)
 		ctx = redisConnectWithTimeout(conf.host, conf.port,
 					      conf.connect_tv);
 	if (ctx == NULL || ctx->err) {
-		note_failure(c, ctx ? ctx->errstr : "cannot allocate context");
+		snprintf(why, whylen, "%s",
+			 ctx ? ctx->errstr : "cannot allocate context");
 		if (ctx != NULL)
 			redisFree(ctx);
 		return SK_ERR_STORE;
@@ -192,6 +197,32 @@ conn_get(struct conn *c, redisContext **out)
 		if (setup_cmd(ctx, &cmd) != 0)
 			goto fail;
 	}
+	*out = ctx;
+	return 0;
+fail:
+	snprintf(why, whylen, "%s",
+		 ctx->err ? ctx->errstr : "AUTH or SELECT refused");
+	redisFree(ctx);
+	return SK_ERR_STORE;
+}
+
+static int
+conn_get(struct conn *c, redisContext **out)
+{
+	redisContext *ctx;
+	char why[128];
+
+	*out = NULL;
+	if (c->ctx != NULL) {
+		*out = c->ctx;
+		return 0;
+	}
+	if (c->next_try_us != 0 && sk_monotonic_us() < c->next_try_us)
+		return SK_ERR_STORE;
+	if (store_connect(&ctx, why, sizeof(why)) != 0) {
+		note_failure(c, why);
+		return SK_ERR_STORE;
+	}
 	c->ctx = ctx;
 	pthread_once(&conn_key_once, conn_key_make);
 	(void)pthread_setspecific(conn_key, c);
@@ -201,10 +232,6 @@ conn_get(struct conn *c, redisContext **out)
 	c->next_try_us = 0;
 	*out = ctx;
 	return 0;
-fail:
-	note_failure(c, ctx->err ? ctx->errstr : "AUTH or SELECT refused");
-	redisFree(ctx);
-	return SK_ERR_STORE;
 }
 
 void
@@ -503,4 +530,203 @@ uint64_t
 sk_store_errors(void)
 {
 	return atomic_load(&store_errors);
+}
+
+/* ---- the session cache's invalidation connection (store_int.h) ---- */
+
+struct sk_track {
+	redisContext *ctx;
+};
+
+#define TRACK_CHANNEL "__redis__:invalidate"
+
+void
+sk_store_track_close(struct sk_track **tp)
+{
+	struct sk_track *t;
+
+	if (tp == NULL || (t = *tp) == NULL)
+		return;
+	if (t->ctx != NULL)
+		redisFree(t->ctx);
+	free(t);
+	*tp = NULL;
+}
+
+int
+sk_store_track_open(const char *const *prefixes, size_t n,
+		    struct sk_track **out)
+{
+	const char *av[8 + 2 * 8];
+	size_t lv[SK_ARRAY_SIZE(av)];
+	struct sk_track *t = NULL;
+	redisReply *rep = NULL;
+	char why[128], id[32];
+	int ac = 0, r = SK_ERR_STORE;
+	size_t i;
+
+	*out = NULL;
+	if (n == 0 || n > 8)
+		return SK_ERR_INVALID;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return SK_ERR_NOMEM;
+	/* The seam: the same master every worker connection goes to. */
+	if (store_connect(&t->ctx, why, sizeof(why)) != 0) {
+		sk_warn("redis: cache invalidation connection: %s", why);
+		goto out;
+	}
+	rep = redisCommand(t->ctx, "CLIENT ID");
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER)
+		goto fail;
+	snprintf(id, sizeof(id), "%lld", rep->integer);
+	freeReplyObject(rep);
+	/* Redirected to itself: RESP2 delivers invalidations only to a
+	 * redirect target subscribed to the channel. BCAST: keys need not
+	 * have been read on this connection (the workers read them). */
+	av[ac++] = "CLIENT";
+	av[ac++] = "TRACKING";
+	av[ac++] = "on";
+	av[ac++] = "REDIRECT";
+	av[ac++] = id;
+	av[ac++] = "BCAST";
+	for (i = 0; i < n; i++) {
+		av[ac++] = "PREFIX";
+		av[ac++] = prefixes[i];
+	}
+	for (i = 0; i < (size_t)ac; i++)
+		lv[i] = strlen(av[i]);
+	rep = redisCommandArgv(t->ctx, ac, av, lv);
+	if (rep == NULL || rep->type != REDIS_REPLY_STATUS)
+		goto fail;
+	freeReplyObject(rep);
+	rep = redisCommand(t->ctx, "SUBSCRIBE " TRACK_CHANNEL);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+		goto fail;
+	*out = t;
+	t = NULL;
+	r = 0;
+	goto out;
+fail:
+	sk_warn("redis: cache invalidation connection: %s",
+		t->ctx->err ? t->ctx->errstr
+		: rep != NULL && rep->type == REDIS_REPLY_ERROR
+		    ? rep->str
+		    : "unexpected reply");
+out:
+	if (rep != NULL)
+		freeReplyObject(rep);
+	sk_store_track_close(&t);
+	return r;
+}
+
+int
+sk_store_track_fd(const struct sk_track *t)
+{
+	return t->ctx->fd;
+}
+
+int
+sk_store_track_ping(struct sk_track *t)
+{
+	int done = 0;
+
+	if (redisAppendCommand(t->ctx, "PING") != REDIS_OK)
+		return SK_ERR_STORE;
+	/* A few bytes on a socket with a send timeout: never blocks long. */
+	while (!done)
+		if (redisBufferWrite(t->ctx, &done) != REDIS_OK)
+			return SK_ERR_STORE;
+	return 0;
+}
+
+static bool
+is_str(const redisReply *r, const char *s)
+{
+	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) &&
+	       memcmp(r->str, s, r->len) == 0;
+}
+
+/* One message of the subscribed connection; false: not what we expect. */
+static bool
+track_dispatch(const redisReply *m, sk_track_fn *fn, void *arg)
+{
+	const redisReply *p;
+	size_t i;
+
+	if (m->type != REDIS_REPLY_ARRAY || m->elements < 2)
+		return false;
+	if (is_str(m->element[0], "pong")) {
+		fn(SK_TRACK_PONG, NULL, 0, arg);
+		return true;
+	}
+	if (m->elements != 3 || !is_str(m->element[0], "message") ||
+	    !is_str(m->element[1], TRACK_CHANNEL))
+		return false;
+	p = m->element[2];
+	if (p->type == REDIS_REPLY_NIL) {
+		fn(SK_TRACK_FLUSH, NULL, 0, arg);
+		return true;
+	}
+	if (p->type != REDIS_REPLY_ARRAY)
+		return false;
+	for (i = 0; i < p->elements; i++) {
+		if (p->element[i]->type != REDIS_REPLY_STRING)
+			return false;
+		fn(SK_TRACK_KEY, p->element[i]->str, p->element[i]->len, arg);
+	}
+	return true;
+}
+
+int
+sk_store_track_poll(struct sk_track *t, int timeout_ms, sk_track_fn *fn,
+		    void *arg)
+{
+	struct pollfd pfd = {.fd = t->ctx->fd, .events = POLLIN};
+	void *rep = NULL;
+	bool ok;
+	int n, r = 0;
+
+	if (t->ctx->err)
+		return SK_ERR_STORE;
+	/* What an earlier read left in the reader comes first. */
+	for (;;) {
+		if (redisGetReplyFromReader(t->ctx, &rep) != REDIS_OK)
+			return SK_ERR_STORE;
+		if (rep == NULL)
+			break;
+		ok = track_dispatch(rep, fn, arg);
+		freeReplyObject(rep);
+		if (!ok)
+			return SK_ERR_STORE;
+	}
+	do
+		n = poll(&pfd, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return SK_ERR_STORE;
+	if (n == 0)
+		return 0;
+	/* Readable: end of file and errors show here. */
+	fn(SK_TRACK_READING, NULL, 0, arg);
+	if (redisBufferRead(t->ctx) != REDIS_OK) {
+		r = SK_ERR_STORE;
+		goto out;
+	}
+	for (;;) {
+		if (redisGetReplyFromReader(t->ctx, &rep) != REDIS_OK) {
+			r = SK_ERR_STORE;
+			goto out;
+		}
+		if (rep == NULL)
+			break;
+		ok = track_dispatch(rep, fn, arg);
+		freeReplyObject(rep);
+		if (!ok) {
+			r = SK_ERR_STORE;
+			goto out;
+		}
+	}
+out:
+	fn(SK_TRACK_READ, NULL, 0, arg);
+	return r;
 }
