@@ -11,6 +11,7 @@
 #include "sekisho/mfa.h"
 #include "sekisho/opts.h"
 #include "sekisho/provider.h"
+#include "sekisho/sesscache.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 
@@ -298,6 +299,10 @@ main(int argc, char **argv)
 	sk_memzero(master, sizeof(master));
 	sk_daemon.tokens = cfg->keys.master_key_file != NULL ||
 			   cfg->keys.signing_key_files.n > 0;
+	if ((r = sk_session_cache_start(cfg)) != 0) {
+		fprintf(stderr, "sekisho: session cache: %s\n", sk_err_str(r));
+		goto out;
+	}
 	if (sk_server_start() != 0)
 		goto out;
 	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",
@@ -317,6 +322,7 @@ out:
 	sk_mfa_shutdown();
 	sk_keys_shutdown();
 	free_providers();
+	sk_session_cache_stop();
 	sk_store_shutdown();
 	sk_providers_global_cleanup();
 	free(sk_daemon.session_cookie);

@@ -613,7 +613,9 @@ test_unknown_keys(void **state)
 	       "require_persistence)",
 	       "7: cookie.domain: unknown key (allowed: secure, name)",
 	       "9: session.idle: unknown key (allowed: idle_timeout, "
-	       "absolute_timeout, login_timeout, max_pending_logins_per_ip)",
+	       "absolute_timeout, login_timeout, max_pending_logins_per_ip, "
+	       "cache, touch_interval, cache_heartbeat, cache_max_entries, "
+	       "cache_max_bytes)",
 	       "11: http.workers: unknown key (allowed: threads, "
 	       "max_connections, idle_timeout, max_header_bytes, "
 	       "max_body_bytes, trusted_proxies, forwarded_header, "
@@ -1143,7 +1145,8 @@ test_wrong_kinds(void **state)
 	    "12: listen: expected a single value, got a mapping",
 	    "13: session: expected a mapping, got a list (keys: "
 	    "idle_timeout, absolute_timeout, login_timeout, "
-	    "max_pending_logins_per_ip)",
+	    "max_pending_logins_per_ip, cache, touch_interval, "
+	    "cache_heartbeat, cache_max_entries, cache_max_bytes)",
 	    "15: allowed_redirect_hosts: expected a list, got a single value",
 	    "17: http.threads: expected a single value, got a list",
 	    "18: cookie: expected a mapping, got nothing (keys: secure, "
