@@ -599,7 +599,8 @@ listener_main(void *arg)
 			}
 		}
 		wait = next_ping - now;
-		if (sk_store_track_poll(ls.t, (int)(wait > 0 ? wait / 1000 : 0),
+		if (sk_store_track_poll(ls.t,
+					(int)(wait > 0 ? (wait + 999) / 1000 : 0),
 					on_msg, &ls) != 0) {
 			lose(&ls, "invalidation connection lost");
 			next_try = sk_monotonic_us() + BACKOFF_MIN_US;
