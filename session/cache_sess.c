@@ -161,6 +161,7 @@ static struct {
 	size_t qhead, qlen;
 	_Atomic uint64_t touches, touches_inline, touch_errors, connects;
 	_Atomic int track_fd; /* the invalidation connection's; -1: none */
+	_Atomic uint64_t track_epoch; /* the master it was opened on */
 	_Atomic int reading;  /* messages read but not yet applied */
 } sc = {.qlock = PTHREAD_MUTEX_INITIALIZER,
 	.qcond = PTHREAD_COND_INITIALIZER,
@@ -201,6 +202,9 @@ invalidations_pending(void)
 	struct pollfd p = {.fd = atomic_load(&sc.track_fd), .events = POLLIN};
 
 	if (p.fd < 0 || poll(&p, 1, 0) != 0)
+		return true;
+	/* A failover the listener has not acted on yet. */
+	if (atomic_load(&sc.track_epoch) != sk_store_master_epoch())
 		return true;
 	return atomic_load(&sc.reading) != 0;
 }
@@ -565,12 +569,20 @@ listener_main(void *arg)
 				next_try = now + backoff;
 				continue;
 			}
+			atomic_store(&sc.track_epoch,
+				     sk_store_track_epoch(ls.t));
 			atomic_store(&sc.track_fd, sk_store_track_fd(ls.t));
 			atomic_fetch_add(&sc.connects, 1);
 			backoff = 0;
 			ls.head = ls.n = 0;
 			ls.answered = ls.late = false;
 			next_ping = now;
+		}
+		if (sk_store_track_stale(ls.t)) {
+			/* Another master: its writes are not on this one. */
+			lose(&ls, "Redis master changed");
+			next_try = now;
+			continue;
 		}
 		if (now >= next_ping) {
 			if (ls.n == MAX_PINGS ||

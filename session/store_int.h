@@ -169,6 +169,18 @@ int sk_store_track_open(const char *const *prefixes, size_t n,
 			struct sk_track **out);
 /* Closes; clears *t; NULL ok. */
 void sk_store_track_close(struct sk_track **t);
+/*
+ * Failover: the master is now another server. Every connection made
+ * before is dropped before its next use; sk_store_track_stale() turns
+ * true for an invalidation connection made before (its owner then closes
+ * it, empties the cache and opens a new one on the new master).
+ */
+void sk_store_master_changed(void);
+bool sk_store_track_stale(const struct sk_track *t);
+/* How many times the master changed; that count when t was opened. */
+uint64_t sk_store_master_epoch(void);
+uint64_t sk_store_track_epoch(const struct sk_track *t);
+
 /* The connection's socket (to see whether messages are waiting). */
 int sk_store_track_fd(const struct sk_track *t);
 /* Sends a PING (answered by SK_TRACK_PONG, in order). */

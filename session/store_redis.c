@@ -38,8 +38,17 @@ static struct {
 
 static atomic_uint_fast64_t store_errors;
 
+/*
+ * Bumped by sk_store_master_changed() when the master is another server
+ * (a failover): every connection made before is dropped before its next
+ * use, the session cache's invalidation connection included (which
+ * empties the cache and tracks again on the new master).
+ */
+static atomic_uint_fast64_t master_epoch;
+
 struct conn {
 	redisContext *ctx;
+	uint64_t epoch; /* master_epoch when connected */
 	int64_t next_try_us; /* monotonic; no attempt before this */
 	int64_t backoff_us;
 };
@@ -224,6 +233,7 @@ conn_get(struct conn *c, redisContext **out)
 		return SK_ERR_STORE;
 	}
 	c->ctx = ctx;
+	c->epoch = atomic_load(&master_epoch);
 	pthread_once(&conn_key_once, conn_key_make);
 	(void)pthread_setspecific(conn_key, c);
 	if (c->backoff_us != 0)
@@ -371,7 +381,8 @@ run(struct sk_reply **out, int argc, const char **argv, const size_t *lens,
 	 * second copy could rotate a refresh token twice, take a sign-in
 	 * state twice or count one failure twice. The caller fails instead.
 	 */
-	if (tconn.ctx != NULL && !conn_idle_ok(tconn.ctx))
+	if (tconn.ctx != NULL && (tconn.epoch != atomic_load(&master_epoch) ||
+				  !conn_idle_ok(tconn.ctx)))
 		conn_drop(&tconn);
 	if ((r = conn_get(&tconn, &ctx)) != 0)
 		return r;
@@ -536,7 +547,32 @@ sk_store_errors(void)
 
 struct sk_track {
 	redisContext *ctx;
+	uint64_t epoch; /* master_epoch when connected */
 };
+
+void
+sk_store_master_changed(void)
+{
+	atomic_fetch_add(&master_epoch, 1);
+}
+
+uint64_t
+sk_store_master_epoch(void)
+{
+	return atomic_load(&master_epoch);
+}
+
+bool
+sk_store_track_stale(const struct sk_track *t)
+{
+	return t->epoch != atomic_load(&master_epoch);
+}
+
+uint64_t
+sk_store_track_epoch(const struct sk_track *t)
+{
+	return t->epoch;
+}
 
 #define TRACK_CHANNEL "__redis__:invalidate"
 
@@ -571,6 +607,7 @@ sk_store_track_open(const char *const *prefixes, size_t n,
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return SK_ERR_NOMEM;
 	/* The seam: the same master every worker connection goes to. */
+	t->epoch = atomic_load(&master_epoch);
 	if (store_connect(&t->ctx, why, sizeof(why)) != 0) {
 		sk_warn("redis: cache invalidation connection: %s", why);
 		goto out;
