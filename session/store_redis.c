@@ -48,7 +48,7 @@ static atomic_uint_fast64_t master_epoch;
 
 struct conn {
 	redisContext *ctx;
-	uint64_t epoch; /* master_epoch when connected */
+	uint64_t epoch;	     /* master_epoch when connected */
 	int64_t next_try_us; /* monotonic; no attempt before this */
 	int64_t backoff_us;
 };
