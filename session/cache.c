@@ -22,7 +22,7 @@
 #define MAX_BUCKETS 65536
 
 struct ent {
-	struct ent *hnext;	/* hash chain */
+	struct ent *hnext;	 /* hash chain */
 	struct ent *prev, *next; /* LRU: head most recent */
 	uint64_t hash;
 	size_t klen, vlen;
@@ -109,7 +109,8 @@ sk_cache_new(size_t max_entries, size_t max_bytes, struct sk_cache **out)
 
 		pthread_mutex_init(&s->lock, NULL);
 		s->max_entries = per;
-		s->max_bytes = max_bytes / NSHARDS > 0 ? max_bytes / NSHARDS : 1;
+		s->max_bytes =
+		    max_bytes / NSHARDS > 0 ? max_bytes / NSHARDS : 1;
 		s->nbuckets = nb;
 		if ((s->buckets = calloc(nb, sizeof(*s->buckets))) == NULL) {
 			sk_cache_free(&c);
@@ -351,12 +352,13 @@ sk_cache_invalidate_prefix(struct sk_cache *c, const char *prefix, size_t plen)
 		pthread_mutex_lock(&s->lock);
 		for (e = s->head; e != NULL; e = next) {
 			next = e->next;
-			if (e->klen >= plen && memcmp(e->data, prefix, plen) == 0) {
+			if (e->klen >= plen &&
+			    memcmp(e->data, prefix, plen) == 0) {
 				atomic_fetch_add(stripe_of(c, e->hash), 1);
 				unlink_ent(s, e);
 				ent_free(e);
-				atomic_fetch_add_explicit(
-				    &c->invalidations, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&c->invalidations, 1,
+							  memory_order_relaxed);
 			}
 		}
 		pthread_mutex_unlock(&s->lock);

@@ -42,7 +42,7 @@ struct sk_cache_ticket {
 
 struct sk_cache_stats {
 	uint64_t hits;
-	uint64_t misses;	/* absent, or the cache not usable */
+	uint64_t misses; /* absent, or the cache not usable */
 	uint64_t inserts;
 	uint64_t refused;	/* inserts refused: raced an invalidation */
 	uint64_t invalidations; /* keys invalidated (present or not) */

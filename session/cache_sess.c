@@ -131,7 +131,17 @@ enum {
 };
 
 /* The strings a cached entry keeps. */
-enum { F_USER, F_TENANT, F_EMAIL, F_NAME, F_PROVIDER, F_AMR, F_ROLES, F_RJ, F__COUNT };
+enum {
+	F_USER,
+	F_TENANT,
+	F_EMAIL,
+	F_NAME,
+	F_PROVIDER,
+	F_AMR,
+	F_ROLES,
+	F_RJ,
+	F__COUNT
+};
 
 /*
  * A cached entry: this header (copied in and out with memcpy: the value
@@ -162,7 +172,7 @@ static struct {
 	_Atomic uint64_t touches, touches_inline, touch_errors, connects;
 	_Atomic int track_fd; /* the invalidation connection's; -1: none */
 	_Atomic uint64_t track_epoch; /* the master it was opened on */
-	_Atomic int reading;  /* messages read but not yet applied */
+	_Atomic int reading;	      /* messages read but not yet applied */
 } sc = {.qlock = PTHREAD_MUTEX_INITIALIZER,
 	.qcond = PTHREAD_COND_INITIALIZER,
 	.track_fd = -1};
@@ -245,8 +255,8 @@ static int
 snap_build(const struct sk_reply *rep, void **valp, size_t *vlenp,
 	   int64_t *now_us)
 {
-	static const int hfield[F_RJ] = {H_USER, H_TENANT, H_EMAIL, H_NAME,
-					 H_PROVIDER, H_AMR, H_ROLES};
+	static const int hfield[F_RJ] = {H_USER,     H_TENANT, H_EMAIL, H_NAME,
+					 H_PROVIDER, H_AMR,    H_ROLES};
 	const struct sk_reply *v, *rj;
 	struct snap h;
 	const char *s[F__COUNT];
@@ -546,8 +556,8 @@ listener_main(void *arg)
 	struct lstate ls;
 	int64_t now, next_ping = 0, next_try = 0, backoff = 0, wait;
 	/* A connection silent this long is given up (Redis gone, no RST). */
-	int64_t reconnect_after = sc.bound_us * 5 > 1000000 ? sc.bound_us * 5
-							   : 1000000;
+	int64_t reconnect_after =
+	    sc.bound_us * 5 > 1000000 ? sc.bound_us * 5 : 1000000;
 
 	(void)arg;
 	memset(&ls, 0, sizeof(ls));
@@ -562,8 +572,8 @@ listener_main(void *arg)
 			if (sk_store_track_open(prefixes,
 						SK_ARRAY_SIZE(prefixes),
 						&ls.t) != 0) {
-				backoff = backoff == 0 ? BACKOFF_MIN_US
-						       : backoff * 2;
+				backoff =
+				    backoff == 0 ? BACKOFF_MIN_US : backoff * 2;
 				if (backoff > BACKOFF_MAX_US)
 					backoff = BACKOFF_MAX_US;
 				next_try = now + backoff;
@@ -601,8 +611,9 @@ listener_main(void *arg)
 				sk_cache_set_valid_until(sc.cache, 0);
 				sk_cache_flush(sc.cache);
 				ls.late = true;
-				sk_warn("session cache: heartbeat late; emptied, "
-					"reads go to Redis");
+				sk_warn(
+				    "session cache: heartbeat late; emptied, "
+				    "reads go to Redis");
 			}
 			if (now - ls.sent[ls.head] > reconnect_after) {
 				lose(&ls, "heartbeat unanswered");
@@ -611,9 +622,9 @@ listener_main(void *arg)
 			}
 		}
 		wait = next_ping - now;
-		if (sk_store_track_poll(ls.t,
-					(int)(wait > 0 ? (wait + 999) / 1000 : 0),
-					on_msg, &ls) != 0) {
+		if (sk_store_track_poll(
+			ls.t, (int)(wait > 0 ? (wait + 999) / 1000 : 0), on_msg,
+			&ls) != 0) {
 			lose(&ls, "invalidation connection lost");
 			next_try = sk_monotonic_us() + BACKOFF_MIN_US;
 		}
@@ -712,8 +723,8 @@ sk_session_cache_stats(struct sk_session_cache_stats *st)
 
 struct use {
 	int64_t now_ms;
-	bool touch;  /* queue a slide */
-	void *copy;  /* the entry, copied out of the lock */
+	bool touch; /* queue a slide */
+	void *copy; /* the entry, copied out of the lock */
 	size_t clen;
 };
 

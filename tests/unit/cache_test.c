@@ -50,7 +50,8 @@ __wrap_free(void *p)
 	if (p != NULL) {
 		n = malloc_usable_size(p);
 		for (i = 0; n >= m && i <= n - m; i++)
-			if (c[i] == 'M' && i >= 7 && memcmp(c + i - 7, MARK, m) == 0)
+			if (c[i] == 'M' && i >= 7 &&
+			    memcmp(c + i - 7, MARK, m) == 0)
 				atomic_store(&leaked_mark, 1);
 	}
 	__real_free(p);
@@ -242,9 +243,9 @@ test_bounds(void **state)
 		struct sk_cache_ticket t;
 
 		sk_cache_ticket(c, "huge", 4, &t);
-		assert_int_equal(sk_cache_insert(c, "huge", 4, &t, big,
-						 sizeof(big), 1),
-				 SK_ERR_TOO_LARGE);
+		assert_int_equal(
+		    sk_cache_insert(c, "huge", 4, &t, big, sizeof(big), 1),
+		    SK_ERR_TOO_LARGE);
 	}
 	sk_cache_free(&c);
 }
@@ -318,7 +319,7 @@ writer(void *arg)
 	for (i = 1; i <= WRITES; i++) {
 		k = i % NKEYS;
 		snprintf(key, sizeof(key), "k%d", k);
-		atomic_store(&redis_val[k], i); /* the write */
+		atomic_store(&redis_val[k], i);		       /* the write */
 		sk_cache_invalidate(shared, key, strlen(key)); /* its message */
 		atomic_store(&acked[k], i);
 		if (i % 5000 == 0)
@@ -380,9 +381,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_basic),  cmocka_unit_test(test_in_place),
-	    cmocka_unit_test(test_races),  cmocka_unit_test(test_bounds),
-	    cmocka_unit_test(test_wipe),   cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_basic), cmocka_unit_test(test_in_place),
+	    cmocka_unit_test(test_races), cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_wipe),  cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

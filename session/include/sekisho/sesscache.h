@@ -31,7 +31,7 @@ struct sk_session_cache_stats {
 	uint64_t touches;	 /* idle slides sent by the touch thread */
 	uint64_t touches_inline; /* sent on a worker: the queue was full */
 	uint64_t touch_errors;
-	uint64_t connects;  /* invalidation connection (re)established */
+	uint64_t connects; /* invalidation connection (re)established */
 	size_t entries, bytes;
 	bool usable; /* entries are being served right now */
 };
