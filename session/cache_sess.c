@@ -767,6 +767,7 @@ lookup(const char *key, struct use *u, int64_t *now_us)
 	int r;
 
 	memset(u, 0, sizeof(*u));
+	*now_us = 0;
 	/* Only what the invalidation connection tracks may be cached. */
 	if (strncmp(key, SK_TRACK_PREFIX_USER,
 		    sizeof(SK_TRACK_PREFIX_USER) - 1) != 0)
