@@ -299,6 +299,11 @@ main(int argc, char **argv)
 	sk_memzero(master, sizeof(master));
 	sk_daemon.tokens = cfg->keys.master_key_file != NULL ||
 			   cfg->keys.signing_key_files.n > 0;
+	/* Access lines leave through one writer thread, not the workers
+	   (issue 13); 1 MiB holds a few thousand lines of a burst. */
+	if (sk_log_writer_start(1 << 20) != 0)
+		sk_warn("log: no writer thread; access lines are written by "
+			"the workers");
 	if ((r = sk_session_cache_start(cfg)) != 0) {
 		fprintf(stderr, "sekisho: session cache: %s\n", sk_err_str(r));
 		goto out;
@@ -315,9 +320,11 @@ main(int argc, char **argv)
 		sig = SIGTERM;
 	sk_info("signal %d: draining in-flight requests", sig);
 	sk_server_stop(DRAIN_GRACE_MS);
+	sk_log_writer_stop();
 	sk_info("stopped");
 	ret = 0;
 out:
+	sk_log_writer_stop(); /* what it holds is written */
 	sk_memzero(master, sizeof(master));
 	sk_mfa_shutdown();
 	sk_keys_shutdown();

@@ -13,6 +13,7 @@
  */
 #include "config_int.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -152,6 +153,9 @@ sk_config_free(struct sk_config **cfgp)
 	sk_strfreezero(cfg->redis.password);
 	free(cfg->redis.unix_path);
 	free(cfg->redis.host);
+	strlist_free(&cfg->redis.sentinels);
+	free(cfg->redis.master_name);
+	sk_strfreezero(cfg->redis.sentinel_password);
 	free(cfg->cookie.name);
 	free(cfg->log_level);
 	strlist_free(&cfg->http.trusted_proxies);
@@ -173,6 +177,10 @@ sk_config_free(struct sk_config **cfgp)
 		strlist_free(&t->admin_emails);
 		free(t->audience);
 		free(t->cookie_domain);
+		strlist_free(&t->ip_allowlist);
+		strlist_free(&t->admin_ip_allowlist);
+		sk_ipset_free(&t->ip_set);
+		sk_ipset_free(&t->admin_ip_set);
 	}
 	free(cfg->tenants);
 	for (i = 0; i < cfg->nproviders; i++) {

@@ -230,6 +230,8 @@ bool cfg_check_token(char *s, const char **why);
 bool cfg_check_text(char *s, const char **why);
 bool cfg_check_scope(char *s, const char **why);
 bool cfg_check_host_port(char *s, const char **why);
+bool cfg_check_sentinel(char *s, const char **why);
+bool cfg_check_master_name(char *s, const char **why);
 bool cfg_check_domain(char *s, const char **why);
 bool cfg_check_email(char *s, const char **why);
 bool cfg_check_tid(char *s, const char **why);

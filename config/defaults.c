@@ -4,6 +4,7 @@
  */
 #include "config_int.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,54 @@ provider_type_defaults(struct sk_provider_conf *p)
 }
 
 /* Defaults of strings and of list items; set after parsing. */
+/* A set from a list checked by the parser; NULL for an empty list. */
+static int
+ipset_of(const struct sk_strlist *l, struct sk_ipset **out)
+{
+	if (l->n == 0)
+		return 0;
+	/* Each item passed cfg_check_cidr: only memory can fail here. */
+	return sk_ipset_parse((const char *const *)l->v, l->n, out, NULL) == 0
+		   ? 0
+		   : SK_ERR_NOMEM;
+}
+
+/* The lockout, rate-limit and session defaults of tenant t. */
+static int
+tenant_defaults(const struct sk_config *cfg, struct sk_tenant_conf *t)
+{
+	struct sk_lockout_conf *lo = &t->lockout;
+	struct sk_rate_conf *rl = &t->rate_limits;
+	if (lo->max_failures == 0)
+		lo->max_failures = 5;
+	if (lo->user_max_failures == 0)
+		lo->user_max_failures = 20;
+	if (lo->ip_max_failures == 0)
+		lo->ip_max_failures = 50;
+	if (lo->window == 0)
+		lo->window = 15 * 60;
+	if (lo->duration == 0)
+		lo->duration = 15 * 60;
+	if (lo->max_duration == 0)
+		lo->max_duration = 86400;
+	if (rl->login == 0)
+		rl->login = 300;
+	if (rl->mfa == 0)
+		rl->mfa = 60;
+	if (rl->oauth == 0)
+		rl->oauth = 6000;
+	if (rl->admin == 0)
+		rl->admin = 600;
+	if (t->idle_timeout == 0)
+		t->idle_timeout = cfg->session.idle_timeout;
+	if (t->absolute_timeout == 0)
+		t->absolute_timeout = cfg->session.absolute_timeout;
+	if (ipset_of(&t->ip_allowlist, &t->ip_set) != 0 ||
+	    ipset_of(&t->admin_ip_allowlist, &t->admin_ip_set) != 0)
+		return SK_ERR_NOMEM;
+	return 0;
+}
+
 int
 cfg_late_defaults(struct sk_config *cfg)
 {
@@ -127,6 +176,8 @@ cfg_late_defaults(struct sk_config *cfg)
 			t->mfa_max_failures = 5;
 		if (t->mfa_failure_window == 0)
 			t->mfa_failure_window = 15 * 60;
+		if (tenant_defaults(cfg, t) != 0)
+			return SK_ERR_NOMEM;
 		if (t->display_name == NULL && t->id != NULL &&
 		    (t->display_name = strdup(t->id)) == NULL)
 			return SK_ERR_NOMEM;

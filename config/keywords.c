@@ -206,6 +206,30 @@ static const struct kw redis_kw[] = {
     {.name = "require_persistence",
      .fn = cfg_kw_bool,
      .off = offsetof(struct sk_config, redis.require_persistence)},
+    {.name = "sentinels",
+     .fn = cfg_kw_list,
+     .off = offsetof(struct sk_config, redis.sentinels),
+     .min = 1,
+     .check = cfg_check_sentinel,
+     .what = "is not a sentinel address (a host name or IPv4 address, or "
+	     "[IPv6] address, then :port, e.g. 10.0.0.5:26379)"},
+    {.name = "master_name",
+     .fn = cfg_kw_str,
+     .off = offsetof(struct sk_config, redis.master_name),
+     .check = cfg_check_master_name,
+     .what = "is not a Sentinel master name (1 to 64 printable characters "
+	     "without spaces, as in the sentinels' `sentinel monitor NAME`)"},
+    {.name = "db",
+     .fn = cfg_kw_int,
+     .off = offsetof(struct sk_config, redis.db),
+     .min = 0,
+     .max = 1000000},
+    {.name = "sentinel_password_file",
+     .fn = cfg_kw_secret_file,
+     .off = offsetof(struct sk_config, redis.sentinel_password)},
+    {.name = "sentinel_password",
+     .fn = cfg_kw_secret_env,
+     .off = offsetof(struct sk_config, redis.sentinel_password)},
 };
 static const struct kwtab redis_tab = {.kw = redis_kw,
 				       .n = SK_ARRAY_SIZE(redis_kw)};
@@ -262,6 +286,10 @@ static const struct kw session_kw[] = {
 static const struct kwtab session_tab = {.kw = session_kw,
 					 .n = SK_ARRAY_SIZE(session_kw)};
 
+static const char cidr_what[] =
+    "is not an IP prefix (an IPv4 or IPv6 address, optionally /length, "
+    "e.g. 10.0.0.0/8 or 2001:db8::/32, with no bits set past the length)";
+
 static const struct kw http_kw[] = {
     {.name = "threads",
      .fn = cfg_kw_int,
@@ -290,9 +318,7 @@ static const struct kw http_kw[] = {
      .fn = cfg_kw_list,
      .off = offsetof(struct sk_config, http.trusted_proxies),
      .check = cfg_check_cidr,
-     .what = "is not an IP prefix (an IPv4 or IPv6 address, optionally "
-	     "/length, e.g. 10.0.0.0/8 or 2001:db8::/32, with no bits set "
-	     "past the length)"},
+     .what = cidr_what},
     {.name = "forwarded_header",
      .fn = cfg_kw_str,
      .off = offsetof(struct sk_config, http.forwarded_header),
@@ -367,6 +393,82 @@ static const char host_what[] =
     "is not a hostname (a DNS name or IP address, optionally with :port, "
     "e.g. login.example.com or 127.0.0.1:8080)";
 static const char domain_what[] = "is not a domain name (e.g. example.com)";
+
+static int
+kw_membership(struct ctx *c, const struct kw *kw, yaml_node_t *n,
+	      const char *key, void *obj)
+{
+	enum sk_membership *dst = cfg_field(obj, kw);
+	const char *v;
+
+	if (!cfg_get_scalar(c, n, key, false, &v, NULL))
+		return 0;
+	if (strcmp(v, "open") == 0)
+		*dst = SK_MEMBERSHIP_OPEN;
+	else if (strcmp(v, "invite_only") == 0)
+		*dst = SK_MEMBERSHIP_INVITE_ONLY;
+	else
+		cfg_report(c, cfg_where(c, n), key,
+			   "%s is not a membership rule (open or invite_only)",
+			   cfg_quote(c, v));
+	return 0;
+}
+
+static const struct kw lockout_kw[] = {
+    {.name = "max_failures",
+     .fn = cfg_kw_int64,
+     .off = offsetof(struct sk_tenant_conf, lockout.max_failures),
+     .min = 1,
+     .max = 1000},
+    {.name = "user_max_failures",
+     .fn = cfg_kw_int64,
+     .off = offsetof(struct sk_tenant_conf, lockout.user_max_failures),
+     .min = 1,
+     .max = 10000},
+    {.name = "ip_max_failures",
+     .fn = cfg_kw_int64,
+     .off = offsetof(struct sk_tenant_conf, lockout.ip_max_failures),
+     .min = 1,
+     .max = 1000000},
+    {.name = "window",
+     .fn = cfg_kw_duration,
+     .off = offsetof(struct sk_tenant_conf, lockout.window)},
+    {.name = "duration",
+     .fn = cfg_kw_duration,
+     .off = offsetof(struct sk_tenant_conf, lockout.duration)},
+    {.name = "max_duration",
+     .fn = cfg_kw_duration,
+     .off = offsetof(struct sk_tenant_conf, lockout.max_duration)},
+};
+static const struct kwtab lockout_tab = {.kw = lockout_kw,
+					 .n = SK_ARRAY_SIZE(lockout_kw)};
+
+#define RATE_KW(field)                                                         \
+	{                                                                      \
+		.name = #field, .fn = cfg_kw_int64,                            \
+		.off = offsetof(struct sk_tenant_conf, rate_limits.field),     \
+		.min = 1, .max = 100000000                                     \
+	}
+static const struct kw rate_kw[] = {
+    RATE_KW(login),
+    RATE_KW(mfa),
+    RATE_KW(oauth),
+    RATE_KW(admin),
+};
+#undef RATE_KW
+static const struct kwtab rate_tab = {.kw = rate_kw,
+				      .n = SK_ARRAY_SIZE(rate_kw)};
+
+static const struct kw tenant_session_kw[] = {
+    {.name = "idle_timeout",
+     .fn = cfg_kw_duration,
+     .off = offsetof(struct sk_tenant_conf, idle_timeout)},
+    {.name = "absolute_timeout",
+     .fn = cfg_kw_duration,
+     .off = offsetof(struct sk_tenant_conf, absolute_timeout)},
+};
+static const struct kwtab tenant_session_tab = {
+    .kw = tenant_session_kw, .n = SK_ARRAY_SIZE(tenant_session_kw)};
 
 static const struct kw tenant_kw[] = {
     {.name = "id",
@@ -446,6 +548,22 @@ static const struct kw tenant_kw[] = {
      .what = "is not a cookie domain (a domain name of at least two "
 	     "labels that the tenant's hostnames are under, e.g. "
 	     "example.com; not an IP address)"},
+    {.name = "ip_allowlist",
+     .fn = cfg_kw_list,
+     .off = offsetof(struct sk_tenant_conf, ip_allowlist),
+     .check = cfg_check_cidr,
+     .what = cidr_what},
+    {.name = "admin_ip_allowlist",
+     .fn = cfg_kw_list,
+     .off = offsetof(struct sk_tenant_conf, admin_ip_allowlist),
+     .check = cfg_check_cidr,
+     .what = cidr_what},
+    {.name = "lockout", .fn = cfg_kw_section, .sub = &lockout_tab},
+    {.name = "rate_limits", .fn = cfg_kw_section, .sub = &rate_tab},
+    {.name = "membership",
+     .fn = kw_membership,
+     .off = offsetof(struct sk_tenant_conf, membership)},
+    {.name = "session", .fn = cfg_kw_section, .sub = &tenant_session_tab},
 };
 static const struct kwtab tenant_tab = {.kw = tenant_kw,
 					.n = SK_ARRAY_SIZE(tenant_kw)};

@@ -171,8 +171,8 @@ static struct {
 	size_t qhead, qlen;
 	_Atomic uint64_t touches, touches_inline, touch_errors, connects;
 	_Atomic int track_fd; /* the invalidation connection's; -1: none */
-	_Atomic uint64_t track_epoch; /* the master it was opened on */
-	_Atomic int reading;	      /* messages read but not yet applied */
+	_Atomic uint64_t track_gen; /* the master it was opened on */
+	_Atomic int reading;	    /* messages read but not yet applied */
 } sc = {.qlock = PTHREAD_MUTEX_INITIALIZER,
 	.qcond = PTHREAD_COND_INITIALIZER,
 	.track_fd = -1};
@@ -214,7 +214,7 @@ invalidations_pending(void)
 	if (p.fd < 0 || poll(&p, 1, 0) != 0)
 		return true;
 	/* A failover the listener has not acted on yet. */
-	if (atomic_load(&sc.track_epoch) != sk_store_master_epoch())
+	if (atomic_load(&sc.track_gen) != sk_store_master_gen())
 		return true;
 	return atomic_load(&sc.reading) != 0;
 }
@@ -579,8 +579,7 @@ listener_main(void *arg)
 				next_try = now + backoff;
 				continue;
 			}
-			atomic_store(&sc.track_epoch,
-				     sk_store_track_epoch(ls.t));
+			atomic_store(&sc.track_gen, sk_store_track_gen(ls.t));
 			atomic_store(&sc.track_fd, sk_store_track_fd(ls.t));
 			atomic_fetch_add(&sc.connects, 1);
 			backoff = 0;

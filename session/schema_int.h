@@ -158,6 +158,13 @@
  * holding a trusted address (first holder wins). Permanent.
  */
 #define SK_KEY_EMAIL SK_KEY_TENANT_PFX "%s}:eml:%s"
+
+/*
+ * (tenant) Stream, the tenant's events (sekisho/event.h): one field "e",
+ * the event's JSON without its time (the entry id is Redis's clock).
+ * Trimmed to about SK_EVENTS_KEPT entries. Permanent.
+ */
+#define SK_KEY_EVENTS SK_KEY_TENANT_PFX "%s}:ev"
 /*
  * (tenant) String, the tenant data key sealed under the master key
  * (SK_AAD_TENANT_DK). Permanent. SK_KEY_DATA_KEY_MATCH finds those an

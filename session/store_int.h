@@ -132,6 +132,21 @@ void sk_cmd_clear(struct sk_cmd *c);
 int sk_store_cmd(struct sk_reply **out, int argc, const char **argv,
 		 const size_t *lens);
 
+/*
+ * The Redis Cluster hash slot of a key (0 to 16383), as CLUSTER KEYSLOT
+ * gives it: CRC16 of its hash tag (what stands between the first '{' and
+ * the next '}', when not empty) or of the whole key.
+ */
+unsigned sk_store_key_slot(const char *key, size_t len);
+/*
+ * 0 when the first nkeys keys are all in one slot (what Cluster requires
+ * of a script or multi-key command); otherwise the index of the first key
+ * in another slot than keys[0]. sk_cmd_eval() refuses a script whose
+ * KEYS are not: schema_int.h promises every script one slot.
+ */
+int sk_store_keys_one_slot(int nkeys, const char *const *keys,
+			   const size_t *lens);
+
 /* SET key blob EX ttl_s: a short-lived record (pending sign-in, consent
  * form). */
 int sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s);
@@ -170,16 +185,13 @@ int sk_store_track_open(const char *const *prefixes, size_t n,
 /* Closes; clears *t; NULL ok. */
 void sk_store_track_close(struct sk_track **t);
 /*
- * Failover: the master is now another server. Every connection made
- * before is dropped before its next use; sk_store_track_stale() turns
- * true for an invalidation connection made before (its owner then closes
- * it, empties the cache and opens a new one on the new master).
+ * True once the master is another server than the one t was opened on
+ * (sk_store_master_gen() moved: a failover was followed); its owner then
+ * closes it, empties the cache and opens a new one on the new master.
  */
-void sk_store_master_changed(void);
 bool sk_store_track_stale(const struct sk_track *t);
-/* How many times the master changed; that count when t was opened. */
-uint64_t sk_store_master_epoch(void);
-uint64_t sk_store_track_epoch(const struct sk_track *t);
+/* sk_store_master_gen() when t was opened. */
+uint64_t sk_store_track_gen(const struct sk_track *t);
 
 /* The connection's socket (to see whether messages are waiting). */
 int sk_store_track_fd(const struct sk_track *t);

@@ -174,8 +174,10 @@ load_opts(int argc, char **argv, struct sk_config **cfg, int *rest,
 	}
 	sk_log_set_level("warn");
 	if (sk_store_init(*cfg) != 0 || sk_store_ping() != 0) {
-		fprintf(stderr, "sekishoctl: redis (%s) is not reachable\n",
-			(*cfg)->redis.url);
+		fprintf(stderr, "sekishoctl: redis (%s%s) is not reachable\n",
+			(*cfg)->redis.url ? (*cfg)->redis.url
+					  : "the master of ",
+			(*cfg)->redis.url ? "" : (*cfg)->redis.master_name);
 		sk_config_free(cfg);
 		return 1;
 	}

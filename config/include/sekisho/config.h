@@ -23,6 +23,40 @@ enum sk_mfa_policy {
 	SK_MFA_ADMINS,
 };
 
+enum sk_membership {
+	SK_MEMBERSHIP_OPEN = 0,	   /* anyone the tenant's rules admit */
+	SK_MEMBERSHIP_INVITE_ONLY, /* only invited addresses join */
+};
+
+/*
+ * Lockout (docs/lockout.md): failures counted per (user, browser), per
+ * user and per client address within window; reaching a count locks
+ * that key for duration, doubled for each lock in a row, at most
+ * max_duration.
+ */
+struct sk_lockout_conf {
+	int64_t max_failures;	   /* per (user, browser); default 5 */
+	int64_t user_max_failures; /* per user, all browsers; default 20 */
+	int64_t ip_max_failures;   /* per client address; default 50 */
+	int64_t window;		   /* seconds; default 15m */
+	int64_t duration;	   /* seconds of the first lock; default 15m */
+	int64_t max_duration;	   /* cap of the escalation; default 24h */
+};
+
+/*
+ * Rate limits: requests per minute per client address (a token bucket
+ * holding one minute's worth). Defaults no person reaches
+ * (docs/lockout.md); a very large value is no limit.
+ */
+struct sk_rate_conf {
+	int64_t login; /* /login, /callback */
+	int64_t mfa;   /* /mfa and below */
+	int64_t oauth; /* /oauth2/ (also per client id) */
+	int64_t admin; /* /admin/ */
+};
+
+struct sk_ipset;
+
 struct sk_tenant_conf {
 	char *id;
 	char *display_name;
@@ -53,6 +87,23 @@ struct sk_tenant_conf {
 	 * with Domain=cookie_domain, so one sign-in is good on every host
 	 * under it; rd may name any of them. NULL: host-only cookies. */
 	char *cookie_domain;
+	/*
+	 * Addresses (CIDR) that may sign in and use the tenant's sessions
+	 * and tokens; empty: every address. Users with the admin role must
+	 * also be in admin_ip_allowlist when it is not empty. The sets are
+	 * the lists parsed (NULL when the list is empty).
+	 */
+	struct sk_strlist ip_allowlist;
+	struct sk_strlist admin_ip_allowlist;
+	struct sk_ipset *ip_set;
+	struct sk_ipset *admin_ip_set;
+	struct sk_lockout_conf lockout;
+	struct sk_rate_conf rate_limits;
+	enum sk_membership membership; /* default open */
+	/* Browser sessions of this tenant; default session.idle_timeout
+	 * and session.absolute_timeout. */
+	int64_t idle_timeout;
+	int64_t absolute_timeout;
 	int line; /* where it was defined, for messages */
 };
 
@@ -116,6 +167,16 @@ struct sk_config {
 		/* Refuse to run on a Redis without AOF or an RDB save
 		 * schedule; default true (false: a warning only). */
 		bool require_persistence;
+		/*
+		 * Redis Sentinel, instead of url: the sentinels asked, in
+		 * order, for the address of master_name's master. db and
+		 * password then apply to the master found (and
+		 * sentinel_password to the sentinels). Either url, or
+		 * sentinels with master_name (check.c).
+		 */
+		struct sk_strlist sentinels; /* "host:port", "[v6]:port" */
+		char *master_name;
+		char *sentinel_password; /* secret; NULL when none */
 	} redis;
 
 	struct {

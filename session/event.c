@@ -1,0 +1,196 @@
+/*
+ * Events: one Redis stream per tenant (SK_KEY_EVENTS). The entry id is
+ * Redis's clock, which gives the event its time and a cursor for paging;
+ * the event's own id is random, so that a receiver de-duplicates on it
+ * wherever the event travels.
+ */
+#include "schema_int.h"
+#include "store_int.h"
+
+#include "sekisho/err.h"
+#include "sekisho/event.h"
+#include "sekisho/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EVENT_ID_BYTES 16
+/* A stream entry id: "<ms>-<seq>", each at most 20 digits. */
+#define CURSOR_MAX 42
+
+/* Tenant ids come from the configuration; refuse anything else. */
+static bool
+tenant_ok(const char *t)
+{
+	size_t n = t != NULL ? strlen(t) : 0;
+
+	return n > 0 && n <= 64 &&
+	       strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static bool
+cursor_ok(const char *c)
+{
+	size_t n = strlen(c), d = strspn(c, "0123456789");
+
+	return n < CURSOR_MAX && d > 0 && c[d] == '-' && c[d + 1] != '\0' &&
+	       strspn(c + d + 1, "0123456789") == n - d - 1;
+}
+
+/* A JSON string, or null for a missing value. */
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+int
+sk_event_emit(const struct sk_event *ev, char **idp)
+{
+	struct sk_reply *r = NULL;
+	struct sk_cmd c;
+	json_t *o = NULL, *user;
+	char *id = NULL, *body = NULL;
+	int rc;
+
+	if (idp != NULL)
+		*idp = NULL;
+	if (ev == NULL || ev->type == NULL || !tenant_ok(ev->tenant))
+		return SK_ERR_INVALID;
+	if ((rc = sk_random_token(EVENT_ID_BYTES, &id)) != 0)
+		return rc;
+	rc = SK_ERR_NOMEM;
+	user = json_pack("{s:o, s:o}", "id", str_or_null(ev->user_id), "email",
+			 str_or_null(ev->email));
+	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", id,
+		      "type", ev->type, "tenant", ev->tenant, "user", user,
+		      "ip", str_or_null(ev->ip), "user_agent",
+		      str_or_null(ev->user_agent), "device",
+		      str_or_null(ev->device), "details",
+		      ev->details != NULL ? json_incref(ev->details)
+					  : json_object());
+	if (o == NULL ||
+	    (body = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
+		goto out;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "XADD");
+	sk_cmd_add_fmt(&c, SK_KEY_EVENTS, ev->tenant);
+	sk_cmd_add_str(&c, "MAXLEN");
+	sk_cmd_add_str(&c, "~");
+	sk_cmd_add_int(&c, SK_EVENTS_KEPT);
+	sk_cmd_add_str(&c, "*");
+	sk_cmd_add_str(&c, "e");
+	sk_cmd_add_str(&c, body);
+	if ((rc = sk_cmd_run(&c, &r)) != 0)
+		goto out;
+	if (r->type != SK_REPLY_STRING) {
+		rc = SK_ERR_STORE;
+		goto out;
+	}
+	if (idp != NULL) {
+		*idp = id;
+		id = NULL;
+	}
+	rc = 0;
+out:
+	sk_reply_free(&r);
+	free(body);
+	json_decref(o);
+	free(id);
+	return rc;
+}
+
+/* "<ms>-<seq>" as RFC 3339 UTC with milliseconds. */
+static json_t *
+cursor_time(const char *cursor)
+{
+	long long ms = strtoll(cursor, NULL, 10);
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[40], out[48];
+
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return json_null();
+	snprintf(out, sizeof(out), "%s.%03lldZ", buf, ms % 1000);
+	return json_string(out);
+}
+
+/* One stream entry [id, [field, value, ...]] as an event object. */
+static json_t *
+entry_event(const struct sk_reply *e)
+{
+	const struct sk_reply *f;
+	json_t *o;
+	size_t i;
+
+	if (e->type != SK_REPLY_ARRAY || e->nelem != 2 ||
+	    e->elem[0]->type != SK_REPLY_STRING ||
+	    e->elem[1]->type != SK_REPLY_ARRAY)
+		return NULL;
+	f = e->elem[1];
+	for (i = 0; i + 1 < f->nelem; i += 2) {
+		if (f->elem[i]->type != SK_REPLY_STRING ||
+		    strcmp(f->elem[i]->str, "e") != 0 ||
+		    f->elem[i + 1]->type != SK_REPLY_STRING)
+			continue;
+		o = json_loadb(f->elem[i + 1]->str, f->elem[i + 1]->len, 0,
+			       NULL);
+		if (!json_is_object(o)) {
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new(o, "time", cursor_time(e->elem[0]->str));
+		json_object_set_new(o, "cursor", json_string(e->elem[0]->str));
+		return o;
+	}
+	return NULL;
+}
+
+int
+sk_event_list(const char *tenant, const char *before, size_t max,
+	      json_t **out)
+{
+	struct sk_reply *r = NULL;
+	struct sk_cmd c;
+	json_t *a = NULL, *o;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!tenant_ok(tenant) || (before != NULL && !cursor_ok(before)) ||
+	    max == 0)
+		return SK_ERR_INVALID;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "XREVRANGE");
+	sk_cmd_add_fmt(&c, SK_KEY_EVENTS, tenant);
+	/* "(" excludes the cursor itself (Redis 6.2 and later). */
+	if (before != NULL)
+		sk_cmd_add_fmt(&c, "(%s", before);
+	else
+		sk_cmd_add_str(&c, "+");
+	sk_cmd_add_str(&c, "-");
+	sk_cmd_add_str(&c, "COUNT");
+	sk_cmd_add_int(&c, (long long)max);
+	if ((rc = sk_cmd_run(&c, &r)) != 0)
+		return rc;
+	rc = SK_ERR_STORE;
+	if (r->type != SK_REPLY_ARRAY)
+		goto out;
+	rc = SK_ERR_NOMEM;
+	if ((a = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < r->nelem; i++)
+		if ((o = entry_event(r->elem[i])) != NULL &&
+		    json_array_append_new(a, o) != 0)
+			goto out;
+	*out = a;
+	a = NULL;
+	rc = 0;
+out:
+	json_decref(a);
+	sk_reply_free(&r);
+	return rc;
+}
