@@ -10,6 +10,7 @@
 #include "sekisho/log.h"
 #include "sekisho/mfa.h"
 #include "sekisho/opts.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/provider.h"
 #include "sekisho/sesscache.h"
 #include "sekisho/store.h"
@@ -308,6 +309,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "sekisho: session cache: %s\n", sk_err_str(r));
 		goto out;
 	}
+	/* Tenant policies stored in Redis, kept current by a poller. */
+	if ((r = sk_policy_start(cfg)) != 0) {
+		fprintf(stderr, "sekisho: tenant policies: %s\n",
+			sk_err_str(r));
+		goto out;
+	}
 	if (sk_server_start() != 0)
 		goto out;
 	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",
@@ -326,6 +333,7 @@ main(int argc, char **argv)
 out:
 	sk_log_writer_stop(); /* what it holds is written */
 	sk_memzero(master, sizeof(master));
+	sk_policy_stop();
 	sk_mfa_shutdown();
 	sk_keys_shutdown();
 	free_providers();

@@ -4,6 +4,7 @@
  */
 #include "broker_int.h"
 #include "sekisho/err.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/sesscache.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
@@ -174,5 +175,6 @@ sk_metrics_render(char **out)
 		    (unsigned long long)sk_store_errors());
 	session_cache_metrics(&b);
 	sk_upstream_metrics(&b);
+	sk_policy_metrics(&b);
 	return sk_buf_take(&b, out);
 }

@@ -8,6 +8,7 @@
 #include "flow_int.h"
 #include "pipeline_int.h"
 #include "sekisho/err.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/session.h"
 #include "sekisho/util.h"
 
@@ -111,4 +112,5 @@ sk_pipeline_done(struct sk_req *req)
 	sk_session_free(&req->session);
 	sk_strfreezero(req->sid);
 	req->sid = NULL;
+	sk_policy_release(&req->tenant);
 }

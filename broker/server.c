@@ -5,6 +5,7 @@
  * request to exactly one handler, adds the security headers every answer
  * carries, and writes one JSON access-log line per request.
  */
+#include "admin_int.h"
 #include "answer_int.h"
 #include "broker_int.h"
 #include "oauth_int.h"
@@ -12,6 +13,7 @@
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
 #include "sekisho/log.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/provider.h"
 #include "sekisho/util.h"
 
@@ -55,6 +57,11 @@ struct route {
 #define L_CONN SK_LIMIT_CONN
 #define L_LOGIN (SK_LIMIT_CONN | SK_LIMIT_PENDING_LOGIN)
 #define R_NONE SK_RATE_NONE
+#define ADMIN_ROUTE(name, method)                                              \
+	{                                                                      \
+		name, method, "/admin/v1/", PREFIX,                            \
+		    {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_admin     \
+	}
 
 /*
  * /oauth2/authorize and its consent POST look their session up
@@ -201,7 +208,15 @@ static const struct route routes[] = {
      EXACT,
      {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
      sk_handle_mfa_recovery},
+    /* The admin API (admin.c): the tenant is the path's, never the
+     * Host's; the caller is authenticated there. */
+    ADMIN_ROUTE("admin_get", "GET"),
+    ADMIN_ROUTE("admin_put", "PUT"),
+    ADMIN_ROUTE("admin_patch", "PATCH"),
+    ADMIN_ROUTE("admin_post", "POST"),
+    ADMIN_ROUTE("admin_delete", "DELETE"),
 };
+#undef ADMIN_ROUTE
 #undef T_OPT
 #undef T_REQ
 #undef S_NONE
@@ -1059,6 +1074,7 @@ upjob_free(struct reqctx *rc)
 {
 	if (rc->job == NULL)
 		return;
+	sk_pipeline_done(&rc->job->req); /* again is harmless */
 	resp_clear(&rc->job->resp);
 	free(rc->job);
 	rc->job = NULL;
@@ -1322,9 +1338,11 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	} else if (rt == NULL) {
 		sk_resp_json_error(&resp, 404, "not_found", "no such endpoint");
 	} else {
-		/* The tenant the Host names; then what the route declares. */
-		req.tenant =
-		    sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req));
+		/* The tenant the Host names, with its current policy (held
+		 * until sk_pipeline_done()); then what the route declares. */
+		req.tenant = sk_policy_acquire(
+		    sk_daemon.cfg,
+		    sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req)));
 		if (sk_pipeline(&req, &rt->needs, &resp) == 0 &&
 		    run_route(conn, rc, &req, rt, &resp)) {
 			atomic_fetch_sub(&in_flight, 1);

@@ -568,6 +568,31 @@ static const struct kw tenant_kw[] = {
 static const struct kwtab tenant_tab = {.kw = tenant_kw,
 					.n = SK_ARRAY_SIZE(tenant_kw)};
 
+/* The policy document (policy.c) checks its members by these entries. */
+const struct kw *
+cfg_tenant_kw(const char *section, const char *name)
+{
+	const struct kw *tab = tenant_kw;
+	size_t n = SK_ARRAY_SIZE(tenant_kw), i;
+
+	if (section != NULL && strcmp(section, "lockout") == 0) {
+		tab = lockout_kw;
+		n = SK_ARRAY_SIZE(lockout_kw);
+	} else if (section != NULL && strcmp(section, "rate_limits") == 0) {
+		tab = rate_kw;
+		n = SK_ARRAY_SIZE(rate_kw);
+	} else if (section != NULL && strcmp(section, "session") == 0) {
+		tab = tenant_session_kw;
+		n = SK_ARRAY_SIZE(tenant_session_kw);
+	} else if (section != NULL) {
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(tab[i].name, name) == 0)
+			return &tab[i];
+	return NULL;
+}
+
 static const struct kw provider_kw[] = {
     {.name = "id",
      .fn = cfg_kw_str,
@@ -693,6 +718,9 @@ static const struct kw client_kw[] = {
     {.name = "first_party",
      .fn = cfg_kw_bool,
      .off = offsetof(struct sk_client_conf, first_party)},
+    {.name = "admin",
+     .fn = cfg_kw_bool,
+     .off = offsetof(struct sk_client_conf, admin)},
     {.name = "display_name",
      .fn = cfg_kw_str,
      .off = offsetof(struct sk_client_conf, display_name),

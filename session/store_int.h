@@ -146,6 +146,9 @@ unsigned sk_store_key_slot(const char *key, size_t len);
  */
 int sk_store_keys_one_slot(int nkeys, const char *const *keys,
 			   const size_t *lens);
+/* A tenant id as the configuration allows one ([a-z0-9_-]{1,64}): checked
+ * before it is spliced into a {t:...} key (policy_store.c). */
+bool sk_store_tenant_ok(const char *t);
 
 /* SET key blob EX ttl_s: a short-lived record (pending sign-in, consent
  * form). */

@@ -6,6 +6,7 @@
  *   sekishoctl keys list [-c FILE] | keys rotate [-c FILE] [--delay D]
  *   sekishoctl [-c FILE] users disable|enable USER_ID
  *   sekishoctl master-key rewrap [-c FILE] --new-key FILE
+ *   sekishoctl policy get|set|patch --tenant ID [-c FILE] [--json] [FILE|-]
  *   sekishoctl help
  *
  * The keys and users commands talk to the Redis of the configuration
@@ -14,6 +15,7 @@
  * Exit status: 0 success, 1 the command failed (e.g. a bad config),
  * 2 usage error.
  */
+#include "sekishoctl_int.h"
 #include "sekisho/config.h"
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
@@ -31,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_CONFIG "/etc/sekisho/sekisho.yaml"
+#define DEFAULT_CONFIG SK_CTL_DEFAULT_CONFIG
 
 static void
 usage(FILE *f)
@@ -58,6 +60,12 @@ usage(FILE *f)
 	    "                            re-seal everything sealed under\n"
 	    "                            keys.master_key_file with the key\n"
 	    "                            in FILE (safe to run again)\n"
+	    "  policy get|set|patch --tenant ID [-c FILE] [--json] "
+	    "[FILE|-]\n"
+	    "                            show a tenant's runtime policy, or\n"
+	    "                            replace (set) or merge-patch (patch)\n"
+	    "                            its stored overrides with the JSON\n"
+	    "                            in FILE or on standard input\n"
 	    "  help                      print this help\n",
 	    NULL, 0);
 }
@@ -421,6 +429,7 @@ static const struct {
     {"keys", cmd_keys},
     {"users", cmd_users},
     {"master-key", cmd_master_key},
+    {"policy", sk_ctl_policy},
     {"help", cmd_help},
     {"-h", cmd_help},
     {"--help", cmd_help},
