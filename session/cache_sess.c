@@ -55,7 +55,16 @@
 #include <string.h>
 #include <time.h>
 
-#define CLOCK_EVERY_US 2000000LL  /* offset to Redis TIME refreshed */
+#define CLOCK_EVERY_US 2000000LL /* offset to Redis TIME refreshed */
+/*
+ * The server is asked ROLE this often; entries are served only while a
+ * ROLE sent at most ROLE_VALID_US ago said "master". A master demoted
+ * under open connections (its clients not closed) still answers PING
+ * and sends no invalidation for writes made elsewhere: this stops hits
+ * within ROLE_VALID_US of a demotion (the Sentinel bound is 1 s).
+ */
+#define ROLE_EVERY_US 250000LL
+#define ROLE_VALID_US 750000LL
 #define CLOCK_STALE_US 10000000LL /* older than this: unknown */
 #define TOUCH_QUEUE 1024
 #define TOUCH_AUTO_MAX_MS 60000
@@ -170,6 +179,8 @@ static struct {
 	char (*q)[SK_KEY_LEN];
 	size_t qhead, qlen;
 	_Atomic uint64_t touches, touches_inline, touch_errors, connects;
+	_Atomic int64_t role_until_us; /* ROLE said master; 0: not known */
+	_Atomic bool role_bad;	       /* the server is not a master */
 	_Atomic int track_fd; /* the invalidation connection's; -1: none */
 	_Atomic uint64_t track_gen; /* the master it was opened on */
 	_Atomic int reading;	    /* messages read but not yet applied */
@@ -441,25 +452,70 @@ deadline_in(struct timespec *ts, int64_t us)
 	}
 }
 
+/*
+ * Asks the server (on this thread's connection, the one the data is read
+ * through) whether it is still the master. On "no", nothing is served
+ * from memory until it is one again and the invalidation connection has
+ * been made again.
+ */
+static void
+role_check(void)
+{
+	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
+	int64_t t0 = sk_monotonic_us();
+	bool master;
+	int r;
+
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "ROLE");
+	if ((r = sk_cmd_run(&c, &rep)) != 0)
+		return; /* unknown: the deadline runs out by itself */
+	master = rep->type == SK_REPLY_ARRAY && rep->nelem > 0 &&
+		 rep->elem[0]->type == SK_REPLY_STRING &&
+		 strcmp(rep->elem[0]->str, "master") == 0;
+	sk_reply_free(&rep);
+	if (!master) {
+		/* Deadline first: a heartbeat answer cannot revive it. */
+		atomic_store(&sc.role_until_us, 0);
+		sk_cache_set_valid_until(sc.cache, 0);
+		sk_cache_flush(sc.cache);
+		if (!atomic_exchange(&sc.role_bad, true))
+			sk_warn("session cache: the server is not a master "
+				"(ROLE); emptied, reads go to Redis");
+		return;
+	}
+	/* Back from "not a master" (or unknown): nothing read before may
+	 * be inserted. */
+	if (atomic_load(&sc.role_until_us) <= t0)
+		sk_cache_flush(sc.cache);
+	atomic_store(&sc.role_until_us, t0 + ROLE_VALID_US);
+}
+
 /* The touch thread: drains the queue, keeps the Redis clock offset. */
 static void *
 toucher_main(void *arg)
 {
 	char key[SK_KEY_LEN];
 	struct timespec ts;
-	int64_t next_clock = 0, now;
+	int64_t next_clock = 0, next_role = 0, now, wake;
 	bool have;
 
 	(void)arg;
 	for (;;) {
 		now = sk_monotonic_us();
+		if (now >= next_role) {
+			role_check();
+			next_role = now + ROLE_EVERY_US;
+		}
 		if (now >= next_clock) {
 			clock_refresh();
 			next_clock = now + CLOCK_EVERY_US;
 		}
+		wake = next_role < next_clock ? next_role : next_clock;
 		pthread_mutex_lock(&sc.qlock);
 		if (sc.qlen == 0 && !atomic_load(&sc.stop)) {
-			deadline_in(&ts, next_clock - now);
+			deadline_in(&ts, wake - now);
 			(void)pthread_cond_timedwait(&sc.qcond, &sc.qlock, &ts);
 		}
 		have = sc.qlen > 0;
@@ -505,7 +561,7 @@ static void
 on_msg(enum sk_track_msg m, const char *key, size_t len, void *arg)
 {
 	struct lstate *ls = arg;
-	int64_t s;
+	int64_t s, role;
 
 	switch (m) {
 	case SK_TRACK_KEY:
@@ -534,7 +590,9 @@ on_msg(enum sk_track_msg m, const char *key, size_t len, void *arg)
 			sk_info("session cache: invalidation connection up");
 		}
 		ls->late = false;
-		sk_cache_set_valid_until(sc.cache, s + sc.bound_us);
+		role = atomic_load(&sc.role_until_us);
+		sk_cache_set_valid_until(
+		    sc.cache, s + sc.bound_us < role ? s + sc.bound_us : role);
 		break;
 	}
 }
@@ -586,6 +644,13 @@ listener_main(void *arg)
 			ls.head = ls.n = 0;
 			ls.answered = ls.late = false;
 			next_ping = now;
+		}
+		if (atomic_exchange(&sc.role_bad, false)) {
+			/* Demoted: track again on whatever is master next
+			 * (the first heartbeat answered then flushes). */
+			lose(&ls, "the server is not a master");
+			next_try = now + BACKOFF_MIN_US;
+			continue;
 		}
 		if (sk_store_track_stale(ls.t)) {
 			/* Another master: its writes are not on this one. */
@@ -657,6 +722,8 @@ sk_session_cache_start(const struct sk_config *cfg)
 	sc.touch_ms = cfg->session.touch_interval_ms;
 	atomic_store(&sc.stop, false);
 	atomic_store(&sc.clock_at_us, 0);
+	atomic_store(&sc.role_until_us, 0);
+	atomic_store(&sc.role_bad, false);
 	if (pthread_create(&sc.toucher, NULL, toucher_main, NULL) != 0)
 		goto fail;
 	if (pthread_create(&sc.listener, NULL, listener_main, NULL) != 0) {
@@ -771,7 +838,8 @@ lookup(const char *key, struct use *u, int64_t *now_us)
 	if (strncmp(key, SK_TRACK_PREFIX_USER,
 		    sizeof(SK_TRACK_PREFIX_USER) - 1) != 0)
 		return SK_ERR_INTERNAL;
-	if (redis_now_us(mono, now_us) && !invalidations_pending()) {
+	if (mono < atomic_load(&sc.role_until_us) &&
+	    redis_now_us(mono, now_us) && !invalidations_pending()) {
 		u->now_ms = *now_us / 1000;
 		if ((r = sk_cache_get(sc.cache, key, klen, mono, use_entry,
 				      u)) != SK_ERR_NOT_FOUND)
