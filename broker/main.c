@@ -12,6 +12,7 @@
 #include "sekisho/opts.h"
 #include "sekisho/policy_store.h"
 #include "sekisho/provider.h"
+#include "sekisho/sesscache.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 
@@ -304,6 +305,10 @@ main(int argc, char **argv)
 	if (sk_log_writer_start(1 << 20) != 0)
 		sk_warn("log: no writer thread; access lines are written by "
 			"the workers");
+	if ((r = sk_session_cache_start(cfg)) != 0) {
+		fprintf(stderr, "sekisho: session cache: %s\n", sk_err_str(r));
+		goto out;
+	}
 	/* Tenant policies stored in Redis, kept current by a poller. */
 	if ((r = sk_policy_start(cfg)) != 0) {
 		fprintf(stderr, "sekisho: tenant policies: %s\n",
@@ -332,6 +337,7 @@ out:
 	sk_mfa_shutdown();
 	sk_keys_shutdown();
 	free_providers();
+	sk_session_cache_stop();
 	sk_store_shutdown();
 	sk_providers_global_cleanup();
 	free(sk_daemon.session_cookie);

@@ -5,6 +5,7 @@
 #include "broker_int.h"
 #include "sekisho/err.h"
 #include "sekisho/policy_store.h"
+#include "sekisho/sesscache.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 
@@ -67,6 +68,56 @@ sk_metrics_event(enum sk_metric_event ev)
 		atomic_fetch_add(&events[ev], 1);
 }
 
+/* The session cache (docs/design.md "Session cache"), when it runs. */
+static void
+session_cache_metrics(struct sk_buf *b)
+{
+	struct sk_session_cache_stats st;
+
+	if (!sk_session_cache_stats(&st))
+		return;
+	sk_buf_addf(
+	    b,
+	    "# HELP sekisho_session_cache_lookups_total Session cache "
+	    "lookups by result.\n"
+	    "# TYPE sekisho_session_cache_lookups_total counter\n"
+	    "sekisho_session_cache_lookups_total{result=\"hit\"} %llu\n"
+	    "sekisho_session_cache_lookups_total{result=\"miss\"} %llu\n"
+	    "# HELP sekisho_session_cache_flushes_total Times the session "
+	    "cache was emptied (invalidation connection lost or late, "
+	    "FLUSHDB).\n"
+	    "# TYPE sekisho_session_cache_flushes_total counter\n"
+	    "sekisho_session_cache_flushes_total %llu\n"
+	    "# HELP sekisho_session_cache_invalidations_total Keys "
+	    "invalidated by Redis or by this instance.\n"
+	    "# TYPE sekisho_session_cache_invalidations_total counter\n"
+	    "sekisho_session_cache_invalidations_total %llu\n"
+	    "# HELP sekisho_session_cache_evictions_total Entries dropped "
+	    "for the size bounds.\n"
+	    "# TYPE sekisho_session_cache_evictions_total counter\n"
+	    "sekisho_session_cache_evictions_total %llu\n"
+	    "# HELP sekisho_session_cache_entries Entries held.\n"
+	    "# TYPE sekisho_session_cache_entries gauge\n"
+	    "sekisho_session_cache_entries %zu\n"
+	    "# HELP sekisho_session_cache_usable 1 while entries are served "
+	    "(heartbeat answered within its bound).\n"
+	    "# TYPE sekisho_session_cache_usable gauge\n"
+	    "sekisho_session_cache_usable %d\n"
+	    "# HELP sekisho_session_touches_total Idle-timeout slides by "
+	    "where they were sent, and failures.\n"
+	    "# TYPE sekisho_session_touches_total counter\n"
+	    "sekisho_session_touches_total{how=\"queued\"} %llu\n"
+	    "sekisho_session_touches_total{how=\"inline\"} %llu\n"
+	    "sekisho_session_touches_total{how=\"failed\"} %llu\n",
+	    (unsigned long long)st.hits, (unsigned long long)st.misses,
+	    (unsigned long long)st.flushes,
+	    (unsigned long long)st.invalidations,
+	    (unsigned long long)st.evictions, st.entries, st.usable ? 1 : 0,
+	    (unsigned long long)st.touches,
+	    (unsigned long long)st.touches_inline,
+	    (unsigned long long)st.touch_errors);
+}
+
 int
 sk_metrics_render(char **out)
 {
@@ -122,6 +173,7 @@ sk_metrics_render(char **out)
 		    "# TYPE sekisho_redis_errors_total counter\n"
 		    "sekisho_redis_errors_total %llu\n",
 		    (unsigned long long)sk_store_errors());
+	session_cache_metrics(&b);
 	sk_upstream_metrics(&b);
 	sk_policy_metrics(&b);
 	return sk_buf_take(&b, out);

@@ -99,6 +99,23 @@ cfg_check_top(struct ctx *c)
 		    "must be at most absolute)",
 		    a, b);
 	}
+	/* The cache's staleness bound is twice the heartbeat (design.md). */
+	if (cfg->session.cache_heartbeat_ms < 10 ||
+	    cfg->session.cache_heartbeat_ms > 5000)
+		cfg_report(c,
+			   cfg_line_or(c, &cfg->session.cache_heartbeat_ms,
+				       c->root_line),
+			   "session.cache_heartbeat",
+			   "%lldms is out of range (10ms to 5s)",
+			   (long long)cfg->session.cache_heartbeat_ms);
+	if (cfg->session.touch_interval_ms > 60000)
+		cfg_report(c,
+			   cfg_line_or(c, &cfg->session.touch_interval_ms,
+				       c->root_line),
+			   "session.touch_interval",
+			   "%lldms is out of range (at most 60s: the idle "
+			   "timeout is exact only to within it)",
+			   (long long)cfg->session.touch_interval_ms);
 }
 
 /*

@@ -44,6 +44,10 @@ cfg_early_defaults(struct sk_config *cfg)
 	cfg->session.absolute_timeout = 7 * 86400;
 	cfg->session.login_timeout = 10 * 60;
 	cfg->session.max_pending_logins_per_ip = 20;
+	cfg->session.cache = true;
+	cfg->session.cache_heartbeat_ms = 100;
+	cfg->session.cache_max_entries = 100000;
+	cfg->session.cache_max_bytes = 64 << 20;
 	cfg->redis.require_persistence = true;
 	cfg->http.threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
 	cfg->http.max_connections = 1024;

@@ -52,6 +52,17 @@
  */
 #define SK_KEY_USER_INDEX SK_KEY_USER ":sess"
 
+/*
+ * The prefixes the session cache's invalidation connection tracks
+ * (CLIENT TRACKING ... BCAST PREFIX, session/cache_sess.c): every write
+ * under them reaches every instance. Only keys under them may be cached.
+ * The user's slot holds the sessions, app sessions and the user (its
+ * disabled flag): what /auth/verify and introspection read. Keys written
+ * per request elsewhere (counters) stay out of it: each write under a
+ * prefix costs a message to every instance.
+ */
+#define SK_TRACK_PREFIX_USER SK_KEY_PREFIX "{u:"
+
 /* The parts of a session key after the user key (used by scripts too). */
 #define SK_SUB_SESSION ":s:"
 /*

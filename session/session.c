@@ -3,6 +3,7 @@
 #include "sekisho/session.h"
 #include "schema_int.h"
 #include "session_int.h"
+#include "sesscache_int.h"
 #include "sekisho/err.h"
 #include "store_int.h"
 #include "sekisho/util.h"
@@ -285,6 +286,14 @@ sk_session_get(const char *sid, struct sk_session **out)
 	*out = NULL;
 	if (!session_key(sid, key, uid, hex))
 		return SK_ERR_NOT_FOUND; /* never sent to Redis */
+	if (sk_sesscache_on()) {
+		/* From memory when coherent; slides by touches. */
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return SK_ERR_NOMEM;
+		if ((r = sk_sesscache_session(key, s)) != 0)
+			goto out;
+		goto check;
+	}
 	if ((r = eval_on(&get_script, key, NULL, &rep)) != 0)
 		return r;
 	/* Lua false arrives as NIL: no session (or just expired). */
@@ -315,6 +324,7 @@ sk_session_get(const char *sid, struct sk_session **out)
 		s->mfa_at = strtoll(rep->elem[12]->str, NULL, 10);
 	if (rep->elem[13]->str)
 		s->now = strtoll(rep->elem[13]->str, NULL, 10);
+check:
 	memcpy(s->handle, "s_", 2);
 	memcpy(s->handle + 2, hex, 65);
 	/* A record without owner, or another owner than its slot's, is
@@ -347,7 +357,9 @@ sk_session_mfa_complete(const char *sid, int64_t *mfa_at)
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, key);
 	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
-	if ((r = sk_cmd_eval(&c, &mfa_complete_script, 2, &rep)) != 0)
+	r = sk_cmd_eval(&c, &mfa_complete_script, 2, &rep);
+	sk_sesscache_drop(key); /* this instance reads its own write */
+	if (r != 0)
 		return r;
 	if (rep->type == SK_REPLY_INTEGER)
 		*mfa_at = rep->integer;
@@ -362,13 +374,17 @@ sk_session_destroy(const char *sid)
 {
 	char key[SK_KEY_LEN], uid[SK_USER_ID_CHARS + 1], hex[65];
 	struct sk_cmd c;
+	int r;
 
 	if (!session_key(sid, key, uid, hex))
 		return 0; /* names no session */
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, "DEL");
 	sk_cmd_add_str(&c, key);
-	return sk_cmd_exec(&c);
+	r = sk_cmd_exec(&c);
+	/* A logout answered here is never followed by a hit here. */
+	sk_sesscache_drop(key);
+	return r;
 }
 
 int
@@ -422,6 +438,8 @@ sk_session_live(const char *user, const char *handle, const char *jti,
 	if (user == NULL || handle == NULL || jti == NULL ||
 	    !handle_key(user, handle, key))
 		return 0; /* a sid we never issued names nothing live */
+	if (sk_sesscache_on())
+		return sk_sesscache_live(key, jti, roles, live, now);
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, key);
 	sk_cmd_add_str(&c, jti);
@@ -454,5 +472,6 @@ sk_session_revoke_jti(const char *user, const char *handle, const char *jti)
 		return 0;
 	r = eval_on(&revoke_script, key, jti, &rep);
 	sk_reply_free(&rep);
+	sk_sesscache_drop(key);
 	return r;
 }

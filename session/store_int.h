@@ -165,4 +165,60 @@ int sk_store_take(const char *key, char **blob);
 int sk_store_info_field(const char *info, const char *name, char *out,
 			size_t outlen);
 
+/*
+ * The session cache's invalidation connection (session/cache_sess.c,
+ * docs/design.md "Session cache"): one connection that asks Redis for
+ * server-assisted client-side caching in broadcast mode on key prefixes
+ * (CLIENT TRACKING on REDIRECT <its own id> BCAST PREFIX ...), then
+ * subscribes to __redis__:invalidate, which is how RESP2 (hiredis 0.14)
+ * receives invalidations: as pub/sub messages. Every write to a key under
+ * a prefix, by any client, sends that key's name here before the writer
+ * gets its reply; a null payload (FLUSHALL, FLUSHDB) means everything.
+ * A PING on it is answered after every invalidation Redis sent before it.
+ */
+struct sk_track;
+
+/*
+ * Connects (through the same connect-to-the-current-master step as every
+ * other connection), enables tracking on the n prefixes and subscribes.
+ * On success *out is the connection (sk_store_track_close()).
+ */
+int sk_store_track_open(const char *const *prefixes, size_t n,
+			struct sk_track **out);
+/* Closes; clears *t; NULL ok. */
+void sk_store_track_close(struct sk_track **t);
+/*
+ * True once the master is another server than the one t was opened on
+ * (sk_store_master_gen() moved: a failover was followed); its owner then
+ * closes it, empties the cache and opens a new one on the new master.
+ */
+bool sk_store_track_stale(const struct sk_track *t);
+/* sk_store_master_gen() when t was opened. */
+uint64_t sk_store_track_gen(const struct sk_track *t);
+
+/* The connection's socket (to see whether messages are waiting). */
+int sk_store_track_fd(const struct sk_track *t);
+/* Sends a PING (answered by SK_TRACK_PONG, in order). */
+int sk_store_track_ping(struct sk_track *t);
+
+enum sk_track_msg {
+	SK_TRACK_KEY,	/* key (len bytes) was written or expired */
+	SK_TRACK_FLUSH, /* everything may have changed */
+	SK_TRACK_PONG,	/* the oldest unanswered PING is answered */
+	/* Around reading the socket and handing out what was read: between
+	 * the two, messages are out of the socket but not yet applied. */
+	SK_TRACK_READING,
+	SK_TRACK_READ,
+};
+typedef void sk_track_fn(enum sk_track_msg m, const char *key, size_t len,
+			 void *arg);
+/*
+ * Waits at most timeout_ms for messages and hands each to fn, in the
+ * order Redis sent them. 0 when the connection is still good (whether or
+ * not anything came); SK_ERR_STORE when it is closed, broken or spoke
+ * something unexpected: close it then.
+ */
+int sk_store_track_poll(struct sk_track *t, int timeout_ms, sk_track_fn *fn,
+			void *arg);
+
 #endif

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <hiredis.h>
 #include <openssl/sha.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -859,4 +860,216 @@ uint64_t
 sk_store_errors(void)
 {
 	return atomic_load(&store_errors);
+}
+
+/* ---- the session cache's invalidation connection (store_int.h) ---- */
+
+struct sk_track {
+	redisContext *ctx;
+	uint64_t gen; /* master_gen of the master it was opened on */
+};
+
+bool
+sk_store_track_stale(const struct sk_track *t)
+{
+	return t->gen != atomic_load(&master_gen);
+}
+
+uint64_t
+sk_store_track_gen(const struct sk_track *t)
+{
+	return t->gen;
+}
+
+#define TRACK_CHANNEL "__redis__:invalidate"
+
+void
+sk_store_track_close(struct sk_track **tp)
+{
+	struct sk_track *t;
+
+	if (tp == NULL || (t = *tp) == NULL)
+		return;
+	if (t->ctx != NULL)
+		redisFree(t->ctx);
+	free(t);
+	*tp = NULL;
+}
+
+int
+sk_store_track_open(const char *const *prefixes, size_t n,
+		    struct sk_track **out)
+{
+	const char *av[8 + 2 * 8];
+	size_t lv[SK_ARRAY_SIZE(av)];
+	struct sk_track *t = NULL;
+	redisReply *rep = NULL;
+	char why[256], id[32];
+	int ac = 0, r = SK_ERR_STORE;
+	size_t i;
+
+	*out = NULL;
+	if (n == 0 || n > 8)
+		return SK_ERR_INVALID;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return SK_ERR_NOMEM;
+	/* The seam: the same master every worker connection goes to. */
+	if (connect_master(&t->ctx, &t->gen, why, sizeof(why)) != 0) {
+		sk_warn("redis: cache invalidation connection: %s", why);
+		goto out;
+	}
+	rep = redisCommand(t->ctx, "CLIENT ID");
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER)
+		goto fail;
+	snprintf(id, sizeof(id), "%lld", rep->integer);
+	freeReplyObject(rep);
+	/* Redirected to itself: RESP2 delivers invalidations only to a
+	 * redirect target subscribed to the channel. BCAST: keys need not
+	 * have been read on this connection (the workers read them). */
+	av[ac++] = "CLIENT";
+	av[ac++] = "TRACKING";
+	av[ac++] = "on";
+	av[ac++] = "REDIRECT";
+	av[ac++] = id;
+	av[ac++] = "BCAST";
+	for (i = 0; i < n; i++) {
+		av[ac++] = "PREFIX";
+		av[ac++] = prefixes[i];
+	}
+	for (i = 0; i < (size_t)ac; i++)
+		lv[i] = strlen(av[i]);
+	rep = redisCommandArgv(t->ctx, ac, av, lv);
+	if (rep == NULL || rep->type != REDIS_REPLY_STATUS)
+		goto fail;
+	freeReplyObject(rep);
+	rep = redisCommand(t->ctx, "SUBSCRIBE " TRACK_CHANNEL);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+		goto fail;
+	*out = t;
+	t = NULL;
+	r = 0;
+	goto out;
+fail:
+	sk_warn("redis: cache invalidation connection: %s",
+		t->ctx->err ? t->ctx->errstr
+		: rep != NULL && rep->type == REDIS_REPLY_ERROR
+		    ? rep->str
+		    : "unexpected reply");
+out:
+	if (rep != NULL)
+		freeReplyObject(rep);
+	sk_store_track_close(&t);
+	return r;
+}
+
+int
+sk_store_track_fd(const struct sk_track *t)
+{
+	return t->ctx->fd;
+}
+
+int
+sk_store_track_ping(struct sk_track *t)
+{
+	int done = 0;
+
+	if (redisAppendCommand(t->ctx, "PING") != REDIS_OK)
+		return SK_ERR_STORE;
+	/* A few bytes on a socket with a send timeout: never blocks long. */
+	while (!done)
+		if (redisBufferWrite(t->ctx, &done) != REDIS_OK)
+			return SK_ERR_STORE;
+	return 0;
+}
+
+static bool
+is_str(const redisReply *r, const char *s)
+{
+	return r->type == REDIS_REPLY_STRING && r->len == strlen(s) &&
+	       memcmp(r->str, s, r->len) == 0;
+}
+
+/* One message of the subscribed connection; false: not what we expect. */
+static bool
+track_dispatch(const redisReply *m, sk_track_fn *fn, void *arg)
+{
+	const redisReply *p;
+	size_t i;
+
+	if (m->type != REDIS_REPLY_ARRAY || m->elements < 2)
+		return false;
+	if (is_str(m->element[0], "pong")) {
+		fn(SK_TRACK_PONG, NULL, 0, arg);
+		return true;
+	}
+	if (m->elements != 3 || !is_str(m->element[0], "message") ||
+	    !is_str(m->element[1], TRACK_CHANNEL))
+		return false;
+	p = m->element[2];
+	if (p->type == REDIS_REPLY_NIL) {
+		fn(SK_TRACK_FLUSH, NULL, 0, arg);
+		return true;
+	}
+	if (p->type != REDIS_REPLY_ARRAY)
+		return false;
+	for (i = 0; i < p->elements; i++) {
+		if (p->element[i]->type != REDIS_REPLY_STRING)
+			return false;
+		fn(SK_TRACK_KEY, p->element[i]->str, p->element[i]->len, arg);
+	}
+	return true;
+}
+
+int
+sk_store_track_poll(struct sk_track *t, int timeout_ms, sk_track_fn *fn,
+		    void *arg)
+{
+	struct pollfd pfd = {.fd = t->ctx->fd, .events = POLLIN};
+	void *rep = NULL;
+	bool ok;
+	int n, r = 0;
+
+	if (t->ctx->err)
+		return SK_ERR_STORE;
+	/* What an earlier read left in the reader comes first. */
+	for (;;) {
+		if (redisGetReplyFromReader(t->ctx, &rep) != REDIS_OK)
+			return SK_ERR_STORE;
+		if (rep == NULL)
+			break;
+		ok = track_dispatch(rep, fn, arg);
+		freeReplyObject(rep);
+		if (!ok)
+			return SK_ERR_STORE;
+	}
+	do
+		n = poll(&pfd, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return SK_ERR_STORE;
+	if (n == 0)
+		return 0;
+	/* Readable: end of file and errors show here. */
+	fn(SK_TRACK_READING, NULL, 0, arg);
+	if (redisBufferRead(t->ctx) != REDIS_OK) {
+		r = SK_ERR_STORE;
+		goto out;
+	}
+	for (;;) {
+		if (redisGetReplyFromReader(t->ctx, &rep) != REDIS_OK) {
+			r = SK_ERR_STORE;
+			goto out;
+		}
+		if (rep == NULL)
+			break;
+		ok = track_dispatch(rep, fn, arg);
+		freeReplyObject(rep);
+		if (!ok) {
+			r = SK_ERR_STORE;
+			goto out;
+		}
+	}
+out:
+	fn(SK_TRACK_READ, NULL, 0, arg);
+	return r;
 }

@@ -15,6 +15,7 @@
 #include "sekisho/directory.h"
 #include "schema_int.h"
 #include "session_int.h"
+#include "sesscache_int.h"
 #include "sekisho/err.h"
 #include "sekisho/identity.h"
 #include "store_int.h"
@@ -377,6 +378,9 @@ sk_user_end_all(const char *user, const char *mode, const char *session_key)
 	else if (rep->integer != 1)
 		r = SK_ERR_NOT_FOUND;
 	sk_reply_free(&rep);
+	/* Not served from this instance's memory even for the instant
+	 * before Redis's invalidation arrives. */
+	sk_sesscache_drop_user(user);
 	return r;
 }
 

@@ -242,7 +242,7 @@ export function sekishoConfig({
   port, publicUrl, redisUrl, idpBase, secretFile, allowedHosts = [],
   idleTimeout = '36h', absoluteTimeout = '7d', secure = false, extra = '',
   providerIds = ['google'], tenantsYaml, extraProvidersYaml = '', httpYaml = '', requirePersistence = false,
-  maxPendingPerIp, redisYaml,
+  maxPendingPerIp, redisYaml, sessionYaml = '',
 }) {
   tenantsYaml ??= `  - id: default
     display_name: "Test Office"
@@ -259,7 +259,7 @@ listen: "127.0.0.1:${port}"
 public_url: "${publicUrl}"
 redis: { ${redisYaml ?? `url: "${redisUrl}"`}, require_persistence: ${requirePersistence} }
 cookie: { secure: ${secure} }
-session: { idle_timeout: ${idleTimeout}, absolute_timeout: ${absoluteTimeout}${maxPendingPerIp !== undefined ? `, max_pending_logins_per_ip: ${maxPendingPerIp}` : ''} }
+session: { idle_timeout: ${idleTimeout}, absolute_timeout: ${absoluteTimeout}${maxPendingPerIp !== undefined ? `, max_pending_logins_per_ip: ${maxPendingPerIp}` : ''}${sessionYaml ? `, ${sessionYaml}` : ''} }
 http: { threads: 2${httpYaml ? `, ${httpYaml}` : ''} }
 allowed_redirect_hosts: [${allowedHosts.map((h) => JSON.stringify(h)).join(', ')}]
 tenants:
@@ -497,7 +497,7 @@ export async function startNginx({ port, sekishoPort, appPort, config }) {
  */
 export async function startStack({
   nginx = false, idleTimeout, absoluteTimeout, secure = false, extraConfig = '',
-  providerIds = ['google'], tenantsYaml, httpYaml, redisArgs, maxPendingPerIp,
+  providerIds = ['google'], tenantsYaml, httpYaml, redisArgs, maxPendingPerIp, sessionYaml,
 } = {}) {
   const dir = tmpDir();
   const stack = { dir, stopped: false };
@@ -537,7 +537,7 @@ export async function startStack({
     stack.sekisho = await startSekisho({
       dir, port: sekishoPort, publicUrl, redisUrl: stack.redis.url, idpBase: stack.idp.base,
       secretFile, allowedHosts, idleTimeout, absoluteTimeout, secure, extra: extraConfig,
-      providerIds, tenantsYaml, httpYaml, maxPendingPerIp,
+      providerIds, tenantsYaml, httpYaml, maxPendingPerIp, sessionYaml,
     });
     stoppers.push(() => stack.sekisho.stop('SIGTERM', 5000));
     if (nginx) {

@@ -469,6 +469,11 @@ test_defaults(void **state)
 	assert_int_equal(cfg->session.absolute_timeout, 7 * 86400);
 	assert_int_equal(cfg->session.login_timeout, 600);
 	assert_int_equal(cfg->session.max_pending_logins_per_ip, 20);
+	assert_true(cfg->session.cache);
+	assert_int_equal(cfg->session.touch_interval_ms, 0);
+	assert_int_equal(cfg->session.cache_heartbeat_ms, 100);
+	assert_int_equal(cfg->session.cache_max_entries, 100000);
+	assert_int_equal(cfg->session.cache_max_bytes, 64 << 20);
 	assert_true(cfg->redis.require_persistence);
 	assert_int_equal(cfg->http.threads, ncpu < 1	 ? 1
 					    : ncpu > 256 ? 256
@@ -620,7 +625,9 @@ test_unknown_keys(void **state)
 	       "sentinel_password_file, sentinel_password)",
 	       "7: cookie.domain: unknown key (allowed: secure, name)",
 	       "9: session.idle: unknown key (allowed: idle_timeout, "
-	       "absolute_timeout, login_timeout, max_pending_logins_per_ip)",
+	       "absolute_timeout, login_timeout, max_pending_logins_per_ip, "
+	       "cache, touch_interval, cache_heartbeat, cache_max_entries, "
+	       "cache_max_bytes)",
 	       "11: http.workers: unknown key (allowed: threads, "
 	       "max_connections, idle_timeout, max_header_bytes, "
 	       "max_body_bytes, trusted_proxies, forwarded_header, "
@@ -671,6 +678,28 @@ test_bad_durations(void **state)
 	       "followed by ms, s, m, h or d, e.g. 500ms, 2s)",
 	       "5: redis.command_timeout: \"5xs\" is not a duration (a number "
 	       "followed by ms, s, m, h or d, e.g. 500ms, 2s)");
+}
+
+/* The session cache's bounds (docs/design.md "Session cache"). */
+static void
+test_session_cache_keys(void **state)
+{
+	struct sk_config *cfg;
+
+	(void)state;
+	EXPECT(MIN "session:\n  cache_heartbeat: 5ms\n"
+		   "  touch_interval: 2m\n  cache_max_entries: 0\n",
+	       "13: session.cache_heartbeat: 5ms is out of range (10ms to 5s)",
+	       "14: session.touch_interval: 120000ms is out of range (at most "
+	       "60s: the idle timeout is exact only to within it)",
+	       "15: session.cache_max_entries: \"0\" is out of range (1 to "
+	       "100000000)");
+	cfg = load_ok(MIN "session:\n  cache: false\n  touch_interval: 30s\n"
+			  "  cache_heartbeat: 250ms\n");
+	assert_false(cfg->session.cache);
+	assert_int_equal(cfg->session.touch_interval_ms, 30000);
+	assert_int_equal(cfg->session.cache_heartbeat_ms, 250);
+	sk_config_free(&cfg);
 }
 
 /* Every upstream call is bounded: never "no limit", never for minutes. */
@@ -1152,7 +1181,8 @@ test_wrong_kinds(void **state)
 	    "12: listen: expected a single value, got a mapping",
 	    "13: session: expected a mapping, got a list (keys: "
 	    "idle_timeout, absolute_timeout, login_timeout, "
-	    "max_pending_logins_per_ip)",
+	    "max_pending_logins_per_ip, cache, touch_interval, "
+	    "cache_heartbeat, cache_max_entries, cache_max_bytes)",
 	    "15: allowed_redirect_hosts: expected a list, got a single value",
 	    "17: http.threads: expected a single value, got a list",
 	    "18: cookie: expected a mapping, got nothing (keys: secure, "
@@ -2412,6 +2442,7 @@ main(void)
 	    cmocka_unit_test(test_duplicate_key),
 	    cmocka_unit_test(test_bad_durations),
 	    cmocka_unit_test(test_upstream_bounds),
+	    cmocka_unit_test(test_session_cache_keys),
 	    cmocka_unit_test(test_bad_listen),
 	    cmocka_unit_test(test_bad_urls),
 	    cmocka_unit_test(test_bad_values),

@@ -200,6 +200,21 @@ struct sk_config {
 		/* Sign-ins started and not finished per client IP within
 		 * login_timeout; default 20, 0: no cap. */
 		int64_t max_pending_logins_per_ip;
+		/* Session reads served from a per-process cache kept
+		 * coherent by Redis (docs/design.md "Session cache");
+		 * default true. false: every read asks Redis and slides the
+		 * idle timeout, as before. */
+		bool cache;
+		/* With the cache: the idle timeout is slid at most this
+		 * often per session (ms); 0 (default): 1% of the session's
+		 * idle timeout, at most 60 s. */
+		int64_t touch_interval_ms;
+		/* The heartbeat on the invalidation connection (ms, default
+		 * 100): cached entries are used only while a heartbeat sent
+		 * at most twice this ago has been answered. */
+		int64_t cache_heartbeat_ms;
+		int64_t cache_max_entries; /* default 100000 */
+		int64_t cache_max_bytes;   /* default 64 MiB */
 	} session;
 
 	struct {
