@@ -10,6 +10,7 @@
 #include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "lock_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
@@ -58,10 +59,13 @@ fail(const struct sk_req *req, struct sk_resp *resp, int err, const char *title,
 
 static void
 disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
-	      const char *uid)
+	      const char *uid, const char *email)
 {
 	sk_info("callback %s: user %s is disabled" SK_REQ_FMT, pid, uid,
 		SK_REQ_ARGS(req));
+	/* Refused by policy after the provider authenticated the user:
+	 * counted for the user (docs/lockout.md). */
+	sk_lock_user_fail(req, uid, email);
 	fail(req, resp, SK_ERR_DENIED, "Account disabled",
 	     "Your account has been disabled by an administrator.");
 }
@@ -114,6 +118,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
 		     "The answer from the sign-in provider is malformed "
 		     "or lacks its state. Please start again.");
+		sk_lock_addr_fail(req, "callback");
 		return;
 	}
 	r = sk_loginstate_take(state, &blob);
@@ -219,7 +224,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		if ((r = sk_user_is_disabled(uid, &disabled)) != 0)
 			goto store_fail;
 		if (disabled) {
-			disabled_page(req, resp, pid, uid);
+			disabled_page(req, resp, pid, uid, id->email);
 			goto out;
 		}
 	}
@@ -248,7 +253,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r == SK_ERR_DENIED) {
 		/* Disabled since the check above: the creating script saw it.
 		 */
-		disabled_page(req, resp, pid, uid);
+		disabled_page(req, resp, pid, uid, id->email);
 		goto out;
 	}
 	if (r != 0)
@@ -281,6 +286,11 @@ out:
 	if (resp->status >= 400)
 		sk_warn("sign-in failed: %d via %s" SK_REQ_FMT, resp->status,
 			pid, SK_REQ_ARGS(req));
+	/* Every refused callback counts against the address (a bad or
+	 * spent state, a foreign browser, a refused identity); an outage
+	 * (5xx) is nobody's failure. */
+	if (resp->status >= 400 && resp->status < 500)
+		sk_lock_addr_fail(req, "callback");
 	json_decref(j);
 	sk_strfreezero(blob);
 	free(why);

@@ -6,6 +6,7 @@
  */
 #include "answer_int.h"
 #include "flow_int.h"
+#include "lock_int.h"
 #include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/session.h"
@@ -77,6 +78,9 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 		sk_req_error(req, resp, r, NULL);
 		return r;
 	}
+	if ((needs->limits & SK_LIMIT_LOCKOUT) != 0 &&
+	    sk_lock_addr_refused(req, resp))
+		return SK_ERR_LIMITED;
 	if (needs->session == SK_SESSION_NONE)
 		return 0;
 	req->session_err =

@@ -32,6 +32,9 @@ enum sk_need_session {
  */
 #define SK_LIMIT_CONN 0x1
 #define SK_LIMIT_PENDING_LOGIN 0x2
+/* The client address's lockout (broker/lock_int.h): a locked address
+ * is refused here, from each process's copy of the locked addresses. */
+#define SK_LIMIT_LOCKOUT 0x4
 
 /*
  * The rate-limit class of a route: requests of one class share a budget

@@ -53,7 +53,8 @@ struct route {
 #define PAGE SK_ANSWER_PAGE
 #define FWD SK_ANSWER_FWD
 #define L_CONN SK_LIMIT_CONN
-#define L_LOGIN (SK_LIMIT_CONN | SK_LIMIT_PENDING_LOGIN)
+#define L_LOGIN (SK_LIMIT_CONN | SK_LIMIT_PENDING_LOGIN | SK_LIMIT_LOCKOUT)
+#define L_LOCK (SK_LIMIT_CONN | SK_LIMIT_LOCKOUT)
 #define R_NONE SK_RATE_NONE
 
 /*
@@ -97,7 +98,7 @@ static const struct route routes[] = {
      "GET",
      "/login",
      EXACT,
-     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_NONE, PAGE, L_LOCK, R_NONE},
      sk_handle_login},
     {"login_provider",
      "GET",
@@ -109,7 +110,7 @@ static const struct route routes[] = {
      "GET",
      "/callback/",
      PREFIX,
-     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_NONE, PAGE, L_LOCK, R_NONE},
      sk_handle_callback},
     {"jwks",
      "GET",
@@ -127,19 +128,19 @@ static const struct route routes[] = {
      "POST",
      "/oauth2/introspect",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     {T_OPT, S_NONE, JSON, L_LOCK, R_NONE},
      sk_handle_introspect},
     {"revoke",
      "POST",
      "/oauth2/revoke",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     {T_OPT, S_NONE, JSON, L_LOCK, R_NONE},
      sk_handle_revoke},
     {"token",
      "POST",
      "/oauth2/token",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     {T_OPT, S_NONE, JSON, L_LOCK, R_NONE},
      sk_handle_token},
     {"authorize",
      "GET",
@@ -169,13 +170,13 @@ static const struct route routes[] = {
      "GET",
      "/mfa",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_PENDING, PAGE, L_LOCK, R_NONE},
      sk_handle_mfa},
     {"mfa_submit",
      "POST",
      "/mfa",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_PENDING, PAGE, L_LOCK, R_NONE},
      sk_handle_mfa},
     {"mfa_enroll",
      "GET",

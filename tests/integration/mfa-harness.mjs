@@ -227,5 +227,5 @@ export function sessionKeyOf(stack, jar) {
 
 /** Forgets the wrong-code counter of a user (tests only). */
 export function clearFailures(stack, uid) {
-  return stack.redis.cli('DEL', `sk:{u:${uid}}:mfail`);
+  return stack.redis.cli('DEL', `sk:{u:${uid}}:lk`);
 }
