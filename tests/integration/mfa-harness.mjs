@@ -36,7 +36,7 @@ export function writeKeyFile(dir, name = 'master.key') {
  * `tenants:`, as startStack's tenantsYaml wants them).
  */
 export function mfaTenantYaml({
-  mfa = 'required', displayName = 'Test Office', adminEmails, maxAge, maxFailures, window,
+  mfa = 'required', displayName = 'Test Office', adminEmails, maxAge, maxFailures, window, lockout,
 } = {}) {
   let y = `  - id: default
     display_name: ${JSON.stringify(displayName)}
@@ -47,6 +47,7 @@ export function mfaTenantYaml({
   if (maxAge) y += `    mfa_max_age: ${maxAge}\n`;
   if (maxFailures) y += `    mfa_max_failures: ${maxFailures}\n`;
   if (window) y += `    mfa_failure_window: ${window}\n`;
+  if (lockout) y += `    lockout: ${lockout}\n`;
   return y;
 }
 
@@ -74,6 +75,7 @@ export async function startMfaStack(opts = {}) {
   const extraConfig = mfaExtraConfig(masterKeyFile);
   const stack = await startStack({
     tenantsYaml, extraConfig, nginx: opts.nginx ?? false, redisArgs: opts.redisArgs,
+    httpYaml: opts.httpYaml,
   });
   const stop = stack.stop;
   return Object.assign(stack, {
