@@ -5,6 +5,7 @@
  * request to exactly one handler, adds the security headers every answer
  * carries, and writes one JSON access-log line per request.
  */
+#include "admin_int.h"
 #include "answer_int.h"
 #include "broker_int.h"
 #include "oauth_int.h"
@@ -56,6 +57,11 @@ struct route {
 #define L_LOGIN (SK_LIMIT_CONN | SK_LIMIT_PENDING_LOGIN | SK_LIMIT_LOCKOUT)
 #define L_LOCK (SK_LIMIT_CONN | SK_LIMIT_LOCKOUT)
 #define R_NONE SK_RATE_NONE
+#define ADMIN_ROUTE(name, method)                                              \
+	{                                                                      \
+		name, method, "/admin/v1/", PREFIX,                            \
+		    {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_admin     \
+	}
 
 /*
  * /oauth2/authorize and its consent POST look their session up
@@ -202,7 +208,15 @@ static const struct route routes[] = {
      EXACT,
      {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
      sk_handle_mfa_recovery},
+    /* The admin API (admin.c): the tenant is the path's, never the
+     * Host's; the caller is authenticated there. */
+    ADMIN_ROUTE("admin_get", "GET"),
+    ADMIN_ROUTE("admin_put", "PUT"),
+    ADMIN_ROUTE("admin_patch", "PATCH"),
+    ADMIN_ROUTE("admin_post", "POST"),
+    ADMIN_ROUTE("admin_delete", "DELETE"),
 };
+#undef ADMIN_ROUTE
 #undef T_OPT
 #undef T_REQ
 #undef S_NONE

@@ -122,6 +122,8 @@ sk_token_mint(const struct sk_token_subject *ts, int64_t now, char **jwt,
 		json_object_set_new(c, "email", json_string(ts->email));
 	if (ts->client_id != NULL)
 		json_object_set_new(c, "client_id", json_string(ts->client_id));
+	if (ts->mfa_at > 0)
+		json_object_set_new(c, "mfa_time", json_integer(ts->mfa_at));
 	r = sk_keys_sign(c, jwt);
 out:
 	json_decref(c);
@@ -164,6 +166,7 @@ sk_token_for_session(const struct sk_session *s, char **jwt)
 	ts.roles = s->roles;
 	ts.amr = s->amr;
 	ts.handle = s->handle;
+	ts.mfa_at = s->mfa_at;
 	if ((r = sk_token_mint(&ts, s->now, jwt, &exp)) != 0)
 		return r;
 	pthread_mutex_lock(&sl->lock);

@@ -16,6 +16,9 @@ struct sk_token_subject {
 	const char *amr;       /* space-separated */
 	const char *handle;    /* the sid: session or app-session handle */
 	const char *client_id; /* app client, or NULL for browser sessions */
+	/* Redis TIME of the session's last second factor (the mfa_time
+	 * claim: the admin API's step-up check); 0: none. */
+	int64_t mfa_at;
 };
 
 /*

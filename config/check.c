@@ -224,6 +224,12 @@ cfg_check_clients(struct ctx *c)
 			cfg_missing(c, &cl->client_secret, cl->line, key,
 				    "required: client_secret_file: PATH or "
 				    "client_secret: \"${ENV_VAR}\"");
+		if (cl->public_client && cl->admin) {
+			snprintf(key, sizeof(key), "clients[%zu].admin", i);
+			cfg_report(c, cfg_line_or(c, &cl->admin, cl->line), key,
+				   "a public client cannot be an admin client "
+				   "(it has no secret to authenticate with)");
+		}
 		if (cl->public_client && cl->redirect_uris.n == 0) {
 			snprintf(key, sizeof(key), "clients[%zu].redirect_uris",
 				 i);

@@ -14,6 +14,7 @@
 #include "config_int.h"
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
+#include "sekisho/policy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -119,6 +120,28 @@ strlist_free(struct sk_strlist *l)
 }
 
 void
+sk_tenant_conf_clear(struct sk_tenant_conf *t)
+{
+	if (t == NULL)
+		return;
+	free(t->id);
+	free(t->display_name);
+	strlist_free(&t->hostnames);
+	strlist_free(&t->providers);
+	strlist_free(&t->allowed_hd);
+	strlist_free(&t->allowed_tid);
+	strlist_free(&t->allowed_email_domains);
+	strlist_free(&t->admin_emails);
+	free(t->audience);
+	free(t->cookie_domain);
+	strlist_free(&t->ip_allowlist);
+	strlist_free(&t->admin_ip_allowlist);
+	sk_ipset_free(&t->ip_set);
+	sk_ipset_free(&t->admin_ip_set);
+	memset(t, 0, sizeof(*t));
+}
+
+void
 cfg_ext_free(const struct sk_provider_kind *kind, void **extp)
 {
 	char *ext;
@@ -162,23 +185,8 @@ sk_config_free(struct sk_config **cfgp)
 	free(cfg->keys.algorithm);
 	free(cfg->tokens.audience);
 	strlist_free(&cfg->allowed_redirect_hosts);
-	for (i = 0; i < cfg->ntenants; i++) {
-		struct sk_tenant_conf *t = &cfg->tenants[i];
-		free(t->id);
-		free(t->display_name);
-		strlist_free(&t->hostnames);
-		strlist_free(&t->providers);
-		strlist_free(&t->allowed_hd);
-		strlist_free(&t->allowed_tid);
-		strlist_free(&t->allowed_email_domains);
-		strlist_free(&t->admin_emails);
-		free(t->audience);
-		free(t->cookie_domain);
-		strlist_free(&t->ip_allowlist);
-		strlist_free(&t->admin_ip_allowlist);
-		sk_ipset_free(&t->ip_set);
-		sk_ipset_free(&t->admin_ip_set);
-	}
+	for (i = 0; i < cfg->ntenants; i++)
+		sk_tenant_conf_clear(&cfg->tenants[i]);
 	free(cfg->tenants);
 	for (i = 0; i < cfg->nproviders; i++) {
 		struct sk_provider_conf *p = &cfg->providers[i];

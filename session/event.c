@@ -20,16 +20,6 @@
 /* A stream entry id: "<ms>-<seq>", each at most 20 digits. */
 #define CURSOR_MAX 42
 
-/* Tenant ids come from the configuration; refuse anything else. */
-static bool
-tenant_ok(const char *t)
-{
-	size_t n = t != NULL ? strlen(t) : 0;
-
-	return n > 0 && n <= 64 &&
-	       strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
 static bool
 cursor_ok(const char *c)
 {
@@ -57,7 +47,7 @@ sk_event_emit(const struct sk_event *ev, char **idp)
 
 	if (idp != NULL)
 		*idp = NULL;
-	if (ev == NULL || ev->type == NULL || !tenant_ok(ev->tenant))
+	if (ev == NULL || ev->type == NULL || !sk_store_tenant_ok(ev->tenant))
 		return SK_ERR_INVALID;
 	if ((rc = sk_random_token(EVENT_ID_BYTES, &id)) != 0)
 		return rc;
@@ -160,7 +150,7 @@ sk_event_list(const char *tenant, const char *before, size_t max,
 	int rc;
 
 	*out = NULL;
-	if (!tenant_ok(tenant) || (before != NULL && !cursor_ok(before)) ||
+	if (!sk_store_tenant_ok(tenant) || (before != NULL && !cursor_ok(before)) ||
 	    max == 0)
 		return SK_ERR_INVALID;
 	sk_cmd_init(&c);

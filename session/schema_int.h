@@ -170,6 +170,12 @@
  */
 #define SK_KEY_EVENTS SK_KEY_TENANT_PFX "%s}:ev"
 /*
+ * (tenant) Hash, the tenant's runtime policy (sekisho/policy_store.h):
+ * doc, the override document's JSON text; ver, its version (the value
+ * SK_KEY_POLICY_INDEX held when it was written). Permanent.
+ */
+#define SK_KEY_POLICY SK_KEY_TENANT_PFX "%s}:pol"
+/*
  * (tenant) String, the tenant data key sealed under the master key
  * (SK_AAD_TENANT_DK). Permanent. SK_KEY_DATA_KEY_MATCH finds those an
  * earlier version stored without listing them in SK_KEY_DK_INDEX; the
@@ -193,6 +199,15 @@
  * rewrap works from (SCAN sees one node of a Cluster). Permanent.
  */
 #define SK_KEY_DK_INDEX SK_KEY_MASTER_CHECK ":dks"
+
+/* ---- the policy index's slot, {pol} ---- */
+
+/*
+ * Hash, tenant id -> the version of its stored policy (HINCRBY before
+ * each write of SK_KEY_POLICY): what every instance polls, in one call
+ * for all tenants. Permanent.
+ */
+#define SK_KEY_POLICY_INDEX SK_KEY_PREFIX "{pol}"
 
 /* ---- the signing keys' slot, {keys} ---- */
 

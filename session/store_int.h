@@ -132,6 +132,10 @@ void sk_cmd_clear(struct sk_cmd *c);
 int sk_store_cmd(struct sk_reply **out, int argc, const char **argv,
 		 const size_t *lens);
 
+/* A tenant id as the configuration allows one ([a-z0-9_-]{1,64}): checked
+ * before it is spliced into a {t:...} key (policy_store.c). */
+bool sk_store_tenant_ok(const char *t);
+
 /* SET key blob EX ttl_s: a short-lived record (pending sign-in, consent
  * form). */
 int sk_store_put_ttl(const char *key, const char *blob, int64_t ttl_s);

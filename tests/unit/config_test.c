@@ -635,7 +635,7 @@ test_unknown_keys(void **state)
 	       "id_token_algs, tenant, trust_email, bot_prompt)",
 	       "25: clients[0].secret: unknown key (allowed: client_id, "
 	       "client_secret_file, client_secret, public, redirect_uris, "
-	       "tenants, first_party, display_name)");
+	       "tenants, first_party, admin, display_name)");
 }
 
 static void
@@ -1161,7 +1161,7 @@ test_wrong_kinds(void **state)
 	EXPECT(MIN "clients:\n  - billing\n",
 	       "13: clients[0]: expected a mapping, got a single value (keys: "
 	       "client_id, client_secret_file, client_secret, public, "
-	       "redirect_uris, tenants, first_party, display_name)");
+	       "redirect_uris, tenants, first_party, admin, display_name)");
 	EXPECT(MIN "clients: {client_id: x}\n",
 	       "12: clients: expected a list, got a mapping");
 }

@@ -193,6 +193,8 @@ test_schema_pinned(void **state)
 	    {SK_KEY_IDENTITY, "sk:{t:%s}:idn:%s"},
 	    {SK_KEY_EMAIL, "sk:{t:%s}:eml:%s"},
 	    {SK_KEY_EVENTS, "sk:{t:%s}:ev"},
+	    {SK_KEY_POLICY, "sk:{t:%s}:pol"},
+	    {SK_KEY_POLICY_INDEX, "sk:{pol}"},
 	    {SK_KEY_DATA_KEY, "sk:{t:%s}:dk"},
 	    {SK_KEY_DATA_KEY_MATCH, "sk:{t:*}:dk"},
 	    {SK_KEY_MASTER_CHECK, "sk:{mk}"},

@@ -144,6 +144,10 @@ struct sk_client_conf {
 	bool all_tenants;
 	/* The operator's own app: /oauth2/authorize asks no consent. */
 	bool first_party;
+	/* "admin: true": may call the admin API (/admin/v1) for the
+	 * tenants it sees, authenticated with HTTP Basic. Confidential
+	 * clients only. */
+	bool admin;
 	char *display_name; /* on the consent page; default: client_id */
 	int line;
 };
