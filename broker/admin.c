@@ -42,6 +42,7 @@
 /* The route modules, asked in turn (admin_int.h). */
 static sk_admin_route_fn *const modules[] = {
     sk_admin_events,
+    sk_admin_lockout,
 };
 
 void

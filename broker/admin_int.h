@@ -64,6 +64,7 @@ typedef int sk_admin_route_fn(struct sk_req *req, struct sk_resp *resp,
 
 /* Route modules (one file each). */
 sk_admin_route_fn sk_admin_policy, sk_admin_events;
+sk_admin_route_fn sk_admin_lockout;
 
 /* The /admin/v1/ handler (server.c's table), every method. */
 sk_handler_fn sk_handle_admin;

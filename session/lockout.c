@@ -195,17 +195,21 @@ out:
 }
 
 /*
- * KEYS: user hash, lockout hash, the old wrong-code counter. Returns
- * {0} for no such user, else {1, tenant}.
+ * KEYS: user hash, lockout hash, the old wrong-code counter. ARGV: the
+ * tenant the user must be of, or "" for any. Returns {0} for no such
+ * user (of that tenant), else {1, tenant, 1 if a lock was on}.
  */
 static struct sk_script unlock_user_script = {
-    .src = "if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end\n"
-	   "redis.call('DEL', KEYS[2], KEYS[3])\n"
-	   "return {1, redis.call('HGET', KEYS[1], 'tenant') or ''}\n",
+    .src = "local t = redis.call('HGET', KEYS[1], 'tenant')\n"
+	   "if not t or (ARGV[1] ~= '' and t ~= ARGV[1]) then return {0} "
+	   "end\n"
+	   "local n = redis.call('DEL', KEYS[2], KEYS[3])\n"
+	   "return {1, t, n}\n",
 };
 
 int
-sk_lockout_unlock_user(const char *user_id, char **tenant)
+sk_lockout_unlock_user(const char *user_id, const char *of_tenant,
+		       char **tenant)
 {
 	struct sk_reply *rep = NULL;
 	struct sk_cmd c;
@@ -218,6 +222,7 @@ sk_lockout_unlock_user(const char *user_id, char **tenant)
 	sk_cmd_add_fmt(&c, SK_KEY_USER, user_id);
 	sk_cmd_add_fmt(&c, SK_KEY_LOCKOUT, user_id);
 	sk_cmd_add_fmt(&c, SK_KEY_MFA_FAILS, user_id);
+	sk_cmd_add_str(&c, of_tenant != NULL ? of_tenant : "");
 	if ((r = sk_cmd_eval(&c, &unlock_user_script, 3, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem < 1)

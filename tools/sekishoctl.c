@@ -311,7 +311,7 @@ cmd_unlock(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		r = sk_lockout_unlock_user(argv[argc - 1], &tenant);
+		r = sk_lockout_unlock_user(argv[argc - 1], NULL, &tenant);
 		if (r == SK_ERR_NOT_FOUND || r == SK_ERR_INVALID) {
 			fprintf(stderr, "sekishoctl: no such user: %s\n",
 				argv[argc - 1]);

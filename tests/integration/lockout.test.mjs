@@ -15,18 +15,21 @@
 //   - an address locked by bad states at /callback, and one locked by
 //     failed client authentication at /oauth2/introspect (429 JSON); other
 //     addresses unaffected; the page names no user
-//   - sekishoctl users unlock and unlock-ip end a lock at once
+//   - sekishoctl users unlock and unlock-ip end a lock at once; so does
+//     POST /admin/v1/tenants/{t}/users/{id}/unlock (404 for no such user,
+//     405 for another method), recorded with who did it
 //   - lockout and unlock events recorded, with no code in them
 //   - the device cookie: set at /login, HttpOnly, SameSite=Lax, ~400 days
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { SEKISHO_BIN, signIn } from './harness.mjs';
+import { SEKISHO_BIN, signIn, tmpDir } from './harness.mjs';
 import {
   CookieJar, challenge, clearFailures, csrfOf, enrol, follow, formAction, midStepTime, nextCode,
   postForm, startMfaStack, totp, userIdOf,
@@ -38,9 +41,19 @@ const CTL = path.join(path.dirname(SEKISHO_BIN), 'sekishoctl');
 let stack;
 const alice = { jar: new CookieJar(), lastStep: -1 };
 const codesSent = [];
+// The operator's automation (clients[].admin) for the admin API.
+const OPS = { id: 'ops-automation', secret: crypto.randomBytes(24).toString('hex') };
+const secretDir = tmpDir('sekisho-it-lockout-');
+const opsSecretFile = path.join(secretDir, 'ops.secret');
+fs.writeFileSync(opsSecretFile, OPS.secret, { mode: 0o600 });
 
 before(async () => {
   stack = await startMfaStack({
+    moreClients: `  - client_id: ${OPS.id}
+    client_secret_file: ${opsSecretFile}
+    admin: true
+    tenants: [default]
+`,
     mfa: 'required',
     lockout: '{max_failures: 3, user_max_failures: 10, ip_max_failures: 30, window: 5m, '
       + 'duration: 3s, max_duration: 30s}',
@@ -54,7 +67,10 @@ before(async () => {
   alice.uid = await userIdOf(stack, alice.jar);
   assert.match(alice.uid, /^u_/);
 });
-after(async () => { await stack?.stop(); });
+after(async () => {
+  await stack?.stop();
+  fs.rmSync(secretDir, { recursive: true, force: true });
+});
 
 /** Forgets alice's failures and the loopback address's. */
 async function clearAll() {
@@ -198,6 +214,30 @@ describe('the user on a browser', () => {
     assert.equal((await stack.redis.cli('EXISTS', `sk:{u:${alice.uid}}:lk`)).trim(), '0');
     assert.equal((await post(mine, csrf, code)).status, 302, 'in after the unlock');
     alice.lastStep = step;
+  });
+
+  test('the admin API unlocks a user of its tenant only', async () => {
+    await clearAll();
+    const jar = new CookieJar();
+    const csrf = await pending(jar);
+    const t = await midStepTime(stack.redis);
+    for (const c of await wrongCodes(t, 3)) assert.equal((await post(jar, csrf, c)).status, 401);
+    assert.equal((await post(jar, csrf, '000000')).status, 429, 'locked');
+    const auth = { authorization: `Basic ${Buffer.from(`${OPS.id}:${OPS.secret}`).toString('base64')}` };
+    const unlock = (tenant, uid, method = 'POST') => fetch(
+      `${stack.base}/admin/v1/tenants/${tenant}/users/${uid}/unlock`, { method, headers: auth },
+    );
+    assert.equal((await unlock('default', 'u_nosuchuserxxxxxxxxxx')).status, 404);
+    assert.equal((await unlock('default', alice.uid, 'GET')).status, 405);
+    const r = await unlock('default', alice.uid);
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.deepEqual(await r.json(), { user: alice.uid, unlocked: true });
+    const { code, step } = await nextCode(stack.redis, alice.secret, alice.lastStep);
+    assert.equal((await post(jar, csrf, code)).status, 302, 'in after the unlock');
+    alice.lastStep = step;
+    const ev = (await events('unlock')).filter((e) => e.details.by === `client:${OPS.id}`);
+    assert.equal(ev.length, 1);
+    assert.equal(ev[0].user.id, alice.uid);
   });
 
   test('lockout and unlock events, with no code in them', async () => {

@@ -52,7 +52,7 @@ export function mfaTenantYaml({
 }
 
 /** keys: and clients: sections for a given master key file. */
-export function mfaExtraConfig(masterKeyFile, { signingKeyFile } = {}) {
+export function mfaExtraConfig(masterKeyFile, { signingKeyFile, moreClients = '' } = {}) {
   return `keys:
   master_key_file: ${masterKeyFile}
 ${signingKeyFile ? `  signing_key_files: [${signingKeyFile}]\n` : ''}clients:
@@ -61,7 +61,7 @@ ${signingKeyFile ? `  signing_key_files: [${signingKeyFile}]\n` : ''}clients:
     first_party: true
     tenants: all
     redirect_uris: ["${APP_CLIENT.redirect}"]
-`;
+${moreClients}`;
 }
 
 /**
@@ -72,7 +72,7 @@ export async function startMfaStack(opts = {}) {
   const keyDir = tmpDir('sekisho-it-mfa-');
   const masterKeyFile = writeKeyFile(keyDir);
   const tenantsYaml = mfaTenantYaml(opts);
-  const extraConfig = mfaExtraConfig(masterKeyFile);
+  const extraConfig = mfaExtraConfig(masterKeyFile, { moreClients: opts.moreClients });
   const stack = await startStack({
     tenantsYaml, extraConfig, nginx: opts.nginx ?? false, redisArgs: opts.redisArgs,
     httpYaml: opts.httpYaml,

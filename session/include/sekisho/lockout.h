@@ -103,11 +103,14 @@ bool sk_lockout_addr_cached(const char *ip, struct sk_lock *lock);
 
 /*
  * Unlocks user_id: every counter and lock of the user, on every browser
- * (and the counter of the version before lockout). On success *tenant is
- * the user's tenant (newly allocated, free()) for the event.
- * SK_ERR_NOT_FOUND for no such user; SK_ERR_INVALID for a malformed id.
+ * (and the counter of the version before lockout). of_tenant (NULL: any)
+ * is the tenant the user must be of: a user of another is not found and
+ * not touched. On success *tenant is the user's tenant (newly
+ * allocated, free()) for the event. SK_ERR_NOT_FOUND for no such user;
+ * SK_ERR_INVALID for a malformed id.
  */
-int sk_lockout_unlock_user(const char *user_id, char **tenant);
+int sk_lockout_unlock_user(const char *user_id, const char *of_tenant,
+			   char **tenant);
 
 /* Unlocks a client address (its bucket): counter, lock and listing.
  * *was_locked tells whether it was locked. */
