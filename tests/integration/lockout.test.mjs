@@ -19,6 +19,8 @@
 //     POST /admin/v1/tenants/{t}/users/{id}/unlock (404 for no such user,
 //     405 for another method), recorded with who did it
 //   - lockout and unlock events recorded, with no code in them
+//   - 1200 authenticated introspections read the locked addresses at most
+//     once a second and count nothing (no Redis call per request)
 //   - the device cookie: set at /login, HttpOnly, SameSite=Lax, ~400 days
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,12 +48,19 @@ const OPS = { id: 'ops-automation', secret: crypto.randomBytes(24).toString('hex
 const secretDir = tmpDir('sekisho-it-lockout-');
 const opsSecretFile = path.join(secretDir, 'ops.secret');
 fs.writeFileSync(opsSecretFile, OPS.secret, { mode: 0o600 });
+// A resource server that introspects tokens.
+const API = { id: 'lockout-api', secret: crypto.randomBytes(24).toString('hex') };
+const apiSecretFile = path.join(secretDir, 'api.secret');
+fs.writeFileSync(apiSecretFile, API.secret, { mode: 0o600 });
 
 before(async () => {
   stack = await startMfaStack({
     moreClients: `  - client_id: ${OPS.id}
     client_secret_file: ${opsSecretFile}
     admin: true
+    tenants: [default]
+  - client_id: ${API.id}
+    client_secret_file: ${apiSecretFile}
     tenants: [default]
 `,
     mfa: 'required',
@@ -304,5 +313,36 @@ describe('the client address', () => {
     assert.match(stdout, /unlocked/);
     await sleep(1200); // the instance's copy is read again within a second
     assert.equal((await intro(ip)).status, 401, 'unlocked');
+  });
+
+  test('an authenticated introspection costs no Redis call for the lockout (at most one a second per instance)', async (t) => {
+    const auth = `Basic ${Buffer.from(`${API.id}:${API.secret}`).toString('base64')}`;
+    const stat = async (cmd) => {
+      const m = new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(await stack.redis.cli('INFO', 'commandstats'));
+      return m ? Number(m[1]) : 0;
+    };
+    const reads0 = await stat('zrangebyscore');
+    const fails0 = await stat('hset');
+    const t0 = Date.now();
+    let n = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 150; i++) {
+        const r = await fetch(`${stack.base}/oauth2/introspect`, {
+          method: 'POST',
+          headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'token=not-a-token',
+        });
+        assert.equal(r.status, 200);
+        assert.equal((await r.json()).active, false);
+        n++;
+      }
+    }));
+    const secs = (Date.now() - t0) / 1000;
+    const reads = (await stat('zrangebyscore')) - reads0;
+    assert.equal(n, 1200);
+    t.diagnostic(`${n} introspections in ${secs.toFixed(2)} s: ${reads} reads of the locked addresses`);
+    // One read of the locked addresses a second, whatever the traffic.
+    assert.ok(reads <= Math.ceil(secs) + 1, `${reads} reads in ${secs} s for ${n} requests`);
+    assert.equal((await stat('hset')) - fails0, 0, 'nothing counted');
   });
 });
