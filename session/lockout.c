@@ -73,9 +73,19 @@ sk_lockout_durs(const struct sk_lockout_conf *lo, char out[SK_LOCKOUT_DURS_LEN])
 }
 
 int64_t
+sk_lockout_user_window_ms(const struct sk_lockout_conf *lo)
+{
+	return (lo->window > lo->max_duration ? lo->window : lo->max_duration) *
+	       1000;
+}
+
+int64_t
 sk_lockout_horizon_ms(const struct sk_lockout_conf *lo)
 {
-	return (2 * lo->max_duration + lo->window + 60) * 1000;
+	/* The longest of: a window (the user's), then a lock, then its
+	 * streak (max_duration after the lock ends). */
+	return sk_lockout_user_window_ms(lo) + 2 * lo->max_duration * 1000 +
+	       60000;
 }
 
 bool
@@ -129,7 +139,8 @@ elem_int(const struct sk_reply *r, size_t i)
 
 /*
  * One failure of a user on a browser. KEYS: lockout hash. ARGV: browser
- * scope, browser max, user max, window ms, durations, max ms, horizon ms.
+ * scope, browser max, user max, window ms, durations, max ms, horizon ms,
+ * the user's window ms.
  * Returns {0, now, until, kind 1|2} when locked already, else
  * {1, now, browser lock end, user lock end, browser count, user count}.
  */
@@ -141,7 +152,8 @@ static struct sk_script user_fail_script = {
     "if bb > 0 then return {0, now, bb, 1} end\n"
     "local win, maxd = tonumber(ARGV[4]), tonumber(ARGV[6])\n"
     "local bl, bn = fail(k, ARGV[1], tonumber(ARGV[2]), win, ARGV[5], maxd)\n"
-    "local ul, un = fail(k, 'u', tonumber(ARGV[3]), win, ARGV[5], maxd)\n"
+    "local ul, un = fail(k, 'u', tonumber(ARGV[3]), tonumber(ARGV[8]), "
+    "ARGV[5], maxd)\n"
     "prune(k)\n"
     "keep(k, tonumber(ARGV[7]))\n"
     "return {1, now, bl, ul, bn, un}\n",
@@ -171,6 +183,7 @@ sk_lockout_user_fail(const char *user_id, const char *dev,
 	sk_cmd_add_str(&c, durs);
 	sk_cmd_add_int(&c, lo->max_duration * 1000);
 	sk_cmd_add_int(&c, sk_lockout_horizon_ms(lo));
+	sk_cmd_add_int(&c, sk_lockout_user_window_ms(lo));
 	if ((r = sk_cmd_eval(&c, &user_fail_script, 1, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem < 4) {

@@ -117,6 +117,14 @@ void sk_lockout_scope(const char *dev, char out[SK_LOCKOUT_SCOPE_LEN]);
 /* Milliseconds the user's lockout hash is kept past its last write. */
 int64_t sk_lockout_horizon_ms(const struct sk_lockout_conf *lo);
 
+/*
+ * Milliseconds over which the user as a whole is counted: window, but at
+ * least max_duration. With only window, someone who changes browsers
+ * could make user_max_failures - 1 guesses every window and never lock
+ * (1,824 a day with the defaults; docs/lockout.md).
+ */
+int64_t sk_lockout_user_window_ms(const struct sk_lockout_conf *lo);
+
 /* Fills *lock from a lock's end and Redis now (both ms). */
 void sk_lockout_fill(struct sk_lock *lock, enum sk_lock_kind kind, bool fresh,
 		     int64_t until_ms, int64_t now_ms, int64_t failures);

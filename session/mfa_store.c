@@ -743,7 +743,8 @@ static struct sk_script enrol_finish_script = {
  * the locks, so that concurrent attempts can never pass a threshold and
  * a locked user's code is never compared (lockout_int.h). KEYS: totp,
  * lockout hash, rc. ARGV: "totp" | "rc", browser scope, browser max,
- * user max, window ms, durations, max ms, horizon ms. Returns
+ * user max, window ms, durations, max ms, horizon ms, the user's window
+ * ms. Returns
  *   {0, now, lock end, 1 browser | 2 user}        locked: not counted
  *   {2, now}                                      no factor: not counted
  *   {1, now, browser lock set, user lock set, browser count, user count,
@@ -761,7 +762,8 @@ static struct sk_script reserve_script = {
     "if not seed then return {2, now} end\n"
     "local win, maxd = tonumber(ARGV[5]), tonumber(ARGV[7])\n"
     "local bl, bn = fail(k, ARGV[2], tonumber(ARGV[3]), win, ARGV[6], maxd)\n"
-    "local ul, un = fail(k, 'u', tonumber(ARGV[4]), win, ARGV[6], maxd)\n"
+    "local ul, un = fail(k, 'u', tonumber(ARGV[4]), tonumber(ARGV[9]), "
+    "ARGV[6], maxd)\n"
     "prune(k)\n"
     "keep(k, tonumber(ARGV[8]))\n"
     "local out = {1, now, bl, ul, bn, un, seed}\n"
@@ -1077,6 +1079,7 @@ reserve(const char *user_id, const char *what, const struct sk_mfa_limit *lim,
 	sk_cmd_add_str(&c, durs);
 	sk_cmd_add_int(&c, lo->max_duration * 1000);
 	sk_cmd_add_int(&c, sk_lockout_horizon_ms(lo));
+	sk_cmd_add_int(&c, sk_lockout_user_window_ms(lo));
 	if ((r = sk_cmd_eval(&c, &reserve_script, 3, rep)) != 0)
 		return r;
 	if (is_int(*rep, 0) && (*rep)->elem[0]->integer == 0) {

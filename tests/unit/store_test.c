@@ -305,6 +305,11 @@ test_lockout_arithmetic(void **state)
 			 INT64_MAX);
 	sk_lockout_durs(&lo, durs);
 	assert_string_equal(durs, "900 1800 3600 7200 14400 28800 57600 86400");
+	/* The user as a whole is counted over a day, not 15 minutes. */
+	assert_int_equal(sk_lockout_user_window_ms(&lo), 86400000);
+	lo.window = 2 * 86400;
+	assert_int_equal(sk_lockout_user_window_ms(&lo), 2 * 86400000LL);
+	lo.window = 900;
 	lo.duration = 2;
 	lo.max_duration = 5;
 	sk_lockout_durs(&lo, durs);

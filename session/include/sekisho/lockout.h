@@ -2,8 +2,9 @@
  * Lockout (session/lockout.c; the reasoning: docs/lockout.md).
  *
  * Failures are counted per (user, browser), per user and per client
- * address, each within the tenant's lockout.window, in Redis at Redis
- * TIME. Reaching a key's threshold (max_failures, user_max_failures,
+ * address, each within the tenant's lockout.window (the user's within
+ * max_duration when that is longer: see docs/lockout.md), in Redis at
+ * Redis TIME. Reaching a key's threshold (max_failures, user_max_failures,
  * ip_max_failures) locks that key for lockout.duration, doubled for each
  * lock in a row (the key's "streak"), at most max_duration; the streak
  * starts over once max_duration has passed after a lock ended without a
