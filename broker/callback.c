@@ -100,7 +100,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
 	char redirect_uri[1024], base[512], msg[256];
 	json_t *j = NULL;
-	bool dup1, dup2, dup3, enrolled = false;
+	bool dup1, dup2, dup3, enrolled = false, authed = false;
 	int r;
 
 	if ((p = sk_provider_by_id(pid)) == NULL) {
@@ -195,6 +195,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			     "in.");
 		goto out;
 	}
+	/* The provider has vouched for who this is: a refusal from here on
+	 * is policy about a known person, not guessing (below). */
+	authed = true;
 	if (sk_tenant_admits(req->tenant, id, &reason) != 0) {
 		sk_info(
 		    "callback %s: tenant %s refused the identity" SK_REQ_FMT,
@@ -286,10 +289,16 @@ out:
 	if (resp->status >= 400)
 		sk_warn("sign-in failed: %d via %s" SK_REQ_FMT, resp->status,
 			pid, SK_REQ_ARGS(req));
-	/* Every refused callback counts against the address (a bad or
-	 * spent state, a foreign browser, a refused identity); an outage
-	 * (5xx) is nobody's failure. */
-	if (resp->status >= 400 && resp->status < 500)
+	/*
+	 * A callback refused before the provider vouched for anyone counts
+	 * against the address (malformed, a bad or spent state, a foreign
+	 * browser, the provider's error, an answer that does not verify).
+	 * After that, a refusal is policy about a known person: counted for
+	 * that user (disabled_page), not for the address, or one refused
+	 * person would lock out a whole office behind one NAT address. An
+	 * outage (5xx) is nobody's failure.
+	 */
+	if (resp->status >= 400 && resp->status < 500 && !authed)
 		sk_lock_addr_fail(req, "callback");
 	json_decref(j);
 	sk_strfreezero(blob);

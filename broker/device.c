@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEVICE_BYTES 16	 /* 128 random bits */
-#define DEVICE_CHARS 22	 /* their base64url */
+#define DEVICE_BYTES 16 /* 128 random bits */
+#define DEVICE_CHARS 22 /* their base64url */
 
 static pthread_once_t name_once = PTHREAD_ONCE_INIT;
 static char name[96];

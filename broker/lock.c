@@ -99,8 +99,8 @@ sk_lock_record(const struct sk_req *req, const struct sk_lock *lock,
 	if (lock->kind == SK_LOCK_NONE || !lock->fresh)
 		return;
 	lock_when(lock, hms, iso);
-	sk_warn("lockout: %s locked after %lld failures until %s (user %s)"
-		SK_REQ_FMT,
+	sk_warn("lockout: %s locked after %lld failures until %s (user "
+		"%s)" SK_REQ_FMT,
 		sk_lock_kind_name(lock->kind), (long long)lock->failures, iso,
 		user_id != NULL ? user_id : "-", SK_REQ_ARGS(req));
 	if (req->tenant == NULL)
@@ -132,8 +132,8 @@ sk_lock_addr_fail(const struct sk_req *req, const char *what)
 
 	r = sk_lockout_addr_fail(req->client_ip, sk_lock_conf(req), &lock);
 	if (r != 0 && r != SK_ERR_INVALID) {
-		sk_warn("lockout: a failure (%s) could not be counted: %s"
-			SK_REQ_FMT,
+		sk_warn("lockout: a failure (%s) could not be counted: "
+			"%s" SK_REQ_FMT,
 			what, sk_err_str(r), SK_REQ_ARGS(req));
 		return;
 	}

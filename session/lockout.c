@@ -375,9 +375,10 @@ cache_refresh(void)
 	if (cache_read(&v, &n, &redis_ms) != 0) {
 		pthread_mutex_lock(&cache.lock);
 		cache.refreshing = false;
-		/* Tried: the next try in a second, not on every request. */
-		if (cache.read_us != 0)
-			cache.read_us = now_us - CACHE_REFRESH_US / 2;
+		/* Tried: the next try in half a second, not on every
+		 * request (the copy's clock stays consistent: entries are
+		 * kept relative to it). */
+		cache.read_us = now_us - CACHE_REFRESH_US / 2;
 		pthread_mutex_unlock(&cache.lock);
 		return;
 	}

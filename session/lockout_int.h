@@ -91,7 +91,8 @@
 	"    end\n"                                                            \
 	"  end\n"                                                              \
 	"  for s, d in pairs(dead) do\n"                                       \
-	"    if d then redis.call('HDEL', k, s .. ':n', s .. ':w', s .. ':l', " \
+	"    if d then redis.call('HDEL', k, s .. ':n', s .. ':w', s .. "      \
+	"':l', "                                                               \
 	"s .. ':k', s .. ':z') end\n"                                          \
 	"  end\n"                                                              \
 	"end\n"                                                                \

@@ -75,7 +75,8 @@ bool sk_lockout_device_ok(const char *dev);
  * locked a key (fresh) or one was locked already.
  */
 int sk_lockout_user_fail(const char *user_id, const char *dev,
-			 const struct sk_lockout_conf *lo, struct sk_lock *lock);
+			 const struct sk_lockout_conf *lo,
+			 struct sk_lock *lock);
 
 /*
  * The address part of a key: sk_login_ip_bucket()'s bucket of ip
