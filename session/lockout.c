@@ -344,7 +344,8 @@ cache_read(struct locked **vp, size_t *np, int64_t *now)
 		v[n].until_ms = elem_int(list, i + 1);
 		n++;
 	}
-	qsort(v, n, sizeof(*v), locked_cmp);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), locked_cmp);
 	*vp = v;
 	*np = n;
 	v = NULL;
