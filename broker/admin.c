@@ -41,6 +41,7 @@
 
 /* The route modules, asked in turn (admin_int.h). */
 static sk_admin_route_fn *const modules[] = {
+    sk_admin_policy,
     sk_admin_events,
     sk_admin_lockout,
 };
@@ -123,6 +124,16 @@ sk_admin_fail(struct sk_resp *resp, int err, const char *description)
 	}
 }
 
+/* The Content-Type ct names type (case-insensitive), parameters aside. */
+static bool
+media_type_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+
+	return ct != NULL && strncasecmp(ct, type, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
 int
 sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 {
@@ -141,10 +152,10 @@ sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 			       "request body too large");
 		return SK_ERR_TOO_LARGE;
 	}
-	/* application/json or application/merge-patch+json (RFC 7396). */
-	if (ct == NULL || (strncasecmp(ct, "application/json", 16) != 0 &&
-			   strncasecmp(ct, "application/merge-patch+json",
-				       28) != 0)) {
+	/* application/json or application/merge-patch+json (RFC 7396),
+	 * with parameters or not. */
+	if (!media_type_is(ct, "application/json") &&
+	    !media_type_is(ct, "application/merge-patch+json")) {
 		sk_admin_error(resp, 415, "invalid_request",
 			       "the body must be JSON (Content-Type: "
 			       "application/json)");
@@ -152,8 +163,8 @@ sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 	}
 	/* JSON_REJECT_DUPLICATES: {"mfa":"optional","mfa":"required"}
 	 * must not mean whichever a reader happens to pick. */
-	*out = json_loadb(req->body, req->body_len,
-			  JSON_REJECT_DUPLICATES, &jerr);
+	*out =
+	    json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (*out == NULL) {
 		snprintf(msg, sizeof(msg),
 			 "the body is not valid JSON (line %d, column %d: %s)",
@@ -162,6 +173,23 @@ sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out)
 		return SK_ERR_INVALID;
 	}
 	return 0;
+}
+
+json_t *
+sk_admin_actor(const struct sk_admin_caller *who)
+{
+	json_t *a =
+	    who->client_id != NULL
+		? json_pack("{s:s, s:s}", "type", "client", "id",
+			    who->client_id)
+		: json_pack("{s:s, s:s}", "type", "user", "id", who->user_id);
+
+	if (a != NULL && who->email != NULL &&
+	    json_object_set_new(a, "email", json_string(who->email)) != 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
 }
 
 int
@@ -173,18 +201,12 @@ sk_admin_event(const struct sk_admin_caller *who, const char *type,
 	int r;
 
 	d = details != NULL ? json_deep_copy(details) : json_object();
-	actor = who->client_id != NULL
-		    ? json_pack("{s:s, s:s}", "type", "client", "id",
-				who->client_id)
-		    : json_pack("{s:s, s:s}", "type", "user", "id",
-				who->user_id);
+	actor = sk_admin_actor(who);
 	if (d == NULL || actor == NULL) {
 		json_decref(d);
 		json_decref(actor);
 		return SK_ERR_NOMEM;
 	}
-	if (who->email != NULL)
-		json_object_set_new(actor, "email", json_string(who->email));
 	json_object_set_new(d, "actor", actor);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = type;
@@ -257,7 +279,8 @@ claims_has_role(const json_t *claims, const char *role)
 	size_t i;
 
 	json_array_foreach(roles, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), role) == 0)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), role) == 0)
 			return true;
 	return false;
 }
@@ -378,7 +401,7 @@ sk_handle_admin(struct sk_req *req, struct sk_resp *resp)
 	struct sk_admin_caller who;
 	json_t *claims = NULL;
 	char tenant[65];
-	const char *rest = NULL;
+	const char *rest = NULL, *method;
 	size_t i;
 	int r;
 
@@ -386,13 +409,6 @@ sk_handle_admin(struct sk_req *req, struct sk_resp *resp)
 	who.ip = req->client_ip;
 	if (!split_path(req->path, tenant, sizeof(tenant), &rest)) {
 		sk_admin_error(resp, 404, "not_found", "no such endpoint");
-		return;
-	}
-	if (authz == NULL) {
-		unauthorized(resp, "unauthorized",
-			     "an administrator's access token (Bearer) or an "
-			     "admin client's credentials (Basic) are "
-			     "required");
 		return;
 	}
 	/* The tenant's effective policy for the whole request. */
@@ -403,6 +419,13 @@ sk_handle_admin(struct sk_req *req, struct sk_resp *resp)
 		return;
 	}
 	who.tenant = t;
+	if (authz == NULL) {
+		unauthorized(resp, "unauthorized",
+			     "an administrator's access token (Bearer) or an "
+			     "admin client's credentials (Basic) are "
+			     "required");
+		goto out;
+	}
 	if (strncasecmp(authz, "Bearer ", 7) == 0)
 		r = auth_token(req, resp, authz + 7, tenant, &claims, &who);
 	else if (strncasecmp(authz, "Basic ", 6) == 0)
@@ -420,8 +443,10 @@ sk_handle_admin(struct sk_req *req, struct sk_resp *resp)
 				SK_REQ_ARGS(req));
 		goto out;
 	}
+	/* HEAD is GET without the body (server.c routes it so). */
+	method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
 	for (i = 0; i < SK_ARRAY_SIZE(modules); i++)
-		if (modules[i](req, resp, &who, req->method, rest) !=
+		if (modules[i](req, resp, &who, method, rest) !=
 		    SK_ADMIN_NOT_MINE)
 			goto out;
 	sk_admin_error(resp, 404, "not_found", "no such endpoint");

@@ -60,10 +60,10 @@ sk_admin_events(struct sk_req *req, struct sk_resp *resp,
 		return 0;
 	}
 	/* next_before: the cursor of the last event of a full page. */
-	last = json_array_size(list) == (size_t)n
-		   ? json_object_get(json_array_get(list, (size_t)n - 1),
-				     "cursor")
-		   : NULL;
+	last =
+	    json_array_size(list) == (size_t)n
+		? json_object_get(json_array_get(list, (size_t)n - 1), "cursor")
+		: NULL;
 	sk_admin_json(resp, 200,
 		      json_pack("{s:o, s:O}", "events", list, "next_before",
 				last != NULL ? last : json_null()));

@@ -14,7 +14,8 @@
  *
  * It runs only after the caller was authenticated and authorised as an
  * administrator of who->tenant (never before: a module does no auth of
- * its own). method is "GET", "PUT", "PATCH", "POST" or "DELETE"; rest is
+ * its own). method is "GET" (HEAD too), "PUT", "PATCH", "POST" or
+ * "DELETE"; rest is
  * the path after "/admin/v1/tenants/{tenant}/" ("users/u123/unlock"; no
  * query string: read it with sk_req_query()). The module returns
  * SK_ADMIN_NOT_MINE, having touched nothing, when rest is not one of its
@@ -84,10 +85,14 @@ void sk_admin_json(struct sk_resp *resp, int status, json_t *v);
  */
 int sk_admin_body(struct sk_req *req, struct sk_resp *resp, json_t **out);
 /*
- * An SK_ERR_* code as the admin API answers it (503 for a store that
- * cannot answer, 404, 400, 409, 500).
+ * An SK_ERR_* code as the admin API answers it: 503 with Retry-After for
+ * a store that cannot answer (SK_ERR_STORE, SK_ERR_TIMEOUT) or a change
+ * raced too often (SK_ERR_BUSY), 404, 400, 500.
  */
 void sk_admin_fail(struct sk_resp *resp, int err, const char *description);
+/* {"type": "user"|"client", "id"[, "email"]}: the caller as events name
+ * it. A new reference; NULL on no memory. */
+json_t *sk_admin_actor(const struct sk_admin_caller *who);
 /*
  * Records an event of the caller's tenant about user_id/email (NULL:
  * none): details gets "actor" ({"type": "user"|"client", "id", "email"})

@@ -251,8 +251,10 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 					"Please contact your administrator."});
 		goto out;
 	}
-	r = sk_session_create(&s, sk_daemon.cfg->session.idle_timeout,
-			      sk_daemon.cfg->session.absolute_timeout, &sid);
+	/* The tenant's session lifetimes (its policy; by default the
+	 * file's session.*), fixed in the session when it is made. */
+	r = sk_session_create(&s, req->tenant->idle_timeout,
+			      req->tenant->absolute_timeout, &sid);
 	if (r == SK_ERR_DENIED) {
 		/* Disabled since the check above: the creating script saw it.
 		 */
@@ -262,7 +264,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r != 0)
 		goto store_fail;
 	sk_resp_session_cookie(resp, req->tenant, sid,
-			       sk_daemon.cfg->session.absolute_timeout);
+			       req->tenant->absolute_timeout);
 	sk_metrics_event(SK_M_LOGIN_OK);
 	sk_info("sign-in: user %s tenant %s via %s" SK_REQ_FMT, uid,
 		req->tenant->id, pid, SK_REQ_ARGS(req));

@@ -10,6 +10,7 @@
 #include "sekisho/log.h"
 #include "sekisho/mfa.h"
 #include "sekisho/opts.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/provider.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
@@ -298,6 +299,17 @@ main(int argc, char **argv)
 	sk_memzero(master, sizeof(master));
 	sk_daemon.tokens = cfg->keys.master_key_file != NULL ||
 			   cfg->keys.signing_key_files.n > 0;
+	/* Access lines leave through one writer thread, not the workers
+	   (issue 13); 1 MiB holds a few thousand lines of a burst. */
+	if (sk_log_writer_start(1 << 20) != 0)
+		sk_warn("log: no writer thread; access lines are written by "
+			"the workers");
+	/* Tenant policies stored in Redis, kept current by a poller. */
+	if ((r = sk_policy_start(cfg)) != 0) {
+		fprintf(stderr, "sekisho: tenant policies: %s\n",
+			sk_err_str(r));
+		goto out;
+	}
 	if (sk_server_start() != 0)
 		goto out;
 	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",
@@ -310,10 +322,13 @@ main(int argc, char **argv)
 		sig = SIGTERM;
 	sk_info("signal %d: draining in-flight requests", sig);
 	sk_server_stop(DRAIN_GRACE_MS);
+	sk_log_writer_stop();
 	sk_info("stopped");
 	ret = 0;
 out:
+	sk_log_writer_stop(); /* what it holds is written */
 	sk_memzero(master, sizeof(master));
+	sk_policy_stop();
 	sk_mfa_shutdown();
 	sk_keys_shutdown();
 	free_providers();

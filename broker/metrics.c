@@ -4,6 +4,7 @@
  */
 #include "broker_int.h"
 #include "sekisho/err.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 
@@ -122,5 +123,6 @@ sk_metrics_render(char **out)
 		    "sekisho_redis_errors_total %llu\n",
 		    (unsigned long long)sk_store_errors());
 	sk_upstream_metrics(&b);
+	sk_policy_metrics(&b);
 	return sk_buf_take(&b, out);
 }

@@ -9,6 +9,7 @@
 #include "lock_int.h"
 #include "pipeline_int.h"
 #include "sekisho/err.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/session.h"
 #include "sekisho/util.h"
 
@@ -115,4 +116,5 @@ sk_pipeline_done(struct sk_req *req)
 	sk_session_free(&req->session);
 	sk_strfreezero(req->sid);
 	req->sid = NULL;
+	sk_policy_release(&req->tenant);
 }

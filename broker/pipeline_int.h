@@ -75,7 +75,9 @@ int sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 int sk_pipeline_admit(const struct sk_req *req,
 		      const struct sk_route_needs *needs);
 
-/* Frees what sk_pipeline() left in req (a session not taken). */
+/* Frees what sk_pipeline() left in req (a session not taken) and drops
+ * the request's reference to its tenant's policy (server.c took it);
+ * calling it again does nothing. */
 void sk_pipeline_done(struct sk_req *req);
 
 /*

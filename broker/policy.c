@@ -5,6 +5,7 @@
 #include "broker_int.h"
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/provider.h"
 #include "sekisho/url.h"
 #include "sekisho/util.h"
@@ -276,7 +277,9 @@ sk_tenant_base(const struct sk_config *cfg, const struct sk_tenant_conf *t,
 	 * header is whatever a client sent.
 	 */
 	if (t == NULL || t->hostnames.n == 0 || host == NULL ||
-	    host[0] == '\0' || sk_tenant_for_host(cfg, host) != t ||
+	    host[0] == '\0' ||
+	    sk_policy_index(cfg, sk_tenant_for_host(cfg, host)) !=
+		sk_policy_index(cfg, t) ||
 	    (sep = strstr(pub, "://")) == NULL) {
 		snprintf(out, len, "%s", pub);
 		return;
@@ -289,11 +292,11 @@ sk_tenant_base(const struct sk_config *cfg, const struct sk_tenant_conf *t,
 const char *
 sk_session_cookie_name(const struct sk_tenant_conf *t)
 {
-	const struct sk_config *cfg = sk_daemon.cfg;
+	long i = sk_policy_index(sk_daemon.cfg, t);
 
-	if (t != NULL && cfg != NULL && sk_daemon.tenant_cookies != NULL &&
-	    t >= cfg->tenants && t < cfg->tenants + cfg->ntenants)
-		return sk_daemon.tenant_cookies[t - cfg->tenants];
+	/* t may be a policy snapshot: indexed by its id, not its address. */
+	if (i >= 0 && sk_daemon.tenant_cookies != NULL)
+		return sk_daemon.tenant_cookies[i];
 	return sk_daemon.session_cookie;
 }
 

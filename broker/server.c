@@ -13,6 +13,7 @@
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
 #include "sekisho/log.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/provider.h"
 #include "sekisho/util.h"
 
@@ -288,18 +289,46 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 	return (size_t)(w - s);
 }
 static atomic_int in_flight;
-static __thread uint64_t rid_state;
+
+/*
+ * Request ids: 64 bits of OpenSSL's CSPRNG (its per-thread DRBG, seeded
+ * from getrandom) taken from a per-thread block refilled every
+ * RID_BLOCK / 8 requests, so there is neither a syscall nor a lock per
+ * request, and an id says nothing about the ids before or after it.
+ */
+#define RID_BLOCK 512
+static __thread unsigned char rid_block[RID_BLOCK];
+static __thread size_t rid_used = RID_BLOCK;
+static __thread uint64_t rid_fallback;
 
 static void
 make_request_id(char out[24])
 {
-	/* Correlation id for logs, not a secret: a per-thread xorshift. */
-	if (rid_state == 0 && sk_random_bytes(&rid_state, sizeof(rid_state)))
-		rid_state = (uint64_t)sk_monotonic_us() | 1;
-	rid_state ^= rid_state << 13;
-	rid_state ^= rid_state >> 7;
-	rid_state ^= rid_state << 17;
-	snprintf(out, 24, "%016llx", (unsigned long long)rid_state);
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b;
+	unsigned char one[8];
+	uint64_t v;
+	size_t i;
+
+	if (rid_used == RID_BLOCK &&
+	    sk_random_bytes(rid_block, sizeof(rid_block)) == 0)
+		rid_used = 0;
+	if (rid_used < RID_BLOCK) {
+		b = rid_block + rid_used;
+		rid_used += 8;
+	} else {
+		/* No randomness: still distinct ids, which is all a
+		   correlation id needs; the next request tries again. */
+		v = (uint64_t)sk_monotonic_us() ^ ++rid_fallback << 48;
+		for (i = 0; i < 8; i++)
+			one[i] = (unsigned char)(v >> (56 - 8 * i));
+		b = one;
+	}
+	for (i = 0; i < 8; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 0xf];
+	}
+	out[16] = '\0';
 }
 
 const char *
@@ -692,13 +721,13 @@ client_ip(struct MHD_Connection *conn, struct sk_req *req)
 	struct sk_buf list;
 	bool fwd;
 
-	snprintf(req->client_ip, sizeof(req->client_ip), "unknown");
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || !sockaddr_ip(ci->client_addr, peer)) {
 		if (ci != NULL && ci->client_addr != NULL &&
 		    ci->client_addr->sa_family == AF_UNIX)
-			snprintf(req->client_ip, sizeof(req->client_ip),
-				 "unix");
+			memcpy(req->client_ip, "unix", sizeof("unix"));
+		else
+			memcpy(req->client_ip, "unknown", sizeof("unknown"));
 		return;
 	}
 	memcpy(ip, peer, SK_IP_LEN);
@@ -820,7 +849,7 @@ access_log(const struct sk_req *req, int status, int64_t dur_us)
 	    SK_LOG_FIELD_STR("client_ip", req->client_ip),
 	};
 
-	sk_log_fields(f, SK_ARRAY_SIZE(f));
+	sk_log_access(f, SK_ARRAY_SIZE(f));
 }
 
 /* A response body handed to libmicrohttpd, wiped when it lets go. */
@@ -1046,6 +1075,7 @@ upjob_free(struct reqctx *rc)
 {
 	if (rc->job == NULL)
 		return;
+	sk_pipeline_done(&rc->job->req); /* again is harmless */
 	resp_clear(&rc->job->resp);
 	free(rc->job);
 	rc->job = NULL;
@@ -1309,9 +1339,11 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	} else if (rt == NULL) {
 		sk_resp_json_error(&resp, 404, "not_found", "no such endpoint");
 	} else {
-		/* The tenant the Host names; then what the route declares. */
-		req.tenant =
-		    sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req));
+		/* The tenant the Host names, with its current policy (held
+		 * until sk_pipeline_done()); then what the route declares. */
+		req.tenant = sk_policy_acquire(
+		    sk_daemon.cfg,
+		    sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req)));
 		if (sk_pipeline(&req, &rt->needs, &resp) == 0 &&
 		    run_route(conn, rc, &req, rt, &resp)) {
 			atomic_fetch_sub(&in_flight, 1);

@@ -47,9 +47,22 @@ sk_ip_parse(const char *s, size_t len, unsigned char out[SK_IP_LEN])
 void
 sk_ip_format(const unsigned char ip[SK_IP_LEN], char out[SK_IP_STRLEN])
 {
-	if (memcmp(ip, v4mapped, sizeof(v4mapped)) == 0)
-		inet_ntop(AF_INET, ip + 12, out, SK_IP_STRLEN);
-	else
+	char *p = out;
+	int i, d;
+
+	/* IPv4 by hand: glibc's inet_ntop goes through sprintf, and this
+	   runs for every request's access line. */
+	if (memcmp(ip, v4mapped, sizeof(v4mapped)) == 0) {
+		for (i = 12; i < 16; i++) {
+			d = ip[i];
+			if (d >= 100)
+				*p++ = (char)('0' + d / 100);
+			if (d >= 10)
+				*p++ = (char)('0' + d / 10 % 10);
+			*p++ = (char)('0' + d % 10);
+			*p++ = i < 15 ? '.' : '\0';
+		}
+	} else
 		inet_ntop(AF_INET6, ip, out, SK_IP_STRLEN);
 }
 

@@ -1,7 +1,15 @@
 /*
- * JSON-lines logging to stderr, one write(2) per line so threads don't mix.
- * Every string value is jansson's (json_dumpb straight into the line on
- * the stack: escaping is its job, not ours); keys are constants, numbers
+ * JSON-lines logging to stderr; a line is never split across writes, so
+ * threads don't mix. Access lines go through one buffered writer thread
+ * (sk_log_writer_start): a worker copies its line into a bounded buffer
+ * and goes on, the writer hands many lines to one write(2). Other lines
+ * are written at once, after what the writer still holds, so the order
+ * stays that of the calls and a line logged just before an exit is not
+ * lost.
+ * String values of printable ASCII without '"' or '\\' are copied as they
+ * are (what jansson would write for them, without its allocation); every
+ * other value is jansson's (json_dumpb straight into the line on the
+ * stack: escaping is its job, not ours); keys are constants, numbers
  * are digits. Not one jansson object per line: dumping one took longer
  * (its loop check formats a pointer, numbers go through snprintf) than
  * the printf/strftime it replaced. A line too long for the buffer has
@@ -12,10 +20,13 @@
 #include "sekisho/err.h"
 #include "sekisho/util.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,14 +167,33 @@ put_num(char *line, size_t cap, size_t *pos, int64_t v, int decimals)
 }
 
 /*
+ * Whether jansson would write s as it is between two quotes: printable
+ * ASCII without '"' and '\\' (JSON_ESCAPE_SLASH is not used). Such a
+ * value, the usual access-log field, is copied without a json_t.
+ */
+static bool
+plain(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/*
  * Writes the line into line (cap bytes) and returns its length, which is
  * more than cap when it did not fit (the content is then incomplete).
- * esc[i] is set to the escaped length of each string value, quotes
- * included; 0 when jansson failed.
+ * A string value is sv[i]'s, or when that is NULL f[i].str (len[i]
+ * bytes) as it is (plain()). esc[i] is set to the escaped length of each
+ * string value, quotes included; 0 when jansson failed.
  */
 static size_t
 render(char *line, size_t cap, const char *ts, const struct sk_log_field *f,
-       size_t n, json_t *const *sv, size_t *esc, bool cut)
+       size_t n, json_t *const *sv, const size_t *len, size_t *esc, bool cut)
 {
 	static const char mark[] = ",\"truncated\":true";
 	size_t pos = 0, i, d;
@@ -177,6 +207,14 @@ render(char *line, size_t cap, const char *ts, const struct sk_log_field *f,
 		put(line, cap, &pos, "\":", 2);
 		switch (f[i].type) {
 		case SK_LOG_STR:
+			if (sv[i] == NULL) {
+				put(line, cap, &pos, "\"", 1);
+				if (len[i] > 0)
+					put(line, cap, &pos, f[i].str, len[i]);
+				put(line, cap, &pos, "\"", 1);
+				esc[i] = len[i] + 2;
+				break;
+			}
 			d = json_dumpb(sv[i], pos < cap ? line + pos : NULL,
 				       pos < cap ? cap - pos : 0,
 				       JSON_ENCODE_ANY);
@@ -246,13 +284,17 @@ next_limit(const size_t *raw, const size_t *esc, size_t n, size_t size,
 	return lo;
 }
 
-void
-sk_log_fields(const struct sk_log_field *f, size_t n)
+/*
+ * The line of the fields, newline included, into line[SK_LOG_LINE_MAX];
+ * returns its length, 0 when there is none (a bad key, no memory).
+ */
+static size_t
+format_line(const struct sk_log_field *f, size_t n, char *line)
 {
-	char line[SK_LOG_LINE_MAX], scratch[SK_LOG_LINE_MAX], ts[TIME_LEN + 1];
+	char scratch[SK_LOG_LINE_MAX], ts[TIME_LEN + 1];
 	json_t *sv[SK_LOG_FIELDS_MAX] = {NULL};
 	size_t len[SK_LOG_FIELDS_MAX], raw[SK_LOG_FIELDS_MAX],
-	    esc[SK_LOG_FIELDS_MAX], i, size, limit;
+	    esc[SK_LOG_FIELDS_MAX], i, size = 0, limit;
 	bool cut = false;
 
 	if (n > SK_LOG_FIELDS_MAX)
@@ -260,45 +302,304 @@ sk_log_fields(const struct sk_log_field *f, size_t n)
 	for (i = 0; i < n; i++) {
 		len[i] = raw[i] = esc[i] = 0;
 		if (!key_ok(f[i].name))
-			goto out; /* a bug: keys are constants */
+			goto fail; /* a bug: keys are constants */
 		if (f[i].type != SK_LOG_STR)
 			continue;
 		len[i] = f[i].str != NULL ? strlen(f[i].str) : 0;
+		if (len[i] <= SK_LOG_LINE_MAX && plain(f[i].str, len[i]))
+			continue; /* copied as it is by render() */
 		if ((sv[i] = make_string(f[i].str, len[i], SK_LOG_LINE_MAX,
 					 scratch, &cut)) == NULL)
-			goto out;
+			goto fail;
 	}
 	format_time(ts);
 	for (;;) {
-		size = render(line, sizeof(line) - 1, ts, f, n, sv, esc, cut);
+		size = render(line, SK_LOG_LINE_MAX - 1, ts, f, n, sv, len, esc,
+			      cut);
 		if (size == 0)
-			goto out;
-		if (size < sizeof(line))
+			goto fail;
+		if (size < SK_LOG_LINE_MAX)
 			break; /* fits, with the newline */
-		/* Too long: every value longer than a new limit is cut. */
+		/*
+		 * Too long: every value longer than a new limit is cut. Plain
+		 * values become jansson strings first (rare; their escaped
+		 * length, esc[i], is the same either way).
+		 */
+		for (i = 0; i < n; i++)
+			if (f[i].type == SK_LOG_STR && sv[i] == NULL &&
+			    (sv[i] = json_stringn_nocheck(
+				 f[i].str != NULL ? f[i].str : "", len[i])) ==
+				NULL)
+				goto fail;
 		for (i = 0; i < n; i++) {
 			raw[i] = sv[i] != NULL ? json_string_length(sv[i]) : 0;
 			esc[i] = sv[i] != NULL ? esc[i] - 2 : 0;
 		}
 		limit = next_limit(raw, esc, n, size, cut);
 		if (limit < VALUE_MIN)
-			goto out; /* only many fields can do that: give up */
+			goto fail; /* only many fields can do that: give up */
 		for (i = 0; i < n; i++) {
 			if (sv[i] == NULL || raw[i] <= limit)
 				continue;
 			json_decref(sv[i]);
 			if ((sv[i] = make_string(f[i].str, len[i], limit,
 						 scratch, &cut)) == NULL)
-				goto out;
+				goto fail;
 		}
 	}
 	line[size++] = '\n';
-	if (write(STDERR_FILENO, line, size) < 0) {
-		/* nowhere left to report it */
-	}
+	goto out;
+fail:
+	size = 0;
 out:
 	for (i = 0; i < n; i++)
 		json_decref(sv[i]);
+	return size;
+}
+
+/* ---- the writer ---- */
+
+/*
+ * Lines waiting for the writer: workers append to fill (under mu); the
+ * writer swaps it with spare and writes spare outside mu. Whoever writes
+ * to stderr holds out_mu, taken before mu, so lines leave in the order
+ * they were appended. Bounded: a line that does not fit is dropped and
+ * counted, never waited for (a slow stderr must not stall requests).
+ */
+static struct {
+	pthread_mutex_t mu, out_mu;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running, stopping, idle;
+	char *fill, *spare;
+	size_t len, cap;
+	uint64_t dropped;
+} w = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .out_mu = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+};
+
+/* How long the writer gathers lines after the first one (a batch). */
+#define BATCH_NS (1000 * 1000)
+
+/* All of buf to stderr; what cannot be written is lost (nowhere to say). */
+static void
+write_all(const char *buf, size_t len)
+{
+	ssize_t r;
+
+	while (len > 0) {
+		r = write(STDERR_FILENO, buf, len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		buf += r;
+		len -= (size_t)r;
+	}
+}
+
+/*
+ * Writes what the buffer holds, then the line that says how many were
+ * dropped since the last time, if any; returns the bytes it took from the
+ * buffer. Holds out_mu.
+ */
+static size_t
+flush_locked(void)
+{
+	char line[SK_LOG_LINE_MAX], msg[128];
+	uint64_t dropped;
+	size_t len, n;
+	char *p;
+	const struct sk_log_field f[] = {
+	    SK_LOG_FIELD_STR("level", "warn"),
+	    SK_LOG_FIELD_STR("msg", msg),
+	};
+
+	pthread_mutex_lock(&w.mu);
+	p = w.fill;
+	len = w.len;
+	w.fill = w.spare;
+	w.spare = p;
+	w.len = 0;
+	dropped = w.dropped;
+	w.dropped = 0;
+	pthread_mutex_unlock(&w.mu);
+	write_all(p, len);
+	if (dropped > 0) {
+		snprintf(msg, sizeof(msg),
+			 "log: %llu access lines dropped: the log writer "
+			 "fell behind",
+			 (unsigned long long)dropped);
+		if ((n = format_line(f, SK_ARRAY_SIZE(f), line)) > 0)
+			write_all(line, n);
+	}
+	return len;
+}
+
+static bool
+stopping(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&w.mu);
+	r = w.stopping;
+	pthread_mutex_unlock(&w.mu);
+	return r;
+}
+
+/*
+ * Sleeps until a line comes, then writes a batch every BATCH_NS for as
+ * long as lines keep coming: under load no worker has to wake it (no
+ * futex per batch), and at idle it sleeps.
+ */
+static void *
+writer_main(void *arg)
+{
+	const struct timespec batch = {0, BATCH_NS};
+	size_t got;
+
+	(void)arg;
+	pthread_mutex_lock(&w.mu);
+	while (!w.stopping) {
+		if (w.len == 0 && w.dropped == 0) {
+			w.idle = true;
+			pthread_cond_wait(&w.wake, &w.mu);
+			w.idle = false;
+			continue;
+		}
+		pthread_mutex_unlock(&w.mu);
+		do {
+			/* Let a batch gather: one write for many lines. */
+			nanosleep(&batch, NULL);
+			pthread_mutex_lock(&w.out_mu);
+			got = flush_locked();
+			pthread_mutex_unlock(&w.out_mu);
+		} while (got > 0 && !stopping());
+		pthread_mutex_lock(&w.mu);
+	}
+	pthread_mutex_unlock(&w.mu);
+	return NULL;
+}
+
+int
+sk_log_writer_start(size_t cap)
+{
+	char *fill = NULL, *spare = NULL;
+	int r = SK_ERR_NOMEM;
+
+	if (cap < SK_LOG_LINE_MAX)
+		cap = SK_LOG_LINE_MAX;
+	if ((fill = malloc(cap)) == NULL || (spare = malloc(cap)) == NULL)
+		goto out;
+	pthread_mutex_lock(&w.out_mu);
+	pthread_mutex_lock(&w.mu);
+	if (w.running) {
+		r = SK_ERR_INVALID;
+	} else {
+		w.fill = fill;
+		w.spare = spare;
+		fill = spare = NULL;
+		w.cap = cap;
+		w.len = 0;
+		w.dropped = 0;
+		w.stopping = false;
+		if (pthread_create(&w.thread, NULL, writer_main, NULL) == 0) {
+			w.running = true;
+			r = 0;
+		} else {
+			fill = w.fill;
+			spare = w.spare;
+			w.fill = w.spare = NULL;
+			r = SK_ERR_INTERNAL;
+		}
+	}
+	pthread_mutex_unlock(&w.mu);
+	pthread_mutex_unlock(&w.out_mu);
+out:
+	free(fill);
+	free(spare);
+	return r;
+}
+
+void
+sk_log_writer_stop(void)
+{
+	pthread_mutex_lock(&w.mu);
+	if (!w.running) {
+		pthread_mutex_unlock(&w.mu);
+		return;
+	}
+	w.stopping = true;
+	pthread_cond_signal(&w.wake);
+	pthread_mutex_unlock(&w.mu);
+	pthread_join(w.thread, NULL);
+	pthread_mutex_lock(&w.out_mu);
+	flush_locked();
+	pthread_mutex_lock(&w.mu);
+	w.running = false; /* from here every line is written at once */
+	free(w.fill);
+	free(w.spare);
+	w.fill = w.spare = NULL;
+	w.cap = w.len = 0;
+	pthread_mutex_unlock(&w.mu);
+	pthread_mutex_unlock(&w.out_mu);
+}
+
+/*
+ * One line out: through the writer when buffered and it runs, else now,
+ * after whatever the writer still holds.
+ */
+static void
+emit(const char *line, size_t len, bool buffered)
+{
+	if (buffered) {
+		pthread_mutex_lock(&w.mu);
+		if (w.running && !w.stopping) {
+			if (w.cap - w.len >= len) {
+				memcpy(w.fill + w.len, line, len);
+				/* The first line wakes the writer; later
+				   ones find it gathering a batch. */
+				if (w.len == 0 && w.idle)
+					pthread_cond_signal(&w.wake);
+				w.len += len;
+			} else {
+				w.dropped++;
+			}
+			pthread_mutex_unlock(&w.mu);
+			return;
+		}
+		pthread_mutex_unlock(&w.mu);
+	}
+	pthread_mutex_lock(&w.out_mu);
+	if (w.fill != NULL)
+		flush_locked();
+	write_all(line, len);
+	pthread_mutex_unlock(&w.out_mu);
+}
+
+/* Formats and emits one line of fields. */
+static void
+log_line(const struct sk_log_field *f, size_t n, bool buffered)
+{
+	char line[SK_LOG_LINE_MAX];
+	size_t len;
+
+	if ((len = format_line(f, n, line)) > 0)
+		emit(line, len, buffered);
+}
+
+void
+sk_log_fields(const struct sk_log_field *f, size_t n)
+{
+	log_line(f, n, false);
+}
+
+void
+sk_log_access(const struct sk_log_field *f, size_t n)
+{
+	log_line(f, n, true);
 }
 
 void

@@ -13,6 +13,52 @@
 #include <string.h>
 #include <strings.h>
 
+/* A key of the Sentinel mode given without redis.sentinels. */
+static void
+sentinel_only(struct ctx *c, const void *field, const char *key,
+	      const char *why)
+{
+	int line = cfg_line_of(c, field);
+
+	if (line != 0)
+		cfg_report(c, line, key, "only with redis.sentinels%s", why);
+}
+
+/*
+ * One way to find the server: redis.url (one Redis), or redis.sentinels
+ * with redis.master_name (whatever master the sentinels name). Both at
+ * once would leave it open which Redis holds the sessions, and nodes
+ * configured differently would split the state between two servers.
+ */
+static void
+check_redis(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	int sline = cfg_line_of(c, &cfg->redis.sentinels);
+
+	if (sline == 0) {
+		cfg_missing(c, &cfg->redis.url, c->root_line, "redis.url",
+			    "required: unix:///path or redis://host:port/db, "
+			    "or redis.sentinels with redis.master_name");
+		sentinel_only(c, &cfg->redis.master_name, "redis.master_name",
+			      " (the name the sentinels monitor)");
+		sentinel_only(c, &cfg->redis.db, "redis.db",
+			      " (with redis.url the database is the URL's "
+			      "path, e.g. redis://127.0.0.1:6379/2)");
+		sentinel_only(c, &cfg->redis.sentinel_password,
+			      "redis.sentinel_password", "");
+		return;
+	}
+	if (cfg_line_of(c, &cfg->redis.url) != 0)
+		cfg_report(c, sline, "redis.sentinels",
+			   "given with redis.url (use one of them: redis.url "
+			   "for one Redis, or redis.sentinels with "
+			   "redis.master_name and, if not 0, redis.db)");
+	cfg_missing(c, &cfg->redis.master_name, sline, "redis.master_name",
+		    "required with redis.sentinels: the name the sentinels "
+		    "monitor, as in `sentinel monitor NAME host port quorum`");
+}
+
 void
 cfg_check_top(struct ctx *c)
 {
@@ -23,8 +69,7 @@ cfg_check_top(struct ctx *c)
 	cfg_missing(c, &cfg->public_url, c->root_line, "public_url",
 		    "required: the URL users reach Sekisho at, e.g. "
 		    "https://login.example.com");
-	cfg_missing(c, &cfg->redis.url, c->root_line, "redis.url",
-		    "required: unix:///path or redis://host:port/db");
+	check_redis(c);
 	if (cfg->ntenants == 0)
 		cfg_report(c, cfg_line_or(c, &cfg->tenants, c->root_line),
 			   "tenants",
@@ -372,6 +417,54 @@ warn_long(struct ctx *c, const int64_t *v, int64_t max, int fallback,
 		 a, b, typical);
 }
 
+/* The host part of a checked "host:port" or "[v6]:port" is loopback. */
+static bool
+hostport_is_loopback(const char *hp)
+{
+	const char *end;
+
+	if (hp[0] == '[')
+		return (end = strchr(hp, ']')) != NULL &&
+		       sk_host_is_loopback(hp + 1, (size_t)(end - hp - 1));
+	end = strchr(hp, ':');
+	return sk_host_is_loopback(hp, end ? (size_t)(end - hp) : strlen(hp));
+}
+
+/*
+ * Sentinels off loopback without passwords: whoever reaches an open
+ * sentinel can point it (SENTINEL MONITOR) at a Redis of theirs, and
+ * every node would then trust the sessions that Redis holds; the master
+ * it names is reached over the same network.
+ */
+static void
+warn_sentinels(struct ctx *c)
+{
+	struct sk_config *cfg = c->cfg;
+	const char *far = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->redis.sentinels.n && far == NULL; i++)
+		if (!hostport_is_loopback(cfg->redis.sentinels.v[i]))
+			far = cfg->redis.sentinels.v[i];
+	for (i = 0; far != NULL && i < 2; i++) {
+		if ((i == 0 ? cfg->redis.sentinel_password
+			    : cfg->redis.password) != NULL)
+			continue;
+		cfg_warn(c, cfg_line_or(c, &cfg->redis.sentinels, c->root_line),
+			 "redis.sentinels", "%s is not loopback and %s",
+			 cfg_quote(c, far),
+			 i == 0 ? "redis.sentinel_password is not set (anyone "
+				  "on that network could point the sentinels "
+				  "at a Redis of theirs: set "
+				  "redis.sentinel_password_file and the "
+				  "sentinels' requirepass)"
+				: "redis.password is not set (the master is "
+				  "reached over plain TCP without a password: "
+				  "anyone on that network can read and change "
+				  "sessions; set redis.password_file)");
+	}
+}
+
 void
 cfg_check_warnings(struct ctx *c)
 {
@@ -415,6 +508,7 @@ cfg_check_warnings(struct ctx *c)
 		    "password (anyone on that network can read and change "
 		    "sessions: set redis.password_file, or use a Unix socket)",
 		    cfg_quote(c, cfg->redis.host));
+	warn_sentinels(c);
 	warn_long(c, &cfg->session.idle_timeout, SESSION_WARN_MAX, c->root_line,
 		  "session.idle_timeout", "36h");
 	warn_long(c, &cfg->session.absolute_timeout, SESSION_WARN_MAX,

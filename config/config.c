@@ -120,6 +120,12 @@ strlist_free(struct sk_strlist *l)
 }
 
 void
+cfg_strlist_free(struct sk_strlist *l)
+{
+	strlist_free(l);
+}
+
+void
 sk_tenant_conf_clear(struct sk_tenant_conf *t)
 {
 	if (t == NULL)
@@ -176,6 +182,9 @@ sk_config_free(struct sk_config **cfgp)
 	sk_strfreezero(cfg->redis.password);
 	free(cfg->redis.unix_path);
 	free(cfg->redis.host);
+	strlist_free(&cfg->redis.sentinels);
+	free(cfg->redis.master_name);
+	sk_strfreezero(cfg->redis.sentinel_password);
 	free(cfg->cookie.name);
 	free(cfg->log_level);
 	strlist_free(&cfg->http.trusted_proxies);

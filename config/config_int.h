@@ -186,6 +186,9 @@ int cfg_parse_doc(struct ctx *c, const char *text, size_t len);
 
 /* keywords.c: the keyword tables */
 extern const struct kwtab cfg_top_tab;
+/* A tenant key's entry: section NULL (tenants[]), "lockout",
+ * "rate_limits" or "session"; NULL when there is none. */
+const struct kw *cfg_tenant_kw(const char *section, const char *name);
 
 /* kinds.c: the provider types' own keys and names */
 /* Sets the lists of names in c (type_list, hmac_list, alg_what). */
@@ -209,6 +212,8 @@ int cfg_kind_keys_walk(struct ctx *c, yaml_node_t *item, const char *key,
 		       void *obj);
 
 /* config.c */
+/* Frees a list's items and array; empties it. */
+void cfg_strlist_free(struct sk_strlist *l);
 /* Frees a type's own struct; accepts NULL and clears the pointer. */
 void cfg_ext_free(const struct sk_provider_kind *kind, void **ext);
 
@@ -230,6 +235,8 @@ bool cfg_check_token(char *s, const char **why);
 bool cfg_check_text(char *s, const char **why);
 bool cfg_check_scope(char *s, const char **why);
 bool cfg_check_host_port(char *s, const char **why);
+bool cfg_check_sentinel(char *s, const char **why);
+bool cfg_check_master_name(char *s, const char **why);
 bool cfg_check_domain(char *s, const char **why);
 bool cfg_check_email(char *s, const char **why);
 bool cfg_check_tid(char *s, const char **why);
@@ -251,6 +258,9 @@ bool cfg_read_key_file(struct ctx *c, const char *path, size_t max, int line,
 		       const char *key, char **text);
 
 /* defaults.c */
+/* The set of a list whose items passed cfg_check_cidr (NULL for an empty
+ * list; *out newly allocated): 0 or SK_ERR_NOMEM. */
+int cfg_ipset_of(const struct sk_strlist *l, struct sk_ipset **out);
 /* Values that do not depend on the file; set before parsing. */
 void cfg_early_defaults(struct sk_config *cfg);
 /* Defaults of strings and of list items; set after parsing. */

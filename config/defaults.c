@@ -91,8 +91,8 @@ provider_type_defaults(struct sk_provider_conf *p)
 
 /* Defaults of strings and of list items; set after parsing. */
 /* A set from a list checked by the parser; NULL for an empty list. */
-static int
-ipset_of(const struct sk_strlist *l, struct sk_ipset **out)
+int
+cfg_ipset_of(const struct sk_strlist *l, struct sk_ipset **out)
 {
 	if (l->n == 0)
 		return 0;
@@ -132,8 +132,8 @@ tenant_defaults(const struct sk_config *cfg, struct sk_tenant_conf *t)
 		t->idle_timeout = cfg->session.idle_timeout;
 	if (t->absolute_timeout == 0)
 		t->absolute_timeout = cfg->session.absolute_timeout;
-	if (ipset_of(&t->ip_allowlist, &t->ip_set) != 0 ||
-	    ipset_of(&t->admin_ip_allowlist, &t->admin_ip_set) != 0)
+	if (cfg_ipset_of(&t->ip_allowlist, &t->ip_set) != 0 ||
+	    cfg_ipset_of(&t->admin_ip_allowlist, &t->admin_ip_set) != 0)
 		return SK_ERR_NOMEM;
 	return 0;
 }

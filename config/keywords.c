@@ -206,6 +206,30 @@ static const struct kw redis_kw[] = {
     {.name = "require_persistence",
      .fn = cfg_kw_bool,
      .off = offsetof(struct sk_config, redis.require_persistence)},
+    {.name = "sentinels",
+     .fn = cfg_kw_list,
+     .off = offsetof(struct sk_config, redis.sentinels),
+     .min = 1,
+     .check = cfg_check_sentinel,
+     .what = "is not a sentinel address (a host name or IPv4 address, or "
+	     "[IPv6] address, then :port, e.g. 10.0.0.5:26379)"},
+    {.name = "master_name",
+     .fn = cfg_kw_str,
+     .off = offsetof(struct sk_config, redis.master_name),
+     .check = cfg_check_master_name,
+     .what = "is not a Sentinel master name (1 to 64 printable characters "
+	     "without spaces, as in the sentinels' `sentinel monitor NAME`)"},
+    {.name = "db",
+     .fn = cfg_kw_int,
+     .off = offsetof(struct sk_config, redis.db),
+     .min = 0,
+     .max = 1000000},
+    {.name = "sentinel_password_file",
+     .fn = cfg_kw_secret_file,
+     .off = offsetof(struct sk_config, redis.sentinel_password)},
+    {.name = "sentinel_password",
+     .fn = cfg_kw_secret_env,
+     .off = offsetof(struct sk_config, redis.sentinel_password)},
 };
 static const struct kwtab redis_tab = {.kw = redis_kw,
 				       .n = SK_ARRAY_SIZE(redis_kw)};
@@ -524,6 +548,31 @@ static const struct kw tenant_kw[] = {
 };
 static const struct kwtab tenant_tab = {.kw = tenant_kw,
 					.n = SK_ARRAY_SIZE(tenant_kw)};
+
+/* The policy document (policy.c) checks its members by these entries. */
+const struct kw *
+cfg_tenant_kw(const char *section, const char *name)
+{
+	const struct kw *tab = tenant_kw;
+	size_t n = SK_ARRAY_SIZE(tenant_kw), i;
+
+	if (section != NULL && strcmp(section, "lockout") == 0) {
+		tab = lockout_kw;
+		n = SK_ARRAY_SIZE(lockout_kw);
+	} else if (section != NULL && strcmp(section, "rate_limits") == 0) {
+		tab = rate_kw;
+		n = SK_ARRAY_SIZE(rate_kw);
+	} else if (section != NULL && strcmp(section, "session") == 0) {
+		tab = tenant_session_kw;
+		n = SK_ARRAY_SIZE(tenant_session_kw);
+	} else if (section != NULL) {
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(tab[i].name, name) == 0)
+			return &tab[i];
+	return NULL;
+}
 
 static const struct kw provider_kw[] = {
     {.name = "id",

@@ -207,6 +207,23 @@ cfg_check_host_port(char *s, const char **why)
 	return cfg_host_port_ok(s, true);
 }
 
+/* A sentinel: host:port or [v6]:port, the port required. */
+bool
+cfg_check_sentinel(char *s, const char **why)
+{
+	const char *end = s[0] == '[' ? strchr(s, ']') : s;
+
+	return end != NULL && strchr(end, ':') != NULL &&
+	       cfg_host_port_ok(s, true);
+}
+
+/* A Sentinel master name: printable ASCII without spaces, at most 64. */
+bool
+cfg_check_master_name(char *s, const char **why)
+{
+	return cfg_check_token(s, why) && strlen(s) <= 64;
+}
+
 bool
 cfg_check_domain(char *s, const char **why)
 {

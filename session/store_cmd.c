@@ -145,3 +145,51 @@ sk_store_take(const char *key, char **blob)
 		return r;
 	return sk_reply_take_str(&rep, blob);
 }
+
+/* CRC16/XMODEM (polynomial 0x1021, initial 0): Redis Cluster's key hash. */
+static unsigned
+crc16(const unsigned char *p, size_t len)
+{
+	unsigned crc = 0;
+	size_t i;
+	int b;
+
+	for (i = 0; i < len; i++) {
+		crc ^= (unsigned)p[i] << 8;
+		for (b = 0; b < 8; b++)
+			crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xffff
+					     : (crc << 1) & 0xffff;
+	}
+	return crc;
+}
+
+unsigned
+sk_store_key_slot(const char *key, size_t len)
+{
+	const char *open, *close;
+
+	/* The hash tag: from the first '{' to the next '}', if not empty. */
+	if ((open = memchr(key, '{', len)) != NULL &&
+	    (close = memchr(open + 1, '}', len - (size_t)(open + 1 - key))) !=
+		NULL &&
+	    close > open + 1) {
+		key = open + 1;
+		len = (size_t)(close - key);
+	}
+	return crc16((const unsigned char *)key, len) & 16383;
+}
+
+int
+sk_store_keys_one_slot(int nkeys, const char *const *keys, const size_t *lens)
+{
+	unsigned slot;
+	int i;
+
+	if (nkeys < 2)
+		return 0;
+	slot = sk_store_key_slot(keys[0], lens[0]);
+	for (i = 1; i < nkeys; i++)
+		if (sk_store_key_slot(keys[i], lens[i]) != slot)
+			return i;
+	return 0;
+}

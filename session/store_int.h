@@ -132,6 +132,20 @@ void sk_cmd_clear(struct sk_cmd *c);
 int sk_store_cmd(struct sk_reply **out, int argc, const char **argv,
 		 const size_t *lens);
 
+/*
+ * The Redis Cluster hash slot of a key (0 to 16383), as CLUSTER KEYSLOT
+ * gives it: CRC16 of its hash tag (what stands between the first '{' and
+ * the next '}', when not empty) or of the whole key.
+ */
+unsigned sk_store_key_slot(const char *key, size_t len);
+/*
+ * 0 when the first nkeys keys are all in one slot (what Cluster requires
+ * of a script or multi-key command); otherwise the index of the first key
+ * in another slot than keys[0]. sk_cmd_eval() refuses a script whose
+ * KEYS are not: schema_int.h promises every script one slot.
+ */
+int sk_store_keys_one_slot(int nkeys, const char *const *keys,
+			   const size_t *lens);
 /* A tenant id as the configuration allows one ([a-z0-9_-]{1,64}): checked
  * before it is spliced into a {t:...} key (policy_store.c). */
 bool sk_store_tenant_ok(const char *t);

@@ -44,7 +44,7 @@ wait_for() { # wait_for URL SECONDS
 # Persistence on and no eviction: Sekisho refuses a Redis that may drop
 # second factors (README, Redis).
 redis-server --port 0 --unixsocket "$run/redis.sock" --unixsocketperm 700 \
-	--save '' --appendonly yes --dir "$run" --maxmemory-policy noeviction \
+	--save '' --appendonly yes --appendfsync everysec --dir "$run" --maxmemory-policy noeviction \
 	--daemonize yes \
 	--pidfile "$run/redis.pid" --logfile "$run/redis.log"
 

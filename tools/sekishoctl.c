@@ -6,6 +6,7 @@
  *   sekishoctl keys list [-c FILE] | keys rotate [-c FILE] [--delay D]
  *   sekishoctl [-c FILE] users disable|enable USER_ID
  *   sekishoctl master-key rewrap [-c FILE] --new-key FILE
+ *   sekishoctl policy get|set|patch --tenant ID [-c FILE] [--json] [FILE|-]
  *   sekishoctl help
  *
  * The keys and users commands talk to the Redis of the configuration
@@ -14,6 +15,7 @@
  * Exit status: 0 success, 1 the command failed (e.g. a bad config),
  * 2 usage error.
  */
+#include "sekishoctl_int.h"
 #include "sekisho/config.h"
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
@@ -33,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_CONFIG "/etc/sekisho/sekisho.yaml"
+#define DEFAULT_CONFIG SK_CTL_DEFAULT_CONFIG
 
 static void
 usage(FILE *f)
@@ -66,6 +68,12 @@ usage(FILE *f)
 	    "                            re-seal everything sealed under\n"
 	    "                            keys.master_key_file with the key\n"
 	    "                            in FILE (safe to run again)\n"
+	    "  policy get|set|patch --tenant ID [-c FILE] [--json] "
+	    "[FILE|-]\n"
+	    "                            show a tenant's runtime policy, or\n"
+	    "                            replace (set) or merge-patch (patch)\n"
+	    "                            its stored overrides with the JSON\n"
+	    "                            in FILE or on standard input\n"
 	    "  help                      print this help\n",
 	    NULL, 0);
 }
@@ -182,8 +190,10 @@ load_opts(int argc, char **argv, struct sk_config **cfg, int *rest,
 	}
 	sk_log_set_level("warn");
 	if (sk_store_init(*cfg) != 0 || sk_store_ping() != 0) {
-		fprintf(stderr, "sekishoctl: redis (%s) is not reachable\n",
-			(*cfg)->redis.url);
+		fprintf(stderr, "sekishoctl: redis (%s%s) is not reachable\n",
+			(*cfg)->redis.url ? (*cfg)->redis.url
+					  : "the master of ",
+			(*cfg)->redis.url ? "" : (*cfg)->redis.master_name);
 		sk_config_free(cfg);
 		return 1;
 	}
@@ -495,6 +505,7 @@ static const struct {
     {"users", cmd_users},
     {"unlock-ip", cmd_unlock},
     {"master-key", cmd_master_key},
+    {"policy", sk_ctl_policy},
     {"help", cmd_help},
     {"-h", cmd_help},
     {"--help", cmd_help},

@@ -43,7 +43,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
   CLIENT_SECRET, CookieJar, SEKISHO_BIN, follow, freePort, metric, parseMetrics, rawHttp, setIdpMode,
-  signIn, startSekisho, startStack,
+  signIn, startSekisho, startStack, waitFor,
 } from './harness.mjs';
 
 let stack;
@@ -56,6 +56,12 @@ before(async () => {
 after(async () => { await stack?.stop(); });
 
 const logLines = () => stack.sekisho.stderr().split('\n').filter((l) => l !== '');
+// Access lines leave through the log writer thread, a moment after the
+// answer: wait for them (what is in them is what these tests check).
+const accessFor = (ids) => waitFor(() => {
+  const log = stack.sekisho.accessLog();
+  return ids.every((id) => log.some((l) => l.request_id === id)) && log;
+}, { timeoutMs: 2000, what: 'access lines' });
 
 describe('health and metrics', () => {
   test('/healthz and /readyz answer 200 JSON', async () => {
@@ -139,7 +145,7 @@ describe('request ids and the access log', () => {
       ids.add(id);
       seen.push({ id, method, path: p.split('?')[0], status });
     }
-    const log = stack.sekisho.accessLog();
+    const log = await accessFor(seen.map((s) => s.id));
     for (const s of seen) {
       const line = log.find((l) => l.request_id === s.id);
       assert.ok(line, `access line for ${s.method} ${s.path} (${s.id})`);
@@ -154,7 +160,7 @@ describe('request ids and the access log', () => {
 
   test('client_ip is the peer address; X-Real-IP / X-Forwarded-For are not trusted by default', async () => {
     const r = await follow(new CookieJar(), `${base}/healthz`, { headers: { 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.7' } });
-    const line = stack.sekisho.accessLog().find((l) => l.request_id === r.headers.get('x-request-id'));
+    const line = (await accessFor([r.headers.get('x-request-id')])).find((l) => l.request_id === r.headers.get('x-request-id'));
     assert.ok(line);
     assert.equal(line.client_ip, '127.0.0.1');
   });
@@ -181,6 +187,8 @@ describe('request ids and the access log', () => {
       const r = await rawHttp(stack.sekisho.port, `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
       assert.equal(r.status, 404, p);
     }
+    await waitFor(() => logLines().slice(before).filter((l) => l.includes('"type":"access"')).length >= paths.length,
+      { timeoutMs: 2000, what: 'access lines' });
     const lines = logLines().slice(before);
     assert.equal(lines.filter((l) => l.includes('"type":"access"')).length, paths.length, 'one line per request');
     for (const l of lines) {
@@ -194,6 +202,8 @@ describe('request ids and the access log', () => {
     const start = stack.sekisho.stderrBytes().length;
     await rawHttp(stack.sekisho.port, Buffer.from('GET /%ff%fe HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'latin1'));
     await rawHttp(stack.sekisho.port, Buffer.from('GET /\u00e9 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'latin1'));
+    await waitFor(() => stack.sekisho.stderrBytes().subarray(start).toString('latin1').split('"type":"access"').length > 2,
+      { timeoutMs: 2000, what: 'access lines' });
     const bytes = stack.sekisho.stderrBytes().subarray(start);
     assert.ok(bytes.length > 0);
     assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(bytes), 'stderr is valid UTF-8');

@@ -26,6 +26,11 @@
  *     host under it (also nested domains), a catch-all tenant with one,
  *     single-label and IP domains refused; public_url's path (the page
  *     prefix) limited to plain path characters
+ *   - Redis Sentinel: sentinels + master_name (+ db, passwords from files)
+ *     parsed; url with sentinels, sentinels without master_name, the
+ *     Sentinel keys without sentinels, addresses without a port or bad,
+ *     duplicates, an empty list, an inline password refused; warnings for
+ *     sentinels off loopback without passwords
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -613,7 +618,8 @@ test_unknown_keys(void **state)
 	       "    tenants: all\n",
 	       "4: redis.pasword_file: unknown key (allowed: url, "
 	       "password_file, password, connect_timeout, command_timeout, "
-	       "require_persistence)",
+	       "require_persistence, sentinels, master_name, db, "
+	       "sentinel_password_file, sentinel_password)",
 	       "7: cookie.domain: unknown key (allowed: secure, name)",
 	       "9: session.idle: unknown key (allowed: idle_timeout, "
 	       "absolute_timeout, login_timeout, max_pending_logins_per_ip)",
@@ -1077,7 +1083,8 @@ test_missing_required(void **state)
 	       "1: public_url: missing (required: the URL users reach Sekisho "
 	       "at, e.g. https://login.example.com)",
 	       "1: redis.url: missing (required: unix:///path or "
-	       "redis://host:port/db)",
+	       "redis://host:port/db, or redis.sentinels with "
+	       "redis.master_name)",
 	       "1: providers: no provider defined (at least one is required)",
 	       "2: tenants: no tenant defined (at least one is required)");
 	EXPECT("public_url: \"https://login.example.com\"\n"
@@ -1945,6 +1952,115 @@ expect_warnings(const char *yaml, const char *const *lines)
 	"  - {id: google, type: google, client_id: x, "                        \
 	"client_secret_file: @G@}\n"
 
+/* redis: with the given keys, then the smallest rest of a file. */
+#define SENTINEL_HEAD(redis)                                                   \
+	"public_url: \"https://login.example.com\"\n"                          \
+	"redis: {" redis "}\n"                                                 \
+	"tenants: [{id: default, providers: [google]}]\n"                      \
+	"providers:\n"                                                         \
+	"  - {id: google, type: google, client_id: x, "                        \
+	"client_secret_file: @G@}\n"
+
+/*
+ * Redis Sentinel: redis.sentinels with redis.master_name instead of
+ * redis.url; the keys of one mode refused in the other; addresses need a
+ * port; the passwords from files; warnings off loopback.
+ */
+static void
+test_redis_sentinel(void **state)
+{
+	struct sk_config *cfg;
+
+	cfg = load_ok(SENTINEL_HEAD(
+	    "sentinels: [\"127.0.0.1:26379\", \"Sentinel-2.internal:26380\", "
+	    "\"[::1]:26381\"], master_name: sekisho, db: 2, "
+	    "password_file: @R@, sentinel_password_file: @C@"));
+	assert_null(cfg->redis.url);
+	assert_null(cfg->redis.host);
+	assert_null(cfg->redis.unix_path);
+	assert_int_equal(cfg->redis.sentinels.n, 3);
+	assert_string_equal(cfg->redis.sentinels.v[0], "127.0.0.1:26379");
+	assert_string_equal(cfg->redis.sentinels.v[1],
+			    "sentinel-2.internal:26380");
+	assert_string_equal(cfg->redis.sentinels.v[2], "[::1]:26381");
+	assert_string_equal(cfg->redis.master_name, "sekisho");
+	assert_int_equal(cfg->redis.db, 2);
+	assert_string_equal(cfg->redis.password, "redis-pass");
+	assert_string_equal(cfg->redis.sentinel_password,
+			    "billing-api-secret-0123456789abcdef");
+	assert_null(cfg->warnings);
+	sk_config_free(&cfg);
+
+	EXPECT(SENTINEL_HEAD("url: \"redis://127.0.0.1\", "
+			     "sentinels: [\"127.0.0.1:26379\"], "
+			     "master_name: m"),
+	       "2: redis.sentinels: given with redis.url (use one of them: "
+	       "redis.url for one Redis, or redis.sentinels with "
+	       "redis.master_name and, if not 0, redis.db)");
+	EXPECT(SENTINEL_HEAD("sentinels: [\"127.0.0.1:26379\"]"),
+	       "2: redis.master_name: missing (required with "
+	       "redis.sentinels: the name the sentinels monitor, as in "
+	       "`sentinel monitor NAME host port quorum`)");
+	EXPECT(SENTINEL_HEAD("url: \"redis://127.0.0.1\", master_name: m, "
+			     "db: 1, sentinel_password_file: @C@"),
+	       "2: redis.master_name: only with redis.sentinels (the name "
+	       "the sentinels monitor)",
+	       "2: redis.db: only with redis.sentinels (with redis.url the "
+	       "database is the URL's path, e.g. redis://127.0.0.1:6379/2)",
+	       "2: redis.sentinel_password: only with redis.sentinels");
+	EXPECT(SENTINEL_HEAD("master_name: m"),
+	       "1: redis.url: missing (required: unix:///path or "
+	       "redis://host:port/db, or redis.sentinels with "
+	       "redis.master_name)",
+	       "2: redis.master_name: only with redis.sentinels (the name "
+	       "the sentinels monitor)");
+	EXPECT(SENTINEL_HEAD("sentinels: [\"10.0.0.1\", \"h:0\", \"[::1]\", "
+			     "\"a b:1\", \"10.0.0.1:26379\", "
+			     "\"10.0.0.1:26379\"], master_name: \"my master\""),
+	       "2: redis.sentinels[0]: \"10.0.0.1\" is not a sentinel address "
+	       "(a host name or IPv4 address, or [IPv6] address, then :port, "
+	       "e.g. 10.0.0.5:26379)",
+	       "2: redis.sentinels[1]: \"h:0\" is not a sentinel address (a "
+	       "host name or IPv4 address, or [IPv6] address, then :port, "
+	       "e.g. 10.0.0.5:26379)",
+	       "2: redis.sentinels[2]: \"[::1]\" is not a sentinel address (a "
+	       "host name or IPv4 address, or [IPv6] address, then :port, "
+	       "e.g. 10.0.0.5:26379)",
+	       "2: redis.sentinels[3]: \"a b:1\" is not a sentinel address (a "
+	       "host name or IPv4 address, or [IPv6] address, then :port, "
+	       "e.g. 10.0.0.5:26379)",
+	       "2: redis.sentinels[5]: \"10.0.0.1:26379\" is listed twice "
+	       "(first at line 2)",
+	       "2: redis.master_name: \"my master\" is not a Sentinel master "
+	       "name (1 to 64 printable characters without spaces, as in the "
+	       "sentinels' `sentinel monitor NAME`)");
+	EXPECT(SENTINEL_HEAD("sentinels: [], master_name: m"),
+	       "2: redis.sentinels: empty list (at least one is required)");
+	EXPECT(SENTINEL_HEAD("sentinels: [\"127.0.0.1:26379\"], "
+			     "master_name: m, sentinel_password: inline"),
+	       "2: redis.sentinel_password: inline secrets are refused (use "
+	       "sentinel_password_file: PATH or sentinel_password: "
+	       "\"${ENV_VAR}\")");
+
+	/* Off loopback: both passwords, or a warning for each missing. */
+	WARNS(SENTINEL_HEAD("sentinels: [\"127.0.0.1:26379\", "
+			    "\"10.0.0.12:26379\"], master_name: m"),
+	      "2: redis.sentinels: warning: \"10.0.0.12:26379\" is not "
+	      "loopback and redis.sentinel_password is not set (anyone on "
+	      "that network could point the sentinels at a Redis of theirs: "
+	      "set redis.sentinel_password_file and the sentinels' "
+	      "requirepass)",
+	      "2: redis.sentinels: warning: \"10.0.0.12:26379\" is not "
+	      "loopback and redis.password is not set (the master is reached "
+	      "over plain TCP without a password: anyone on that network can "
+	      "read and change sessions; set redis.password_file)");
+	NO_WARNINGS(SENTINEL_HEAD("sentinels: [\"10.0.0.12:26379\"], "
+				  "master_name: m, password_file: @R@, "
+				  "sentinel_password_file: @C@"));
+	NO_WARNINGS(SENTINEL_HEAD("sentinels: [\"[::1]:26379\", "
+				  "\"localhost:26380\"], master_name: m"));
+}
+
 static void
 test_warnings(void **state)
 {
@@ -2297,6 +2413,7 @@ main(void)
 	    cmocka_unit_test(test_acl_files),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_warnings),
+	    cmocka_unit_test(test_redis_sentinel),
 	    cmocka_unit_test(test_example_documents_every_key),
 	    cmocka_unit_test(test_durability_keys),
 	};

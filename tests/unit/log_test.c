@@ -17,6 +17,13 @@
  *   always exactly one valid line within the limit
  * - sk_utf8_scrub: valid text kept, each bad byte one U+FFFD, stops on a
  *   character boundary
+ * - printable ASCII values are written as they are (the copy that skips
+ *   jansson), byte for byte what jansson writes
+ * - the buffered writer: access lines and other lines leave in the order
+ *   of the calls (another line first writes what the writer holds), all
+ *   are written by sk_log_writer_stop(); a burst larger than its buffer
+ *   drops lines, counts them, and one warning line says how many, so
+ *   written + dropped = sent; after stop lines are written at once
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +37,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "sekisho/err.h"
 #include "sekisho/log.h"
 #include "sekisho/util.h"
 
@@ -433,6 +441,129 @@ test_utf8_scrub(void **state)
 	assert_int_equal(used, 0);
 }
 
+
+/* Printable ASCII is copied as it is: the same bytes jansson writes. */
+static void
+test_plain_values(void **state)
+{
+	static const char v[] = " !#$%&'()*+,-./0-9:;<=>?@A-Z[]^_`a-z{|}~";
+	const struct sk_log_field f[] = {
+	    SK_LOG_FIELD_STR("path", v),
+	    SK_LOG_FIELD_STR("empty", ""),
+	    SK_LOG_FIELD_STR("null", NULL),
+	};
+	json_t *j;
+	char *out, *want;
+	size_t len;
+
+	(void)state;
+	capture_start();
+	sk_log_fields(f, SK_ARRAY_SIZE(f));
+	out = capture_end(&len);
+	json_decref(one_line(out, len));
+	assert_non_null(j = json_string(v));
+	assert_non_null(want = json_dumps(j, JSON_ENCODE_ANY));
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, ",\"empty\":\"\",\"null\":\"\"}"));
+	free(want);
+	json_decref(j);
+	free(out);
+}
+
+/* The number of lines in s of type t ("access") or with msg m. */
+static size_t
+count_lines(const char *s, const char *type, const char *msg_start,
+	    unsigned long long *dropped)
+{
+	json_error_t err;
+	const char *nl;
+	json_t *o;
+	size_t n = 0;
+
+	for (; *s != '\0'; s = nl + 1) {
+		assert_non_null(nl = strchr(s, '\n'));
+		o = json_loadb(s, (size_t)(nl - s), 0, &err);
+		assert_non_null(o);
+		if (type != NULL && json_object_get(o, "type") != NULL &&
+		    strcmp(str(o, "type"), type) == 0)
+			n++;
+		if (msg_start != NULL && json_object_get(o, "msg") != NULL &&
+		    strncmp(str(o, "msg"), msg_start, strlen(msg_start)) == 0) {
+			n++;
+			if (dropped != NULL)
+				*dropped += strtoull(str(o, "msg") +
+							 strlen(msg_start),
+						     NULL, 10);
+		}
+		json_decref(o);
+	}
+	return n;
+}
+
+static void
+test_writer(void **state)
+{
+	char path[64], *out;
+	const struct sk_log_field f[] = {
+	    SK_LOG_FIELD_STR("type", "access"),
+	    SK_LOG_FIELD_STR("path", path),
+	};
+	unsigned long long dropped = 0;
+	size_t len, i, n;
+	const char *a1, *a2, *m, *a3;
+
+	(void)state;
+	/* order: buffered lines, then a direct one, then buffered again */
+	capture_start();
+	assert_int_equal(sk_log_writer_start(0), 0);
+	assert_int_equal(sk_log_writer_start(0), SK_ERR_INVALID);
+	snprintf(path, sizeof(path), "/first");
+	sk_log_access(f, SK_ARRAY_SIZE(f));
+	snprintf(path, sizeof(path), "/second");
+	sk_log_access(f, SK_ARRAY_SIZE(f));
+	sk_warn("between");
+	snprintf(path, sizeof(path), "/third");
+	sk_log_access(f, SK_ARRAY_SIZE(f));
+	sk_log_writer_stop();
+	sk_log_writer_stop(); /* twice is fine */
+	out = capture_end(&len);
+	assert_non_null(a1 = strstr(out, "\"/first\""));
+	assert_non_null(a2 = strstr(out, "\"/second\""));
+	assert_non_null(m = strstr(out, "\"between\""));
+	assert_non_null(a3 = strstr(out, "\"/third\""));
+	assert_true(a1 < a2 && a2 < m && m < a3);
+	assert_int_equal(count_lines(out, "access", NULL, NULL), 3);
+	free(out);
+
+	/*
+	 * A burst of 5,000 lines into a buffer of about 80 (the writer
+	 * gathers for a millisecond): lines are dropped, never waited for,
+	 * and counted.
+	 */
+	capture_start();
+	assert_int_equal(sk_log_writer_start(SK_LOG_LINE_MAX), 0);
+	for (i = 0; i < 5000; i++) {
+		snprintf(path, sizeof(path), "/burst/%zu/%s", i,
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		sk_log_access(f, SK_ARRAY_SIZE(f));
+	}
+	sk_log_writer_stop();
+	out = capture_end(&len);
+	n = count_lines(out, "access", NULL, NULL);
+	assert_true(count_lines(out, NULL, "log: ", &dropped) >= 1);
+	assert_true(dropped > 0);
+	assert_int_equal(n + dropped, 5000);
+	free(out);
+
+	/* stopped: written at once */
+	capture_start();
+	snprintf(path, sizeof(path), "/after");
+	sk_log_access(f, SK_ARRAY_SIZE(f));
+	out = capture_end(&len);
+	assert_non_null(strstr(out, "\"/after\""));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -444,6 +575,8 @@ main(void)
 	    cmocka_unit_test(test_numbers_and_keys),
 	    cmocka_unit_test(test_random_values),
 	    cmocka_unit_test(test_utf8_scrub),
+	    cmocka_unit_test(test_plain_values),
+	    cmocka_unit_test(test_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

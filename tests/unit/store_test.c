@@ -9,6 +9,9 @@
  *     and empty after a run; a valid one does reach the store
  *   - the schema: key names and sealing labels are byte for byte those
  *     that stored data was written with (a change would orphan it)
+ *   - Redis Cluster slots: CLUSTER KEYSLOT's values, hash tag rules (empty
+ *     and nested tags), every key of a user / tenant / the master key in
+ *     one slot; a script whose keys span two slots is refused unsent
  *   - reading a field of an INFO reply: first line, middle line, CRLF and
  *     LF endings, a name that is only a prefix of another, absent fields,
  *     a value too long for the buffer
@@ -149,6 +152,14 @@ test_cmd_refused(void **state)
 	sk_cmd_add_str(&c, NULL);
 	assert_int_equal(sk_cmd_run(&c, &rep), SK_ERR_INVALID);
 
+	/* Keys of two Cluster slots: a script is never sent with them. */
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, "u_a");
+	sk_cmd_add_fmt(&c, SK_KEY_USER, "u_b");
+	assert_int_equal(sk_cmd_eval(&c, &script, 2, &rep), SK_ERR_INVALID);
+	assert_null(rep);
+	assert_true(wiped(&c));
+
 	/* More keys than arguments; an empty command. */
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, "k");
@@ -226,6 +237,71 @@ static const char info[] = "# Memory\r\nused_memory:1024\r\n"
 			   "maxmemory_policy_x:1\r\n"
 			   "maxmemory_policy:allkeys-lru\r\n"
 			   "aof_enabled:0";
+
+/*
+ * Redis Cluster's slots (the values CLUSTER KEYSLOT answers), and the
+ * schema's promise: every key of one user, of one tenant, of the master
+ * key is in one slot, so each script's keys are.
+ */
+static void
+test_cluster_slots(void **state)
+{
+	char a[SK_KEY_LEN], b[SK_KEY_LEN];
+	const char *keys[3];
+	size_t lens[3], i;
+	unsigned slot;
+
+	(void)state;
+#define SLOT(s) sk_store_key_slot(s, strlen(s))
+	assert_int_equal(SLOT("foo"), 12182);
+	assert_int_equal(SLOT("somekey"), 11058);
+	assert_int_equal(SLOT("123456789"), 0x31c3);
+	assert_int_equal(SLOT("foo{hash_tag}"), 2515);
+	assert_int_equal(SLOT("{user1000}.following"),
+			 SLOT("{user1000}.followers"));
+	/* An empty tag hashes the whole key; only the first tag counts. */
+	assert_int_equal(SLOT("foo{}{bar}"),
+			 sk_store_key_slot("foo{}{bar}", 10));
+	assert_int_not_equal(SLOT("foo{}{bar}"), SLOT("bar"));
+	assert_int_equal(SLOT("foo{{bar}}zap"), SLOT("{bar"));
+	assert_int_equal(SLOT("foo{bar}{zap}"), SLOT("bar"));
+	assert_int_equal(SLOT("{"), sk_store_key_slot("{", 1));
+
+	snprintf(a, sizeof(a), SK_KEY_USER, "u_x");
+	slot = SLOT(a);
+#define SAME_SLOT(...)                                                         \
+	do {                                                                   \
+		snprintf(b, sizeof(b), __VA_ARGS__);                           \
+		assert_int_equal(SLOT(b), slot);                               \
+	} while (0)
+	SAME_SLOT(SK_KEY_USER_INDEX, "u_x");
+	SAME_SLOT(SK_KEY_CODES, "u_x");
+	SAME_SLOT(SK_KEY_CONSENT, "u_x");
+	SAME_SLOT(SK_KEY_TOTP, "u_x");
+	SAME_SLOT(SK_KEY_RECOVERY, "u_x");
+	SAME_SLOT(SK_KEY_MFA_FAILS, "u_x");
+	SAME_SLOT(SK_KEY_SESSION, "u_x", "ab");
+	SAME_SLOT(SK_KEY_APP, "u_x", "f");
+	SAME_SLOT(SK_KEY_ENROL, "u_x", "ab");
+#undef SAME_SLOT
+	snprintf(a, sizeof(a), SK_KEY_IDENTITY, "acme", "ab");
+	snprintf(b, sizeof(b), SK_KEY_EMAIL, "acme", "cd");
+	assert_int_equal(SLOT(a), SLOT(b));
+	snprintf(b, sizeof(b), SK_KEY_DATA_KEY, "acme");
+	assert_int_equal(SLOT(a), SLOT(b));
+	assert_int_equal(SLOT(SK_KEY_MASTER_CHECK), SLOT(SK_KEY_DK_INDEX));
+#undef SLOT
+
+	keys[0] = "sk:{u:a}";
+	keys[1] = "sk:{u:a}:sess";
+	keys[2] = "sk:{u:b}:sess";
+	for (i = 0; i < 3; i++)
+		lens[i] = strlen(keys[i]);
+	assert_int_equal(sk_store_keys_one_slot(2, keys, lens), 0);
+	assert_int_equal(sk_store_keys_one_slot(3, keys, lens), 2);
+	assert_int_equal(sk_store_keys_one_slot(1, keys + 2, lens + 2), 0);
+	assert_int_equal(sk_store_keys_one_slot(0, keys, lens), 0);
+}
 
 static void
 test_info_field(void **state)
@@ -350,6 +426,7 @@ main(void)
 	    cmocka_unit_test(test_cmd_build),
 	    cmocka_unit_test(test_cmd_refused),
 	    cmocka_unit_test(test_schema_pinned),
+	    cmocka_unit_test(test_cluster_slots),
 	    cmocka_unit_test(test_info_field),
 	    cmocka_unit_test(test_ip_bucket),
 	    cmocka_unit_test(test_lockout_arithmetic),

@@ -65,6 +65,26 @@ struct sk_log_field {
 #define SK_LOG_FIELDS_MAX 16
 void sk_log_fields(const struct sk_log_field *f, size_t n);
 
+/*
+ * The same line for the access log: through the buffered writer while it
+ * runs (a copy into its buffer; the line is written within about a
+ * millisecond, or dropped and counted when the buffer is full), else at
+ * once like sk_log_fields().
+ */
+void sk_log_access(const struct sk_log_field *f, size_t n);
+
+/*
+ * Starts the one thread that writes access lines, with buffers of cap
+ * bytes (at least SK_LOG_LINE_MAX; two are allocated). Lines that find the
+ * buffer full are dropped, and a warning line says how many. Every other
+ * line is still written at once, after the lines the writer holds.
+ * 0, SK_ERR_NOMEM, SK_ERR_INTERNAL (no thread) or SK_ERR_INVALID (running).
+ */
+int sk_log_writer_start(size_t cap);
+/* Writes what is held, stops the thread; later lines are written at once.
+ * Safe to call when not running. */
+void sk_log_writer_stop(void);
+
 #define sk_error(...) sk_log(SK_LOG_ERROR, __VA_ARGS__)
 #define sk_warn(...) sk_log(SK_LOG_WARN, __VA_ARGS__)
 #define sk_info(...) sk_log(SK_LOG_INFO, __VA_ARGS__)

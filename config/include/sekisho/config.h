@@ -173,6 +173,16 @@ struct sk_config {
 		/* Refuse to run on a Redis without AOF or an RDB save
 		 * schedule; default true (false: a warning only). */
 		bool require_persistence;
+		/*
+		 * Redis Sentinel, instead of url: the sentinels asked, in
+		 * order, for the address of master_name's master. db and
+		 * password then apply to the master found (and
+		 * sentinel_password to the sentinels). Either url, or
+		 * sentinels with master_name (check.c).
+		 */
+		struct sk_strlist sentinels; /* "host:port", "[v6]:port" */
+		char *master_name;
+		char *sentinel_password; /* secret; NULL when none */
 	} redis;
 
 	struct {

@@ -66,10 +66,13 @@ json_t *sk_policy_document(const struct sk_tenant_conf *t);
 json_t *sk_json_merge_patch(const json_t *target, const json_t *patch);
 
 /*
- * Canonical form of an override document already accepted by
- * sk_policy_apply(): durations as the file writes them, members sorted.
- * A new reference; NULL on no memory.
+ * The canonical form of an override document doc that sk_policy_apply()
+ * accepted into eff: the members doc gives (in sections, the section's
+ * members it gives), with eff's values in sk_policy_document()'s form
+ * (durations as the file writes them, normalised list items). A new
+ * reference; NULL on no memory.
  */
-json_t *sk_policy_canonical(const json_t *doc);
+json_t *sk_policy_canonical(const struct sk_tenant_conf *eff,
+			    const json_t *doc);
 
 #endif

@@ -20,6 +20,7 @@
 #ifndef SEKISHO_POLICY_STORE_H
 #define SEKISHO_POLICY_STORE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -64,6 +65,11 @@ long sk_policy_index(const struct sk_config *cfg,
 bool sk_policy_stale(void);
 /* Snapshots published since start, for /metrics and tests. */
 uint64_t sk_policy_reloads(void);
+/* Prometheus lines: sekisho_policy_stale, sekisho_policy_reloads_total,
+ * sekisho_policy_version{tenant} (the stored version in force; 0: the
+ * file's values). Only while the poller runs (else: none per tenant). */
+struct sk_buf;
+void sk_policy_metrics(struct sk_buf *b);
 
 /*
  * The stored override document of tenant (JSON text, as stored) and its
@@ -83,5 +89,49 @@ int sk_policy_get(const char *tenant, char **doc, int64_t *version);
  */
 int sk_policy_put(const char *tenant, const char *doc, int64_t expect,
 		  int64_t *version);
+
+/*
+ * The policy of tenant as an administrator sees it:
+ *   {"tenant", "version", "policy": every member's effective value,
+ *    "overrides": the stored document (the members set in Redis; the
+ *    others come from the configuration file)}
+ * plus "override_problems" when the stored document is not applied (the
+ * configuration no longer admits it). On success *out is a new reference.
+ * SK_ERR_NOT_FOUND for a tenant the configuration does not define.
+ */
+int sk_policy_view(const struct sk_config *cfg, const char *tenant,
+		   json_t **out);
+
+/* A change to a tenant's stored policy (sk_policy_change()). */
+struct sk_policy_change {
+	const char *tenant;
+	const json_t *body; /* the new document (PUT), or a merge patch */
+	bool patch;	    /* RFC 7396 merge patch onto the stored one */
+	/* Optional: sees the tenant as the change would make it; false
+	 * refuses the change (the admin API's lock-out rule). */
+	bool (*accept)(const struct sk_tenant_conf *next, void *arg);
+	void *arg;
+	/* For the policy_changed event: who ({"type", "id"[, "email"]}),
+	 * from where, through what ("admin_api", "sekishoctl"). */
+	const json_t *actor;
+	const char *ip;
+	const char *via;
+};
+
+/*
+ * Validates and stores a change: the stored document replaced by body,
+ * or merge-patched with it (null removes an override: the file's value
+ * again), checked whole by sk_policy_apply(), stored canonical, and
+ * recorded as a policy_changed event with the documents before and
+ * after. A change that another one raced is redone on the newer
+ * document. On success *view is the new view (sk_policy_view()'s shape);
+ * a change that changes nothing stores and records nothing.
+ * SK_ERR_INVALID: *problems lists every bad field and nothing is stored;
+ * SK_ERR_DENIED: accept refused; SK_ERR_NOT_FOUND: no such tenant;
+ * SK_ERR_BUSY: raced too often; SK_ERR_STORE.
+ */
+int sk_policy_change(const struct sk_config *cfg,
+		     const struct sk_policy_change *ch, json_t **problems,
+		     json_t **view);
 
 #endif

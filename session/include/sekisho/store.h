@@ -5,10 +5,13 @@
  * operations (sekisho/session.h, mfa.h, consent.h, ...).
  *
  * Each calling thread gets its own connection, opened lazily, with connect
- * and command timeouts. A failed connection is retried with exponential
- * backoff (100 ms doubling to 2 s): between attempts calls fail at once with
- * SK_ERR_STORE rather than waiting, so a Redis outage costs callers nothing
- * but a refusal (fail closed) and recovery needs no restart.
+ * and command timeouts, to the configured server or, with Redis Sentinel,
+ * to the master the sentinels name (checked with ROLE; followed after a
+ * failover). A failed connection is retried with exponential backoff
+ * (100 ms doubling to 2 s, to 1 s with sentinels): between attempts calls
+ * fail at once with SK_ERR_STORE rather than waiting, so a Redis outage
+ * costs callers nothing but a refusal (fail closed) and recovery needs no
+ * restart.
  */
 #ifndef SEKISHO_STORE_H
 #define SEKISHO_STORE_H
@@ -41,6 +44,17 @@ int sk_store_check_durable(bool require_persistence, char *why, size_t whylen);
 
 /* Counters for /metrics. */
 uint64_t sk_store_errors(void);
+
+/*
+ * Redis Sentinel (redis.sentinels): a generation bumped each time a
+ * connection finds the master at another address than the master found
+ * before, i.e. once a failover is followed; 0 until the first master is
+ * found, and always 0 with redis.url. Anything read from the old master
+ * and kept (a cache) must be dropped when it changes. Every thread's
+ * connection made under an older generation is replaced before its next
+ * command.
+ */
+uint64_t sk_store_master_gen(void);
 
 /* Redis's used_memory (INFO memory), in bytes: for bench/session_bench. */
 int sk_store_used_memory(int64_t *bytes);
