@@ -7,6 +7,7 @@
 #   - GET /healthz, GET /auth/verify with a valid session and POST
 #     /oauth2/introspect with a valid token: requests/s and p99 at 64
 #     connections (wrk) vs nginx answering a fixed `return 200`
+#   - IP allowlist lookups/s with 10 and 100,000 prefixes (no baseline)
 #   - GET /auth/verify again while 20 sign-ins wait on a provider whose
 #     token endpoint never answers, vs /auth/verify without them
 #   - full federated sign-ins (test IdP; no TOTP enrolled) per second of
@@ -26,7 +27,7 @@ conns=64
 
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)"; exit 2; }
 tools/build.sh normal >/dev/null
-cmake --build build --target sign_bench session_bench >/dev/null
+cmake --build build --target sign_bench session_bench ipset_bench >/dev/null
 
 dir=$(mktemp -d /tmp/sekisho-bench-XXXXXX)
 pids=()
@@ -74,6 +75,9 @@ for ((i = 0; i < runs; i++)); do
 done
 o=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${base[@]}" | median)
 printf "sekisho signs/s %.0f   openssl ecdsap256 sign/s %.0f   ratio %.2fx (target >= 0.50x)\n" "$o" "$b" "$(echo "$o / $b" | bc -l)"
+
+echo "== IP allowlist lookups (one core; median of $runs runs)"
+build/ipset_bench 1 "$runs"
 
 echo "== HTTP at $conns connections, ${secs}s x $runs runs"
 np=$(port); ip=$(port); sp=$(port)

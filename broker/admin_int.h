@@ -66,6 +66,7 @@ typedef int sk_admin_route_fn(struct sk_req *req, struct sk_resp *resp,
 /* Route modules (one file each). */
 sk_admin_route_fn sk_admin_policy, sk_admin_events;
 sk_admin_route_fn sk_admin_lockout;
+sk_admin_route_fn sk_admin_users; /* admin_users.c */
 
 /* The /admin/v1/ handler (server.c's table), every method. */
 sk_handler_fn sk_handle_admin;
@@ -103,13 +104,12 @@ int sk_admin_event(const struct sk_admin_caller *who, const char *type,
 		   const char *user_id, const char *email, json_t *details);
 
 /*
- * True when the caller would still be let in with these allowlists (NULL:
- * no list): always for an admin client (tenant allowlists bind the
- * tenant's users, not the operator's automation). For the force rule of
- * policy changes.
+ * True when the caller is let in by t's allowlists (the tenant's now, or
+ * a policy about to be stored: the force rule of policy changes): always
+ * for an admin client (tenant allowlists bind the tenant's users, not the
+ * operator's automation); else sk_ip_admitted() as an admin.
  */
 bool sk_admin_caller_allowed(const struct sk_admin_caller *who,
-			     const struct sk_ipset *ip_set,
-			     const struct sk_ipset *admin_ip_set);
+			     const struct sk_tenant_conf *t);
 
 #endif

@@ -18,7 +18,7 @@ keeps_caller(const struct sk_tenant_conf *next, void *arg)
 {
 	const struct sk_admin_caller *who = arg;
 
-	return sk_admin_caller_allowed(who, next->ip_set, next->admin_ip_set);
+	return sk_admin_caller_allowed(who, next);
 }
 
 static void

@@ -1,11 +1,15 @@
 /*
  * Whether a tenant takes an identity a provider vouched for: the
  * tenant's identity rules (allowed_email_domains, allowed_hd,
- * allowed_tid), applied at the callback before any user is linked.
+ * allowed_tid), applied at the callback before any user is linked; and
+ * whether it takes a client address (its IP allowlists), wherever the
+ * pipeline or a handler asks (docs/ip-allowlists.md).
  */
 #include "broker_int.h"
 #include "flow_int.h"
+#include "pipeline_int.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 #include "sekisho/provider.h"
 #include "sekisho/util.h"
 
@@ -37,4 +41,25 @@ sk_tenant_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
 	 * which types it takes.
 	 */
 	return sk_provider_admits(t, id, reason);
+}
+
+bool
+sk_ip_admitted(const struct sk_tenant_conf *t, const char *client_ip,
+	       bool admin)
+{
+	unsigned char a[SK_IP_LEN];
+	bool member, boss;
+
+	member = t != NULL && t->ip_set != NULL;
+	boss = admin && t != NULL && t->admin_ip_set != NULL;
+	if (!member && !boss)
+		return true;
+	/* An address we could not read is in no list: fail closed. */
+	if (client_ip == NULL ||
+	    sk_ip_parse(client_ip, strlen(client_ip), a) != 0)
+		return false;
+	/* The admin list narrows the member list, never widens it. */
+	if (member && !sk_ipset_contains(t->ip_set, a))
+		return false;
+	return !boss || sk_ipset_contains(t->admin_ip_set, a);
 }

@@ -87,6 +87,16 @@ const struct sk_err_say sk_say_signin_down = {
 	       "moment.",
 };
 
+/* membership: invite_only, and the sign-in had no invitation. */
+const struct sk_err_say sk_say_not_invited = {
+    .title = "Invitation required",
+    .message = "Only invited people can join this organisation, and there "
+	       "is no open invitation for the e-mail address your sign-in "
+	       "provider confirmed. Ask an administrator of the organisation "
+	       "to invite you, then sign in with the invited address.",
+    .description = "membership is by invitation only",
+};
+
 const struct sk_err_say sk_say_keys_down = {
     .description = "signing keys not loaded",
 };

@@ -26,6 +26,8 @@ struct sk_err_say {
 
 /* The sign-in flow's wording for a store failure (login, callback). */
 extern const struct sk_err_say sk_say_signin_down;
+/* The sign-in refused by membership: invite_only (callback). */
+extern const struct sk_err_say sk_say_not_invited;
 /* JSON description when signing keys are not loaded (jwks, readyz). */
 extern const struct sk_err_say sk_say_keys_down;
 

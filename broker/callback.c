@@ -11,7 +11,9 @@
 #include "broker_int.h"
 #include "flow_int.h"
 #include "lock_int.h"
+#include "pipeline_int.h"
 #include "sekisho/err.h"
+#include "sekisho/event.h"
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
 #include "sekisho/session.h"
@@ -70,6 +72,27 @@ disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
 	     "Your account has been disabled by an administrator.");
 }
 
+/* The admin allowlist refused a known user: on the tenant's record. */
+static void
+ip_refused(const struct sk_req *req, const char *uid, const char *email)
+{
+	struct sk_event ev = {
+	    .type = SK_EV_LOGIN_FAILED,
+	    .tenant = req->tenant->id,
+	    .user_id = uid,
+	    .email = email,
+	    .ip = req->client_ip,
+	    .user_agent = sk_req_header(req, "User-Agent"),
+	};
+
+	sk_info("callback: user %s refused: address not in the admin "
+		"allowlist" SK_REQ_FMT,
+		uid, SK_REQ_ARGS(req));
+	ev.details = json_pack("{s:s}", "reason", "address_not_allowed");
+	(void)sk_event_emit(&ev, NULL); /* the refusal stands regardless */
+	json_decref(ev.details);
+}
+
 /*
  * A callback calls out to exchange its code, unless it is refused before
  * that without a look at Redis (no tenant, an unknown provider, no
@@ -97,6 +120,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	struct sk_identity *id = NULL;
 	struct sk_session s;
 	struct sk_code_exchange x;
+	struct sk_link link = {0};
 	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
 	char redirect_uri[1024], base[512], msg[256];
 	json_t *j = NULL;
@@ -205,8 +229,19 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
 		goto out;
 	}
-	r = sk_user_link(req->tenant->id, id,
-			 req->tenant->link_by_verified_email, &uid);
+	r = sk_user_link(
+	    req->tenant->id, id, req->tenant->link_by_verified_email,
+	    req->tenant->membership == SK_MEMBERSHIP_INVITE_ONLY, &link);
+	uid = link.user_id;
+	link.user_id = NULL;
+	if (r == SK_ERR_DENIED && link.how == SK_LINK_NOT_INVITED) {
+		/* Nothing was created: a stranger leaves no trace. */
+		sk_info("callback %s: tenant %s is invite-only and the "
+			"identity has no invitation" SK_REQ_FMT,
+			pid, req->tenant->id, SK_REQ_ARGS(req));
+		fail_err(req, resp, SK_ERR_DENIED, &sk_say_not_invited);
+		goto out;
+	}
 	if (r == SK_ERR_DENIED) {
 		sk_info(
 		    "callback %s: tenant %s: the address belongs to a user "
@@ -222,6 +257,11 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (r != 0)
 		goto store_fail;
+	if (link.invitation[0] != '\0')
+		sk_info("sign-in: user %s joined tenant %s as %s through "
+			"invitation %s" SK_REQ_FMT,
+			uid, req->tenant->id, link.role, link.invitation,
+			SK_REQ_ARGS(req));
 	{
 		bool disabled;
 		if ((r = sk_user_is_disabled(uid, &disabled)) != 0)
@@ -238,8 +278,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	s.name = id->name;
 	s.provider = (char *)pid;
 	/* Roles, and whether the second factor comes next (broker/mfa.c). */
-	r = sk_mfa_signin(req->tenant, uid, id, &s.roles, &s.mfa_pending,
-			  &enrolled);
+	r = sk_mfa_signin(req->tenant, uid, id, link.role, &s.roles,
+			  &s.mfa_pending, &enrolled);
 	if (r == SK_ERR_STORE)
 		goto store_fail;
 	if (r != 0) {
@@ -249,6 +289,13 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			     .message = "Your account needs a second factor, "
 					"which cannot be checked right now. "
 					"Please contact your administrator."});
+		goto out;
+	}
+	/* Who it is is known now: an admin also needs the admin list,
+	 * before any session is stored (pipeline.c). */
+	if (sk_pipeline_admit_user(req, req->tenant, s.roles, resp) != 0) {
+		ip_refused(req, uid, id->email);
+		sk_metrics_event(SK_M_LOGIN_FAIL);
 		goto out;
 	}
 	/* The tenant's session lifetimes (its policy; by default the
@@ -306,6 +353,7 @@ out:
 	sk_strfreezero(blob);
 	free(why);
 	free(uid);
+	sk_link_clear(&link);
 	sk_strfreezero(sid);
 	free(dest);
 	sk_identity_free(&id);

@@ -6,6 +6,7 @@
 #include "clientauth_int.h"
 #include "form_int.h"
 #include "lock_int.h"
+#include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
 
@@ -107,16 +108,33 @@ sk_client_auth(struct sk_req *req, const struct sk_client_conf **out)
 		r = 0;
 	}
 out:
-	/* A failed client authentication counts against the address
-	 * (docs/lockout.md): a secret guessed from one address stops at
+	/* Counted against the guesser's limits (pipeline.c) and, as a
+	 * failure, against the address's lockout (docs/lockout.md): a
+	 * secret guessed from one address stops at
 	 * lockout.ip_max_failures. Only failures pay a Redis call. */
-	if (r != 0)
+	if (r != 0) {
+		sk_pipeline_client_failed(req, id != NULL ? id : fid);
 		sk_lock_addr_fail(req, "client_auth");
+	}
 	free(id);
 	free(fid);
 	sk_strfreezero(secret);
 	sk_strfreezero(fsecret);
 	return r;
+}
+
+char *
+sk_client_claimed_id(const struct sk_req *req)
+{
+	const char *h = sk_req_header(req, "Authorization");
+	char *id = NULL, *secret = NULL;
+	bool dup;
+
+	if (h == NULL)
+		return sk_form_field(req, "client_id", &dup);
+	if (basic_decode(h, &id, &secret) == 0)
+		sk_strfreezero(secret);
+	return id;
 }
 
 void

@@ -18,6 +18,12 @@ int sk_client_auth(struct sk_req *req, const struct sk_client_conf **out);
 /* True when the request carries client credentials (Authorization, or a
  * client_secret form field), as opposed to a public client's bare id. */
 bool sk_client_creds_present(struct sk_req *req);
+/*
+ * The client id a request claims, unverified (HTTP Basic's, else the form
+ * client_id), for the limits on failed authentication: newly allocated
+ * (free()); NULL when there is none (or no memory).
+ */
+char *sk_client_claimed_id(const struct sk_req *req);
 /* 401 invalid_client with WWW-Authenticate. */
 void sk_resp_invalid_client(struct sk_resp *resp);
 /* True when id names a public (secretless) app client. */

@@ -23,6 +23,7 @@
 #include "broker_int.h"
 #include "flow_int.h"
 #include "oauth_int.h"
+#include "pipeline_int.h"
 #include "sekisho/consent.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
@@ -197,6 +198,9 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 			      "application.");
 		goto out;
 	}
+	/* The session says who: an admin also needs the admin list. */
+	if (sk_pipeline_admit_user(req, req->tenant, s->roles, resp) != 0)
+		goto out;
 	r = sk_consent_request_take(token, &blob);
 	if (r == SK_ERR_STORE) {
 		sk_req_error(req, resp, r, NULL);

@@ -34,17 +34,17 @@ int sk_flow_session(struct sk_req *req, struct sk_session **s, char **sid);
 int sk_flow_session_mfa(struct sk_req *req, struct sk_session **s, char **sid);
 
 /*
- * At the callback (broker/mfa.c): sets *roles to the user's roles (a
- * static string: "admin" for a provider-verified address listed in the
- * tenant's admin_emails, else "") and records them on the user; *pending
+ * At the callback (broker/mfa.c): sets *roles to the user's role in
+ * effect (a static string, roles_int.h sk_roles_for(): admin_emails, else
+ * the granted role, else viewer) and records it on the user; *pending
  * when the session must wait for a second factor (the tenant requires
  * one, the user is an admin under mfa: admins, or the user has enrolled
  * one); *enrolled when the user has a factor. SK_ERR_CONFIG when one is
  * needed but this server has no master key to check it.
  */
 int sk_mfa_signin(const struct sk_tenant_conf *t, const char *user_id,
-		  const struct sk_identity *id, char **roles, bool *pending,
-		  bool *enrolled);
+		  const struct sk_identity *id, const char *granted,
+		  char **roles, bool *pending, bool *enrolled);
 /* Sends a browser whose session waits for its second factor on to it. */
 void sk_mfa_after_signin(struct sk_resp *resp, bool enrolled, const char *rd);
 

@@ -119,11 +119,41 @@ verify_cached(const char *token, json_t **claims)
 	return 0;
 }
 
+/*
+ * The roles claim (an array of strings) as sessions keep roles:
+ * space-separated. NULL when it is malformed or on no memory.
+ */
+static char *
+roles_words(const json_t *a)
+{
+	const json_t *v;
+	struct sk_buf b;
+	char *out = NULL;
+	size_t i;
+
+	if (!json_is_array(a))
+		return NULL;
+	sk_buf_init(&b);
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v)) {
+			sk_buf_free(&b);
+			return NULL;
+		}
+		if (i > 0)
+			sk_buf_adds(&b, " ");
+		sk_buf_adds(&b, json_string_value(v));
+	}
+	if (sk_buf_take(&b, &out) != 0)
+		return NULL;
+	return out;
+}
+
 int
 sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 {
 	json_t *c = NULL;
 	const char *sid, *jti, *tenant, *sub;
+	char *roles = NULL;
 	json_t *exp;
 	int64_t now;
 	bool live;
@@ -144,10 +174,13 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 	    !json_is_integer(exp) || sid == NULL || jti == NULL ||
 	    tenant == NULL ||
 	    !aud_is_ours(json_object_get(c, "aud"),
-			 sk_config_tenant(sk_daemon.cfg, tenant)))
+			 sk_config_tenant(sk_daemon.cfg, tenant)) ||
+	    (roles = roles_words(json_object_get(c, "roles"))) == NULL)
 		goto out;
-	if ((r = sk_session_live(sub, sid, jti, &live, &now)) != 0) {
+	/* The roles too: a role change ends the tokens of the old role. */
+	if ((r = sk_session_live(sub, sid, jti, roles, &live, &now)) != 0) {
 		json_decref(c);
+		free(roles);
 		return r; /* cannot tell: the caller answers 503, not "inactive"
 			   */
 	}
@@ -158,6 +191,7 @@ sk_access_token_check(const char *token, json_t **claimsp, bool *active)
 	c = NULL;
 out:
 	json_decref(c);
+	free(roles);
 	return 0;
 }
 

@@ -341,12 +341,12 @@ codes_page(struct sk_resp *resp, const struct mctx *m, const char *title,
 
 int
 sk_mfa_signin(const struct sk_tenant_conf *t, const char *user_id,
-	      const struct sk_identity *id, char **roles, bool *pending,
-	      bool *enrolled)
+	      const struct sk_identity *id, const char *granted, char **roles,
+	      bool *pending, bool *enrolled)
 {
 	int r;
 
-	*roles = sk_roles_for(t, id);
+	*roles = sk_roles_for(t, id, granted);
 	*pending = false;
 	*enrolled = false;
 	if ((r = sk_mfa_signin_state(user_id, *roles, enrolled)) != 0)

@@ -13,9 +13,11 @@
 #include "broker_int.h"
 #include "flow_int.h"
 #include "oauth_int.h"
+#include "pipeline_int.h"
 #include "rd_int.h"
 #include "tokens_int.h"
 #include "sekisho/err.h"
+#include "sekisho/policy_store.h"
 #include "sekisho/log.h"
 #include "sekisho/session.h"
 #include "sekisho/appsession.h"
@@ -180,6 +182,9 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		free(back);
 		return;
 	}
+	/* The session says who: an admin also needs the admin list. */
+	if (sk_pipeline_admit_user(req, req->tenant, s->roles, resp) != 0)
+		goto out;
 	/* First use of a third-party app: the user approves it first
 	 * (RFC 8252 8.6; broker/consent.c). */
 	if (!sk_consent_check(req, resp, c, s, redirect_uri, state, challenge))
@@ -315,7 +320,7 @@ static void
 grant_code(struct sk_req *req, struct sk_resp *resp,
 	   const struct sk_client_conf *c)
 {
-	const struct sk_tenant_conf *t;
+	const struct sk_tenant_conf *t = NULL;
 	struct sk_app_session in, *a = NULL;
 	char *code = NULL, *redirect_uri = NULL, *verifier = NULL,
 	     *refresh = NULL, *blob = NULL, chal[44];
@@ -365,8 +370,9 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	in.amr = (char *)json_string_value(json_object_get(j, "amr"));
 	in.roles = (char *)json_string_value(json_object_get(j, "roles"));
 	in.client_id = c->client_id;
+	/* The tenant's policy now (a runtime snapshot; released at out). */
 	if (in.user_id == NULL || in.tenant == NULL ||
-	    (t = sk_config_tenant(sk_daemon.cfg, in.tenant)) == NULL) {
+	    (t = sk_policy_acquire_id(sk_daemon.cfg, in.tenant)) == NULL) {
 		(void)sk_code_spend(code); /* single use, even so */
 		token_error(resp, 400, "invalid_grant", "unknown tenant");
 		goto out;
@@ -377,6 +383,13 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 		token_error(resp, 400, "invalid_grant",
 			    "the client is not registered for the code's "
 			    "tenant");
+		goto out;
+	}
+	/* A public client runs on the user's device: its address is the
+	 * user's (docs/ip-allowlists.md). */
+	if (c->public_client &&
+	    sk_pipeline_admit_user(req, t, in.roles, resp) != 0) {
+		(void)sk_code_spend(code); /* single use, even so */
 		goto out;
 	}
 	r = sk_app_session_create(code, &in, t->app_idle_timeout,
@@ -393,6 +406,7 @@ grant_code(struct sk_req *req, struct sk_resp *resp,
 	}
 	token_answer(resp, a, refresh);
 out:
+	sk_policy_release(&t);
 	json_decref(j);
 	sk_strfreezero(blob);
 	sk_app_session_free(&a);
@@ -400,6 +414,29 @@ out:
 	free(redirect_uri);
 	sk_strfreezero(verifier);
 	sk_strfreezero(refresh);
+}
+
+/*
+ * The allowlists of the tenant of the app session behind token, for its
+ * user. 0 also when there is no such session (the refresh then says so);
+ * SK_ERR_DENIED with resp answered; SK_ERR_STORE.
+ */
+static int
+refresh_admitted(struct sk_req *req, struct sk_resp *resp, const char *token)
+{
+	struct sk_app_session *a = NULL;
+	const struct sk_tenant_conf *t;
+	int r;
+
+	/* The lists may be set at runtime (policy): always looked up. */
+	r = sk_app_session_peek(token, &a);
+	if (r != 0)
+		return r == SK_ERR_STORE ? r : 0;
+	t = sk_policy_acquire_id(sk_daemon.cfg, a->tenant);
+	r = t != NULL ? sk_pipeline_admit_user(req, t, a->roles, resp) : 0;
+	sk_policy_release(&t);
+	sk_app_session_free(&a);
+	return r;
 }
 
 static void
@@ -412,6 +449,13 @@ grant_refresh(struct sk_req *req, struct sk_resp *resp,
 
 	if (sk_form_param(req, resp, "refresh_token", true, &token) != 0)
 		return;
+	/* A public client runs on the user's device: its address is the
+	 * user's, checked before the token rotates (docs/ip-allowlists.md). */
+	if (c->public_client && (r = refresh_admitted(req, resp, token)) != 0) {
+		if (r == SK_ERR_STORE)
+			token_fail(resp, SK_ERR_STORE, NULL);
+		goto out;
+	}
 	r = sk_app_session_refresh(token, c->client_id, &next, &a);
 	switch (r) {
 	case 0:
@@ -443,6 +487,7 @@ grant_refresh(struct sk_req *req, struct sk_resp *resp,
 		token_error(resp, 400, "invalid_grant",
 			    "unknown, expired or revoked refresh token");
 	}
+out:
 	sk_app_session_free(&a);
 	sk_strfreezero(token);
 	sk_strfreezero(next);

@@ -1,35 +1,27 @@
 /* Roles at sign-in (roles_int.h). */
 #include "roles_int.h"
+#include "sekisho/directory.h"
 #include "sekisho/provider.h"
 
 #include <stddef.h>
 #include <string.h>
-#include <strings.h>
 
-static char admin[] = "admin", none[] = "";
+static const char admin[] = "admin";
 
 /*
- * The admin role needs an address the provider verified: an unverified
- * one can be typed by anybody. Addresses compare case-insensitively
- * (admin_emails is lowercased when the config is read).
+ * The role in effect (sekisho/directory.h): admin for a provider-verified
+ * address listed in admin_emails (an unverified one can be typed by
+ * anybody), else the role granted by an invitation or an administrator,
+ * else the default. The config wins at every sign-in, so that removing an
+ * address from admin_emails ends its admin role at the next sign-in.
  */
-static bool
-is_admin(const struct sk_tenant_conf *t, const struct sk_identity *id)
-{
-	size_t i;
-
-	if (id->email == NULL || !id->email_verified)
-		return false;
-	for (i = 0; i < t->admin_emails.n; i++)
-		if (strcasecmp(t->admin_emails.v[i], id->email) == 0)
-			return true;
-	return false;
-}
-
 char *
-sk_roles_for(const struct sk_tenant_conf *t, const struct sk_identity *id)
+sk_roles_for(const struct sk_tenant_conf *t, const struct sk_identity *id,
+	     const char *granted)
 {
-	return is_admin(t, id) ? admin : none;
+	/* A static string; struct sk_session's fields are not const. */
+	return (char *)sk_role_effective(t, id->email, id->email_verified,
+					 granted);
 }
 
 bool

@@ -9,12 +9,13 @@
 struct sk_identity;
 
 /*
- * The roles for identity id at tenant t, space-separated: "admin" for a
- * provider-verified address listed in t's admin_emails, else "". A static
- * string (not const: struct sk_session's fields are not).
+ * The roles for identity id at tenant t, whose granted role is granted
+ * ("" or NULL: none): one of "admin" (a provider-verified address listed
+ * in t's admin_emails), the granted role, or "viewer". A static string
+ * (not const: struct sk_session's fields are not).
  */
-char *sk_roles_for(const struct sk_tenant_conf *t,
-		   const struct sk_identity *id);
+char *sk_roles_for(const struct sk_tenant_conf *t, const struct sk_identity *id,
+		   const char *granted);
 
 /* True when roles (space-separated; NULL is none) include admin. */
 bool sk_roles_admin(const char *roles);

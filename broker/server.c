@@ -56,12 +56,19 @@ struct route {
 #define FWD SK_ANSWER_FWD
 #define L_CONN SK_LIMIT_CONN
 #define L_LOGIN (SK_LIMIT_CONN | SK_LIMIT_PENDING_LOGIN | SK_LIMIT_LOCKOUT)
-#define L_LOCK (SK_LIMIT_CONN | SK_LIMIT_LOCKOUT)
+#define L_IP SK_LIMIT_IP
+#define L_METRICS SK_LIMIT_METRICS
+#define L_CLIENT SK_LIMIT_CLIENT
+#define L_LOCK SK_LIMIT_LOCKOUT
 #define R_NONE SK_RATE_NONE
+#define R_LOGIN SK_RATE_LOGIN
+#define R_MFA SK_RATE_MFA
+#define R_OAUTH SK_RATE_OAUTH
+#define R_ADMIN SK_RATE_ADMIN
 #define ADMIN_ROUTE(name, method)                                              \
 	{                                                                      \
 		name, method, "/admin/v1/", PREFIX,                            \
-		    {T_OPT, S_NONE, JSON, L_CONN, R_NONE}, sk_handle_admin     \
+		    {T_OPT, S_NONE, JSON, L_CONN, R_ADMIN}, sk_handle_admin    \
 	}
 
 /*
@@ -87,37 +94,37 @@ static const struct route routes[] = {
      "GET",
      "/metrics",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN, R_NONE},
+     {T_OPT, S_NONE, JSON, L_CONN | L_METRICS, R_NONE},
      sk_handle_metrics},
     {"verify",
      "GET",
      "/auth/verify",
      EXACT,
-     {T_OPT, S_IN, FWD, L_CONN, R_NONE},
+     {T_OPT, S_IN, FWD, L_CONN | L_IP, R_NONE},
      sk_handle_verify},
     {"home",
      "GET",
      "/",
      EXACT,
-     {T_REQ, S_IN, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_IN, PAGE, L_CONN | L_IP, R_NONE},
      sk_handle_home},
     {"login",
      "GET",
      "/login",
      EXACT,
-     {T_REQ, S_NONE, PAGE, L_LOCK, R_NONE},
+     {T_REQ, S_NONE, PAGE, L_CONN | L_IP | L_LOCK, R_LOGIN},
      sk_handle_login},
     {"login_provider",
      "GET",
      "/login/",
      PREFIX,
-     {T_REQ, S_NONE, PAGE, L_LOGIN, R_NONE},
+     {T_REQ, S_NONE, PAGE, L_LOGIN | L_IP, R_LOGIN},
      sk_handle_login_provider},
     {"callback",
      "GET",
      "/callback/",
      PREFIX,
-     {T_REQ, S_NONE, PAGE, L_LOCK, R_NONE},
+     {T_REQ, S_NONE, PAGE, L_CONN | L_IP | L_LOCK, R_LOGIN},
      sk_handle_callback},
     {"jwks",
      "GET",
@@ -135,31 +142,31 @@ static const struct route routes[] = {
      "POST",
      "/oauth2/introspect",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_LOCK, R_NONE},
+     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT | L_LOCK, R_NONE},
      sk_handle_introspect},
     {"revoke",
      "POST",
      "/oauth2/revoke",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_LOCK, R_NONE},
+     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT | L_LOCK, R_NONE},
      sk_handle_revoke},
     {"token",
      "POST",
      "/oauth2/token",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_LOCK, R_NONE},
+     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT | L_LOCK, R_OAUTH},
      sk_handle_token},
     {"authorize",
      "GET",
      "/oauth2/authorize",
      EXACT,
-     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_NONE, PAGE, L_CONN | L_IP, R_OAUTH},
      sk_handle_authorize},
     {"authorize_consent",
      "POST",
      "/oauth2/authorize",
      EXACT,
-     {T_REQ, S_NONE, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_NONE, PAGE, L_CONN | L_IP, R_OAUTH},
      sk_handle_authorize_consent},
     {"logout",
      "POST",
@@ -177,37 +184,37 @@ static const struct route routes[] = {
      "GET",
      "/mfa",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_LOCK, R_NONE},
+     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP | L_LOCK, R_MFA},
      sk_handle_mfa},
     {"mfa_submit",
      "POST",
      "/mfa",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_LOCK, R_NONE},
+     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP | L_LOCK, R_MFA},
      sk_handle_mfa},
     {"mfa_enroll",
      "GET",
      "/mfa/enroll",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP, R_MFA},
      sk_handle_mfa_enrol},
     {"mfa_enroll_submit",
      "POST",
      "/mfa/enroll",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP, R_MFA},
      sk_handle_mfa_enrol},
     {"mfa_recovery",
      "GET",
      "/mfa/recovery",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP, R_MFA},
      sk_handle_mfa_recovery},
     {"mfa_recovery_submit",
      "POST",
      "/mfa/recovery",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN, R_NONE},
+     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP, R_MFA},
      sk_handle_mfa_recovery},
     /* The admin API (admin.c): the tenant is the path's, never the
      * Host's; the caller is authenticated there. */
@@ -228,7 +235,14 @@ static const struct route routes[] = {
 #undef FWD
 #undef L_CONN
 #undef L_LOGIN
+#undef L_IP
+#undef L_METRICS
+#undef L_CLIENT
 #undef R_NONE
+#undef R_LOGIN
+#undef R_MFA
+#undef R_OAUTH
+#undef R_ADMIN
 #define ROUTE_NOT_FOUND ((int)SK_ARRAY_SIZE(routes))
 
 const char *

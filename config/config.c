@@ -188,6 +188,8 @@ sk_config_free(struct sk_config **cfgp)
 	free(cfg->cookie.name);
 	free(cfg->log_level);
 	strlist_free(&cfg->http.trusted_proxies);
+	strlist_free(&cfg->http.metrics_allow);
+	sk_ipset_free(&cfg->http.metrics_set);
 	free(cfg->http.forwarded_header);
 	free(cfg->keys.master_key_file);
 	strlist_free(&cfg->keys.signing_key_files);

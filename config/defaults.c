@@ -102,6 +102,19 @@ cfg_ipset_of(const struct sk_strlist *l, struct sk_ipset **out)
 		   : SK_ERR_NOMEM;
 }
 
+/*
+ * Requests per minute per client address, each class its own bucket of
+ * one minute's worth. An office behind one NAT address signing in at
+ * nine (a sign-in is three login requests, a second factor two mfa
+ * ones) stays well below; a script does not. Docs: ip-allowlists.md.
+ */
+const struct sk_rate_conf sk_rate_defaults = {
+    .login = 300,
+    .mfa = 300,
+    .oauth = 6000,
+    .admin = 600,
+};
+
 /* The lockout, rate-limit and session defaults of tenant t. */
 static int
 tenant_defaults(const struct sk_config *cfg, struct sk_tenant_conf *t)
@@ -121,13 +134,13 @@ tenant_defaults(const struct sk_config *cfg, struct sk_tenant_conf *t)
 	if (lo->max_duration == 0)
 		lo->max_duration = 86400;
 	if (rl->login == 0)
-		rl->login = 300;
+		rl->login = sk_rate_defaults.login;
 	if (rl->mfa == 0)
-		rl->mfa = 60;
+		rl->mfa = sk_rate_defaults.mfa;
 	if (rl->oauth == 0)
-		rl->oauth = 6000;
+		rl->oauth = sk_rate_defaults.oauth;
 	if (rl->admin == 0)
-		rl->admin = 600;
+		rl->admin = sk_rate_defaults.admin;
 	if (t->idle_timeout == 0)
 		t->idle_timeout = cfg->session.idle_timeout;
 	if (t->absolute_timeout == 0)
@@ -141,6 +154,7 @@ tenant_defaults(const struct sk_config *cfg, struct sk_tenant_conf *t)
 int
 cfg_late_defaults(struct sk_config *cfg)
 {
+	static const char *const loopback[] = {"127.0.0.0/8", "::1"};
 	size_t i;
 
 	if (cfg->listen_host == NULL &&
@@ -148,6 +162,16 @@ cfg_late_defaults(struct sk_config *cfg)
 		return SK_ERR_NOMEM;
 	if (cfg->cookie.name == NULL &&
 	    (cfg->cookie.name = strdup("sekisho")) == NULL)
+		return SK_ERR_NOMEM;
+	if (cfg->http.metrics_allow.n == 0) {
+		/* [] (or only bad items, reported) holds an empty array */
+		free(cfg->http.metrics_allow.v);
+		cfg->http.metrics_allow.v = NULL;
+		if (strlist_set(&cfg->http.metrics_allow, loopback,
+				SK_ARRAY_SIZE(loopback)) != 0)
+			return SK_ERR_NOMEM;
+	}
+	if (cfg_ipset_of(&cfg->http.metrics_allow, &cfg->http.metrics_set) != 0)
 		return SK_ERR_NOMEM;
 	if (cfg->http.forwarded_header == NULL &&
 	    (cfg->http.forwarded_header = strdup("x-forwarded-for")) == NULL)

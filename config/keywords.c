@@ -331,6 +331,12 @@ static const struct kw http_kw[] = {
      .off = offsetof(struct sk_config, http.upstream_queue),
      .min = 1,
      .max = 100000},
+    /* Who may read /metrics (docs/ip-allowlists.md). */
+    {.name = "metrics_allow",
+     .fn = cfg_kw_list,
+     .off = offsetof(struct sk_config, http.metrics_allow),
+     .check = cfg_check_cidr,
+     .what = cidr_what},
 };
 static const struct kwtab http_tab = {.kw = http_kw,
 				      .n = SK_ARRAY_SIZE(http_kw)};

@@ -54,13 +54,12 @@ sk_event_emit(const struct sk_event *ev, char **idp)
 	rc = SK_ERR_NOMEM;
 	user = json_pack("{s:o, s:o}", "id", str_or_null(ev->user_id), "email",
 			 str_or_null(ev->email));
-	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", id,
-		      "type", ev->type, "tenant", ev->tenant, "user", user,
-		      "ip", str_or_null(ev->ip), "user_agent",
-		      str_or_null(ev->user_agent), "device",
-		      str_or_null(ev->device), "details",
-		      ev->details != NULL ? json_incref(ev->details)
-					  : json_object());
+	o = json_pack(
+	    "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", id, "type",
+	    ev->type, "tenant", ev->tenant, "user", user, "ip",
+	    str_or_null(ev->ip), "user_agent", str_or_null(ev->user_agent),
+	    "device", str_or_null(ev->device), "details",
+	    ev->details != NULL ? json_incref(ev->details) : json_object());
 	if (o == NULL ||
 	    (body = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
 		goto out;
@@ -140,8 +139,7 @@ entry_event(const struct sk_reply *e)
 }
 
 int
-sk_event_list(const char *tenant, const char *before, size_t max,
-	      json_t **out)
+sk_event_list(const char *tenant, const char *before, size_t max, json_t **out)
 {
 	struct sk_reply *r = NULL;
 	struct sk_cmd c;
@@ -150,8 +148,8 @@ sk_event_list(const char *tenant, const char *before, size_t max,
 	int rc;
 
 	*out = NULL;
-	if (!sk_store_tenant_ok(tenant) || (before != NULL && !cursor_ok(before)) ||
-	    max == 0)
+	if (!sk_store_tenant_ok(tenant) ||
+	    (before != NULL && !cursor_ok(before)) || max == 0)
 		return SK_ERR_INVALID;
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, "XREVRANGE");

@@ -36,8 +36,11 @@
 
 /*
  * (user id) Hash, the user: tenant, issuer, subject, email,
- * email_verified, name, amr (of the last sign-in), roles, disabled,
- * totp ("1" once a factor was enrolled). Permanent.
+ * email_verified, name, amr (of the last sign-in), roles (the role in
+ * effect: what sessions carry), role (the role granted by an invitation
+ * or an administrator; absent: viewer), created and last_signin (Redis
+ * TIME; absent for users older than these fields), disabled, totp ("1"
+ * once a factor was enrolled). Permanent.
  */
 #define SK_KEY_USER SK_KEY_PREFIX "{u:%s}"
 
@@ -123,7 +126,8 @@
  * (SK_AAD_TOTP_ENROL) of an enrolment in progress, one per session.
  * TTL: SK_MFA_ENROL_TTL.
  */
-#define SK_KEY_ENROL SK_KEY_USER ":enrol:%s"
+#define SK_SUB_ENROL ":enrol:"
+#define SK_KEY_ENROL SK_KEY_USER SK_SUB_ENROL "%s"
 
 /*
  * (user id) Set, the unused recovery codes as SK_MAC_RECOVERY hex.
@@ -162,6 +166,70 @@
  * holding a trusted address (first holder wins). Permanent.
  */
 #define SK_KEY_EMAIL SK_KEY_TENANT_PFX "%s}:eml:%s"
+
+/*
+ * (tenant) Sorted set, the tenant's user directory: every member scores
+ * 0 and is made by SK_LUA_DIR_PUT, so members sort by address and a page
+ * resumes after the last member it showed. Kept up to date at each sign-in
+ * (which also adds users older than the directory); sekishoctl users
+ * reindex adds everyone at once. Permanent.
+ */
+#define SK_KEY_DIRECTORY SK_KEY_TENANT_PFX "%s}:dir"
+/*
+ * Lua (the link script of user.c and directory.c's reindex; zk, hk: the
+ * SK_KEY_DIRECTORY and SK_KEY_DIRECTORY_MEMBERS keys, uid, email, name
+ * Lua expressions): puts a user in the directory, replacing the member
+ * of an earlier address or name. A member is the lowercased address,
+ * NUL, the lowercased name (at most 128 bytes), NUL, the user id: NUL
+ * sorts first, and none of the parts holds one.
+ */
+#define SK_LUA_DIR_PUT(zk, hk, uid, email, name)                               \
+	"do\n"                                                                 \
+	"  local m = string.lower(" email ") .. '\\0' ..\n"                    \
+	"    string.lower(string.sub(" name ", 1, 128)) .. '\\0' .. " uid "\n" \
+	"  local old = redis.call('HGET', " hk ", " uid ")\n"                  \
+	"  if old ~= m then\n"                                                 \
+	"    if old then redis.call('ZREM', " zk ", old) end\n"                \
+	"    redis.call('ZADD', " zk ", 0, m)\n"                               \
+	"    redis.call('HSET', " hk ", " uid ", m)\n"                         \
+	"  end\n"                                                              \
+	"end\n"
+/*
+ * (tenant) Hash, user id -> that user's current SK_KEY_DIRECTORY member,
+ * so that a changed address or name replaces the old member. Permanent.
+ */
+#define SK_KEY_DIRECTORY_MEMBERS SK_KEY_TENANT_PFX "%s}:dirm"
+
+/*
+ * (tenant, invitation id) Hash, an invitation: email, role, created,
+ * exp (Redis TIME), by (who invited), tokh (SHA-256 hex of the accept
+ * token; the token itself is never stored). Taken, in the script that
+ * links a new user, by the first sign-in with the address verified.
+ * TTL: until exp.
+ */
+#define SK_KEY_INVITE SK_KEY_TENANT_PFX "%s}:inv:%s"
+/* The same key's prefix, for scripts that build it from an id. */
+#define SK_KEY_INVITE_PFX SK_KEY_TENANT_PFX "%s}:inv:"
+/*
+ * (tenant, SHA-256 hex of the lowercased address) String, the id of the
+ * open invitation of an address (one per address: a new one replaces
+ * it). TTL: the invitation's.
+ */
+#define SK_KEY_INVITE_EMAIL SK_KEY_TENANT_PFX "%s}:inve:%s"
+/*
+ * (tenant) The prefix of a String per user id: the role the invitation
+ * that created the user gave, for the sign-ins of the same account racing
+ * with its first one (they find the user known, maybe before the first
+ * has written the role on the user). TTL: SK_INVITED_ROLE_TTL.
+ */
+#define SK_KEY_INVITED_ROLE_PFX SK_KEY_TENANT_PFX "%s}:invr:"
+#define SK_INVITED_ROLE_TTL "600"
+
+/*
+ * (tenant) Sorted set, the open invitations: id scored by its exp.
+ * Expired members are dropped when the set is read. Permanent.
+ */
+#define SK_KEY_INVITES SK_KEY_TENANT_PFX "%s}:invs"
 
 /*
  * (tenant) Stream, the tenant's events (sekisho/event.h): one field "e",

@@ -157,14 +157,21 @@ static struct sk_script mfa_complete_script = {
 	"return now\n",
 };
 
-/* Liveness for introspection: exists, not past its end, jti not revoked. */
+/*
+ * Liveness for introspection: exists, not past its end, jti not revoked,
+ * and (ARGV[2], when given) the token's roles still the session's: a
+ * role change turns the tokens signed before it inactive.
+ */
 static struct sk_script live_script = {
     .src = "local t = redis.call('TIME')\n"
-	   "local abs = redis.call('HGET', KEYS[1], 'abs')\n"
-	   "if not abs or tonumber(t[1]) >= tonumber(abs) then\n"
+	   "local v = redis.call('HMGET', KEYS[1], 'abs', 'roles')\n"
+	   "if not v[1] or tonumber(t[1]) >= tonumber(v[1]) then\n"
 	   "  return {t[1], 0}\n"
 	   "end\n"
 	   "if redis.call('HEXISTS', KEYS[1], 'rj:' .. ARGV[1]) == 1 then\n"
+	   "  return {t[1], 0}\n"
+	   "end\n"
+	   "if ARGV[2] and (v[2] or '') ~= ARGV[2] then\n"
 	   "  return {t[1], 0}\n"
 	   "end\n"
 	   "return {t[1], 1}\n",
@@ -403,10 +410,11 @@ sk_loginstate_take(const char *state, char **blob)
 
 int
 sk_session_live(const char *user, const char *handle, const char *jti,
-		bool *live, int64_t *now)
+		const char *roles, bool *live, int64_t *now)
 {
 	char key[SK_KEY_LEN];
 	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
 	int r;
 
 	*live = false;
@@ -414,7 +422,12 @@ sk_session_live(const char *user, const char *handle, const char *jti,
 	if (user == NULL || handle == NULL || jti == NULL ||
 	    !handle_key(user, handle, key))
 		return 0; /* a sid we never issued names nothing live */
-	if ((r = eval_on(&live_script, key, jti, &rep)) != 0)
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, key);
+	sk_cmd_add_str(&c, jti);
+	if (roles != NULL)
+		sk_cmd_add_str(&c, roles);
+	if ((r = sk_cmd_eval(&c, &live_script, 1, &rep)) != 0)
 		return r;
 	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
 	    rep->elem[0]->type != SK_REPLY_STRING ||

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define SK_FAMILY_CHARS 22 /* base64url of 16 random bytes */
 
 /* True when s is exactly a family id's shape. */
@@ -43,5 +45,18 @@ int sk_user_end_all(const char *user, const char *mode,
  * member is added; a failure costs only the pruning.
  */
 int sk_user_index_prune(const char *user);
+
+/*
+ * The SHA-256 hex of an address, lowercased (ASCII): how SK_KEY_EMAIL
+ * and SK_KEY_INVITE_EMAIL name it (user.c).
+ */
+int sk_email_hash(const char *email, char out[65]);
+
+/* True when t is shaped as a tenant id (safe inside a key name). */
+bool sk_tenant_id_ok(const char *t);
+
+/* Redis TIME seconds as an RFC 3339 UTC string; null for 0 (unknown).
+ * A new reference; NULL without memory. */
+json_t *sk_json_time(long long secs);
 
 #endif

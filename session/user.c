@@ -12,6 +12,7 @@
  */
 #include "sekisho/session.h"
 #include "sekisho/user.h"
+#include "sekisho/directory.h"
 #include "schema_int.h"
 #include "session_int.h"
 #include "sekisho/err.h"
@@ -24,47 +25,109 @@
 #include <string.h>
 
 /*
- * Links an identity in one step; both keys are in the tenant's hash slot.
- * KEYS[1] the identity key, KEYS[2] the e-mail key (absent without an
- * address). ARGV[1] a fresh user id, ARGV[2] "1" when the tenant links by
- * e-mail, ARGV[3] "1" when the identity's address is trusted.
- * Returns {how, user id}, how one of:
- *   known    the identity was linked before
- *   linked   a new identity joins the user holding its trusted address
- *   new      a new identity, a new user
- *   refused  the tenant links by e-mail, the address belongs to a user,
- *            but this identity's address is not trusted: linking it would
- *            hand the account to whoever typed the address, and a second
- *            user with the same address would be a look-alike of the first
+ * Links an identity in one step; every key is in the tenant's hash slot.
+ * KEYS[1] the identity key, KEYS[2] the e-mail key, KEYS[3] the address's
+ * invitation key, KEYS[4] the open invitations, KEYS[5] and KEYS[6] the
+ * directory (KEYS 2 and 3 name the hash of "" without an address; they
+ * are not touched then). ARGV[1] a fresh user id, ARGV[2] "1" when the
+ * tenant links by e-mail, ARGV[3] "1" when the identity's address is
+ * trusted, ARGV[4] "1" when there is an address, ARGV[5] "1" when it is
+ * verified (an invitation may be taken), ARGV[6] "1" for invite_only,
+ * ARGV[7] the prefix of invitation keys, ARGV[8] the address, ARGV[9]
+ * the name, ARGV[10] the prefix of invited-role keys. Returns {how, user
+ * id, invited role, invitation id}, how one of:
+ *   known      the identity was linked before
+ *   linked     a new identity joins the user holding its trusted address
+ *   new        a new identity, a new user (through an invitation when
+ *              its id is not "")
+ *   refused    the tenant links by e-mail, the address belongs to a user,
+ *              but this identity's address is not trusted: linking it would
+ *              hand the account to whoever typed the address, and a second
+ *              user with the same address would be a look-alike of the first
+ *   uninvited  invite_only, and no open invitation for a verified address
+ * The invitation is deleted in this script: of two sign-ins racing for
+ * one, the second finds none. The role it gave is kept a while under the
+ * user id, so that a sign-in of the same account racing with the first
+ * (it finds the user known) gives it too (profile_script sets it once).
  */
 static struct sk_script link_script = {
-    .src = "local u = redis.call('GET', KEYS[1])\n"
-	   "if u then\n"
-	   "  if KEYS[2] and ARGV[3] == '1' then\n"
-	   "    redis.call('SET', KEYS[2], u, 'NX')\n"
-	   "  end\n"
-	   "  return {'known', u}\n"
-	   "end\n"
-	   "if KEYS[2] and ARGV[2] == '1' then\n"
-	   "  local e = redis.call('GET', KEYS[2])\n"
-	   "  if e then\n"
-	   "    if ARGV[3] ~= '1' then return {'refused', e} end\n"
-	   "    redis.call('SET', KEYS[1], e)\n"
-	   "    return {'linked', e}\n"
-	   "  end\n"
-	   "end\n"
-	   "redis.call('SET', KEYS[1], ARGV[1])\n"
-	   "if KEYS[2] and ARGV[3] == '1' then\n"
-	   "  redis.call('SET', KEYS[2], ARGV[1], 'NX')\n"
-	   "end\n"
-	   "return {'new', ARGV[1]}\n",
+    .src =
+	"local u = redis.call('GET', KEYS[1])\n"
+	"local has = ARGV[4] == '1'\n"
+	"local how = 'known'\n"
+	"local role, inv = '', ''\n"
+	"if u then\n"
+	"  if has and ARGV[3] == '1' then\n"
+	"    redis.call('SET', KEYS[2], u, 'NX')\n"
+	"  end\n"
+	"elseif has and ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) "
+	"== 1 then\n"
+	"  u = redis.call('GET', KEYS[2])\n"
+	"  if ARGV[3] ~= '1' then return {'refused', u, '', ''} end\n"
+	"  redis.call('SET', KEYS[1], u)\n"
+	"  how = 'linked'\n"
+	"else\n"
+	"  local ik\n"
+	"  if has and ARGV[5] == '1' then\n"
+	"    inv = redis.call('GET', KEYS[3]) or ''\n"
+	"  end\n"
+	"  if inv ~= '' then\n"
+	"    ik = ARGV[7] .. inv\n"
+	"    local v = redis.call('HMGET', ik, 'exp', 'role')\n"
+	"    local now = tonumber(redis.call('TIME')[1])\n"
+	"    if v[1] and v[2] and tonumber(v[1]) > now then\n"
+	"      role = v[2]\n"
+	"    end\n"
+	"    redis.call('DEL', ik, KEYS[3])\n"
+	"    redis.call('ZREM', KEYS[4], inv)\n"
+	"    if role == '' then inv = '' end\n"
+	"  end\n"
+	"  if inv == '' and ARGV[6] == '1' then\n"
+	"    return {'uninvited', '', '', ''}\n"
+	"  end\n"
+	"  u = ARGV[1]\n"
+	"  redis.call('SET', KEYS[1], u)\n"
+	"  if has and ARGV[3] == '1' then\n"
+	"    redis.call('SET', KEYS[2], u, 'NX')\n"
+	"  end\n"
+	"  how = 'new'\n"
+	"  if role ~= '' then\n"
+	"    redis.call('SET', ARGV[10] .. u, role, 'EX', " SK_INVITED_ROLE_TTL
+	")\n"
+	"  end\n"
+	"end\n"
+	"if how ~= 'new' then\n"
+	"  role = redis.call('GET', ARGV[10] .. u) or ''\n"
+	"end\n" SK_LUA_DIR_PUT("KEYS[5]", "KEYS[6]", "u", "ARGV[8]",
+			       "ARGV[9]") "return {how, u, role, inv}\n",
 };
 
-/* SK_KEY_EMAIL: the SHA-256 of the address, lowercased. */
-static int
-email_key(const char *tenant, const char *email, char *key, size_t len)
+/*
+ * After linking, in the user's slot: the profile claims, the time of
+ * this sign-in, for a new user its creation time, and the role of the
+ * invitation that created the user unless a role is set (an
+ * administrator's change wins). KEYS: user hash. ARGV: tenant issuer
+ * subject email email_verified name amr new invited-role. Returns the
+ * granted role ("" when none).
+ */
+static struct sk_script profile_script = {
+    .src = "local now = redis.call('TIME')[1]\n"
+	   "redis.call('HSET', KEYS[1], 'tenant', ARGV[1], 'issuer', ARGV[2],\n"
+	   "  'subject', ARGV[3], 'email', ARGV[4], 'email_verified',\n"
+	   "  ARGV[5], 'name', ARGV[6], 'amr', ARGV[7], 'last_signin', now)\n"
+	   "if ARGV[8] == '1' then\n"
+	   "  redis.call('HSETNX', KEYS[1], 'created', now)\n"
+	   "end\n"
+	   "if ARGV[9] ~= '' then\n"
+	   "  redis.call('HSETNX', KEYS[1], 'role', ARGV[9])\n"
+	   "end\n"
+	   "return redis.call('HGET', KEYS[1], 'role') or ''\n",
+};
+
+int
+sk_email_hash(const char *email, char out[65])
 {
-	char *low, h[65];
+	char *low;
 	size_t i;
 
 	if ((low = strdup(email)) == NULL)
@@ -73,65 +136,106 @@ email_key(const char *tenant, const char *email, char *key, size_t len)
 	for (i = 0; low[i] != '\0'; i++)
 		if (low[i] >= 'A' && low[i] <= 'Z')
 			low[i] = (char)(low[i] - 'A' + 'a');
-	sk_sha256_hex(low, strlen(low), h);
+	sk_sha256_hex(low, strlen(low), out);
 	free(low);
-	snprintf(key, len, SK_KEY_EMAIL, tenant, h);
 	return 0;
+}
+
+static bool
+copy_word(char *dst, size_t len, const struct sk_reply *rep, size_t i)
+{
+	const struct sk_reply *e = rep->elem[i];
+
+	if (e->type != SK_REPLY_STRING || e->len >= len)
+		return false;
+	memcpy(dst, e->str, e->len + 1);
+	return true;
 }
 
 static int
 link_identity(const char *tenant, const char *idn_key,
-	      const struct sk_identity *id, bool link_by_email, char **uid_out)
+	      const struct sk_identity *id, bool link_by_email,
+	      bool invite_only, struct sk_link *out)
 {
 	struct sk_reply *rep = NULL;
-	char *fresh = NULL, uid[48], eml_key[SK_KEY_LEN];
+	char *fresh = NULL, uid[48], h[65];
 	struct sk_cmd c;
-	int nkeys = 1, r;
+	const char *how;
+	int r;
 
-	*uid_out = NULL;
 	if ((r = sk_random_token(15, &fresh)) != 0)
 		return r;
 	snprintf(uid, sizeof(uid), "u_%s", fresh);
 	free(fresh);
-	if (id->email != NULL) {
-		if ((r = email_key(tenant, id->email, eml_key,
-				   sizeof(eml_key))) != 0)
-			return r;
-		nkeys = 2;
-	}
+	if ((r = sk_email_hash(id->email != NULL ? id->email : "", h)) != 0)
+		return r;
 	sk_cmd_init(&c);
 	sk_cmd_add_str(&c, idn_key);
-	if (nkeys == 2)
-		sk_cmd_add_str(&c, eml_key);
+	sk_cmd_add_fmt(&c, SK_KEY_EMAIL, tenant, h);
+	sk_cmd_add_fmt(&c, SK_KEY_INVITE_EMAIL, tenant, h);
+	sk_cmd_add_fmt(&c, SK_KEY_INVITES, tenant);
+	sk_cmd_add_fmt(&c, SK_KEY_DIRECTORY, tenant);
+	sk_cmd_add_fmt(&c, SK_KEY_DIRECTORY_MEMBERS, tenant);
 	sk_cmd_add_str(&c, uid);
 	sk_cmd_add_str(&c, link_by_email ? "1" : "0");
 	/* Only a verified address of a provider that runs its domain. */
 	sk_cmd_add_str(&c, id->email_verified && id->email_trusted ? "1" : "0");
-	if ((r = sk_cmd_eval(&c, &link_script, nkeys, &rep)) != 0)
+	sk_cmd_add_str(&c, id->email != NULL ? "1" : "0");
+	/* An invitation names an address: only one the provider verified
+	 * takes it (an unverified one can be typed by anybody). */
+	sk_cmd_add_str(&c, id->email_verified ? "1" : "0");
+	sk_cmd_add_str(&c, invite_only ? "1" : "0");
+	sk_cmd_add_fmt(&c, SK_KEY_INVITE_PFX, tenant);
+	sk_cmd_add_str(&c, id->email != NULL ? id->email : "");
+	sk_cmd_add_str(&c, id->name != NULL ? id->name : "");
+	sk_cmd_add_fmt(&c, SK_KEY_INVITED_ROLE_PFX, tenant);
+	if ((r = sk_cmd_eval(&c, &link_script, 6, &rep)) != 0)
 		return r;
-	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 2 ||
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 4 ||
 	    rep->elem[0]->type != SK_REPLY_STRING ||
-	    rep->elem[1]->type != SK_REPLY_STRING) {
+	    rep->elem[1]->type != SK_REPLY_STRING ||
+	    !copy_word(out->role, sizeof(out->role), rep, 2) ||
+	    !copy_word(out->invitation, sizeof(out->invitation), rep, 3)) {
 		r = SK_ERR_STORE;
-	} else if (strcmp(rep->elem[0]->str, "refused") == 0) {
-		r = SK_ERR_DENIED;
-	} else if ((*uid_out = strdup(rep->elem[1]->str)) == NULL) {
-		r = SK_ERR_NOMEM;
+		goto out;
 	}
+	how = rep->elem[0]->str;
+	if (strcmp(how, "refused") == 0 || strcmp(how, "uninvited") == 0) {
+		out->how =
+		    how[0] == 'r' ? SK_LINK_UNTRUSTED : SK_LINK_NOT_INVITED;
+		r = SK_ERR_DENIED;
+		goto out;
+	}
+	out->how = strcmp(how, "new") == 0	? SK_LINK_NEW
+		   : strcmp(how, "linked") == 0 ? SK_LINK_LINKED
+						: SK_LINK_KNOWN;
+	if ((out->user_id = strdup(rep->elem[1]->str)) == NULL)
+		r = SK_ERR_NOMEM;
+out:
 	sk_reply_free(&rep);
 	return r;
 }
 
+void
+sk_link_clear(struct sk_link *l)
+{
+	if (l == NULL)
+		return;
+	free(l->user_id);
+	memset(l, 0, sizeof(*l));
+}
+
 int
 sk_user_link(const char *tenant, const struct sk_identity *id,
-	     bool link_by_email, char **user_id)
+	     bool link_by_email, bool invite_only, struct sk_link *out)
 {
+	struct sk_reply *rep = NULL;
 	struct sk_buf b;
-	char h[65], idn_key[SK_KEY_LEN], *uid = NULL;
+	char h[65], idn_key[SK_KEY_LEN];
 	struct sk_cmd c;
 	int r;
 
-	*user_id = NULL;
+	memset(out, 0, sizeof(*out));
 	sk_buf_init(&b);
 	sk_buf_adds(&b, id->issuer);
 	sk_buf_add(&b, "", 1); /* NUL separates issuer and subject */
@@ -143,36 +247,42 @@ sk_user_link(const char *tenant, const struct sk_identity *id,
 	sk_sha256_hex(b.data, b.len, h);
 	sk_buf_free(&b);
 	snprintf(idn_key, sizeof(idn_key), SK_KEY_IDENTITY, tenant, h);
-	if ((r = link_identity(tenant, idn_key, id, link_by_email, &uid)) != 0)
+	if ((r = link_identity(tenant, idn_key, id, link_by_email, invite_only,
+			       out)) != 0)
 		goto out;
-	if (!sk_user_id_ok(uid)) {
+	if (!sk_user_id_ok(out->user_id)) {
 		/* Every id we make has this shape; anything else is corrupt. */
 		r = SK_ERR_STORE;
 		goto out;
 	}
 	sk_cmd_init(&c);
-	sk_cmd_add_str(&c, "HSET");
-	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
-	sk_cmd_add_str(&c, "tenant");
+	sk_cmd_add_fmt(&c, SK_KEY_USER, out->user_id);
 	sk_cmd_add_str(&c, tenant);
-	sk_cmd_add_str(&c, "issuer");
 	sk_cmd_add_str(&c, id->issuer);
-	sk_cmd_add_str(&c, "subject");
 	sk_cmd_add_str(&c, id->subject);
-	sk_cmd_add_str(&c, "email");
 	sk_cmd_add_str(&c, id->email ? id->email : "");
-	sk_cmd_add_str(&c, "email_verified");
 	sk_cmd_add_str(&c, id->email_verified ? "1" : "0");
-	sk_cmd_add_str(&c, "name");
 	sk_cmd_add_str(&c, id->name ? id->name : "");
-	sk_cmd_add_str(&c, "amr"); /* of the last sign-in */
-	sk_cmd_add_str(&c, id->amr ? id->amr : "");
-	if ((r = sk_cmd_exec(&c)) != 0)
+	sk_cmd_add_str(&c, id->amr ? id->amr : ""); /* of the last sign-in */
+	sk_cmd_add_str(&c, out->how == SK_LINK_NEW ? "1" : "0");
+	sk_cmd_add_str(&c, out->role);
+	if ((r = sk_cmd_eval(&c, &profile_script, 1, &rep)) != 0)
 		goto out;
-	*user_id = uid;
-	uid = NULL;
+	if (rep->type != SK_REPLY_STRING && rep->type != SK_REPLY_NIL) {
+		r = SK_ERR_STORE;
+		goto out;
+	}
+	/* An unknown stored role counts as none: the default applies. */
+	snprintf(out->role, sizeof(out->role), "%s",
+		 rep->type == SK_REPLY_STRING && sk_role_name(rep->str) != NULL
+		     ? rep->str
+		     : "");
 out:
-	free(uid);
+	sk_reply_free(&rep);
+	if (r != 0) {
+		free(out->user_id);
+		out->user_id = NULL;
+	}
 	return r;
 }
 

@@ -4,13 +4,14 @@
  *   sekishoctl version
  *   sekishoctl check-config [-c FILE]
  *   sekishoctl keys list [-c FILE] | keys rotate [-c FILE] [--delay D]
- *   sekishoctl [-c FILE] users disable|enable USER_ID
+ *   sekishoctl users|invite|sessions ... (sekishoctl_users.c)
  *   sekishoctl master-key rewrap [-c FILE] --new-key FILE
  *   sekishoctl policy get|set|patch --tenant ID [-c FILE] [--json] [FILE|-]
  *   sekishoctl help
  *
- * The keys and users commands talk to the Redis of the configuration
- * directly (no daemon needed), as every Sekisho instance shares it.
+ * The keys, users, invite and sessions commands talk to the Redis of the
+ * configuration directly (no daemon needed), as every Sekisho instance shares
+ * it.
  *
  * Exit status: 0 success, 1 the command failed (e.g. a bad config),
  * 2 usage error.
@@ -27,9 +28,9 @@
 #include "sekisho/opts.h"
 #include "sekisho/provider.h"
 #include "sekisho/session.h"
-#include "sekisho/user.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
+#include "sekishoctl_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,10 +55,9 @@ usage(FILE *f)
 	    "                            add a signing key; it is published\n"
 	    "                            at once and signs after\n"
 	    "                            keys.rotation_delay (or DURATION)\n"
-	    "  users disable|enable [-c FILE] USER_ID\n"
-	    "                            disable a user (ending all sessions,\n"
-	    "                            app sessions and codes in one step)\n"
-	    "                            or enable again\n"
+	    /* clang-format off: one command a line */
+	    SK_CTL_USERS_USAGE
+	    /* clang-format on */
 	    "  users unlock [-c FILE] USER_ID\n"
 	    "                            end the user's lockout on every\n"
 	    "                            browser (counters and locks)\n"
@@ -158,7 +158,6 @@ load_opts(int argc, char **argv, struct sk_config **cfg, int *rest,
 	  int64_t *delay)
 {
 	const char *path = DEFAULT_CONFIG, *arg;
-	char *errors = NULL;
 	struct sk_opts o;
 	int opt;
 
@@ -182,6 +181,16 @@ load_opts(int argc, char **argv, struct sk_config **cfg, int *rest,
 		}
 	}
 	*rest = optind;
+	return sk_ctl_open(path, cfg);
+}
+
+int
+sk_ctl_open(const char *path, struct sk_config **cfg)
+{
+	char *errors = NULL;
+
+	if (path == NULL)
+		path = DEFAULT_CONFIG;
 	if (sk_config_load(path, sk_provider_kinds, cfg, &errors) != 0) {
 		fputs(errors ? errors : "configuration could not be loaded\n",
 		      stderr);
@@ -356,46 +365,14 @@ out:
 	return ret;
 }
 
+/* users unlock goes to cmd_unlock; every other users command to
+ * sekishoctl_users.c. */
 static int
 cmd_users(int argc, char **argv)
 {
-	struct sk_config *cfg = NULL;
-	bool disable;
-	int rest, r, ret = 1;
-
 	if (argc >= 2 && strcmp(argv[1], "unlock") == 0)
 		return cmd_unlock(argc - 1, argv + 1);
-
-	if (argc < 3 || (strcmp(argv[1], "disable") != 0 &&
-			 strcmp(argv[1], "enable") != 0)) {
-		usage(stderr);
-		return 2;
-	}
-	disable = strcmp(argv[1], "disable") == 0;
-	if ((r = load(argc - 1, argv + 1, &cfg, &rest)) != 0)
-		return r;
-	if (rest != argc - 2) {
-		usage(stderr);
-		ret = 2;
-		goto out;
-	}
-	r = sk_user_set_disabled(argv[argc - 1], disable);
-	if (r == SK_ERR_NOT_FOUND) {
-		fprintf(stderr, "sekishoctl: no such user: %s\n",
-			argv[argc - 1]);
-		goto out;
-	}
-	if (r != 0) {
-		fprintf(stderr, "sekishoctl: %s\n", sk_err_str(r));
-		goto out;
-	}
-	printf("%s %s%s\n", argv[argc - 1], disable ? "disabled" : "enabled",
-	       disable ? "; all sessions ended" : "");
-	ret = 0;
-out:
-	sk_store_shutdown();
-	sk_config_free(&cfg);
-	return ret;
+	return sk_ctl_users(argc, argv);
 }
 
 /*
@@ -503,6 +480,8 @@ static const struct {
     {"check-config", cmd_check_config},
     {"keys", cmd_keys},
     {"users", cmd_users},
+    {"invite", sk_ctl_invite},
+    {"sessions", sk_ctl_sessions},
     {"unlock-ip", cmd_unlock},
     {"master-key", cmd_master_key},
     {"policy", sk_ctl_policy},

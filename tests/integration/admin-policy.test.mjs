@@ -66,8 +66,11 @@ async function api(method, p, { auth, body, ip, base = stack.sekishoBase, type =
   return { status: r.status, json, text, headers: r.headers };
 }
 
-async function tokenOf(jar) {
-  const r = await follow(jar, `${stack.base}/auth/verify`);
+/** The access token /auth/verify hands the jar's session, from ip (the
+ * admin allowlist binds /auth/verify too). */
+async function tokenOf(jar, ip) {
+  const headers = ip ? { 'x-forwarded-for': ip } : {};
+  const r = await follow(jar, `${stack.base}/auth/verify`, { headers });
   assert.equal(r.status, 200, 'signed in');
   return r.headers.get('x-auth-request-access-token');
 }
@@ -215,7 +218,7 @@ describe('admin API: who may call it', () => {
     });
     assert.equal(set.status, 200, set.text);
     await inForce(stack.sekishoBase, set.json.version);
-    const tok = await tokenOf(alice.jar);
+    const tok = await tokenOf(alice.jar, '10.9.1.1');
     const out = await api('GET', policy(), { auth: `Bearer ${tok}`, ip: '10.8.0.1' });
     assert.equal(out.status, 403);
     assert.equal(out.json.error, 'ip_not_allowed');
@@ -229,7 +232,7 @@ describe('admin API: who may call it', () => {
   });
 
   test('a change that would lock the admin out: 409 unless ?force=true', async () => {
-    const tok = await tokenOf(alice.jar);
+    const tok = await tokenOf(alice.jar, '10.9.1.1');
     const body = { admin_ip_allowlist: ['10.10.0.0/16'] };
     const r = await api('PATCH', policy(), { auth: `Bearer ${tok}`, ip: '10.9.1.1', body });
     assert.equal(r.status, 409, r.text);

@@ -76,7 +76,7 @@ describe('Caddy forward_auth (conf/Caddyfile.example)', { skip: !haveCaddy && 'c
     assert.equal(h['x-auth-request-tenant'], 'acme');
     assert.match(h['x-auth-request-user'], /^u_[A-Za-z0-9_-]+$/);
     assert.match(h['x-auth-request-access-token'], /^eyJ/);
-    assert.equal(h['x-auth-request-roles'], undefined, 'no roles for alice: absent, never the forged value');
+    assert.equal(h['x-auth-request-roles'], 'viewer', 'alice\'s own role, never the forged value');
     assert.equal(h['x-auth-request-anything'], undefined);
     assert.equal(h['remote-user'], undefined);
     assert.doesNotMatch(JSON.stringify(h), /forged|superuser|root/);

@@ -388,7 +388,7 @@ ${nginxCookieMaps()}
             auth_request_set $auth_token  $upstream_http_x_auth_request_access_token;
             auth_request_set $auth_signin $upstream_http_x_sekisho_signin;
             error_page 401 = @signin;
-            error_page 500 = @sekisho_unavailable;
+            error_page 403 500 = @sekisho_page;
 
             proxy_pass http://app;
             proxy_set_header X-Auth-Request-User         $auth_user;
@@ -406,10 +406,11 @@ ${nginxCookieMaps()}
             return 302 $auth_signin;
         }
 
-        location @sekisho_unavailable {
+        location @sekisho_page {
             rewrite ^ /auth/verify?rd= break;
             proxy_pass http://sekisho;
             proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Host $http_host;
             proxy_set_header X-Forwarded-Uri $request_uri;
@@ -634,11 +635,12 @@ function parseRaw(buf) {
 
 /**
  * One GET on a new TCP connection (no keep-alive pool), so successive calls
- * may land on different sekisho worker threads. Returns {status, headers, body}.
+ * may land on different sekisho worker threads; from localAddress (any of
+ * loopback's 127/8) when given. Returns {status, headers, body}.
  */
-export function freshGet(url, headers = {}, { timeoutMs = 5000 } = {}) {
+export function freshGet(url, headers = {}, { timeoutMs = 5000, localAddress } = {}) {
   return new Promise((resolve, reject) => {
-    const r = http.get(url, { agent: false, headers: { connection: 'close', ...headers }, timeout: timeoutMs }, (res) => {
+    const r = http.get(url, { agent: false, localAddress, headers: { connection: 'close', ...headers }, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { body += d; });

@@ -6,7 +6,7 @@
 //     and the access token carry roles ["admin"] and amr otp+mfa, and the
 //     role is recorded on the user
 //   - bob's address is on the list but unverified: no admin role, no
-//     second factor asked, roles ""
+//     second factor asked, role viewer (the default)
 //   - bob turns TOTP on from his signed-in session (no step-up needed
 //     without a factor); his session gains amr otp+mfa; from then on his
 //     sign-ins ask for a code (an enrolled factor is always asked for)
@@ -57,11 +57,11 @@ describe('mfa: admins', () => {
     assert.equal(new URL(res.location, stack.base).pathname, '/x');
     const v = await verify(bob.jar);
     assert.equal(v.status, 200);
-    assert.equal(v.roles ?? '', '', 'no roles');
-    assert.deepEqual(v.claims.roles, []);
+    assert.equal(v.roles, 'viewer', 'a member without a granted role is a viewer');
+    assert.deepEqual(v.claims.roles, ['viewer']);
     assert.deepEqual(v.claims.amr, []);
     bob.uid = v.claims.sub;
-    assert.equal((await stack.redis.cli('HGET', `sk:{u:${bob.uid}}`, 'roles')).trim(), '');
+    assert.equal((await stack.redis.cli('HGET', `sk:{u:${bob.uid}}`, 'roles')).trim(), 'viewer');
   });
 
   test('a user may turn TOTP on; then every sign-in asks for it', async () => {

@@ -151,7 +151,7 @@ describe('enrolment', () => {
 
     const claims = await accessClaims(alice.jar);
     assert.deepEqual(claims.amr, ['otp', 'mfa']);
-    assert.deepEqual(claims.roles, []);
+    assert.deepEqual(claims.roles, ['viewer']);
     alice.uid = claims.sub;
     const sess = await stack.redis.cli('HGET', sessionKeyOf(stack, alice.jar), 'mfa_at');
     assert.ok(Math.abs(Number(sess) - await redisTime(stack.redis)) < 5, 'time of the factor recorded');
@@ -191,9 +191,12 @@ describe('secrets at rest', () => {
     let text = '';
     for (const k of keys) {
       const type = (await stack.redis.cli('TYPE', k)).trim();
-      const cmd = { string: ['GET'], hash: ['HGETALL'], set: ['SMEMBERS'] }[type];
+      const cmd = {
+        string: ['GET', k], hash: ['HGETALL', k], set: ['SMEMBERS', k], zset: ['ZRANGE', k, '0', '-1'],
+        stream: ['XRANGE', k, '-', '+'],
+      }[type];
       assert.ok(cmd, `unexpected type ${type} of ${k}`);
-      text += `${k}\n${await stack.redis.cli(...cmd, k)}\n`;
+      text += `${k}\n${await stack.redis.cli(...cmd)}\n`;
     }
     // And a dump, uncompressed so that nothing hides inside LZF.
     await stack.redis.cli('CONFIG', 'SET', 'rdbcompression', 'no');

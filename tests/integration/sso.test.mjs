@@ -128,7 +128,7 @@ describe('shared parent domain (cookie_domain)', () => {
     const h = echoOf(r).headers;
     assert.equal(h['x-auth-request-email'], 'alice@example.com');
     assert.equal(h['x-auth-request-tenant'], 'acme');
-    assert.equal(h['x-auth-request-roles'], undefined, 'no roles: the header is absent, not the forged one');
+    assert.equal(h['x-auth-request-roles'], 'viewer', 'her own role, not the forged one');
     assert.match(h['x-auth-request-access-token'], /^eyJ/);
     for (const k of ['x-auth-request-groups', 'x-forwarded-user', 'remote-user', 'x-sekisho-signin']) {
       assert.equal(h[k], undefined, k);

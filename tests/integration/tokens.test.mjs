@@ -116,7 +116,7 @@ describe('access tokens and introspection', () => {
     assert.equal(payload.email, 'alice@example.com');
     assert.match(payload.sid, /^s_[0-9a-f]{64}$/);
     assert.ok(payload.jti);
-    assert.deepEqual(payload.roles, []);
+    assert.deepEqual(payload.roles, ['viewer']);
     assert.ok(Array.isArray(payload.amr));
     assert.equal(payload.exp - payload.iat, 300);
     // reused while more than half its life is left

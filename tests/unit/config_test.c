@@ -627,7 +627,7 @@ test_unknown_keys(void **state)
 	       "max_connections, idle_timeout, max_header_bytes, "
 	       "max_body_bytes, trusted_proxies, forwarded_header, "
 	       "max_connections_per_ip, request_timeout, upstream_threads, "
-	       "upstream_queue)",
+	       "upstream_queue, metrics_allow)",
 	       "15: tenants[0].mfa_policy: unknown key (allowed: id, "
 	       "display_name, hostnames, providers, mfa, allowed_hd, "
 	       "allowed_tid, allowed_email_domains, link_by_verified_email, "
@@ -1454,7 +1454,8 @@ test_policy_keys(void **state)
 	assert_int_equal(t->lockout.duration, 60);
 	assert_int_equal(t->lockout.max_duration, 3600);
 	assert_int_equal(t->rate_limits.login, 10);
-	assert_int_equal(t->rate_limits.mfa, 60);
+	assert_int_equal(t->rate_limits.mfa, sk_rate_defaults.mfa);
+	assert_int_equal(t->rate_limits.oauth, 6000);
 	assert_int_equal(t->rate_limits.admin, 5);
 	assert_int_equal(t->membership, SK_MEMBERSHIP_INVITE_ONLY);
 	assert_int_equal(t->idle_timeout, 3600);
@@ -2307,6 +2308,43 @@ test_forwarded_keys(void **state)
 	    "yes or no)");
 }
 
+/* http.metrics_allow: loopback unless a list is given. */
+static void
+test_metrics_allow(void **state)
+{
+	struct sk_config *cfg;
+	unsigned char ip[SK_IP_LEN];
+
+	(void)state;
+	cfg = load_ok(MIN);
+	assert_int_equal(cfg->http.metrics_allow.n, 2);
+	assert_int_equal(sk_ip_parse("127.0.0.9", 9, ip), 0);
+	assert_true(sk_ipset_contains(cfg->http.metrics_set, ip));
+	assert_int_equal(sk_ip_parse("::1", 3, ip), 0);
+	assert_true(sk_ipset_contains(cfg->http.metrics_set, ip));
+	assert_int_equal(sk_ip_parse("10.0.0.1", 8, ip), 0);
+	assert_false(sk_ipset_contains(cfg->http.metrics_set, ip));
+	sk_config_free(&cfg);
+
+	cfg = load_ok(MIN "http: {metrics_allow: [\"10.0.0.0/8\"]}\n");
+	assert_int_equal(sk_ip_parse("10.0.0.1", 8, ip), 0);
+	assert_true(sk_ipset_contains(cfg->http.metrics_set, ip));
+	assert_int_equal(sk_ip_parse("127.0.0.1", 9, ip), 0);
+	assert_false(sk_ipset_contains(cfg->http.metrics_set, ip));
+	sk_config_free(&cfg);
+
+	/* An empty list is no list: the default. */
+	cfg = load_ok(MIN "http: {metrics_allow: []}\n");
+	assert_int_equal(cfg->http.metrics_allow.n, 2);
+	sk_config_free(&cfg);
+
+	EXPECT(MIN "http: {metrics_allow: [\"127.0.0.1/8\"]}\n",
+	       "12: http.metrics_allow[0]: \"127.0.0.1/8\" is not an IP "
+	       "prefix (an IPv4 or IPv6 address, optionally /length, e.g. "
+	       "10.0.0.0/8 or 2001:db8::/32, with no bits set past the "
+	       "length)");
+}
+
 /* MIN with more redis: keys and more top-level YAML. */
 #define DUR(redis_more, more)                                                  \
 	MIN_REDIS(redis_more) "    client_secret_file: @G@\n" more
@@ -2379,6 +2417,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_forwarded_keys),
+	    cmocka_unit_test(test_metrics_allow),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_redis_and_listen_forms),
 	    cmocka_unit_test(test_unknown_keys),

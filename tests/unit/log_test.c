@@ -441,7 +441,6 @@ test_utf8_scrub(void **state)
 	assert_int_equal(used, 0);
 }
 
-
 /* Printable ASCII is copied as it is: the same bytes jansson writes. */
 static void
 test_plain_values(void **state)
@@ -491,9 +490,9 @@ count_lines(const char *s, const char *type, const char *msg_start,
 		    strncmp(str(o, "msg"), msg_start, strlen(msg_start)) == 0) {
 			n++;
 			if (dropped != NULL)
-				*dropped += strtoull(str(o, "msg") +
-							 strlen(msg_start),
-						     NULL, 10);
+				*dropped +=
+				    strtoull(str(o, "msg") + strlen(msg_start),
+					     NULL, 10);
 		}
 		json_decref(o);
 	}

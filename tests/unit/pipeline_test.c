@@ -12,11 +12,15 @@
  *   reserved character, '/' and '%' included), leaves base and path as
  *   they are, and its HTML form leaves no raw markup character
  * - the admin role is a whole word of the roles string
+ * - sk_pipeline_admit: 403 naming the address (escaped) with
+ *   X-Auth-Request-Denied: ip, page or JSON; 429 with Retry-After past
+ *   the login bucket; /metrics only from http.metrics_allow
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,9 +28,11 @@
 
 #include "answer_int.h"
 #include "broker_int.h"
+#include "pipeline_int.h"
 #include "rd_int.h"
 #include "roles_int.h"
 #include "sekisho/err.h"
+#include "sekisho/ipset.h"
 #include "sekisho/util.h"
 
 struct sk_daemon sk_daemon; /* the broker's global, unused here */
@@ -235,6 +241,103 @@ test_roles_admin(void **state)
 	assert_false(sk_roles_admin("subadmin administrator"));
 }
 
+/* The admission hook's answers (the decisions: admission_test.c). */
+/* Whether resp's body holds s (a body lost to no memory fails). */
+static bool
+body_has(const struct sk_resp *resp, const char *s)
+{
+	assert_non_null(resp->body);
+	return strstr(resp->body, s) != NULL;
+}
+
+static void
+test_admit(void **state)
+{
+	struct sk_config cfg;
+	struct sk_tenant_conf t;
+	struct sk_req req;
+	struct sk_resp resp;
+	const struct sk_route_needs login = {SK_TENANT_REQUIRED,
+					     SK_SESSION_NONE, SK_ANSWER_PAGE,
+					     SK_LIMIT_IP, SK_RATE_LOGIN};
+	const struct sk_route_needs verify = {
+	    SK_TENANT_OPTIONAL, SK_SESSION_SIGNED_IN, SK_ANSWER_FWD,
+	    SK_LIMIT_IP, SK_RATE_NONE};
+	const struct sk_route_needs metrics = {SK_TENANT_OPTIONAL,
+					       SK_SESSION_NONE, SK_ANSWER_JSON,
+					       SK_LIMIT_METRICS, SK_RATE_NONE};
+	const char *const loopback[] = {"127.0.0.0/8", "::1"};
+	const char *const office[] = {"203.0.113.0/24"};
+	int i;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&t, 0, sizeof(t));
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	sk_daemon.cfg = &cfg;
+	assert_int_equal(
+	    sk_ipset_parse(loopback, 2, &cfg.http.metrics_set, NULL), 0);
+	t.id = "office";
+	assert_int_equal(sk_ipset_parse(office, 1, &t.ip_set, NULL), 0);
+	t.rate_limits.login = 3;
+	req.tenant = &t;
+
+	/* Outside the list: 403 naming the address, for page and proxy. */
+	snprintf(req.client_ip, sizeof(req.client_ip), "198.51.100.4");
+	req.answer = SK_ANSWER_PAGE;
+	assert_int_equal(sk_pipeline_admit(&req, &login, &resp), SK_ERR_DENIED);
+	assert_int_equal(resp.status, 403);
+	assert_string_equal(header(&resp, "X-Auth-Request-Denied"), "ip");
+	assert_true(body_has(&resp, "(198.51.100.4)"));
+	assert_true(body_has(&resp, "Address not allowed"));
+	resp_free(&resp);
+	/* Whatever the client made of its address, the page escapes it. */
+	snprintf(req.client_ip, sizeof(req.client_ip), "<b>&");
+	assert_int_equal(sk_pipeline_admit(&req, &login, &resp), SK_ERR_DENIED);
+	assert_false(body_has(&resp, "<b>"));
+	assert_true(body_has(&resp, "&lt;b&gt;&amp;"));
+	resp_free(&resp);
+	snprintf(req.client_ip, sizeof(req.client_ip), "::ffff:198.51.100.4");
+	req.answer = SK_ANSWER_FWD;
+	assert_int_equal(sk_pipeline_admit(&req, &verify, &resp),
+			 SK_ERR_DENIED);
+	assert_int_equal(resp.status, 403);
+	assert_true(body_has(&resp, "\"access_denied\""));
+	assert_true(body_has(&resp, "::ffff:198.51.100.4"));
+	resp_free(&resp);
+
+	/* Inside: admitted, until the login bucket (3 a minute) is empty. */
+	snprintf(req.client_ip, sizeof(req.client_ip), "203.0.113.9");
+	assert_int_equal(sk_pipeline_admit(&req, &verify, &resp), 0);
+	req.answer = SK_ANSWER_PAGE;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(sk_pipeline_admit(&req, &login, &resp), 0);
+	assert_int_equal(resp.status, 0);
+	assert_int_equal(sk_pipeline_admit(&req, &login, &resp),
+			 SK_ERR_LIMITED);
+	assert_int_equal(resp.status, 429);
+	assert_non_null(header(&resp, "Retry-After"));
+	assert_true(atoi(header(&resp, "Retry-After")) >= 1 &&
+		    atoi(header(&resp, "Retry-After")) <= 20);
+	assert_true(body_has(&resp, "203.0.113.9"));
+	resp_free(&resp);
+
+	/* /metrics: loopback only. */
+	req.answer = SK_ANSWER_JSON;
+	snprintf(req.client_ip, sizeof(req.client_ip), "127.0.0.1");
+	assert_int_equal(sk_pipeline_admit(&req, &metrics, &resp), 0);
+	snprintf(req.client_ip, sizeof(req.client_ip), "203.0.113.9");
+	assert_int_equal(sk_pipeline_admit(&req, &metrics, &resp),
+			 SK_ERR_DENIED);
+	assert_int_equal(resp.status, 403);
+	resp_free(&resp);
+
+	sk_ipset_free(&t.ip_set);
+	sk_ipset_free(&cfg.http.metrics_set);
+	sk_daemon.cfg = NULL;
+}
+
 int
 main(void)
 {
@@ -244,6 +347,7 @@ main(void)
 	    cmocka_unit_test(test_rd_link),
 	    cmocka_unit_test(test_rd_link_html),
 	    cmocka_unit_test(test_roles_admin),
+	    cmocka_unit_test(test_admit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

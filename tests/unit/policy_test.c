@@ -636,6 +636,15 @@ test_forwarded_client(void **state)
 	fwd(tp, "127.0.0.1", "198.51.100.7, ::ffff:10.1.1.1", false,
 	    "198.51.100.7");
 	fwd(tp, "127.0.0.1", "[2001:db9::5]x", false, "127.0.0.1");
+	/* untrusted IPv6 and mapped peers: their headers ignored */
+	fwd(tp, "2001:db9::1", "198.51.100.7", false, "2001:db9::1");
+	fwd(tp, "::ffff:203.0.113.9", "10.1.1.1", false, "203.0.113.9");
+	/* IPv6 hops, an IPv6 client behind IPv4 ones, a spoofed IPv6 one */
+	fwd(tp, "2001:db8::1", "198.51.100.7, 2001:db8::2", false,
+	    "198.51.100.7");
+	fwd(tp, "127.0.0.1", "2001:db9::6, ::ffff:198.51.100.7, 10.1.1.1",
+	    false, "198.51.100.7");
+	fwd(tp, "::ffff:10.0.0.1", "2001:db9::6", false, "2001:db9::6");
 	/* RFC 7239 */
 	fwd(tp, "127.0.0.1", "for=198.51.100.7;proto=https", true,
 	    "198.51.100.7");

@@ -54,6 +54,9 @@ struct sk_rate_conf {
 	int64_t oauth; /* /oauth2/ (also per client id) */
 	int64_t admin; /* /admin/ */
 };
+/* The built-in values: a tenant's defaults, and the limits of routes
+ * that answer without a tenant (docs/ip-allowlists.md). */
+extern const struct sk_rate_conf sk_rate_defaults;
 
 struct sk_ipset;
 
@@ -231,6 +234,11 @@ struct sk_config {
 		/* Requests waiting for or in a provider call at once, all
 		 * providers together; more get 503. Default 256. */
 		int64_t upstream_queue;
+		/* Client addresses (CIDR) /metrics answers; absent or
+		 * empty: loopback (127.0.0.0/8, ::1). metrics_set: the list
+		 * parsed. */
+		struct sk_strlist metrics_allow;
+		struct sk_ipset *metrics_set;
 	} http;
 
 	/* A Host naming no tenant is refused with 421 even when a catch-all

@@ -27,6 +27,7 @@
 #define SK_EV_LOCKOUT "lockout"
 #define SK_EV_UNLOCK "unlock"
 #define SK_EV_USER_INVITED "user_invited"
+#define SK_EV_INVITATION_REVOKED "invitation_revoked"
 #define SK_EV_USER_DISABLED "user_disabled"
 #define SK_EV_USER_ENABLED "user_enabled"
 #define SK_EV_ROLE_CHANGED "role_changed"

@@ -102,11 +102,14 @@ int sk_session_end_all(const char *sid);
 /*
  * For token introspection: is the session or app session named by handle
  * (a token's sid) of user (the token's sub, which names its Redis slot)
- * still live, and is jti not revoked in it? On success *live is set and
- * *now is Redis TIME. Does not slide the idle timeout.
+ * still live, is jti not revoked in it, and (unless roles is NULL) are
+ * roles (the token's, space-separated) still the session's? A role change
+ * (sekisho/directory.h) updates the session: tokens signed before it are
+ * then not live. On success *live is set and *now is Redis TIME. Does
+ * not slide the idle timeout.
  */
 int sk_session_live(const char *user, const char *handle, const char *jti,
-		    bool *live, int64_t *now);
+		    const char *roles, bool *live, int64_t *now);
 
 /* Marks one access token (jti, valid until exp) of a session revoked. */
 int sk_session_revoke_jti(const char *user, const char *handle,
