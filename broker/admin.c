@@ -44,6 +44,7 @@
 static sk_admin_route_fn *const modules[] = {
     sk_admin_policy,
     sk_admin_events,
+    sk_admin_lockout,
     sk_admin_users,
 };
 

@@ -65,6 +65,7 @@ typedef int sk_admin_route_fn(struct sk_req *req, struct sk_resp *resp,
 
 /* Route modules (one file each). */
 sk_admin_route_fn sk_admin_policy, sk_admin_events;
+sk_admin_route_fn sk_admin_lockout;
 sk_admin_route_fn sk_admin_users; /* admin_users.c */
 
 /* The /admin/v1/ handler (server.c's table), every method. */

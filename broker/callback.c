@@ -10,6 +10,7 @@
 #include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "lock_int.h"
 #include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/event.h"
@@ -60,10 +61,13 @@ fail(const struct sk_req *req, struct sk_resp *resp, int err, const char *title,
 
 static void
 disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
-	      const char *uid)
+	      const char *uid, const char *email)
 {
 	sk_info("callback %s: user %s is disabled" SK_REQ_FMT, pid, uid,
 		SK_REQ_ARGS(req));
+	/* Refused by policy after the provider authenticated the user:
+	 * counted for the user (docs/lockout.md). */
+	sk_lock_user_fail(req, uid, email);
 	fail(req, resp, SK_ERR_DENIED, "Account disabled",
 	     "Your account has been disabled by an administrator.");
 }
@@ -120,7 +124,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
 	char redirect_uri[1024], base[512], msg[256];
 	json_t *j = NULL;
-	bool dup1, dup2, dup3, enrolled = false;
+	bool dup1, dup2, dup3, enrolled = false, authed = false;
 	int r;
 
 	if ((p = sk_provider_by_id(pid)) == NULL) {
@@ -138,6 +142,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
 		     "The answer from the sign-in provider is malformed "
 		     "or lacks its state. Please start again.");
+		sk_lock_addr_fail(req, "callback");
 		return;
 	}
 	r = sk_loginstate_take(state, &blob);
@@ -214,6 +219,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			     "in.");
 		goto out;
 	}
+	/* The provider has vouched for who this is: a refusal from here on
+	 * is policy about a known person, not guessing (below). */
+	authed = true;
 	if (sk_tenant_admits(req->tenant, id, &reason) != 0) {
 		sk_info(
 		    "callback %s: tenant %s refused the identity" SK_REQ_FMT,
@@ -259,7 +267,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		if ((r = sk_user_is_disabled(uid, &disabled)) != 0)
 			goto store_fail;
 		if (disabled) {
-			disabled_page(req, resp, pid, uid);
+			disabled_page(req, resp, pid, uid, id->email);
 			goto out;
 		}
 	}
@@ -297,7 +305,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r == SK_ERR_DENIED) {
 		/* Disabled since the check above: the creating script saw it.
 		 */
-		disabled_page(req, resp, pid, uid);
+		disabled_page(req, resp, pid, uid, id->email);
 		goto out;
 	}
 	if (r != 0)
@@ -330,6 +338,17 @@ out:
 	if (resp->status >= 400)
 		sk_warn("sign-in failed: %d via %s" SK_REQ_FMT, resp->status,
 			pid, SK_REQ_ARGS(req));
+	/*
+	 * A callback refused before the provider vouched for anyone counts
+	 * against the address (malformed, a bad or spent state, a foreign
+	 * browser, the provider's error, an answer that does not verify).
+	 * After that, a refusal is policy about a known person: counted for
+	 * that user (disabled_page), not for the address, or one refused
+	 * person would lock out a whole office behind one NAT address. An
+	 * outage (5xx) is nobody's failure.
+	 */
+	if (resp->status >= 400 && resp->status < 500 && !authed)
+		sk_lock_addr_fail(req, "callback");
 	json_decref(j);
 	sk_strfreezero(blob);
 	free(why);

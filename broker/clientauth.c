@@ -5,6 +5,7 @@
  */
 #include "clientauth_int.h"
 #include "form_int.h"
+#include "lock_int.h"
 #include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
@@ -107,9 +108,14 @@ sk_client_auth(struct sk_req *req, const struct sk_client_conf **out)
 		r = 0;
 	}
 out:
-	/* Counted against the guesser's limits (pipeline.c). */
-	if (r != 0)
+	/* Counted against the guesser's limits (pipeline.c) and, as a
+	 * failure, against the address's lockout (docs/lockout.md): a
+	 * secret guessed from one address stops at
+	 * lockout.ip_max_failures. Only failures pay a Redis call. */
+	if (r != 0) {
 		sk_pipeline_client_failed(req, id != NULL ? id : fid);
+		sk_lock_addr_fail(req, "client_auth");
+	}
 	free(id);
 	free(fid);
 	sk_strfreezero(secret);

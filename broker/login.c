@@ -10,6 +10,7 @@
  */
 #include "answer_int.h"
 #include "broker_int.h"
+#include "device_int.h"
 #include "flow_int.h"
 #include "pipeline_int.h"
 #include "rd_int.h"
@@ -69,6 +70,9 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 
 	if (!sk_flow_rd(req, resp, &rd))
 		return;
+	/* Names this browser from now on (the lockout per user and browser,
+	 * docs/lockout.md). */
+	sk_device_ensure(req, resp);
 	if (t->providers.n == 1) {
 		char base[512];
 		sk_tenant_base(sk_daemon.cfg, t, sk_req_host(req), base,
@@ -223,6 +227,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 	}
 	sk_resp_cookie(resp, sk_daemon.state_cookie, bind,
 		       sk_daemon.cfg->session.login_timeout);
+	sk_device_ensure(req, resp);
 	sk_resp_redirect(resp, url);
 	goto out;
 unavailable:

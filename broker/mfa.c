@@ -19,7 +19,9 @@
 #include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "device_int.h"
 #include "form_int.h"
+#include "lock_int.h"
 #include "pipeline_int.h"
 #include "rd_int.h"
 #include "roles_int.h"
@@ -34,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_FIELD 64 /* longest form value we look at */
 
@@ -307,12 +308,6 @@ fresh(const struct sk_req *req, const struct sk_session *s)
 	       s->now - s->mfa_at <= req->tenant->mfa_max_age;
 }
 
-static struct sk_mfa_limit
-limit_of(const struct sk_tenant_conf *t)
-{
-	struct sk_mfa_limit l = {t->mfa_max_failures, t->mfa_failure_window};
-	return l;
-}
 
 /* The recovery codes, shown once, then a way on. */
 static void
@@ -411,27 +406,6 @@ challenge_page(struct sk_resp *resp, int status, const struct mctx *m,
 	sk_resp_page_end(resp, status, &b);
 }
 
-static void
-locked_page(const struct sk_req *req, struct sk_resp *resp,
-	    const struct mctx *m, int64_t retry)
-{
-	char msg[256], when[32];
-	struct tm tm;
-	time_t t = (time_t)(m->s->now + retry);
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%H:%M:%S UTC", &tm) == 0)
-		snprintf(when, sizeof(when), "the window ends");
-	snprintf(msg, sizeof(msg),
-		 "Too many wrong codes. For your security, codes are not "
-		 "checked for a while: try again in %lld minute%s (after %s).",
-		 (long long)((retry + 59) / 60),
-		 (retry + 59) / 60 == 1 ? "" : "s", when);
-	sk_req_error(
-	    req, resp, SK_ERR_LIMITED,
-	    &(struct sk_err_say){.message = msg, .retry_after = retry});
-}
-
 /* The factor is proven: the session is complete (or its proof fresh). */
 static void
 factor_done(const struct sk_req *req, struct sk_resp *resp,
@@ -480,9 +454,9 @@ void
 sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_mfa_limit lim;
+	struct sk_lock lock;
 	struct mctx m;
-	char *code = NULL, *rcode = NULL;
-	int64_t retry = 0;
+	char *code = NULL, *rcode = NULL, dev[65];
 	int remaining = 0, r;
 
 	if (!begin(req, resp, &m, "/mfa"))
@@ -498,7 +472,11 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (!post_ok(req, resp, &m))
 		goto out;
-	lim = limit_of(req->tenant);
+	/* Counted against the user on this browser and the user as a
+	 * whole (docs/lockout.md); the address is checked by the pipeline. */
+	lim.lockout = &req->tenant->lockout;
+	lim.device = sk_device_id(req, dev) == 0 ? dev : NULL;
+	memset(&lock, 0, sizeof(lock));
 	code = form_field(req, "code");
 	rcode = form_field(req, "recovery");
 	if (code != NULL && rcode == NULL) {
@@ -509,10 +487,10 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 				code[j++] = code[i];
 		code[j] = '\0';
 		r = sk_mfa_check_totp(req->tenant->id, m.s->user_id, code, &lim,
-				      &retry);
+				      &lock);
 	} else if (rcode != NULL && code == NULL) {
 		r = sk_mfa_check_recovery(req->tenant->id, m.s->user_id, rcode,
-					  &lim, &retry, &remaining);
+					  &lim, &lock, &remaining);
 	} else {
 		r = SK_ERR_INVALID;
 	}
@@ -524,6 +502,8 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 		sk_warn("mfa: user %s: wrong %s" SK_REQ_FMT, m.s->user_id,
 			rcode != NULL ? "recovery code" : "code",
 			SK_REQ_ARGS(req));
+		sk_lock_record(req, &lock, m.s->user_id, m.s->email);
+		sk_lock_addr_fail(req, "mfa");
 		challenge_page(resp, 401, &m,
 			       rcode != NULL
 				   ? "That recovery code is not right, or it "
@@ -541,10 +521,10 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 				     "authenticator app.");
 		break;
 	case SK_ERR_DENIED:
-		sk_warn("mfa: user %s: too many wrong codes; refused for "
-			"%llds" SK_REQ_FMT,
-			m.s->user_id, (long long)retry, SK_REQ_ARGS(req));
-		locked_page(req, resp, &m, retry);
+		sk_warn("mfa: user %s: locked (%s); refused for %llds" SK_REQ_FMT,
+			m.s->user_id, sk_lock_kind_name(lock.kind),
+			(long long)lock.retry_after, SK_REQ_ARGS(req));
+		sk_lock_answer(req, resp, &lock);
 		break;
 	case SK_ERR_NOT_FOUND:
 		redirect_to(resp, "/mfa/enroll", m.rd);

@@ -7,6 +7,7 @@
 #include "answer_int.h"
 #include "clientauth_int.h"
 #include "flow_int.h"
+#include "lock_int.h"
 #include "pipeline_int.h"
 #include "ratelimit_int.h"
 #include "roles_int.h"
@@ -265,6 +266,9 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	}
 	if ((r = sk_pipeline_admit(req, needs, resp)) != 0)
 		return r;
+	if ((needs->limits & SK_LIMIT_LOCKOUT) != 0 &&
+	    sk_lock_addr_refused(req, resp))
+		return SK_ERR_LIMITED;
 	if (needs->session == SK_SESSION_NONE)
 		return 0;
 	req->session_err =

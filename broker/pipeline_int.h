@@ -42,6 +42,9 @@ enum sk_need_session {
 #define SK_LIMIT_IP 0x4
 #define SK_LIMIT_METRICS 0x8
 #define SK_LIMIT_CLIENT 0x10
+/* The client address's lockout (broker/lock_int.h): a locked address
+ * is refused here, from each process's copy of the locked addresses. */
+#define SK_LIMIT_LOCKOUT 0x20
 
 /*
  * The rate-limit class of a route: requests of one class share a token

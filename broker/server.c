@@ -55,10 +55,11 @@ struct route {
 #define PAGE SK_ANSWER_PAGE
 #define FWD SK_ANSWER_FWD
 #define L_CONN SK_LIMIT_CONN
-#define L_LOGIN (SK_LIMIT_CONN | SK_LIMIT_PENDING_LOGIN)
+#define L_LOGIN (SK_LIMIT_CONN | SK_LIMIT_PENDING_LOGIN | SK_LIMIT_LOCKOUT)
 #define L_IP SK_LIMIT_IP
 #define L_METRICS SK_LIMIT_METRICS
 #define L_CLIENT SK_LIMIT_CLIENT
+#define L_LOCK SK_LIMIT_LOCKOUT
 #define R_NONE SK_RATE_NONE
 #define R_LOGIN SK_RATE_LOGIN
 #define R_MFA SK_RATE_MFA
@@ -111,7 +112,7 @@ static const struct route routes[] = {
      "GET",
      "/login",
      EXACT,
-     {T_REQ, S_NONE, PAGE, L_CONN | L_IP, R_LOGIN},
+     {T_REQ, S_NONE, PAGE, L_CONN | L_IP | L_LOCK, R_LOGIN},
      sk_handle_login},
     {"login_provider",
      "GET",
@@ -123,7 +124,7 @@ static const struct route routes[] = {
      "GET",
      "/callback/",
      PREFIX,
-     {T_REQ, S_NONE, PAGE, L_CONN | L_IP, R_LOGIN},
+     {T_REQ, S_NONE, PAGE, L_CONN | L_IP | L_LOCK, R_LOGIN},
      sk_handle_callback},
     {"jwks",
      "GET",
@@ -141,19 +142,19 @@ static const struct route routes[] = {
      "POST",
      "/oauth2/introspect",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT, R_NONE},
+     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT | L_LOCK, R_NONE},
      sk_handle_introspect},
     {"revoke",
      "POST",
      "/oauth2/revoke",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT, R_NONE},
+     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT | L_LOCK, R_NONE},
      sk_handle_revoke},
     {"token",
      "POST",
      "/oauth2/token",
      EXACT,
-     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT, R_OAUTH},
+     {T_OPT, S_NONE, JSON, L_CONN | L_CLIENT | L_LOCK, R_OAUTH},
      sk_handle_token},
     {"authorize",
      "GET",
@@ -183,13 +184,13 @@ static const struct route routes[] = {
      "GET",
      "/mfa",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP, R_MFA},
+     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP | L_LOCK, R_MFA},
      sk_handle_mfa},
     {"mfa_submit",
      "POST",
      "/mfa",
      EXACT,
-     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP, R_MFA},
+     {T_REQ, S_PENDING, PAGE, L_CONN | L_IP | L_LOCK, R_MFA},
      sk_handle_mfa},
     {"mfa_enroll",
      "GET",

@@ -534,6 +534,22 @@ cfg_check_warnings(struct ctx *c)
 		struct sk_tenant_conf *t = &cfg->tenants[i];
 		if (t->line == 0)
 			continue;
+		/* The MFA failure limit became the lockout (docs/lockout.md). */
+		if (cfg_line_of(c, &t->mfa_max_failures) != 0) {
+			snprintf(key, sizeof(key),
+				 "tenants[%zu].mfa_max_failures", i);
+			cfg_warn(c, cfg_line_of(c, &t->mfa_max_failures), key,
+				 "deprecated: an alias of lockout.max_failures "
+				 "(wrong codes per user and browser, "
+				 "docs/lockout.md); use that key instead");
+		}
+		if (cfg_line_of(c, &t->mfa_failure_window) != 0) {
+			snprintf(key, sizeof(key),
+				 "tenants[%zu].mfa_failure_window", i);
+			cfg_warn(c, cfg_line_of(c, &t->mfa_failure_window), key,
+				 "deprecated: an alias of lockout.window "
+				 "(docs/lockout.md); use that key instead");
+		}
 		snprintf(key, sizeof(key), "tenants[%zu].app_idle_timeout", i);
 		warn_long(c, &t->app_idle_timeout, APP_SESSION_WARN_MAX,
 			  t->line, key, "14d");

@@ -196,12 +196,15 @@ cfg_late_defaults(struct sk_config *cfg)
 			t->app_absolute_timeout = 90 * 86400;
 		if (t->mfa_max_age == 0)
 			t->mfa_max_age = 15 * 60;
-		if (t->mfa_max_failures == 0)
-			t->mfa_max_failures = 5;
-		if (t->mfa_failure_window == 0)
-			t->mfa_failure_window = 15 * 60;
+		/* Deprecated aliases of the lockout's (check.c warns). */
+		if (t->lockout.max_failures == 0)
+			t->lockout.max_failures = t->mfa_max_failures;
+		if (t->lockout.window == 0)
+			t->lockout.window = t->mfa_failure_window;
 		if (tenant_defaults(cfg, t) != 0)
 			return SK_ERR_NOMEM;
+		t->mfa_max_failures = t->lockout.max_failures;
+		t->mfa_failure_window = t->lockout.window;
 		if (t->display_name == NULL && t->id != NULL &&
 		    (t->display_name = strdup(t->id)) == NULL)
 			return SK_ERR_NOMEM;

@@ -1,9 +1,10 @@
 /*
- * TOTP factors, recovery codes and the failed-code limit in Redis; tenant
- * data keys. See session/include/sekisho/mfa.h for the model, and
+ * TOTP factors, recovery codes and their attempts (counted towards the
+ * lockout, lockout_int.h) in Redis; tenant data keys. See session/include/sekisho/mfa.h for the model, and
  * session/schema_int.h for the keys and labels.
  */
 #include "sekisho/mfa.h"
+#include "lockout_int.h"
 #include "mfa_int.h"
 #include "schema_int.h"
 #include "sekisho/config.h"
@@ -738,73 +739,81 @@ static struct sk_script enrol_finish_script = {
 };
 
 /*
- * Takes one attempt slot before a code is evaluated, so that concurrent
- * attempts can never exceed the limit. KEYS: totp, mfail, rc. ARGV:
- * limit, window, "totp" | "rc". Returns
- *   {0, now, seconds until the window ends}     limit reached
- *   {2, now}                                    no factor (slot returned)
- *   {1, now, sealed seed, last step}            "totp"
- *   {1, now, sealed seed, hash, hash...}        "rc"
+ * Takes one attempt before a code is evaluated, in the script that reads
+ * the locks, so that concurrent attempts can never pass a threshold and
+ * a locked user's code is never compared (lockout_int.h). KEYS: totp,
+ * lockout hash, rc. ARGV: "totp" | "rc", browser scope, browser max,
+ * user max, window ms, durations, max ms, horizon ms, the user's window
+ * ms. Returns
+ *   {0, now, lock end, 1 browser | 2 user}        locked: not counted
+ *   {2, now}                                      no factor: not counted
+ *   {1, now, browser lock set, user lock set, browser count, user count,
+ *    sealed seed, last step}                      "totp"
+ *   {1, now, ... (as above), sealed seed, hash, hash...}   "rc"
+ * (times: Redis TIME in ms; a lock "set" is its end, or 0).
  */
 static struct sk_script reserve_script = {
-    .src = "local now = redis.call('TIME')[1]\n"
-	   "local seed = redis.call('HGET', KEYS[1], 'seed')\n"
-	   "if not seed then return {2, now} end\n"
-	   "local n = redis.call('INCR', KEYS[2])\n"
-	   "if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end\n"
-	   "if n > tonumber(ARGV[1]) then\n"
-	   "  redis.call('DECR', KEYS[2])\n"
-	   "  local ttl = redis.call('TTL', KEYS[2])\n"
-	   "  if ttl < 0 then\n"
-	   "    redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
-	   "    ttl = tonumber(ARGV[2])\n"
-	   "  end\n"
-	   "  return {0, now, ttl}\n"
-	   "end\n"
-	   "if ARGV[3] == 'rc' then\n"
-	   "  local out = {1, now, seed}\n"
-	   "  for _, h in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
-	   "    out[#out + 1] = h\n"
-	   "  end\n"
-	   "  return out\n"
-	   "end\n"
-	   "return {1, now, seed, redis.call('HGET', KEYS[1], 'last_step') or "
-	   "'-1'}\n",
+    .src = SK_LUA_LOCKOUT
+    "local k = KEYS[2]\n"
+    "local ub, bb = lockedat(k, 'u'), lockedat(k, ARGV[2])\n"
+    "if ub > 0 then return {0, now, ub, 2} end\n"
+    "if bb > 0 then return {0, now, bb, 1} end\n"
+    "local seed = redis.call('HGET', KEYS[1], 'seed')\n"
+    "if not seed then return {2, now} end\n"
+    "local win, maxd = tonumber(ARGV[5]), tonumber(ARGV[7])\n"
+    "local bl, bn = fail(k, ARGV[2], tonumber(ARGV[3]), win, ARGV[6], maxd)\n"
+    "local ul, un = fail(k, 'u', tonumber(ARGV[4]), tonumber(ARGV[9]), "
+    "ARGV[6], maxd)\n"
+    "prune(k)\n"
+    "keep(k, tonumber(ARGV[8]))\n"
+    "local out = {1, now, bl, ul, bn, un, seed}\n"
+    "if ARGV[1] == 'rc' then\n"
+    "  for _, h in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
+    "    out[#out + 1] = h\n"
+    "  end\n"
+    "  return out\n"
+    "end\n"
+    "out[#out + 1] = redis.call('HGET', KEYS[1], 'last_step') or '-1'\n"
+    "return out\n",
 };
+
+/* Where the reserve script's answer puts what follows its counts. */
+#define RES_SEED 6
 
 /*
  * A valid code spends its step: accepted only if newer than the last step
  * accepted (a code cannot be used twice, nor an older one after a newer)
  * and the factor is still the one checked. A good code gives its attempt
- * slot back. KEYS: totp, mfail. ARGV: step, sealed seed checked.
- * Returns 1 accepted, 0 replayed, -1 factor changed.
+ * back (giveback, lockout_int.h). KEYS: totp, lockout hash. ARGV: step,
+ * sealed seed checked, browser scope, browser lock set by it (0/1), user
+ * lock set by it, user max. Returns 1 accepted, 0 replayed, -1 factor
+ * changed.
  */
 static struct sk_script accept_script = {
-    .src = "if redis.call('HGET', KEYS[1], 'seed') ~= ARGV[2] then return "
-	   "-1 end\n"
-	   "local last = tonumber(redis.call('HGET', KEYS[1], 'last_step') "
-	   "or '-1')\n"
-	   "if tonumber(ARGV[1]) <= last then return 0 end\n"
-	   "redis.call('HSET', KEYS[1], 'last_step', ARGV[1])\n"
-	   "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
-	   "  redis.call('DECR', KEYS[2])\n"
-	   "end\n"
-	   "return 1\n",
+    .src = SK_LUA_LOCKOUT
+    "if redis.call('HGET', KEYS[1], 'seed') ~= ARGV[2] then return "
+    "-1 end\n"
+    "local last = tonumber(redis.call('HGET', KEYS[1], 'last_step') "
+    "or '-1')\n"
+    "if tonumber(ARGV[1]) <= last then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'last_step', ARGV[1])\n"
+    "giveback(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n"
+    "return 1\n",
 };
 
 /*
  * Spends a recovery code: SREM succeeds once, so two concurrent uses of
- * one code cannot both pass. KEYS: rc, mfail, totp. ARGV: hash, seed
- * checked. Returns the codes left, or -1 when the code was not there.
+ * one code cannot both pass. KEYS: rc, lockout hash, totp. ARGV: hash,
+ * seed checked, then as accept_script's. Returns the codes left, or -1
+ * when the code was not there.
  */
 static struct sk_script rc_spend_script = {
-    .src = "if redis.call('HGET', KEYS[3], 'seed') ~= ARGV[2] then return "
-	   "-1 end\n"
-	   "if redis.call('SREM', KEYS[1], ARGV[1]) ~= 1 then return -1 end\n"
-	   "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
-	   "  redis.call('DECR', KEYS[2])\n"
-	   "end\n"
-	   "return redis.call('SCARD', KEYS[1])\n",
+    .src = SK_LUA_LOCKOUT
+    "if redis.call('HGET', KEYS[3], 'seed') ~= ARGV[2] then return "
+    "-1 end\n"
+    "if redis.call('SREM', KEYS[1], ARGV[1]) ~= 1 then return -1 end\n"
+    "giveback(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n"
+    "return redis.call('SCARD', KEYS[1])\n",
 };
 
 /* KEYS: totp, rc. Returns {enrolled 0/1, codes left}. */
@@ -1030,67 +1039,121 @@ out:
 	return r;
 }
 
+/* What one attempt took (the reserve script's counts). */
+struct attempt {
+	char scope[SK_LOCKOUT_SCOPE_LEN];
+	int64_t now_ms;
+	int64_t blocked, ulocked; /* lock ends this attempt set, or 0 */
+	int64_t bcount, ucount;
+};
+
 /*
- * Takes an attempt slot. On 0, *rep holds the reserve script's answer
- * (status 1). SK_ERR_DENIED (limit, *retry_after set), SK_ERR_NOT_FOUND.
+ * Takes an attempt. On 0, *rep holds the reserve script's answer (status
+ * 1) and *a what it took. SK_ERR_DENIED (locked, *lock set),
+ * SK_ERR_NOT_FOUND.
  */
 static int
 reserve(const char *user_id, const char *what, const struct sk_mfa_limit *lim,
-	struct sk_reply **rep, int64_t *retry_after)
+	struct sk_reply **rep, struct attempt *a, struct sk_lock *lock)
 {
+	const struct sk_lockout_conf *lo = lim->lockout;
+	char durs[SK_LOCKOUT_DURS_LEN];
 	struct sk_cmd c;
 	int r;
 
 	*rep = NULL;
-	if (!user_ok(user_id))
+	memset(a, 0, sizeof(*a));
+	if (!user_ok(user_id) || !sk_lockout_device_ok(lim->device))
 		return SK_ERR_INVALID;
+	sk_lockout_scope(lim->device, a->scope);
+	sk_lockout_durs(lo, durs);
 	sk_cmd_init(&c);
 	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
-	sk_cmd_add_fmt(&c, SK_KEY_MFA_FAILS, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_LOCKOUT, user_id);
 	sk_cmd_add_fmt(&c, SK_KEY_RECOVERY, user_id);
-	sk_cmd_add_int(&c, lim->max_failures);
-	sk_cmd_add_int(&c, lim->window);
 	sk_cmd_add_str(&c, what);
+	sk_cmd_add_str(&c, a->scope);
+	sk_cmd_add_int(&c, lo->max_failures);
+	sk_cmd_add_int(&c, lo->user_max_failures);
+	sk_cmd_add_int(&c, lo->window * 1000);
+	sk_cmd_add_str(&c, durs);
+	sk_cmd_add_int(&c, lo->max_duration * 1000);
+	sk_cmd_add_int(&c, sk_lockout_horizon_ms(lo));
+	sk_cmd_add_int(&c, sk_lockout_user_window_ms(lo));
 	if ((r = sk_cmd_eval(&c, &reserve_script, 3, rep)) != 0)
 		return r;
 	if (is_int(*rep, 0) && (*rep)->elem[0]->integer == 0) {
-		*retry_after = num(*rep, 2);
+		sk_lockout_fill(lock,
+				num(*rep, 3) == 2 ? SK_LOCK_USER
+						  : SK_LOCK_USER_BROWSER,
+				false, num(*rep, 2), num(*rep, 1), 0);
 		r = SK_ERR_DENIED;
 	} else if (is_int(*rep, 0) && (*rep)->elem[0]->integer == 2) {
 		r = SK_ERR_NOT_FOUND;
 	} else if (!is_int(*rep, 0) || (*rep)->elem[0]->integer != 1 ||
-		   !is_str(*rep, 2)) {
+		   !is_str(*rep, RES_SEED)) {
 		r = SK_ERR_STORE;
+	} else {
+		a->now_ms = num(*rep, 1);
+		a->blocked = num(*rep, 2);
+		a->ulocked = num(*rep, 3);
+		a->bcount = num(*rep, 4);
+		a->ucount = num(*rep, 5);
 	}
 	if (r != 0)
 		sk_reply_free(rep);
 	return r;
 }
 
+/* The attempt proved wrong: the lock it set, if any, is news. */
+static void
+attempt_failed(const struct attempt *a, struct sk_lock *lock)
+{
+	/* The user-wide lock says more than the browser's. */
+	if (a->ulocked > 0)
+		sk_lockout_fill(lock, SK_LOCK_USER, true, a->ulocked, a->now_ms,
+				a->ucount);
+	else if (a->blocked > 0)
+		sk_lockout_fill(lock, SK_LOCK_USER_BROWSER, true, a->blocked,
+				a->now_ms, a->bcount);
+}
+
+/* The give-back arguments of accept_script and rc_spend_script. */
+static void
+attempt_args(struct sk_cmd *c, const struct attempt *a,
+	     const struct sk_mfa_limit *lim)
+{
+	sk_cmd_add_str(c, a->scope);
+	sk_cmd_add_str(c, a->blocked > 0 ? "1" : "0");
+	sk_cmd_add_str(c, a->ulocked > 0 ? "1" : "0");
+	sk_cmd_add_int(c, lim->lockout->user_max_failures);
+}
+
 int
 sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
-		  const struct sk_mfa_limit *lim, int64_t *retry_after)
+		  const struct sk_mfa_limit *lim, struct sk_lock *lock)
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN],
 	    secret[SK_MFA_SECRET_BYTES];
 	char aad[SK_LABEL_LEN], *seed = NULL;
 	struct sk_reply *rep = NULL;
+	struct attempt a;
 	struct sk_cmd c;
-	int64_t now, step, last;
+	int64_t step, last;
 	int r;
 
-	*retry_after = 0;
+	memset(lock, 0, sizeof(*lock));
+	memset(&a, 0, sizeof(a));
 	if (!user_ok(user_id))
 		return SK_ERR_INVALID;
 	if (!six_digits(code))
 		return SK_ERR_INVALID;
 	if ((r = dk_get(tenant, key, rk)) != 0)
 		goto out;
-	if ((r = reserve(user_id, "totp", lim, &rep, retry_after)) != 0)
+	if ((r = reserve(user_id, "totp", lim, &rep, &a, lock)) != 0)
 		goto out;
-	now = num(rep, 1);
-	last = num(rep, 3);
-	if ((seed = strdup(rep->elem[2]->str)) == NULL) {
+	last = num(rep, RES_SEED + 1);
+	if ((seed = strdup(rep->elem[RES_SEED]->str)) == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
@@ -1098,9 +1161,11 @@ sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
 	seed_aad(aad, tenant, user_id);
 	if ((r = seed_open(key, seed, "totp-seed", aad, user_id, secret)) != 0)
 		goto out;
-	if ((r = sk_mfa_totp_verify(secret, sizeof(secret), now, SK_MFA_WINDOW,
-				    code, &step)) != 0) {
+	if ((r = sk_mfa_totp_verify(secret, sizeof(secret), a.now_ms / 1000,
+				    SK_MFA_WINDOW, code, &step)) != 0) {
 		sk_info("mfa: user %s: wrong code", user_id);
+		r = SK_ERR_TOKEN;
+		attempt_failed(&a, lock);
 		goto out;
 	}
 	if (step <= last) {
@@ -1108,19 +1173,23 @@ sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
 		sk_info("mfa: user %s: code of an already used time step",
 			user_id);
 		r = SK_ERR_TOKEN;
+		attempt_failed(&a, lock);
 		goto out;
 	}
 	sk_cmd_init(&c);
 	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
-	sk_cmd_add_fmt(&c, SK_KEY_MFA_FAILS, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_LOCKOUT, user_id);
 	sk_cmd_add_int(&c, step);
 	sk_cmd_add_str(&c, seed);
+	attempt_args(&c, &a, lim);
 	if ((r = sk_cmd_eval(&c, &accept_script, 2, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER || rep->integer != 1) {
 		sk_info("mfa: user %s: code replayed or factor changed",
 			user_id);
 		r = rep->type == SK_REPLY_INTEGER ? SK_ERR_TOKEN : SK_ERR_STORE;
+		if (r == SK_ERR_TOKEN)
+			attempt_failed(&a, lock);
 	}
 out:
 	sk_memzero(key, sizeof(key));
@@ -1133,18 +1202,20 @@ out:
 
 int
 sk_mfa_check_recovery(const char *tenant, const char *user_id, const char *code,
-		      const struct sk_mfa_limit *lim, int64_t *retry_after,
+		      const struct sk_mfa_limit *lim, struct sk_lock *lock,
 		      int *remaining)
 {
 	unsigned char key[SK_AEAD_KEY_LEN], rk[SK_AEAD_KEY_LEN];
 	char norm[11], h[HMAC_HEX + 1], *seed = NULL;
 	struct sk_reply *rep = NULL;
+	struct attempt a;
 	struct sk_cmd c;
 	bool match = false;
 	size_t i;
 	int r;
 
-	*retry_after = 0;
+	memset(lock, 0, sizeof(*lock));
+	memset(&a, 0, sizeof(a));
 	*remaining = 0;
 	if (!user_ok(user_id))
 		return SK_ERR_INVALID;
@@ -1153,30 +1224,32 @@ sk_mfa_check_recovery(const char *tenant, const char *user_id, const char *code,
 	if ((r = dk_get(tenant, key, rk)) != 0 ||
 	    (r = rc_hash(rk, tenant, user_id, norm, h)) != 0)
 		goto out;
-	if ((r = reserve(user_id, "rc", lim, &rep, retry_after)) != 0)
+	if ((r = reserve(user_id, "rc", lim, &rep, &a, lock)) != 0)
 		goto out;
 	/* Every stored hash is compared, in constant time, without
 	 * stopping at a match. */
-	for (i = 3; i < rep->nelem; i++)
+	for (i = RES_SEED + 1; i < rep->nelem; i++)
 		if (rep->elem[i]->type == SK_REPLY_STRING &&
 		    sk_ct_eq(rep->elem[i]->str, rep->elem[i]->len, h, HMAC_HEX))
 			match = true;
 	if (!match) {
 		sk_info("mfa: user %s: wrong recovery code", user_id);
 		r = SK_ERR_TOKEN;
+		attempt_failed(&a, lock);
 		goto out;
 	}
-	if ((seed = strdup(rep->elem[2]->str)) == NULL) {
+	if ((seed = strdup(rep->elem[RES_SEED]->str)) == NULL) {
 		r = SK_ERR_NOMEM;
 		goto out;
 	}
 	sk_reply_free(&rep);
 	sk_cmd_init(&c);
 	sk_cmd_add_fmt(&c, SK_KEY_RECOVERY, user_id);
-	sk_cmd_add_fmt(&c, SK_KEY_MFA_FAILS, user_id);
+	sk_cmd_add_fmt(&c, SK_KEY_LOCKOUT, user_id);
 	sk_cmd_add_fmt(&c, SK_KEY_TOTP, user_id);
 	sk_cmd_add_str(&c, h);
 	sk_cmd_add_str(&c, seed);
+	attempt_args(&c, &a, lim);
 	if ((r = sk_cmd_eval(&c, &rc_spend_script, 3, &rep)) != 0)
 		goto out;
 	if (rep->type != SK_REPLY_INTEGER) {
@@ -1184,6 +1257,7 @@ sk_mfa_check_recovery(const char *tenant, const char *user_id, const char *code,
 	} else if (rep->integer < 0) {
 		sk_info("mfa: user %s: recovery code already used", user_id);
 		r = SK_ERR_TOKEN;
+		attempt_failed(&a, lock);
 	} else {
 		*remaining = (int)rep->integer;
 		sk_info("mfa: user %s used a recovery code (%d left)", user_id,

@@ -146,8 +146,23 @@
  */
 #define SK_KEY_RECOVERY SK_KEY_USER ":rc"
 
-/* (user id) Counter of wrong codes. TTL: the failure window. */
+/*
+ * (user id) Counter of wrong codes of the version before lockout: no
+ * longer written (SK_KEY_LOCKOUT took its place); an unlock deletes it.
+ */
 #define SK_KEY_MFA_FAILS SK_KEY_USER ":mfail"
+
+/*
+ * (user id) Hash, the user's lockout state (session/lockout.c): for the
+ * scope "u" (the user on every browser) and "b:<device id hash>" (one
+ * browser; "b:-" for browsers without a device cookie), the fields
+ * <scope>:n failures in the window, :w the window's end, :l the lock's
+ * end, :k locks in a row, :z when that streak starts over (times: Redis
+ * TIME in ms). TTL: 2 * lockout.max_duration + lockout.window, renewed by
+ * each failure. In the user's slot, so that the check and the second
+ * factor's attempt are one script, and an unlock or a disable one DEL.
+ */
+#define SK_KEY_LOCKOUT SK_KEY_USER ":lk"
 
 /* ---- the tenant's slot, {t:<tenant id>} ---- */
 
@@ -300,6 +315,20 @@
  * TIME). TTL: session.login_timeout, renewed by each member.
  */
 #define SK_KEY_PENDING_LOGINS SK_KEY_PREFIX "{pl:%s}"
+
+/*
+ * (client address bucket: IPv4 or IPv6 /64) Hash, the address's lockout
+ * state: the fields of SK_KEY_LOCKOUT for the scope "a". TTL as
+ * SK_KEY_LOCKOUT's.
+ */
+#define SK_KEY_LOCKOUT_ADDR SK_KEY_PREFIX "{la:%s}"
+/*
+ * Sorted set, the addresses locked now: member the bucket, score the
+ * lock's end (Redis TIME in ms); ended ones are removed when read. Every
+ * instance reads it at most once a second (sk_lockout_addr_cached()).
+ * Permanent (empty when nobody is locked).
+ */
+#define SK_KEY_LOCKED_ADDRS SK_KEY_PREFIX "{lka}"
 
 /* ---- labels ----
  * Additional data of AES-256-GCM seals (sk_aead_seal(): a ciphertext moved

@@ -20,7 +20,9 @@
 #include "sekisho/config.h"
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
+#include "sekisho/event.h"
 #include "sekisho/keys.h"
+#include "sekisho/lockout.h"
 #include "sekisho/log.h"
 #include "sekisho/rewrap.h"
 #include "sekisho/opts.h"
@@ -56,6 +58,12 @@ usage(FILE *f)
 	    /* clang-format off: one command a line */
 	    SK_CTL_USERS_USAGE
 	    /* clang-format on */
+	    "  users unlock [-c FILE] USER_ID\n"
+	    "                            end the user's lockout on every\n"
+	    "                            browser (counters and locks)\n"
+	    "  unlock-ip [-c FILE] ADDRESS\n"
+	    "                            end a client address's lockout (an\n"
+	    "                            IPv6 address: its /64)\n"
 	    "  master-key rewrap [-c FILE] --new-key FILE\n"
 	    "                            re-seal everything sealed under\n"
 	    "                            keys.master_key_file with the key\n"
@@ -294,6 +302,80 @@ out:
 }
 
 /*
+ * users unlock USER_ID and unlock-ip ADDRESS (docs/lockout.md): ends a
+ * lockout, and records the unlock as an event of the user's tenant.
+ */
+static int
+cmd_unlock(int argc, char **argv)
+{
+	struct sk_config *cfg = NULL;
+	struct sk_event ev;
+	char *tenant = NULL;
+	bool ip = strcmp(argv[0], "unlock-ip") == 0, was = false;
+	json_t *d = NULL;
+	int rest, r, ret = 1;
+
+	if ((r = load(argc, argv, &cfg, &rest)) != 0)
+		return r;
+	if (rest != argc - 1) {
+		usage(stderr);
+		ret = 2;
+		goto out;
+	}
+	if (ip) {
+		r = sk_lockout_unlock_addr(argv[argc - 1], &was);
+		if (r == SK_ERR_INVALID) {
+			fprintf(stderr, "sekishoctl: not an IP address: %s\n",
+				argv[argc - 1]);
+			goto out;
+		}
+	} else {
+		r = sk_lockout_unlock_user(argv[argc - 1], NULL, &tenant);
+		if (r == SK_ERR_NOT_FOUND || r == SK_ERR_INVALID) {
+			fprintf(stderr, "sekishoctl: no such user: %s\n",
+				argv[argc - 1]);
+			goto out;
+		}
+	}
+	if (r != 0) {
+		fprintf(stderr, "sekishoctl: %s\n", sk_err_str(r));
+		goto out;
+	}
+	if (!ip) {
+		memset(&ev, 0, sizeof(ev));
+		ev.type = SK_EV_UNLOCK;
+		ev.tenant = tenant;
+		ev.user_id = argv[argc - 1];
+		d = json_pack("{s:s}", "by", "sekishoctl");
+		ev.details = d;
+		if (tenant[0] != '\0' && sk_event_emit(&ev, NULL) != 0)
+			fprintf(stderr, "sekishoctl: warning: the unlock event "
+					"could not be recorded\n");
+		printf("%s unlocked\n", argv[argc - 1]);
+	} else {
+		printf("%s %s\n", argv[argc - 1],
+		       was ? "unlocked" : "was not locked (counter cleared)");
+	}
+	ret = 0;
+out:
+	json_decref(d);
+	free(tenant);
+	sk_store_shutdown();
+	sk_config_free(&cfg);
+	return ret;
+}
+
+/* users unlock goes to cmd_unlock; every other users command to
+ * sekishoctl_users.c. */
+static int
+cmd_users(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "unlock") == 0)
+		return cmd_unlock(argc - 1, argv + 1);
+	return sk_ctl_users(argc, argv);
+}
+
+/*
  * Master key rotation: re-seals the tenant data keys, the signing keys
  * and the master key check value under the new key. Then the operator
  * points keys.master_key_file at the new file and restarts the instances.
@@ -397,9 +479,10 @@ static const struct {
     {"version", cmd_version},
     {"check-config", cmd_check_config},
     {"keys", cmd_keys},
-    {"users", sk_ctl_users},
+    {"users", cmd_users},
     {"invite", sk_ctl_invite},
     {"sessions", sk_ctl_sessions},
+    {"unlock-ip", cmd_unlock},
     {"master-key", cmd_master_key},
     {"policy", sk_ctl_policy},
     {"help", cmd_help},

@@ -36,7 +36,7 @@ export function writeKeyFile(dir, name = 'master.key') {
  * `tenants:`, as startStack's tenantsYaml wants them).
  */
 export function mfaTenantYaml({
-  mfa = 'required', displayName = 'Test Office', adminEmails, maxAge, maxFailures, window,
+  mfa = 'required', displayName = 'Test Office', adminEmails, maxAge, maxFailures, window, lockout,
 } = {}) {
   let y = `  - id: default
     display_name: ${JSON.stringify(displayName)}
@@ -47,11 +47,12 @@ export function mfaTenantYaml({
   if (maxAge) y += `    mfa_max_age: ${maxAge}\n`;
   if (maxFailures) y += `    mfa_max_failures: ${maxFailures}\n`;
   if (window) y += `    mfa_failure_window: ${window}\n`;
+  if (lockout) y += `    lockout: ${lockout}\n`;
   return y;
 }
 
 /** keys: and clients: sections for a given master key file. */
-export function mfaExtraConfig(masterKeyFile, { signingKeyFile } = {}) {
+export function mfaExtraConfig(masterKeyFile, { signingKeyFile, moreClients = '' } = {}) {
   return `keys:
   master_key_file: ${masterKeyFile}
 ${signingKeyFile ? `  signing_key_files: [${signingKeyFile}]\n` : ''}clients:
@@ -60,7 +61,7 @@ ${signingKeyFile ? `  signing_key_files: [${signingKeyFile}]\n` : ''}clients:
     first_party: true
     tenants: all
     redirect_uris: ["${APP_CLIENT.redirect}"]
-`;
+${moreClients}`;
 }
 
 /**
@@ -71,9 +72,10 @@ export async function startMfaStack(opts = {}) {
   const keyDir = tmpDir('sekisho-it-mfa-');
   const masterKeyFile = writeKeyFile(keyDir);
   const tenantsYaml = mfaTenantYaml(opts);
-  const extraConfig = mfaExtraConfig(masterKeyFile);
+  const extraConfig = mfaExtraConfig(masterKeyFile, { moreClients: opts.moreClients });
   const stack = await startStack({
     tenantsYaml, extraConfig, nginx: opts.nginx ?? false, redisArgs: opts.redisArgs,
+    httpYaml: opts.httpYaml,
   });
   const stop = stack.stop;
   return Object.assign(stack, {
@@ -227,5 +229,5 @@ export function sessionKeyOf(stack, jar) {
 
 /** Forgets the wrong-code counter of a user (tests only). */
 export function clearFailures(stack, uid) {
-  return stack.redis.cli('DEL', `sk:{u:${uid}}:mfail`);
+  return stack.redis.cli('DEL', `sk:{u:${uid}}:lk`);
 }

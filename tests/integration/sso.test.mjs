@@ -300,7 +300,13 @@ describe('shared parent domain (cookie_domain)', () => {
       const base = `https://login.sec.test:${sec.ports.sekisho}`;
       const b = new Browser({ secure: true });
       const start = await b.get(`${base}/login/google`);
-      assert.match(String(start.headers['set-cookie']), /^__Host-sekisho_login=[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=\d+$/);
+      const set = [].concat(start.headers['set-cookie']);
+      assert.match(set.find((c) => c.startsWith('__Host-sekisho_login=')),
+        /^__Host-sekisho_login=[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=\d+$/);
+      // The browser's device cookie (docs/lockout.md) is host-only too.
+      assert.match(set.find((c) => c.startsWith('__Host-sekisho_dev=')),
+        /^__Host-sekisho_dev=[\w-]{22}; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=34560000$/);
+      assert.equal(set.length, 2);
       const end = await b.browse(`${base}/login`);
       const cb = end.hops.findIndex((h) => h.includes('/callback/google?'));
       assert.ok(cb >= 0);

@@ -18,7 +18,9 @@
  *     UTF-8, wrong node kinds, empty file, second document, missing file
  *   - several problems in one file are all reported, in line order
  *   - MFA keys: admin_emails lowercased and checked, mfa_max_age,
- *     mfa_max_failures (1..100), mfa_failure_window and their defaults;
+ *     mfa_max_failures (1..100), mfa_failure_window and their defaults
+ *     (deprecated aliases of lockout.max_failures and lockout.window,
+ *     with a warning each);
  *     mfa: required / admins without keys.master_key_file refused
  *   - cookie_domain: lowercased; hostnames not under it, another tenant's
  *     host under it (also nested domains), a catch-all tenant with one,
@@ -1407,6 +1409,16 @@ test_mfa_keys(void **state)
 	assert_int_equal(t->mfa_max_age, 300);
 	assert_int_equal(t->mfa_max_failures, 10);
 	assert_int_equal(t->mfa_failure_window, 3600);
+	/* Deprecated aliases of the lockout's keys, with a warning each. */
+	assert_int_equal(t->lockout.max_failures, 10);
+	assert_int_equal(t->lockout.window, 3600);
+	assert_non_null(cfg->warnings);
+	assert_non_null(strstr(cfg->warnings,
+			       "tenants[0].mfa_max_failures: warning: "
+			       "deprecated: an alias of lockout.max_failures"));
+	assert_non_null(strstr(cfg->warnings,
+			       "tenants[0].mfa_failure_window: warning: "
+			       "deprecated: an alias of lockout.window"));
 	sk_config_free(&cfg);
 
 	/* Without a master key only mfa: optional is possible. */

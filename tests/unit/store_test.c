@@ -18,6 +18,10 @@
  *   - the client-address bucket of the pending sign-in cap: IPv4 kept,
  *     IPv4-mapped IPv6 read as IPv4, IPv6 cut to its /64 (so one host's
  *     many addresses share a bucket), garbage refused as "unknown"
+ *   - the lockout's arithmetic (session/lockout.c): each lock in a row
+ *     twice as long, capped at max_duration, never overflowing; the
+ *     durations list its scripts read; device ids accepted as key parts;
+ *     Retry-After rounded up, never 0
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +36,8 @@
 #include "sekisho/err.h"
 #include "sekisho/session.h"
 #include "sekisho/loginlimit.h"
+#include "sekisho/lockout.h"
+#include "lockout_int.h"
 #include "sekisho/store.h"
 #include "schema_int.h"
 #include "store_int.h"
@@ -192,6 +198,9 @@ test_schema_pinned(void **state)
 	    {SK_KEY_ENROL, "sk:{u:%s}:enrol:%s"},
 	    {SK_KEY_RECOVERY, "sk:{u:%s}:rc"},
 	    {SK_KEY_MFA_FAILS, "sk:{u:%s}:mfail"},
+	    {SK_KEY_LOCKOUT, "sk:{u:%s}:lk"},
+	    {SK_KEY_LOCKOUT_ADDR, "sk:{la:%s}"},
+	    {SK_KEY_LOCKED_ADDRS, "sk:{lka}"},
 	    {SK_KEY_IDENTITY, "sk:{t:%s}:idn:%s"},
 	    {SK_KEY_EMAIL, "sk:{t:%s}:eml:%s"},
 	    {SK_KEY_EVENTS, "sk:{t:%s}:ev"},
@@ -349,6 +358,74 @@ test_ip_bucket(void **state)
 	assert_int_equal(sk_login_ip_bucket(NULL, b), SK_ERR_INVALID);
 }
 
+static void
+test_lockout_arithmetic(void **state)
+{
+	struct sk_lockout_conf lo = {.max_failures = 5,
+				     .user_max_failures = 20,
+				     .ip_max_failures = 50,
+				     .window = 900,
+				     .duration = 900,
+				     .max_duration = 86400};
+	char durs[SK_LOCKOUT_DURS_LEN], scope[SK_LOCKOUT_SCOPE_LEN];
+	struct sk_lock lock;
+	char dev[65];
+
+	(void)state;
+	/* 15m, 30m, 1h, 2h, 4h, 8h, 16h, then the 24h cap for good. */
+	assert_int_equal(sk_lockout_duration(900, 86400, 0), 900);
+	assert_int_equal(sk_lockout_duration(900, 86400, 1), 1800);
+	assert_int_equal(sk_lockout_duration(900, 86400, 6), 57600);
+	assert_int_equal(sk_lockout_duration(900, 86400, 7), 86400);
+	assert_int_equal(sk_lockout_duration(900, 86400, 1000000), 86400);
+	assert_int_equal(sk_lockout_duration(900, 86400, INT64_MAX), 86400);
+	assert_int_equal(sk_lockout_duration(2, 5, 1), 4);
+	assert_int_equal(sk_lockout_duration(2, 5, 2), 5);
+	/* A cap under the first lock is no cap; nothing is ever 0. */
+	assert_int_equal(sk_lockout_duration(60, 10, 3), 60);
+	assert_int_equal(sk_lockout_duration(0, 0, 0), 1);
+	assert_int_equal(sk_lockout_duration(INT64_MAX / 2 + 1, INT64_MAX, 5),
+			 INT64_MAX);
+	sk_lockout_durs(&lo, durs);
+	assert_string_equal(durs, "900 1800 3600 7200 14400 28800 57600 86400");
+	/* The user as a whole is counted over a day, not 15 minutes. */
+	assert_int_equal(sk_lockout_user_window_ms(&lo), 86400000);
+	lo.window = 2 * 86400;
+	assert_int_equal(sk_lockout_user_window_ms(&lo), 2 * 86400000LL);
+	lo.window = 900;
+	lo.duration = 2;
+	lo.max_duration = 5;
+	sk_lockout_durs(&lo, durs);
+	assert_string_equal(durs, "2 4 5");
+	/* A window and lock far longer than any list: still bounded. */
+	lo.duration = 1;
+	lo.max_duration = INT64_MAX / 4000;
+	sk_lockout_durs(&lo, durs);
+	assert_true(strlen(durs) < SK_LOCKOUT_DURS_LEN);
+
+	memset(dev, 'a', 64);
+	dev[64] = '\0';
+	assert_true(sk_lockout_device_ok(dev));
+	assert_true(sk_lockout_device_ok(NULL));
+	sk_lockout_scope(dev, scope);
+	assert_int_equal(strncmp(scope, "b:aaaa", 6), 0);
+	sk_lockout_scope(NULL, scope);
+	assert_string_equal(scope, "b:-");
+	dev[3] = 'A'; /* only what sk_sha256_hex() makes */
+	assert_false(sk_lockout_device_ok(dev));
+	dev[3] = '}';
+	assert_false(sk_lockout_device_ok(dev));
+	assert_false(sk_lockout_device_ok("abc"));
+
+	sk_lockout_fill(&lock, SK_LOCK_USER, true, 10001, 8000, 5);
+	assert_int_equal(lock.retry_after, 3);
+	sk_lockout_fill(&lock, SK_LOCK_USER, true, 10000, 10000, 5);
+	assert_int_equal(lock.retry_after, 1);
+	assert_string_equal(sk_lock_kind_name(SK_LOCK_USER_BROWSER),
+			    "user_browser");
+	assert_string_equal(sk_lock_kind_name(SK_LOCK_ADDRESS), "address");
+}
+
 int
 main(void)
 {
@@ -359,6 +436,7 @@ main(void)
 	    cmocka_unit_test(test_cluster_slots),
 	    cmocka_unit_test(test_info_field),
 	    cmocka_unit_test(test_ip_bucket),
+	    cmocka_unit_test(test_lockout_arithmetic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,8 +80,10 @@ struct sk_tenant_conf {
 	struct sk_strlist admin_emails;
 	int64_t mfa_max_age;	    /* step-up: an older second factor is asked
 				       again before sensitive changes; default 15m */
-	int64_t mfa_max_failures;   /* wrong codes per user per window: 5 */
-	int64_t mfa_failure_window; /* default 15m */
+	/* Deprecated aliases of lockout.max_failures and lockout.window
+	 * (each equals the lockout's value once loaded). */
+	int64_t mfa_max_failures;
+	int64_t mfa_failure_window;
 	/* The aud of this tenant's access tokens; default
 	 * {tokens.audience}/tenants/{id}. Unique per tenant, so an app of
 	 * one tenant never accepts another tenant's token. */

@@ -13,13 +13,15 @@
  * either side) at Redis TIME: every instance uses the same clock. A code
  * is refused when its time step is not newer than the last one accepted
  * for the user (no replay, checked and recorded atomically in Redis).
- * Wrong codes and recovery codes are counted per user in a fixed window;
- * each attempt takes a slot *before* it is evaluated (atomically), so
- * concurrent guesses cannot exceed the limit.
+ * Wrong codes and recovery codes count towards the lockout of the user on
+ * the browser and of the user (sekisho/lockout.h, docs/lockout.md): each
+ * attempt takes its slot *before* it is evaluated, in the script that
+ * reads the locks, so concurrent guesses cannot exceed a threshold and a
+ * locked user's code is never compared.
  *
  * Redis keys (session/schema_int.h; docs/mfa.md): the factor, the
  * enrolment in progress (one per session), the recovery codes and the
- * wrong-code counter in the user's hash slot; the sealed data key in the
+ * lockout state in the user's hash slot; the sealed data key in the
  * tenant's.
  */
 #ifndef SEKISHO_MFA_H
@@ -30,6 +32,7 @@
 #include <stdint.h>
 
 #include "sekisho/crypto.h"
+#include "sekisho/lockout.h"
 
 struct sk_config;
 
@@ -47,10 +50,10 @@ struct sk_mfa_codes {
 	char v[SK_MFA_RECOVERY_CODES][SK_MFA_RECOVERY_CHARS + 1];
 };
 
-/* The per-user limit on wrong codes. */
+/* What a code is counted against: the tenant's lockout, the browser. */
 struct sk_mfa_limit {
-	int64_t max_failures; /* wrong codes allowed per window */
-	int64_t window;	      /* seconds */
+	const struct sk_lockout_conf *lockout;
+	const char *device; /* the device id hash; NULL: no device cookie */
 };
 
 /*
@@ -112,13 +115,15 @@ int sk_mfa_enrol_finish(const char *tenant, const char *user_id,
 /*
  * Checks a TOTP code (exactly six digits) against the active factor.
  * Returns 0 when accepted (its step is then spent), SK_ERR_TOKEN when
- * wrong or already used, SK_ERR_NOT_FOUND when the user has no factor,
- * SK_ERR_DENIED when the limit of wrong codes is reached: then
- * *retry_after is the number of seconds until the next attempt may be
- * made. SK_ERR_INVALID for a code that is not six digits (not counted).
+ * wrong or already used (*lock then says whether this failure locked the
+ * user on the browser or the user: fresh), SK_ERR_NOT_FOUND when the
+ * user has no factor, SK_ERR_DENIED when the user (on this browser, or
+ * on all) is locked: *lock says which and until when; no code was
+ * compared. SK_ERR_INVALID for a code that is not six digits (not
+ * counted).
  */
 int sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
-		      const struct sk_mfa_limit *lim, int64_t *retry_after);
+		      const struct sk_mfa_limit *lim, struct sk_lock *lock);
 
 /*
  * Checks and spends a recovery code (case, spaces and dashes ignored).
@@ -127,7 +132,7 @@ int sk_mfa_check_totp(const char *tenant, const char *user_id, const char *code,
  */
 int sk_mfa_check_recovery(const char *tenant, const char *user_id,
 			  const char *code, const struct sk_mfa_limit *lim,
-			  int64_t *retry_after, int *remaining);
+			  struct sk_lock *lock, int *remaining);
 
 /* Unused recovery codes of the user; *enrolled false without a factor. */
 int sk_mfa_status(const char *user_id, bool *enrolled, int *remaining);
