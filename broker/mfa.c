@@ -308,7 +308,6 @@ fresh(const struct sk_req *req, const struct sk_session *s)
 	       s->now - s->mfa_at <= req->tenant->mfa_max_age;
 }
 
-
 /* The recovery codes, shown once, then a way on. */
 static void
 codes_page(struct sk_resp *resp, const struct mctx *m, const char *title,
@@ -521,9 +520,10 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 				     "authenticator app.");
 		break;
 	case SK_ERR_DENIED:
-		sk_warn("mfa: user %s: locked (%s); refused for %llds" SK_REQ_FMT,
-			m.s->user_id, sk_lock_kind_name(lock.kind),
-			(long long)lock.retry_after, SK_REQ_ARGS(req));
+		sk_warn(
+		    "mfa: user %s: locked (%s); refused for %llds" SK_REQ_FMT,
+		    m.s->user_id, sk_lock_kind_name(lock.kind),
+		    (long long)lock.retry_after, SK_REQ_ARGS(req));
 		sk_lock_answer(req, resp, &lock);
 		break;
 	case SK_ERR_NOT_FOUND:

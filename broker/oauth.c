@@ -416,6 +416,24 @@ out:
 	sk_strfreezero(refresh);
 }
 
+/* Does any tenant's policy now hold an allowlist? */
+static bool
+any_tenant_lists(void)
+{
+	const struct sk_config *cfg = sk_daemon.cfg;
+	const struct sk_tenant_conf *t;
+	bool lists = false;
+	size_t i;
+
+	for (i = 0; i < cfg->ntenants && !lists; i++) {
+		t = sk_policy_acquire(cfg, &cfg->tenants[i]);
+		lists =
+		    t != NULL && (t->ip_set != NULL || t->admin_ip_set != NULL);
+		sk_policy_release(&t);
+	}
+	return lists;
+}
+
 /*
  * The allowlists of the tenant of the app session behind token, for its
  * user. 0 also when there is no such session (the refresh then says so);
@@ -428,7 +446,10 @@ refresh_admitted(struct sk_req *req, struct sk_resp *resp, const char *token)
 	const struct sk_tenant_conf *t;
 	int r;
 
-	/* The lists may be set at runtime (policy): always looked up. */
+	/* No tenant with a list now (runtime policy included): nothing to
+	 * look up, so a refresh costs no extra Redis call. */
+	if (!any_tenant_lists())
+		return 0;
 	r = sk_app_session_peek(token, &a);
 	if (r != 0)
 		return r == SK_ERR_STORE ? r : 0;

@@ -534,7 +534,8 @@ cfg_check_warnings(struct ctx *c)
 		struct sk_tenant_conf *t = &cfg->tenants[i];
 		if (t->line == 0)
 			continue;
-		/* The MFA failure limit became the lockout (docs/lockout.md). */
+		/* The MFA failure limit became the lockout (docs/lockout.md).
+		 */
 		if (cfg_line_of(c, &t->mfa_max_failures) != 0) {
 			snprintf(key, sizeof(key),
 				 "tenants[%zu].mfa_max_failures", i);

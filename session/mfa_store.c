@@ -1,7 +1,8 @@
 /*
  * TOTP factors, recovery codes and their attempts (counted towards the
- * lockout, lockout_int.h) in Redis; tenant data keys. See session/include/sekisho/mfa.h for the model, and
- * session/schema_int.h for the keys and labels.
+ * lockout, lockout_int.h) in Redis; tenant data keys. See
+ * session/include/sekisho/mfa.h for the model, and session/schema_int.h for the
+ * keys and labels.
  */
 #include "sekisho/mfa.h"
 #include "lockout_int.h"

@@ -476,18 +476,12 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-    {"version", cmd_version},
-    {"check-config", cmd_check_config},
-    {"keys", cmd_keys},
-    {"users", cmd_users},
-    {"invite", sk_ctl_invite},
-    {"sessions", sk_ctl_sessions},
-    {"unlock-ip", cmd_unlock},
-    {"master-key", cmd_master_key},
-    {"policy", sk_ctl_policy},
-    {"help", cmd_help},
-    {"-h", cmd_help},
-    {"--help", cmd_help},
+    {"version", cmd_version},  {"check-config", cmd_check_config},
+    {"keys", cmd_keys},	       {"users", cmd_users},
+    {"invite", sk_ctl_invite}, {"sessions", sk_ctl_sessions},
+    {"unlock-ip", cmd_unlock}, {"master-key", cmd_master_key},
+    {"policy", sk_ctl_policy}, {"help", cmd_help},
+    {"-h", cmd_help},	       {"--help", cmd_help},
 };
 
 int

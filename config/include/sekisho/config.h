@@ -78,8 +78,8 @@ struct sk_tenant_conf {
 	/* Provider-verified addresses (lowercased) that hold the "admin"
 	 * role; with mfa: admins, exactly these users must use TOTP. */
 	struct sk_strlist admin_emails;
-	int64_t mfa_max_age;	    /* step-up: an older second factor is asked
-				       again before sensitive changes; default 15m */
+	int64_t mfa_max_age; /* step-up: an older second factor is asked
+				again before sensitive changes; default 15m */
 	/* Deprecated aliases of lockout.max_failures and lockout.window
 	 * (each equals the lockout's value once loaded). */
 	int64_t mfa_max_failures;
