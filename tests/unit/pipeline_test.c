@@ -257,6 +257,8 @@ test_admit(void **state)
 	struct sk_tenant_conf t;
 	struct sk_req req;
 	struct sk_resp resp;
+	char *end;
+	long retry;
 	const struct sk_route_needs login = {SK_TENANT_REQUIRED,
 					     SK_SESSION_NONE, SK_ANSWER_PAGE,
 					     SK_LIMIT_IP, SK_RATE_LOGIN};
@@ -318,8 +320,8 @@ test_admit(void **state)
 			 SK_ERR_LIMITED);
 	assert_int_equal(resp.status, 429);
 	assert_non_null(header(&resp, "Retry-After"));
-	assert_true(atoi(header(&resp, "Retry-After")) >= 1 &&
-		    atoi(header(&resp, "Retry-After")) <= 20);
+	retry = strtol(header(&resp, "Retry-After"), &end, 10);
+	assert_true(*end == '\0' && retry >= 1 && retry <= 20);
 	assert_true(body_has(&resp, "203.0.113.9"));
 	resp_free(&resp);
 
