@@ -280,6 +280,11 @@ sk_parse_duration(const char *s, int64_t *seconds)
 		mult = 86400;
 		p++;
 		break;
+	case 'y':
+		/* 366 days: "10y" keeps at least ten calendar years. */
+		mult = 366 * 86400;
+		p++;
+		break;
 	default:
 		return SK_ERR_INVALID;
 	}

@@ -70,6 +70,7 @@ sk_config_load(const char *path, const struct sk_provider_kind *const *kinds,
 		cfg_check_sso(&c);
 		cfg_check_audiences(&c);
 		cfg_check_clients(&c);
+		cfg_check_notify(&c);
 		cfg_check_keys(&c);
 		cfg_check_secret_files(&c);
 		cfg_check_client_secrets(&c);
@@ -140,6 +141,7 @@ sk_tenant_conf_clear(struct sk_tenant_conf *t)
 	strlist_free(&t->admin_emails);
 	free(t->audience);
 	free(t->cookie_domain);
+	free(t->default_language);
 	strlist_free(&t->ip_allowlist);
 	strlist_free(&t->admin_ip_allowlist);
 	sk_ipset_free(&t->ip_set);
@@ -220,6 +222,7 @@ sk_config_free(struct sk_config **cfgp)
 		free(cfg->clients[i].display_name);
 	}
 	free(cfg->clients);
+	cfg_notify_free(cfg);
 	free(cfg->warnings);
 	sk_freezero(cfg, sizeof(*cfg));
 }

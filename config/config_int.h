@@ -276,6 +276,13 @@ void cfg_check_clients(struct ctx *c);
 void cfg_check_keys(struct ctx *c);
 void cfg_check_client_secrets(struct ctx *c);
 void cfg_check_warnings(struct ctx *c);
+
+/* notify.c: smtp:, hooks: and audit: */
+extern const struct kwtab cfg_smtp_tab, cfg_audit_tab, cfg_hook_tab;
+kw_fn cfg_kw_hooks;
+void cfg_notify_defaults(struct sk_config *cfg);
+void cfg_check_notify(struct ctx *c);
+void cfg_notify_free(struct sk_config *cfg);
 /* The defined tenant ids, for messages ("none" when none). */
 void cfg_tenant_names(struct sk_buf *b, const struct sk_config *cfg);
 

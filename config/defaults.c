@@ -208,6 +208,9 @@ cfg_late_defaults(struct sk_config *cfg)
 		if (t->display_name == NULL && t->id != NULL &&
 		    (t->display_name = strdup(t->id)) == NULL)
 			return SK_ERR_NOMEM;
+		if (t->default_language == NULL &&
+		    (t->default_language = strdup("ja")) == NULL)
+			return SK_ERR_NOMEM;
 		if (t->audience == NULL && t->id != NULL &&
 		    cfg->tokens.audience != NULL &&
 		    asprintf(&t->audience, "%s/tenants/%s",
@@ -231,5 +234,6 @@ cfg_late_defaults(struct sk_config *cfg)
 		if (provider_type_defaults(p) != 0)
 			return SK_ERR_NOMEM;
 	}
+	cfg_notify_defaults(cfg);
 	return 0;
 }

@@ -476,6 +476,15 @@ static const struct kw tenant_session_kw[] = {
 static const struct kwtab tenant_session_tab = {
     .kw = tenant_session_kw, .n = SK_ARRAY_SIZE(tenant_session_kw)};
 
+static bool
+check_language(char *s, const char **why)
+{
+	static const char *const langs[] = {"ja", "en", NULL};
+
+	(void)why;
+	return cfg_check_oneof(s, langs);
+}
+
 static const struct kw tenant_kw[] = {
     {.name = "id",
      .fn = cfg_kw_str,
@@ -570,6 +579,11 @@ static const struct kw tenant_kw[] = {
      .fn = kw_membership,
      .off = offsetof(struct sk_tenant_conf, membership)},
     {.name = "session", .fn = cfg_kw_section, .sub = &tenant_session_tab},
+    {.name = "default_language",
+     .fn = cfg_kw_str,
+     .off = offsetof(struct sk_tenant_conf, default_language),
+     .check = check_language,
+     .what = "is not a language Sekisho speaks (ja or en)"},
 };
 static const struct kwtab tenant_tab = {.kw = tenant_kw,
 					.n = SK_ARRAY_SIZE(tenant_kw)};
@@ -812,6 +826,11 @@ static const struct kw top_kw[] = {
     {.name = "strict_hosts",
      .fn = cfg_kw_bool,
      .off = offsetof(struct sk_config, strict_hosts)},
+    {.name = "hooks",
+     .fn = cfg_kw_hooks,
+     .off = offsetof(struct sk_config, hooks)},
+    {.name = "smtp", .fn = cfg_kw_section, .sub = &cfg_smtp_tab},
+    {.name = "audit", .fn = cfg_kw_section, .sub = &cfg_audit_tab},
 };
 const struct kwtab cfg_top_tab = {.kw = top_kw, .n = SK_ARRAY_SIZE(top_kw)};
 
@@ -833,6 +852,7 @@ keywords_add(struct sk_buf *b, const struct sk_provider_kind *const *kinds,
 		items = kw->fn == kw_tenants	 ? &tenant_tab
 			: kw->fn == kw_providers ? &provider_tab
 			: kw->fn == kw_clients	 ? &client_tab
+			: kw->fn == cfg_kw_hooks ? &cfg_hook_tab
 						 : NULL;
 		if (kw->sub != NULL) {
 			keywords_add(b, kinds, kw->sub, key);

@@ -453,8 +453,8 @@ cfg_kw_duration(struct ctx *c, const struct kw *kw, yaml_node_t *n,
 	if (sk_parse_duration(v, &s) != 0)
 		cfg_report(
 		    c, cfg_where(c, n), key,
-		    "%s is not a duration (a number followed by s, m, h or "
-		    "d, e.g. 90s, 15m, 36h, 14d)",
+		    "%s is not a duration (a number followed by s, m, h, d "
+		    "or y, e.g. 90s, 15m, 36h, 14d, 10y)",
 		    cfg_quote(c, v));
 	else if (kw->max > 0 && (s < kw->min || s > kw->max))
 		cfg_report(c, cfg_where(c, n), key,

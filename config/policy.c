@@ -143,6 +143,7 @@ sk_tenant_conf_copy(struct sk_tenant_conf *dst,
 	*dst = *src;
 	/* Nothing below may point into src, even when a copy fails. */
 	dst->id = dst->display_name = dst->audience = dst->cookie_domain = NULL;
+	dst->default_language = NULL;
 	memset(&dst->hostnames, 0, sizeof(dst->hostnames));
 	memset(&dst->providers, 0, sizeof(dst->providers));
 	memset(&dst->allowed_hd, 0, sizeof(dst->allowed_hd));
@@ -158,6 +159,8 @@ sk_tenant_conf_copy(struct sk_tenant_conf *dst,
 	    (r = strdup_or_null(&dst->audience, src->audience)) != 0 ||
 	    (r = strdup_or_null(&dst->cookie_domain, src->cookie_domain)) !=
 		0 ||
+	    (r = strdup_or_null(&dst->default_language,
+				src->default_language)) != 0 ||
 	    (r = strlist_copy(&dst->hostnames, &src->hostnames)) != 0 ||
 	    (r = strlist_copy(&dst->providers, &src->providers)) != 0 ||
 	    (r = strlist_copy(&dst->allowed_hd, &src->allowed_hd)) != 0 ||
@@ -302,8 +305,8 @@ apply_section(struct chk *k, const struct section *sec, const json_t *v,
 			if (!duration_of(val, &x)) {
 				problem(k, field,
 					"%s is not a duration (a number "
-					"followed by s, m, h or d, e.g. 90s, "
-					"15m, 36h, 14d; or whole seconds)",
+					"followed by s, m, h, d or y, e.g. "
+					"90s, 15m, 36h, 14d; or whole seconds)",
 					q);
 				continue;
 			}

@@ -590,11 +590,11 @@ test_unknown_keys(void **state)
 	       "1: listn: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes, strict_hosts)",
+	       "strict_modes, strict_hosts, hooks, smtp, audit)",
 	       "13: redis2: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes, strict_hosts)");
+	       "strict_modes, strict_hosts, hooks, smtp, audit)");
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis:\n"
 	       "  url: \"unix:///run/sekisho/redis.sock\"\n"
@@ -641,7 +641,7 @@ test_unknown_keys(void **state)
 	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
 	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
 	       "cookie_domain, ip_allowlist, admin_ip_allowlist, lockout, "
-	       "rate_limits, membership, session)",
+	       "rate_limits, membership, session, default_language)",
 	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
 	       "type, client_id, client_secret_file, client_secret, issuer, "
 	       "scopes, userinfo, http_timeout, max_concurrent, display_name, "
@@ -664,9 +664,9 @@ test_bad_durations(void **state)
 {
 	EXPECT(MIN "session:\n  idle_timeout: 36x\n  login_timeout: 0s\n",
 	       "13: session.idle_timeout: \"36x\" is not a duration (a number "
-	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)",
+	       "followed by s, m, h, d or y, e.g. 90s, 15m, 36h, 14d, 10y)",
 	       "14: session.login_timeout: \"0s\" is not a duration (a number "
-	       "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
+	       "followed by s, m, h, d or y, e.g. 90s, 15m, 36h, 14d, 10y)");
 	/* ms durations: a bare number is refused (500 seconds or ms?) */
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis:\n"
@@ -1194,7 +1194,7 @@ test_wrong_kinds(void **state)
 	       "public_url, redis, cookie, session, http, keys, tokens, "
 	       "log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes, strict_hosts)");
+	       "strict_modes, strict_hosts, hooks, smtp, audit)");
 	EXPECT(MIN "clients:\n  - billing\n",
 	       "13: clients[0]: expected a mapping, got a single value (keys: "
 	       "client_id, client_secret_file, client_secret, public, "
@@ -1264,11 +1264,11 @@ test_many_errors(void **state)
 	    "1: listn: unknown key (allowed: listen, public_url, redis, "
 	    "cookie, session, http, keys, tokens, log_level, "
 	    "allowed_redirect_hosts, tenants, providers, clients, "
-	    "strict_modes, strict_hosts)",
+	    "strict_modes, strict_hosts, hooks, smtp, audit)",
 	    "2: public_url: \"http://x\" is not https while cookie.secure is "
 	    "true (use https, or set cookie.secure: false for local http)",
 	    "6: session.idle_timeout: \"36x\" is not a duration (a number "
-	    "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)",
+	    "followed by s, m, h, d or y, e.g. 90s, 15m, 36h, 14d, 10y)",
 	    "9: tenants[0].providers[0]: unknown provider \"gogle\" "
 	    "(defined: google)",
 	    "10: tenants[0].mfa: \"maybe\" is not an MFA policy (required, "
@@ -1279,7 +1279,7 @@ test_many_errors(void **state)
 	    "app_idle_timeout, app_absolute_timeout, admin_emails, "
 	    "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
 	    "cookie_domain, ip_allowlist, admin_ip_allowlist, lockout, "
-	    "rate_limits, membership, session)",
+	    "rate_limits, membership, session, default_language)",
 	    "16: providers[0].client_secret: inline secrets are refused (use "
 	    "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
 }
@@ -1451,7 +1451,7 @@ test_mfa_keys(void **state)
 	    "7: tenants[0].mfa_max_failures: \"0\" is out of range (1 to "
 	    "100)",
 	    "9: tenants[0].mfa_max_age: \"soon\" is not a duration (a number "
-	    "followed by s, m, h or d, e.g. 90s, 15m, 36h, 14d)");
+	    "followed by s, m, h, d or y, e.g. 90s, 15m, 36h, 14d, 10y)");
 }
 
 /* Access policy keys: allowlists, lockout, rate limits, membership. */
@@ -1757,7 +1757,7 @@ test_secret_file_modes(void **state)
 	       "16: redis2: unknown key (allowed: listen, public_url, redis, "
 	       "cookie, session, http, keys, tokens, log_level, "
 	       "allowed_redirect_hosts, tenants, providers, clients, "
-	       "strict_modes, strict_hosts)");
+	       "strict_modes, strict_hosts, hooks, smtp, audit)");
 	EXPECT("public_url: \"https://login.example.com\"\n"
 	       "redis: {url: \"unix:///r.sock\", password_file: @H@}\n"
 	       "tenants: [{id: default, providers: [google]}]\n"
@@ -2379,6 +2379,64 @@ test_metrics_allow(void **state)
 #define DUR(redis_more, more)                                                  \
 	MIN_REDIS(redis_more) "    client_secret_file: @G@\n" more
 
+/* smtp:, hooks: and audit: (docs/hooks.md, docs/audit.md). */
+static void
+test_notify_keys(void **state)
+{
+	struct sk_config *cfg;
+
+	(void)state;
+	cfg = load_ok(MIN "smtp: {url: \"smtp://127.0.0.1:2525\", from: "
+			  "\"Sekisho <no-reply@example.com>\"}\n"
+			  "hooks:\n"
+			  "  - {id: ops, type: webhook, url: "
+			  "\"http://127.0.0.1:9/h\", secret_file: @C@, "
+			  "events: [new_device, lockout], tenants: [default]}\n"
+			  "  - {id: mail, type: email}\n"
+			  "audit: {dir: /var/lib/sekisho/audit, retention: "
+			  "10y}\n");
+	assert_int_equal(cfg->nhooks, 2);
+	assert_int_equal(cfg->hooks[0].type, SK_HOOK_WEBHOOK);
+	assert_non_null(cfg->hooks[0].secret);
+	assert_int_equal(cfg->hooks[0].events.n, 2);
+	assert_int_equal(cfg->hooks[0].retry_for, 24 * 3600);
+	assert_int_equal(cfg->hooks[0].timeout_ms, 10000);
+	assert_int_equal(cfg->hooks[1].type, SK_HOOK_EMAIL);
+	assert_int_equal(cfg->audit.retention, 10LL * 366 * 86400);
+	assert_int_equal(cfg->audit.checkpoint_every, 1000);
+	assert_string_equal(cfg->tenants[0].default_language, "ja");
+	sk_config_free(&cfg);
+	EXPECT(MIN
+	       "hooks:\n"
+	       "  - {id: a, type: pager}\n"
+	       "  - {id: b, type: webhook, url: \"http://hooks.example/\"}\n"
+	       "  - {id: c, type: slack, url: \"https://h.example/x\", "
+	       "secret_file: @C@, events: [logged_in], tenants: [nope]}\n"
+	       "  - {id: d, type: email}\n"
+	       "  - {id: d, type: line}\n"
+	       "smtp: {url: \"smtp://user:pw@mail.example\"}\n"
+	       "audit: {dir: relative/path}\n",
+	       "13: hooks[0].type: \"pager\" is not a hook type (webhook, "
+	       "slack, teams, email or line)",
+	       "14: hooks[1].url: plain http is allowed to a loopback host "
+	       "only (use https://)",
+	       "14: hooks[1].secret: missing (required: secret_file: PATH (the "
+	       "key receivers check X-Sekisho-Signature with))",
+	       "15: hooks[2].events[0]: \"logged_in\" is not an event type "
+	       "(docs/events.md lists them: login_succeeded, new_device, "
+	       "lockout, policy_changed, ...)",
+	       "15: hooks[2].secret: only a webhook hook signs with a secret",
+	       "15: hooks[2].tenants[0]: unknown tenant \"nope\"",
+	       "16: hooks[3].type: an email hook needs smtp.url and smtp.from",
+	       "17: hooks[4].token: missing (required: token_file: PATH (the "
+	       "LINE channel access token))",
+	       "17: hooks[4].id: duplicate hook id \"d\" (already used at line "
+	       "16)",
+	       "18: smtp.url: a user name or password in the URL is refused "
+	       "(use smtp.username and smtp.password_file)",
+	       "19: audit.dir: \"relative/path\" is not an absolute path");
+}
+
 static void
 test_durability_keys(void **state)
 {
@@ -2486,6 +2544,7 @@ main(void)
 	    cmocka_unit_test(test_redis_sentinel),
 	    cmocka_unit_test(test_example_documents_every_key),
 	    cmocka_unit_test(test_durability_keys),
+	    cmocka_unit_test(test_notify_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

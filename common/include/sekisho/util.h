@@ -61,9 +61,10 @@ void sk_sha256_hex(const void *data, size_t len, char out[65]);
 void sk_sha256_b64url(const void *data, size_t len, char out[44]);
 
 /*
- * Parses a duration: a positive integer followed by one unit s, m, h or d
- * ("90s", "15m", "36h", "14d"); a bare integer means seconds. The result
- * must fit in 10 years. Returns 0 or SK_ERR_INVALID.
+ * Parses a duration: a positive integer followed by one unit s, m, h, d or
+ * y ("90s", "15m", "36h", "14d", "7y"; a year is 366 days); a bare integer
+ * means seconds. The result must fit in 10 years of 366 days. Returns 0 or
+ * SK_ERR_INVALID.
  */
 int sk_parse_duration(const char *s, int64_t *seconds);
 

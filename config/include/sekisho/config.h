@@ -109,6 +109,9 @@ struct sk_tenant_conf {
 	 * and session.absolute_timeout. */
 	int64_t idle_timeout;
 	int64_t absolute_timeout;
+	/* "ja" (default) or "en": mails and pages for a user whose own
+	 * language is unknown. */
+	char *default_language;
 	int line; /* where it was defined, for messages */
 };
 
@@ -152,6 +155,33 @@ struct sk_client_conf {
 	 * clients only. */
 	bool admin;
 	char *display_name; /* on the consent page; default: client_id */
+	int line;
+};
+
+enum sk_hook_type {
+	SK_HOOK_WEBHOOK = 1, /* POST of the event JSON, signed */
+	SK_HOOK_SLACK,	     /* Slack incoming webhook */
+	SK_HOOK_TEAMS,	     /* Microsoft Teams incoming webhook */
+	SK_HOOK_EMAIL,	     /* mail to the user the event is about (smtp) */
+	SK_HOOK_LINE,	     /* LINE push to that user, if they use LINE */
+};
+
+/* hooks[]: where events are delivered (docs/hooks.md). */
+struct sk_hook_conf {
+	char *id; /* [a-z0-9_-]{1,32}, unique */
+	enum sk_hook_type type;
+	/* webhook, slack, teams: where to POST (https, or http to a
+	 * loopback host; it may hold a secret: only its host is ever
+	 * logged); line: the Messaging API's base URL, default
+	 * https://api.line.me. */
+	char *url;
+	char *secret;		   /* webhook: the HMAC-SHA256 key; secret */
+	char *token;		   /* line: the channel access token; secret */
+	struct sk_strlist events;  /* types delivered; empty: every type */
+	struct sk_strlist tenants; /* whose events; empty: every tenant */
+	int64_t retry_for;	   /* seconds of retries before a delivery is
+				      dead-lettered; default 24h */
+	int64_t timeout_ms;	   /* one attempt, default 10 s */
 	int line;
 };
 
@@ -285,6 +315,30 @@ struct sk_config {
 	size_t nproviders;
 	struct sk_client_conf *clients;
 	size_t nclients;
+	struct sk_hook_conf *hooks;
+	size_t nhooks;
+
+	/* Mail for email hooks (docs/hooks.md). */
+	struct {
+		/* smtp://host[:port] (STARTTLS required unless the host is
+		 * loopback) or smtps://host[:port]; NULL: no mail. */
+		char *url;
+		char *from;	/* "Name <addr@example.com>" or an address */
+		char *username; /* optional, with password */
+		char *password; /* secret */
+		int64_t timeout_ms; /* one attempt, default 10 s */
+	} smtp;
+
+	/* The tamper-evident audit log (docs/audit.md). */
+	struct {
+		char *dir; /* absolute; NULL: no audit files */
+		/* Seconds a day's file is kept (a year is 366 days, so
+		 * 10y keeps at least ten calendar years); 0 (default):
+		 * for ever. */
+		int64_t retention;
+		int64_t checkpoint_every;    /* entries, default 1000 */
+		int64_t checkpoint_interval; /* seconds, default 10m */
+	} audit;
 
 	/* As sshd's StrictModes (default true): secret files and the master
 	 * key must be readable by their owner only; false also accepts

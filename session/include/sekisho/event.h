@@ -17,23 +17,8 @@
 
 #include <jansson.h>
 
-/* Event types (the "type" member). */
-#define SK_EV_LOGIN_SUCCEEDED "login_succeeded"
-#define SK_EV_LOGIN_FAILED "login_failed"
-#define SK_EV_NEW_DEVICE "new_device"
-#define SK_EV_MFA_ENROLLED "mfa_enrolled"
-#define SK_EV_MFA_RESET "mfa_reset"
-#define SK_EV_RECOVERY_CODE_USED "recovery_code_used"
-#define SK_EV_LOCKOUT "lockout"
-#define SK_EV_UNLOCK "unlock"
-#define SK_EV_USER_INVITED "user_invited"
-#define SK_EV_INVITATION_REVOKED "invitation_revoked"
-#define SK_EV_USER_DISABLED "user_disabled"
-#define SK_EV_USER_ENABLED "user_enabled"
-#define SK_EV_ROLE_CHANGED "role_changed"
-#define SK_EV_SESSION_REVOKED "session_revoked"
-#define SK_EV_POLICY_CHANGED "policy_changed"
-#define SK_EV_KEY_ROTATED "key_rotated"
+/* Event types (the "type" member): SK_EV_* */
+#include "sekisho/evtypes.h"
 
 /* Events kept per tenant in Redis (the recent tail; older ones are
  * trimmed, approximately, past this count). */
