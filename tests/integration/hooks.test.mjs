@@ -469,8 +469,8 @@ describe('hooks: a crashed instance', () => {
     const cfgFile = path.join(dir, 'second.yaml');
     fs.writeFileSync(cfgFile, cfg);
     const child = spawnTracked(SEKISHO_BIN, ['-c', cfgFile], { name: 'sekisho-2' });
-    second = child;
     const base = `http://127.0.0.1:${port}`;
+    second = { ...child, base };
     await waitFor(async () => {
       if (!child.running()) throw new Error(`second sekisho exited: ${child.stderr()}`);
       return (await fetch(`${base}/healthz`).catch(() => ({ status: 0 }))).status === 200;
@@ -480,5 +480,21 @@ describe('hooks: a crashed instance', () => {
     process.stderr.write(`# hooks: delivered by the second instance ${took.toFixed(1)} s after the kill (lease: timeout 2 s + 5 s)\n`);
     assert.ok(verify(SECRET, rx.wh.processed.get(id).headers['x-sekisho-signature'], rx.wh.processed.get(id).raw));
     assert.match(child.stderr(), new RegExp(`hook wh: tenant default: delivery ${id} to 127\\.0\\.0\\.1: delivered`));
+  });
+
+  test('a clean stop hands attempts under way back, and exits cleanly', async () => {
+    // The hanging receiver of tenant slow holds attempts of this instance.
+    const before = rx.hang.requests.length;
+    await policyChange('slow', second.base);
+    await waitFor(() => rx.hang.requests.length > before, { timeoutMs: 15_000, what: 'an attempt under way' });
+    const { code, signal } = await second.stop('SIGTERM', 10_000);
+    assert.equal(signal, null);
+    assert.equal(code, 0, second.stderr());
+    assert.doesNotMatch(second.stderr(), /Sanitizer|runtime error/);
+    // Still owed: queued, due now, for whichever instance runs next.
+    const ctl = spawnSync(SEKISHOCTL, ['hooks', 'list', '-c', stack.sekisho.cfgFile, '-t', 'slow', '--json'],
+      { encoding: 'utf8' });
+    assert.equal(ctl.status, 0, ctl.stderr);
+    assert.ok(JSON.parse(ctl.stdout)[0].state.queued >= 1);
   });
 });
