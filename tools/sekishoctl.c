@@ -56,7 +56,7 @@ usage(FILE *f)
 	    "                            at once and signs after\n"
 	    "                            keys.rotation_delay (or DURATION)\n"
 	    /* clang-format off: one command a line */
-	    SK_CTL_USERS_USAGE SK_CTL_HOOKS_USAGE
+	    SK_CTL_USERS_USAGE
 	    /* clang-format on */
 	    "  users unlock [-c FILE] USER_ID\n"
 	    "                            end the user's lockout on every\n"
@@ -74,6 +74,9 @@ usage(FILE *f)
 	    "                            replace (set) or merge-patch (patch)\n"
 	    "                            its stored overrides with the JSON\n"
 	    "                            in FILE or on standard input\n"
+	    /* clang-format off */
+	    SK_CTL_HOOKS_USAGE
+	    /* clang-format on */
 	    "  help                      print this help\n",
 	    NULL, 0);
 }
