@@ -359,6 +359,12 @@ describe('hooks: dead letters', () => {
     assert.equal((await api('POST', `/tenants/default/hooks/dead/dead/${d.delivery}/retry`)).status, 404);
     // Retry all of none: 0.
     assert.equal((await api('POST', '/tenants/default/hooks/dead/dead/retry')).json.queued, 0);
+    // events: filters: the chat hooks took policy_changed only, the dead
+    // hook user_invited only; wh (every event) took the invitation too.
+    for (const r of [...rx.slack.requests, ...rx.teams.requests]) assert.match(r.raw, /policy_changed/);
+    for (const r of rx.dead.requests) assert.equal(JSON.parse(r.raw).type, 'user_invited');
+    await waitFor(() => [...rx.wh.processed.values()].some((r) => JSON.parse(r.raw).type === 'user_invited'),
+      { timeoutMs: 10_000, what: 'the invitation at the hook of every event' });
   });
 });
 
