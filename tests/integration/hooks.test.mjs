@@ -344,6 +344,15 @@ describe('hooks: dead letters', () => {
     const list = spawnSync(SEKISHOCTL, ['hooks', 'list', '-c', stack.sekisho.cfgFile, '-t', 'default'], { encoding: 'utf8' });
     assert.equal(list.status, 0, list.stderr);
     assert.match(list.stdout, /^dead\s+webhook\s+127\.0\.0\.1\s+queued 0, retrying 0, dead 1$/m);
+    const ctlRetry = (...a) => spawnSync(SEKISHOCTL, ['hooks', 'retry', '-c', stack.sekisho.cfgFile, '-t', 'default', ...a],
+      { encoding: 'utf8' });
+    let c = ctlRetry('dead', 'AAAAAAAAAAAAAAAAAAAAAA');
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /no such dead letter/);
+    assert.equal(ctlRetry('dead').status, 2, 'usage: a delivery or --all');
+    c = ctlRetry('wh-nope', '--all');
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /no hook wh-nope/);
     // Not a delivery id: 400; not a dead letter: 404.
     assert.equal((await api('POST', '/tenants/default/hooks/dead/dead/no%20such/retry')).status, 400);
     assert.equal((await api('POST', '/tenants/default/hooks/dead/dead/AAAAAAAAAAAAAAAAAAAAAA/retry')).status, 404);
