@@ -402,6 +402,10 @@ describe('hooks: tenants never cross', () => {
     // A hook of another tenant does not exist here.
     assert.equal((await api('GET', '/tenants/other/hooks/wh/dead', { auth: basic(OPS_OTHER) })).status, 404);
     assert.equal((await api('POST', '/tenants/other/hooks/dead/dead/retry', { auth: basic(OPS_OTHER) })).status, 404);
+    assert.deepEqual((await hooksOf('quiet')).json.hooks, []);
+    const q = spawnSync(SEKISHOCTL, ['hooks', 'list', '-c', stack.sekisho.cfgFile, '-t', 'quiet'], { encoding: 'utf8' });
+    assert.equal(q.status, 0, q.stderr);
+    assert.equal(q.stdout, "no hook delivers tenant quiet's events\n");
     const d = await hooksOf('default');
     assert.deepEqual(d.json.hooks.map((h) => h.id).sort(), ['chat', 'dead', 'msteams', 'redir', 'wh']);
     // The host only: never the URL's path, where Slack and Teams keep
