@@ -34,6 +34,7 @@
 #define SK_EV_SESSION_REVOKED "session_revoked"
 #define SK_EV_POLICY_CHANGED "policy_changed"
 #define SK_EV_KEY_ROTATED "key_rotated"
+#define SK_EV_DEVICE_FORGOTTEN "device_forgotten"
 
 /* Events kept per tenant in Redis (the recent tail; older ones are
  * trimmed, approximately, past this count). */
