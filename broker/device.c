@@ -97,7 +97,9 @@ emit(const struct sk_req *req, const char *type, const char *user_id,
 	ev.ip = req->client_ip;
 	ev.user_agent = sk_req_header(req, "User-Agent");
 	/* The id is the cookie's hash, never the cookie itself. */
-	ev.device = dev != NULL ? dev : sk_device_id(req, own) == 0 ? own : NULL;
+	if (dev == NULL && sk_device_id(req, own) == 0)
+		dev = own;
+	ev.device = dev;
 	ev.details = details;
 	if (sk_event_emit(&ev, NULL) != 0)
 		sk_warn("event %s (user %s) could not be recorded" SK_REQ_FMT,
@@ -106,8 +108,8 @@ emit(const struct sk_req *req, const char *type, const char *user_id,
 }
 
 void
-sk_device_event(const struct sk_req *req, const char *type,
-		const char *user_id, const char *email, json_t *details)
+sk_device_event(const struct sk_req *req, const char *type, const char *user_id,
+		const char *email, json_t *details)
 {
 	emit(req, type, user_id, email, NULL, details);
 }
@@ -138,7 +140,8 @@ sk_device_signin(const struct sk_req *req, struct sk_resp *resp,
 		 const char *user_id, const char *email, const char *provider,
 		 const char *mfa)
 {
-	const char *lang = sk_device_lang(sk_req_header(req, "Accept-Language"));
+	const char *lang =
+	    sk_device_lang(sk_req_header(req, "Accept-Language"));
 	char dev[65], ua[SK_DEVICE_UA_LEN], net[SK_DEVICE_NET_LEN];
 	struct sk_device_seen seen;
 	json_t *d = NULL;
@@ -180,7 +183,7 @@ sk_device_signin(const struct sk_req *req, struct sk_resp *resp,
 	d = json_pack("{s:s, s:s, s:b}", "network", net, "user_agent", ua,
 		      "notify", seen.notify);
 	add_lang(d, lang);
-	emit(req, SK_EV_NEW_DEVICE, user_id, email,
-	     dev[0] != '\0' ? dev : NULL, d);
+	emit(req, SK_EV_NEW_DEVICE, user_id, email, dev[0] != '\0' ? dev : NULL,
+	     d);
 	json_decref(d);
 }

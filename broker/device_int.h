@@ -5,10 +5,10 @@
  * the lockout counts failures per (user, browser) with it, so that a
  * stranger's guesses elsewhere do not shut the real user out on their
  * own browser (docs/lockout.md); the device registry (new-device
- * notices, docs/devices.md) builds on the same id. Only its SHA-256 is ever stored or
- * logged. The value is unguessable, HttpOnly and, with cookie.secure,
- * __Host- (no sibling domain can set it); a client that makes up its own
- * value only names a new browser of its own.
+ * notices, docs/devices.md) builds on the same id. Only its SHA-256 is
+ * ever stored or logged. The value is unguessable, HttpOnly and, with
+ * cookie.secure, __Host- (no sibling domain can set it); a client that
+ * makes up its own value only names a new browser of its own.
  */
 #ifndef SEKISHO_DEVICE_INT_H
 #define SEKISHO_DEVICE_INT_H

@@ -429,9 +429,9 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 		m->s->user_id, recovery ? "recovery code" : "totp",
 		SK_REQ_ARGS(req));
 	if (recovery) {
-		json_t *d = json_pack("{s:i, s:s}", "remaining", remaining,
-				      "stage",
-				      m->s->mfa_pending ? "signin" : "step_up");
+		json_t *d =
+		    json_pack("{s:i, s:s}", "remaining", remaining, "stage",
+			      m->s->mfa_pending ? "signin" : "step_up");
 		sk_device_event(req, SK_EV_RECOVERY_CODE_USED, m->s->user_id,
 				m->s->email, d);
 		json_decref(d);

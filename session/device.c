@@ -99,7 +99,7 @@ void
 sk_device_ua_summary(const char *ua, char out[SK_DEVICE_UA_LEN])
 {
 	char buf[UA_READ + 1], ver[VERSION_DIGITS + 1] = "",
-				 pname[PRODUCT_MAX + 1];
+						    pname[PRODUCT_MAX + 1];
 	const char *name = NULL, *os = NULL, *p;
 	size_t i;
 
@@ -222,8 +222,8 @@ entry(const char *s, size_t n, char tag[9])
 			;
 		for (start = i; i < n && s[i] != ';'; i++)
 			;
-		for (end = i; end > start &&
-			      (s[end - 1] == ' ' || s[end - 1] == '\t');
+		for (end = i;
+		     end > start && (s[end - 1] == ' ' || s[end - 1] == '\t');
 		     end--)
 			;
 		if (end - start >= 2 && (s[start] == 'q' || s[start] == 'Q') &&
@@ -292,50 +292,49 @@ device_id_ok(const char *d)
  * Returns {new, notify, now}.
  */
 static struct sk_script record_script = {
-    .src =
-	"local now = tonumber(redis.call('TIME')[1])\n"
-	"local dev, new = ARGV[1], 1\n"
-	"if dev ~= '' then\n"
-	"  local first = now\n"
-	"  local old = redis.call('HGET', KEYS[1], dev)\n"
-	"  if old then\n"
-	"    new = 0\n"
-	"    local ok, o = pcall(cjson.decode, old)\n"
-	"    if ok and type(o) == 'table' and tonumber(o.first) then\n"
-	"      first = tonumber(o.first)\n"
-	"    end\n"
-	"  end\n"
-	"  redis.call('HSET', KEYS[1], dev, cjson.encode({first = first,\n"
-	"    last = now, ua = ARGV[2], net = ARGV[3]}))\n"
-	"  redis.call('ZADD', KEYS[2], now, dev)\n"
-	"  local keep = tonumber(ARGV[7])\n"
-	/* Unseen for keep seconds: the cookie is gone, so is the device. */
-	"  local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf',\n"
-	"    '(' .. (now - keep))\n"
-	"  local n = redis.call('ZCARD', KEYS[2]) - #gone\n"
-	"  local max = tonumber(ARGV[4])\n"
-	"  if n > max then\n"
-	"    for _, d in ipairs(redis.call('ZRANGE', KEYS[2], #gone,\n"
-	"        #gone + n - max - 1)) do\n"
-	"      gone[#gone + 1] = d\n"
-	"    end\n"
-	"  end\n"
-	"  for _, d in ipairs(gone) do\n"
-	"    redis.call('HDEL', KEYS[1], d)\n"
-	"    redis.call('ZREM', KEYS[2], d)\n"
-	"  end\n"
-	"  redis.call('EXPIRE', KEYS[1], keep)\n"
-	"  redis.call('EXPIRE', KEYS[2], keep)\n"
-	"end\n"
-	"local notify = 0\n"
-	"if new == 1 then\n"
-	"  local c = redis.call('INCR', KEYS[3])\n"
-	"  if redis.call('TTL', KEYS[3]) < 0 then\n"
-	"    redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
-	"  end\n"
-	"  if c <= tonumber(ARGV[5]) then notify = 1 end\n"
-	"end\n"
-	"return {new, notify, now}\n",
+    .src = "local now = tonumber(redis.call('TIME')[1])\n"
+	   "local dev, new = ARGV[1], 1\n"
+	   "if dev ~= '' then\n"
+	   "  local first = now\n"
+	   "  local old = redis.call('HGET', KEYS[1], dev)\n"
+	   "  if old then\n"
+	   "    new = 0\n"
+	   "    local ok, o = pcall(cjson.decode, old)\n"
+	   "    if ok and type(o) == 'table' and tonumber(o.first) then\n"
+	   "      first = tonumber(o.first)\n"
+	   "    end\n"
+	   "  end\n"
+	   "  redis.call('HSET', KEYS[1], dev, cjson.encode({first = first,\n"
+	   "    last = now, ua = ARGV[2], net = ARGV[3]}))\n"
+	   "  redis.call('ZADD', KEYS[2], now, dev)\n"
+	   "  local keep = tonumber(ARGV[7])\n"
+	   /* Unseen for keep seconds: the cookie is gone, so is the device. */
+	   "  local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf',\n"
+	   "    '(' .. (now - keep))\n"
+	   "  local n = redis.call('ZCARD', KEYS[2]) - #gone\n"
+	   "  local max = tonumber(ARGV[4])\n"
+	   "  if n > max then\n"
+	   "    for _, d in ipairs(redis.call('ZRANGE', KEYS[2], #gone,\n"
+	   "        #gone + n - max - 1)) do\n"
+	   "      gone[#gone + 1] = d\n"
+	   "    end\n"
+	   "  end\n"
+	   "  for _, d in ipairs(gone) do\n"
+	   "    redis.call('HDEL', KEYS[1], d)\n"
+	   "    redis.call('ZREM', KEYS[2], d)\n"
+	   "  end\n"
+	   "  redis.call('EXPIRE', KEYS[1], keep)\n"
+	   "  redis.call('EXPIRE', KEYS[2], keep)\n"
+	   "end\n"
+	   "local notify = 0\n"
+	   "if new == 1 then\n"
+	   "  local c = redis.call('INCR', KEYS[3])\n"
+	   "  if redis.call('TTL', KEYS[3]) < 0 then\n"
+	   "    redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
+	   "  end\n"
+	   "  if c <= tonumber(ARGV[5]) then notify = 1 end\n"
+	   "end\n"
+	   "return {new, notify, now}\n",
 };
 
 int
