@@ -46,6 +46,7 @@ static sk_admin_route_fn *const modules[] = {
     sk_admin_events,
     sk_admin_lockout,
     sk_admin_users,
+    sk_admin_hooks,
 };
 
 void

@@ -14,7 +14,7 @@
  * The text is the template's short Line: text, in the user's language.
  */
 #include "notice_int.h"
-#include "sink_int.h"
+#include "post_int.h"
 #include "sekisho/err.h"
 #include "sekisho/url.h"
 #include "sekisho/user.h"
@@ -115,25 +115,15 @@ sk_line_request(const struct sk_config *cfg, const struct sk_hook_conf *h,
 	sk_buf_adds(&b, h->token);
 	if (b.oom)
 		goto out;
-	if ((l = curl_slist_append(NULL, "Content-Type: application/json")) ==
-	    NULL)
+	/* Built here, not by sk_hook_header(): a channel access token may
+	 * be long, and its copy is wiped. */
+	if ((l = curl_slist_append(NULL, b.data)) == NULL)
 		goto out;
 	m->headers = l;
-	if ((l = curl_slist_append(m->headers, b.data)) == NULL)
+	if (!sk_hook_header(&m->headers, "Content-Type", "application/json") ||
+	    !sk_hook_header(&m->headers, "X-Line-Retry-Key", key))
 		goto out;
-	m->headers = l;
-	sk_buf_free(&b);
-	sk_buf_addf(&b, "X-Line-Retry-Key: %s", key);
-	if (b.oom || (l = curl_slist_append(m->headers, b.data)) == NULL)
-		goto out;
-	m->headers = l;
-	r = SK_ERR_INTERNAL;
-	if (curl_easy_setopt(easy, CURLOPT_URL, m->url) != CURLE_OK ||
-	    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, m->headers) !=
-		CURLE_OK ||
-	    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, m->body) != CURLE_OK ||
-	    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-			     (curl_off_t)m->len) != CURLE_OK)
+	if ((r = sk_hook_post(easy, m)) != 0)
 		goto out;
 	r = 0;
 out:

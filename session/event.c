@@ -4,6 +4,7 @@
  * the event's own id is random, so that a receiver de-duplicates on it
  * wherever the event travels.
  */
+#include "event_int.h"
 #include "schema_int.h"
 #include "store_int.h"
 
@@ -91,9 +92,8 @@ out:
 	return rc;
 }
 
-/* "<ms>-<seq>" as RFC 3339 UTC with milliseconds. */
-static json_t *
-cursor_time(const char *cursor)
+json_t *
+sk_event_cursor_time(const char *cursor)
 {
 	long long ms = strtoll(cursor, NULL, 10);
 	time_t secs = (time_t)(ms / 1000);
@@ -131,7 +131,7 @@ entry_event(const struct sk_reply *e)
 			json_decref(o);
 			return NULL;
 		}
-		json_object_set_new(o, "time", cursor_time(e->elem[0]->str));
+		json_object_set_new(o, "time", sk_event_cursor_time(e->elem[0]->str));
 		json_object_set_new(o, "cursor", json_string(e->elem[0]->str));
 		return o;
 	}

@@ -6,6 +6,8 @@
 
 #include "sekisho/config.h"
 
+#include <jansson.h>
+
 #define SK_CTL_DEFAULT_CONFIG "/etc/sekisho/sekisho.yaml"
 
 /* sekishoctl policy get|set|patch (sekishoctl_policy.c): argv[0] is
@@ -57,5 +59,19 @@ int sk_ctl_sessions(int argc, char **argv);
 	"                            open invitations; withdraw one\n"         \
 	"  sessions list [-t TENANT] USER_ID | sessions revoke SESSION_ID\n"   \
 	"                            a user's sessions; end one\n"
+
+/* v as indented JSON (members in order) on standard output. */
+void sk_ctl_print_json(const json_t *v);
+
+/* sekishoctl hooks list|dead|retry (sekishoctl_hooks.c): exit status. */
+int sk_ctl_hooks(int argc, char **argv);
+#define SK_CTL_HOOKS_USAGE                                                     \
+	"  hooks list [-t TENANT] [--json]\n"                                  \
+	"                            the hooks delivering a tenant's events\n" \
+	"                            and their state\n"                        \
+	"  hooks dead [-t TENANT] HOOK [--offset N] [--limit N] [--json]\n"    \
+	"                            a hook's dead letters for the tenant\n"   \
+	"  hooks retry [-t TENANT] HOOK DELIVERY|--all\n"                      \
+	"                            queue dead letters again\n"
 
 #endif

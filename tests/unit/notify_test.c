@@ -73,19 +73,6 @@ setup_cfg(const char *display_name, const char *from)
 	hooks[1].timeout_ms = 10000;
 }
 
-/* The test's own clear of a message (the engine's is not linked here). */
-static void
-msg_clear(struct sk_hook_msg *m)
-{
-	free(m->url);
-	curl_slist_free_all(m->headers);
-	curl_slist_free_all(m->rcpt);
-	free(m->mail_from);
-	free(m->body);
-	free(m->target);
-	memset(m, 0, sizeof(*m));
-}
-
 static json_t *
 event(const char *type, const char *email, const char *details)
 {
@@ -354,7 +341,7 @@ test_mail_new_device(void **state)
 	assert_non_null(strstr(body, "お心当たりがない場合"));
 	assert_non_null(strstr(body, "\r\n")); /* CRLF line ends */
 	free(body);
-	msg_clear(&m);
+	sk_hook_msg_clear(&m);
 
 	/* English: UTC, said. */
 	json_object_set_new(json_object_get(ev, "details"), "lang",
@@ -365,7 +352,7 @@ test_mail_new_device(void **state)
 	assert_non_null(strstr(body, "2 December 2026, 03:34 UTC"));
 	assert_non_null(strstr(body, "If it was not you"));
 	free(body);
-	msg_clear(&m);
+	sk_hook_msg_clear(&m);
 	json_decref(ev);
 
 	/* An ASCII subject goes as it is; a From without a name too. */
@@ -382,7 +369,7 @@ test_mail_new_device(void **state)
 	assert_non_null(strstr(body, "Chrome 131 on Windows"));
 	assert_non_null(strstr(body, "203.0.113.0/24"));
 	free(body);
-	msg_clear(&m);
+	sk_hook_msg_clear(&m);
 	json_decref(ev);
 }
 
@@ -409,7 +396,7 @@ test_mail_invitation(void **state)
 	assert_non_null(strstr(body, "2026年12月9日 12:34 (日本時間)"));
 	assert_non_null(strstr(body, "招待"));
 	free(body);
-	msg_clear(&m);
+	sk_hook_msg_clear(&m);
 	/* A link that is not an http(s) URL is not put in. */
 	json_object_set_new(json_object_get(ev, "details"), "link",
 			    json_string("javascript:alert(1)"));
@@ -417,7 +404,7 @@ test_mail_invitation(void **state)
 	body = body_of(m.body);
 	assert_null(strstr(body, "javascript"));
 	free(body);
-	msg_clear(&m);
+	sk_hook_msg_clear(&m);
 	json_decref(ev);
 }
 
@@ -476,7 +463,7 @@ test_mail_hostile(void **state)
 	assert_non_null(strstr(body, "Chrome Bcc: y@evil.example"));
 	free(head);
 	free(body);
-	msg_clear(&m);
+	sk_hook_msg_clear(&m);
 	json_decref(ev);
 	/* A user agent of 10,000 bytes is cut. */
 	{
@@ -497,14 +484,14 @@ test_mail_hostile(void **state)
 		assert_non_null(strstr(body, "AAA..."));
 		free(body);
 		free(ua);
-		msg_clear(&m);
+		sk_hook_msg_clear(&m);
 		json_decref(ev);
 	}
 	/* A hostile event id never reaches Message-ID: not sent. */
 	ev = event(SK_EV_NEW_DEVICE, "a@example.com", NULL);
 	json_object_set_new(ev, "id", json_string("x>\r\nBcc: y@evil"));
 	build_mail(ev, &m, SK_ERR_INVALID);
-	msg_clear(&m);
+	sk_hook_msg_clear(&m);
 	json_decref(ev);
 }
 
@@ -604,13 +591,13 @@ test_line(void **state)
 					 easy, &m2),
 			 0);
 	assert_string_equal(header(m2.headers, "X-Line-Retry-Key"), key);
-	msg_clear(&m2);
+	sk_hook_msg_clear(&m2);
 	json_object_set_new(ev, "id", json_string("ev_other"));
 	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW,
 					 easy, &m2),
 			 0);
 	assert_string_not_equal(header(m2.headers, "X-Line-Retry-Key"), key);
-	msg_clear(&m2);
+	sk_hook_msg_clear(&m2);
 
 	/* Japanese: the tenant's default. */
 	json_object_del(json_object_get(ev, "details"), "lang");
@@ -619,7 +606,7 @@ test_line(void **state)
 			 0);
 	assert_non_null(strstr(m2.body, "新しい端末からサインインがありました"));
 	assert_non_null(strstr(m2.body, "12:34 (日本時間)"));
-	msg_clear(&m2);
+	sk_hook_msg_clear(&m2);
 
 	/* The default API base. */
 	hooks[1].url = NULL;
@@ -628,18 +615,18 @@ test_line(void **state)
 			 0);
 	assert_string_equal(m2.url, "https://api.line.me/v2/bot/message/push");
 	assert_string_equal(m2.target, "api.line.me");
-	msg_clear(&m2);
+	sk_hook_msg_clear(&m2);
 	/* A hostile subject or token is refused. */
 	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "U\"x", NOW,
 					 easy, &m2),
 			 SK_ERR_INVALID);
-	msg_clear(&m2);
+	sk_hook_msg_clear(&m2);
 	hooks[1].token = "tok\r\nX-Evil: 1";
 	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW,
 					 easy, &m2),
 			 SK_ERR_CONFIG);
-	msg_clear(&m2);
-	msg_clear(&m);
+	sk_hook_msg_clear(&m2);
+	sk_hook_msg_clear(&m);
 	json_decref(ev);
 	curl_easy_cleanup(easy);
 }
