@@ -386,28 +386,30 @@ done(CURLMsg *msg)
 	job_free(&j);
 }
 
-/* The queues' depth and dead letters, per hook, for /metrics. */
+/* The queues' depth and dead letters, per hook, for /metrics (the same
+ * on every instance: they are Redis's). */
 static void
 read_depth(int64_t mono)
 {
-	int64_t q, d;
-	size_t i;
+	int64_t q, d, sq, sd;
+	size_t h, i;
 
 	if (mono < E.next_depth_ms)
 		return;
 	E.next_depth_ms = mono + DEPTH_EVERY_MS;
-	for (i = 0; i < E.cfg->nhooks; i++) {
-		atomic_store(&E.stats[i].gauge[G_QUEUED], 0);
-		atomic_store(&E.stats[i].gauge[G_DEAD], 0);
+	for (h = 0; h < E.cfg->nhooks; h++) {
+		sq = sd = 0;
+		for (i = 0; i < E.npairs; i++)
+			if (E.pairs[i].hook == h &&
+			    sk_outbox_depth(E.pairs[i].tenant, E.pairs[i].h->id,
+					    &q, &d) == 0) {
+				sq += q;
+				sd += d;
+			}
+		/* Stored once summed: a reader never sees a partial sum. */
+		atomic_store(&E.stats[h].gauge[G_QUEUED], sq);
+		atomic_store(&E.stats[h].gauge[G_DEAD], sd);
 	}
-	for (i = 0; i < E.npairs; i++)
-		if (sk_outbox_depth(E.pairs[i].tenant, E.pairs[i].h->id, &q,
-				    &d) == 0) {
-			atomic_fetch_add(
-			    &E.stats[E.pairs[i].hook].gauge[G_QUEUED], q);
-			atomic_fetch_add(
-			    &E.stats[E.pairs[i].hook].gauge[G_DEAD], d);
-		}
 }
 
 /* Hands every attempt under way back to the outbox (due now). */

@@ -131,7 +131,8 @@ entry_event(const struct sk_reply *e)
 			json_decref(o);
 			return NULL;
 		}
-		json_object_set_new(o, "time", sk_event_cursor_time(e->elem[0]->str));
+		json_object_set_new(o, "time",
+				    sk_event_cursor_time(e->elem[0]->str));
 		json_object_set_new(o, "cursor", json_string(e->elem[0]->str));
 		return o;
 	}

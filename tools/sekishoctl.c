@@ -57,7 +57,6 @@ usage(FILE *f)
 	    "                            keys.rotation_delay (or DURATION)\n"
 	    /* clang-format off: one command a line */
 	    SK_CTL_USERS_USAGE
-	    SK_CTL_HOOKS_USAGE
 	    /* clang-format on */
 	    "  users unlock [-c FILE] USER_ID\n"
 	    "                            end the user's lockout on every\n"
@@ -75,6 +74,9 @@ usage(FILE *f)
 	    "                            replace (set) or merge-patch (patch)\n"
 	    "                            its stored overrides with the JSON\n"
 	    "                            in FILE or on standard input\n"
+	    /* clang-format off */
+	    SK_CTL_HOOKS_USAGE
+	    /* clang-format on */
 	    "  help                      print this help\n",
 	    NULL, 0);
 }
@@ -491,8 +493,8 @@ static const struct {
     {"invite", sk_ctl_invite}, {"sessions", sk_ctl_sessions},
     {"unlock-ip", cmd_unlock}, {"master-key", cmd_master_key},
     {"policy", sk_ctl_policy}, {"help", cmd_help},
-    {"hooks", sk_ctl_hooks},
-    {"-h", cmd_help},	       {"--help", cmd_help},
+    {"hooks", sk_ctl_hooks},   {"-h", cmd_help},
+    {"--help", cmd_help},
 };
 
 int
