@@ -238,7 +238,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		sk_info(
 		    "callback %s: tenant %s refused the identity" SK_REQ_FMT,
 		    pid, req->tenant->id, SK_REQ_ARGS(req));
-		refused(req, pid, NULL, id, "identity_not_admitted");
+		/* Not the tenant's person: who it was stays out of the
+		 * record, as for an uninvited one below. */
+		refused(req, pid, NULL, NULL, "identity_not_admitted");
 		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
 		goto out;
 	}

@@ -180,8 +180,11 @@ sk_device_signin(const struct sk_req *req, struct sk_resp *resp,
 		sk_info("devices: user %s: new device, notification limit "
 			"reached" SK_REQ_FMT,
 			user_id, SK_REQ_ARGS(req));
-	d = json_pack("{s:s, s:s, s:b}", "network", net, "user_agent", ua,
-		      "notify", seen.notify);
+	/* The provider too: the LINE sink pushes to users who signed in
+	 * with LINE. */
+	d = json_pack("{s:s, s:s, s:b, s:s}", "network", net, "user_agent", ua,
+		      "notify", seen.notify, "provider",
+		      provider != NULL ? provider : "");
 	add_lang(d, lang);
 	emit(req, SK_EV_NEW_DEVICE, user_id, email, dev[0] != '\0' ? dev : NULL,
 	     d);

@@ -104,7 +104,9 @@ describe('new devices', () => {
       assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     }
     assert.deepEqual(ok.details, { provider: 'google', mfa: false, mfa_method: null, new_device: true, lang: 'ja' });
-    assert.deepEqual(nd.details, { network: '127.0.0.0/24', user_agent: 'Chrome 131 on Windows', lang: 'ja', notify: true });
+    assert.deepEqual(nd.details, {
+      network: '127.0.0.0/24', user_agent: 'Chrome 131 on Windows', lang: 'ja', notify: true, provider: 'google',
+    });
     bob.devId = nd.device;
 
     const again = await signInWith(bob.jar, 'bob', { 'user-agent': CHROME_WIN, 'accept-language': 'en-US,en;q=0.9,ja;q=0.5' });
