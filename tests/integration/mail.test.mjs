@@ -13,6 +13,7 @@
 //     browser's Accept-Language (ja: Japan time, en: UTC), saying the
 //     address, network and browser; the same browser again delivers
 //     nothing (an invitation sent after it is the next mail)
+//   - an administrator's MFA reset mails the user (tenant's language)
 //   - a LINE user's new device: a push to the stand-in API with
 //     Authorization: Bearer <channel token>, a UUID X-Line-Retry-Key, JSON
 //     {to: LINE userId, messages: [{type: text, text}]} in the user's
@@ -235,7 +236,7 @@ smtp:
 hooks:
   - id: tell-the-user
     type: email
-    events: [new_device, user_invited]
+    events: [new_device, user_invited, mfa_reset]
   - id: line-users
     type: line
     url: "${api.base}"
@@ -326,6 +327,17 @@ describe('e-mail', () => {
     await invite('law', 'marker@example.jp');
     m = await mailAt(4);
     assert.deepEqual(m.to, ['marker@example.jp'], 'no mail for a known browser');
+  });
+  test('an administrator\'s MFA reset mails the user in the tenant\'s language', async () => {
+    const evs = (await admin('GET', 'law', 'events?limit=100')).json;
+    const list = Array.isArray(evs) ? evs : evs.events;
+    const uid = list.find((e) => e.type === 'new_device' && e.user.email === 'alice@example.com').user.id;
+    const r = await admin('POST', 'law', `users/${uid}/mfa/reset`);
+    assert.equal(r.status, 200, r.text);
+    const m = await mailAt(5);
+    assert.deepEqual(m.to, ['alice@example.com']);
+    assert.equal(m.msg.subject, '[山田法律事務所] 2段階認証の設定がリセットされました');
+    assert.match(m.msg.text, /リカバリーコードは、使えなくなりました/);
   });
 });
 
