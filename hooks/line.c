@@ -31,9 +31,9 @@
 #define SUBJECT_MAX 128
 
 /* The name space of retry keys (a UUIDv5 of the event id under it). */
-static const unsigned char retry_ns[16] = {
-    0xb6, 0xc8, 0xcd, 0xd9, 0x22, 0x80, 0x4b, 0x24,
-    0xbc, 0xce, 0x70, 0x1d, 0x95, 0x90, 0x8a, 0x8d};
+static const unsigned char retry_ns[16] = {0xb6, 0xc8, 0xcd, 0xd9, 0x22, 0x80,
+					   0x4b, 0x24, 0xbc, 0xce, 0x70, 0x1d,
+					   0x95, 0x90, 0x8a, 0x8d};
 
 /* RFC 9562 UUIDv5 of name under retry_ns, as text; false on failure. */
 static bool
@@ -100,8 +100,8 @@ sk_line_request(const struct sk_config *cfg, const struct sk_hook_conf *h,
 	}
 	if ((m->target = strdup(u.host)) == NULL)
 		goto out;
-	if ((r = sk_notice_render(cfg, ev, sk_notice_lang(cfg, ev), now,
-				  &n)) != 0)
+	if ((r = sk_notice_render(cfg, ev, sk_notice_lang(cfg, ev), now, &n)) !=
+	    0)
 		goto out;
 	r = SK_ERR_NOMEM;
 	if ((o = json_pack("{s:s, s:[{s:s, s:s}]}", "to", subject, "messages",
@@ -148,7 +148,7 @@ line_issuer(const struct sk_config *cfg, const char *issuer)
 		p = &cfg->providers[i];
 		if (p->type == NULL || strcmp(p->type, "line") != 0)
 			continue;
-		iss = p->issuer != NULL	 ? p->issuer
+		iss = p->issuer != NULL ? p->issuer
 		      : p->kind != NULL ? p->kind->issuer
 					: NULL;
 		if (iss != NULL && strcmp(iss, issuer) == 0)

@@ -24,10 +24,10 @@
 
 #include <openssl/evp.h>
 
-#define ADDR_MAX 254	     /* RFC 5321's path limit, less the <> */
+#define ADDR_MAX 254 /* RFC 5321's path limit, less the <> */
 #define LOCAL_MAX 64
-#define ENCODED_CHUNK 45     /* bytes per encoded-word: 60 of base64 */
-#define BODY_CHUNK 57	     /* bytes per body line: 76 of base64 */
+#define ENCODED_CHUNK 45 /* bytes per encoded-word: 60 of base64 */
+#define BODY_CHUNK 57	 /* bytes per body line: 76 of base64 */
 #define EVENT_ID_MAX 64
 
 /*
@@ -215,10 +215,10 @@ message(const char *name, const char *addr, const char *rcpt, const char *id,
 	const struct sk_notice *n, int64_t now, char **out, size_t *outlen)
 {
 	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
-					    "Thu", "Fri", "Sat"};
+					   "Thu", "Fri", "Sat"};
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-					      "May", "Jun", "Jul", "Aug",
-					      "Sep", "Oct", "Nov", "Dec"};
+					     "May", "Jun", "Jul", "Aug",
+					     "Sep", "Oct", "Nov", "Dec"};
 	char *clean = NULL;
 	struct sk_buf b;
 	time_t t = (time_t)now;
@@ -350,14 +350,15 @@ email_build(const struct sk_config *cfg, const struct sk_hook_conf *h,
 	    (m->rcpt = curl_slist_append(NULL, rcpt)) == NULL)
 		goto out;
 	if ((r = smtp_url(cfg, domain, &m->url, &loopback)) != 0 ||
-	    (r = sk_notice_render(cfg, ev, sk_notice_lang(cfg, ev), now,
-				  &n)) != 0 ||
-	    (r = message(name, from, rcpt, id, &n, now, &m->body, &m->len)) != 0)
+	    (r = sk_notice_render(cfg, ev, sk_notice_lang(cfg, ev), now, &n)) !=
+		0 ||
+	    (r = message(name, from, rcpt, id, &n, now, &m->body, &m->len)) !=
+		0)
 		goto out;
 	m->off = 0;
-	timeout = (long)(h->timeout_ms < cfg->smtp.timeout_ms
-			     ? h->timeout_ms
-			     : cfg->smtp.timeout_ms);
+	timeout =
+	    (long)(h->timeout_ms < cfg->smtp.timeout_ms ? h->timeout_ms
+							: cfg->smtp.timeout_ms);
 	r = SK_ERR_INTERNAL;
 	if (curl_easy_setopt(easy, CURLOPT_URL, m->url) != CURLE_OK ||
 	    curl_easy_setopt(easy, CURLOPT_MAIL_FROM, m->mail_from) !=
@@ -377,8 +378,8 @@ email_build(const struct sk_config *cfg, const struct sk_hook_conf *h,
 	 * Certificates are always verified (libcurl's default).
 	 */
 	if (curl_easy_setopt(easy, CURLOPT_USE_SSL,
-			     loopback && strncmp(cfg->smtp.url, "smtp://", 7) ==
-					     0
+			     loopback &&
+				     strncmp(cfg->smtp.url, "smtp://", 7) == 0
 				 ? (long)CURLUSESSL_NONE
 				 : (long)CURLUSESSL_ALL) != CURLE_OK)
 		goto out;

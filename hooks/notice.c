@@ -155,8 +155,9 @@ parse_time(const char *s, time_t *t)
 	struct tm tm;
 	int y, mo, d, h, mi, se, n = 0;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d,
-				&h, &mi, &se, &n) != 6 ||
+	if (s == NULL ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se,
+		   &n) != 6 ||
 	    n != 19)
 		return false;
 	s += n;
@@ -180,9 +181,10 @@ parse_time(const char *s, time_t *t)
 static void
 format_time(time_t t, const char *lang, char *out, size_t len)
 {
-	static const char *const months[] = {
-	    "January", "February", "March",	"April",   "May",      "June",
-	    "July",    "August",   "September", "October", "November", "December"};
+	static const char *const months[] = {"January", "February", "March",
+					     "April",	"May",	    "June",
+					     "July",	"August",   "September",
+					     "October", "November", "December"};
 	struct tm tm;
 	bool ja = strcmp(lang, "ja") == 0;
 	time_t local = ja ? t + JST_OFFSET : t;
@@ -219,15 +221,27 @@ word(const char *lang, const char *key)
 			eol = end;
 		if ((size_t)(eol - p) > klen + 2 && memcmp(p, key, klen) == 0 &&
 		    p[klen] == ':' && p[klen + 1] == ' ')
-			return strndup(p + klen + 2, (size_t)(eol - p) - klen - 2);
+			return strndup(p + klen + 2,
+				       (size_t)(eol - p) - klen - 2);
 	}
 	return NULL;
 }
 
-enum { V_TENANT, V_EMAIL, V_TIME, V_IP, V_NETWORK, V_BROWSER, V_EVENT,
-       V_LINK, V_EXPIRES, V_UNTIL, V__N };
+enum {
+	V_TENANT,
+	V_EMAIL,
+	V_TIME,
+	V_IP,
+	V_NETWORK,
+	V_BROWSER,
+	V_EVENT,
+	V_LINK,
+	V_EXPIRES,
+	V_UNTIL,
+	V__N
+};
 static const char *const value_names[V__N] = {
-    "tenant", "email", "time",	  "ip",	     "network",
+    "tenant",  "email", "time", "ip",	   "network",
     "browser", "event", "link", "expires", "until"};
 
 struct values {
@@ -292,8 +306,8 @@ values_fill(const struct sk_config *cfg, const json_t *ev, const char *lang,
 
 	t = sk_config_tenant(cfg, str_at(ev, "tenant"));
 	raw[V_TENANT] = t != NULL && t->display_name != NULL ? t->display_name
-			: t != NULL				      ? t->id
-								      : NULL;
+			: t != NULL			     ? t->id
+							     : NULL;
 	raw[V_EMAIL] = str_at(user, "email");
 	if (!parse_time(str_at(ev, "time"), &when))
 		when = (time_t)now;
@@ -314,21 +328,20 @@ values_fill(const struct sk_config *cfg, const json_t *ev, const char *lang,
 		raw[V_EVENT] = made[V_EVENT];
 	if (link_ok(str_at(d, "link")))
 		raw[V_LINK] = str_at(d, "link");
-	if ((made[V_EXPIRES] = time_value(
-		 str_at(json_object_get(d, "invitation"), "expires"), lang)) !=
-	    NULL)
+	if ((made[V_EXPIRES] =
+		 time_value(str_at(json_object_get(d, "invitation"), "expires"),
+			    lang)) != NULL)
 		raw[V_EXPIRES] = made[V_EXPIRES];
 	if ((made[V_UNTIL] = time_value(str_at(d, "until"), lang)) != NULL)
 		raw[V_UNTIL] = made[V_UNTIL];
 	if ((unknown = word(lang, "unknown")) == NULL)
 		goto out;
 	for (i = 0; i < V__N; i++) {
-		const char *v = raw[i] != NULL && raw[i][0] != '\0' ? raw[i]
-								    : unknown;
-		if ((vs->v[i] = sk_notice_clean(v, i == V_LINK
-							? SK_NOTICE_LINK_MAX
-							: SK_NOTICE_VALUE_MAX)) ==
-		    NULL)
+		const char *v =
+		    raw[i] != NULL && raw[i][0] != '\0' ? raw[i] : unknown;
+		if ((vs->v[i] = sk_notice_clean(
+			 v, i == V_LINK ? SK_NOTICE_LINK_MAX
+					: SK_NOTICE_VALUE_MAX)) == NULL)
 			goto out;
 	}
 	r = 0;
@@ -429,7 +442,7 @@ sk_notice_render(const struct sk_config *cfg, const json_t *ev,
 	snprintf(n->lang, sizeof(n->lang), "%s", lang);
 	/* Only a known type names a file (never "words"). */
 	t = type != NULL && sk_event_type_known(type) ? tpl_find(lang, type)
-						       : NULL;
+						      : NULL;
 	if (t == NULL && (t = tpl_find(lang, "generic")) == NULL)
 		return SK_ERR_INTERNAL;
 	if ((sep = memmem(t->text, t->len, "\n\n", 2)) == NULL)

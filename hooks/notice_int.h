@@ -91,9 +91,8 @@ char *sk_notice_clean(const char *in, size_t max);
  * tests call it).
  */
 struct sk_hook_msg;
-int sk_line_request(const struct sk_config *cfg,
-		    const struct sk_hook_conf *h, const json_t *ev,
-		    const char *subject, int64_t now, CURL *easy,
-		    struct sk_hook_msg *m);
+int sk_line_request(const struct sk_config *cfg, const struct sk_hook_conf *h,
+		    const json_t *ev, const char *subject, int64_t now,
+		    CURL *easy, struct sk_hook_msg *m);
 
 #endif

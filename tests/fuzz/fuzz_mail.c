@@ -22,11 +22,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const heads[] = {
-    "From: ",	  "To: ",	   "Subject: ",		"Date: ",
-    "Message-ID: ", "MIME-Version: ", "Content-Type: ",
-    "Content-Transfer-Encoding: ", "Content-Language: ",
-    "Auto-Submitted: ", "X-Auto-Response-Suppress: ", NULL};
+static const char *const heads[] = {"From: ",
+				    "To: ",
+				    "Subject: ",
+				    "Date: ",
+				    "Message-ID: ",
+				    "MIME-Version: ",
+				    "Content-Type: ",
+				    "Content-Transfer-Encoding: ",
+				    "Content-Language: ",
+				    "Auto-Submitted: ",
+				    "X-Auto-Response-Suppress: ",
+				    NULL};
 
 static void
 check_mail(const struct sk_hook_msg *m, const char *rcpt)
@@ -56,8 +63,10 @@ check_mail(const struct sk_hook_msg *m, const char *rcpt)
 		abort();
 	for (p = end + 4; *p != '\0'; p = eol + 2) {
 		if ((eol = strstr(p, "\r\n")) == NULL || eol - p > 76 ||
-		    strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			      "0123456789+/=") != (size_t)(eol - p))
+		    strspn(
+			p,
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789+/=") != (size_t)(eol - p))
 			abort();
 	}
 }

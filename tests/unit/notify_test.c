@@ -128,13 +128,18 @@ body_of(const char *msg)
 static void
 check_head(const char *msg)
 {
-	static const char *const names[] = {
-	    "From: ",	      "To: ",
-	    "Subject: ",      "Date: ",
-	    "Message-ID: ",   "MIME-Version: ",
-	    "Content-Type: ", "Content-Transfer-Encoding: ",
-	    "Content-Language: ", "Auto-Submitted: ",
-	    "X-Auto-Response-Suppress: ", NULL};
+	static const char *const names[] = {"From: ",
+					    "To: ",
+					    "Subject: ",
+					    "Date: ",
+					    "Message-ID: ",
+					    "MIME-Version: ",
+					    "Content-Type: ",
+					    "Content-Transfer-Encoding: ",
+					    "Content-Language: ",
+					    "Auto-Submitted: ",
+					    "X-Auto-Response-Suppress: ",
+					    NULL};
 	const char *p = msg, *end = strstr(msg, "\r\n\r\n");
 	size_t i, count[16] = {0};
 
@@ -170,8 +175,7 @@ build_mail(json_t *ev, struct sk_hook_msg *m, int want)
 	assert_non_null(easy);
 	memset(m, 0, sizeof(*m));
 	assert_int_equal(
-	    sk_sink_email.build(&cfg, &hooks[0], ev, raw, NOW, easy, m),
-	    want);
+	    sk_sink_email.build(&cfg, &hooks[0], ev, raw, NOW, easy, m), want);
 	curl_easy_cleanup(easy);
 	free(raw);
 }
@@ -188,12 +192,13 @@ test_templates(void **state)
 	setup_cfg("Example Office", "no-reply@example.com");
 	for (t = sk_event_types; *t != NULL; t++)
 		for (i = 0; i < 2; i++) {
-			json_t *ev = event(*t, "someone@example.com",
-					   "{\"link\": \"https://login.example."
-					   "com/login?invite=abc\", "
-					   "\"until\": \"2026-12-02T04:00:00Z\","
-					   " \"invitation\": {\"expires\": "
-					   "\"2026-12-09T03:34:56Z\"}}");
+			json_t *ev =
+			    event(*t, "someone@example.com",
+				  "{\"link\": \"https://login.example."
+				  "com/login?invite=abc\", "
+				  "\"until\": \"2026-12-02T04:00:00Z\","
+				  " \"invitation\": {\"expires\": "
+				  "\"2026-12-09T03:34:56Z\"}}");
 
 			assert_int_equal(
 			    sk_notice_render(&cfg, ev, langs[i], NOW, &n), 0);
@@ -249,14 +254,14 @@ test_lang(void **state)
 	assert_string_equal(sk_notice_lang(&cfg, ev), "ja");
 	json_decref(ev);
 
-	assert_true(sk_notice_wanted(ev = event(SK_EV_NEW_DEVICE, "a@x.jp",
-						"{\"notify\": true}")));
+	assert_true(sk_notice_wanted(
+	    ev = event(SK_EV_NEW_DEVICE, "a@x.jp", "{\"notify\": true}")));
 	json_decref(ev);
-	assert_true(sk_notice_wanted(ev = event(SK_EV_LOCKOUT, "a@x.jp",
-						NULL)));
+	assert_true(
+	    sk_notice_wanted(ev = event(SK_EV_LOCKOUT, "a@x.jp", NULL)));
 	json_decref(ev);
-	assert_false(sk_notice_wanted(ev = event(SK_EV_NEW_DEVICE, "a@x.jp",
-						 "{\"notify\": false}")));
+	assert_false(sk_notice_wanted(
+	    ev = event(SK_EV_NEW_DEVICE, "a@x.jp", "{\"notify\": false}")));
 	json_decref(ev);
 }
 
@@ -278,13 +283,23 @@ test_clean(void **state)
 	clean_is(NULL, 16, "");
 	clean_is("plain", 16, "plain");
 	clean_is("  a\r\nBcc: x@y\t ", 32, "a Bcc: x@y");
-	clean_is("a\x7f" "b\x01" "c", 16, "a b c");
+	clean_is("a\x7f"
+		 "b\x01"
+		 "c",
+		 16, "a b c");
 	/* C1 controls, U+2028, U+202E (right-to-left override), U+2066. */
-	clean_is("a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xae" "d\xe2\x81\xa6"
+	clean_is("a\xc2\x85"
+		 "b\xe2\x80\xa8"
+		 "c\xe2\x80\xae"
+		 "d\xe2\x81\xa6"
 		 "e",
 		 32, "a b c d e");
 	/* Invalid UTF-8 becomes U+FFFD. */
-	clean_is("a\xff" "b", 16, "a\xef\xbf\xbd" "b");
+	clean_is("a\xff"
+		 "b",
+		 16,
+		 "a\xef\xbf\xbd"
+		 "b");
 	clean_is("abcdefghijklmnopqrstuvwxyz", 12, "abcdefghi...");
 	/* Cut at a character boundary (each 3 bytes). */
 	clean_is("日本語のテキスト", 12, "日本語...");
@@ -300,7 +315,8 @@ test_mail_new_device(void **state)
 	char *body;
 
 	(void)state;
-	setup_cfg("法律事務所 Example", "関所 通知 <no-reply@mail.example.com>");
+	setup_cfg("法律事務所 Example",
+		  "関所 通知 <no-reply@mail.example.com>");
 	ev = event(SK_EV_NEW_DEVICE, "Hanako.Sato+tag@Example.co.jp",
 		   "{\"network\": \"203.0.113.0/24\", \"user_agent\": "
 		   "\"Chrome 131 on Windows\", \"notify\": true, \"lang\": "
@@ -325,8 +341,8 @@ test_mail_new_device(void **state)
 	    m.body,
 	    "\r\nMessage-ID: <ev_AbCdEf0123456789@mail.example.com>\r\n"));
 	assert_non_null(strstr(m.body, "\r\nMIME-Version: 1.0\r\n"));
-	assert_non_null(strstr(
-	    m.body, "\r\nContent-Type: text/plain; charset=UTF-8\r\n"));
+	assert_non_null(
+	    strstr(m.body, "\r\nContent-Type: text/plain; charset=UTF-8\r\n"));
 	assert_non_null(
 	    strstr(m.body, "\r\nContent-Transfer-Encoding: base64\r\n"));
 	assert_non_null(
@@ -360,8 +376,7 @@ test_mail_new_device(void **state)
 	ev = event(SK_EV_NEW_DEVICE, "a@example.com", "{\"lang\": \"en\"}");
 	build_mail(ev, &m, 0);
 	check_head(m.body);
-	assert_true(strncmp(m.body, "From: no-reply@example.com\r\n", 28) ==
-		    0);
+	assert_true(strncmp(m.body, "From: no-reply@example.com\r\n", 28) == 0);
 	assert_non_null(strstr(m.body, "\r\nSubject: [Example Office] New "
 				       "sign-in from a device"));
 	/* Without details, the browser is summarised from the event. */
@@ -390,9 +405,9 @@ test_mail_invitation(void **state)
 	build_mail(ev, &m, 0);
 	check_head(m.body);
 	body = body_of(m.body);
-	assert_non_null(
-	    strstr(body, "\r\nhttps://login.example.com/login?invite="
-			 "Zm9vYmFyYmF6\r\n"));
+	assert_non_null(strstr(body,
+			       "\r\nhttps://login.example.com/login?invite="
+			       "Zm9vYmFyYmF6\r\n"));
 	assert_non_null(strstr(body, "2026年12月9日 12:34 (日本時間)"));
 	assert_non_null(strstr(body, "招待"));
 	free(body);
@@ -507,9 +522,9 @@ test_mail_skipped(void **state)
 	ev = event(SK_EV_NEW_DEVICE, "a@example.com", "{\"notify\": false}");
 	build_mail(ev, &m, SK_ERR_NOT_FOUND);
 	assert_null(m.body);
-	assert_int_equal(sk_sink_line.build(&cfg, &hooks[1], ev, "{}", NOW,
-					    NULL, &m),
-			 SK_ERR_NOT_FOUND);
+	assert_int_equal(
+	    sk_sink_line.build(&cfg, &hooks[1], ev, "{}", NOW, NULL, &m),
+	    SK_ERR_NOT_FOUND);
 	json_decref(ev);
 	/* No address. */
 	ev = event(SK_EV_LOCKOUT, NULL, NULL);
@@ -521,9 +536,9 @@ test_mail_skipped(void **state)
 	/* No user: no LINE user either. */
 	ev = event(SK_EV_POLICY_CHANGED, NULL, NULL);
 	json_object_set_new(ev, "user", json_null());
-	assert_int_equal(sk_sink_line.build(&cfg, &hooks[1], ev, "{}", NOW,
-					    NULL, &m),
-			 SK_ERR_NOT_FOUND);
+	assert_int_equal(
+	    sk_sink_line.build(&cfg, &hooks[1], ev, "{}", NOW, NULL, &m),
+	    SK_ERR_NOT_FOUND);
 	json_decref(ev);
 }
 
@@ -587,44 +602,41 @@ test_line(void **state)
 
 	/* The same event: the same key; another event: another. */
 	memset(&m2, 0, sizeof(m2));
-	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW,
-					 easy, &m2),
-			 0);
+	assert_int_equal(
+	    sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW, easy, &m2), 0);
 	assert_string_equal(header(m2.headers, "X-Line-Retry-Key"), key);
 	sk_hook_msg_clear(&m2);
 	json_object_set_new(ev, "id", json_string("ev_other"));
-	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW,
-					 easy, &m2),
-			 0);
+	assert_int_equal(
+	    sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW, easy, &m2), 0);
 	assert_string_not_equal(header(m2.headers, "X-Line-Retry-Key"), key);
 	sk_hook_msg_clear(&m2);
 
 	/* Japanese: the tenant's default. */
 	json_object_del(json_object_get(ev, "details"), "lang");
-	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW,
-					 easy, &m2),
-			 0);
-	assert_non_null(strstr(m2.body, "新しい端末からサインインがありました"));
+	assert_int_equal(
+	    sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW, easy, &m2), 0);
+	assert_non_null(
+	    strstr(m2.body, "新しい端末からサインインがありました"));
 	assert_non_null(strstr(m2.body, "12:34 (日本時間)"));
 	sk_hook_msg_clear(&m2);
 
 	/* The default API base. */
 	hooks[1].url = NULL;
-	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW,
-					 easy, &m2),
-			 0);
+	assert_int_equal(
+	    sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW, easy, &m2), 0);
 	assert_string_equal(m2.url, "https://api.line.me/v2/bot/message/push");
 	assert_string_equal(m2.target, "api.line.me");
 	sk_hook_msg_clear(&m2);
 	/* A hostile subject or token is refused. */
-	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "U\"x", NOW,
-					 easy, &m2),
-			 SK_ERR_INVALID);
+	assert_int_equal(
+	    sk_line_request(&cfg, &hooks[1], ev, "U\"x", NOW, easy, &m2),
+	    SK_ERR_INVALID);
 	sk_hook_msg_clear(&m2);
 	hooks[1].token = "tok\r\nX-Evil: 1";
-	assert_int_equal(sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW,
-					 easy, &m2),
-			 SK_ERR_CONFIG);
+	assert_int_equal(
+	    sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW, easy, &m2),
+	    SK_ERR_CONFIG);
 	sk_hook_msg_clear(&m2);
 	sk_hook_msg_clear(&m);
 	json_decref(ev);
