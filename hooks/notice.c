@@ -147,24 +147,44 @@ out:
 
 /* ---- values ---- */
 
+/* The number of n ASCII digits at s, or -1. */
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z" (RFC 3339, UTC, as events carry
  * times); false for anything else. */
 static bool
 parse_time(const char *s, time_t *t)
 {
 	struct tm tm;
-	int y, mo, d, h, mi, se, n = 0;
+	int y, mo, d, h, mi, se;
 
-	if (s == NULL ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se,
-		   &n) != 6 ||
-	    n != 19)
+	if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':')
 		return false;
-	s += n;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	se = digits(s + 17, 2);
+	s += 19;
 	if (*s == '.')
 		s += 1 + strspn(s + 1, "0123456789");
 	if (strcmp(s, "Z") != 0 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    h > 23 || mi > 59 || se > 60 || y < 1970)
+	    h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60 ||
+	    y < 1970)
 		return false;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;

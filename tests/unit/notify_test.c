@@ -215,6 +215,29 @@ test_templates(void **state)
 			sk_notice_clear(&n);
 			json_decref(ev);
 		}
+	/* A time that is not RFC 3339 UTC: the attempt's time stands in. */
+	{
+		static const char *const bad[] = {"2026-12-09T03:34:56+09:00",
+						  "2026-13-09T03:34:56Z",
+						  "2026-12-09 03:34:56Z",
+						  "2026-12-09T03:34:5xZ",
+						  "yesterday",
+						  NULL};
+		const char *const *b;
+
+		for (b = bad; *b != NULL; b++) {
+			json_t *ev =
+			    event(SK_EV_LOCKOUT, "a@example.com", NULL);
+
+			json_object_set_new(ev, "time", json_string(*b));
+			assert_int_equal(
+			    sk_notice_render(&cfg, ev, "ja", NOW, &n), 0);
+			assert_non_null(
+			    strstr(n.body, "2026年12月2日 12:34 (日本時間)"));
+			sk_notice_clear(&n);
+			json_decref(ev);
+		}
+	}
 	/* An unknown type takes the generic template. */
 	{
 		json_t *ev = event("words", "a@example.com", NULL);

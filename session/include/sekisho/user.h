@@ -61,8 +61,8 @@ int sk_user_link(const char *tenant, const struct sk_identity *id,
  * such a user this is the LINE identity, whose subject is the LINE userId
  * (the notifications' LINE sink reads it).
  */
-int sk_user_identity_of(const char *tenant, const char *user_id,
-			char **issuer, char **subject);
+int sk_user_identity_of(const char *tenant, const char *user_id, char **issuer,
+			char **subject);
 
 /*
  * Disables (or enables again) a user. Disabling ends all of the user's
