@@ -32,8 +32,11 @@
 
 /* New events a claim takes from a stream at most. */
 #define CLAIM_NEW_MAX 100
-/* How often a pair with nothing due is polled. */
-#define POLL_IDLE_MS 250
+/* How often a pair is polled: every POLL_MS while it has work, the
+ * interval doubling to POLL_IDLE_MAX_MS while it has none (so many idle
+ * tenants cost Redis little; a new event waits a second at most). */
+#define POLL_MS 250
+#define POLL_IDLE_MAX_MS 1000
 /* After a store error, a pair waits this long. */
 #define POLL_ERROR_MS 1000
 /* A lease outlives the attempt's timeout by this much: it runs out only
@@ -54,6 +57,7 @@ struct pair {
 	bool grouped; /* its consumer group exists */
 	int inflight;
 	int64_t next_poll_ms; /* monotonic */
+	int64_t idle_ms;      /* the interval while idle */
 };
 
 struct job {
@@ -326,9 +330,15 @@ poll_pair(struct pair *p, int64_t mono)
 	for (i = 0; i < n; i++)
 		start(p, &items[i], now);
 	sk_outbox_items_free(&items, n);
-	/* A full claim may have left more due: ask again as soon as a
+	/* A full claim may have left more due: asked again as soon as a
 	 * slot frees (a finished transfer brings the poll forward). */
-	p->next_poll_ms = mono + POLL_IDLE_MS;
+	if (n > 0 || p->idle_ms < POLL_MS)
+		p->idle_ms = POLL_MS;
+	else if (p->idle_ms < POLL_IDLE_MAX_MS)
+		p->idle_ms = p->idle_ms * 2 > POLL_IDLE_MAX_MS
+				 ? POLL_IDLE_MAX_MS
+				 : p->idle_ms * 2;
+	p->next_poll_ms = mono + p->idle_ms;
 }
 
 /* Takes j off the multi handle and the list of transfers under way. */
@@ -362,6 +372,7 @@ done(CURLMsg *msg)
 	unlink_job(j);
 	/* Its pair may have more due: poll it now. */
 	j->p->next_poll_ms = 0;
+	j->p->idle_ms = POLL_MS;
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (j->p->h->type == SK_HOOK_EMAIL) {
 		if (rc == CURLE_OK)
@@ -445,7 +456,7 @@ run(void *arg)
 				done(msg);
 		/* Sleep until the soonest poll, a socket's activity or a
 		 * wake-up (stop). */
-		wait = POLL_IDLE_MS;
+		wait = POLL_MS;
 		mono = now_ms();
 		for (i = 0; i < E.npairs; i++)
 			if (E.pairs[i].next_poll_ms - mono < wait)

@@ -71,7 +71,7 @@ list(const struct sk_config *cfg, const char *tenant, bool json)
 {
 	json_t *a = json_array(), *st;
 	char host[256];
-	size_t i;
+	size_t i, shown = 0;
 	int r;
 
 	if (a == NULL)
@@ -81,6 +81,7 @@ list(const struct sk_config *cfg, const char *tenant, bool json)
 
 		if (!sk_hook_covers(h, tenant))
 			continue;
+		shown++;
 		if ((r = sk_outbox_state(tenant, h->id, &st)) != 0) {
 			fprintf(stderr, "sekishoctl: hooks: %s\n",
 				sk_err_str(r));
@@ -118,6 +119,8 @@ list(const struct sk_config *cfg, const char *tenant, bool json)
 	}
 	if (json)
 		sk_ctl_print_json(a);
+	else if (shown == 0)
+		printf("no hook delivers tenant %s's events\n", tenant);
 	json_decref(a);
 	return 0;
 }
