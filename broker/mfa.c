@@ -428,14 +428,6 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 	sk_info("mfa: user %s passed the second factor (%s)" SK_REQ_FMT,
 		m->s->user_id, recovery ? "recovery code" : "totp",
 		SK_REQ_ARGS(req));
-	if (recovery) {
-		json_t *d =
-		    json_pack("{s:i, s:s}", "remaining", remaining, "stage",
-			      m->s->mfa_pending ? "signin" : "step_up");
-		sk_device_event(req, SK_EV_RECOVERY_CODE_USED, m->s->user_id,
-				m->s->email, d);
-		json_decref(d);
-	}
 	/* A step-up proves the factor again; a pending session is now a
 	 * completed sign-in. */
 	if (m->s->mfa_pending)
@@ -462,6 +454,18 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 	continue_href(&b, m->rd);
 	sk_buf_adds(&b, "\">Continue</a></p>\n");
 	sk_resp_page_end(resp, 200, &b);
+}
+
+/* recovery_code_used: how many are left, and at which stage. */
+static void
+recovery_used(const struct sk_req *req, const struct mctx *m, int remaining)
+{
+	json_t *d = json_pack("{s:i, s:s}", "remaining", remaining, "stage",
+			      m->s->mfa_pending ? "signin" : "step_up");
+
+	sk_device_event(req, SK_EV_RECOVERY_CODE_USED, m->s->user_id,
+			m->s->email, d);
+	json_decref(d);
 }
 
 void
@@ -510,6 +514,9 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 	}
 	switch (r) {
 	case 0:
+		/* Spent now, whether or not the session still completes. */
+		if (rcode != NULL)
+			recovery_used(req, &m, remaining);
 		factor_done(req, resp, &m, remaining, rcode != NULL);
 		break;
 	case SK_ERR_TOKEN:
