@@ -5,7 +5,8 @@
  * - every embedded template, each event type and both languages, renders
  *   with every placeholder filled and one-line subject and LINE text
  * - the language: details.lang when ja or en, else the tenant's
- *   default_language, else ja; times in Japan time (ja) or UTC (en)
+ *   default_language, else ja; times in Japan time (ja) or UTC (en); an
+ *   event time that is not RFC 3339 UTC gives way to the attempt's time
  * - cleaning: control, line-break and direction-override characters,
  *   invalid UTF-8, long values cut with "..."
  * - the mail: From (an encoded display name), To, Subject (RFC 2047 when
