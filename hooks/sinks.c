@@ -3,8 +3,6 @@
 #include "sinks_int.h"
 
 const struct sk_sink *const sk_sinks[] = {
-    &sk_sink_webhook,
-    &sk_sink_slack,
-    &sk_sink_teams,
-    NULL,
+    &sk_sink_webhook, &sk_sink_slack, &sk_sink_teams,
+    &sk_sink_email,   &sk_sink_line,  NULL,
 };
