@@ -3,6 +3,7 @@
  * the configuration and exits (0 when good, 1 with every problem listed).
  */
 #include "broker_int.h"
+#include "sekisho/audit.h"
 #include "sekisho/config.h"
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
@@ -315,6 +316,11 @@ main(int argc, char **argv)
 			sk_err_str(r));
 		goto out;
 	}
+	/* The audit log (docs/audit.md): after the keys that sign it. */
+	if (cfg->audit.dir != NULL && (r = sk_audit_start(cfg)) != 0) {
+		fprintf(stderr, "sekisho: audit writer: %s\n", sk_err_str(r));
+		goto out;
+	}
 	if (sk_server_start() != 0)
 		goto out;
 	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",
@@ -327,11 +333,13 @@ main(int argc, char **argv)
 		sig = SIGTERM;
 	sk_info("signal %d: draining in-flight requests", sig);
 	sk_server_stop(DRAIN_GRACE_MS);
+	sk_audit_stop(); /* after the requests that raise events */
 	sk_log_writer_stop();
 	sk_info("stopped");
 	ret = 0;
 out:
 	sk_log_writer_stop(); /* what it holds is written */
+	sk_audit_stop();
 	sk_memzero(master, sizeof(master));
 	sk_policy_stop();
 	sk_mfa_shutdown();

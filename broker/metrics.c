@@ -3,6 +3,7 @@
  * sign-in outcomes, Redis errors. Counters are lock-free atomics.
  */
 #include "broker_int.h"
+#include "sekisho/audit.h"
 #include "sekisho/err.h"
 #include "sekisho/policy_store.h"
 #include "sekisho/sesscache.h"
@@ -176,5 +177,6 @@ sk_metrics_render(char **out)
 	session_cache_metrics(&b);
 	sk_upstream_metrics(&b);
 	sk_policy_metrics(&b);
+	sk_audit_metrics(&b);
 	return sk_buf_take(&b, out);
 }
