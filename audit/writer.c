@@ -346,11 +346,12 @@ resume(struct tenant *t, char **days, size_t ndays)
 	memcpy(t->day, days[i], sizeof(t->day));
 	t->last_ms = audit_time_ms(e.time);
 	/*
-	 * Every start signs the head it found (unless a checkpoint is the
-	 * head), under the checkpoint_every now configured: the verifier
-	 * holds every run of entries to the bound its checkpoint announced.
+	 * Every start signs the head it found, announcing the
+	 * checkpoint_every now configured: the verifier holds each run of
+	 * entries to the bound its checkpoint announced, and the setting may
+	 * have changed since the last one.
 	 */
-	t->need_cp = e.kind != AUDIT_CHECKPOINT;
+	t->need_cp = true;
 	audit_entry_clear(&e);
 	free(line);
 	t->fd = fd;
@@ -602,8 +603,10 @@ poll_tenant(struct tenant *t, bool *more)
 			else if (r != SK_ERR_BUSY)
 				tenant_fail(t, "cannot open its files", r);
 			t->told_busy = r == SK_ERR_BUSY;
+			/* A bad last line waits for a person: said less often. */
 			t->retry_at_us =
-			    sk_monotonic_us() + RETRY_S * 1000000LL;
+			    sk_monotonic_us() +
+			    (r == SK_ERR_INVALID ? 60 : RETRY_S) * 1000000LL;
 			return;
 		}
 	}
@@ -864,6 +867,12 @@ sk_audit_start(const struct sk_config *cfg)
 
 	if (cfg->audit.dir == NULL || state.running)
 		return SK_ERR_INVALID;
+	/* A directory that cannot be made stops start-up, not every poll. */
+	if (mkdir_synced(cfg->audit.dir) != 0) {
+		sk_error("audit: %s: cannot create it: %s", cfg->audit.dir,
+			 strerror(errno));
+		return SK_ERR_IO;
+	}
 	state.cfg = cfg;
 	state.n = cfg->ntenants;
 	if ((state.t = calloc(state.n ? state.n : 1, sizeof(*state.t))) == NULL)
