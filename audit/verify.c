@@ -74,12 +74,16 @@ read_line(struct reader *r, struct line *l)
 	memset(l, 0, sizeof(*l));
 	for (;;) {
 		if (r->f == NULL) {
-			if (r->cur >= r->ndays)
-				return SK_ERR_NOT_FOUND;
-			snprintf(name, sizeof(name), "%s/%s%s", r->path,
-				 r->days[r->cur], AUDIT_SUFFIX);
-			if ((r->f = fopen(name, "re")) == NULL)
-				return SK_ERR_IO;
+			if (r->cur >= r->ndays ||
+			    (snprintf(name, sizeof(name), "%s/%s%s", r->path,
+				      r->days[r->cur], AUDIT_SUFFIX),
+			     (r->f = fopen(name, "re")) == NULL)) {
+				/* getline() may have left a buffer. */
+				free(l->text);
+				l->text = NULL;
+				return r->cur >= r->ndays ? SK_ERR_NOT_FOUND
+							  : SK_ERR_IO;
+			}
 			r->no = 0;
 		}
 		errno = 0;
