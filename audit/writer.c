@@ -294,7 +294,7 @@ resume(struct tenant *t, char **days, size_t ndays)
 		if ((fd = openat(t->dirfd, name,
 				 O_RDWR | O_APPEND | O_CLOEXEC)) < 0 ||
 		    (size = lseek(fd, 0, SEEK_END)) < 0)
-			return SK_ERR_IO;
+			goto io;
 		if (size > 0) {
 			char c;
 			if (pread(fd, &c, 1, size - 1) != 1)
@@ -496,20 +496,22 @@ checkpoint(struct tenant *t, int64_t at)
 {
 	json_t *claims;
 	char *jws = NULL;
-	int64_t ms;
+	int64_t ms, now;
 	int r;
 
 	if (t->seq == 0) {
 		t->need_cp = false;
 		return 0;
 	}
-	if ((r = entry_time(t, at, &ms)) != 0)
+	/* iat: Redis's clock, the one every instance shares. */
+	if ((r = sk_keystore_time(&now)) != 0 ||
+	    (r = entry_time(t, at, &ms)) != 0)
 		return r;
 	claims = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}", "iss",
 			   state.cfg->public_url, "tenant", t->id, "seq",
 			   (json_int_t)t->seq, "head", t->head, "every",
 			   (json_int_t)state.cfg->audit.checkpoint_every, "iat",
-			   (json_int_t)sk_wall_s());
+			   (json_int_t)now);
 	if (claims == NULL)
 		return SK_ERR_NOMEM;
 	r = sk_keys_sign_typ(AUDIT_CP_TYP, claims, &jws);
@@ -603,7 +605,8 @@ poll_tenant(struct tenant *t, bool *more)
 			else if (r != SK_ERR_BUSY)
 				tenant_fail(t, "cannot open its files", r);
 			t->told_busy = r == SK_ERR_BUSY;
-			/* A bad last line waits for a person: said less often. */
+			/* A bad last line waits for a person: said less often.
+			 */
 			t->retry_at_us =
 			    sk_monotonic_us() +
 			    (r == SK_ERR_INVALID ? 60 : RETRY_S) * 1000000LL;

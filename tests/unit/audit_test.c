@@ -3,7 +3,7 @@
  * audit/verify.c), on chains built here line by line (the writer needs
  * Redis; tests/integration/audit.test.mjs drives it end to end):
  * - entry parsing: every member checked, each kind's own members, dates
- *   that do not exist, day file names
+ *   that do not exist, day file names; stream cursors compared as numbers
  * - an untouched chain over three days with checkpoints verifies; the
  *   summary names the head
  * - one changed byte, a removed line, an inserted line (a garbage one and
@@ -35,6 +35,7 @@
 #include "audit_int.h"
 #include "sekisho/audit.h"
 #include "sekisho/err.h"
+#include "sekisho/event.h"
 #include "sekisho/jose.h"
 #include "sekisho/util.h"
 
@@ -291,6 +292,36 @@ test_parse(void **state)
 			fail_msg("accepted: %s", bad[i]);
 		assert_non_null(why);
 	}
+	/* Each kind with its own members. */
+	{
+		static const char *const kinds[] = {
+		    "\"kind\":\"gap\",\"cursor\":\"1-0\",\"n\":1,\"after\":"
+		    "\"1-0\",\"next\":\"9-0\",\"lost\":3}",
+		    "\"kind\":\"checkpoint\",\"cursor\":\"1-0\",\"n\":1,"
+		    "\"jws\":\"a.b.c\"}",
+		    "\"kind\":\"retention\",\"cursor\":\"1-0\",\"n\":1,"
+		    "\"removed\":[],\"first\":{\"file\":\"2026-01-01.jsonl\","
+		    "\"seq\":5,\"prev\":\"" AUDIT_ZERO_HASH "\"}}",
+		};
+		char buf[512];
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+			snprintf(buf, sizeof(buf),
+				 "{\"seq\":3,\"prev\":\"" AUDIT_ZERO_HASH
+				 "\",\"time\":\"2026-12-01T00:00:00.000Z\",%s",
+				 kinds[i]);
+			if (audit_entry_parse(buf, strlen(buf), &e, &why) != 0)
+				fail_msg("refused (%s): %s", why, buf);
+			assert_int_equal(e.kind, i == 0	  ? AUDIT_GAP
+						 : i == 1 ? AUDIT_CHECKPOINT
+							  : AUDIT_RETENTION);
+			audit_entry_clear(&e);
+		}
+	}
+	/* Stream cursors compare as numbers, not text. */
+	assert_true(sk_event_cursor_cmp("10-0", "9-5") > 0);
+	assert_true(sk_event_cursor_cmp("10-2", "10-10") < 0);
+	assert_int_equal(sk_event_cursor_cmp("7-1", "7-1"), 0);
+	assert_int_equal(sk_event_cursor_cmp("garbage", "0-0"), 0);
 	assert_true(audit_day_file("2024-02-29.jsonl", day));
 	assert_string_equal(day, "2024-02-29");
 	assert_false(audit_day_file("2025-02-29.jsonl", day));
