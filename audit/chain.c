@@ -151,6 +151,17 @@ audit_entry_clear(struct audit_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/* The number written with the n digits at s (checked by the caller). */
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
 bool
 audit_day_ok(const char *s)
 {
@@ -164,9 +175,9 @@ audit_day_ok(const char *s)
 			return false;
 	/* A real date: it survives a round trip through timegm(). */
 	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = atoi(s) - 1900;
-	tm.tm_mon = atoi(s + 5) - 1;
-	tm.tm_mday = atoi(s + 8);
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
 	t = timegm(&tm);
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(back, sizeof(back), "%Y-%m-%d", &tm) != AUDIT_DAY_LEN)
@@ -194,19 +205,19 @@ audit_day_start(const char *day)
 	struct tm tm;
 
 	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = atoi(day) - 1900;
-	tm.tm_mon = atoi(day + 5) - 1;
-	tm.tm_mday = atoi(day + 8);
+	tm.tm_year = digits(day, 4) - 1900;
+	tm.tm_mon = digits(day + 5, 2) - 1;
+	tm.tm_mday = digits(day + 8, 2);
 	return (int64_t)timegm(&tm);
 }
 
 int64_t
 audit_time_ms(const char *t)
 {
-	return (audit_day_start(t) + atoi(t + 11) * 3600LL +
-		atoi(t + 14) * 60LL + atoi(t + 17)) *
+	return (audit_day_start(t) + digits(t + 11, 2) * 3600LL +
+		digits(t + 14, 2) * 60LL + digits(t + 17, 2)) *
 		   1000 +
-	       atoi(t + 20);
+	       digits(t + 20, 3);
 }
 
 void
@@ -218,7 +229,7 @@ audit_time_fmt(int64_t ms, char out[32])
 
 	if (gmtime_r(&secs, &tm) == NULL ||
 	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		strcpy(buf, "1970-01-01T00:00:00");
+		snprintf(buf, sizeof(buf), "1970-01-01T00:00:00");
 	snprintf(out, 32, "%s.%03dZ", buf, (int)(ms % 1000));
 }
 

@@ -406,7 +406,7 @@ sk_audit_verify_tenant(const struct sk_audit_verify *v, bool *intact)
 	memset(&r, 0, sizeof(r));
 	memset(&p, 0, sizeof(p));
 	memset(&before, 0, sizeof(before));
-	strcpy(last_cursor, "0-0");
+	snprintf(last_cursor, sizeof(last_cursor), "0-0");
 	if (v->from != NULL && !audit_day_ok(v->from))
 		return SK_ERR_INVALID;
 	if (asprintf(&path, "%s/%s", v->dir, v->tenant) < 0)

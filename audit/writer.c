@@ -315,7 +315,7 @@ resume(struct tenant *t, char **days, size_t ndays)
 		/* A new chain (or every file was empty). */
 		t->seq = 0;
 		memcpy(t->head, AUDIT_ZERO_HASH, sizeof(t->head));
-		strcpy(t->cursor, "0-0");
+		snprintf(t->cursor, sizeof(t->cursor), "0-0");
 		t->n = 0;
 		t->day[0] = '\0';
 		t->last_ms = 0;

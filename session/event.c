@@ -239,8 +239,8 @@ sk_event_read(const char *tenant, const char *after, size_t max,
 
 	*out = NULL;
 	memset(st, 0, sizeof(*st));
-	strcpy(st->first, "0-0");
-	strcpy(st->last, "0-0");
+	snprintf(st->first, sizeof(st->first), "0-0");
+	snprintf(st->last, sizeof(st->last), "0-0");
 	if (!sk_store_tenant_ok(tenant) ||
 	    (after != NULL && !cursor_ok(after)) || max == 0)
 		return SK_ERR_INVALID;

@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,6 +194,25 @@ standard(struct chain *c)
 
 static char dir[] = "/tmp/sekisho-audit-test-XXXXXX";
 
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* rm -rf path (no shell). */
+static int
+rm_tree(const char *path)
+{
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ||
+		       errno == ENOENT
+		   ? 0
+		   : -1;
+}
+
 /* Writes the chain's lines into dir/acme/<day>.jsonl. */
 static void
 write_files(const struct chain *c)
@@ -200,9 +221,8 @@ write_files(const struct chain *c)
 	FILE *f = NULL;
 	size_t i;
 
-	snprintf(path, sizeof(path), "rm -rf %s/" TENANT, dir);
-	assert_int_equal(system(path), 0);
 	snprintf(path, sizeof(path), "%s/" TENANT, dir);
+	assert_int_equal(rm_tree(path), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
 	for (i = 0; i < c->n; i++) {
 		if (i == 0 || strcmp(c->day[i], c->day[i - 1]) != 0) {
@@ -620,14 +640,12 @@ main(void)
 	    cmocka_unit_test(test_from),
 	    cmocka_unit_test(test_export),
 	};
-	char cmd[128];
 	int r;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	r = cmocka_run_group_tests(tests, setup, teardown);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
+	if (rm_tree(dir) != 0)
 		r = 1;
 	return r;
 }
