@@ -3,6 +3,7 @@
  * the configuration and exits (0 when good, 1 with every problem listed).
  */
 #include "broker_int.h"
+#include "sekisho/audit.h"
 #include "sekisho/config.h"
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
@@ -316,6 +317,11 @@ main(int argc, char **argv)
 			sk_err_str(r));
 		goto out;
 	}
+	/* The audit log (docs/audit.md): after the keys that sign it. */
+	if (cfg->audit.dir != NULL && (r = sk_audit_start(cfg)) != 0) {
+		fprintf(stderr, "sekisho: audit writer: %s\n", sk_err_str(r));
+		goto out;
+	}
 	/* Hooks: the delivery engine, only when hooks are configured. */
 	if ((r = sk_hooks_start(cfg)) != 0) {
 		fprintf(stderr, "sekisho: hooks: %s\n", sk_err_str(r));
@@ -334,11 +340,13 @@ main(int argc, char **argv)
 	sk_info("signal %d: draining in-flight requests", sig);
 	sk_server_stop(DRAIN_GRACE_MS);
 	sk_hooks_stop();
+	sk_audit_stop(); /* after the requests that raise events */
 	sk_log_writer_stop();
 	sk_info("stopped");
 	ret = 0;
 out:
 	sk_log_writer_stop(); /* what it holds is written */
+	sk_audit_stop();
 	sk_memzero(master, sizeof(master));
 	sk_hooks_stop();
 	sk_policy_stop();

@@ -3,6 +3,7 @@
  * sign-in outcomes, Redis errors. Counters are lock-free atomics.
  */
 #include "broker_int.h"
+#include "sekisho/audit.h"
 #include "sekisho/err.h"
 #include "sekisho/hooks.h"
 #include "sekisho/policy_store.h"
@@ -178,5 +179,6 @@ sk_metrics_render(char **out)
 	sk_upstream_metrics(&b);
 	sk_policy_metrics(&b);
 	sk_hooks_metrics(&b);
+	sk_audit_metrics(&b);
 	return sk_buf_take(&b, out);
 }

@@ -19,7 +19,7 @@
 
 #define EVENT_ID_BYTES 16
 /* A stream entry id: "<ms>-<seq>", each at most 20 digits. */
-#define CURSOR_MAX 42
+#define CURSOR_MAX SK_EVENT_CURSOR_MAX
 
 static bool
 cursor_ok(const char *c)
@@ -107,7 +107,8 @@ sk_event_cursor_time(const char *cursor)
 	return json_string(out);
 }
 
-/* One stream entry [id, [field, value, ...]] as an event object. */
+/* One stream entry [id, [field, value, ...]] as an event object; NULL
+ * when it is not one. */
 static json_t *
 entry_event(const struct sk_reply *e)
 {
@@ -182,4 +183,135 @@ out:
 	json_decref(a);
 	sk_reply_free(&r);
 	return rc;
+}
+
+/* An entry as entry_event() reads it, or a marker that keeps its place. */
+static json_t *
+entry_or_marker(const struct sk_reply *e)
+{
+	json_t *o = entry_event(e);
+
+	if (o != NULL || e->type != SK_REPLY_ARRAY || e->nelem < 1 ||
+	    e->elem[0]->type != SK_REPLY_STRING)
+		return o;
+	return json_pack("{s:s, s:o, s:b}", "cursor", e->elem[0]->str, "time",
+			 sk_event_cursor_time(e->elem[0]->str), "unreadable",
+			 1);
+}
+
+/*
+ * The stream's state and what follows a cursor, read in one script so
+ * that both describe the same moment (a trim or an add in between would
+ * make the reader miscount). Returns false for a missing stream, else
+ * {length, entries-added, recorded-first-entry-id, last-generated-id,
+ * XRANGE reply}.
+ */
+static struct sk_script read_script = {
+    .src = "if redis.call('EXISTS', KEYS[1]) == 0 then return false end\n"
+	   "local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
+	   "local r = {0, 0, '0-0', '0-0'}\n"
+	   "for i = 1, #info, 2 do\n"
+	   "  local k = info[i]\n"
+	   "  if k == 'length' then r[1] = info[i + 1]\n"
+	   "  elseif k == 'entries-added' then r[2] = info[i + 1]\n"
+	   "  elseif k == 'recorded-first-entry-id' then r[3] = info[i + 1]\n"
+	   "  elseif k == 'last-generated-id' then r[4] = info[i + 1] end\n"
+	   "end\n"
+	   "r[5] = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', "
+	   "ARGV[2])\n"
+	   "return r\n"};
+
+static void
+copy_id(const struct sk_reply *v, char *dst)
+{
+	if (v->type == SK_REPLY_STRING && cursor_ok(v->str))
+		snprintf(dst, CURSOR_MAX, "%s", v->str);
+}
+
+int
+sk_event_read(const char *tenant, const char *after, size_t max,
+	      struct sk_event_stream *st, json_t **out)
+{
+	struct sk_reply *r = NULL;
+	const struct sk_reply *x;
+	struct sk_cmd c;
+	json_t *a = NULL, *o;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	memset(st, 0, sizeof(*st));
+	snprintf(st->first, sizeof(st->first), "0-0");
+	snprintf(st->last, sizeof(st->last), "0-0");
+	if (!sk_store_tenant_ok(tenant) ||
+	    (after != NULL && !cursor_ok(after)) || max == 0)
+		return SK_ERR_INVALID;
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_EVENTS, tenant);
+	/* "(" excludes the cursor itself (Redis 6.2 and later). */
+	if (after != NULL && strcmp(after, "0-0") != 0)
+		sk_cmd_add_fmt(&c, "(%s", after);
+	else
+		sk_cmd_add_str(&c, "-");
+	sk_cmd_add_int(&c, (long long)max);
+	if ((rc = sk_cmd_eval(&c, &read_script, 1, &r)) != 0)
+		return rc;
+	rc = SK_ERR_NOMEM;
+	if ((a = json_array()) == NULL)
+		goto out;
+	if (r->type == SK_REPLY_NIL)
+		goto done;
+	rc = SK_ERR_STORE;
+	if (r->type != SK_REPLY_ARRAY || r->nelem != 5 ||
+	    r->elem[0]->type != SK_REPLY_INTEGER ||
+	    r->elem[1]->type != SK_REPLY_INTEGER ||
+	    r->elem[4]->type != SK_REPLY_ARRAY)
+		goto out;
+	st->exists = true;
+	st->length = r->elem[0]->integer;
+	st->added = r->elem[1]->integer;
+	copy_id(r->elem[2], st->first);
+	copy_id(r->elem[3], st->last);
+	x = r->elem[4];
+	for (i = 0; i < x->nelem; i++) {
+		if ((o = entry_or_marker(x->elem[i])) == NULL)
+			goto out;
+		if (json_array_append_new(a, o) != 0) {
+			rc = SK_ERR_NOMEM;
+			goto out;
+		}
+	}
+done:
+	*out = a;
+	a = NULL;
+	rc = 0;
+out:
+	json_decref(a);
+	sk_reply_free(&r);
+	return rc;
+}
+
+/* "<ms>-<seq>" as two numbers; 0-0 when malformed. */
+static void
+cursor_split(const char *c, unsigned long long *ms, unsigned long long *seq)
+{
+	char *end;
+
+	*ms = *seq = 0;
+	if (c == NULL || !cursor_ok(c))
+		return;
+	*ms = strtoull(c, &end, 10);
+	*seq = strtoull(end + 1, NULL, 10);
+}
+
+int
+sk_event_cursor_cmp(const char *a, const char *b)
+{
+	unsigned long long am, as, bm, bs;
+
+	cursor_split(a, &am, &as);
+	cursor_split(b, &bm, &bs);
+	if (am != bm)
+		return am < bm ? -1 : 1;
+	return as < bs ? -1 : as > bs ? 1 : 0;
 }

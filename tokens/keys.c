@@ -790,6 +790,12 @@ sk_keys_jwks(char **out)
 int
 sk_keys_sign(const json_t *claims, char **jwt)
 {
+	return sk_keys_sign_typ(TOKEN_TYP, claims, jwt);
+}
+
+int
+sk_keys_sign_typ(const char *typ, const json_t *claims, char **jwt)
+{
 	struct keyset *ks = keyset_get();
 	const struct key *k;
 	int r;
@@ -800,7 +806,7 @@ sk_keys_sign(const json_t *claims, char **jwt)
 		return SK_ERR_NOT_FOUND;
 	}
 	k = &ks->keys[ks->active];
-	r = sk_jws_signer_sign(ks->signer, k->kid, TOKEN_TYP, claims, jwt);
+	r = sk_jws_signer_sign(ks->signer, k->kid, typ, claims, jwt);
 	keyset_unref(ks);
 	return r == SK_ERR_INVALID ? SK_ERR_INTERNAL : r;
 }

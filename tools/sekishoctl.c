@@ -7,6 +7,7 @@
  *   sekishoctl users|invite|sessions ... (sekishoctl_users.c)
  *   sekishoctl master-key rewrap [-c FILE] --new-key FILE
  *   sekishoctl policy get|set|patch --tenant ID [-c FILE] [--json] [FILE|-]
+ *   sekishoctl audit verify|export ... (sekishoctl_audit.c)
  *   sekishoctl help
  *
  * The keys, users, invite and sessions commands talk to the Redis of the
@@ -74,8 +75,8 @@ usage(FILE *f)
 	    "                            replace (set) or merge-patch (patch)\n"
 	    "                            its stored overrides with the JSON\n"
 	    "                            in FILE or on standard input\n"
-	    /* clang-format off */
-	    SK_CTL_HOOKS_USAGE
+	    /* clang-format off: one command a line */
+	    SK_CTL_HOOKS_USAGE SK_CTL_AUDIT_USAGE
 	    /* clang-format on */
 	    "  help                      print this help\n",
 	    NULL, 0);
@@ -493,8 +494,8 @@ static const struct {
     {"invite", sk_ctl_invite}, {"sessions", sk_ctl_sessions},
     {"unlock-ip", cmd_unlock}, {"master-key", cmd_master_key},
     {"policy", sk_ctl_policy}, {"help", cmd_help},
-    {"hooks", sk_ctl_hooks},   {"-h", cmd_help},
-    {"--help", cmd_help},
+    {"hooks", sk_ctl_hooks},   {"audit", sk_ctl_audit},
+    {"-h", cmd_help},	       {"--help", cmd_help},
 };
 
 int

@@ -14,6 +14,17 @@
  * "policy". Returns the exit status: 0, 1 failed, 2 usage. */
 int sk_ctl_policy(int argc, char **argv);
 
+/* sekishoctl audit verify|export (sekishoctl_audit.c): argv[0] is
+ * "audit". Returns the exit status: 0, 1 tampered, 2 usage or I/O. */
+int sk_ctl_audit(int argc, char **argv);
+#define SK_CTL_AUDIT_USAGE                                                     \
+	"  audit verify [-c FILE] [--tenant ID] [--from YYYY-MM-DD]\n"         \
+	"               [--jwks FILE] [--dir DIR]\n"                           \
+	"                            check the audit log's hash chain and\n"   \
+	"                            signed checkpoints (exit 1: tampered)\n"  \
+	"  audit export [-c FILE] --tenant ID [--from DATE] [--to DATE]\n"     \
+	"                            print a tenant's audited events\n"
+
 /*
  * Loads the configuration at path (NULL: the default) and connects to
  * its Redis; on failure says why on stderr. Returns 0, or 1 (the exit

@@ -34,11 +34,14 @@ function writeSecret(dir, name, value) {
 
 /**
  * Starts the stack. opts: membership (law's; default open), adminEmails
- * and mfa (law's). Returns { law, shop (base URLs), redis, sekisho, cfgFile,
+ * and mfa (law's), extraConfig (top-level YAML appended), beforeSekisho
+ * (async (redis) => ..., run before sekisho starts). Returns { law, shop (base URLs), redis, sekisho, cfgFile,
  * ctl(...args), admin(method, tenant, path, {body, auth}), verify(jar,
  * base), introspect(token), stop() }.
  */
-export async function startUsersStack({ membership = 'open', adminEmails, mfa } = {}) {
+export async function startUsersStack({
+  membership = 'open', adminEmails, mfa, extraConfig = '', beforeSekisho,
+} = {}) {
   const dir = tmpDir('sekisho-it-users-');
   const s = { dir };
   s.redis = await startRedis();
@@ -72,7 +75,8 @@ clients:
   - client_id: ${BACKEND.id}
     client_secret_file: ${writeSecret(dir, 'backend', BACKEND.secret)}
     tenants: [law, shop]
-`;
+${extraConfig}`;
+  if (beforeSekisho) await beforeSekisho(s.redis);
   s.sekisho = await startSekisho({
     dir, port, publicUrl: s.law, redisUrl: s.redis.url, idpBase: s.idp.base, secretFile,
     allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`], tenantsYaml, extra,

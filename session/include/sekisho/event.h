@@ -13,6 +13,7 @@
 #ifndef SEKISHO_EVENT_H
 #define SEKISHO_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -51,5 +52,37 @@ int sk_event_emit(const struct sk_event *ev, char **id);
  */
 int sk_event_list(const char *tenant, const char *before, size_t max,
 		  json_t **out);
+
+/* Room for a stream cursor ("<ms>-<seq>") and its NUL. */
+#define SK_EVENT_CURSOR_MAX 42
+
+/* What XINFO STREAM tells of a tenant's stream (Redis 7). */
+struct sk_event_stream {
+	bool exists;			 /* false: no event yet (or lost) */
+	long long length;		 /* entries kept */
+	long long added;		 /* entries ever added */
+	char first[SK_EVENT_CURSOR_MAX]; /* the oldest kept; "0-0": none */
+	char last[SK_EVENT_CURSOR_MAX];	 /* the newest id ever given */
+};
+
+/*
+ * The audit log's reader (audit/writer.c): the tenant's events after the
+ * cursor after (exclusive; NULL or "0-0": from the oldest kept), oldest
+ * first, at most max of them, and the stream's state at the same moment
+ * (one script), so that the reader can tell how many events were trimmed
+ * away before it read them. On success *out is a new JSON array of event
+ * objects with "time" and "cursor" (empty when the stream does not
+ * exist); an entry that is not an event Sekisho wrote is still returned,
+ * as {"cursor", "time", "unreadable": true}, so that a reader never
+ * skips a position silently.
+ */
+int sk_event_read(const char *tenant, const char *after, size_t max,
+		  struct sk_event_stream *st, json_t **out);
+
+/*
+ * Compares two cursors as stream ids (by time, then sequence): < 0, 0 or
+ * > 0. Malformed text compares as "0-0".
+ */
+int sk_event_cursor_cmp(const char *a, const char *b);
 
 #endif

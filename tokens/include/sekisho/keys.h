@@ -50,6 +50,9 @@ uint64_t sk_keys_epoch(void);
  * nothing to the claims. On success *jwt is newly allocated (free()).
  */
 int sk_keys_sign(const json_t *claims, char **jwt);
+/* The same with another "typ" in the header (e.g. the audit log's
+ * checkpoints), so that no such JWS passes for an access token. */
+int sk_keys_sign_typ(const char *typ, const json_t *claims, char **jwt);
 
 /*
  * Verifies a compact JWS made by sk_keys_sign: the kid must name a key of
