@@ -147,9 +147,16 @@ sk_hook_backoff_ms(int64_t attempts, uint32_t rnd)
 void
 sk_hook_msg_clear(struct sk_hook_msg *m)
 {
+	struct curl_slist *h;
+
 	if (m == NULL)
 		return;
 	free(m->url);
+	/* Headers may hold a secret (LINE's Authorization: Bearer): wiped
+	 * before they go back to the allocator. */
+	for (h = m->headers; h != NULL; h = h->next)
+		if (h->data != NULL)
+			sk_memzero(h->data, strlen(h->data));
 	curl_slist_free_all(m->headers);
 	curl_slist_free_all(m->rcpt);
 	free(m->mail_from);
