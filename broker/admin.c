@@ -42,10 +42,8 @@
 
 /* The route modules, asked in turn (admin_int.h). */
 static sk_admin_route_fn *const modules[] = {
-    sk_admin_policy,
-    sk_admin_events,
-    sk_admin_lockout,
-    sk_admin_users,
+    sk_admin_policy, sk_admin_events, sk_admin_lockout,
+    sk_admin_users,  sk_admin_hooks,
 };
 
 void

@@ -67,6 +67,7 @@ typedef int sk_admin_route_fn(struct sk_req *req, struct sk_resp *resp,
 sk_admin_route_fn sk_admin_policy, sk_admin_events;
 sk_admin_route_fn sk_admin_lockout;
 sk_admin_route_fn sk_admin_users; /* admin_users.c */
+sk_admin_route_fn sk_admin_hooks; /* admin_hooks.c */
 
 /* The /admin/v1/ handler (server.c's table), every method. */
 sk_handler_fn sk_handle_admin;

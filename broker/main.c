@@ -7,6 +7,7 @@
 #include "sekisho/config.h"
 #include "sekisho/crypto.h"
 #include "sekisho/err.h"
+#include "sekisho/hooks.h"
 #include "sekisho/keys.h"
 #include "sekisho/log.h"
 #include "sekisho/mfa.h"
@@ -321,6 +322,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "sekisho: audit writer: %s\n", sk_err_str(r));
 		goto out;
 	}
+	/* Hooks: the delivery engine, only when hooks are configured. */
+	if ((r = sk_hooks_start(cfg)) != 0) {
+		fprintf(stderr, "sekisho: hooks: %s\n", sk_err_str(r));
+		goto out;
+	}
 	if (sk_server_start() != 0)
 		goto out;
 	sk_info("sekisho %s listening on %s:%u (public URL %s, %d threads)",
@@ -333,6 +339,7 @@ main(int argc, char **argv)
 		sig = SIGTERM;
 	sk_info("signal %d: draining in-flight requests", sig);
 	sk_server_stop(DRAIN_GRACE_MS);
+	sk_hooks_stop();
 	sk_audit_stop(); /* after the requests that raise events */
 	sk_log_writer_stop();
 	sk_info("stopped");
@@ -341,6 +348,7 @@ out:
 	sk_log_writer_stop(); /* what it holds is written */
 	sk_audit_stop();
 	sk_memzero(master, sizeof(master));
+	sk_hooks_stop();
 	sk_policy_stop();
 	sk_mfa_shutdown();
 	sk_keys_shutdown();

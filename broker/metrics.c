@@ -5,6 +5,7 @@
 #include "broker_int.h"
 #include "sekisho/audit.h"
 #include "sekisho/err.h"
+#include "sekisho/hooks.h"
 #include "sekisho/policy_store.h"
 #include "sekisho/sesscache.h"
 #include "sekisho/store.h"
@@ -177,6 +178,7 @@ sk_metrics_render(char **out)
 	session_cache_metrics(&b);
 	sk_upstream_metrics(&b);
 	sk_policy_metrics(&b);
+	sk_hooks_metrics(&b);
 	sk_audit_metrics(&b);
 	return sk_buf_take(&b, out);
 }

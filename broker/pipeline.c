@@ -99,8 +99,8 @@ refuse_limited(const struct sk_req *req, struct sk_resp *resp, int64_t retry)
 
 	snprintf(msg, sizeof(msg),
 		 "Too many requests came from your network address (%s). "
-		 "Please try again in %lld seconds.",
-		 req->client_ip, (long long)retry);
+		 "Please try again in %lld second%s.",
+		 req->client_ip, (long long)retry, retry == 1 ? "" : "s");
 	sk_req_error(req, resp, SK_ERR_LIMITED,
 		     &(struct sk_err_say){
 			 .title = "Too many requests",

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -94,6 +95,10 @@ struct ctx {
 	 * (which may come later in the file) is known. */
 	struct secret_file *sfiles;
 	size_t nsfiles, capsfiles;
+	/* Set while a runtime policy is checked (policy.c): the provider
+	 * types' tenant rules report here, as {"field", "problem"}
+	 * objects, instead of as lines of a file. */
+	json_t *policy_problems;
 };
 
 /* Where a provider type's rules report (sk_config_problem()). */

@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOOK_TIMEOUT_MS 10000	  /* one attempt */
+#define HOOK_TIMEOUT_MS 10000	   /* one attempt */
 #define HOOK_RETRY_FOR (24 * 3600) /* then the dead letters */
-#define CHECKPOINT_EVERY 1000	  /* audit entries */
-#define CHECKPOINT_INTERVAL 600	  /* seconds */
+#define CHECKPOINT_EVERY 1000	   /* audit entries */
+#define CHECKPOINT_INTERVAL 600	   /* seconds */
 
-static const char *const hook_types[] = {"webhook", "slack", "teams", "email",
-					 "line", NULL};
+static const char *const hook_types[] = {"webhook", "slack", "teams",
+					 "email",   "line",  NULL};
 
 static bool
 check_event_type(char *s, const char **why)
@@ -92,7 +92,9 @@ static const struct kw hook_kw[] = {
      .off = offsetof(struct sk_hook_conf, id),
      .check = cfg_check_provider_id,
      .what = "is not a valid hook id (1 to 32 of a-z, 0-9, _ and -)"},
-    {.name = "type", .fn = kw_hook_type, .off = offsetof(struct sk_hook_conf, type)},
+    {.name = "type",
+     .fn = kw_hook_type,
+     .off = offsetof(struct sk_hook_conf, type)},
     {.name = "url",
      .fn = cfg_kw_str,
      .off = offsetof(struct sk_hook_conf, url),
@@ -131,8 +133,7 @@ static const struct kw hook_kw[] = {
      .fn = cfg_kw_duration_ms,
      .off = offsetof(struct sk_hook_conf, timeout_ms)},
 };
-const struct kwtab cfg_hook_tab = {.kw = hook_kw,
-				      .n = SK_ARRAY_SIZE(hook_kw)};
+const struct kwtab cfg_hook_tab = {.kw = hook_kw, .n = SK_ARRAY_SIZE(hook_kw)};
 
 int
 cfg_kw_hooks(struct ctx *c, const struct kw *kw, yaml_node_t *n,
@@ -175,8 +176,7 @@ static const struct kw smtp_kw[] = {
      .fn = cfg_kw_duration_ms,
      .off = offsetof(struct sk_config, smtp.timeout_ms)},
 };
-const struct kwtab cfg_smtp_tab = {.kw = smtp_kw,
-				   .n = SK_ARRAY_SIZE(smtp_kw)};
+const struct kwtab cfg_smtp_tab = {.kw = smtp_kw, .n = SK_ARRAY_SIZE(smtp_kw)};
 
 static const struct kw audit_kw[] = {
     {.name = "dir",
@@ -301,9 +301,9 @@ cfg_check_notify(struct ctx *c)
 		for (j = 0; j < h->tenants.n; j++) {
 			if (sk_config_tenant(cfg, h->tenants.v[j]) != NULL)
 				continue;
-			snprintf(key, sizeof(key), "hooks[%zu].tenants[%zu]", i, j);
-			cfg_report(c,
-				   cfg_line_or(c, &h->tenants.v[j], h->line),
+			snprintf(key, sizeof(key), "hooks[%zu].tenants[%zu]", i,
+				 j);
+			cfg_report(c, cfg_line_or(c, &h->tenants.v[j], h->line),
 				   key, "unknown tenant %s",
 				   cfg_quote(c, h->tenants.v[j]));
 		}

@@ -343,6 +343,34 @@ apply_enum(struct chk *k, const char *name, const json_t *v,
 }
 
 /* The rules between members, on the tenant as it would become. */
+/*
+ * The provider types' rules on a tenant that offers them (as at load,
+ * config/tenant.c): a policy may not, say, drop allowed_tid while the
+ * tenant offers a provider that trusts any Entra ID directory's addresses.
+ */
+static void
+tenant_rules(struct chk *k, const struct sk_config *cfg,
+	     const struct sk_tenant_conf *t)
+{
+	struct ctx c;
+	struct sk_config_check chk;
+	const struct sk_provider_conf *pc;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	memset(&chk, 0, sizeof(chk));
+	c.policy_problems = k->problems;
+	chk.c = &c;
+	for (i = 0; i < t->providers.n; i++) {
+		pc = sk_config_provider(cfg, t->providers.v[i]);
+		if (pc != NULL && pc->kind != NULL &&
+		    pc->kind->check_tenant != NULL)
+			pc->kind->check_tenant(pc, t, &chk);
+	}
+	if (c.nomem)
+		k->nomem = true;
+}
+
 static void
 cross_check(struct chk *k, const struct sk_config *cfg,
 	    const struct sk_tenant_conf *base, const json_t *doc,
@@ -364,6 +392,7 @@ cross_check(struct chk *k, const struct sk_config *cfg,
 		problem(k, "session.idle_timeout",
 			"%s is longer than session.absolute_timeout %s", a, b);
 	}
+	tenant_rules(k, cfg, t);
 	if (json_object_get(doc, "providers") == NULL)
 		return;
 	/* A subset of the providers the file gives the tenant: the

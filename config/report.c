@@ -19,6 +19,21 @@ static void add_problem(struct ctx *c, bool warning, int line, const char *key,
     __attribute__((format(printf, 5, 0)));
 
 /* Appends one problem (or warning) line; ap is consumed. */
+/* A problem of a runtime policy document: its field is the key without
+ * the item's prefix (sk_config_check's, empty there). */
+static void
+policy_problem(struct ctx *c, const char *key, const char *fmt, va_list ap)
+{
+	char text[512];
+	json_t *p;
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	p = json_pack("{s:s, s:s}", "field", key[0] == '.' ? key + 1 : key,
+		      "problem", text);
+	if (p == NULL || json_array_append_new(c->policy_problems, p) != 0)
+		c->nomem = true;
+}
+
 static void
 add_problem(struct ctx *c, bool warning, int line, const char *key,
 	    const char *fmt, va_list ap)
@@ -33,6 +48,10 @@ add_problem(struct ctx *c, bool warning, int line, const char *key,
 	size_t ncap;
 	int len;
 
+	if (c->policy_problems != NULL) {
+		policy_problem(c, key, fmt, ap);
+		return;
+	}
 	if (*np == *capp) {
 		ncap = *capp ? *capp * 2 : 16;
 		if ((n = reallocarray(*list, ncap, sizeof(*n))) == NULL) {

@@ -50,8 +50,8 @@ struct sk_sink {
 	 * done; any other error fails this attempt (retried).
 	 */
 	int (*build)(const struct sk_config *cfg, const struct sk_hook_conf *h,
-		     const json_t *ev, const char *raw, int64_t now,
-		     CURL *easy, struct sk_hook_msg *m);
+		     const json_t *ev, const char *raw, int64_t now, CURL *easy,
+		     struct sk_hook_msg *m);
 };
 
 extern const struct sk_sink sk_sink_webhook, sk_sink_slack, sk_sink_teams,

@@ -163,6 +163,7 @@ static const char *const line_scopes[] = {"openid", "profile", NULL};
 const struct sk_provider_kind sk_provider_line_kind = {
     .type = "line",
     .display_name = "LINE",
+    .issuer = LINE_ISSUER,
     .scopes = line_scopes,
     .hmac_id_tokens = true, /* web login: HS256 with the channel secret */
     .keys = line_keys,

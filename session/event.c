@@ -4,6 +4,7 @@
  * the event's own id is random, so that a receiver de-duplicates on it
  * wherever the event travels.
  */
+#include "event_int.h"
 #include "schema_int.h"
 #include "store_int.h"
 
@@ -91,9 +92,8 @@ out:
 	return rc;
 }
 
-/* "<ms>-<seq>" as RFC 3339 UTC with milliseconds. */
-static json_t *
-cursor_time(const char *cursor)
+json_t *
+sk_event_cursor_time(const char *cursor)
 {
 	long long ms = strtoll(cursor, NULL, 10);
 	time_t secs = (time_t)(ms / 1000);
@@ -132,7 +132,8 @@ entry_event(const struct sk_reply *e)
 			json_decref(o);
 			return NULL;
 		}
-		json_object_set_new(o, "time", cursor_time(e->elem[0]->str));
+		json_object_set_new(o, "time",
+				    sk_event_cursor_time(e->elem[0]->str));
 		json_object_set_new(o, "cursor", json_string(e->elem[0]->str));
 		return o;
 	}
@@ -194,7 +195,8 @@ entry_or_marker(const struct sk_reply *e)
 	    e->elem[0]->type != SK_REPLY_STRING)
 		return o;
 	return json_pack("{s:s, s:o, s:b}", "cursor", e->elem[0]->str, "time",
-			 cursor_time(e->elem[0]->str), "unreadable", 1);
+			 sk_event_cursor_time(e->elem[0]->str), "unreadable",
+			 1);
 }
 
 /*

@@ -164,6 +164,25 @@
  */
 #define SK_KEY_LOCKOUT SK_KEY_USER ":lk"
 
+/*
+ * (user id) Hash, the devices the user completed a sign-in from
+ * (sekisho/device.h): device id (SHA-256 hex of the device cookie) ->
+ * JSON {first, last (Redis TIME, seconds), ua (a short summary), net
+ * (the /24 or /48)}. At most SK_DEVICES_MAX fields. TTL: SK_DEVICE_KEEP_S,
+ * renewed at each sign-in.
+ */
+#define SK_KEY_DEVICES SK_KEY_USER ":dev"
+/*
+ * (user id) Sorted set, the same device ids scored by last seen: which
+ * one to drop when the registry is full. TTL as SK_KEY_DEVICES's.
+ */
+#define SK_KEY_DEVICES_SEEN SK_KEY_USER ":devs"
+/*
+ * (user id) Counter of new-device sign-ins in the current window (the
+ * notification limit). TTL: SK_DEVICE_NOTIFY_WINDOW_S from the first.
+ */
+#define SK_KEY_DEVICE_NOTICES SK_KEY_USER ":devn"
+
 /* ---- the tenant's slot, {t:<tenant id>} ---- */
 
 #define SK_KEY_TENANT_PFX SK_KEY_PREFIX "{t:"
@@ -248,6 +267,30 @@
  * Trimmed to about SK_EVENTS_KEPT entries. Permanent.
  */
 #define SK_KEY_EVENTS SK_KEY_TENANT_PFX "%s}:ev"
+/*
+ * (tenant, hook id) A hook's outbox (session/outbox.c, docs/hooks.md).
+ * The hook reads SK_KEY_EVENTS through its consumer group "hook:<id>"
+ * and copies each event it takes into HOOK_QUEUE, so trimming the stream
+ * never loses a delivery still owed.
+ * HOOK_QUEUE: Hash, delivery id (the event's id) -> JSON {c: the stream
+ *   entry id, e: the event as stored, f: first attempt (ms, Redis TIME;
+ *   0: none yet), n: attempts, err: the last failure}.
+ * HOOK_DUE: Sorted set, the same ids scored by when the next attempt may
+ *   start (ms); an attempt under way holds its id at its lease's end.
+ * HOOK_RETRYING: Set, the ids of HOOK_QUEUE that failed at least once.
+ * HOOK_DEAD: Sorted set, dead-lettered ids scored by when (ms); at most
+ *   SK_OUTBOX_DEAD_MAX, the oldest dropped. HOOK_DEAD_BODY: Hash, id ->
+ *   the record, with "dead" (ms).
+ * HOOK_STATE: Hash, last_ok and last_fail (ms), last_error.
+ * All permanent.
+ */
+#define SK_KEY_HOOK_GROUP "hook:%s"
+#define SK_KEY_HOOK_QUEUE SK_KEY_TENANT_PFX "%s}:hq:%s"
+#define SK_KEY_HOOK_DUE SK_KEY_TENANT_PFX "%s}:hz:%s"
+#define SK_KEY_HOOK_RETRYING SK_KEY_TENANT_PFX "%s}:hr:%s"
+#define SK_KEY_HOOK_DEAD SK_KEY_TENANT_PFX "%s}:hd:%s"
+#define SK_KEY_HOOK_DEAD_BODY SK_KEY_TENANT_PFX "%s}:hdb:%s"
+#define SK_KEY_HOOK_STATE SK_KEY_TENANT_PFX "%s}:hs:%s"
 /*
  * (tenant) Hash, the tenant's runtime policy (sekisho/policy_store.h):
  * doc, the override document's JSON text; ver, its version (the value

@@ -226,28 +226,40 @@ sk_link_clear(struct sk_link *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int
-sk_user_link(const char *tenant, const struct sk_identity *id,
-	     bool link_by_email, bool invite_only, struct sk_link *out)
+/* The key linking (issuer, subject) to its user in tenant. */
+static int
+identity_key(const char *tenant, const char *issuer, const char *subject,
+	     char key[SK_KEY_LEN])
 {
-	struct sk_reply *rep = NULL;
 	struct sk_buf b;
-	char h[65], idn_key[SK_KEY_LEN];
-	struct sk_cmd c;
-	int r;
+	char h[65];
 
-	memset(out, 0, sizeof(*out));
 	sk_buf_init(&b);
-	sk_buf_adds(&b, id->issuer);
+	sk_buf_adds(&b, issuer);
 	sk_buf_add(&b, "", 1); /* NUL separates issuer and subject */
-	sk_buf_adds(&b, id->subject);
+	sk_buf_adds(&b, subject);
 	if (b.oom) {
 		sk_buf_free(&b);
 		return SK_ERR_NOMEM;
 	}
 	sk_sha256_hex(b.data, b.len, h);
 	sk_buf_free(&b);
-	snprintf(idn_key, sizeof(idn_key), SK_KEY_IDENTITY, tenant, h);
+	snprintf(key, SK_KEY_LEN, SK_KEY_IDENTITY, tenant, h);
+	return 0;
+}
+
+int
+sk_user_link(const char *tenant, const struct sk_identity *id,
+	     bool link_by_email, bool invite_only, struct sk_link *out)
+{
+	struct sk_reply *rep = NULL;
+	char idn_key[SK_KEY_LEN];
+	struct sk_cmd c;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = identity_key(tenant, id->issuer, id->subject, idn_key)) != 0)
+		return r;
 	if ((r = link_identity(tenant, idn_key, id, link_by_email, invite_only,
 			       out)) != 0)
 		goto out;
@@ -438,6 +450,65 @@ sk_user_is_disabled(const char *user_id, bool *disabled)
 	*disabled = rep->type == SK_REPLY_STRING && strcmp(rep->str, "1") == 0;
 	sk_reply_free(&rep);
 	return 0;
+}
+
+/*
+ * The profile names the identity of the last sign-in; it is the user's
+ * only while the identity key still maps to the user (a profile is never
+ * moved to another user, but read it as a claim and check the link).
+ */
+int
+sk_user_identity_of(const char *tenant, const char *user_id, char **issuer,
+		    char **subject)
+{
+	struct sk_reply *rep = NULL, *rep2 = NULL;
+	char key[SK_KEY_LEN];
+	struct sk_cmd c;
+	int r;
+
+	*issuer = *subject = NULL;
+	if (!sk_user_id_ok(user_id) || !sk_store_tenant_ok(tenant))
+		return SK_ERR_NOT_FOUND;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "HMGET");
+	sk_cmd_add_fmt(&c, SK_KEY_USER, user_id);
+	sk_cmd_add_str(&c, "tenant");
+	sk_cmd_add_str(&c, "issuer");
+	sk_cmd_add_str(&c, "subject");
+	if ((r = sk_cmd_run(&c, &rep)) != 0)
+		goto out;
+	r = SK_ERR_STORE;
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem != 3)
+		goto out;
+	r = SK_ERR_NOT_FOUND;
+	if (rep->elem[0]->type != SK_REPLY_STRING ||
+	    rep->elem[1]->type != SK_REPLY_STRING ||
+	    rep->elem[2]->type != SK_REPLY_STRING ||
+	    strcmp(rep->elem[0]->str, tenant) != 0)
+		goto out;
+	if ((r = identity_key(tenant, rep->elem[1]->str, rep->elem[2]->str,
+			      key)) != 0)
+		goto out;
+	sk_cmd_init(&c);
+	sk_cmd_add_str(&c, "GET");
+	sk_cmd_add_str(&c, key);
+	if ((r = sk_cmd_run(&c, &rep2)) != 0)
+		goto out;
+	r = SK_ERR_NOT_FOUND;
+	if (rep2->type != SK_REPLY_STRING || strcmp(rep2->str, user_id) != 0)
+		goto out;
+	r = SK_ERR_NOMEM;
+	if ((*issuer = strdup(rep->elem[1]->str)) == NULL ||
+	    (*subject = strdup(rep->elem[2]->str)) == NULL) {
+		free(*issuer);
+		*issuer = NULL;
+		goto out;
+	}
+	r = 0;
+out:
+	sk_reply_free(&rep);
+	sk_reply_free(&rep2);
+	return r;
 }
 
 void

@@ -76,7 +76,7 @@ usage(FILE *f)
 	    "                            its stored overrides with the JSON\n"
 	    "                            in FILE or on standard input\n"
 	    /* clang-format off: one command a line */
-	    SK_CTL_AUDIT_USAGE
+	    SK_CTL_HOOKS_USAGE SK_CTL_AUDIT_USAGE
 	    /* clang-format on */
 	    "  help                      print this help\n",
 	    NULL, 0);
@@ -225,6 +225,7 @@ cmd_keys(int argc, char **argv)
 	unsigned char master[SK_AEAD_KEY_LEN];
 	struct sk_config *cfg = NULL;
 	char *out = NULL;
+	json_t *d = NULL;
 	int64_t delay = 0;
 	bool rotate, files;
 	int rest, r, ret = 1;
@@ -289,6 +290,9 @@ cmd_keys(int argc, char **argv)
 		}
 		printf("added %s: published now, signs in %llds\n", out,
 		       (long long)delay);
+		d = json_pack("{s:s, s:s, s:I}", "key", "signing", "kid", out,
+			      "activates_in", (json_int_t)delay);
+		sk_ctl_key_rotated(cfg, d);
 		free(out);
 		out = NULL;
 	}
@@ -297,6 +301,7 @@ cmd_keys(int argc, char **argv)
 	fputs(out, stdout);
 	ret = 0;
 out:
+	json_decref(d);
 	sk_memzero(master, sizeof(master));
 	free(out);
 	sk_keys_shutdown();
@@ -392,6 +397,7 @@ cmd_master_key(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG, *new_path = NULL, *arg;
 	struct sk_opts o;
 	char *lav[3];
+	json_t *d = NULL;
 	int opt, rest, done = 0, already = 0, r, ret = 1;
 
 	sk_memzero(old_key, sizeof(old_key));
@@ -456,12 +462,15 @@ cmd_master_key(int argc, char **argv)
 			done, already);
 		goto out;
 	}
+	d = json_pack("{s:s, s:i}", "key", "master", "resealed", done);
+	sk_ctl_key_rotated(cfg, d);
 	printf("re-sealed %d record%s under the new master key (%d already "
 	       "were)\nnow set keys.master_key_file: %s and restart every "
 	       "instance\n",
 	       done, done == 1 ? "" : "s", already, new_path);
 	ret = 0;
 out:
+	json_decref(d);
 	sk_memzero(old_key, sizeof(old_key));
 	sk_memzero(new_key, sizeof(new_key));
 	sk_store_shutdown();
@@ -485,8 +494,8 @@ static const struct {
     {"invite", sk_ctl_invite}, {"sessions", sk_ctl_sessions},
     {"unlock-ip", cmd_unlock}, {"master-key", cmd_master_key},
     {"policy", sk_ctl_policy}, {"help", cmd_help},
-    {"audit", sk_ctl_audit},   {"-h", cmd_help},
-    {"--help", cmd_help},
+    {"hooks", sk_ctl_hooks},   {"audit", sk_ctl_audit},
+    {"-h", cmd_help},	       {"--help", cmd_help},
 };
 
 int

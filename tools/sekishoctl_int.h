@@ -2,7 +2,11 @@
 #ifndef SEKISHO_SEKISHOCTL_INT_H
 #define SEKISHO_SEKISHOCTL_INT_H
 
+#include <jansson.h>
+
 #include "sekisho/config.h"
+
+#include <jansson.h>
 
 #define SK_CTL_DEFAULT_CONFIG "/etc/sekisho/sekisho.yaml"
 
@@ -29,6 +33,13 @@ int sk_ctl_audit(int argc, char **argv);
  */
 int sk_ctl_open(const char *path, struct sk_config **cfg);
 
+/*
+ * Records key_rotated in every tenant of cfg, by the operator (details:
+ * what rotated; borrowed). A failure is a warning on stderr: the keys
+ * have rotated either way.
+ */
+void sk_ctl_key_rotated(const struct sk_config *cfg, json_t *details);
+
 /* sekishoctl users, invite, sessions (sekishoctl_users.c): exit status. */
 int sk_ctl_users(int argc, char **argv);
 int sk_ctl_invite(int argc, char **argv);
@@ -47,6 +58,10 @@ int sk_ctl_sessions(int argc, char **argv);
 	"                            disable a user (ending all sessions,\n"   \
 	"                            app sessions and codes in one step)\n"    \
 	"                            or enable again\n"                        \
+	"  users devices [-t TENANT] USER_ID\n"                                \
+	"                            the devices a user signed in from\n"      \
+	"  users forget-device [-t TENANT] USER_ID DEVICE\n"                   \
+	"                            forget one: its next sign-in is new\n"    \
 	"  users reindex             put users from before the directory\n"    \
 	"                            into it\n"                                \
 	"  invite [-t TENANT] [--role ROLE] [--expires DURATION] EMAIL\n"      \
@@ -55,5 +70,19 @@ int sk_ctl_sessions(int argc, char **argv);
 	"                            open invitations; withdraw one\n"         \
 	"  sessions list [-t TENANT] USER_ID | sessions revoke SESSION_ID\n"   \
 	"                            a user's sessions; end one\n"
+
+/* v as indented JSON (members in order) on standard output. */
+void sk_ctl_print_json(const json_t *v);
+
+/* sekishoctl hooks list|dead|retry (sekishoctl_hooks.c): exit status. */
+int sk_ctl_hooks(int argc, char **argv);
+#define SK_CTL_HOOKS_USAGE                                                     \
+	"  hooks list [-t TENANT] [--json]\n"                                  \
+	"                            the hooks delivering a tenant's events\n" \
+	"                            and their state\n"                        \
+	"  hooks dead [-t TENANT] HOOK [--offset N] [--limit N] [--json]\n"    \
+	"                            a hook's dead letters for the tenant\n"   \
+	"  hooks retry [-t TENANT] HOOK DELIVERY|--all\n"                      \
+	"                            queue dead letters again\n"
 
 #endif

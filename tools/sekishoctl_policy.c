@@ -108,8 +108,8 @@ print_view(const json_t *view)
 		       "no longer admits it (see --json)\n");
 }
 
-static void
-print_json(const json_t *v)
+void
+sk_ctl_print_json(const json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
@@ -261,7 +261,7 @@ fail:
 		goto out;
 	}
 	if (json)
-		print_json(view);
+		sk_ctl_print_json(view);
 	else
 		print_view(view);
 	ret = 0;

@@ -63,31 +63,41 @@ describe('Redis commands run at most once', () => {
   after(async () => { stack?.redis.resume(); await stack?.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
 
   test('a refresh whose reply times out is not sent again', async () => {
-    const { refresh_token: r0 } = await appSession(stack);
-    const [key] = await familyKey(stack, r0);
-    assert.ok(key, 'the app session is in Redis');
-    // One rotation first, so the script is loaded in Redis (an EVALSHA
-    // of an unknown script would fail harmlessly instead of rotating).
-    const first = await refresh(stack.base, r0);
-    assert.equal(first.status, 200);
-    const r1 = first.body.refresh_token;
-    assert.equal((await stack.redis.cli('HGET', key, 'gen')).trim(), '1');
-    // Every worker thread holds a kept connection, so the refresh below
-    // runs on one that was used before (the case that used to be re-sent).
-    await waitReady(stack.sekishoBase);
-    stack.redis.pause();
-    let res;
-    try {
-      res = await refresh(stack.base, r1);
-    } finally {
-      stack.redis.resume();
+    // Under load the command that meets the stopped Redis may be a read
+    // before the rotation (the per-process lock list is refreshed at most
+    // once a second): then nothing rotates, which is right but proves
+    // nothing. Tried until the rotation itself was the one held (gen 2).
+    let proved = false;
+    for (let attempt = 0; attempt < 4 && !proved; attempt++) {
+      const { refresh_token: r0 } = await appSession(stack);
+      const [key] = await familyKey(stack, r0);
+      assert.ok(key, 'the app session is in Redis');
+      // One rotation first, so the script is loaded in Redis (an EVALSHA
+      // of an unknown script would fail harmlessly instead of rotating).
+      const first = await refresh(stack.base, r0);
+      assert.equal(first.status, 200);
+      const r1 = first.body.refresh_token;
+      assert.equal((await stack.redis.cli('HGET', key, 'gen')).trim(), '1');
+      // Every worker thread holds a kept connection, so the refresh below
+      // runs on one that was used before (the case that used to be re-sent).
+      await waitReady(stack.sekishoBase);
+      stack.redis.pause();
+      let res;
+      try {
+        res = await refresh(stack.base, r1);
+      } finally {
+        stack.redis.resume();
+      }
+      assert.equal(res.status, 503, 'Redis did not answer in time: the client is told so');
+      assert.equal(res.body.error, 'temporarily_unavailable');
+      // Redis now runs whatever reached it while it was stopped.
+      await sleep(300);
+      assert.deepEqual(await familyKey(stack, r0), [key], 'the app session still exists (no replayed old generation ended it)');
+      const gen = (await stack.redis.cli('HGET', key, 'gen')).trim();
+      assert.ok(gen === '1' || gen === '2', `rotated at most once (gen ${gen})`);
+      proved = gen === '2';
     }
-    assert.equal(res.status, 503, 'Redis did not answer in time: the client is told so');
-    assert.equal(res.body.error, 'temporarily_unavailable');
-    // Redis now runs whatever reached it while it was stopped.
-    await sleep(300);
-    assert.deepEqual(await familyKey(stack, r0), [key], 'the app session still exists (no replayed old generation ended it)');
-    assert.equal((await stack.redis.cli('HGET', key, 'gen')).trim(), '2', 'rotated exactly once');
+    assert.ok(proved, 'in one of 4 tries the held command was the rotation, and it ran exactly once');
   });
 
   test('a connection closed by a Redis restart is replaced before use', async () => {

@@ -44,13 +44,19 @@ static const char conf[] =
     "    providers: [a, b]\n"
     "    ip_allowlist: [\"10.0.0.0/8\"]\n"
     "    lockout: { max_failures: 4 }\n"
+    "  - id: t2\n"
+    "    hostnames: [t2.example]\n"
+    "    providers: [m]\n"
+    "    allowed_tid: [\"9188040d-6c67-4c5b-b112-36a304b66dad\"]\n"
     "providers:\n"
     "  - { id: a, type: oidc, client_id: x, issuer: \"https://a.example\",\n"
     "      client_secret: \"${SK_POLICYDOC_SECRET}\" }\n"
     "  - { id: b, type: oidc, client_id: y, issuer: \"https://b.example\",\n"
     "      client_secret: \"${SK_POLICYDOC_SECRET}\" }\n"
     "  - { id: c, type: oidc, client_id: z, issuer: \"https://c.example\",\n"
-    "      client_secret: \"${SK_POLICYDOC_SECRET}\" }\n";
+    "      client_secret: \"${SK_POLICYDOC_SECRET}\" }\n"
+    "  - { id: m, type: microsoft, client_id: w, tenant: common,\n"
+    "      trust_email: true, client_secret: \"${SK_POLICYDOC_SECRET}\" }\n";
 
 static struct sk_config *cfg;
 
@@ -248,6 +254,18 @@ test_cross_rules(void **state)
 	    SK_ERR_INVALID);
 	{
 		static const char *const want[] = {"session.idle_timeout"};
+		assert_fields(problems, want, 1);
+	}
+	json_decref(problems);
+	json_decref(doc);
+	/* The provider types' tenant rules, as at load: m trusts any
+	 * directory's addresses, so t2 may not drop allowed_tid. */
+	doc = parse("{\"allowed_tid\": []}");
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[1], doc, &t, &problems),
+	    SK_ERR_INVALID);
+	{
+		static const char *const want[] = {"allowed_tid"};
 		assert_fields(problems, want, 1);
 	}
 	json_decref(problems);

@@ -392,6 +392,9 @@ struct sk_config_check; /* where a type's rules report */
 struct sk_provider_kind {
 	const char *type;	  /* the value of type: */
 	const char *display_name; /* default sign-in button; NULL: the id */
+	/* The issuer its identities carry when the config names none (the
+	 * type's one public issuer); NULL: none fixed. */
+	const char *issuer;
 	/* Default scopes, NULL-terminated; NULL: openid email profile. */
 	const char *const *scopes;
 	bool issuer_required; /* no issuer of its own (the generic type) */

@@ -52,6 +52,19 @@ int sk_user_link(const char *tenant, const struct sk_identity *id,
 		 bool link_by_email, bool invite_only, struct sk_link *out);
 
 /*
+ * The upstream identity user_id of tenant signs in with (that of its last
+ * sign-in), while it is still linked to the user: on success *issuer and
+ * *subject are newly allocated (free()). SK_ERR_NOT_FOUND for no such
+ * user, a user of another tenant, or an identity no longer linked. A user
+ * who signs in with LINE holds that identity alone (LINE addresses are
+ * never trusted, so no other identity joins the user by e-mail), so for
+ * such a user this is the LINE identity, whose subject is the LINE userId
+ * (the notifications' LINE sink reads it).
+ */
+int sk_user_identity_of(const char *tenant, const char *user_id, char **issuer,
+			char **subject);
+
+/*
  * Disables (or enables again) a user. Disabling ends all of the user's
  * sessions, app sessions and outstanding authorization codes in one
  * atomic step; every later grant checks the flag in the script that
