@@ -4,8 +4,8 @@
 // entries. Events of past days are put in law's stream before sekisho
 // starts (XADD with explicit ids: Redis's clock is the event's time), so
 // the real writer writes them into past days' files. Covers:
-// - every event of the stream (old days', policy PATCH through the admin
-//   API, sekishoctl policy patch, a role change) in the day files, in
+// - every event of the stream (old days', a sign-in, policy PATCH through
+//   the admin API, sekishoctl policy patch, a role change) in the day files, in
 //   stream order, each day's first entry chaining to the previous file's
 //   last; signed checkpoints; /metrics (entries, lag, writing)
 // - audit verify passes on the untouched log (keys from Redis, or
@@ -186,6 +186,7 @@ describe('audit log', () => {
       'every stream entry once, in order');
     const types = ls.filter((l) => l.entry.kind === 'event').map((l) => l.entry.event.type);
     assert.ok(types.includes('role_changed'), types.join());
+    assert.ok(types.includes('login_succeeded') && types.includes('new_device'), `bob's sign-in: ${types.join()}`);
     assert.ok(types.filter((t) => t === 'policy_changed').length >= 9, types.join());
     // Chain: seq 1.., prev = SHA-256 of the line before, across files.
     ls.forEach((l, k) => {
