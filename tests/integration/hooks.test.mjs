@@ -13,7 +13,8 @@
 //   sekishoctl show it, a retry delivers it once the receiver is up
 // - tenants: another tenant's hook never gets this tenant's events; its
 //   admin never sees this tenant's hooks, nor ours its
-// - a hanging receiver does not slow the request that raised the event
+// - a hanging receiver does not slow the request that raised the event,
+//   nor a sign-in (its login_succeeded and new_device go to a hanging hook)
 //   (figures against a tenant without hooks, a generous bound)
 // - /metrics: deliveries and queue depth
 // - no log line, header, body or event holds the hook secret or the
@@ -30,7 +31,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
-  SEKISHO_BIN, spawnTracked, startStack, waitFor, metric, freePort,
+  SEKISHO_BIN, spawnTracked, startStack, waitFor, metric, freePort, signIn, CookieJar,
 } from './harness.mjs';
 
 const SECRET = 'whsec-hooks-test-5f1c0e9a7b3d4c2e8a6b';
@@ -142,6 +143,7 @@ before(async () => {
   rx.other = await receiver();
   rx.dead = await receiver({ mode: 'fail' });
   rx.hang = await receiver({ mode: 'hang' });
+  rx.signin = await receiver();
   // The redirect's target: another host (127.0.0.2) that must never be
   // reached.
   rx.elsewhere = await receiver({ host: '127.0.0.2' });
@@ -188,6 +190,13 @@ before(async () => {
     url: "${rx.hang.url('/in')}"
     secret_file: ${whSecret}
     tenants: [slow]
+    timeout: 3s
+  - id: signin
+    type: webhook
+    url: "${rx.signin.url('/in')}"
+    secret_file: ${whSecret}
+    tenants: [default]
+    events: [login_succeeded, new_device]
     timeout: 3s
 `;
   const tenantsYaml = `  - id: default
@@ -407,7 +416,7 @@ describe('hooks: tenants never cross', () => {
     assert.equal(q.status, 0, q.stderr);
     assert.equal(q.stdout, "no hook delivers tenant quiet's events\n");
     const d = await hooksOf('default');
-    assert.deepEqual(d.json.hooks.map((h) => h.id).sort(), ['chat', 'dead', 'msteams', 'redir', 'wh']);
+    assert.deepEqual(d.json.hooks.map((h) => h.id).sort(), ['chat', 'dead', 'msteams', 'redir', 'signin', 'wh']);
     // The host only: never the URL's path, where Slack and Teams keep
     // their secret.
     assert.equal(d.json.hooks.find((h) => h.id === 'chat').target, '127.0.0.1');
@@ -444,6 +453,35 @@ describe('hooks: never on the request path', () => {
     // take that long.
     assert.ok(med(slow) < med(quiet) + 500, 'not slowed');
     assert.ok(Math.max(...slow) < 2500, 'no request waited for the receiver');
+  });
+});
+
+describe('hooks: a sign-in never waits for a receiver', () => {
+  test('sign-ins while the receiver hangs take as long as while it answers', async () => {
+    const time = async () => {
+      const s = process.hrtime.bigint();
+      await signIn(new CookieJar(), stack.base);
+      return Number(process.hrtime.bigint() - s) / 1e6;
+    };
+    const answering = [];
+    const hanging = [];
+    await time(); // warm: the first sign-in pays for connections
+    for (let i = 0; i < 4; i++) answering.push(await time());
+    await waitFor(() => rx.signin.processed.size > 0, { timeoutMs: 10_000, what: 'the receiver answered' });
+    rx.signin.mode = 'hang';
+    try {
+      for (let i = 0; i < 4; i++) hanging.push(await time());
+      await waitFor(() => rx.signin.hanging.length > 0, { timeoutMs: 10_000, what: 'the receiver hung on a delivery' });
+    } finally {
+      rx.signin.mode = 'ok';
+    }
+    const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    process.stderr.write(`# hooks: sign-in median ms: receiver hanging ${med(hanging).toFixed(1)}, `
+      + `answering ${med(answering).toFixed(1)}; max ${Math.max(...hanging).toFixed(1)} / ${Math.max(...answering).toFixed(1)}\n`);
+    // Generous: the hook's timeout is 3 s; a sign-in waiting on it would
+    // take that long.
+    assert.ok(med(hanging) < med(answering) + 500, 'not slowed');
+    assert.ok(Math.max(...hanging) < 2500, 'no sign-in waited for the receiver');
   });
 });
 
