@@ -517,33 +517,42 @@ describe('hooks: metrics and secrets', () => {
 
 describe('hooks: a crashed instance', () => {
   test('kill -9 with deliveries taken: a second instance delivers them', async () => {
+    // The stack's own instance stops cleanly (so what it ran is counted,
+    // coverage included); a first extra instance takes the delivery and
+    // is killed; a second one must deliver it.
+    const { code } = await stack.sekisho.stop('SIGTERM', 10_000);
+    assert.equal(code, 0);
+    const instance = async (name) => {
+      const port = await freePort();
+      const cfg = fs.readFileSync(stack.sekisho.cfgFile, 'utf8').replace(/^listen: .*$/m, `listen: "127.0.0.1:${port}"`);
+      const cfgFile = path.join(dir, `${name}.yaml`);
+      fs.writeFileSync(cfgFile, cfg);
+      const child = spawnTracked(SEKISHO_BIN, ['-c', cfgFile], { name: `sekisho-${name}` });
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(async () => {
+        if (!child.running()) throw new Error(`${name} sekisho exited: ${child.stderr()}`);
+        return (await fetch(`${base}/healthz`).catch(() => ({ status: 0 }))).status === 200;
+      }, { what: `${name} sekisho` });
+      return { ...child, base };
+    };
+    const first = await instance('first');
     rx.wh.mode = 'hang';
-    const id = await policyChange();
+    const id = await policyChange('default', first.base);
     await waitFor(() => rx.wh.requests.some((r) => r.headers['x-sekisho-delivery'] === id),
       { timeoutMs: 10_000, what: 'the first instance took the delivery' });
     const killedAt = Date.now();
-    stack.sekisho.proc.kill('SIGKILL');
-    await stack.sekisho.exited;
+    first.proc.kill('SIGKILL');
+    await first.exited;
     for (const res of rx.wh.hanging) res.destroy();
     rx.wh.hanging = [];
     rx.wh.mode = 'ok';
     assert.ok(!rx.wh.processed.has(id));
-    const port = await freePort();
-    const cfg = fs.readFileSync(stack.sekisho.cfgFile, 'utf8').replace(/^listen: .*$/m, `listen: "127.0.0.1:${port}"`);
-    const cfgFile = path.join(dir, 'second.yaml');
-    fs.writeFileSync(cfgFile, cfg);
-    const child = spawnTracked(SEKISHO_BIN, ['-c', cfgFile], { name: 'sekisho-2' });
-    const base = `http://127.0.0.1:${port}`;
-    second = { ...child, base };
-    await waitFor(async () => {
-      if (!child.running()) throw new Error(`second sekisho exited: ${child.stderr()}`);
-      return (await fetch(`${base}/healthz`).catch(() => ({ status: 0 }))).status === 200;
-    }, { what: 'second sekisho' });
+    second = await instance('second');
     await waitFor(() => rx.wh.processed.has(id), { timeoutMs: 30_000, intervalMs: 200, what: 'the second instance delivered' });
     const took = (rx.wh.processed.get(id).at - killedAt) / 1000;
     process.stderr.write(`# hooks: delivered by the second instance ${took.toFixed(1)} s after the kill (lease: timeout 2 s + 5 s)\n`);
     assert.ok(verify(SECRET, rx.wh.processed.get(id).headers['x-sekisho-signature'], rx.wh.processed.get(id).raw));
-    assert.match(child.stderr(), new RegExp(`hook wh: tenant default: delivery ${id} to 127\\.0\\.0\\.1: delivered`));
+    assert.match(second.stderr(), new RegExp(`hook wh: tenant default: delivery ${id} to 127\\.0\\.0\\.1: delivered`));
   });
 
   test('a clean stop hands attempts under way back, and exits cleanly', async () => {
