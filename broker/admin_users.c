@@ -9,6 +9,8 @@
  *                                      not deleted (see below)
  *   POST   users/{id}/mfa/reset        reset the second factor
  *   GET    users/{id}/sessions         browser and app sessions
+ *   GET    users/{id}/devices          the devices signed in from
+ *   DELETE users/{id}/devices/{device} forget one (docs/devices.md)
  *   DELETE sessions/{id}               end one
  *   GET    invitations                 the open ones
  *   POST   invitations                 {"email", "role", "expires_in"}
@@ -19,6 +21,7 @@
  * after) by session/directory_change.c, which sekishoctl shares.
  */
 #include "admin_int.h"
+#include "sekisho/device.h"
 #include "sekisho/directory.h"
 #include "sekisho/err.h"
 #include "sekisho/invite.h"
@@ -367,6 +370,24 @@ sk_admin_users(struct sk_req *req, struct sk_resp *resp,
 		}
 		r = sk_dir_sessions(who->tenant->id, p[1], &o);
 		answer(resp, r, o, "no such user");
+	} else if (strcmp(p[0], "users") == 0 && n == 3 &&
+		   strcmp(p[2], "devices") == 0) {
+		if (strcmp(method, "GET") != 0) {
+			sk_admin_method_not_allowed(resp, "GET");
+			return 0;
+		}
+		r = sk_device_list(who->tenant->id, p[1], &o);
+		answer(resp, r, o, "no such user");
+	} else if (strcmp(p[0], "users") == 0 && n == 4 &&
+		   strcmp(p[2], "devices") == 0) {
+		if (strcmp(method, "DELETE") != 0) {
+			sk_admin_method_not_allowed(resp, "DELETE");
+			return 0;
+		}
+		actor_of(req, who, &by);
+		r = sk_dir_change_device_forget(who->tenant, p[1], p[3], &by,
+						&o);
+		answer(resp, r, o, "no such user or device");
 	} else if (strcmp(p[0], "sessions") == 0 && n == 2) {
 		if (strcmp(method, "DELETE") != 0) {
 			sk_admin_method_not_allowed(resp, "DELETE");

@@ -9,11 +9,11 @@
  */
 #include "answer_int.h"
 #include "broker_int.h"
+#include "device_int.h"
 #include "flow_int.h"
 #include "lock_int.h"
 #include "pipeline_int.h"
 #include "sekisho/err.h"
-#include "sekisho/event.h"
 #include "sekisho/log.h"
 #include "sekisho/provider.h"
 #include "sekisho/session.h"
@@ -68,6 +68,7 @@ disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
 	/* Refused by policy after the provider authenticated the user:
 	 * counted for the user (docs/lockout.md). */
 	sk_lock_user_fail(req, uid, email);
+	sk_device_login_failed(req, uid, email, "user_disabled", NULL);
 	fail(req, resp, SK_ERR_DENIED, "Account disabled",
 	     "Your account has been disabled by an administrator.");
 }
@@ -76,21 +77,27 @@ disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
 static void
 ip_refused(const struct sk_req *req, const char *uid, const char *email)
 {
-	struct sk_event ev = {
-	    .type = SK_EV_LOGIN_FAILED,
-	    .tenant = req->tenant->id,
-	    .user_id = uid,
-	    .email = email,
-	    .ip = req->client_ip,
-	    .user_agent = sk_req_header(req, "User-Agent"),
-	};
-
 	sk_info("callback: user %s refused: address not in the admin "
 		"allowlist" SK_REQ_FMT,
 		uid, SK_REQ_ARGS(req));
-	ev.details = json_pack("{s:s}", "reason", "address_not_allowed");
-	(void)sk_event_emit(&ev, NULL); /* the refusal stands regardless */
-	json_decref(ev.details);
+	/* The refusal stands whether or not the event is recorded. */
+	sk_device_login_failed(req, uid, email, "address_not_allowed", NULL);
+}
+
+/*
+ * A sign-in refused after its state was taken (a Redis write: the state
+ * is spent), so one event per refused sign-in, never per request: reason
+ * and the provider; who it was when the provider said.
+ */
+static void
+refused(const struct sk_req *req, const char *pid, const char *uid,
+	const struct sk_identity *id, const char *reason)
+{
+	json_t *more = json_pack("{s:s}", "provider", pid);
+
+	sk_device_login_failed(req, uid, id != NULL ? id->email : NULL, reason,
+			       more);
+	json_decref(more);
 }
 
 /*
@@ -186,10 +193,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			 safe_error_code(error));
 		sk_info("callback %s: provider answered error=%s" SK_REQ_FMT,
 			pid, safe_error_code(error), SK_REQ_ARGS(req));
+		refused(req, pid, NULL, NULL, "provider_refused");
 		fail(req, resp, SK_ERR_TOKEN, "Sign-in cancelled", msg);
 		goto out;
 	}
 	if (code == NULL || code[0] == '\0' || strlen(code) > 2048) {
+		refused(req, pid, NULL, NULL, "no_code");
 		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
 		     "The sign-in provider sent no authorization code.");
 		goto out;
@@ -206,6 +215,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r != 0) {
 		sk_warn("callback %s: sign-in refused: %s" SK_REQ_FMT, pid,
 			why ? why : sk_err_str(r), SK_REQ_ARGS(req));
+		refused(req, pid, NULL, NULL,
+			r == SK_ERR_UPSTREAM ? "provider_unavailable"
+					     : "provider_answer_refused");
 		if (r == SK_ERR_UPSTREAM)
 			fail_err(req, resp, r,
 				 &(struct sk_err_say){
@@ -226,6 +238,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		sk_info(
 		    "callback %s: tenant %s refused the identity" SK_REQ_FMT,
 		    pid, req->tenant->id, SK_REQ_ARGS(req));
+		refused(req, pid, NULL, id, "identity_not_admitted");
 		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
 		goto out;
 	}
@@ -239,6 +252,8 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		sk_info("callback %s: tenant %s is invite-only and the "
 			"identity has no invitation" SK_REQ_FMT,
 			pid, req->tenant->id, SK_REQ_ARGS(req));
+		/* Who it was stays out of the record too. */
+		refused(req, pid, NULL, NULL, "not_invited");
 		fail_err(req, resp, SK_ERR_DENIED, &sk_say_not_invited);
 		goto out;
 	}
@@ -247,6 +262,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		    "callback %s: tenant %s: the address belongs to a user "
 		    "and this identity's is not trusted; not linked" SK_REQ_FMT,
 		    pid, req->tenant->id, SK_REQ_ARGS(req));
+		refused(req, pid, NULL, id, "not_linked");
 		fail(req, resp, SK_ERR_DENIED, "Account not linked",
 		     "An account with this e-mail address already "
 		     "exists here, and this sign-in provider does not "
@@ -283,6 +299,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r == SK_ERR_STORE)
 		goto store_fail;
 	if (r != 0) {
+		refused(req, pid, uid, id, "mfa_unavailable");
 		fail_err(req, resp, SK_ERR_CONFIG,
 			 &(struct sk_err_say){
 			     .title = "Two-step verification unavailable",
@@ -315,6 +332,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	sk_metrics_event(SK_M_LOGIN_OK);
 	sk_info("sign-in: user %s tenant %s via %s" SK_REQ_FMT, uid,
 		req->tenant->id, pid, SK_REQ_ARGS(req));
+	/* Complete now unless the second factor comes next (mfa.c then). */
+	if (!s.mfa_pending)
+		sk_device_signin(req, resp, uid, id->email, pid, NULL);
 	rd = json_string_value(json_object_get(j, "rd"));
 	/* rd was checked at /login; check again, the config may have changed */
 	if (rd != NULL &&

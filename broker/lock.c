@@ -92,8 +92,7 @@ void
 sk_lock_record(const struct sk_req *req, const struct sk_lock *lock,
 	       const char *user_id, const char *email)
 {
-	struct sk_event ev;
-	char dev[65], hms[32], iso[32];
+	char hms[32], iso[32];
 	json_t *d;
 
 	if (lock->kind == SK_LOCK_NONE || !lock->fresh)
@@ -103,24 +102,12 @@ sk_lock_record(const struct sk_req *req, const struct sk_lock *lock,
 		"%s)" SK_REQ_FMT,
 		sk_lock_kind_name(lock->kind), (long long)lock->failures, iso,
 		user_id != NULL ? user_id : "-", SK_REQ_ARGS(req));
-	if (req->tenant == NULL)
-		return; /* events are per tenant; the log line says it */
-	memset(&ev, 0, sizeof(ev));
-	ev.type = SK_EV_LOCKOUT;
-	ev.tenant = req->tenant->id;
-	ev.user_id = user_id;
-	ev.email = email;
-	ev.ip = req->client_ip;
-	ev.user_agent = sk_req_header(req, "User-Agent");
-	ev.device = sk_device_id(req, dev) == 0 ? dev : NULL;
+	/* Events are per tenant: without one, the log line says it. */
 	d = json_pack("{s:s, s:s, s:I, s:I}", "key",
 		      sk_lock_kind_name(lock->kind), "until", iso, "seconds",
 		      (json_int_t)lock->retry_after, "failures",
 		      (json_int_t)lock->failures);
-	ev.details = d;
-	if (sk_event_emit(&ev, NULL) != 0)
-		sk_warn("lockout: the event could not be recorded" SK_REQ_FMT,
-			SK_REQ_ARGS(req));
+	sk_device_event(req, SK_EV_LOCKOUT, user_id, email, d);
 	json_decref(d);
 }
 

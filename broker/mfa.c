@@ -26,6 +26,7 @@
 #include "rd_int.h"
 #include "roles_int.h"
 #include "sekisho/err.h"
+#include "sekisho/event.h"
 #include "sekisho/log.h"
 #include "sekisho/mfa.h"
 #include "sekisho/provider.h"
@@ -427,6 +428,20 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 	sk_info("mfa: user %s passed the second factor (%s)" SK_REQ_FMT,
 		m->s->user_id, recovery ? "recovery code" : "totp",
 		SK_REQ_ARGS(req));
+	if (recovery) {
+		json_t *d =
+		    json_pack("{s:i, s:s}", "remaining", remaining, "stage",
+			      m->s->mfa_pending ? "signin" : "step_up");
+		sk_device_event(req, SK_EV_RECOVERY_CODE_USED, m->s->user_id,
+				m->s->email, d);
+		json_decref(d);
+	}
+	/* A step-up proves the factor again; a pending session is now a
+	 * completed sign-in. */
+	if (m->s->mfa_pending)
+		sk_device_signin(req, resp, m->s->user_id, m->s->email,
+				 m->s->provider,
+				 recovery ? "recovery_code" : "totp");
 	if (!recovery) {
 		char home[128];
 		sk_resp_redirect(resp, m->rd != NULL ? m->rd : own(home, "/"));
@@ -503,6 +518,19 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 			SK_REQ_ARGS(req));
 		sk_lock_record(req, &lock, m.s->user_id, m.s->email);
 		sk_lock_addr_fail(req, "mfa");
+		/* The failure was counted (a write): one event for it. A
+		 * request refused while locked writes nothing and raises
+		 * nothing (the lockout event said when it began). */
+		{
+			json_t *d = json_pack(
+			    "{s:s, s:s, s:b}", "factor",
+			    rcode != NULL ? "recovery_code" : "totp", "stage",
+			    m.s->mfa_pending ? "signin" : "step_up", "locked",
+			    lock.kind != SK_LOCK_NONE && lock.fresh);
+			sk_device_login_failed(req, m.s->user_id, m.s->email,
+					       "mfa_code_refused", d);
+			json_decref(d);
+		}
 		challenge_page(resp, 401, &m,
 			       rcode != NULL
 				   ? "That recovery code is not right, or it "
@@ -652,6 +680,18 @@ sk_handle_mfa_enrol(struct sk_req *req, struct sk_resp *resp)
 		}
 		sk_info("mfa: user %s enrolled a second factor" SK_REQ_FMT,
 			m.s->user_id, SK_REQ_ARGS(req));
+		{
+			json_t *d = json_pack("{s:s, s:b}", "factor", "totp",
+					      "replaced", m.enrolled);
+			sk_device_event(req, SK_EV_MFA_ENROLLED, m.s->user_id,
+					m.s->email, d);
+			json_decref(d);
+		}
+		/* Enrolled while the sign-in waited for it: the new
+		 * factor's code completes the sign-in. */
+		if (m.s->mfa_pending)
+			sk_device_signin(req, resp, m.s->user_id, m.s->email,
+					 m.s->provider, "totp");
 		codes_page(resp, &m, "Two-step verification is on",
 			   "From now on, signing in asks for a code from your "
 			   "authenticator app.",

@@ -4,6 +4,7 @@
  * so both record the same thing the same way.
  */
 #include "sekisho/directory.h"
+#include "sekisho/device.h"
 #include "sekisho/err.h"
 #include "sekisho/event.h"
 #include "sekisho/invite.h"
@@ -182,11 +183,70 @@ sk_dir_change_mfa_reset(const struct sk_tenant_conf *t, const char *user_id,
 	return r;
 }
 
+/*
+ * Records type about the user uid of t with details more (borrowed): the
+ * user's address only names the event, so a failure to read it is no
+ * reason to leave the change unrecorded.
+ */
+static int
+record_about(const struct sk_tenant_conf *t, const char *type, const char *uid,
+	     const struct sk_actor *by, json_t *more)
+{
+	json_t *user = NULL;
+	int r;
+
+	(void)sk_dir_user(t->id, uid, &user);
+	r = record(t, type, uid,
+		   json_string_value(json_object_get(user, "email")), by, NULL,
+		   NULL, more);
+	json_decref(user);
+	return r;
+}
+
+int
+sk_dir_change_device_forget(const struct sk_tenant_conf *t, const char *user_id,
+			    const char *device, const struct sk_actor *by,
+			    json_t **result)
+{
+	json_t *dev = NULL, *more = NULL;
+	int r;
+
+	*result = NULL;
+	if ((r = sk_device_forget(t->id, user_id, device, &dev)) != 0)
+		return r;
+	if ((more = json_pack("{s:O}", "device", dev)) == NULL)
+		r = SK_ERR_NOMEM;
+	else
+		r = record_about(t, SK_EV_DEVICE_FORGOTTEN, user_id, by, more);
+	if (r == 0) {
+		*result = dev;
+		dev = NULL;
+	}
+	json_decref(more);
+	json_decref(dev);
+	return r;
+}
+
+int
+sk_dir_key_rotated(const struct sk_config *cfg, const struct sk_actor *by,
+		   json_t *details)
+{
+	size_t i;
+	int r, first = 0;
+
+	for (i = 0; i < cfg->ntenants; i++)
+		if ((r = record(&cfg->tenants[i], SK_EV_KEY_ROTATED, NULL, NULL,
+				by, NULL, NULL, details)) != 0 &&
+		    first == 0)
+			first = r;
+	return first;
+}
+
 int
 sk_dir_change_session_revoke(const struct sk_tenant_conf *t, const char *id,
 			     const struct sk_actor *by, json_t **result)
 {
-	json_t *user = NULL, *o = NULL;
+	json_t *o = NULL;
 	const char *kind;
 	char *uid = NULL;
 	int r;
@@ -194,24 +254,16 @@ sk_dir_change_session_revoke(const struct sk_tenant_conf *t, const char *id,
 	*result = NULL;
 	if ((r = sk_dir_session_revoke(t->id, id, &uid, &kind)) != 0)
 		return r;
-	/* The user only names the event; a failure to read it is no reason
-	 * to hide that the session ended. */
-	(void)sk_dir_user(t->id, uid, &user);
 	if ((o = json_pack("{s:s, s:s, s:s}", "id", id, "user", uid, "kind",
-			   kind)) == NULL) {
+			   kind)) == NULL)
 		r = SK_ERR_NOMEM;
-		goto out;
-	}
-	r = record(t, SK_EV_SESSION_REVOKED, uid,
-		   json_string_value(json_object_get(user, "email")), by, NULL,
-		   NULL, o);
+	else
+		r = record_about(t, SK_EV_SESSION_REVOKED, uid, by, o);
 	if (r == 0) {
 		*result = o;
 		o = NULL;
 	}
-out:
 	json_decref(o);
-	json_decref(user);
 	free(uid);
 	return r;
 }

@@ -164,6 +164,25 @@
  */
 #define SK_KEY_LOCKOUT SK_KEY_USER ":lk"
 
+/*
+ * (user id) Hash, the devices the user completed a sign-in from
+ * (sekisho/device.h): device id (SHA-256 hex of the device cookie) ->
+ * JSON {first, last (Redis TIME, seconds), ua (a short summary), net
+ * (the /24 or /48)}. At most SK_DEVICES_MAX fields. TTL: SK_DEVICE_KEEP_S,
+ * renewed at each sign-in.
+ */
+#define SK_KEY_DEVICES SK_KEY_USER ":dev"
+/*
+ * (user id) Sorted set, the same device ids scored by last seen: which
+ * one to drop when the registry is full. TTL as SK_KEY_DEVICES's.
+ */
+#define SK_KEY_DEVICES_SEEN SK_KEY_USER ":devs"
+/*
+ * (user id) Counter of new-device sign-ins in the current window (the
+ * notification limit). TTL: SK_DEVICE_NOTIFY_WINDOW_S from the first.
+ */
+#define SK_KEY_DEVICE_NOTICES SK_KEY_USER ":devn"
+
 /* ---- the tenant's slot, {t:<tenant id>} ---- */
 
 #define SK_KEY_TENANT_PFX SK_KEY_PREFIX "{t:"

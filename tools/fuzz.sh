@@ -16,7 +16,7 @@ secs=${1:-60}
 rounds=${2:-5}
 shift $(( $# > 2 ? 2 : $# ))
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(redirect form config jwt jwks discovery idtoken ghtoken policy cidr)
+[ "${#targets[@]}" -gt 0 ] || targets=(redirect form config jwt jwks discovery idtoken ghtoken policy cidr device)
 command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang libclang-rt-14-dev)"; exit 2; }
 CC=clang cmake -S . -B build-fuzz -DSEKISHO_LIBFUZZER=ON -DSEKISHO_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}"

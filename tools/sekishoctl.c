@@ -221,6 +221,7 @@ cmd_keys(int argc, char **argv)
 	unsigned char master[SK_AEAD_KEY_LEN];
 	struct sk_config *cfg = NULL;
 	char *out = NULL;
+	json_t *d = NULL;
 	int64_t delay = 0;
 	bool rotate, files;
 	int rest, r, ret = 1;
@@ -285,6 +286,9 @@ cmd_keys(int argc, char **argv)
 		}
 		printf("added %s: published now, signs in %llds\n", out,
 		       (long long)delay);
+		d = json_pack("{s:s, s:s, s:I}", "key", "signing", "kid", out,
+			      "activates_in", (json_int_t)delay);
+		sk_ctl_key_rotated(cfg, d);
 		free(out);
 		out = NULL;
 	}
@@ -293,6 +297,7 @@ cmd_keys(int argc, char **argv)
 	fputs(out, stdout);
 	ret = 0;
 out:
+	json_decref(d);
 	sk_memzero(master, sizeof(master));
 	free(out);
 	sk_keys_shutdown();
@@ -388,6 +393,7 @@ cmd_master_key(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG, *new_path = NULL, *arg;
 	struct sk_opts o;
 	char *lav[3];
+	json_t *d = NULL;
 	int opt, rest, done = 0, already = 0, r, ret = 1;
 
 	sk_memzero(old_key, sizeof(old_key));
@@ -452,12 +458,15 @@ cmd_master_key(int argc, char **argv)
 			done, already);
 		goto out;
 	}
+	d = json_pack("{s:s, s:i}", "key", "master", "resealed", done);
+	sk_ctl_key_rotated(cfg, d);
 	printf("re-sealed %d record%s under the new master key (%d already "
 	       "were)\nnow set keys.master_key_file: %s and restart every "
 	       "instance\n",
 	       done, done == 1 ? "" : "s", already, new_path);
 	ret = 0;
 out:
+	json_decref(d);
 	sk_memzero(old_key, sizeof(old_key));
 	sk_memzero(new_key, sizeof(new_key));
 	sk_store_shutdown();

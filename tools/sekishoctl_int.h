@@ -2,6 +2,8 @@
 #ifndef SEKISHO_SEKISHOCTL_INT_H
 #define SEKISHO_SEKISHOCTL_INT_H
 
+#include <jansson.h>
+
 #include "sekisho/config.h"
 
 #define SK_CTL_DEFAULT_CONFIG "/etc/sekisho/sekisho.yaml"
@@ -17,6 +19,13 @@ int sk_ctl_policy(int argc, char **argv);
  * sk_config_free().
  */
 int sk_ctl_open(const char *path, struct sk_config **cfg);
+
+/*
+ * Records key_rotated in every tenant of cfg, by the operator (details:
+ * what rotated; borrowed). A failure is a warning on stderr: the keys
+ * have rotated either way.
+ */
+void sk_ctl_key_rotated(const struct sk_config *cfg, json_t *details);
 
 /* sekishoctl users, invite, sessions (sekishoctl_users.c): exit status. */
 int sk_ctl_users(int argc, char **argv);
@@ -36,6 +45,10 @@ int sk_ctl_sessions(int argc, char **argv);
 	"                            disable a user (ending all sessions,\n"   \
 	"                            app sessions and codes in one step)\n"    \
 	"                            or enable again\n"                        \
+	"  users devices [-t TENANT] USER_ID\n"                                \
+	"                            the devices a user signed in from\n"      \
+	"  users forget-device [-t TENANT] USER_ID DEVICE\n"                   \
+	"                            forget one: its next sign-in is new\n"    \
 	"  users reindex             put users from before the directory\n"    \
 	"                            into it\n"                                \
 	"  invite [-t TENANT] [--role ROLE] [--expires DURATION] EMAIL\n"      \

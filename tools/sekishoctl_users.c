@@ -9,6 +9,7 @@
  * 2 usage error.
  */
 #include "sekisho/config.h"
+#include "sekisho/device.h"
 #include "sekisho/directory.h"
 #include "sekisho/err.h"
 #include "sekisho/invite.h"
@@ -132,20 +133,39 @@ parse(struct ctl *x, int argc, char **argv)
 	return 0;
 }
 
-/* "sekishoctl:<login name>": the record's actor (as sekishoctl policy). */
+/* "sekishoctl:<login name>": the record's actor (as sekishoctl policy);
+ * by->id points into login. */
 static void
-operator_name(struct ctl *x)
+operator_of(struct sk_actor *by, char login[64])
 {
 	struct passwd *pw = getpwuid(geteuid());
 
 	if (pw != NULL && pw->pw_name != NULL)
-		snprintf(x->login, sizeof(x->login), "sekishoctl:%s",
-			 pw->pw_name);
+		snprintf(login, 64, "sekishoctl:%s", pw->pw_name);
 	else
-		snprintf(x->login, sizeof(x->login), "sekishoctl:uid %lu",
+		snprintf(login, 64, "sekishoctl:uid %lu",
 			 (unsigned long)geteuid());
-	x->by.type = "sekishoctl";
-	x->by.id = x->login;
+	memset(by, 0, sizeof(*by));
+	by->type = "sekishoctl";
+	by->id = login;
+}
+
+static void
+operator_name(struct ctl *x)
+{
+	operator_of(&x->by, x->login);
+}
+
+void
+sk_ctl_key_rotated(const struct sk_config *cfg, json_t *details)
+{
+	struct sk_actor by;
+	char login[64];
+
+	operator_of(&by, login);
+	if (sk_dir_key_rotated(cfg, &by, details) != 0)
+		fprintf(stderr, "sekishoctl: warning: the key_rotated event "
+				"could not be recorded in every tenant\n");
 }
 
 /* The tenant holding user id uid (user ids are unique), or NULL. */
@@ -320,6 +340,30 @@ done(const struct ctl *x, json_t *o, const char *line)
 	return 0;
 }
 
+/* users devices USER_ID: the devices the user signed in from. */
+static int
+users_devices(struct ctl *x, const char *uid)
+{
+	json_t *a = NULL, *d;
+	size_t i;
+	int r;
+
+	if ((r = sk_device_list(x->t->id, uid, &a)) != 0)
+		return failed(x, "user", uid, r);
+	if (x->json) {
+		print_json(a);
+	} else {
+		printf("%-64s  %-20s  %-20s  %-18s  %s\n", "DEVICE",
+		       "LAST SEEN", "FIRST SEEN", "NETWORK", "BROWSER");
+		json_array_foreach(a, i, d)
+			printf("%-64s  %-20s  %-20s  %-18s  %s\n", str(d, "id"),
+			       str(d, "last_seen"), str(d, "first_seen"),
+			       str(d, "network"), str(d, "user_agent"));
+	}
+	json_decref(a);
+	return 0;
+}
+
 static int
 users_one(struct ctl *x, const char *cmd)
 {
@@ -328,9 +372,31 @@ users_one(struct ctl *x, const char *cmd)
 	char line[256];
 	int r;
 
-	if (x->nargs != (strcmp(cmd, "role") == 0 ? 2 : 1))
+	if (x->nargs !=
+	    (strcmp(cmd, "role") == 0 || strcmp(cmd, "forget-device") == 0 ? 2
+									   : 1))
 		return 2;
 	uid = x->args[0];
+	if (strcmp(cmd, "devices") == 0)
+		return users_devices(x, uid);
+	if (strcmp(cmd, "forget-device") == 0) {
+		r = sk_dir_change_device_forget(x->t, uid, x->args[1], &x->by,
+						&o);
+		if (r == SK_ERR_INVALID) {
+			fprintf(stderr,
+				"sekishoctl: %s: not a device id (64 hex "
+				"digits, as users devices lists them)\n",
+				x->args[1]);
+			return 1;
+		}
+		if (r != 0)
+			return failed(x, "device of user", uid, r);
+		snprintf(line, sizeof(line),
+			 "%s: device %.12s... forgotten; its next sign-in is "
+			 "a new device",
+			 uid, x->args[1]);
+		return done(x, o, line);
+	}
 	if (strcmp(cmd, "show") == 0) {
 		if ((r = sk_dir_user(x->t->id, uid, &o)) != 0)
 			return failed(x, "user", uid, r);
@@ -368,8 +434,9 @@ users_one(struct ctl *x, const char *cmd)
 	return done(x, o, line);
 }
 
-static const char *const users_cmds[] = {
-    "list", "show", "role", "disable", "enable", "mfa-reset", "reindex"};
+static const char *const users_cmds[] = {"list",    "show",    "role",
+					 "disable", "enable",  "mfa-reset",
+					 "reindex", "devices", "forget-device"};
 
 int
 sk_ctl_users(int argc, char **argv)

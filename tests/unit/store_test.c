@@ -199,6 +199,9 @@ test_schema_pinned(void **state)
 	    {SK_KEY_RECOVERY, "sk:{u:%s}:rc"},
 	    {SK_KEY_MFA_FAILS, "sk:{u:%s}:mfail"},
 	    {SK_KEY_LOCKOUT, "sk:{u:%s}:lk"},
+	    {SK_KEY_DEVICES, "sk:{u:%s}:dev"},
+	    {SK_KEY_DEVICES_SEEN, "sk:{u:%s}:devs"},
+	    {SK_KEY_DEVICE_NOTICES, "sk:{u:%s}:devn"},
 	    {SK_KEY_LOCKOUT_ADDR, "sk:{la:%s}"},
 	    {SK_KEY_LOCKED_ADDRS, "sk:{lka}"},
 	    {SK_KEY_IDENTITY, "sk:{t:%s}:idn:%s"},
@@ -287,6 +290,9 @@ test_cluster_slots(void **state)
 	SAME_SLOT(SK_KEY_TOTP, "u_x");
 	SAME_SLOT(SK_KEY_RECOVERY, "u_x");
 	SAME_SLOT(SK_KEY_MFA_FAILS, "u_x");
+	SAME_SLOT(SK_KEY_DEVICES, "u_x");
+	SAME_SLOT(SK_KEY_DEVICES_SEEN, "u_x");
+	SAME_SLOT(SK_KEY_DEVICE_NOTICES, "u_x");
 	SAME_SLOT(SK_KEY_SESSION, "u_x", "ab");
 	SAME_SLOT(SK_KEY_APP, "u_x", "f");
 	SAME_SLOT(SK_KEY_ENROL, "u_x", "ab");

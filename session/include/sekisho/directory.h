@@ -161,6 +161,20 @@ int sk_dir_change_disabled(const struct sk_tenant_conf *t, const char *user_id,
 /* sk_dir_mfa_reset(); *result is the user after it. */
 int sk_dir_change_mfa_reset(const struct sk_tenant_conf *t, const char *user_id,
 			    const struct sk_actor *by, json_t **result);
+/* sk_device_forget() (sekisho/device.h), recorded as device_forgotten
+ * with the device in details; *result is what the registry held. */
+int sk_dir_change_device_forget(const struct sk_tenant_conf *t,
+				const char *user_id, const char *device,
+				const struct sk_actor *by, json_t **result);
+/*
+ * Records key_rotated (details: {"actor"} and details' members, borrowed)
+ * in every tenant of cfg: the signing keys and the master key serve every
+ * tenant, and each tenant's record shows what happened to the keys its
+ * tokens and factors depend on. Returns the first failure; every tenant
+ * is tried.
+ */
+int sk_dir_key_rotated(const struct sk_config *cfg, const struct sk_actor *by,
+		       json_t *details);
 /* sk_dir_session_revoke(); *result is {"id", "user", "kind"}. */
 int sk_dir_change_session_revoke(const struct sk_tenant_conf *t, const char *id,
 				 const struct sk_actor *by, json_t **result);
