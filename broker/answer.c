@@ -41,12 +41,12 @@ static const struct row {
     {SK_ERR_STORE, 503, 503, "temporarily_unavailable",
      "session store unreachable", N_("Temporarily unavailable"),
      N_("Sekisho cannot reach its session store. Please try again in a "
-     "moment."),
+	"moment."),
      0},
     {SK_ERR_UPSTREAM, 502, 502, "temporarily_unavailable",
      "identity provider unavailable", N_("Sign-in provider unavailable"),
      N_("The sign-in provider cannot be reached right now. Please try again "
-     "later."),
+	"later."),
      0},
     {SK_ERR_TOKEN, 401, 401, "invalid_token", "verification failed",
      N_("Verification failed"), N_("What was sent could not be verified."), 0},
@@ -55,19 +55,20 @@ static const struct row {
     {SK_ERR_CONFIG, 503, 503, "temporarily_unavailable", "not configured",
      N_("Temporarily unavailable"),
      N_("Sekisho is not set up to do this right now. Please try again later "
-     "or contact your administrator."),
+	"or contact your administrator."),
      0},
     {SK_ERR_IO, 500, 500, "server_error", "internal error",
      N_("Something went wrong"),
      N_("Sekisho could not complete this request. Please try again."), 0},
     {SK_ERR_TOO_LARGE, 413, 401, "invalid_request", "request too large",
-     N_("Request too large"), N_("The request is larger than Sekisho accepts."), 0},
+     N_("Request too large"), N_("The request is larger than Sekisho accepts."),
+     0},
     {SK_ERR_EXPIRED, 401, 401, "invalid_grant", "expired", N_("Expired"),
      N_("This has expired. Please start again."), 0},
     {SK_ERR_LOST, 503, 503, "temporarily_unavailable", "stored data missing",
      N_("Temporarily unavailable"),
      N_("Data Sekisho needs is missing from its store. Please try again later "
-     "or contact your administrator."),
+	"or contact your administrator."),
      0},
     /* A bound on work in progress: soon there is room again. */
     {SK_ERR_BUSY, 503, 503, "temporarily_unavailable", "busy", N_("Busy"),
@@ -75,26 +76,28 @@ static const struct row {
     {SK_ERR_TIMEOUT, 504, 504, "temporarily_unavailable",
      "identity provider not answering", N_("Sign-in provider not answering"),
      N_("The sign-in provider is not answering right now. Please try again "
-     "later."),
+	"later."),
      0},
     /* A client's limit: the caller knows when it ends (say.retry_after). */
     {SK_ERR_LIMITED, 429, 503, "too_many_requests", "too many requests",
-     N_("Try again later"), N_("Too many requests. Please try again later."), 60},
+     N_("Try again later"), N_("Too many requests. Please try again later."),
+     60},
 };
 
 const struct sk_err_say sk_say_signin_down = {
     .title = N_("Sign-in unavailable"),
     .message = N_("Sign-in is temporarily unavailable. Please try again in a "
-	       "moment."),
+		  "moment."),
 };
 
 /* membership: invite_only, and the sign-in had no invitation. */
 const struct sk_err_say sk_say_not_invited = {
     .title = N_("Invitation required"),
-    .message = N_("Only invited people can join this organisation, and there "
-	       "is no open invitation for the e-mail address your sign-in "
-	       "provider confirmed. Ask an administrator of the organisation "
-	       "to invite you, then sign in with the invited address."),
+    .message =
+	N_("Only invited people can join this organisation, and there "
+	   "is no open invitation for the e-mail address your sign-in "
+	   "provider confirmed. Ask an administrator of the organisation "
+	   "to invite you, then sign in with the invited address."),
     .description = "membership is by invitation only",
 };
 

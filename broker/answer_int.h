@@ -19,8 +19,8 @@
  */
 struct sk_msg_arg;
 struct sk_err_say {
-	const char *title;	 /* page title (a msgid: N_("...")) */
-	const char *message;	 /* page text (a msgid) */
+	const char *title;   /* page title (a msgid: N_("...")) */
+	const char *message; /* page text (a msgid) */
 	/* The message's {placeholders} (page_int.h); NULL: none. */
 	const struct sk_msg_arg *args;
 	const char *description; /* JSON error_description */

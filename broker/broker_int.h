@@ -85,8 +85,8 @@ struct sk_req {
  * upstream pool. tenant lives until sk_pipeline_done().
  */
 struct sk_page_ctx {
-	char lang[3];				/* "ja", "en"; "" before set */
-	const struct sk_tenant_conf *tenant;	/* may be NULL */
+	char lang[3];			     /* "ja", "en"; "" before set */
+	const struct sk_tenant_conf *tenant; /* may be NULL */
 	char request_id[24];
 	char here[1024]; /* this page again (path and query), "" if too long */
 };

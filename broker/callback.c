@@ -149,7 +149,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		    pid, SK_REQ_ARGS(req));
 		fail(req, resp, SK_ERR_INVALID, N_("Sign-in failed"),
 		     N_("The answer from the sign-in provider is malformed "
-		     "or lacks its state. Please start again."));
+			"or lacks its state. Please start again."));
 		sk_lock_addr_fail(req, "callback");
 		return;
 	}
@@ -161,7 +161,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL) {
 		fail(req, resp, SK_ERR_INVALID, N_("Sign-in expired"),
 		     N_("This sign-in has expired or was already used. "
-		     "Please start again."));
+			"Please start again."));
 		goto out;
 	}
 	/* No longer pending: its slot under the per-address cap is free. */
@@ -175,7 +175,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		bind, json_string_value(json_object_get(j, "bind")))) {
 		fail(req, resp, SK_ERR_INVALID, N_("Sign-in failed"),
 		     N_("This sign-in was started in another browser or "
-		     "its cookie was lost. Please start again."));
+			"its cookie was lost. Please start again."));
 		goto out;
 	}
 	if (strcmp(json_string_value(json_object_get(j, "provider")) ?: "",
@@ -198,9 +198,16 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		    req, resp, SK_ERR_TOKEN,
 		    &(struct sk_err_say){
 			.title = N_("Sign-in cancelled"),
-			.message = N_("The sign-in provider did not sign you "
-				      "in (it answered: {error}). You can try "
-				      "again."),
+			/* The usual case in words; any other as its code. */
+			.message =
+			    strcmp(safe_error_code(error), "access_denied") == 0
+				? N_("The sign-in was cancelled at the "
+				     "sign-in provider, or the provider "
+				     "refused it (access_denied). You can "
+				     "try again.")
+				: N_("The sign-in provider did not sign you "
+				     "in (it answered: {error}). You can try "
+				     "again."),
 			.args = args});
 		goto out;
 	}
@@ -229,13 +236,13 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 			fail_err(req, resp, r,
 				 &(struct sk_err_say){
 				     .message = N_("The sign-in provider could "
-						"not complete the sign-in. "
-						"Please try again later.")});
+						   "not complete the sign-in. "
+						   "Please try again later.")});
 		else
 			fail(req, resp, SK_ERR_TOKEN, N_("Sign-in failed"),
 			     N_("The answer from the sign-in provider could "
-			     "not be verified, so you were not signed "
-			     "in."));
+				"not be verified, so you were not signed "
+				"in."));
 		goto out;
 	}
 	/* The provider has vouched for who this is: a refusal from here on
@@ -272,10 +279,10 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		refused(req, pid, NULL, id, "not_linked");
 		fail(req, resp, SK_ERR_DENIED, N_("Account not linked"),
 		     N_("An account with this e-mail address already "
-		     "exists here, and this sign-in provider does not "
-		     "vouch for the address, so it cannot be linked to "
-		     "that account. Please sign in the way you did "
-		     "before."));
+			"exists here, and this sign-in provider does not "
+			"vouch for the address, so it cannot be linked to "
+			"that account. Please sign in the way you did "
+			"before."));
 		goto out;
 	}
 	if (r != 0)
@@ -307,12 +314,13 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		goto store_fail;
 	if (r != 0) {
 		refused(req, pid, uid, id, "mfa_unavailable");
-		fail_err(req, resp, SK_ERR_CONFIG,
-			 &(struct sk_err_say){
-			     .title = N_("Two-step verification unavailable"),
-			     .message = N_("Your account needs a second factor, "
-					"which cannot be checked right now. "
-					"Please contact your administrator.")});
+		fail_err(
+		    req, resp, SK_ERR_CONFIG,
+		    &(struct sk_err_say){
+			.title = N_("Two-step verification unavailable"),
+			.message = N_("Your account needs a second factor, "
+				      "which cannot be checked right now. "
+				      "Please contact your administrator.")});
 		goto out;
 	}
 	/* Who it is is known now: an admin also needs the admin list,

@@ -161,8 +161,9 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	    decision == NULL ||
 	    (strcmp(decision, "approve") != 0 &&
 	     strcmp(decision, "deny") != 0)) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, N_("Bad request"),
-			      N_("The answer to the approval form is malformed."));
+		sk_req_refuse(
+		    req, resp, SK_ERR_INVALID, N_("Bad request"),
+		    N_("The answer to the approval form is malformed."));
 		goto out;
 	}
 	approve = strcmp(decision, "approve") == 0;
@@ -174,7 +175,7 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	if (r != 0) {
 		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Not signed in"),
 			      N_("Your session has ended. Start again from the "
-			      "application."));
+				 "application."));
 		goto out;
 	}
 	/* The session says who: an admin also needs the admin list. */
@@ -197,18 +198,20 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	    jstr(j, "tenant") == NULL ||
 	    strcmp(jstr(j, "tenant"), req->tenant->id) != 0 ||
 	    jstr(j, "challenge") == NULL) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Form expired"),
-			      N_("This approval form has expired, was already "
-			      "answered, or was not made for you. Start again "
-			      "from the application."));
+		sk_req_refuse(
+		    req, resp, SK_ERR_DENIED, N_("Form expired"),
+		    N_("This approval form has expired, was already "
+		       "answered, or was not made for you. Start again "
+		       "from the application."));
 		goto out;
 	}
 	/* The config may have changed while the page was open. */
 	c = sk_client_find(jstr(j, "client"));
 	if (c == NULL || !sk_config_client_sees(c, req->tenant->id) ||
 	    !sk_client_redirect_ok(c, jstr(j, "redirect_uri"))) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, N_("Unknown application"),
-			      N_("The application is no longer registered here."));
+		sk_req_refuse(
+		    req, resp, SK_ERR_INVALID, N_("Unknown application"),
+		    N_("The application is no longer registered here."));
 		goto out;
 	}
 	if (!approve) {

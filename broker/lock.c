@@ -54,7 +54,8 @@ sk_lock_answer(const struct sk_req *req, struct sk_resp *resp,
 	int64_t min = (lock->retry_after + 59) / 60;
 	const struct sk_msg_arg args[] = {
 	    {"minutes", mins, 0},
-	    {"until", NULL, (lock->until_ms + 999) / 1000},
+	    /* Shown to the minute: the next whole one, never too early. */
+	    {"until", NULL, (lock->until_ms + 59999) / 60000 * 60},
 	    {NULL}};
 	const char *msg;
 

@@ -160,10 +160,10 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		return;
 	if ((p = sk_provider_by_id(pid)) == NULL ||
 	    !sk_tenant_offers(req->tenant, pid)) {
-		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND,
-			      N_("Unknown sign-in method"),
-			      N_("This organisation does not offer that sign-in "
-			      "method."));
+		sk_req_refuse(
+		    req, resp, SK_ERR_NOT_FOUND, N_("Unknown sign-in method"),
+		    N_("This organisation does not offer that sign-in "
+		       "method."));
 		return;
 	}
 	if (sk_random_token(32, &state) != 0 ||
@@ -191,8 +191,8 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		    bucket, state, sk_daemon.cfg->session.login_timeout, cap,
 		    &retry);
 		if (r == SK_ERR_DENIED) {
-			const struct sk_msg_arg args[] = {
-			    {"minutes", msg, 0}, {NULL}};
+			const struct sk_msg_arg args[] = {{"minutes", msg, 0},
+							  {NULL}};
 			snprintf(msg, sizeof(msg), "%lld",
 				 (long long)((retry + 59) / 60));
 			sk_req_error(

@@ -33,9 +33,8 @@ logout_page(struct sk_resp *resp, const char *rd)
 	struct sk_view *v = sk_page_view(resp, N_("Sign out"));
 	char *url = NULL;
 
-	if (v == NULL ||
-	    sk_rd_url(&url, sk_path_prefix(sk_daemon.cfg), "/logout", NULL,
-		      rd) != 0) {
+	if (v == NULL || sk_rd_url(&url, sk_path_prefix(sk_daemon.cfg),
+				   "/logout", NULL, rd) != 0) {
 		sk_view_free(&v);
 		resp->oom = true;
 		return;
@@ -120,8 +119,9 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 		return;
 	}
 	if (!sk_req_same_origin(req)) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Not allowed"),
-			      N_("Signing out must be requested from this site."));
+		sk_req_refuse(
+		    req, resp, SK_ERR_DENIED, N_("Not allowed"),
+		    N_("Signing out must be requested from this site."));
 		return;
 	}
 	sid = sk_req_cookie(req, sk_session_cookie_name(req->tenant));
@@ -137,8 +137,8 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 		/* Nothing is lost by saying so: the user can retry. */
 		sk_req_refuse(req, resp, SK_ERR_STORE, N_("Sign-out failed"),
 			      N_("The session store cannot be "
-			      "reached, so the session could not "
-			      "be ended. Please try again."));
+				 "reached, so the session could not "
+				 "be ended. Please try again."));
 		return;
 	}
 	/* Same name and Domain as set, or the browser keeps it. */

@@ -218,9 +218,10 @@ post_ok(struct sk_req *req, struct sk_resp *resp, const struct mctx *m)
 	ok = sk_ct_streq(tok, m->csrf);
 	sk_strfreezero(tok);
 	if (!ok)
-		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Form expired"),
-			      N_("This form has expired or did not come from this "
-			      "site. Go back, reload the page and try again."));
+		sk_req_refuse(
+		    req, resp, SK_ERR_DENIED, N_("Form expired"),
+		    N_("This form has expired or did not come from this "
+		       "site. Go back, reload the page and try again."));
 	return ok;
 }
 
@@ -242,8 +243,8 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 		sk_req_refuse(req, resp, SK_ERR_CONFIG,
 			      N_("Two-step verification unavailable"),
 			      N_("Two-step verification is not set "
-			      "up on this server (it needs "
-			      "keys.master_key_file)."));
+				 "up on this server (it needs "
+				 "keys.master_key_file)."));
 		return false;
 	}
 	/* Looked up by the pipeline (a store failure was answered there). */
@@ -273,11 +274,12 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 static void
 factor_unavailable(const struct sk_req *req, struct sk_resp *resp, int err)
 {
-	sk_req_refuse(req, resp, err, N_("Two-step verification unavailable"),
-		      N_("Two-step verification cannot be checked right now: "
-		      "the server is missing the key it needs. Nothing about "
-		      "your account has changed. Please try again later or "
-		      "contact your administrator."));
+	sk_req_refuse(
+	    req, resp, err, N_("Two-step verification unavailable"),
+	    N_("Two-step verification cannot be checked right now: "
+	       "the server is missing the key it needs. Nothing about "
+	       "your account has changed. Please try again later or "
+	       "contact your administrator."));
 }
 
 /* The store failed, or the tenant's key is missing. */
@@ -292,7 +294,7 @@ unavailable(const struct sk_req *req, struct sk_resp *resp, int err)
 
 static const struct sk_err_say setup_failed = {
     .message = N_("Two-step verification could not be set up. Please try "
-	       "again later."),
+		  "again later."),
 };
 
 /* The last second factor is recent enough for a sensitive change. */
@@ -401,7 +403,7 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 			sk_req_refuse(req, resp, SK_ERR_EXPIRED,
 				      N_("Session expired"),
 				      N_("Your sign-in expired. Please sign in "
-				      "again."));
+					 "again."));
 		else
 			sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		return;
@@ -432,17 +434,7 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 	if (v != NULL) {
 		char url[128];
 		sk_view_set_int(v, "remaining", remaining);
-		/* One message per count: "1 code", "{remaining} codes". */
-		sk_view_set_msg(
-		    v, "remaining_text",
-		    remaining == 0
-			? N_("That recovery code is now used up. You have no "
-			     "recovery codes left.")
-		    : remaining == 1
-			? N_("That recovery code is now used up. You have 1 "
-			     "left.")
-			: N_("That recovery code is now used up. You have "
-			     "{remaining} left."));
+		sk_view_set_bool(v, "none_left", remaining == 0);
 		sk_view_set(v, "enrol_url", own(url, "/mfa/enroll"));
 		sk_view_set(v, "recovery_url", own(url, "/mfa/recovery"));
 		set_continue(v, m->rd);
@@ -553,10 +545,11 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 		unavailable(req, resp, r);
 		break;
 	default:
-		sk_req_refuse(req, resp, SK_ERR_INTERNAL, N_("Verification failed"),
+		sk_req_refuse(req, resp, SK_ERR_INTERNAL,
+			      N_("Verification failed"),
 			      N_("Your second factor could not be "
-			      "checked. Please contact your "
-			      "administrator."));
+				 "checked. Please contact your "
+				 "administrator."));
 		break;
 	}
 out:
@@ -663,13 +656,13 @@ sk_handle_mfa_enrol(struct sk_req *req, struct sk_resp *resp)
 	switch (r) {
 	case 0:
 		if (sk_session_mfa_complete(m.sid, &now) != 0) {
-			sk_req_error(req, resp, SK_ERR_STORE,
-				     &(struct sk_err_say){
-					 .message =
-					     N_("Two-step verification is "
-					     "on, but your sign-in could "
-					     "not be completed. Please "
-					     "sign in again.")});
+			sk_req_error(
+			    req, resp, SK_ERR_STORE,
+			    &(struct sk_err_say){
+				.message = N_("Two-step verification is "
+					      "on, but your sign-in could "
+					      "not be completed. Please "
+					      "sign in again.")});
 			break;
 		}
 		sk_info("mfa: user %s enrolled a second factor" SK_REQ_FMT,
@@ -750,13 +743,6 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 			sk_view_set_bool(v, "enrolled", m.enrolled);
 			sk_view_set(v, "enrol_url", own(url, "/mfa/enroll"));
 			sk_view_set_int(v, "remaining", m.remaining);
-			sk_view_set_msg(
-			    v, "remaining_text",
-			    m.remaining == 1
-				? N_("Two-step verification is on. You have 1 "
-				     "unused recovery code.")
-				: N_("Two-step verification is on. You have "
-				     "{remaining} unused recovery codes."));
 		}
 		send(resp, 200, "mfa_status", &v);
 		goto out;
@@ -778,10 +764,11 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 	else if (r == SK_ERR_STORE || r == SK_ERR_LOST || r == SK_ERR_CONFIG)
 		unavailable(req, resp, r);
 	else
-		sk_req_error(req, resp, SK_ERR_INTERNAL,
-			     &(struct sk_err_say){
-				 .message = N_("New recovery codes could not be "
-					    "made. Please try again later.")});
+		sk_req_error(
+		    req, resp, SK_ERR_INTERNAL,
+		    &(struct sk_err_say){
+			.message = N_("New recovery codes could not be "
+				      "made. Please try again later.")});
 out:
 	sk_memzero(&codes, sizeof(codes));
 	mctx_free(&m);

@@ -127,10 +127,11 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	c = sk_client_find(client_id);
 	/* Until the redirect URI is known good, errors stay on our page. */
 	if (d1 || d2 || c == NULL || !redirect_registered(c, redirect_uri)) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, N_("Unknown application"),
+		sk_req_refuse(req, resp, SK_ERR_INVALID,
+			      N_("Unknown application"),
 			      N_("The application asking you to sign in is not "
-			      "registered here, or its return address is "
-			      "wrong."));
+				 "registered here, or its return address is "
+				 "wrong."));
 		return;
 	}
 	/* Tenant isolation: an app gets codes only for the tenants it is
@@ -139,7 +140,7 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 		sk_req_refuse(req, resp, SK_ERR_DENIED,
 			      N_("Application not allowed here"),
 			      N_("The application asking you to sign in is not "
-			      "registered for this organisation."));
+				 "registered for this organisation."));
 		return;
 	}
 	state = sk_req_query(req, "state", &d3);

@@ -34,8 +34,8 @@ sk_page_ctx_init(struct sk_page_ctx *pc, const struct sk_req *req)
 {
 	const char *c = sk_req_cookie(req, SK_LANG_COOKIE);
 	const char *al = sk_device_lang(sk_req_header(req, "Accept-Language"));
-	const char *d = req->tenant != NULL ? req->tenant->default_language
-					    : NULL;
+	const char *d =
+	    req->tenant != NULL ? req->tenant->default_language : NULL;
 	const char *lang;
 	char q[768];
 	int n;
@@ -52,15 +52,18 @@ sk_page_ctx_init(struct sk_page_ctx *pc, const struct sk_req *req)
 		lang = "ja";
 	memcpy(pc->lang, lang, 3);
 	pc->tenant = req->tenant;
-	snprintf(pc->request_id, sizeof(pc->request_id), "%s",
-		 req->request_id);
-	/* A GET comes back as it was; a POST's page is asked for again. */
+	snprintf(pc->request_id, sizeof(pc->request_id), "%s", req->request_id);
+	/* A GET comes back as it was; a POST's page is asked for again. A
+	 * provider's answer (single-use code and state) is not repeated, nor
+	 * copied into the page: its switch leads to sign-in. */
 	q[0] = '\0';
 	if (req->method != NULL && strcmp(req->method, "GET") == 0)
 		sk_req_query_string(req, q, sizeof(q));
-	n = snprintf(pc->here, sizeof(pc->here), "%s%s%s%s",
-		     pfx(),
-		     req->path != NULL ? req->path : "/", q[0] ? "?" : "", q);
+	if (req->path == NULL || strncmp(req->path, "/callback/", 10) == 0)
+		n = snprintf(pc->here, sizeof(pc->here), "%s/login", pfx());
+	else
+		n = snprintf(pc->here, sizeof(pc->here), "%s%s%s%s", pfx(),
+			     req->path, q[0] ? "?" : "", q);
 	if (n < 0 || (size_t)n >= sizeof(pc->here))
 		pc->here[0] = '\0';
 }
@@ -117,14 +120,13 @@ sk_page_view(const struct sk_resp *resp, const char *title)
 	if (t != NULL && t->accent_color != NULL) {
 		/* Checked #rrggbb (config and policy): the stylesheet's
 		 * name carries it, so each colour is cached apart. */
-		snprintf(url, sizeof(url),
-			 "%s/static/sekisho-brand.css?c=%s",
+		snprintf(url, sizeof(url), "%s/static/sekisho-brand.css?c=%s",
 			 pfx(), t->accent_color + 1);
 		sk_view_set(v, "brand_css_url", url);
 	}
 	if (css != NULL) {
-		snprintf(url, sizeof(url), "%s/static/sekisho.css?v=%s",
-			 pfx(), css->hash);
+		snprintf(url, sizeof(url), "%s/static/sekisho.css?v=%s", pfx(),
+			 css->hash);
 		sk_view_set(v, "css_url", url);
 	}
 	switch_url(v, "lang_ja_url", pc, "ja");
@@ -226,8 +228,7 @@ sk_handle_static(struct sk_req *req, struct sk_resp *resp)
 	}
 	/* Pages name files with their content hash (?v=): a year. */
 	sk_resp_header(resp, "Cache-Control", STATIC_MAX_AGE);
-	sk_resp_body(resp, 200, f->content_type, (const char *)f->data,
-		     f->len);
+	sk_resp_body(resp, 200, f->content_type, (const char *)f->data, f->len);
 }
 
 /* ---- /lang: the switch ---- */

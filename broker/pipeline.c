@@ -250,17 +250,20 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	req->answer = needs->answer;
 	/* Forward-auth in redirect mode (Traefik, Caddy: /auth/verify?rd=)
 	 * hands our answer to the browser as it is: pages, then. */
-	if (needs->answer == SK_ANSWER_FWD && sk_req_has_query(req, "rd"))
+	if (needs->answer == SK_ANSWER_FWD && sk_req_has_query(req, "rd")) {
 		req->answer = SK_ANSWER_PAGE;
+		sk_page_ctx_init(&resp->page, req);
+	}
 	if (req->tenant == NULL && sk_daemon.cfg->strict_hosts && host_bound) {
 		/* strict_hosts: a host no tenant names is not ours to serve
 		   (421 Misdirected Request). As declared, not as rd= turns
 		   forward-auth's answers into pages: its 401 stays. */
-		sk_resp_refuse(resp, needs->answer, 421, 401,
-			       "misdirected_request", N_("Unknown site"),
-			       N_("This address is not served by Sekisho. Check "
-			       "the link, or use your organisation's sign-in "
-			       "address."));
+		sk_resp_refuse(
+		    resp, needs->answer, 421, 401, "misdirected_request",
+		    N_("Unknown site"),
+		    N_("This address is not served by Sekisho. Check "
+		       "the link, or use your organisation's sign-in "
+		       "address."));
 		return SK_ERR_NOT_FOUND;
 	}
 	if (host_bound &&
@@ -270,13 +273,14 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 		sk_resp_refuse(resp, needs->answer, 400, 401, "unauthorized",
 			       N_("Conflicting cookies"),
 			       N_("Your browser sent two different session "
-			       "cookies for this site. Clear this site's "
-			       "cookies and sign in again."));
+				  "cookies for this site. Clear this site's "
+				  "cookies and sign in again."));
 		return SK_ERR_INVALID;
 	}
 	if (needs->tenant == SK_TENANT_REQUIRED && req->tenant == NULL) {
-		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND, N_("Unknown site"),
-			      N_("This address is not configured for sign-in."));
+		sk_req_refuse(
+		    req, resp, SK_ERR_NOT_FOUND, N_("Unknown site"),
+		    N_("This address is not configured for sign-in."));
 		return SK_ERR_NOT_FOUND;
 	}
 	if ((r = sk_pipeline_admit(req, needs, resp)) != 0)

@@ -74,9 +74,10 @@ sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd)
 	}
 	if (*rd != NULL &&
 	    sk_redirect_check_tenant(sk_daemon.cfg, req->tenant, *rd) != 0) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, N_("Redirect not allowed"),
+		sk_req_refuse(req, resp, SK_ERR_INVALID,
+			      N_("Redirect not allowed"),
 			      N_("The address to return to after signing in is "
-			      "not on the list of allowed hosts."));
+				 "not on the list of allowed hosts."));
 		return false;
 	}
 	return true;

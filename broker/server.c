@@ -439,8 +439,7 @@ struct qs_ctx {
 };
 
 static enum MHD_Result
-add_qs(void *cls, enum MHD_ValueKind kind, const char *key,
-       const char *value)
+add_qs(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct qs_ctx *q = cls;
 
@@ -466,8 +465,7 @@ sk_req_query_string(const struct sk_req *req, char *out, size_t len)
 	if (req->conn == NULL)
 		return;
 	sk_buf_init(&q.b);
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_qs,
-				  &q);
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_qs, &q);
 	if (!q.b.oom && q.b.len > 0 && q.b.len < len) {
 		memcpy(out, q.b.data, q.b.len);
 		out[q.b.len] = '\0';
@@ -1166,9 +1164,9 @@ run_route(struct MHD_Connection *conn, struct reqctx *rc, struct sk_req *req,
 		sk_req_refuse(&job->req, &job->resp, SK_ERR_BUSY,
 			      N_("Sign-in busy"),
 			      N_("Too many sign-ins with this "
-			      "provider are in progress right "
-			      "now. Please try again in a "
-			      "moment."));
+				 "provider are in progress right "
+				 "now. Please try again in a "
+				 "moment."));
 	}
 	MHD_resume_connection(conn);
 	return true;
@@ -1360,8 +1358,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       rt != NULL ? rt->needs.answer : SK_ANSWER_JSON,
 			       400, 400, "invalid_request", N_("Bad request"),
 			       N_("The Host header is malformed (a host name, "
-			       "IPv4 or [IPv6] address and an optional "
-			       "port)."));
+				  "IPv4 or [IPv6] address and an optional "
+				  "port)."));
 	} else if (head_size(conn, url) >
 		   (size_t)sk_daemon.cfg->http.max_header_bytes) {
 		sk_resp_json_error(&resp, 431, "invalid_request",

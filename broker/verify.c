@@ -123,12 +123,13 @@ sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (sk_daemon.tokens && (r = sk_token_for_session(s, &jwt)) != 0) {
 		/* No token, no answer: the app may rely on it. */
-		sk_req_error(req, resp, SK_ERR_CONFIG,
-			     &(struct sk_err_say){
-				 .message = N_("Sekisho cannot sign access tokens "
-					    "right now. Please try again in a "
-					    "moment."),
-				 .description = "signing keys not available"});
+		sk_req_error(
+		    req, resp, SK_ERR_CONFIG,
+		    &(struct sk_err_say){
+			.message = N_("Sekisho cannot sign access tokens "
+				      "right now. Please try again in a "
+				      "moment."),
+			.description = "signing keys not available"});
 		goto out;
 	}
 	sk_resp_header(resp, "X-Auth-Request-User", s->user_id);

@@ -495,11 +495,12 @@ check_logo_url(char *s, const char **why)
 	size_t i, n = strlen(s);
 
 	(void)why;
-	if (n < 9 || n > 512 || strncmp(s, "https://", 8) != 0 ||
-	    s[8] == '/' || strchr(s, '@') != NULL)
+	if (n < 9 || n > 512 || strncmp(s, "https://", 8) != 0 || s[8] == '/' ||
+	    strchr(s, '@') != NULL)
 		return false;
 	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+		if ((unsigned char)s[i] <= 0x20 ||
+		    (unsigned char)s[i] >= 0x7f ||
 		    strchr("\"'<>\\`", s[i]) != NULL)
 			return false;
 	return true;

@@ -174,9 +174,10 @@ sk_web_catalog_size(const char *lang)
 void
 sk_web_time(const char *lang, int64_t t, char *out, size_t len)
 {
-	static const char *const months[] = {
-	    "January", "February", "March",	"April",   "May",      "June",
-	    "July",    "August",   "September", "October", "November", "December"};
+	static const char *const months[] = {"January", "February", "March",
+					     "April",	"May",	    "June",
+					     "July",	"August",   "September",
+					     "October", "November", "December"};
 	bool ja = lang != NULL && strcmp(lang, "ja") == 0;
 	/* Japan keeps no daylight saving time: JST is UTC+9 all year. */
 	time_t tt = (time_t)(ja ? t + 9 * 3600 : t);

@@ -57,8 +57,7 @@ sk_web_url_ok(const char *u)
 	if (u == NULL)
 		return false;
 	for (i = 0; u[i] != '\0'; i++)
-		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f ||
-		    u[i] == '\\')
+		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f || u[i] == '\\')
 			return false;
 	/* A scheme is letters before ':' ahead of any '/', '?' or '#'. */
 	i = strcspn(u, ":/?#");
@@ -85,8 +84,8 @@ app_link_ok(const char *u, const char *scheme)
 static bool
 in_url_attr(const char *tpl, const char *pos)
 {
-	static const char *const attrs[] = {" href=\"", " src=\"",
-					    " action=\"", " formaction=\""};
+	static const char *const attrs[] = {" href=\"", " src=\"", " action=\"",
+					    " formaction=\""};
 	size_t i, n;
 
 	for (i = 0; i < SK_ARRAY_SIZE(attrs); i++) {
@@ -372,14 +371,19 @@ render_tpl(struct rnd *r, const char *name, const struct ctx *c, int depth)
 	char path[96];
 	const struct sk_web_file *f;
 	char *tpl;
+	size_t n;
 
 	snprintf(path, sizeof(path), "templates/%s.html", name);
 	if ((f = sk_web_file(path)) == NULL) {
 		r->err = SK_ERR_INVALID;
 		return;
 	}
-	/* Embedded files carry no NUL; the scanner wants one at the end. */
-	if ((tpl = strndup((const char *)f->data, f->len)) == NULL) {
+	/* Embedded files carry no NUL; the scanner wants one at the end. A
+	 * partial's final newline is the file's, not the page's: dropped. */
+	n = f->len;
+	if (depth > 0 && n > 0 && f->data[n - 1] == '\n')
+		n--;
+	if ((tpl = strndup((const char *)f->data, n)) == NULL) {
 		r->err = SK_ERR_NOMEM;
 		return;
 	}

@@ -80,8 +80,7 @@ slot(struct sk_view *v, const char *name, enum val_kind kind)
 }
 
 static void
-set_str(struct sk_view *v, const char *name, enum val_kind kind,
-	const char *s)
+set_str(struct sk_view *v, const char *name, enum val_kind kind, const char *s)
 {
 	struct val *x;
 
@@ -117,7 +116,8 @@ sk_view_set_app_link(struct sk_view *v, const char *name, const char *url,
 
 	if (url == NULL || (x = slot(v, name, V_APPLINK)) == NULL)
 		return;
-	if ((x->s = strdup(url)) == NULL || (x->scheme = strdup(scheme)) == NULL)
+	if ((x->s = strdup(url)) == NULL ||
+	    (x->scheme = strdup(scheme)) == NULL)
 		v->oom = true;
 }
 

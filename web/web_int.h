@@ -25,9 +25,9 @@ enum val_kind {
 struct val {
 	char *name;
 	enum val_kind kind;
-	char *s;	/* text, msgid, link, raw markup */
-	char *scheme;	/* V_APPLINK */
-	long long n;	/* V_INT, V_BOOL, V_TIME */
+	char *s;		/* text, msgid, link, raw markup */
+	char *scheme;		/* V_APPLINK */
+	long long n;		/* V_INT, V_BOOL, V_TIME */
 	struct sk_view **items; /* V_LIST */
 	size_t nitems;
 };

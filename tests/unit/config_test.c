@@ -1281,7 +1281,7 @@ test_many_errors(void **state)
 	    "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
 	    "cookie_domain, ip_allowlist, admin_ip_allowlist, lockout, "
 	    "rate_limits, membership, session, default_language, logo_url, "
-	       "accent_color)",
+	    "accent_color)",
 	    "16: providers[0].client_secret: inline secrets are refused (use "
 	    "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
 }
@@ -2389,7 +2389,7 @@ test_metrics_allow(void **state)
 	"providers:\n"                                                         \
 	"  - id: google\n"                                                     \
 	"    type: google\n"                                                   \
-	"    client_id: \"abc.apps.googleusercontent.com\"\n"                \
+	"    client_id: \"abc.apps.googleusercontent.com\"\n"                  \
 	"    client_secret_file: @G@\n"                                        \
 	"tenants:\n"                                                           \
 	"  - id: default\n"                                                    \

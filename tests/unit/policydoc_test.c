@@ -331,8 +331,9 @@ test_documents(void **state)
 	doc = parse("{\"logo_url\": \"http://x.example/l.png\", "
 		    "\"accent_color\": \"#ffcc00\", \"default_language\": "
 		    "\"fr\", \"display_name\": 7}");
-	assert_int_equal(sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &probs),
-			 SK_ERR_INVALID);
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &probs),
+	    SK_ERR_INVALID);
 	assert_int_equal(json_array_size(probs), 4);
 	json_decref(probs);
 	json_decref(doc);

@@ -28,7 +28,7 @@
 #include "web_int.h"
 
 #define HOSTILE                                                                \
-	"<script>alert(1)</script>\"'><img src=x onerror=alert(2)>&x "        \
+	"<script>alert(1)</script>\"'><img src=x onerror=alert(2)>&x "         \
 	"{request_id} {{title}}"
 
 /* Renders a template given as text (registered under a fake name is not
@@ -123,10 +123,11 @@ test_sections_and_lists(void **state)
 	sk_view_set(it, "provider", "GitHub <b>");
 	sk_view_set_msg(it, "label", "Sign in with {provider}");
 	s = render_page("login", "en", v);
-	assert_non_null(strstr(s, "id=\"provider-google\" href=\"/login/google\""));
+	assert_non_null(
+	    strstr(s, "id=\"provider-google\" href=\"/login/google\""));
 	assert_non_null(strstr(s, "id=\"provider-gh\" href=\"#\""));
 	assert_non_null(strstr(s, "Sign in with GitHub &lt;b&gt;"));
-	assert_non_null(strstr(s, "#EA4335"));	      /* Google's mark */
+	assert_non_null(strstr(s, "#EA4335"));	 /* Google's mark */
 	assert_non_null(strstr(s, "M8 0C3.58")); /* GitHub's mark */
 	/* is_en: English shown as current, a link to Japanese. */
 	assert_non_null(strstr(s, "<span aria-current=\"true\" lang=\"en\">"));
@@ -152,7 +153,8 @@ test_app_link_and_raw(void **state)
 			     "otpauth");
 	sk_view_raw_html(v, "qr_svg", "<svg id=\"qr\"></svg>");
 	s = render_page("mfa_enrol", "en", v);
-	assert_non_null(strstr(s, "href=\"otpauth://totp/x?secret=A&amp;b=1\""));
+	assert_non_null(
+	    strstr(s, "href=\"otpauth://totp/x?secret=A&amp;b=1\""));
 	assert_non_null(strstr(s, "<svg id=\"qr\"></svg>"));
 	free(s);
 	sk_view_free(&v);
@@ -230,7 +232,8 @@ fill_hostile(struct sk_view *v, const char *tpl, size_t len, int depth)
 				name[n] = '\0';
 				if (strcmp(name, "codes") == 0 ||
 				    strcmp(name, "providers") == 0) {
-					struct sk_view *it = sk_view_add(v, name);
+					struct sk_view *it =
+					    sk_view_add(v, name);
 					fill_hostile(it, tpl, len, depth + 1);
 				} else {
 					sk_view_set(v, name, HOSTILE);
@@ -253,7 +256,8 @@ static void
 test_every_page_hostile(void **state)
 {
 	static const char *const langs[] = {"ja", "en"};
-	const struct sk_web_file *f, *layout = sk_web_file("templates/layout.html");
+	const struct sk_web_file *f,
+	    *layout = sk_web_file("templates/layout.html");
 	size_t i, l, pages = 0;
 
 	(void)state;
