@@ -298,13 +298,15 @@ test_every_page_hostile(void **state)
 static void
 test_malformed_refused(void **state)
 {
+	struct sk_view *v = sk_view_new();
 	struct sk_buf b;
 
 	(void)state;
 	sk_buf_init(&b);
-	assert_int_equal(sk_web_render("no_such_page", "en", sk_view_new(), &b),
+	assert_int_equal(sk_web_render("no_such_page", "en", v, &b),
 			 SK_ERR_INVALID);
 	sk_buf_free(&b);
+	sk_view_free(&v);
 }
 
 static void
