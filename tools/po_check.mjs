@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The catalogue check (docs/pages.md), run by ctest as pages_catalog:
 // every message the pages use, {{_ "..."}} in web/templates/*.html and
-// N_("...") in the C code, has an entry in po/ja.po and po/en.po; ja.po
+// N_("...") in the C code (broker/, web/, providers/), has an entry in po/ja.po and po/en.po; ja.po
 // has no empty or fuzzy translation; each translation keeps the
 // message's {placeholders}; no catalogue holds a message nothing uses.
 //   node tools/po_check.mjs            check (exit 1 on a problem)
@@ -22,7 +22,7 @@ export function usedMessages() {
     const text = fs.readFileSync(path.join(tdir, f), 'utf8');
     for (const m of text.matchAll(/\{\{_ "(.*?)"\}\}/gs)) used.set(m[1], `web/templates/${f}`);
   }
-  for (const dir of ['broker', 'web']) {
+  for (const dir of ['broker', 'web', 'providers']) {
     for (const f of fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.c'))) {
       const text = fs.readFileSync(path.join(root, dir, f), 'utf8');
       for (const m of text.matchAll(/\bN_\(((?:\s*"(?:[^"\\]|\\.)*")+)\s*\)/g)) {

@@ -23,9 +23,7 @@
 
 struct sk_buf;
 
-/* Marks a literal as a message of the catalogues (po/ja.po, en.po): the
- * catalogue check (tools/po_check.mjs) collects every N_("...") of C code. */
-#define N_(s) s
+#include "sekisho/msg.h" /* N_() */
 
 /* ---- embedded files ---- */
 
