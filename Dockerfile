@@ -6,7 +6,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libmicrohttpd-dev libhiredis-dev libssl-dev libjwt-dev liboath-dev \
       liboauth2-dev libcjose-dev libjansson-dev libcurl4-openssl-dev \
-      libyaml-dev libqrencode-dev \
+      libyaml-dev libqrencode-dev gettext \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

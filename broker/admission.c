@@ -10,6 +10,7 @@
 #include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
+#include "sekisho/msg.h"
 #include "sekisho/provider.h"
 #include "sekisho/util.h"
 
@@ -28,8 +29,8 @@ sk_tenant_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
 		if (at == NULL || !id->email_verified ||
 		    !sk_strlist_has_ci(&t->allowed_email_domains, at + 1)) {
 			*reason =
-			    "Your account's verified e-mail address is not "
-			    "in a domain this organisation accepts.";
+			    N_("Your account's verified e-mail address is not "
+			       "in a domain this organisation accepts.");
 			return SK_ERR_DENIED;
 		}
 	}

@@ -13,6 +13,7 @@
 #include "answer_int.h"
 #include "sekisho/err.h"
 #include "sekisho/util.h"
+#include "page_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,72 +29,75 @@ static const struct row {
 	int64_t retry_after;
 } rows[] = {
     {SK_ERR_INTERNAL, 500, 500, "server_error", "internal error",
-     "Something went wrong",
-     "Sekisho could not complete this request. Please try again.", 0},
+     N_("Something went wrong"),
+     N_("Sekisho could not complete this request. Please try again."), 0},
     {SK_ERR_NOMEM, 500, 500, "server_error", "internal error",
-     "Something went wrong",
-     "Sekisho could not complete this request. Please try again.", 0},
+     N_("Something went wrong"),
+     N_("Sekisho could not complete this request. Please try again."), 0},
     {SK_ERR_INVALID, 400, 401, "invalid_request", "malformed request",
-     "Bad request", "The request is malformed.", 0},
-    {SK_ERR_NOT_FOUND, 404, 401, "not_found", "not found", "Not found",
-     "There is nothing here.", 0},
+     N_("Bad request"), N_("The request is malformed."), 0},
+    {SK_ERR_NOT_FOUND, 404, 401, "not_found", "not found", N_("Not found"),
+     N_("There is nothing here."), 0},
     {SK_ERR_STORE, 503, 503, "temporarily_unavailable",
-     "session store unreachable", "Temporarily unavailable",
-     "Sekisho cannot reach its session store. Please try again in a "
-     "moment.",
+     "session store unreachable", N_("Temporarily unavailable"),
+     N_("Sekisho cannot reach its session store. Please try again in a "
+	"moment."),
      0},
     {SK_ERR_UPSTREAM, 502, 502, "temporarily_unavailable",
-     "identity provider unavailable", "Sign-in provider unavailable",
-     "The sign-in provider cannot be reached right now. Please try again "
-     "later.",
+     "identity provider unavailable", N_("Sign-in provider unavailable"),
+     N_("The sign-in provider cannot be reached right now. Please try again "
+	"later."),
      0},
     {SK_ERR_TOKEN, 401, 401, "invalid_token", "verification failed",
-     "Verification failed", "What was sent could not be verified.", 0},
-    {SK_ERR_DENIED, 403, 403, "access_denied", "not allowed", "Not allowed",
-     "This is not allowed.", 0},
+     N_("Verification failed"), N_("What was sent could not be verified."), 0},
+    {SK_ERR_DENIED, 403, 403, "access_denied", "not allowed", N_("Not allowed"),
+     N_("This is not allowed."), 0},
     {SK_ERR_CONFIG, 503, 503, "temporarily_unavailable", "not configured",
-     "Temporarily unavailable",
-     "Sekisho is not set up to do this right now. Please try again later "
-     "or contact your administrator.",
+     N_("Temporarily unavailable"),
+     N_("Sekisho is not set up to do this right now. Please try again later "
+	"or contact your administrator."),
      0},
     {SK_ERR_IO, 500, 500, "server_error", "internal error",
-     "Something went wrong",
-     "Sekisho could not complete this request. Please try again.", 0},
+     N_("Something went wrong"),
+     N_("Sekisho could not complete this request. Please try again."), 0},
     {SK_ERR_TOO_LARGE, 413, 401, "invalid_request", "request too large",
-     "Request too large", "The request is larger than Sekisho accepts.", 0},
-    {SK_ERR_EXPIRED, 401, 401, "invalid_grant", "expired", "Expired",
-     "This has expired. Please start again.", 0},
+     N_("Request too large"), N_("The request is larger than Sekisho accepts."),
+     0},
+    {SK_ERR_EXPIRED, 401, 401, "invalid_grant", "expired", N_("Expired"),
+     N_("This has expired. Please start again."), 0},
     {SK_ERR_LOST, 503, 503, "temporarily_unavailable", "stored data missing",
-     "Temporarily unavailable",
-     "Data Sekisho needs is missing from its store. Please try again later "
-     "or contact your administrator.",
+     N_("Temporarily unavailable"),
+     N_("Data Sekisho needs is missing from its store. Please try again later "
+	"or contact your administrator."),
      0},
     /* A bound on work in progress: soon there is room again. */
-    {SK_ERR_BUSY, 503, 503, "temporarily_unavailable", "busy", "Busy",
-     "Sekisho is busy right now. Please try again in a moment.", 5},
+    {SK_ERR_BUSY, 503, 503, "temporarily_unavailable", "busy", N_("Busy"),
+     N_("Sekisho is busy right now. Please try again in a moment."), 5},
     {SK_ERR_TIMEOUT, 504, 504, "temporarily_unavailable",
-     "identity provider not answering", "Sign-in provider not answering",
-     "The sign-in provider is not answering right now. Please try again "
-     "later.",
+     "identity provider not answering", N_("Sign-in provider not answering"),
+     N_("The sign-in provider is not answering right now. Please try again "
+	"later."),
      0},
     /* A client's limit: the caller knows when it ends (say.retry_after). */
     {SK_ERR_LIMITED, 429, 503, "too_many_requests", "too many requests",
-     "Try again later", "Too many requests. Please try again later.", 60},
+     N_("Try again later"), N_("Too many requests. Please try again later."),
+     60},
 };
 
 const struct sk_err_say sk_say_signin_down = {
-    .title = "Sign-in unavailable",
-    .message = "Sign-in is temporarily unavailable. Please try again in a "
-	       "moment.",
+    .title = N_("Sign-in unavailable"),
+    .message = N_("Sign-in is temporarily unavailable. Please try again in a "
+		  "moment."),
 };
 
 /* membership: invite_only, and the sign-in had no invitation. */
 const struct sk_err_say sk_say_not_invited = {
-    .title = "Invitation required",
-    .message = "Only invited people can join this organisation, and there "
-	       "is no open invitation for the e-mail address your sign-in "
-	       "provider confirmed. Ask an administrator of the organisation "
-	       "to invite you, then sign in with the invited address.",
+    .title = N_("Invitation required"),
+    .message =
+	N_("Only invited people can join this organisation, and there "
+	   "is no open invitation for the e-mail address your sign-in "
+	   "provider confirmed. Ask an administrator of the organisation "
+	   "to invite you, then sign in with the invited address."),
     .description = "membership is by invitation only",
 };
 
@@ -146,7 +150,8 @@ sk_resp_error(struct sk_resp *resp, enum sk_answer_kind kind, int err,
 		sk_resp_header(resp, "Retry-After", ra);
 	}
 	if (kind == SK_ANSWER_PAGE)
-		sk_resp_page(resp, a.status, a.title, a.message);
+		sk_page_error(resp, a.status, a.title, a.message,
+			      say != NULL ? say->args : NULL);
 	else
 		sk_resp_json_error(resp, a.status, a.error, a.description);
 }

@@ -17,9 +17,12 @@
  * fields keep the table's. Status and error code are never overridden:
  * they follow from the SK_ERR_* code alone.
  */
+struct sk_msg_arg;
 struct sk_err_say {
-	const char *title;	 /* page title */
-	const char *message;	 /* page text */
+	const char *title;   /* page title (a msgid: N_("...")) */
+	const char *message; /* page text (a msgid) */
+	/* The message's {placeholders} (page_int.h); NULL: none. */
+	const struct sk_msg_arg *args;
 	const char *description; /* JSON error_description */
 	int64_t retry_after; /* Retry-After seconds, where the code has one */
 };

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "sekisho/config.h"
+#include "sekisho/web.h" /* N_() */
 
 struct sk_provider;
 
@@ -78,6 +79,18 @@ struct sk_req {
 
 #define SK_RESP_MAX_HEADERS 16
 
+/*
+ * What a page needs to know of its request (broker/page.c): filled by
+ * server.c once the tenant is known, copied with the response to the
+ * upstream pool. tenant lives until sk_pipeline_done().
+ */
+struct sk_page_ctx {
+	char lang[3];			     /* "ja", "en"; "" before set */
+	const struct sk_tenant_conf *tenant; /* may be NULL */
+	char request_id[24];
+	char here[1024]; /* this page again (path and query), "" if too long */
+};
+
 /* The answer being built. Strings are owned (freed by server.c). */
 struct sk_resp {
 	int status;
@@ -90,6 +103,7 @@ struct sk_resp {
 	} hdr[SK_RESP_MAX_HEADERS];
 	size_t nhdr;
 	bool oom;
+	struct sk_page_ctx page;
 };
 
 /* Request accessors; returned strings live as long as the request. */
@@ -122,15 +136,10 @@ void sk_resp_body_take(struct sk_resp *resp, int status,
 /* JSON error {"error","error_description"} for API paths. */
 void sk_resp_json_error(struct sk_resp *resp, int status, const char *error,
 			const char *description);
-/* A readable HTML page for browser paths; text is escaped here. */
+/* The error page for browser paths (page.c): title and message are
+ * msgids, shown in the request's language. */
 void sk_resp_page(struct sk_resp *resp, int status, const char *title,
 		  const char *message);
-/*
- * Ends a page whose head and <main> the caller wrote into b: closes it and
- * sets it as the HTML body with status. b is consumed (taken or freed).
- */
-struct sk_buf;
-void sk_resp_page_end(struct sk_resp *resp, int status, struct sk_buf *b);
 /* 302 to url (which must already be validated). */
 void sk_resp_redirect(struct sk_resp *resp, const char *url);
 /*
@@ -146,6 +155,13 @@ sk_handler_fn sk_handle_healthz, sk_handle_readyz, sk_handle_metrics;
 sk_handler_fn sk_handle_login, sk_handle_login_provider, sk_handle_callback;
 sk_handler_fn sk_handle_logout, sk_handle_verify, sk_handle_home;
 sk_handler_fn sk_handle_mfa, sk_handle_mfa_enrol, sk_handle_mfa_recovery;
+sk_handler_fn sk_handle_static, sk_handle_lang;
+
+/*
+ * The request's query string as received (still percent-encoded, without
+ * "?") into out; "" when there is none or it does not fit (server.c).
+ */
+void sk_req_query_string(const struct sk_req *req, char *out, size_t len);
 
 /*
  * Tenant for a Host value (normalised first; NULL if malformed): the tenant

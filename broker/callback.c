@@ -8,6 +8,7 @@
  * page that says what happened and creates no session.
  */
 #include "answer_int.h"
+#include "page_int.h"
 #include "broker_int.h"
 #include "device_int.h"
 #include "flow_int.h"
@@ -69,8 +70,8 @@ disabled_page(const struct sk_req *req, struct sk_resp *resp, const char *pid,
 	 * counted for the user (docs/lockout.md). */
 	sk_lock_user_fail(req, uid, email);
 	sk_device_login_failed(req, uid, email, "user_disabled", NULL);
-	fail(req, resp, SK_ERR_DENIED, "Account disabled",
-	     "Your account has been disabled by an administrator.");
+	fail(req, resp, SK_ERR_DENIED, N_("Account disabled"),
+	     N_("Your account has been disabled by an administrator."));
 }
 
 /* The admin allowlist refused a known user: on the tenant's record. */
@@ -129,14 +130,14 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	struct sk_code_exchange x;
 	struct sk_link link = {0};
 	char *blob = NULL, *why = NULL, *uid = NULL, *sid = NULL, *dest = NULL;
-	char redirect_uri[1024], base[512], msg[256];
+	char redirect_uri[1024], base[512];
 	json_t *j = NULL;
 	bool dup1, dup2, dup3, enrolled = false, authed = false;
 	int r;
 
 	if ((p = sk_provider_by_id(pid)) == NULL) {
-		fail(req, resp, SK_ERR_NOT_FOUND, "Unknown sign-in method",
-		     "This sign-in method is not configured.");
+		fail(req, resp, SK_ERR_NOT_FOUND, N_("Unknown sign-in method"),
+		     N_("This sign-in method is not configured."));
 		return;
 	}
 	state = sk_req_query(req, "state", &dup1);
@@ -146,9 +147,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		sk_warn(
 		    "sign-in failed: 400 via %s: malformed callback" SK_REQ_FMT,
 		    pid, SK_REQ_ARGS(req));
-		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
-		     "The answer from the sign-in provider is malformed "
-		     "or lacks its state. Please start again.");
+		fail(req, resp, SK_ERR_INVALID, N_("Sign-in failed"),
+		     N_("The answer from the sign-in provider is malformed "
+			"or lacks its state. Please start again."));
 		sk_lock_addr_fail(req, "callback");
 		return;
 	}
@@ -158,9 +159,9 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	if (r != 0 || (j = json_loads(blob, 0, NULL)) == NULL) {
-		fail(req, resp, SK_ERR_INVALID, "Sign-in expired",
-		     "This sign-in has expired or was already used. "
-		     "Please start again.");
+		fail(req, resp, SK_ERR_INVALID, N_("Sign-in expired"),
+		     N_("This sign-in has expired or was already used. "
+			"Please start again."));
 		goto out;
 	}
 	/* No longer pending: its slot under the per-address cap is free. */
@@ -172,35 +173,48 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	bind = sk_req_cookie(req, sk_daemon.state_cookie);
 	if (!sk_loginstate_bound(
 		bind, json_string_value(json_object_get(j, "bind")))) {
-		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
-		     "This sign-in was started in another browser or "
-		     "its cookie was lost. Please start again.");
+		fail(req, resp, SK_ERR_INVALID, N_("Sign-in failed"),
+		     N_("This sign-in was started in another browser or "
+			"its cookie was lost. Please start again."));
 		goto out;
 	}
 	if (strcmp(json_string_value(json_object_get(j, "provider")) ?: "",
 		   pid) != 0 ||
 	    strcmp(json_string_value(json_object_get(j, "tenant")) ?: "",
 		   req->tenant->id) != 0) {
-		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
-		     "This sign-in does not belong to this site.");
+		fail(req, resp, SK_ERR_INVALID, N_("Sign-in failed"),
+		     N_("This sign-in does not belong to this site."));
 		goto out;
 	}
 	sk_resp_cookie(resp, sk_daemon.state_cookie, "", 0);
 	if (error != NULL) {
-		snprintf(msg, sizeof(msg),
-			 "The sign-in provider did not sign you in (%s). You "
-			 "can try again.",
-			 safe_error_code(error));
+		const struct sk_msg_arg args[] = {
+		    {"error", safe_error_code(error), 0}, {NULL}};
 		sk_info("callback %s: provider answered error=%s" SK_REQ_FMT,
 			pid, safe_error_code(error), SK_REQ_ARGS(req));
 		refused(req, pid, NULL, NULL, "provider_refused");
-		fail(req, resp, SK_ERR_TOKEN, "Sign-in cancelled", msg);
+		sk_metrics_event(SK_M_LOGIN_FAIL);
+		sk_req_error(
+		    req, resp, SK_ERR_TOKEN,
+		    &(struct sk_err_say){
+			.title = N_("Sign-in cancelled"),
+			/* The usual case in words; any other as its code. */
+			.message =
+			    strcmp(safe_error_code(error), "access_denied") == 0
+				? N_("The sign-in was cancelled at the "
+				     "sign-in provider, or the provider "
+				     "refused it (access_denied). You can "
+				     "try again.")
+				: N_("The sign-in provider did not sign you "
+				     "in (it answered: {error}). You can try "
+				     "again."),
+			.args = args});
 		goto out;
 	}
 	if (code == NULL || code[0] == '\0' || strlen(code) > 2048) {
 		refused(req, pid, NULL, NULL, "no_code");
-		fail(req, resp, SK_ERR_INVALID, "Sign-in failed",
-		     "The sign-in provider sent no authorization code.");
+		fail(req, resp, SK_ERR_INVALID, N_("Sign-in failed"),
+		     N_("The sign-in provider sent no authorization code."));
 		goto out;
 	}
 	sk_tenant_base(sk_daemon.cfg, req->tenant, sk_req_host(req), base,
@@ -221,14 +235,14 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		if (r == SK_ERR_UPSTREAM)
 			fail_err(req, resp, r,
 				 &(struct sk_err_say){
-				     .message = "The sign-in provider could "
-						"not complete the sign-in. "
-						"Please try again later."});
+				     .message = N_("The sign-in provider could "
+						   "not complete the sign-in. "
+						   "Please try again later.")});
 		else
-			fail(req, resp, SK_ERR_TOKEN, "Sign-in failed",
-			     "The answer from the sign-in provider could "
-			     "not be verified, so you were not signed "
-			     "in.");
+			fail(req, resp, SK_ERR_TOKEN, N_("Sign-in failed"),
+			     N_("The answer from the sign-in provider could "
+				"not be verified, so you were not signed "
+				"in."));
 		goto out;
 	}
 	/* The provider has vouched for who this is: a refusal from here on
@@ -241,7 +255,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		/* Not the tenant's person: who it was stays out of the
 		 * record, as for an uninvited one below. */
 		refused(req, pid, NULL, NULL, "identity_not_admitted");
-		fail(req, resp, SK_ERR_DENIED, "Access denied", reason);
+		fail(req, resp, SK_ERR_DENIED, N_("Access denied"), reason);
 		goto out;
 	}
 	r = sk_user_link(
@@ -265,12 +279,12 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		    "and this identity's is not trusted; not linked" SK_REQ_FMT,
 		    pid, req->tenant->id, SK_REQ_ARGS(req));
 		refused(req, pid, NULL, id, "not_linked");
-		fail(req, resp, SK_ERR_DENIED, "Account not linked",
-		     "An account with this e-mail address already "
-		     "exists here, and this sign-in provider does not "
-		     "vouch for the address, so it cannot be linked to "
-		     "that account. Please sign in the way you did "
-		     "before.");
+		fail(req, resp, SK_ERR_DENIED, N_("Account not linked"),
+		     N_("An account with this e-mail address already "
+			"exists here, and this sign-in provider does not "
+			"vouch for the address, so it cannot be linked to "
+			"that account. Please sign in the way you did "
+			"before."));
 		goto out;
 	}
 	if (r != 0)
@@ -302,12 +316,13 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 		goto store_fail;
 	if (r != 0) {
 		refused(req, pid, uid, id, "mfa_unavailable");
-		fail_err(req, resp, SK_ERR_CONFIG,
-			 &(struct sk_err_say){
-			     .title = "Two-step verification unavailable",
-			     .message = "Your account needs a second factor, "
-					"which cannot be checked right now. "
-					"Please contact your administrator."});
+		fail_err(
+		    req, resp, SK_ERR_CONFIG,
+		    &(struct sk_err_say){
+			.title = N_("Two-step verification unavailable"),
+			.message = N_("Your account needs a second factor, "
+				      "which cannot be checked right now. "
+				      "Please contact your administrator.")});
 		goto out;
 	}
 	/* Who it is is known now: an admin also needs the admin list,

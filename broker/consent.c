@@ -23,6 +23,7 @@
 #include "broker_int.h"
 #include "flow_int.h"
 #include "oauth_int.h"
+#include "page_int.h"
 #include "pipeline_int.h"
 #include "sekisho/consent.h"
 #include "sekisho/err.h"
@@ -36,44 +37,33 @@
 
 #define CONSENT_TTL_S 600 /* how long the page may wait for an answer */
 
-static void
-page_start(struct sk_buf *b, const char *title, const char *refresh)
-{
-	sk_buf_adds(b, "<!doctype html>\n<html lang=\"en\"><head>"
-		       "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-		       "content=\"width=device-width,initial-scale=1\">");
-	if (refresh != NULL) {
-		sk_buf_adds(b, "<meta http-equiv=\"refresh\" content=\"0;url=");
-		sk_buf_add_html(b, refresh);
-		sk_buf_adds(b, "\">");
-	}
-	sk_buf_adds(b, "<title>");
-	sk_buf_add_html(b, title);
-	sk_buf_adds(b, "</title><style>body{font-family:system-ui,sans-serif;"
-		       "max-width:34rem;margin:3rem auto;padding:0 1rem;"
-		       "color:#222;line-height:1.5}h1{font-size:1.4rem}"
-		       "button{font-size:1rem;padding:.5rem 1.2rem;"
-		       "margin:.8rem .6rem 0 0}</style></head><body><main>"
-		       "<h1>");
-	sk_buf_add_html(b, title);
-	sk_buf_adds(b, "</h1>\n");
-}
-
-/* A page that goes on to url (ours, or the app's registered URI). */
+/*
+ * A page that goes on to url (ours, or the app's registered redirect URI,
+ * matched exactly against the configuration: an app may register its own
+ * scheme, so the link is allowed with the scheme the URI has).
+ */
 static void
 continue_page(struct sk_resp *resp, const char *title, const char *text,
 	      const char *url)
 {
-	struct sk_buf b;
+	struct sk_view *v = sk_page_view(resp, title);
+	char scheme[32];
+	size_t n = strcspn(url, ":/?#");
 
-	sk_buf_init(&b);
-	page_start(&b, title, url);
-	sk_buf_adds(&b, "<p>");
-	sk_buf_add_html(&b, text);
-	sk_buf_adds(&b, "</p><p><a id=\"continue\" href=\"");
-	sk_buf_add_html(&b, url);
-	sk_buf_adds(&b, "\">Continue</a></p>\n");
-	sk_resp_page_end(resp, 200, &b);
+	if (v == NULL) {
+		resp->oom = true;
+		return;
+	}
+	sk_view_set_msg(v, "message", text);
+	if (url[n] == ':' && n < sizeof(scheme)) {
+		memcpy(scheme, url, n);
+		scheme[n] = '\0';
+		sk_view_set_app_link(v, "continue_url", url, scheme);
+	} else {
+		sk_view_set(v, "continue_url", url);
+	}
+	sk_view_set(v, "refresh", url);
+	sk_page_send(resp, 200, "continue", &v);
 }
 
 static void
@@ -81,34 +71,23 @@ consent_page(struct sk_resp *resp, const struct sk_client_conf *c,
 	     const struct sk_tenant_conf *t, const struct sk_session *s,
 	     const char *token)
 {
-	struct sk_buf b;
+	struct sk_view *v = sk_page_view(resp, N_("Allow this application?"));
+	char url[160];
 
-	sk_buf_init(&b);
-	page_start(&b, "Allow this application?", NULL);
-	sk_buf_adds(&b, "<p><strong id=\"app\">");
-	sk_buf_add_html(&b, c->display_name ? c->display_name : c->client_id);
-	sk_buf_adds(&b, "</strong> (<code id=\"client\">");
-	sk_buf_add_html(&b, c->client_id);
-	sk_buf_adds(&b, "</code>) asks to use your account at <strong "
-			"id=\"tenant\">");
-	sk_buf_add_html(&b, t->display_name ? t->display_name : t->id);
-	sk_buf_adds(&b, "</strong> and to stay signed in until you sign it "
-			"out.</p>\n<p>Signed in as <span id=\"who\">");
-	sk_buf_add_html(&b, s->email && s->email[0] ? s->email : s->user_id);
-	sk_buf_adds(&b, "</span>. Allow only applications you opened "
-			"yourself.</p>\n<form id=\"consent-form\" "
-			"method=\"post\" action=\"");
+	(void)t; /* the layout names the tenant */
+	if (v == NULL) {
+		resp->oom = true;
+		return;
+	}
+	sk_view_set(v, "app", c->display_name ? c->display_name : c->client_id);
+	sk_view_set(v, "client", c->client_id);
+	sk_view_set(v, "who", s->email && s->email[0] ? s->email : s->user_id);
 	/* Under public_url's path, as every page of ours: an app host may
 	 * route only that prefix here. */
-	sk_buf_add_html(&b, sk_path_prefix(sk_daemon.cfg));
-	sk_buf_adds(&b, "/oauth2/authorize\">"
-			"<input type=\"hidden\" name=\"consent\" value=\"");
-	sk_buf_adds(&b, token); /* base64url: nothing to escape */
-	sk_buf_adds(&b, "\"><button id=\"approve\" type=\"submit\" "
-			"name=\"decision\" value=\"approve\">Approve</button>"
-			"<button id=\"deny\" type=\"submit\" name=\"decision\" "
-			"value=\"deny\">Deny</button></form>\n");
-	sk_resp_page_end(resp, 200, &b);
+	sk_page_path(url, sizeof(url), "/oauth2/authorize");
+	sk_view_set(v, "action_url", url);
+	sk_view_set(v, "token", token);
+	sk_page_send(resp, 200, "consent", &v);
 }
 
 bool
@@ -171,8 +150,8 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 
 	/* Before anything is spent: a hostile page's POST changes nothing. */
 	if (!sk_req_same_origin(req)) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
-			      "This form must be sent from this site.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Not allowed"),
+			      N_("This form must be sent from this site."));
 		return;
 	}
 	token = sk_form_field(req, "consent", &dup1);
@@ -182,8 +161,9 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	    decision == NULL ||
 	    (strcmp(decision, "approve") != 0 &&
 	     strcmp(decision, "deny") != 0)) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, "Bad request",
-			      "The answer to the approval form is malformed.");
+		sk_req_refuse(
+		    req, resp, SK_ERR_INVALID, N_("Bad request"),
+		    N_("The answer to the approval form is malformed."));
 		goto out;
 	}
 	approve = strcmp(decision, "approve") == 0;
@@ -193,9 +173,9 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	if (r != 0) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not signed in",
-			      "Your session has ended. Start again from the "
-			      "application.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Not signed in"),
+			      N_("Your session has ended. Start again from the "
+				 "application."));
 		goto out;
 	}
 	/* The session says who: an admin also needs the admin list. */
@@ -218,18 +198,20 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 	    jstr(j, "tenant") == NULL ||
 	    strcmp(jstr(j, "tenant"), req->tenant->id) != 0 ||
 	    jstr(j, "challenge") == NULL) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, "Form expired",
-			      "This approval form has expired, was already "
-			      "answered, or was not made for you. Start again "
-			      "from the application.");
+		sk_req_refuse(
+		    req, resp, SK_ERR_DENIED, N_("Form expired"),
+		    N_("This approval form has expired, was already "
+		       "answered, or was not made for you. Start again "
+		       "from the application."));
 		goto out;
 	}
 	/* The config may have changed while the page was open. */
 	c = sk_client_find(jstr(j, "client"));
 	if (c == NULL || !sk_config_client_sees(c, req->tenant->id) ||
 	    !sk_client_redirect_ok(c, jstr(j, "redirect_uri"))) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, "Unknown application",
-			      "The application is no longer registered here.");
+		sk_req_refuse(
+		    req, resp, SK_ERR_INVALID, N_("Unknown application"),
+		    N_("The application is no longer registered here."));
 		goto out;
 	}
 	if (!approve) {
@@ -240,9 +222,9 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 			resp->oom = true;
 			goto out;
 		}
-		continue_page(resp, "Not allowed",
-			      "You did not allow the application. Returning "
-			      "to it.",
+		continue_page(resp, N_("Not allowed"),
+			      N_("You did not allow the application. Returning "
+				 "to it."),
 			      url);
 		goto out;
 	}
@@ -262,7 +244,8 @@ sk_handle_authorize_consent(struct sk_req *req, struct sk_resp *resp)
 		resp->oom = true;
 		goto out;
 	}
-	continue_page(resp, "Allowed", "Returning to the application.", url);
+	continue_page(resp, N_("Allowed"), N_("Returning to the application."),
+		      url);
 out:
 	json_decref(j);
 	sk_session_free(&s);

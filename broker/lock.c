@@ -4,6 +4,7 @@
 #include "answer_int.h"
 #include "device_int.h"
 #include "lock_int.h"
+#include "page_int.h"
 #include "sekisho/err.h"
 #include "sekisho/event.h"
 #include "sekisho/log.h"
@@ -49,28 +50,44 @@ void
 sk_lock_answer(const struct sk_req *req, struct sk_resp *resp,
 	       const struct sk_lock *lock)
 {
-	char msg[320], desc[160], hms[32], iso[32];
+	char desc[160], hms[32], iso[32], mins[24];
 	int64_t min = (lock->retry_after + 59) / 60;
+	const struct sk_msg_arg args[] = {
+	    {"minutes", mins, 0},
+	    /* Shown to the minute: the next whole one, never too early. */
+	    {"until", NULL, (lock->until_ms + 59999) / 60000 * 60},
+	    {NULL}};
+	const char *msg;
 
 	lock_when(lock, hms, iso);
+	snprintf(mins, sizeof(mins), "%lld", (long long)min);
+	/* One message per case ("1 minute", "{minutes} minutes"): the
+	 * catalogues say each as the language would. */
 	if (lock->kind == SK_LOCK_ADDRESS)
-		snprintf(msg, sizeof(msg),
-			 "Too many failed attempts came from your network. "
-			 "For everyone's security, requests from it are "
-			 "refused for a while: try again in %lld minute%s "
-			 "(after %s).",
-			 (long long)min, min == 1 ? "" : "s", hms);
+		msg = min == 1 ? N_("Too many failed attempts came from your "
+				    "network. For everyone's security, "
+				    "requests from it are refused for a "
+				    "while: try again in 1 minute (after "
+				    "{until}).")
+			       : N_("Too many failed attempts came from your "
+				    "network. For everyone's security, "
+				    "requests from it are refused for a "
+				    "while: try again in {minutes} minutes "
+				    "(after {until}).");
 	else
-		snprintf(msg, sizeof(msg),
-			 "Too many wrong codes. For your security, codes are "
-			 "not checked for a while: try again in %lld minute%s "
-			 "(after %s).",
-			 (long long)min, min == 1 ? "" : "s", hms);
+		msg = min == 1
+			  ? N_("Too many wrong codes. For your security, codes "
+			       "are not checked for a while: try again in 1 "
+			       "minute (after {until}).")
+			  : N_("Too many wrong codes. For your security, codes "
+			       "are not checked for a while: try again in "
+			       "{minutes} minutes (after {until}).");
 	snprintf(desc, sizeof(desc), "too many failed attempts; retry after %s",
 		 iso);
 	sk_req_error(req, resp, SK_ERR_LIMITED,
-		     &(struct sk_err_say){.title = "Try again later",
+		     &(struct sk_err_say){.title = N_("Try again later"),
 					  .message = msg,
+					  .args = args,
 					  .description = desc,
 					  .retry_after = lock->retry_after});
 }

@@ -13,6 +13,7 @@
 #include "device_int.h"
 #include "flow_int.h"
 #include "pipeline_int.h"
+#include "page_int.h"
 #include "rd_int.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
@@ -63,9 +64,8 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 {
 	const struct sk_tenant_conf *t = req->tenant;
 	const struct sk_provider_conf *pc;
-	struct sk_buf b;
+	struct sk_view *v;
 	const char *rd;
-	char *s = NULL;
 	size_t i;
 
 	if (!sk_flow_rd(req, resp, &rd))
@@ -80,37 +80,47 @@ sk_handle_login(struct sk_req *req, struct sk_resp *resp)
 		sk_rd_redirect(resp, base, "/login/", t->providers.v[0], rd);
 		return;
 	}
-	sk_buf_init(&b);
-	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head><meta "
-			"charset=\"utf-8\"><meta name=\"viewport\" "
-			"content=\"width=device-width,initial-scale=1\">"
-			"<title>Sign in</title><style>body{font-family:"
-			"system-ui,sans-serif;max-width:24rem;margin:4rem auto;"
-			"padding:0 1rem}a.p{display:block;padding:.7rem 1rem;"
-			"margin:.5rem 0;border:1px solid #888;border-radius:"
-			".4rem;text-decoration:none;color:#111}</style></head>"
-			"<body><h1>Sign in to ");
-	sk_buf_add_html(&b, t->display_name ? t->display_name : t->id);
-	sk_buf_adds(&b, "</h1>\n");
-	for (i = 0; i < t->providers.n; i++) {
-		sk_buf_adds(&b, "<a class=\"p\" id=\"provider-");
-		sk_buf_add_html(&b, t->providers.v[i]);
-		sk_buf_adds(&b, "\" href=\"");
-		sk_rd_link_html(&b, sk_path_prefix(sk_daemon.cfg), "/login/",
-				t->providers.v[i], rd);
-		sk_buf_adds(&b, "\">Continue with ");
-		pc = sk_config_provider(sk_daemon.cfg, t->providers.v[i]);
-		sk_buf_add_html(&b, pc != NULL && pc->display_name != NULL
-					? pc->display_name
-					: t->providers.v[i]);
-		sk_buf_adds(&b, "</a>\n");
-	}
-	sk_buf_adds(&b, "</body></html>\n");
-	if (sk_buf_take(&b, &s) != 0) {
+	if ((v = sk_page_view(resp, N_("Sign in"))) == NULL) {
 		resp->oom = true;
 		return;
 	}
-	sk_resp_body_take(resp, 200, "text/html; charset=utf-8", s, strlen(s));
+	for (i = 0; i < t->providers.n; i++) {
+		struct sk_view *p = sk_view_add(v, "providers");
+		struct sk_buf b;
+		char *href = NULL, flag[24];
+		const char *type;
+
+		pc = sk_config_provider(sk_daemon.cfg, t->providers.v[i]);
+		type = pc != NULL && pc->type != NULL ? pc->type : "oidc";
+		if (strcmp(type, "google") != 0 &&
+		    strcmp(type, "microsoft") != 0 &&
+		    strcmp(type, "line") != 0 && strcmp(type, "github") != 0)
+			type = "oidc";
+		sk_buf_init(&b);
+		sk_rd_link(&b, sk_path_prefix(sk_daemon.cfg), "/login/",
+			   t->providers.v[i], rd);
+		if (sk_buf_take(&b, &href) != 0) {
+			sk_view_free(&v);
+			resp->oom = true;
+			return;
+		}
+		sk_view_set(p, "id", t->providers.v[i]);
+		sk_view_set(p, "type", type);
+		snprintf(flag, sizeof(flag), "is_%s", type);
+		sk_view_set_bool(p, flag, true);
+		sk_view_set(p, "href", href);
+		free(href);
+		sk_view_set(p, "provider",
+			    pc != NULL && pc->display_name != NULL
+				? pc->display_name
+				: t->providers.v[i]);
+		/* Each brand's own wording: LINE says "log in". */
+		sk_view_set_msg(p, "label",
+				strcmp(type, "line") == 0
+				    ? N_("Log in with {provider}")
+				    : N_("Sign in with {provider}"));
+	}
+	sk_page_send(resp, 200, "login", &v);
 }
 
 /*
@@ -150,10 +160,10 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		return;
 	if ((p = sk_provider_by_id(pid)) == NULL ||
 	    !sk_tenant_offers(req->tenant, pid)) {
-		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND,
-			      "Unknown sign-in method",
-			      "This organisation does not offer that sign-in "
-			      "method.");
+		sk_req_refuse(
+		    req, resp, SK_ERR_NOT_FOUND, N_("Unknown sign-in method"),
+		    N_("This organisation does not offer that sign-in "
+		       "method."));
 		return;
 	}
 	if (sk_random_token(32, &state) != 0 ||
@@ -181,17 +191,26 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		    bucket, state, sk_daemon.cfg->session.login_timeout, cap,
 		    &retry);
 		if (r == SK_ERR_DENIED) {
-			snprintf(msg, sizeof(msg),
-				 "Too many sign-ins were started from your "
-				 "network and not finished. Finish one of "
-				 "them, or try again in %lld minute%s.",
-				 (long long)((retry + 59) / 60),
-				 (retry + 59) / 60 == 1 ? "" : "s");
+			const struct sk_msg_arg args[] = {{"minutes", msg, 0},
+							  {NULL}};
+			snprintf(msg, sizeof(msg), "%lld",
+				 (long long)((retry + 59) / 60));
 			sk_req_error(
 			    req, resp, SK_ERR_LIMITED,
-			    &(struct sk_err_say){.title = "Too many sign-ins",
-						 .message = msg,
-						 .retry_after = retry});
+			    &(struct sk_err_say){
+				.title = N_("Too many sign-ins"),
+				.message =
+				    (retry + 59) / 60 == 1
+					? N_("Too many sign-ins were started "
+					     "from your network and not "
+					     "finished. Finish one of them, or "
+					     "try again in 1 minute.")
+					: N_("Too many sign-ins were started "
+					     "from your network and not "
+					     "finished. Finish one of them, or "
+					     "try again in {minutes} minutes."),
+				.args = args,
+				.retry_after = retry});
 			goto out;
 		}
 		if (r != 0)

@@ -15,6 +15,7 @@
 #include "broker_int.h"
 #include "flow_int.h"
 #include "form_int.h"
+#include "page_int.h"
 #include "rd_int.h"
 #include "sekisho/err.h"
 #include "sekisho/session.h"
@@ -29,27 +30,38 @@
 static void
 logout_page(struct sk_resp *resp, const char *rd)
 {
-	struct sk_buf b;
-	char *page = NULL;
+	struct sk_view *v = sk_page_view(resp, N_("Sign out"));
+	char *url = NULL;
 
-	sk_buf_init(&b);
-	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head><meta "
-			"charset=\"utf-8\"><title>Sign out</title></head><body>"
-			"<form method=\"post\" action=\"");
-	sk_rd_link_html(&b, sk_path_prefix(sk_daemon.cfg), "/logout", NULL, rd);
-	sk_buf_adds(&b, "\"><button id=\"logout\" type=\"submit\">Sign out"
-			"</button></form><form method=\"post\" action=\"");
-	sk_rd_link_html(&b, sk_path_prefix(sk_daemon.cfg), "/logout", NULL, rd);
-	sk_buf_adds(&b, "\"><input type=\"hidden\" name=\"scope\" "
-			"value=\"all\"><button id=\"logout-all\" "
-			"type=\"submit\">Sign out everywhere (all browsers and "
-			"apps)</button></form></body></html>\n");
-	if (sk_buf_take(&b, &page) != 0) {
+	if (v == NULL || sk_rd_url(&url, sk_path_prefix(sk_daemon.cfg),
+				   "/logout", NULL, rd) != 0) {
+		sk_view_free(&v);
 		resp->oom = true;
 		return;
 	}
-	sk_resp_body_take(resp, 200, "text/html; charset=utf-8", page,
-			  strlen(page));
+	sk_view_set(v, "action_url", url);
+	free(url);
+	sk_page_send(resp, 200, "logout", &v);
+}
+
+/* After the sign-out: what ended, and the way back in. */
+static void
+signed_out_page(struct sk_resp *resp, bool everywhere)
+{
+	struct sk_view *v = sk_page_view(resp, N_("Signed out"));
+	char url[160];
+
+	if (v == NULL) {
+		resp->oom = true;
+		return;
+	}
+	sk_view_set_msg(v, "message",
+			everywhere ? N_("You have signed out everywhere: in "
+					"every browser and app.")
+				   : N_("You have signed out."));
+	sk_page_path(url, sizeof(url), "/login");
+	sk_view_set(v, "login_url", url);
+	sk_page_send(resp, 200, "signed_out", &v);
 }
 
 /* True for a urlencoded body with scope=all (once). */
@@ -107,8 +119,9 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 		return;
 	}
 	if (!sk_req_same_origin(req)) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
-			      "Signing out must be requested from this site.");
+		sk_req_refuse(
+		    req, resp, SK_ERR_DENIED, N_("Not allowed"),
+		    N_("Signing out must be requested from this site."));
 		return;
 	}
 	sid = sk_req_cookie(req, sk_session_cookie_name(req->tenant));
@@ -122,10 +135,10 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (r != 0) {
 		/* Nothing is lost by saying so: the user can retry. */
-		sk_req_refuse(req, resp, SK_ERR_STORE, "Sign-out failed",
-			      "The session store cannot be "
-			      "reached, so the session could not "
-			      "be ended. Please try again.");
+		sk_req_refuse(req, resp, SK_ERR_STORE, N_("Sign-out failed"),
+			      N_("The session store cannot be "
+				 "reached, so the session could not "
+				 "be ended. Please try again."));
 		return;
 	}
 	/* Same name and Domain as set, or the browser keeps it. */
@@ -133,8 +146,5 @@ sk_handle_logout(struct sk_req *req, struct sk_resp *resp)
 	if (rd != NULL)
 		sk_resp_redirect(resp, rd);
 	else
-		sk_resp_page(resp, 200, "Signed out",
-			     everywhere ? "You have signed out everywhere: "
-					  "in every browser and app."
-					: "You have signed out.");
+		signed_out_page(resp, everywhere);
 }

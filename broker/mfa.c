@@ -22,6 +22,7 @@
 #include "device_int.h"
 #include "form_int.h"
 #include "lock_int.h"
+#include "page_int.h"
 #include "pipeline_int.h"
 #include "rd_int.h"
 #include "roles_int.h"
@@ -61,40 +62,6 @@ mctx_free(struct mctx *m)
 
 /* ---- page building ---- */
 
-static void
-page_start(struct sk_buf *b, const char *title)
-{
-	sk_buf_adds(b,
-		    "<!doctype html>\n<html lang=\"en\"><head>"
-		    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-		    "content=\"width=device-width,initial-scale=1\"><title>");
-	sk_buf_add_html(b, title);
-	sk_buf_adds(
-	    b, "</title><style>body{font-family:system-ui,sans-serif;"
-	       "max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222;"
-	       "line-height:1.5}h1{font-size:1.4rem}label{display:block;"
-	       "font-weight:600;margin:.8rem 0 .3rem}input{font-size:1.2rem;"
-	       "padding:.4rem;width:12rem;letter-spacing:.1rem}"
-	       "button{font-size:1rem;padding:.5rem 1.2rem;margin-top:.8rem}"
-	       "code{font-size:1.05rem;word-break:break-all}"
-	       ".error{color:#a00;font-weight:600}.codes{font-family:"
-	       "monospace;font-size:1.2rem;columns:2}svg{display:block;"
-	       "margin:1rem 0;max-width:100%;height:auto}</style></head>"
-	       "<body><main><h1>");
-	sk_buf_add_html(b, title);
-	sk_buf_adds(b, "</h1>\n");
-}
-
-static void
-page_error(struct sk_buf *b, const char *msg)
-{
-	if (msg == NULL)
-		return;
-	sk_buf_adds(b, "<p id=\"error\" class=\"error\" role=\"alert\">");
-	sk_buf_add_html(b, msg);
-	sk_buf_adds(b, "</p>\n");
-}
-
 /* Sekisho's path prefix on this host (public_url's path; may be ""). */
 #define PFX sk_path_prefix(sk_daemon.cfg)
 
@@ -106,15 +73,39 @@ own(char buf[128], const char *path)
 	return buf;
 }
 
-static void
-form_start(struct sk_buf *b, const char *path, const struct mctx *m,
-	   const char *id)
+/*
+ * A page of this file: the common view, and for a form posting to path
+ * (NULL: none) its action (rd kept) and the session's CSRF token.
+ */
+static struct sk_view *
+mview(struct sk_resp *resp, const struct mctx *m, const char *title,
+      const char *path)
 {
-	sk_buf_addf(b, "<form id=\"%s\" method=\"post\" action=\"", id);
-	sk_rd_link_html(b, PFX, path, NULL, m->rd);
-	sk_buf_adds(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
-	sk_buf_adds(b, m->csrf);
-	sk_buf_adds(b, "\">\n");
+	struct sk_view *v = sk_page_view(resp, title);
+	char *url = NULL;
+
+	if (v == NULL)
+		return NULL;
+	if (path != NULL) {
+		if (sk_rd_url(&url, PFX, path, NULL, m->rd) != 0) {
+			sk_view_free(&v);
+			return NULL;
+		}
+		sk_view_set(v, "action_url", url);
+		free(url);
+		sk_view_set(v, "csrf", m->csrf);
+	}
+	return v;
+}
+
+/* Sends v, or answers 500 when it could not be built. */
+static void
+send(struct sk_resp *resp, int status, const char *page, struct sk_view **v)
+{
+	if (*v == NULL)
+		resp->oom = true;
+	else
+		sk_page_send(resp, status, page, v);
 }
 
 /* To our page path, with rd kept. */
@@ -145,11 +136,11 @@ redirect_back(struct sk_resp *resp, const char *to, const char *self,
 
 /* Where to go once done: the validated rd, else Sekisho's home page. */
 static void
-continue_href(struct sk_buf *b, const char *rd)
+set_continue(struct sk_view *v, const char *rd)
 {
 	char home[128];
 
-	sk_buf_add_html(b, rd != NULL ? rd : own(home, "/"));
+	sk_view_set(v, "continue_url", rd != NULL ? rd : own(home, "/"));
 }
 
 /*
@@ -158,7 +149,7 @@ continue_href(struct sk_buf *b, const char *rd)
  * holds the secret: wiped before it is freed.
  */
 static int
-qr_svg(struct sk_buf *b, const char *text)
+qr_svg(struct sk_buf *b, const char *text, const char *title)
 {
 	QRcode *q;
 	int x, y, run, w, size;
@@ -173,10 +164,13 @@ qr_svg(struct sk_buf *b, const char *text)
 	    "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"qr\" "
 	    "role=\"img\" aria-labelledby=\"qr-title\" viewBox=\"0 0 %d "
 	    "%d\" width=\"%d\" height=\"%d\" shape-rendering=\"crispEdges"
-	    "\"><title id=\"qr-title\">QR code to scan with your "
-	    "authenticator app</title><rect width=\"%d\" height=\"%d\" "
-	    "fill=\"#fff\"/><path fill=\"#000\" d=\"",
-	    size, size, size * 6, size * 6, size, size);
+	    "\"><title id=\"qr-title\">",
+	    size, size, size * 6, size * 6);
+	sk_buf_add_html(b, title);
+	sk_buf_addf(b,
+		    "</title><rect width=\"%d\" height=\"%d\" "
+		    "fill=\"#fff\"/><path fill=\"#000\" d=\"",
+		    size, size);
 	for (y = 0; y < w; y++) {
 		for (x = 0; x < w; x++) {
 			if (!(q->data[y * w + x] & 1))
@@ -216,17 +210,18 @@ post_ok(struct sk_req *req, struct sk_resp *resp, const struct mctx *m)
 	bool ok;
 
 	if (!sk_req_same_origin(req)) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, "Not allowed",
-			      "This form must be sent from this site.");
+		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Not allowed"),
+			      N_("This form must be sent from this site."));
 		return false;
 	}
 	tok = form_field(req, "csrf");
 	ok = sk_ct_streq(tok, m->csrf);
 	sk_strfreezero(tok);
 	if (!ok)
-		sk_req_refuse(req, resp, SK_ERR_DENIED, "Form expired",
-			      "This form has expired or did not come from this "
-			      "site. Go back, reload the page and try again.");
+		sk_req_refuse(
+		    req, resp, SK_ERR_DENIED, N_("Form expired"),
+		    N_("This form has expired or did not come from this "
+		       "site. Go back, reload the page and try again."));
 	return ok;
 }
 
@@ -246,10 +241,10 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 		return false;
 	if (!sk_mfa_available()) {
 		sk_req_refuse(req, resp, SK_ERR_CONFIG,
-			      "Two-step verification unavailable",
-			      "Two-step verification is not set "
-			      "up on this server (it needs "
-			      "keys.master_key_file).");
+			      N_("Two-step verification unavailable"),
+			      N_("Two-step verification is not set "
+				 "up on this server (it needs "
+				 "keys.master_key_file)."));
 		return false;
 	}
 	/* Looked up by the pipeline (a store failure was answered there). */
@@ -279,11 +274,12 @@ begin(struct sk_req *req, struct sk_resp *resp, struct mctx *m,
 static void
 factor_unavailable(const struct sk_req *req, struct sk_resp *resp, int err)
 {
-	sk_req_refuse(req, resp, err, "Two-step verification unavailable",
-		      "Two-step verification cannot be checked right now: "
-		      "the server is missing the key it needs. Nothing about "
-		      "your account has changed. Please try again later or "
-		      "contact your administrator.");
+	sk_req_refuse(
+	    req, resp, err, N_("Two-step verification unavailable"),
+	    N_("Two-step verification cannot be checked right now: "
+	       "the server is missing the key it needs. Nothing about "
+	       "your account has changed. Please try again later or "
+	       "contact your administrator."));
 }
 
 /* The store failed, or the tenant's key is missing. */
@@ -297,8 +293,8 @@ unavailable(const struct sk_req *req, struct sk_resp *resp, int err)
 }
 
 static const struct sk_err_say setup_failed = {
-    .message = "Two-step verification could not be set up. Please try "
-	       "again later.",
+    .message = N_("Two-step verification could not be set up. Please try "
+		  "again later."),
 };
 
 /* The last second factor is recent enough for a sensitive change. */
@@ -314,27 +310,26 @@ static void
 codes_page(struct sk_resp *resp, const struct mctx *m, const char *title,
 	   const char *intro, const struct sk_mfa_codes *codes)
 {
-	struct sk_buf b;
+	struct sk_view *v = mview(resp, m, title, NULL);
+	const struct sk_web_static *js = sk_web_static("sekisho-copy.js");
+	char url[160];
 	int i;
 
-	sk_buf_init(&b);
-	page_start(&b, title);
-	sk_buf_adds(&b, "<p>");
-	sk_buf_add_html(&b, intro);
-	sk_buf_adds(&b,
-		    "</p><p><strong>Save these recovery codes now.</strong> "
-		    "Each one signs you in once if you lose your "
-		    "authenticator. They are shown only this time.</p>\n"
-		    "<ol id=\"recovery-codes\" class=\"codes\">\n");
-	for (i = 0; i < SK_MFA_RECOVERY_CODES; i++) {
-		sk_buf_adds(&b, "<li><code>");
-		sk_buf_adds(&b, codes->v[i]);
-		sk_buf_adds(&b, "</code></li>\n");
+	if (v != NULL) {
+		sk_view_set_msg(v, "intro", intro);
+		for (i = 0; i < SK_MFA_RECOVERY_CODES; i++)
+			sk_view_set(sk_view_add(v, "codes"), "code",
+				    codes->v[i]);
+		set_continue(v, m->rd);
+		/* Copy and print; the page works without the script. */
+		if (js != NULL) {
+			snprintf(url, sizeof(url),
+				 "%s/static/sekisho-copy.js?v=%s", PFX,
+				 js->hash);
+			sk_view_set(v, "script_url", url);
+		}
 	}
-	sk_buf_adds(&b, "</ol>\n<p><a id=\"continue\" href=\"");
-	continue_href(&b, m->rd);
-	sk_buf_adds(&b, "\">I have saved them — continue</a></p>\n");
-	sk_resp_page_end(resp, 200, &b);
+	send(resp, 200, "mfa_codes", &v);
 }
 
 /* ---- sign-in ---- */
@@ -378,32 +373,20 @@ sk_mfa_after_signin(struct sk_resp *resp, bool enrolled, const char *rd)
 
 static void
 challenge_page(struct sk_resp *resp, int status, const struct mctx *m,
-	       const char *error)
+	       const char *error, bool recovery)
 {
-	struct sk_buf b;
+	struct sk_view *v =
+	    mview(resp, m,
+		  m->s->mfa_pending ? N_("Two-step verification")
+				    : N_("Confirm it's you"),
+		  "/mfa");
 
-	sk_buf_init(&b);
-	page_start(&b, m->s->mfa_pending ? "Two-step verification"
-					 : "Confirm it's you");
-	page_error(&b, error);
-	sk_buf_adds(&b, "<p>Enter the 6-digit code from your authenticator "
-			"app.</p>\n");
-	form_start(&b, "/mfa", m, "totp-form");
-	sk_buf_adds(
-	    &b, "<label for=\"code\">Code</label><input id=\"code\" "
-		"name=\"code\" type=\"text\" inputmode=\"numeric\" "
-		"pattern=\"[0-9]{6}\" maxlength=\"6\" "
-		"autocomplete=\"one-time-code\" required autofocus>\n"
-		"<button id=\"submit\" type=\"submit\">Verify</button>"
-		"</form>\n<details><summary>Use a recovery code</summary>\n");
-	form_start(&b, "/mfa", m, "recovery-form");
-	sk_buf_adds(
-	    &b, "<label for=\"recovery\">Recovery code</label><input "
-		"id=\"recovery\" name=\"recovery\" type=\"text\" "
-		"autocomplete=\"off\" maxlength=\"20\" required>\n"
-		"<button id=\"recovery-submit\" type=\"submit\">Use recovery "
-		"code</button></form></details>\n");
-	sk_resp_page_end(resp, status, &b);
+	if (v != NULL) {
+		sk_view_set_msg(v, "error", error);
+		/* A wrong recovery code keeps its form open. */
+		sk_view_set_bool(v, "recovery_open", recovery);
+	}
+	send(resp, status, "mfa_challenge", &v);
 }
 
 /* The factor is proven: the session is complete (or its proof fresh). */
@@ -411,16 +394,16 @@ static void
 factor_done(const struct sk_req *req, struct sk_resp *resp,
 	    const struct mctx *m, int remaining, bool recovery)
 {
-	struct sk_buf b;
+	struct sk_view *v;
 	int64_t at;
 	int r;
 
 	if ((r = sk_session_mfa_complete(m->sid, &at)) != 0) {
 		if (r == SK_ERR_NOT_FOUND)
 			sk_req_refuse(req, resp, SK_ERR_EXPIRED,
-				      "Session expired",
-				      "Your sign-in expired. Please sign in "
-				      "again.");
+				      N_("Session expired"),
+				      N_("Your sign-in expired. Please sign in "
+					 "again."));
 		else
 			sk_req_error(req, resp, SK_ERR_STORE, NULL);
 		return;
@@ -439,21 +422,16 @@ factor_done(const struct sk_req *req, struct sk_resp *resp,
 		sk_resp_redirect(resp, m->rd != NULL ? m->rd : own(home, "/"));
 		return;
 	}
-	sk_buf_init(&b);
-	page_start(&b, "Recovery code accepted");
-	sk_buf_addf(&b,
-		    "<p>That recovery code is now used up. You have <strong "
-		    "id=\"remaining\">%d</strong> left.</p>\n",
-		    remaining);
-	sk_buf_addf(&b,
-		    "<p>Lost your authenticator? <a id=\"reenrol\" "
-		    "href=\"%s/mfa/enroll\">Set up a new one</a>. Running "
-		    "low? <a href=\"%s/mfa/recovery\">Get new recovery "
-		    "codes</a>.</p>\n<p><a id=\"continue\" href=\"",
-		    PFX, PFX);
-	continue_href(&b, m->rd);
-	sk_buf_adds(&b, "\">Continue</a></p>\n");
-	sk_resp_page_end(resp, 200, &b);
+	v = mview(resp, m, N_("Recovery code accepted"), NULL);
+	if (v != NULL) {
+		char url[128];
+		sk_view_set_int(v, "remaining", remaining);
+		sk_view_set_bool(v, "none_left", remaining == 0);
+		sk_view_set(v, "enrol_url", own(url, "/mfa/enroll"));
+		sk_view_set(v, "recovery_url", own(url, "/mfa/recovery"));
+		set_continue(v, m->rd);
+	}
+	send(resp, 200, "mfa_used", &v);
 }
 
 /* recovery_code_used: how many are left, and at which stage. */
@@ -485,7 +463,7 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	if (strcmp(req->method, "POST") != 0) {
-		challenge_page(resp, 200, &m, NULL);
+		challenge_page(resp, 200, &m, NULL, false);
 		goto out;
 	}
 	if (!post_ok(req, resp, &m))
@@ -538,21 +516,25 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 					       "mfa_code_refused", d);
 			json_decref(d);
 		}
-		challenge_page(resp, 401, &m,
-			       rcode != NULL
-				   ? "That recovery code is not right, or it "
-				     "was already used."
-				   : "That code is not right, or it was "
-				     "already used. Wait for the next code "
-				     "in your app and try again.");
+		challenge_page(
+		    resp, 401, &m,
+		    rcode != NULL
+			? N_("That recovery code is not right, or it was "
+			     "already used.")
+			: N_("That code is not right, or it was already used. "
+			     "Wait for the next code in your app and try "
+			     "again."),
+		    rcode != NULL);
 		break;
 	case SK_ERR_INVALID:
-		challenge_page(resp, 400, &m,
-			       rcode != NULL
-				   ? "A recovery code has ten letters and "
-				     "digits, like abcde-12345."
-				   : "Enter the 6-digit code shown in your "
-				     "authenticator app.");
+		challenge_page(
+		    resp, 400, &m,
+		    rcode != NULL
+			? N_("A recovery code has ten letters and digits, like "
+			     "abcde-12345.")
+			: N_("Enter the 6-digit code shown in your "
+			     "authenticator app."),
+		    rcode != NULL);
 		break;
 	case SK_ERR_DENIED:
 		sk_warn(
@@ -570,10 +552,11 @@ sk_handle_mfa(struct sk_req *req, struct sk_resp *resp)
 		unavailable(req, resp, r);
 		break;
 	default:
-		sk_req_refuse(req, resp, SK_ERR_INTERNAL, "Verification failed",
-			      "Your second factor could not be "
-			      "checked. Please contact your "
-			      "administrator.");
+		sk_req_refuse(req, resp, SK_ERR_INTERNAL,
+			      N_("Verification failed"),
+			      N_("Your second factor could not be "
+				 "checked. Please contact your "
+				 "administrator."));
 		break;
 	}
 out:
@@ -594,6 +577,7 @@ enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
 	const char *account =
 	    m->s->email && m->s->email[0] ? m->s->email : m->s->user_id;
 	char *b32 = NULL, *uri = NULL;
+	struct sk_view *v;
 	struct sk_buf b;
 	size_t i;
 	int r;
@@ -607,37 +591,40 @@ enrol_page(struct sk_req *req, struct sk_resp *resp, int status,
 			sk_req_error(req, resp, SK_ERR_INTERNAL, &setup_failed);
 		return;
 	}
+	v = mview(resp, m, N_("Set up two-step verification"), "/mfa/enroll");
 	sk_buf_init(&b);
-	page_start(&b, "Set up two-step verification");
-	page_error(&b, error);
-	sk_buf_adds(&b, "<ol><li>Open an authenticator app (such as Google "
-			"Authenticator, Microsoft Authenticator or 1Password) "
-			"and scan this QR code.</li>\n<li>Or add an account by "
-			"hand with this key (time-based, 6 digits): <code "
-			"id=\"secret\">");
 	/* Groups of four, as authenticator apps show them. */
 	for (i = 0; b32[i] != '\0'; i++) {
 		if (i > 0 && i % 4 == 0)
 			sk_buf_adds(&b, " ");
 		sk_buf_add(&b, &b32[i], 1);
 	}
-	sk_buf_adds(&b, "</code></li>\n<li>Enter the 6-digit code the app "
-			"shows.</li></ol>\n");
-	if (qr_svg(&b, uri) != 0)
+	sk_buf_adds(&b, "");
+	if (v != NULL && !b.oom) {
+		sk_view_set_msg(v, "error", error);
+		sk_view_set(v, "secret", b.data);
+		sk_view_set_app_link(v, "otpauth_url", uri, "otpauth");
+	}
+	if (b.data != NULL)
+		sk_memzero(b.data, b.len);
+	sk_buf_free(&b);
+	/* The QR code is markup this file builds from the secret's URI:
+	 * the one raw fragment of the pages. */
+	sk_buf_init(&b);
+	if (qr_svg(&b, uri,
+		   sk_web_text(sk_page_lang(resp),
+			       N_("QR code to scan with your authenticator "
+				  "app"))) != 0)
 		b.oom = true;
-	sk_buf_adds(&b, "<p><a id=\"otpauth\" href=\"");
-	sk_buf_add_html(&b, uri);
-	sk_buf_adds(&b, "\">Open in an authenticator app on this device</a>"
-			"</p>\n");
-	form_start(&b, "/mfa/enroll", m, "enrol-form");
-	sk_buf_adds(
-	    &b, "<label for=\"code\">Code from the app</label><input "
-		"id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
-		"pattern=\"[0-9]{6}\" maxlength=\"6\" "
-		"autocomplete=\"one-time-code\" required>\n"
-		"<button id=\"submit\" type=\"submit\">Turn on</button>"
-		"</form>\n");
-	sk_resp_page_end(resp, status, &b);
+	sk_buf_adds(&b, "");
+	if (v != NULL && !b.oom)
+		sk_view_raw_html(v, "qr_svg", b.data);
+	else
+		sk_view_free(&v);
+	if (b.data != NULL)
+		sk_memzero(b.data, b.len);
+	sk_buf_free(&b);
+	send(resp, status, "mfa_enrol", &v);
 	sk_strfreezero(b32);
 	sk_strfreezero(uri);
 }
@@ -676,13 +663,13 @@ sk_handle_mfa_enrol(struct sk_req *req, struct sk_resp *resp)
 	switch (r) {
 	case 0:
 		if (sk_session_mfa_complete(m.sid, &now) != 0) {
-			sk_req_error(req, resp, SK_ERR_STORE,
-				     &(struct sk_err_say){
-					 .message =
-					     "Two-step verification is "
-					     "on, but your sign-in could "
-					     "not be completed. Please "
-					     "sign in again."});
+			sk_req_error(
+			    req, resp, SK_ERR_STORE,
+			    &(struct sk_err_say){
+				.message = N_("Two-step verification is "
+					      "on, but your sign-in could "
+					      "not be completed. Please "
+					      "sign in again.")});
 			break;
 		}
 		sk_info("mfa: user %s enrolled a second factor" SK_REQ_FMT,
@@ -699,22 +686,23 @@ sk_handle_mfa_enrol(struct sk_req *req, struct sk_resp *resp)
 		if (m.s->mfa_pending)
 			sk_device_signin(req, resp, m.s->user_id, m.s->email,
 					 m.s->provider, "totp");
-		codes_page(resp, &m, "Two-step verification is on",
-			   "From now on, signing in asks for a code from your "
-			   "authenticator app.",
+		codes_page(resp, &m, N_("Two-step verification is on"),
+			   N_("From now on, signing in asks for a code from "
+			      "your authenticator app."),
 			   &codes);
 		break;
 	case SK_ERR_TOKEN:
 		sk_warn("mfa: user %s: wrong code at enrolment" SK_REQ_FMT,
 			m.s->user_id, SK_REQ_ARGS(req));
 		enrol_page(req, resp, 401, &m,
-			   "That code is not right. Check that the app shows "
-			   "this account and enter its current code.");
+			   N_("That code is not right. Check that the app "
+			      "shows this account and enter its current "
+			      "code."));
 		break;
 	case SK_ERR_EXPIRED:
 		enrol_page(req, resp, 400, &m,
-			   "This set-up expired or was restarted elsewhere. "
-			   "Scan the code below again.");
+			   N_("This set-up expired or was restarted "
+			      "elsewhere. Scan the code below again."));
 		break;
 	case SK_ERR_DENIED:
 		/* A factor appeared meanwhile: it must be used, not replaced.
@@ -742,7 +730,7 @@ void
 sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_mfa_codes codes;
-	struct sk_buf b;
+	struct sk_view *v;
 	struct mctx m;
 	int r;
 
@@ -754,34 +742,16 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 		redirect_back(resp, "/mfa", "/mfa/recovery", m.rd);
 		goto out;
 	}
-	if (!m.enrolled) {
-		sk_buf_init(&b);
-		page_start(&b, "Two-step verification");
-		sk_buf_addf(&b,
-			    "<p id=\"status\">Two-step verification is "
-			    "off for your account.</p>\n<p><a id=\"enrol\" "
-			    "href=\"%s/mfa/enroll\">Turn it on</a></p>\n",
-			    PFX);
-		sk_resp_page_end(resp, 200, &b);
-		goto out;
-	}
-	if (strcmp(req->method, "POST") != 0) {
-		sk_buf_init(&b);
-		page_start(&b, "Two-step verification");
-		sk_buf_addf(&b,
-			    "<p id=\"status\">Two-step verification is on. You "
-			    "have <strong id=\"remaining\">%d</strong> unused "
-			    "recovery code%s.</p>\n",
-			    m.remaining, m.remaining == 1 ? "" : "s");
-		form_start(&b, "/mfa/recovery", &m, "regenerate-form");
-		sk_buf_addf(&b,
-			    "<p>New codes replace all the old ones.</p>"
-			    "<button id=\"regenerate\" type=\"submit\">Get "
-			    "new recovery codes</button></form>\n<p><a "
-			    "id=\"reenrol\" href=\"%s/mfa/enroll\">Move to a "
-			    "new authenticator app</a></p>\n",
-			    PFX);
-		sk_resp_page_end(resp, 200, &b);
+	if (strcmp(req->method, "POST") != 0 || !m.enrolled) {
+		char url[128];
+		v = mview(resp, &m, N_("Two-step verification"),
+			  "/mfa/recovery");
+		if (v != NULL) {
+			sk_view_set_bool(v, "enrolled", m.enrolled);
+			sk_view_set(v, "enrol_url", own(url, "/mfa/enroll"));
+			sk_view_set_int(v, "remaining", m.remaining);
+		}
+		send(resp, 200, "mfa_status", &v);
 		goto out;
 	}
 	if (!post_ok(req, resp, &m))
@@ -793,17 +763,19 @@ sk_handle_mfa_recovery(struct sk_req *req, struct sk_resp *resp)
 	}
 	r = sk_mfa_recovery_regenerate(req->tenant->id, m.s->user_id, &codes);
 	if (r == 0)
-		codes_page(resp, &m, "New recovery codes",
-			   "Your old recovery codes no longer work.", &codes);
+		codes_page(resp, &m, N_("New recovery codes"),
+			   N_("Your old recovery codes no longer work."),
+			   &codes);
 	else if (r == SK_ERR_NOT_FOUND)
 		redirect_to(resp, "/mfa/enroll", NULL);
 	else if (r == SK_ERR_STORE || r == SK_ERR_LOST || r == SK_ERR_CONFIG)
 		unavailable(req, resp, r);
 	else
-		sk_req_error(req, resp, SK_ERR_INTERNAL,
-			     &(struct sk_err_say){
-				 .message = "New recovery codes could not be "
-					    "made. Please try again later."});
+		sk_req_error(
+		    req, resp, SK_ERR_INTERNAL,
+		    &(struct sk_err_say){
+			.message = N_("New recovery codes could not be "
+				      "made. Please try again later.")});
 out:
 	sk_memzero(&codes, sizeof(codes));
 	mctx_free(&m);

@@ -127,19 +127,20 @@ sk_handle_authorize(struct sk_req *req, struct sk_resp *resp)
 	c = sk_client_find(client_id);
 	/* Until the redirect URI is known good, errors stay on our page. */
 	if (d1 || d2 || c == NULL || !redirect_registered(c, redirect_uri)) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, "Unknown application",
-			      "The application asking you to sign in is not "
-			      "registered here, or its return address is "
-			      "wrong.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID,
+			      N_("Unknown application"),
+			      N_("The application asking you to sign in is not "
+				 "registered here, or its return address is "
+				 "wrong."));
 		return;
 	}
 	/* Tenant isolation: an app gets codes only for the tenants it is
 	 * registered for. Our page, not the app's: no code, no redirect. */
 	if (!sk_config_client_sees(c, req->tenant->id)) {
 		sk_req_refuse(req, resp, SK_ERR_DENIED,
-			      "Application not allowed here",
-			      "The application asking you to sign in is not "
-			      "registered for this organisation.");
+			      N_("Application not allowed here"),
+			      N_("The application asking you to sign in is not "
+				 "registered for this organisation."));
 		return;
 	}
 	state = sk_req_query(req, "state", &d3);

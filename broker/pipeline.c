@@ -8,6 +8,7 @@
 #include "clientauth_int.h"
 #include "flow_int.h"
 #include "lock_int.h"
+#include "page_int.h"
 #include "pipeline_int.h"
 #include "ratelimit_int.h"
 #include "roles_int.h"
@@ -74,39 +75,53 @@ client_addr(const struct sk_req *req, unsigned char a[SK_IP_LEN])
 static void
 refuse_ip(const struct sk_req *req, struct sk_resp *resp, bool admin)
 {
-	char msg[384], desc[128];
+	const struct sk_msg_arg args[] = {{"ip", req->client_ip, 0}, {NULL}};
+	char desc[128];
 
-	snprintf(msg, sizeof(msg),
-		 "%s this organisation from your network address (%s). If "
-		 "you need access from here, ask your organisation's "
-		 "administrator to allow the address.",
-		 admin ? "Administrators may not use" : "You may not use",
-		 req->client_ip);
 	snprintf(desc, sizeof(desc), "client address %s is not allowed%s",
 		 req->client_ip, admin ? " for administrators" : "");
 	/* For the proxy (and people reading its logs): why the 403. */
 	sk_resp_header(resp, "X-Auth-Request-Denied", "ip");
-	sk_req_error(req, resp, SK_ERR_DENIED,
-		     &(struct sk_err_say){.title = "Address not allowed",
-					  .message = msg,
-					  .description = desc});
+	sk_req_error(
+	    req, resp, SK_ERR_DENIED,
+	    &(struct sk_err_say){
+		.title = N_("Address not allowed"),
+		.message =
+		    admin ? N_("Administrators may not use this organisation "
+			       "from your network address ({ip}). If you need "
+			       "access from here, ask your organisation's "
+			       "administrator to allow the address.")
+			  : N_("You may not use this organisation from your "
+			       "network address ({ip}). If you need access "
+			       "from here, ask your organisation's "
+			       "administrator to allow the address."),
+		.args = args,
+		.description = desc});
 }
 
 static int
 refuse_limited(const struct sk_req *req, struct sk_resp *resp, int64_t retry)
 {
-	char msg[256];
+	char n[24];
+	const struct sk_msg_arg args[] = {
+	    {"ip", req->client_ip, 0}, {"seconds", n, 0}, {NULL}};
 
-	snprintf(msg, sizeof(msg),
-		 "Too many requests came from your network address (%s). "
-		 "Please try again in %lld second%s.",
-		 req->client_ip, (long long)retry, retry == 1 ? "" : "s");
-	sk_req_error(req, resp, SK_ERR_LIMITED,
-		     &(struct sk_err_say){
-			 .title = "Too many requests",
-			 .message = msg,
-			 .description = "too many requests from this address",
-			 .retry_after = retry});
+	snprintf(n, sizeof(n), "%lld", (long long)retry);
+	/* One message per case: "1 second" is not "1 seconds". */
+	sk_req_error(
+	    req, resp, SK_ERR_LIMITED,
+	    &(struct sk_err_say){
+		.title = N_("Too many requests"),
+		.message =
+		    retry == 1
+			? N_("Too many requests came from your network "
+			     "address ({ip}). Please try again in 1 second.")
+			: N_("Too many requests came from your network "
+			     "address ({ip}). Please try again in {seconds} "
+			     "seconds."),
+		.args = args,
+		.description = "too many requests from this address",
+		.retry_after = retry});
 	return SK_ERR_LIMITED;
 }
 
@@ -235,17 +250,20 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 	req->answer = needs->answer;
 	/* Forward-auth in redirect mode (Traefik, Caddy: /auth/verify?rd=)
 	 * hands our answer to the browser as it is: pages, then. */
-	if (needs->answer == SK_ANSWER_FWD && sk_req_has_query(req, "rd"))
+	if (needs->answer == SK_ANSWER_FWD && sk_req_has_query(req, "rd")) {
 		req->answer = SK_ANSWER_PAGE;
+		sk_page_ctx_init(&resp->page, req);
+	}
 	if (req->tenant == NULL && sk_daemon.cfg->strict_hosts && host_bound) {
 		/* strict_hosts: a host no tenant names is not ours to serve
 		   (421 Misdirected Request). As declared, not as rd= turns
 		   forward-auth's answers into pages: its 401 stays. */
-		sk_resp_refuse(resp, needs->answer, 421, 401,
-			       "misdirected_request", "Unknown site",
-			       "This address is not served by Sekisho. Check "
-			       "the link, or use your organisation's sign-in "
-			       "address.");
+		sk_resp_refuse(
+		    resp, needs->answer, 421, 401, "misdirected_request",
+		    N_("Unknown site"),
+		    N_("This address is not served by Sekisho. Check "
+		       "the link, or use your organisation's sign-in "
+		       "address."));
 		return SK_ERR_NOT_FOUND;
 	}
 	if (host_bound &&
@@ -253,15 +271,16 @@ sk_pipeline(struct sk_req *req, const struct sk_route_needs *needs,
 		/* Not signed in, whichever cookie is real: a sibling domain
 		   may have tossed the other one in. */
 		sk_resp_refuse(resp, needs->answer, 400, 401, "unauthorized",
-			       "Conflicting cookies",
-			       "Your browser sent two different session "
-			       "cookies for this site. Clear this site's "
-			       "cookies and sign in again.");
+			       N_("Conflicting cookies"),
+			       N_("Your browser sent two different session "
+				  "cookies for this site. Clear this site's "
+				  "cookies and sign in again."));
 		return SK_ERR_INVALID;
 	}
 	if (needs->tenant == SK_TENANT_REQUIRED && req->tenant == NULL) {
-		sk_req_refuse(req, resp, SK_ERR_NOT_FOUND, "Unknown site",
-			      "This address is not configured for sign-in.");
+		sk_req_refuse(
+		    req, resp, SK_ERR_NOT_FOUND, N_("Unknown site"),
+		    N_("This address is not configured for sign-in."));
 		return SK_ERR_NOT_FOUND;
 	}
 	if ((r = sk_pipeline_admit(req, needs, resp)) != 0)

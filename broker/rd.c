@@ -68,15 +68,16 @@ sk_flow_rd(struct sk_req *req, struct sk_resp *resp, const char **rd)
 
 	*rd = sk_req_query(req, "rd", &dup);
 	if (dup) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, "Bad request",
-			      "The rd parameter was given more than once.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID, N_("Bad request"),
+			      N_("The rd parameter was given more than once."));
 		return false;
 	}
 	if (*rd != NULL &&
 	    sk_redirect_check_tenant(sk_daemon.cfg, req->tenant, *rd) != 0) {
-		sk_req_refuse(req, resp, SK_ERR_INVALID, "Redirect not allowed",
-			      "The address to return to after signing in is "
-			      "not on the list of allowed hosts.");
+		sk_req_refuse(req, resp, SK_ERR_INVALID,
+			      N_("Redirect not allowed"),
+			      N_("The address to return to after signing in is "
+				 "not on the list of allowed hosts."));
 		return false;
 	}
 	return true;

@@ -9,6 +9,7 @@
 #include "answer_int.h"
 #include "broker_int.h"
 #include "oauth_int.h"
+#include "page_int.h"
 #include "pipeline_int.h"
 #include "sekisho/err.h"
 #include "sekisho/ipset.h"
@@ -108,6 +109,18 @@ static const struct route routes[] = {
      EXACT,
      {T_REQ, S_IN, PAGE, L_CONN | L_IP, R_NONE},
      sk_handle_home},
+    {"static",
+     "GET",
+     "/static/",
+     PREFIX,
+     {T_OPT, S_NONE, PAGE, L_CONN, R_NONE},
+     sk_handle_static},
+    {"lang",
+     "GET",
+     "/lang",
+     EXACT,
+     {T_OPT, S_NONE, PAGE, L_CONN, R_NONE},
+     sk_handle_lang},
     {"login",
      "GET",
      "/login",
@@ -421,6 +434,45 @@ sk_req_has_query(const struct sk_req *req, const char *name)
 					     &vlen) == MHD_YES;
 }
 
+struct qs_ctx {
+	struct sk_buf b;
+};
+
+static enum MHD_Result
+add_qs(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct qs_ctx *q = cls;
+
+	(void)kind;
+	if (key == NULL)
+		return MHD_YES;
+	if (q->b.len > 0)
+		sk_buf_adds(&q->b, "&");
+	sk_buf_add_urlenc(&q->b, key);
+	if (value != NULL) {
+		sk_buf_adds(&q->b, "=");
+		sk_buf_add_urlenc(&q->b, value);
+	}
+	return MHD_YES;
+}
+
+void
+sk_req_query_string(const struct sk_req *req, char *out, size_t len)
+{
+	struct qs_ctx q;
+
+	out[0] = '\0';
+	if (req->conn == NULL)
+		return;
+	sk_buf_init(&q.b);
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_qs, &q);
+	if (!q.b.oom && q.b.len > 0 && q.b.len < len) {
+		memcpy(out, q.b.data, q.b.len);
+		out[q.b.len] = '\0';
+	}
+	sk_buf_free(&q.b);
+}
+
 /* Every line of one header, in order: count, first value, any different. */
 struct hdr_ctx {
 	const char *name;
@@ -626,43 +678,7 @@ void
 sk_resp_page(struct sk_resp *resp, int status, const char *title,
 	     const char *message)
 {
-	struct sk_buf b;
-	char *s = NULL;
-
-	sk_buf_init(&b);
-	sk_buf_adds(&b,
-		    "<!doctype html>\n<html lang=\"en\"><head>"
-		    "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-		    "content=\"width=device-width,initial-scale=1\"><title>");
-	sk_buf_add_html(&b, title);
-	sk_buf_adds(&b,
-		    "</title><style>body{font-family:system-ui,sans-serif;"
-		    "max-width:32rem;margin:4rem auto;padding:0 1rem;"
-		    "color:#222}h1{font-size:1.4rem}</style></head><body><h1>");
-	sk_buf_add_html(&b, title);
-	sk_buf_adds(&b, "</h1><p>");
-	sk_buf_add_html(&b, message);
-	sk_buf_adds(&b, "</p></body></html>\n");
-	if (sk_buf_take(&b, &s) != 0) {
-		resp->oom = true;
-		return;
-	}
-	sk_resp_body_take(resp, status, "text/html; charset=utf-8", s,
-			  strlen(s));
-}
-
-void
-sk_resp_page_end(struct sk_resp *resp, int status, struct sk_buf *b)
-{
-	char *s = NULL;
-
-	sk_buf_adds(b, "</main></body></html>\n");
-	if (sk_buf_take(b, &s) != 0) {
-		resp->oom = true;
-		return;
-	}
-	sk_resp_body_take(resp, status, "text/html; charset=utf-8", s,
-			  strlen(s));
+	sk_page_error(resp, status, title, message, NULL);
 }
 
 void
@@ -832,9 +848,12 @@ add_security_headers(struct MHD_Response *r, const char *ctype)
 	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
 		MHD_add_response_header(
 		    r, "Content-Security-Policy",
-		    "default-src 'none'; style-src 'unsafe-inline'; "
-		    "img-src data:; form-action 'self'; "
-		    "frame-ancestors 'none'; base-uri 'none'");
+		    /* Our stylesheet and script only (no inline code);
+		       a tenant's logo may be any https image. */
+		    "default-src 'none'; style-src 'self'; "
+		    "img-src 'self' data: https:; script-src 'self'; "
+		    "form-action 'self'; frame-ancestors 'none'; "
+		    "base-uri 'none'");
 }
 
 static bool
@@ -1124,6 +1143,7 @@ run_route(struct MHD_Connection *conn, struct reqctx *rc, struct sk_req *req,
 	job->conn = conn;
 	job->rt = rt;
 	job->req = *req;
+	job->resp.page = resp->page;
 	/* The job's copy owns what the pipeline resolved from here on. */
 	req->session = NULL;
 	req->sid = NULL;
@@ -1142,11 +1162,11 @@ run_route(struct MHD_Connection *conn, struct reqctx *rc, struct sk_req *req,
 		job->resp.oom = true;
 	} else {
 		sk_req_refuse(&job->req, &job->resp, SK_ERR_BUSY,
-			      "Sign-in busy",
-			      "Too many sign-ins with this "
-			      "provider are in progress right "
-			      "now. Please try again in a "
-			      "moment.");
+			      N_("Sign-in busy"),
+			      N_("Too many sign-ins with this "
+				 "provider are in progress right "
+				 "now. Please try again in a "
+				 "moment."));
 	}
 	MHD_resume_connection(conn);
 	return true;
@@ -1320,6 +1340,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	req.route = find_route(method, url, &mismatch);
 	if (req.route != ROUTE_NOT_FOUND)
 		rt = &routes[req.route];
+	if (rt != NULL && rt->needs.answer == SK_ANSWER_PAGE)
+		sk_page_ctx_init(&resp.page, &req); /* no tenant yet */
 
 	atomic_fetch_add(&in_flight, 1);
 	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
@@ -1334,10 +1356,10 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		/* Nothing malformed may reach Location or a redirect_uri. */
 		sk_resp_refuse(&resp,
 			       rt != NULL ? rt->needs.answer : SK_ANSWER_JSON,
-			       400, 400, "invalid_request", "Bad request",
-			       "The Host header is malformed (a host name, "
-			       "IPv4 or [IPv6] address and an optional "
-			       "port).");
+			       400, 400, "invalid_request", N_("Bad request"),
+			       N_("The Host header is malformed (a host name, "
+				  "IPv4 or [IPv6] address and an optional "
+				  "port)."));
 	} else if (head_size(conn, url) >
 		   (size_t)sk_daemon.cfg->http.max_header_bytes) {
 		sk_resp_json_error(&resp, 431, "invalid_request",
@@ -1358,6 +1380,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		req.tenant = sk_policy_acquire(
 		    sk_daemon.cfg,
 		    sk_tenant_for_host(sk_daemon.cfg, sk_req_host(&req)));
+		if (rt->needs.answer == SK_ANSWER_PAGE)
+			sk_page_ctx_init(&resp.page, &req);
 		if (sk_pipeline(&req, &rt->needs, &resp) == 0 &&
 		    run_route(conn, rc, &req, rt, &resp)) {
 			atomic_fetch_sub(&in_flight, 1);

@@ -14,6 +14,7 @@
 #include "answer_int.h"
 #include "broker_int.h"
 #include "flow_int.h"
+#include "page_int.h"
 #include "pipeline_int.h"
 #include "rd_int.h"
 #include "tokens_int.h"
@@ -122,12 +123,13 @@ sk_handle_verify(struct sk_req *req, struct sk_resp *resp)
 	}
 	if (sk_daemon.tokens && (r = sk_token_for_session(s, &jwt)) != 0) {
 		/* No token, no answer: the app may rely on it. */
-		sk_req_error(req, resp, SK_ERR_CONFIG,
-			     &(struct sk_err_say){
-				 .message = "Sekisho cannot sign access tokens "
-					    "right now. Please try again in a "
-					    "moment.",
-				 .description = "signing keys not available"});
+		sk_req_error(
+		    req, resp, SK_ERR_CONFIG,
+		    &(struct sk_err_say){
+			.message = N_("Sekisho cannot sign access tokens "
+				      "right now. Please try again in a "
+				      "moment."),
+			.description = "signing keys not available"});
 		goto out;
 	}
 	sk_resp_header(resp, "X-Auth-Request-User", s->user_id);
@@ -146,8 +148,8 @@ void
 sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 {
 	struct sk_session *s = NULL;
-	struct sk_buf b;
-	char *page = NULL;
+	struct sk_view *v;
+	char url[160];
 	int r;
 
 	r = sk_req_session(req, &s, NULL);
@@ -158,32 +160,18 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 			       NULL);
 		return;
 	}
-	sk_buf_init(&b);
-	sk_buf_adds(&b, "<!doctype html>\n<html lang=\"en\"><head><meta "
-			"charset=\"utf-8\"><title>Signed in</title><style>"
-			"body{font-family:system-ui,sans-serif;max-width:32rem;"
-			"margin:4rem auto;padding:0 1rem}</style></head><body>"
-			"<h1>Signed in</h1><p id=\"who\">");
-	sk_buf_add_html(&b, s->name && s->name[0] ? s->name : s->user_id);
-	if (s->email && s->email[0]) {
-		sk_buf_adds(&b, " &lt;");
-		sk_buf_add_html(&b, s->email);
-		sk_buf_adds(&b, "&gt;");
-	}
-	/* The prefix is plain path characters (config check): no escaping. */
-	sk_buf_addf(&b,
-		    "</p><p><a id=\"mfa\" href=\"%s/mfa/recovery\">Two-step "
-		    "verification</a></p><form method=\"post\" "
-		    "action=\"%s/logout\">"
-		    "<button id=\"logout\" type=\"submit\">Sign out</button>"
-		    "</form></body></html>\n",
-		    sk_path_prefix(sk_daemon.cfg),
-		    sk_path_prefix(sk_daemon.cfg));
-	sk_session_free(&s);
-	if (sk_buf_take(&b, &page) != 0) {
+	if ((v = sk_page_view(resp, N_("Signed in"))) == NULL) {
+		sk_session_free(&s);
 		resp->oom = true;
 		return;
 	}
-	sk_resp_body_take(resp, 200, "text/html; charset=utf-8", page,
-			  strlen(page));
+	sk_view_set(v, "name", s->name && s->name[0] ? s->name : s->user_id);
+	if (s->email && s->email[0])
+		sk_view_set(v, "email", s->email);
+	sk_session_free(&s);
+	sk_page_path(url, sizeof(url), "/mfa/recovery");
+	sk_view_set(v, "mfa_url", url);
+	sk_page_path(url, sizeof(url), "/logout");
+	sk_view_set(v, "logout_url", url);
+	sk_page_send(resp, 200, "home", &v);
 }

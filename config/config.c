@@ -142,6 +142,8 @@ sk_tenant_conf_clear(struct sk_tenant_conf *t)
 	free(t->audience);
 	free(t->cookie_domain);
 	free(t->default_language);
+	free(t->logo_url);
+	free(t->accent_color);
 	strlist_free(&t->ip_allowlist);
 	strlist_free(&t->admin_ip_allowlist);
 	sk_ipset_free(&t->ip_set);

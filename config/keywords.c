@@ -7,11 +7,13 @@
  */
 #include "config_int.h"
 #include "sekisho/err.h"
+#include "sekisho/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,6 +487,58 @@ check_language(char *s, const char **why)
 	return cfg_check_oneof(s, langs);
 }
 
+/* A logo on every page: https only (the pages' CSP allows https images;
+ * http would be mixed content), no credentials, no spaces or quotes. */
+static bool
+check_logo_url(char *s, const char **why)
+{
+	size_t i, n = strlen(s);
+
+	(void)why;
+	if (n < 9 || n > 512 || strncmp(s, "https://", 8) != 0 || s[8] == '/' ||
+	    strchr(s, '@') != NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 ||
+		    (unsigned char)s[i] >= 0x7f ||
+		    strchr("\"'<>\\`", s[i]) != NULL)
+			return false;
+	return true;
+}
+
+/* sRGB channel to linear light (WCAG 2.1 relative luminance). */
+static double
+lin(int c)
+{
+	double v = c / 255.0;
+
+	return v <= 0.03928 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4);
+}
+
+/*
+ * The accent colour is the background of primary buttons and the colour
+ * of links: white text on it, and it on white, need WCAG AA's 4.5:1.
+ * Lowercased in place.
+ */
+static bool
+check_accent_color(char *s, const char **why)
+{
+	int rgb[3], i;
+	double l;
+
+	(void)why;
+	if (strlen(s) != 7 || s[0] != '#' ||
+	    strspn(s + 1, "0123456789abcdefABCDEF") != 6)
+		return false;
+	for (i = 1; i < 7; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+	for (i = 0; i < 3; i++)
+		rgb[i] = sk_hexval(s[1 + 2 * i]) * 16 + sk_hexval(s[2 + 2 * i]);
+	l = 0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2]);
+	/* (1.0 + 0.05) / (l + 0.05) >= 4.5 */
+	return 1.05 / (l + 0.05) >= 4.5;
+}
+
 static const struct kw tenant_kw[] = {
     {.name = "id",
      .fn = cfg_kw_str,
@@ -584,6 +638,18 @@ static const struct kw tenant_kw[] = {
      .off = offsetof(struct sk_tenant_conf, default_language),
      .check = check_language,
      .what = "is not a language Sekisho speaks (ja or en)"},
+    {.name = "logo_url",
+     .fn = cfg_kw_str,
+     .off = offsetof(struct sk_tenant_conf, logo_url),
+     .check = check_logo_url,
+     .what = "is not an https URL of an image (https://host/path, at most "
+	     "512 characters, no spaces, quotes or credentials)"},
+    {.name = "accent_color",
+     .fn = cfg_kw_str,
+     .off = offsetof(struct sk_tenant_conf, accent_color),
+     .check = check_accent_color,
+     .what = "is not a colour #rrggbb dark enough for white text on it "
+	     "(six hex digits; WCAG AA contrast 4.5:1, e.g. #1a56a8)"},
 };
 static const struct kwtab tenant_tab = {.kw = tenant_kw,
 					.n = SK_ARRAY_SIZE(tenant_kw)};

@@ -30,10 +30,16 @@ static const char *const members[] = {
     "allowed_hd",
     "allowed_tid",
     "providers",
+    /* Pages (docs/pages.md): branding and the default language. */
+    "display_name",
+    "logo_url",
+    "accent_color",
+    "default_language",
 };
 static const char members_list[] =
     "mfa, ip_allowlist, admin_ip_allowlist, lockout, rate_limits, session, "
-    "membership, allowed_email_domains, allowed_hd, allowed_tid, providers";
+    "membership, allowed_email_domains, allowed_hd, allowed_tid, providers, "
+    "display_name, logo_url, accent_color, default_language";
 
 /* Sections and their members, as the config file's tables list them. */
 static const char *const lockout_members[] = {
@@ -143,7 +149,7 @@ sk_tenant_conf_copy(struct sk_tenant_conf *dst,
 	*dst = *src;
 	/* Nothing below may point into src, even when a copy fails. */
 	dst->id = dst->display_name = dst->audience = dst->cookie_domain = NULL;
-	dst->default_language = NULL;
+	dst->default_language = dst->logo_url = dst->accent_color = NULL;
 	memset(&dst->hostnames, 0, sizeof(dst->hostnames));
 	memset(&dst->providers, 0, sizeof(dst->providers));
 	memset(&dst->allowed_hd, 0, sizeof(dst->allowed_hd));
@@ -161,6 +167,8 @@ sk_tenant_conf_copy(struct sk_tenant_conf *dst,
 		0 ||
 	    (r = strdup_or_null(&dst->default_language,
 				src->default_language)) != 0 ||
+	    (r = strdup_or_null(&dst->logo_url, src->logo_url)) != 0 ||
+	    (r = strdup_or_null(&dst->accent_color, src->accent_color)) != 0 ||
 	    (r = strlist_copy(&dst->hostnames, &src->hostnames)) != 0 ||
 	    (r = strlist_copy(&dst->providers, &src->providers)) != 0 ||
 	    (r = strlist_copy(&dst->allowed_hd, &src->allowed_hd)) != 0 ||
@@ -193,6 +201,55 @@ name_index(const char *v, const char *const *names, size_t n)
 	return -1;
 }
 
+/*
+ * One string value v of field, checked as the file's key kw checks it
+ * (which may also normalise in place): newly allocated, or NULL with the
+ * problem recorded (or k->nomem).
+ */
+static char *
+checked_text(struct chk *k, const char *field, const json_t *v,
+	     const struct kw *kw)
+{
+	const char *why = NULL;
+	char q[100], *s;
+
+	if (!json_is_string(v)) {
+		quote(v, q, sizeof(q));
+		problem(k, field, "%s is not a string", q);
+		return NULL;
+	}
+	if ((s = strdup(json_string_value(v))) == NULL) {
+		k->nomem = true;
+		return NULL;
+	}
+	if (strlen(s) != json_string_length(v) ||
+	    (kw->check != NULL && !kw->check(s, &why))) {
+		quote(v, q, sizeof(q));
+		if (why != NULL)
+			problem(k, field, "%s", why);
+		else
+			problem(k, field, "%s %s", q, kw->what);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A text member, checked as the file's key checks it. */
+static void
+apply_text(struct chk *k, const char *name, const json_t *v,
+	   struct sk_tenant_conf *out)
+{
+	const struct kw *kw = cfg_tenant_kw(NULL, name);
+	char **dst = cfg_field(out, kw);
+	char *s = checked_text(k, name, v, kw);
+
+	if (s == NULL)
+		return;
+	free(*dst);
+	*dst = s;
+}
+
 /* A list member: every item checked as the file's key checks it. */
 static void
 apply_list(struct chk *k, const char *name, const json_t *v,
@@ -221,31 +278,13 @@ apply_list(struct chk *k, const char *name, const json_t *v,
 		return;
 	}
 	json_array_foreach(v, i, item) {
-		const char *why = NULL;
 		char *s;
 
 		snprintf(field, sizeof(field), "%s[%zu]", name, i);
-		if (!json_is_string(item)) {
-			quote(item, q, sizeof(q));
-			problem(k, field, "%s is not a string", q);
-			continue;
-		}
-		if ((s = strdup(json_string_value(item))) == NULL) {
-			k->nomem = true;
+		if ((s = checked_text(k, field, item, kw)) != NULL)
+			l.v[l.n++] = s;
+		else if (k->nomem)
 			break;
-		}
-		/* The file's rule, which may also normalise in place. */
-		if (strlen(s) != json_string_length(item) ||
-		    (kw->check != NULL && !kw->check(s, &why))) {
-			quote(item, q, sizeof(q));
-			if (why != NULL)
-				problem(k, field, "%s", why);
-			else
-				problem(k, field, "%s %s", q, kw->what);
-			free(s);
-			continue;
-		}
-		l.v[l.n++] = s;
 	}
 	if (k->nomem || json_array_size(k->problems) != before) {
 		cfg_strlist_free(&l);
@@ -473,6 +512,12 @@ sk_policy_apply(const struct sk_config *cfg, const struct sk_tenant_conf *base,
 		case 10:
 			apply_list(&k, key, v, out);
 			break;
+		case 11:
+		case 12:
+		case 13:
+		case 14:
+			apply_text(&k, key, v, out);
+			break;
 		default:
 			problem(&k, key, "unknown member (allowed: %s)",
 				members_list);
@@ -546,7 +591,8 @@ sk_policy_document(const struct sk_tenant_conf *t)
 
 	return json_pack(
 	    "{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:o, s:o, s:o}, "
-	    "s:{s:I, s:I, s:I, s:I}, s:{s:o, s:o}, s:s, s:o, s:o, s:o, s:o}",
+	    "s:{s:I, s:I, s:I, s:I}, s:{s:o, s:o}, s:s, s:o, s:o, s:o, s:o, "
+	    "s:s?, s:s?, s:s?, s:s?}",
 	    "mfa", mfa_names[t->mfa], "ip_allowlist",
 	    list_json(&t->ip_allowlist), "admin_ip_allowlist",
 	    list_json(&t->admin_ip_allowlist), "lockout", "max_failures",
@@ -562,7 +608,10 @@ sk_policy_document(const struct sk_tenant_conf *t)
 	    membership_names[t->membership], "allowed_email_domains",
 	    list_json(&t->allowed_email_domains), "allowed_hd",
 	    list_json(&t->allowed_hd), "allowed_tid",
-	    list_json(&t->allowed_tid), "providers", list_json(&t->providers));
+	    list_json(&t->allowed_tid), "providers", list_json(&t->providers),
+	    "display_name", t->display_name, "logo_url", t->logo_url,
+	    "accent_color", t->accent_color, "default_language",
+	    t->default_language);
 }
 
 json_t *

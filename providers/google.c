@@ -21,6 +21,7 @@
 #include "providers_int.h"
 #include "sekisho/config.h"
 #include "sekisho/err.h"
+#include "sekisho/msg.h"
 #include "sekisho/util.h"
 
 #include <stdlib.h>
@@ -172,8 +173,8 @@ google_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
 	      const char **reason)
 {
 	if (t->allowed_hd.n > 0 && !sk_strlist_has_ci(&t->allowed_hd, id->hd)) {
-		*reason = "Your Google account is not part of a Workspace "
-			  "domain this organisation accepts.";
+		*reason = N_("Your Google account is not part of a Workspace "
+			     "domain this organisation accepts.");
 		return SK_ERR_DENIED;
 	}
 	return 0;

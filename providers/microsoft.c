@@ -25,6 +25,7 @@
 #include "providers_int.h"
 #include "sekisho/config.h"
 #include "sekisho/err.h"
+#include "sekisho/msg.h"
 #include "sekisho/util.h"
 
 #include <ctype.h>
@@ -272,8 +273,8 @@ ms_admits(const struct sk_tenant_conf *t, const struct sk_identity *id,
 {
 	if (t->allowed_tid.n > 0 &&
 	    !sk_strlist_has_ci(&t->allowed_tid, id->tid)) {
-		*reason = "Your Microsoft account is not in a directory this "
-			  "organisation accepts.";
+		*reason = N_("Your Microsoft account is not in a directory "
+			     "this organisation accepts.");
 		return SK_ERR_DENIED;
 	}
 	return 0;

@@ -27,7 +27,7 @@ info=build-cov/coverage.info
 lcov --quiet --capture --directory build-cov --output-file "$info.all" 2>/dev/null
 lcov --quiet --extract "$info.all" "$PWD/broker/*" "$PWD/common/*" "$PWD/config/*" \
 	"$PWD/providers/*" "$PWD/session/*" "$PWD/tokens/*" "$PWD/tools/*" \
-	"$PWD/audit/*" "$PWD/hooks/*" \
+	"$PWD/audit/*" "$PWD/hooks/*" "$PWD/web/*" \
 	--output-file "$info" 2>/dev/null
 # awk, not head: head leaving early can kill sort with SIGPIPE, and
 # under pipefail that would end this script before its verdict.

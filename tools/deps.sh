@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 DEBS=(build-essential cmake pkg-config git curl ca-certificates
       libmicrohttpd-dev libhiredis-dev libssl-dev libjwt-dev liboath-dev
       liboauth2-dev libcjose-dev libjansson-dev libcurl4-openssl-dev
-      libyaml-dev libqrencode-dev libcmocka-dev
+      libyaml-dev libqrencode-dev libcmocka-dev gettext
       redis-server redis-tools nginx caddy oathtool chromium
       clang-format clang-tidy lcov)
 

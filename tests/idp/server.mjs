@@ -19,6 +19,8 @@
 //   login   password         sub             email              email_verified  name
 //   alice   alice-password   alice-sub-0001  alice@example.com  true            Alice Example
 //   bob     bob-password     bob-sub-0002    bob@example.org    false           Bob Example
+//   mallory mallory-password mallory-sub-0003 (markup in the e-mail and the name: the pages' escaping)
+//   eve     eve-password     eve-sub-0004     (the same, another user)
 //
 // The single client is confidential (client_secret_basic or client_secret_post),
 // response_type code, grant authorization_code, id_token signed ES256, PKCE S256
@@ -124,6 +126,21 @@ const USERS = new Map([
   ['bob', {
     password: 'bob-password',
     claims: { sub: 'bob-sub-0002', email: 'bob@example.org', email_verified: false, name: 'Bob Example' },
+  }],
+  // Markup in every claim a page may show (tests/browser/pages.test.mjs).
+  ['mallory', {
+    password: 'mallory-password',
+    claims: {
+      sub: 'mallory-sub-0003', email: "o'mal+<i>x</i>@example.com", email_verified: true,
+      name: '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">Mallory',
+    },
+  }],
+  ['eve', {
+    password: 'eve-password',
+    claims: {
+      sub: 'eve-sub-0004', email: 'eve"<i>x</i>@example.com', email_verified: true,
+      name: '<script>window.__pwned=1</script>"\' onmouseover="window.__pwned=5" Eve',
+    },
   }],
 ]);
 const ACCOUNTS = new Map([...USERS.values()].map((u) => [u.claims.sub, u.claims]));

@@ -111,7 +111,7 @@ describe('Caddy forward_auth (conf/Caddyfile.example)', { skip: !haveCaddy && 'c
     try {
       const r = await b.get(`${app}/x`);
       assert.equal(r.status, 503);
-      assert.match(r.body, /Temporarily unavailable/);
+      assert.match(r.body, /一時的に利用できません/); // the tenant's default language
       assert.doesNotMatch(r.body, /"headers"/);
     } finally {
       await s.redis.restart();

@@ -81,7 +81,7 @@ describe('pending sign-ins per client address', () => {
     const ra = Number(refused[0].headers['retry-after']);
     assert.ok(ra >= 1 && ra <= 600, `Retry-After ${ra}`);
     assert.match(refused[0].headers['content-type'], /text\/html/);
-    assert.match(refused[0].body, /Too many sign-ins were started from your network/);
+    assert.match(refused[0].body, /お使いのネットワークから開始されたまま完了していないサインインが多すぎます/);
     assert.ok(!refused[0].headers['set-cookie'], 'no binding cookie for a refused sign-in');
     assert.equal(await stack.redis.count('sk:{st:*}'), 20, 'no state stored past the cap');
     assert.equal((await getFrom('127.0.0.2', url)).status, 429, 'still refused');

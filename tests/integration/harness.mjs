@@ -359,7 +359,7 @@ ${nginxCookieMaps()}
             proxy_set_header X-Forwarded-Uri $request_uri;
         }
 
-        location ~ ^/(login|callback|logout|mfa|oauth2)(/|$) {
+        location ~ ^/(login|callback|logout|mfa|oauth2|static|lang)(/|$) {
             proxy_pass http://sekisho;
             proxy_http_version 1.1;
             proxy_set_header Connection "";

@@ -183,7 +183,7 @@ describe('client IP and tenants (trusted_proxies: 127.0.0.1)', () => {
     assert.equal(v.status, 401, 'catch-all session on an unknown host');
     const l = await freshGet(`${base}/login`, { host: 'other.test' });
     assert.equal(l.status, 421);
-    assert.match(l.body, /Unknown site/);
+    assert.match(l.body, /不明なサイトです/, 'no tenant, no Accept-Language: Japanese');
     assert.equal(l.headers.location, undefined);
     // public_url's host is the catch-all's, on any port
     assert.equal((await freshGet(`${base}/auth/verify`, { cookie, host: '127.0.0.1:1' })).status, 200);
@@ -281,7 +281,7 @@ describe('cookies, bodies, slow clients, HSTS', () => {
       assert.match(r.headers["content-type"], /application\/json/);
       const p = await freshGet(`${base}/`, { cookie });
       assert.equal(p.status, 400);
-      assert.match(p.body, /Conflicting cookies/);
+      assert.match(p.body, /Cookie が重複しています/);
     }
     // two Cookie header lines count together
     const r = await rawHttp(port, `GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sekisho=${sid}\r\nCookie: sekisho=${other}\r\nConnection: close\r\n\r\n`);

@@ -85,7 +85,8 @@ describe('LINE Login', () => {
   test('the sign-in page names the provider; the authorization request carries bot_prompt', async () => {
     const page = await follow(new CookieJar(), `${sk.base}/login`);
     assert.equal(page.status, 200);
-    assert.match(page.body, /id="provider-line"[^>]*>Continue with LINE</);
+    // LINE's own wording ("Log in with LINE") and its green mark.
+    assert.match(page.body, /class="provider provider-line" id="provider-line"[^>]*>[^]*?#06C755[^]*?<span class="label">Log in with LINE<\/span>/);
     const r = await follow(new CookieJar(), `${sk.base}/login/line`);
     assert.equal(r.status, 302);
     const u = new URL(r.location);

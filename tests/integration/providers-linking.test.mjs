@@ -1,8 +1,8 @@
 // Tenant rules across providers, and linking a new identity to an existing
 // user, against the Google, Entra ID and GitHub stand-ins (tests/providers),
 // real redis-server and sekisho. Covers:
-//   - the sign-in page lists the tenant's providers by name ("Continue with
-//     Google", ...) with ids provider-<id>
+//   - the sign-in page lists the tenant's providers as each brand's button ("Sign in
+//     with Google", ...) with ids provider-<id>
 //   - allowed_hd binds Google identities only: a Microsoft or GitHub
 //     identity of a tenant with allowed_hd is not refused for lacking hd
 //   - with link_by_verified_email: a new identity whose address is trusted
@@ -127,9 +127,13 @@ describe('tenant rules and linking', () => {
     const r = await follow(new CookieJar(), `${law.base}/login`);
     assert.equal(r.status, 200);
     assert.match(r.body, /Sign in to Acme Law/);
-    assert.match(r.body, /<a class="p" id="provider-google" href="\/login\/google">Continue with Google<\/a>/);
-    assert.match(r.body, /id="provider-ms" href="\/login\/ms">Continue with Microsoft</);
-    assert.match(r.body, /id="provider-github" href="\/login\/github">Continue with GitHub</);
+    // Each brand's button: its type's look and mark, its own wording.
+    const button = (id, type, label) => new RegExp(`<a class="provider provider-${type}" id="provider-${id}" `
+      + `href="/login/${id}"><span class="mark" aria-hidden="true"><svg [^]*?</svg></span>`
+      + `<span class="label">${label}</span></a>`);
+    assert.match(r.body, button('google', 'google', 'Sign in with Google'));
+    assert.match(r.body, button('ms', 'microsoft', 'Sign in with Microsoft'));
+    assert.match(r.body, button('github', 'github', 'Sign in with GitHub'));
   });
 
   test('a trusted Google Workspace address creates the user and its e-mail index entry', async () => {

@@ -269,7 +269,8 @@ describe('shared parent domain (cookie_domain)', () => {
       for (const url of [`${app}/x?y=1`, `${admin}/`]) {
         const r = await b.get(url);
         assert.equal(r.status, 503, `${url}: ${r.status} ${r.body.slice(0, 200)}`);
-        assert.match(r.body, /Temporarily unavailable/);
+        // No Accept-Language from this client: the tenant's default, ja.
+        assert.match(r.body, /一時的に利用できません/);
         assert.match(r.headers['content-type'], /text\/html/);
         assert.doesNotMatch(r.body, /"headers"|nginx/);
       }
@@ -278,7 +279,7 @@ describe('shared parent domain (cookie_domain)', () => {
         host: `app.sso.test:${s.ports.nginx}`, cookie: b.cookieHeader(`${app}/`),
       });
       assert.equal(t.status, 503);
-      assert.match(t.body, /Temporarily unavailable/);
+      assert.match(t.body, /一時的に利用できません/);
     } finally {
       await s.redis.restart();
     }

@@ -92,9 +92,14 @@ describe('tenants and providers', () => {
   });
 
   test('an unknown host has no sign-in (strict_hosts: 421)', async () => {
+    // No tenant, no Accept-Language: Japanese; the browser's choice wins.
     const r = await freshGet(`${base}/login`, { host: 'unknown.test' });
     assert.equal(r.status, 421);
-    assert.match(r.body, /Unknown site/);
+    assert.match(r.body, /不明なサイトです/);
+    const en = await freshGet(`${base}/login`, { host: 'unknown.test', 'accept-language': 'en-GB,en;q=0.8,ja;q=0.5' });
+    assert.equal(en.status, 421);
+    assert.match(en.body, /Unknown site/);
+    assert.match(en.body, /<html lang="en">/);
     const r2 = await freshGet(`${base}/login/google`, { host: 'unknown.test' });
     assert.equal(r2.status, 421);
     assert.equal(r2.headers.location, undefined);

@@ -641,7 +641,8 @@ test_unknown_keys(void **state)
 	       "app_idle_timeout, app_absolute_timeout, admin_emails, "
 	       "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
 	       "cookie_domain, ip_allowlist, admin_ip_allowlist, lockout, "
-	       "rate_limits, membership, session, default_language)",
+	       "rate_limits, membership, session, default_language, logo_url, "
+	       "accent_color)",
 	       "21: providers[0].redirect_uri: unknown key (allowed: id, "
 	       "type, client_id, client_secret_file, client_secret, issuer, "
 	       "scopes, userinfo, http_timeout, max_concurrent, display_name, "
@@ -1279,7 +1280,8 @@ test_many_errors(void **state)
 	    "app_idle_timeout, app_absolute_timeout, admin_emails, "
 	    "mfa_max_age, mfa_max_failures, mfa_failure_window, audience, "
 	    "cookie_domain, ip_allowlist, admin_ip_allowlist, lockout, "
-	    "rate_limits, membership, session, default_language)",
+	    "rate_limits, membership, session, default_language, logo_url, "
+	    "accent_color)",
 	    "16: providers[0].client_secret: inline secrets are refused (use "
 	    "client_secret_file: PATH or client_secret: \"${ENV_VAR}\")");
 }
@@ -2379,6 +2381,54 @@ test_metrics_allow(void **state)
 #define DUR(redis_more, more)                                                  \
 	MIN_REDIS(redis_more) "    client_secret_file: @G@\n" more
 
+/* Branding (docs/pages.md): an https logo, an accent white text reads on. */
+#define BRAND(keys)                                                            \
+	"public_url: \"https://login.example.com\"\n"                          \
+	"redis:\n"                                                             \
+	"  url: \"unix:///run/sekisho/redis.sock\"\n"                          \
+	"providers:\n"                                                         \
+	"  - id: google\n"                                                     \
+	"    type: google\n"                                                   \
+	"    client_id: \"abc.apps.googleusercontent.com\"\n"                  \
+	"    client_secret_file: @G@\n"                                        \
+	"tenants:\n"                                                           \
+	"  - id: default\n"                                                    \
+	"    providers: [google]\n" keys
+
+static void
+test_branding_keys(void **state)
+{
+	struct sk_config *cfg;
+
+	(void)state;
+	cfg = load_ok(BRAND("    logo_url: \"https://cdn.example.com/l.svg\"\n"
+			    "    accent_color: \"#1A56A8\"\n"));
+	assert_string_equal(cfg->tenants[0].logo_url,
+			    "https://cdn.example.com/l.svg");
+	assert_string_equal(cfg->tenants[0].accent_color, "#1a56a8");
+	sk_config_free(&cfg);
+	cfg = load_ok(BRAND(""));
+	assert_null(cfg->tenants[0].logo_url);
+	assert_null(cfg->tenants[0].accent_color);
+	sk_config_free(&cfg);
+	EXPECT(BRAND("    logo_url: \"http://cdn.example.com/l.png\"\n"
+		     "    accent_color: \"#ffcc00\"\n"),
+	       "12: tenants[0].logo_url: \"http://cdn.example.com/l.png\" is "
+	       "not an https URL of an image (https://host/path, at most 512 "
+	       "characters, no spaces, quotes or credentials)",
+	       "13: tenants[0].accent_color: \"#ffcc00\" is not a colour "
+	       "#rrggbb dark enough for white text on it (six hex digits; "
+	       "WCAG AA contrast 4.5:1, e.g. #1a56a8)");
+	EXPECT(BRAND("    logo_url: \"https://x.example/\\\" onerror=x\"\n"
+		     "    accent_color: \"blue\"\n"),
+	       "12: tenants[0].logo_url: \"https://x.example/\\\" onerror=x\" "
+	       "is not an https URL of an image (https://host/path, at most "
+	       "512 characters, no spaces, quotes or credentials)",
+	       "13: tenants[0].accent_color: \"blue\" is not a colour #rrggbb "
+	       "dark enough for white text on it (six hex digits; WCAG AA "
+	       "contrast 4.5:1, e.g. #1a56a8)");
+}
+
 /* smtp:, hooks: and audit: (docs/hooks.md, docs/audit.md). */
 static void
 test_notify_keys(void **state)
@@ -2545,6 +2595,7 @@ main(void)
 	    cmocka_unit_test(test_example_documents_every_key),
 	    cmocka_unit_test(test_durability_keys),
 	    cmocka_unit_test(test_notify_keys),
+	    cmocka_unit_test(test_branding_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -113,6 +113,8 @@ resp_free(struct sk_resp *resp)
 	free(resp->content_type);
 	free(resp->body);
 	memset(resp, 0, sizeof(*resp));
+	/* Pages in English: the wording checked here is the msgids'. */
+	memcpy(resp->page.lang, "en", 3);
 }
 
 static void
@@ -122,6 +124,7 @@ test_resp_error_bytes(void **state)
 
 	(void)state;
 	memset(&resp, 0, sizeof(resp));
+	memcpy(resp.page.lang, "en", 3);
 	sk_resp_error(&resp, SK_ANSWER_JSON, SK_ERR_STORE, NULL);
 	assert_false(resp.oom);
 	assert_int_equal(resp.status, 503);
@@ -277,6 +280,7 @@ test_admit(void **state)
 	memset(&t, 0, sizeof(t));
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
+	memcpy(resp.page.lang, "en", 3);
 	sk_daemon.cfg = &cfg;
 	assert_int_equal(
 	    sk_ipset_parse(loopback, 2, &cfg.http.metrics_set, NULL), 0);

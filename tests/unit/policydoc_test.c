@@ -282,7 +282,7 @@ static void
 test_documents(void **state)
 {
 	struct sk_tenant_conf t;
-	json_t *doc, *full, *canon, *want;
+	json_t *doc, *full, *canon, *want, *probs = NULL;
 
 	(void)state;
 	doc = parse("{\"lockout\": {\"window\": 7200, \"duration\": null},"
@@ -305,12 +305,38 @@ test_documents(void **state)
 	    "36h");
 	assert_string_equal(json_string_value(json_object_get(full, "mfa")),
 			    "optional");
-	assert_int_equal(json_object_size(full), 11);
+	assert_int_equal(json_object_size(full), 15);
 	json_decref(canon);
 	json_decref(want);
 	json_decref(full);
 	json_decref(doc);
 	sk_tenant_conf_clear(&t);
+
+	/* Branding: the file's rules; the colour normalised; text as is. */
+	doc = parse("{\"display_name\": \"<b>Law</b> & Co\", \"logo_url\": "
+		    "\"https://cdn.example.com/l.png\", \"accent_color\": "
+		    "\"#1A56A8\", \"default_language\": \"en\"}");
+	assert_int_equal(sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, NULL),
+			 0);
+	assert_string_equal(t.display_name, "<b>Law</b> & Co");
+	assert_string_equal(t.accent_color, "#1a56a8");
+	assert_string_equal(t.default_language, "en");
+	full = sk_policy_document(&t);
+	assert_string_equal(
+	    json_string_value(json_object_get(full, "logo_url")),
+	    "https://cdn.example.com/l.png");
+	json_decref(full);
+	json_decref(doc);
+	sk_tenant_conf_clear(&t);
+	doc = parse("{\"logo_url\": \"http://x.example/l.png\", "
+		    "\"accent_color\": \"#ffcc00\", \"default_language\": "
+		    "\"fr\", \"display_name\": 7}");
+	assert_int_equal(
+	    sk_policy_apply(cfg, &cfg->tenants[0], doc, &t, &probs),
+	    SK_ERR_INVALID);
+	assert_int_equal(json_array_size(probs), 4);
+	json_decref(probs);
+	json_decref(doc);
 }
 
 static void

@@ -112,6 +112,10 @@ struct sk_tenant_conf {
 	/* "ja" (default) or "en": mails and pages for a user whose own
 	 * language is unknown. */
 	char *default_language;
+	/* Branding on every page (docs/pages.md): an https logo URL and an
+	 * accent colour "#rrggbb" white text is readable on; NULL: none. */
+	char *logo_url;
+	char *accent_color;
 	int line; /* where it was defined, for messages */
 };
 
