@@ -189,7 +189,7 @@ sk_handle_callback(struct sk_req *req, struct sk_resp *resp)
 	sk_resp_cookie(resp, sk_daemon.state_cookie, "", 0);
 	if (error != NULL) {
 		const struct sk_msg_arg args[] = {
-		    {"error", safe_error_code(error), 0}, {NULL}};
+		    {"error", safe_error_code(error), 0}, {NULL, NULL, 0}};
 		sk_info("callback %s: provider answered error=%s" SK_REQ_FMT,
 			pid, safe_error_code(error), SK_REQ_ARGS(req));
 		refused(req, pid, NULL, NULL, "provider_refused");

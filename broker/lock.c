@@ -56,7 +56,7 @@ sk_lock_answer(const struct sk_req *req, struct sk_resp *resp,
 	    {"minutes", mins, 0},
 	    /* Shown to the minute: the next whole one, never too early. */
 	    {"until", NULL, (lock->until_ms + 59999) / 60000 * 60},
-	    {NULL}};
+	    {NULL, NULL, 0}};
 	const char *msg;
 
 	lock_when(lock, hms, iso);

@@ -192,7 +192,7 @@ sk_handle_login_provider(struct sk_req *req, struct sk_resp *resp)
 		    &retry);
 		if (r == SK_ERR_DENIED) {
 			const struct sk_msg_arg args[] = {{"minutes", msg, 0},
-							  {NULL}};
+							  {NULL, NULL, 0}};
 			snprintf(msg, sizeof(msg), "%lld",
 				 (long long)((retry + 59) / 60));
 			sk_req_error(

@@ -42,11 +42,11 @@ sk_page_ctx_init(struct sk_page_ctx *pc, const struct sk_req *req)
 
 	/* The user's own choice first, then the browser's, then the
 	 * organisation's. */
-	if (sk_web_lang_ok(c))
+	if (c != NULL && sk_web_lang_ok(c))
 		lang = c;
-	else if (sk_web_lang_ok(al))
+	else if (al != NULL && sk_web_lang_ok(al))
 		lang = al;
-	else if (sk_web_lang_ok(d))
+	else if (d != NULL && sk_web_lang_ok(d))
 		lang = d;
 	else
 		lang = "ja";

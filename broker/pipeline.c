@@ -75,7 +75,8 @@ client_addr(const struct sk_req *req, unsigned char a[SK_IP_LEN])
 static void
 refuse_ip(const struct sk_req *req, struct sk_resp *resp, bool admin)
 {
-	const struct sk_msg_arg args[] = {{"ip", req->client_ip, 0}, {NULL}};
+	const struct sk_msg_arg args[] = {{"ip", req->client_ip, 0},
+					  {NULL, NULL, 0}};
 	char desc[128];
 
 	snprintf(desc, sizeof(desc), "client address %s is not allowed%s",
@@ -104,7 +105,7 @@ refuse_limited(const struct sk_req *req, struct sk_resp *resp, int64_t retry)
 {
 	char n[24];
 	const struct sk_msg_arg args[] = {
-	    {"ip", req->client_ip, 0}, {"seconds", n, 0}, {NULL}};
+	    {"ip", req->client_ip, 0}, {"seconds", n, 0}, {NULL, NULL, 0}};
 
 	snprintf(n, sizeof(n), "%lld", (long long)retry);
 	/* One message per case: "1 second" is not "1 seconds". */

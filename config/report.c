@@ -21,6 +21,9 @@ static void add_problem(struct ctx *c, bool warning, int line, const char *key,
 /* Appends one problem (or warning) line; ap is consumed. */
 /* A problem of a runtime policy document: its field is the key without
  * the item's prefix (sk_config_check's, empty there). */
+static void policy_problem(struct ctx *c, const char *key, const char *fmt,
+			   va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 policy_problem(struct ctx *c, const char *key, const char *fmt, va_list ap)
 {
