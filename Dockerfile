@@ -20,7 +20,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libqrencode4 curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /nonexistent \
-       --shell /usr/sbin/nologin sekisho
+       --shell /usr/sbin/nologin sekisho \
+    && install -d -o sekisho -g sekisho -m 0700 /var/lib/sekisho/audit
 # A fixed uid: secret files must belong to it (or to root), mode 0600/0400
 # (README: Secret files).
 COPY --from=build /src/build/sekisho /src/build/sekishoctl /usr/local/bin/
