@@ -7,25 +7,30 @@
 #include "sekisho/err.h"
 #include "sekisho/evtypes.h"
 #include "sekisho/util.h"
+#include "sekisho/web.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define JST_OFFSET (9 * 3600) /* Japan has no summer time */
-#define SUBJECT_MAX 240	      /* bytes of a subject, before encoding */
-#define LINE_TEXT_MAX 1000    /* bytes of a LINE text (LINE takes 5000) */
+#define SUBJECT_MAX 240	   /* bytes of a subject, before encoding */
+#define LINE_TEXT_MAX 1000 /* bytes of a LINE text (LINE takes 5000) */
 
-static const struct sk_notice_tpl *
-tpl_find(const char *lang, const char *name)
+/* The template web/mail/<lang>/<name>.txt, embedded with the pages'
+ * files (sekisho/web.h); false when there is none. */
+static bool
+tpl_find(const char *lang, const char *name, struct sk_notice_tpl *t)
 {
-	const struct sk_notice_tpl *t;
+	const struct sk_web_file *f;
+	char path[64];
 
-	for (t = sk_notice_tpls; t->lang != NULL; t++)
-		if (strcmp(t->lang, lang) == 0 && strcmp(t->name, name) == 0)
-			return t;
-	return NULL;
+	snprintf(path, sizeof(path), "mail/%s/%s.txt", lang, name);
+	if ((f = sk_web_file(path)) == NULL)
+		return false;
+	t->text = (const char *)f->data;
+	t->len = f->len;
+	return true;
 }
 
 bool
@@ -197,32 +202,6 @@ parse_time(const char *s, time_t *t)
 	return *t != (time_t)-1;
 }
 
-/* A moment as the language writes it: ja in Japan time, en in UTC. */
-static void
-format_time(time_t t, const char *lang, char *out, size_t len)
-{
-	static const char *const months[] = {"January", "February", "March",
-					     "April",	"May",	    "June",
-					     "July",	"August",   "September",
-					     "October", "November", "December"};
-	struct tm tm;
-	bool ja = strcmp(lang, "ja") == 0;
-	time_t local = ja ? t + JST_OFFSET : t;
-
-	if (gmtime_r(&local, &tm) == NULL) {
-		snprintf(out, len, "-");
-		return;
-	}
-	if (ja)
-		snprintf(out, len, "%d年%d月%d日 %02d:%02d (日本時間)",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min);
-	else
-		snprintf(out, len, "%d %s %d, %02d:%02d UTC", tm.tm_mday,
-			 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-			 tm.tm_min);
-}
-
 /*
  * The value of "key: value" in a words file (web/mail/<lang>/words.txt),
  * newly allocated; NULL when absent or on NOMEM.
@@ -230,13 +209,13 @@ format_time(time_t t, const char *lang, char *out, size_t len)
 static char *
 word(const char *lang, const char *key)
 {
-	const struct sk_notice_tpl *t = tpl_find(lang, "words");
+	struct sk_notice_tpl t;
 	const char *p, *end, *eol;
 	size_t klen = strlen(key);
 
-	if (t == NULL)
+	if (!tpl_find(lang, "words", &t))
 		return NULL;
-	for (p = t->text, end = t->text + t->len; p < end; p = eol + 1) {
+	for (p = t.text, end = t.text + t.len; p < end; p = eol + 1) {
 		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			eol = end;
 		if ((size_t)(eol - p) > klen + 2 && memcmp(p, key, klen) == 0 &&
@@ -292,7 +271,7 @@ time_value(const char *s, const char *lang)
 
 	if (!parse_time(s, &t))
 		return NULL;
-	format_time(t, lang, buf, sizeof(buf));
+	sk_web_time(lang, (int64_t)t, buf, sizeof(buf));
 	return strdup(buf);
 }
 
@@ -331,7 +310,7 @@ values_fill(const struct sk_config *cfg, const json_t *ev, const char *lang,
 	raw[V_EMAIL] = str_at(user, "email");
 	if (!parse_time(str_at(ev, "time"), &when))
 		when = (time_t)now;
-	format_time(when, lang, tbuf, sizeof(tbuf));
+	sk_web_time(lang, (int64_t)when, tbuf, sizeof(tbuf));
 	raw[V_TIME] = tbuf;
 	raw[V_IP] = str_at(ev, "ip");
 	raw[V_NETWORK] = str_at(d, "network");
@@ -447,7 +426,7 @@ int
 sk_notice_render(const struct sk_config *cfg, const json_t *ev,
 		 const char *lang, int64_t now, struct sk_notice *n)
 {
-	const struct sk_notice_tpl *t;
+	struct sk_notice_tpl t;
 	const char *type = str_at(ev, "type"), *sep, *subj, *line;
 	struct values vs;
 	struct sk_buf b;
@@ -461,15 +440,15 @@ sk_notice_render(const struct sk_config *cfg, const json_t *ev,
 		return SK_ERR_INVALID;
 	snprintf(n->lang, sizeof(n->lang), "%s", lang);
 	/* Only a known type names a file (never "words"). */
-	t = type != NULL && sk_event_type_known(type) ? tpl_find(lang, type)
-						      : NULL;
-	if (t == NULL && (t = tpl_find(lang, "generic")) == NULL)
+	if (!(type != NULL && sk_event_type_known(type) &&
+	      tpl_find(lang, type, &t)) &&
+	    !tpl_find(lang, "generic", &t))
 		return SK_ERR_INTERNAL;
-	if ((sep = memmem(t->text, t->len, "\n\n", 2)) == NULL)
+	if ((sep = memmem(t.text, t.len, "\n\n", 2)) == NULL)
 		return SK_ERR_INVALID;
-	hlen = (size_t)(sep - t->text);
-	if (!head_line(t->text, hlen, "Subject", &subj, &slen) ||
-	    !head_line(t->text, hlen, "Line", &line, &llen))
+	hlen = (size_t)(sep - t.text);
+	if (!head_line(t.text, hlen, "Subject", &subj, &slen) ||
+	    !head_line(t.text, hlen, "Line", &line, &llen))
 		return SK_ERR_INVALID;
 	if ((r = values_fill(cfg, ev, lang, now, &vs)) != 0 ||
 	    (r = fill_line(subj, slen, &vs, SUBJECT_MAX, &n->subject)) != 0 ||
@@ -477,7 +456,7 @@ sk_notice_render(const struct sk_config *cfg, const json_t *ev,
 		goto out;
 	sep += 2;
 	sk_buf_adds(&b, "");
-	if ((r = fill(&b, sep, (size_t)(t->text + t->len - sep), &vs)) != 0 ||
+	if ((r = fill(&b, sep, (size_t)(t.text + t.len - sep), &vs)) != 0 ||
 	    (r = sk_buf_take(&b, &n->body)) != 0)
 		goto out;
 out:

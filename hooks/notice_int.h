@@ -2,9 +2,9 @@
  * Private to hooks/: what a notification to a person says (hooks/notice.c),
  * for the email and line sinks. The text comes from plain-text templates,
  * web/mail/<lang>/<name>.txt, embedded into the binary at build time
- * (tools/embed_mail.cmake), one per event type and language, with a
- * generic one for the other types; docs/notifications.md says how to edit
- * them. A template is
+ * with the pages' files (tools/embed_web.cmake), one per event type and
+ * language, with a generic one for the other types; docs/notifications.md says
+ * how to edit them. A template is
  *
  *   Subject: <one line>
  *   Line: <one line: the short text of a LINE message>
@@ -28,15 +28,12 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-/* One embedded file of web/mail (generated: build/notice_tpls.c). */
+/* One embedded file of web/mail: an event type's, "generic" or "words"
+ * (a borrowed view of the embedded bytes). */
 struct sk_notice_tpl {
-	const char *lang; /* "ja", "en" */
-	const char *name; /* an event type, "generic" or "words" */
-	const char *text; /* the file's bytes */
+	const char *text;
 	size_t len;
 };
-/* Every file, ended by an entry whose lang is NULL. */
-extern const struct sk_notice_tpl sk_notice_tpls[];
 
 /* Bounds of one substituted value, in bytes (a cut value ends in "..."). */
 #define SK_NOTICE_VALUE_MAX 160

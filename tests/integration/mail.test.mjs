@@ -279,7 +279,7 @@ describe('e-mail', () => {
     assert.equal(one(h, 'content-language'), 'ja');
     assert.ok(h.text.includes(`\r\n${link}\r\n`), `the accept link on a line of its own:\n${h.text}`);
     assert.match(h.text, /次のリンクを開き/);
-    assert.match(h.text, /有効期限は \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d \(日本時間\) です/);
+    assert.match(h.text, /有効期限は \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d JST です/);
 
     // The Message-ID is the event's id.
     const evs = (await admin('GET', 'law', 'events?limit=50')).json;
@@ -317,7 +317,7 @@ describe('e-mail', () => {
     m = await mailAt(3);
     h = m.msg;
     assert.equal(h.subject, '[山田法律事務所] 新しい端末からサインインがありました');
-    assert.match(h.text, /日時: +\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d \(日本時間\)/);
+    assert.match(h.text, /日時: +\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d JST/);
     assert.match(h.text, /ブラウザ: +Safari 17 on iOS/);
     assert.match(h.text, /お心当たりがない場合は/);
 
@@ -359,7 +359,7 @@ describe('LINE', () => {
     assert.equal(body.to, LINE_USERS.sato.sub);
     assert.equal(body.messages.length, 1);
     assert.equal(body.messages[0].type, 'text');
-    assert.match(body.messages[0].text, /^\[山田法律事務所\] 新しい端末からサインインがありました（\d{4}年.*日本時間.*Safari 17 on iOS）/);
+    assert.match(body.messages[0].text, /^\[山田法律事務所\] 新しい端末からサインインがありました（\d{4}年.*JST.*Safari 17 on iOS）/);
     // LINE gives no address: no mail for it.
     assert.equal(mails.length, before);
 

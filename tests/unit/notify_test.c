@@ -234,7 +234,7 @@ test_templates(void **state)
 			assert_int_equal(
 			    sk_notice_render(&cfg, ev, "ja", NOW, &n), 0);
 			assert_non_null(
-			    strstr(n.body, "2026年12月2日 12:34 (日本時間)"));
+			    strstr(n.body, "2026年12月2日 12:34 JST"));
 			sk_notice_clear(&n);
 			json_decref(ev);
 		}
@@ -373,7 +373,7 @@ test_mail_new_device(void **state)
 	    strstr(m.body, "\r\nAuto-Submitted: auto-generated\r\n"));
 	body = body_of(m.body);
 	/* 03:34 UTC is 12:34 in Japan. */
-	assert_non_null(strstr(body, "2026年12月2日 12:34 (日本時間)"));
+	assert_non_null(strstr(body, "2026年12月2日 12:34 JST"));
 	assert_non_null(strstr(body, "203.0.113.77"));
 	assert_non_null(strstr(body, "203.0.113.0/24"));
 	assert_non_null(strstr(body, "Chrome 131 on Windows"));
@@ -432,7 +432,7 @@ test_mail_invitation(void **state)
 	assert_non_null(strstr(body,
 			       "\r\nhttps://login.example.com/login?invite="
 			       "Zm9vYmFyYmF6\r\n"));
-	assert_non_null(strstr(body, "2026年12月9日 12:34 (日本時間)"));
+	assert_non_null(strstr(body, "2026年12月9日 12:34 JST"));
 	assert_non_null(strstr(body, "招待"));
 	free(body);
 	sk_hook_msg_clear(&m);
@@ -642,7 +642,7 @@ test_line(void **state)
 	    sk_line_request(&cfg, &hooks[1], ev, "Uabc", NOW, easy, &m2), 0);
 	assert_non_null(
 	    strstr(m2.body, "新しい端末からサインインがありました"));
-	assert_non_null(strstr(m2.body, "12:34 (日本時間)"));
+	assert_non_null(strstr(m2.body, "12:34 JST"));
 	sk_hook_msg_clear(&m2);
 
 	/* The default API base. */
