@@ -95,8 +95,14 @@ refused(const struct sk_req *req, const char *pid, const char *uid,
 	const struct sk_identity *id, const char *reason)
 {
 	json_t *more = json_pack("{s:s}", "provider", pid);
+	bool vouched = id != NULL && id->email_verified;
 
-	sk_device_login_failed(req, uid, id != NULL ? id->email : NULL, reason,
+	/* An address the provider does not vouch for is a claim: it goes
+	 * in details, never as the event's user (whom sinks believe). */
+	if (more != NULL && id != NULL && id->email != NULL && !vouched)
+		json_object_set_new(more, "claimed_email",
+				    json_string(id->email));
+	sk_device_login_failed(req, uid, vouched ? id->email : NULL, reason,
 			       more);
 	json_decref(more);
 }

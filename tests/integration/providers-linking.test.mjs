@@ -148,6 +148,13 @@ describe('tenant rules and linking', () => {
 
   test('refused: the same address, not verified (Google email_verified false)', async () => {
     await notLinked(law.base, 'google', 'dave');
+    // The event names the address as a claim, never as its user's.
+    const out = await redisCli(redis.port, 'XREVRANGE', 'sk:{t:law}:ev', '+', '-', 'COUNT', '1');
+    const ev = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1));
+    assert.equal(ev.type, 'login_failed');
+    assert.equal(ev.details.reason, 'not_linked');
+    assert.equal(ev.details.claimed_email, 'alice@acme.example');
+    assert.ok(!ev.user?.email, JSON.stringify(ev.user));
   });
 
   test('refused: the same address, verified by a provider not authoritative for it (GitHub)', async () => {
