@@ -19,6 +19,9 @@
 // - /metrics: deliveries and queue depth
 // - no log line, header, body or event holds the hook secret or the
 //   secret parts of the Slack and Teams URLs
+// - Redis hanging (SIGSTOP) and Redis killed and started again: the
+//   daemon stays up, a delivery queued before is delivered after, once,
+//   and so are events raised after
 // - kill -9 of an instance that took deliveries: a second instance
 //   delivers them after their lease
 import { after, before, describe, test } from 'node:test';
@@ -222,7 +225,11 @@ before(async () => {
     tenants: [other]
     admin: true
 ${hooksYaml}`;
-  stack = await startStack({ tenantsYaml, extraConfig });
+  // AOF fsync'd on every write: Redis killed and started again (below)
+  // comes back with everything it had acknowledged.
+  stack = await startStack({
+    tenantsYaml, extraConfig, redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always'],
+  });
 });
 
 after(async () => {
@@ -512,6 +519,47 @@ describe('hooks: metrics and secrets', () => {
       const ev = await api('GET', `/tenants/${t}/events?limit=100`);
       assert.ok(!ev.text.includes(SECRET));
     }
+  });
+});
+
+describe('hooks: Redis hanging, then killed and back', () => {
+  const alive = async () => (await fetch(`${stack.sekishoBase}/healthz`,
+    { signal: AbortSignal.timeout(5000) })).status === 200;
+
+  test('the engine waits it out; nothing queued is lost or sent twice', async () => {
+    const dups0 = rx.wh.dups;
+    // A delivery owed to a receiver that is down, queued in Redis.
+    await rx.wh.down();
+    const before = await policyChange();
+    await waitFor(async () => (await hooksOf()).json.hooks.find((x) => x.id === 'wh').state.retrying >= 1,
+      { timeoutMs: 10_000, what: 'the delivery retrying' });
+    // Redis takes connections and never answers, for 4 s.
+    stack.redis.pause();
+    await sleep(4000);
+    assert.ok(await alive(), 'the daemon answers /healthz while Redis hangs');
+    stack.redis.resume();
+    // Redis killed, down for 3 s, started again on its AOF.
+    await stack.redis.kill();
+    await sleep(3000);
+    assert.ok(await alive(), 'the daemon answers /healthz while Redis is down');
+    await stack.redis.restart();
+    await waitFor(async () => (await fetch(`${stack.sekishoBase}/readyz`)).status === 200,
+      { timeoutMs: 20_000, what: 'ready again' });
+    await rx.wh.up();
+    const after = await policyChange();
+    await waitFor(() => rx.wh.processed.has(before) && rx.wh.processed.has(after),
+      { timeoutMs: 40_000, intervalMs: 200, what: 'both events delivered after Redis came back' });
+    for (const id of [before, after]) {
+      const rec = rx.wh.processed.get(id);
+      assert.ok(verify(SECRET, rec.headers['x-sekisho-signature'], rec.raw));
+    }
+    await sleep(1000);
+    for (const id of [before, after]) {
+      assert.equal(rx.wh.requests.filter((r) => r.headers['x-sekisho-delivery'] === id).length, 1,
+        `${id} delivered once`);
+    }
+    assert.equal(rx.wh.dups, dups0);
+    assert.ok(stack.sekisho.running(), 'the daemon kept running');
   });
 });
 
