@@ -9,6 +9,7 @@
 // - a receiver that is down and comes back gets every event, each
 //   delivery id processed once (the admin API showed them retrying)
 // - a 302 to another host is a failure, never followed
+// - an answer without end (2xx) is cut at 64 KiB and counts as delivered
 // - retry_for: 5s: the delivery becomes a dead letter, the admin API and
 //   sekishoctl show it, a retry delivers it once the receiver is up
 // - tenants: another tenant's hook never gets this tenant's events; its
@@ -73,6 +74,22 @@ async function receiver({ host = '127.0.0.1', mode = 'ok', location } = {}) {
       if (r.mode === 'hang') { r.hanging.push(res); return; }
       if (r.mode === 'fail') { res.writeHead(500).end('nope'); return; }
       if (r.mode === 'redirect') { res.writeHead(302, { location: r.location }).end(); return; }
+      if (r.mode === 'huge') {
+        // 2xx, then a body without end (bounded: 256 MiB at most).
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        r.sent = 0;
+        const pump = () => {
+          while (!res.destroyed && r.sent < 256 * 1024 * 1024) {
+            r.sent += chunk.length;
+            if (!res.write(chunk)) { res.once('drain', pump); return; }
+          }
+          res.end();
+        };
+        res.on('close', () => { r.closedAt = Date.now(); });
+        pump();
+        return;
+      }
       const id = req.headers['x-sekisho-delivery'] ?? JSON.parse(raw).id ?? raw;
       if (r.processed.has(id)) r.dups++;
       else r.processed.set(id, rec);
@@ -151,6 +168,7 @@ before(async () => {
   // reached.
   rx.elsewhere = await receiver({ host: '127.0.0.2' });
   rx.redir = await receiver({ mode: 'redirect', location: rx.elsewhere.url('/stolen') });
+  rx.huge = await receiver({ mode: 'huge' });
   const whSecret = secret('wh', SECRET);
   const hooksYaml = `hooks:
   - id: wh
@@ -194,6 +212,13 @@ before(async () => {
     secret_file: ${whSecret}
     tenants: [slow]
     timeout: 3s
+  - id: huge
+    type: webhook
+    url: "${rx.huge.url('/in')}"
+    secret_file: ${whSecret}
+    tenants: [quiet]
+    events: [policy_changed]
+    timeout: 20s
   - id: signin
     type: webhook
     url: "${rx.signin.url('/in')}"
@@ -317,6 +342,22 @@ describe('hooks: delivery', () => {
     assert.equal(after2.state.retrying, 0);
     assert.ok(after2.state.last_success);
     process.stderr.write(`# hooks: down/up: ${ids.length} events, ${rx.wh.dups} duplicate deliveries\n`);
+  });
+
+  test('an answer without end is cut at 64 KiB; its 2xx still counts', async () => {
+    const t0 = Date.now();
+    await policyChange('quiet');
+    await waitFor(async () => (await hooksOf('quiet')).json.hooks.find((x) => x.id === 'huge')?.state.last_success,
+      { timeoutMs: 15_000, what: 'the delivery to the endless receiver recorded' });
+    const h = (await hooksOf('quiet')).json.hooks.find((x) => x.id === 'huge');
+    assert.equal(h.state.queued, 0);
+    assert.equal(h.state.retrying, 0);
+    await waitFor(() => rx.huge.closedAt, { timeoutMs: 5000, what: 'the connection cut' });
+    // Cut long before the 20 s timeout, after little more than 64 KiB
+    // (kernel socket buffers hold some megabytes of what was written).
+    assert.ok(rx.huge.closedAt - t0 < 10_000, `cut after ${rx.huge.closedAt - t0} ms`);
+    assert.ok(rx.huge.sent < 64 * 1024 * 1024, `the receiver wrote ${rx.huge.sent} bytes`);
+    process.stderr.write(`# hooks: endless answer cut after ${rx.huge.closedAt - t0} ms, ${(rx.huge.sent / 1048576).toFixed(1)} MiB written by the receiver\n`);
   });
 
   test('a 302 to another host is not followed', async () => {
