@@ -216,7 +216,7 @@ before(async () => {
     type: webhook
     url: "${rx.huge.url('/in')}"
     secret_file: ${whSecret}
-    tenants: [quiet]
+    tenants: [endless]
     events: [policy_changed]
     timeout: 20s
   - id: signin
@@ -238,6 +238,9 @@ before(async () => {
     providers: [google]
   - id: quiet
     hostnames: ["quiet.example"]
+    providers: [google]
+  - id: endless
+    hostnames: ["endless.example"]
     providers: [google]
 `;
   const extraConfig = `clients:
@@ -346,10 +349,10 @@ describe('hooks: delivery', () => {
 
   test('an answer without end is cut at 64 KiB; its 2xx still counts', async () => {
     const t0 = Date.now();
-    await policyChange('quiet');
-    await waitFor(async () => (await hooksOf('quiet')).json.hooks.find((x) => x.id === 'huge')?.state.last_success,
+    await policyChange('endless');
+    await waitFor(async () => (await hooksOf('endless')).json.hooks.find((x) => x.id === 'huge')?.state.last_success,
       { timeoutMs: 15_000, what: 'the delivery to the endless receiver recorded' });
-    const h = (await hooksOf('quiet')).json.hooks.find((x) => x.id === 'huge');
+    const h = (await hooksOf('endless')).json.hooks.find((x) => x.id === 'huge');
     assert.equal(h.state.queued, 0);
     assert.equal(h.state.retrying, 0);
     await waitFor(() => rx.huge.closedAt, { timeoutMs: 5000, what: 'the connection cut' });
