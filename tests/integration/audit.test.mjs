@@ -16,6 +16,8 @@
 // - kill -9 of the writer while it writes thousands of events, and a torn
 //   last line: after a restart every stream entry is in the files exactly
 //   once (no duplicate, no gap), the torn bytes kept aside, verify passes
+// - Redis hanging (SIGSTOP) for seconds: the writer waits it out, then
+//   files what follows, no duplicate, no gap, verify passes
 // - a stream trimmed past the writer: a gap entry and a loud log line
 // - retention: the old days' files removed, the removal recorded (and
 //   signed), verify passes after
@@ -236,6 +238,29 @@ describe('audit log', () => {
     assert.equal((await ctl('audit', 'verify', '--from', 'yesterday')).code, 2);
     assert.equal((await ctl('audit', 'verify', '--tenant', 'nobody')).code, 2);
     assert.equal((await ctl('audit', 'frobnicate')).code, 2);
+  });
+
+  test('Redis hanging for 4 s: the writer waits, then files what follows, with no duplicate and no gap', async () => {
+    const before = lines('law').length;
+    s.redis.pause();
+    try {
+      await new Promise((r) => setTimeout(r, 4000));
+      const h = await fetch(`${s.law}/healthz`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(h.status, 200, 'the daemon answers while Redis hangs');
+    } finally {
+      s.redis.resume();
+    }
+    await waitFor(async () => (await fetch(`${s.law}/readyz`)).status === 200, { what: 'ready again' });
+    const r = await admin('PATCH', 'law', 'policy', { session: { idle_timeout: '7h' } });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    await caughtUp('law');
+    const after = lines('law');
+    assert.ok(after.length > before);
+    const cursors = after.filter((l) => l.entry.kind === 'event').map((l) => l.entry.cursor);
+    assert.equal(new Set(cursors).size, cursors.length, 'no entry filed twice');
+    assert.deepEqual(cursors.slice(-(await streamIds('law')).length), await streamIds('law'), 'no gap');
+    const v = await ctl('audit', 'verify', '--tenant', 'law');
+    assert.equal(v.code, 0, v.stdout + v.stderr);
   });
 
   test('verify names the entry for a changed byte, a removed, an inserted and two swapped lines', async () => {
