@@ -24,6 +24,7 @@
 #include "sekisho/config.h"
 #include "sekisho/err.h"
 #include "sekisho/log.h"
+#include "sekisho/provider.h"
 #include "sekisho/store.h"
 #include "sekisho/util.h"
 
@@ -135,6 +136,7 @@ worker_main(void *unused)
 		pthread_cond_broadcast(&pool.cond);
 	}
 	pthread_mutex_unlock(&pool.lock);
+	sk_http_thread_end();
 	sk_store_thread_close();
 	return NULL;
 }

@@ -17,6 +17,13 @@
  * - Our buffers holding secrets are wiped: the answer (grown by sk_buf,
  *   which never reallocs in place), the form body, the encoded Basic
  *   credentials and the header list.
+ * - Each thread keeps one libcurl handle and with it its connections (and
+ *   TLS sessions) to the providers: a sign-in's token call reuses the
+ *   connection of an earlier one instead of a new TCP and TLS handshake.
+ *   The handle is reset after every call, so no option (credentials,
+ *   pointers to this call's buffers) outlives it; a connection is only
+ *   reused for the same scheme, host, port and TLS settings (libcurl's
+ *   rule), and one found dead is replaced.
  */
 #include "providers_int.h"
 #include "sekisho/err.h"
@@ -25,6 +32,7 @@
 #include "sekisho/util.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -35,6 +43,53 @@
 
 static atomic_bool inited;
 static atomic_bool aborted; /* shutting down: no upstream calls */
+
+/* The calling thread's handle (and its connection cache). */
+static pthread_key_t easy_key;
+static pthread_once_t easy_once = PTHREAD_ONCE_INIT;
+static bool easy_key_ok;
+
+static void
+easy_drop(void *c)
+{
+	curl_easy_cleanup(c);
+}
+
+static void
+easy_key_make(void)
+{
+	easy_key_ok = pthread_key_create(&easy_key, easy_drop) == 0;
+}
+
+/* This thread's handle, made on first use; NULL when out of memory. */
+static CURL *
+thread_easy(void)
+{
+	CURL *c;
+
+	(void)pthread_once(&easy_once, easy_key_make);
+	if (easy_key_ok && (c = pthread_getspecific(easy_key)) != NULL)
+		return c;
+	if ((c = curl_easy_init()) == NULL)
+		return NULL;
+	if (easy_key_ok && pthread_setspecific(easy_key, c) != 0) {
+		curl_easy_cleanup(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+sk_http_thread_end(void)
+{
+	CURL *c;
+
+	(void)pthread_once(&easy_once, easy_key_make);
+	if (!easy_key_ok || (c = pthread_getspecific(easy_key)) == NULL)
+		return;
+	(void)pthread_setspecific(easy_key, NULL);
+	curl_easy_cleanup(c);
+}
 
 int
 sk_providers_global_init(void)
@@ -52,6 +107,7 @@ sk_providers_global_init(void)
 void
 sk_providers_global_cleanup(void)
 {
+	sk_http_thread_end();
 	if (atomic_exchange(&inited, false))
 		curl_global_cleanup();
 }
@@ -242,7 +298,7 @@ sk_http_fetch(const char *url, const struct sk_form_kv *form, size_t nform,
 		goto out;
 	}
 	r = SK_ERR_NOMEM;
-	if ((c = curl_easy_init()) == NULL)
+	if ((c = thread_easy()) == NULL)
 		goto out;
 	if (!header_add(&hdr, "Accept: application/json") ||
 	    !header_add(&hdr, "User-Agent: sekisho/" SK_VERSION))
@@ -324,8 +380,10 @@ out:
 		sk_warn("upstream: %s %.*s: %s", form != NULL ? "POST" : "GET",
 			url != NULL ? url_log_len(url) : 0,
 			url != NULL ? url : "", why);
+	/* Every option goes (this call's credentials and buffers); the
+	 * connections stay for the next call. */
 	if (c != NULL)
-		curl_easy_cleanup(c);
+		curl_easy_reset(c);
 	headers_free(&hdr);
 	sk_buf_free(&a.b);
 	sk_buf_free(&post);

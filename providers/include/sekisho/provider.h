@@ -102,7 +102,14 @@ bool sk_provider_authorize_offline(struct sk_provider *p);
  * any thread calls a provider. Returns 0 or SK_ERR_NOMEM.
  */
 int sk_providers_global_init(void);
+/* Also ends the calling thread's connections (sk_http_thread_end()). */
 void sk_providers_global_cleanup(void);
+/*
+ * Ends the calling thread's HTTP client handle and its open connections
+ * to providers (a thread that called providers does this before it ends;
+ * it also happens at thread exit).
+ */
+void sk_http_thread_end(void);
 /*
  * Shutdown: from now on every upstream HTTP call fails with
  * SK_ERR_UPSTREAM, at once for a new one, within a second for one under
