@@ -173,6 +173,25 @@ set_rd_url(struct sk_view *v, const char *name, const char *path)
 	return true;
 }
 
+/* The member of list whose id is mine moved to the front: "this
+ * session" and "this device" come first. */
+static void
+mine_first(json_t *list, const char *mine)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(list, i, o) {
+		if (i > 0 && strcmp(str(o, "id"), mine) == 0) {
+			json_incref(o);
+			if (json_array_remove(list, i) == 0)
+				(void)json_array_insert(list, 0, o);
+			json_decref(o);
+			break;
+		}
+	}
+}
+
 /* The browser sessions and the apps, split from one listing. */
 static void
 add_sessions(struct sk_view *v, const json_t *list, const char *mine,
@@ -310,10 +329,12 @@ sk_handle_account(struct sk_req *req, struct sk_resp *resp)
 	sk_view_set_msg(v, "role", role_msg(s->roles));
 	/* Lists; this session and this browser marked. */
 	snprintf(mine, sizeof(mine), "%s.%s", s->user_id, s->handle);
+	mine_first(sessions, mine);
 	add_sessions(v, sessions, mine, &others);
 	sk_view_set_bool(v, "others", others);
 	if (sk_device_id(req, dev) != 0)
 		dev[0] = '\0';
+	mine_first(devices, dev);
 	add_devices(v, devices, dev);
 	/* The forms need the session's CSRF token, made with the master
 	 * key: without one the page only shows. */
