@@ -22,8 +22,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import { launchChromium } from './chromium.mjs';
+import { VIEWPORTS, axeClean, screenshots } from './checks.mjs';
 
 import { startStack, REPO } from '../integration/harness.mjs';
 import { APP, exchange, mintCode, refresh } from '../integration/app-harness.mjs';
@@ -32,7 +32,6 @@ import {
 } from '../integration/mfa-harness.mjs';
 
 const ART = path.join(REPO, 'test-artefacts', 'account');
-const VIEWPORTS = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } };
 
 let stack;
 let browser;
@@ -60,18 +59,11 @@ after(async () => {
   await stack?.stop();
 });
 
-/** axe, then screenshots at both sizes. */
+/** <html lang>, axe, then screenshots at both sizes. */
 async function check(page, lang, name) {
   assert.equal(await page.getAttribute('html', 'lang'), lang, `${name}: <html lang>`);
-  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const bad = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
-    `${lang}/${name}: axe`);
-  for (const [size, vp] of Object.entries(VIEWPORTS)) {
-    await page.setViewportSize(vp);
-    await page.screenshot({ path: path.join(ART, `${name}-${lang}-${size}.png`), fullPage: true });
-  }
-  await page.setViewportSize(VIEWPORTS.desktop);
+  await axeClean(page, `${lang}/${name}`);
+  await screenshots(page, ART, name, lang);
 }
 
 /** A browser (context) signed in as alice, on the home page. */
@@ -103,6 +95,29 @@ async function jarOf(context) {
   const jar = new CookieJar();
   for (const c of await context.cookies()) jar.setCookie(stack.base, `${c.name}=${c.value}; Path=${c.path}`);
   return jar;
+}
+
+/** On the enrolment page: the key read from the page, a code made
+ * with it, the recovery codes, and on to the account page. */
+async function enrolHere(page) {
+  const secret = (await page.textContent('#secret')).replace(/\s+/g, '');
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  const { code, step } = await nextCode(stack.redis, secret, 0);
+  await page.fill('#code', code);
+  await page.click('#submit');
+  await page.waitForSelector('#recovery-codes');
+  await page.click('#continue');
+  await page.waitForURL(`${stack.base}/account`);
+  return { secret, step };
+}
+
+/** On the challenge (/mfa): the next code of secret; the step used. */
+async function stepUp(page, secret, last) {
+  assert.match(await page.textContent('h1'), /本人確認|確認/);
+  const { code, step } = await nextCode(stack.redis, secret, last);
+  await page.fill('#code', code);
+  await page.click('#submit');
+  return step;
 }
 
 /** The session's second factor made older than mfa_max_age, in Redis. */
@@ -192,13 +207,7 @@ test('two browsers, an app, ending, forgetting, the second factor with step-up',
     assert.equal(await a.textContent('#mfa-state'), 'オフ');
     await a.click('#enrol');
     await a.waitForURL(`${stack.base}/mfa/enroll**`);
-    let secret = (await a.textContent('#secret')).replace(/\s+/g, '');
-    let { code, step } = await nextCode(stack.redis, secret, 0);
-    await a.fill('#code', code);
-    await a.click('#submit');
-    await a.waitForSelector('#recovery-codes');
-    await a.click('#continue');
-    await a.waitForURL(`${stack.base}/account`);
+    let { secret, step } = await enrolHere(a);
     assert.equal(await a.textContent('#mfa-state'), 'オン');
     assert.equal(await a.textContent('#remaining'), '10');
     assert.equal(await a.locator('#step-up').count(), 0, 'the factor was just used');
@@ -211,21 +220,11 @@ test('two browsers, an app, ending, forgetting, the second factor with step-up',
     await check(a, 'ja', 'account-mfa');
     await a.click('#reenrol');
     await a.waitForURL(`${stack.base}/mfa?**`);
-    assert.match(await a.textContent('h1'), /本人確認|確認/);
-    ({ code, step } = await nextCode(stack.redis, secret, step));
-    await a.fill('#code', code);
-    await a.click('#submit');
+    step = await stepUp(a, secret, step);
     await a.waitForURL(`${stack.base}/mfa/enroll**`);
     const old = secret;
-    secret = (await a.textContent('#secret')).replace(/\s+/g, '');
-    assert.match(secret, /^[A-Z2-7]{32}$/);
+    ({ secret, step } = await enrolHere(a));
     assert.notEqual(secret, old);
-    ({ code, step } = await nextCode(stack.redis, secret, 0));
-    await a.fill('#code', code);
-    await a.click('#submit');
-    await a.waitForSelector('#recovery-codes');
-    await a.click('#continue');
-    await a.waitForURL(`${stack.base}/account`);
     assert.equal(await a.textContent('#mfa-state'), 'オン');
 
     // New recovery codes: the same step-up, back to the form, then here.
@@ -233,9 +232,7 @@ test('two browsers, an app, ending, forgetting, the second factor with step-up',
     await a.reload();
     await a.click('#new-codes');
     await a.waitForURL(`${stack.base}/mfa?**`);
-    ({ code, step } = await nextCode(stack.redis, secret, step));
-    await a.fill('#code', code);
-    await a.click('#submit');
+    await stepUp(a, secret, step);
     await a.waitForURL(`${stack.base}/mfa/recovery**`);
     await a.click('#regenerate');
     await a.waitForSelector('#recovery-codes');
