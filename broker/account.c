@@ -70,19 +70,15 @@ static const struct {
 static int64_t
 utc_secs(const json_t *j)
 {
-	const char *s = json_string_value(j);
+	const char *s = json_string_value(j), *end;
 	struct tm tm;
-	int n = 0;
 
 	if (s == NULL)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-	    n == 0 || s[n] != '\0')
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
 		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
 	return (int64_t)timegm(&tm);
 }
 
