@@ -13,6 +13,7 @@
 //     changed), another tenant's cookie, no / wrong / another session's
 //     CSRF token, cross-origin POSTs (Sec-Fetch-Site, Origin), malformed,
 //     repeated and huge ids, unknown actions, GET on an action
+//   - ?done= shows only one of its fixed messages, nothing of its own
 //   - Redis stopped: 503 pages, nothing let through
 //   - no event holds a session cookie, CSRF token or refresh token
 import { after, before, test } from 'node:test';
@@ -310,6 +311,18 @@ test('hostile: another user\'s ids, another tenant\'s cookie, CSRF, origin, malf
   assert.ok([404, 405].includes(getAction.status), `GET action: ${getAction.status}`);
   assert.equal(await signedIn(a), true);
   await check('after all', { status: 200, body: '' }, 200);
+});
+
+test('?done= picks a fixed message or none', async () => {
+  const a = await browser('alice');
+  for (const q of ['done=%3Cscript%3Ealert(1)%3C%2Fscript%3E', 'done=session&done=app', 'done=', 'done=Session']) {
+    const r = await follow(a, `${s.law}/account?${q}`);
+    assert.equal(r.status, 200, q);
+    assert.doesNotMatch(r.body, /id="done"/, q);
+    assert.doesNotMatch(r.body, /<script>alert/, q);
+  }
+  const ok = await follow(a, `${s.law}/account?done=device`);
+  assert.match(ok.body, /id="done"[^>]*>Device forgotten\./);
 });
 
 test('no event holds a cookie, CSRF token or refresh token', async () => {
