@@ -549,14 +549,16 @@ sk_dir_session_revoke(const char *tenant, const char *id, char **user_id,
 
 /*
  * "Sign out everywhere else" (the account page). KEYS: user hash, index,
- * codes, the session asking. ARGV: its index member. Returns false when
- * that session is gone or still waits for its second factor (nothing is
- * ended then), else the members ended: every other browser session and
+ * codes, the session asking. ARGV: its index member, tenant. Returns
+ * false when the user is not the tenant's, or that session is gone or
+ * still waits for its second factor (nothing is ended then), else the
+ * members ended: every other browser session and
  * app session of the user. Outstanding codes go too: one could still
  * become an app session.
  */
 static struct sk_script others_script = {
-    .src = "if redis.call('EXISTS', KEYS[4]) == 0 or\n"
+    .src = "if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[2] or\n"
+	   "   redis.call('EXISTS', KEYS[4]) == 0 or\n"
 	   "   redis.call('HEXISTS', KEYS[4], 'pend') == 1 then\n"
 	   "  return false\n"
 	   "end\n"
@@ -579,7 +581,7 @@ static struct sk_script others_script = {
 };
 
 int
-sk_dir_sessions_end_others(const char *sid, json_t **ended)
+sk_dir_sessions_end_others(const char *tenant, const char *sid, json_t **ended)
 {
 	char uid[SK_USER_ID_CHARS + 1], hex[65], id[160];
 	struct sk_reply *rep = NULL;
@@ -589,7 +591,7 @@ sk_dir_sessions_end_others(const char *sid, json_t **ended)
 	int r;
 
 	*ended = NULL;
-	if (!sk_user_value_split(sid, uid))
+	if (!sk_tenant_id_ok(tenant) || !sk_user_value_split(sid, uid))
 		return SK_ERR_NOT_FOUND;
 	sk_sha256_hex(sid, strlen(sid), hex);
 	sk_cmd_init(&c);
@@ -598,6 +600,7 @@ sk_dir_sessions_end_others(const char *sid, json_t **ended)
 	sk_cmd_add_fmt(&c, SK_KEY_CODES, uid);
 	sk_cmd_add_fmt(&c, SK_KEY_SESSION, uid, hex);
 	sk_cmd_add_str(&c, hex);
+	sk_cmd_add_str(&c, tenant);
 	if ((r = sk_cmd_eval(&c, &others_script, 4, &rep)) != 0)
 		return r;
 	/* Not served from this instance's memory even for the instant

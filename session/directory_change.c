@@ -278,7 +278,7 @@ sk_dir_change_end_others(const struct sk_tenant_conf *t, const char *sid,
 	int r, first = 0;
 
 	*result = NULL;
-	if ((r = sk_dir_sessions_end_others(sid, &ended)) != 0)
+	if ((r = sk_dir_sessions_end_others(t->id, sid, &ended)) != 0)
 		return r;
 	/* One record per session ended, as an administrator's revoke makes:
 	 * whoever reads the log sees each session end, and by whom. */

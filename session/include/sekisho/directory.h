@@ -95,14 +95,15 @@ int sk_dir_session_revoke(const char *tenant, const char *id, char **user_id,
 
 /*
  * Sign out everywhere else (the user's own account page): ends every
- * browser session and app session of sid's user but sid's own session,
- * and the user's outstanding authorization codes, in one step. sid is
- * the session id (the cookie). On success *ended is a new array of the
- * ended sessions' ids, as sk_dir_sessions() names them. SK_ERR_NOT_FOUND
- * when sid is gone or still waits for its second factor (nothing is
- * ended then).
+ * browser session and app session of sid's user (a user of tenant) but
+ * sid's own session, and the user's outstanding authorization codes, in
+ * one step. sid is the session id (the cookie). On success *ended is a
+ * new array of the ended sessions' ids, as sk_dir_sessions() names them.
+ * SK_ERR_NOT_FOUND when the user is not tenant's, or sid is gone or
+ * still waits for its second factor (nothing is ended then).
  */
-int sk_dir_sessions_end_others(const char *sid, json_t **ended);
+int sk_dir_sessions_end_others(const char *tenant, const char *sid,
+			       json_t **ended);
 
 /*
  * Grants role (sk_role_name()) to a user of tenant and puts it in effect
