@@ -13,6 +13,8 @@
 //     changed), another tenant's cookie, no / wrong / another session's
 //     CSRF token, cross-origin POSTs (Sec-Fetch-Site, Origin), malformed,
 //     repeated and huge ids, unknown actions, GET on an action
+//   - an administrator from outside admin_ip_allowlist: 403, the page and
+//     the forms; a viewer from the same address is not affected
 //   - ?done= shows only one of its fixed messages, nothing of its own
 //   - Redis stopped: 503 pages, nothing let through
 //   - no event holds a session cookie, CSRF token or refresh token
@@ -27,6 +29,7 @@ const secrets = [];
 
 before(async () => {
   s = await startUsersStack({
+    adminEmails: ['alice@example.com'],
     extraConfig: `  - client_id: ${APP.id}
     public: true
     tenants: [law]
@@ -323,6 +326,29 @@ test('?done= picks a fixed message or none', async () => {
   }
   const ok = await follow(a, `${s.law}/account?done=device`);
   assert.match(ok.body, /id="done"[^>]*>Device forgotten\./);
+});
+
+test('an administrator from outside the admin allowlist is refused', async () => {
+  const a = await browser('alice'); // an admin through admin_emails
+  const a2 = await browser('alice');
+  const b = await browser('bob');
+  const pa = await page(a);
+  const p2 = await page(a2);
+  assert.match(pa.html, /id="role">Administrator</);
+  const set = await s.admin('PATCH', 'law', 'policy', { body: { admin_ip_allowlist: ['10.9.0.0/16'] } });
+  assert.equal(set.status, 200, set.text);
+  try {
+    const g = await page(a);
+    assert.equal(g.status, 403);
+    assert.doesNotMatch(g.html, /data-id=/);
+    const r = await act(a, 'sessions/end', { csrf: pa.csrf, id: p2.current });
+    assert.equal(r.status, 403);
+    assert.equal((await page(b)).status, 200, 'a viewer is not affected');
+  } finally {
+    const back = await s.admin('PATCH', 'law', 'policy', { body: { admin_ip_allowlist: null } });
+    assert.equal(back.status, 200, back.text);
+  }
+  assert.equal(await signedIn(a2), true, 'nothing was ended');
 });
 
 test('no event holds a cookie, CSRF token or refresh token', async () => {
