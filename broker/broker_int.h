@@ -155,6 +155,7 @@ sk_handler_fn sk_handle_healthz, sk_handle_readyz, sk_handle_metrics;
 sk_handler_fn sk_handle_login, sk_handle_login_provider, sk_handle_callback;
 sk_handler_fn sk_handle_logout, sk_handle_verify, sk_handle_home;
 sk_handler_fn sk_handle_mfa, sk_handle_mfa_enrol, sk_handle_mfa_recovery;
+sk_handler_fn sk_handle_account, sk_handle_account_post;
 sk_handler_fn sk_handle_static, sk_handle_lang;
 
 /*

@@ -229,6 +229,19 @@ static const struct route routes[] = {
      EXACT,
      {T_REQ, S_PENDING, PAGE, L_CONN | L_IP, R_MFA},
      sk_handle_mfa_recovery},
+    /* The user's own page (account.c); its actions are POSTs under it. */
+    {"account",
+     "GET",
+     "/account",
+     EXACT,
+     {T_REQ, S_IN, PAGE, L_CONN | L_IP, R_MFA},
+     sk_handle_account},
+    {"account_change",
+     "POST",
+     "/account/",
+     PREFIX,
+     {T_REQ, S_IN, PAGE, L_CONN | L_IP, R_MFA},
+     sk_handle_account_post},
     /* The admin API (admin.c): the tenant is the path's, never the
      * Host's; the caller is authenticated there. */
     ADMIN_ROUTE("admin_get", "GET"),

@@ -169,6 +169,8 @@ sk_handle_home(struct sk_req *req, struct sk_resp *resp)
 	if (s->email && s->email[0])
 		sk_view_set(v, "email", s->email);
 	sk_session_free(&s);
+	sk_page_path(url, sizeof(url), "/account");
+	sk_view_set(v, "account_url", url);
 	sk_page_path(url, sizeof(url), "/mfa/recovery");
 	sk_view_set(v, "mfa_url", url);
 	sk_page_path(url, sizeof(url), "/logout");

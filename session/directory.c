@@ -8,6 +8,7 @@
 #include "sekisho/directory.h"
 #include "schema_int.h"
 #include "session_int.h"
+#include "sesscache_int.h"
 #include "sekisho/err.h"
 #include "store_int.h"
 #include "sekisho/user.h"
@@ -538,6 +539,99 @@ sk_dir_session_revoke(const char *tenant, const char *id, char **user_id,
 		r = SK_ERR_NOMEM;
 	else
 		*kind = app ? "app" : "browser";
+	sk_reply_free(&rep);
+	/* The ended session is not served from this instance's memory for
+	 * the instant before Redis's invalidation arrives. */
+	if (r == 0)
+		sk_sesscache_drop_user(uid);
+	return r;
+}
+
+/*
+ * "Sign out everywhere else" (the account page). KEYS: user hash, index,
+ * codes, the session asking. ARGV: its index member, tenant. Returns
+ * false when the user is not the tenant's, or that session is gone or
+ * still waits for its second factor (nothing is ended then), else the
+ * members ended: every other browser session and
+ * app session of the user. Outstanding codes go too: one could still
+ * become an app session.
+ */
+static struct sk_script others_script = {
+    .src = "if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[2] or\n"
+	   "   redis.call('EXISTS', KEYS[4]) == 0 or\n"
+	   "   redis.call('HEXISTS', KEYS[4], 'pend') == 1 then\n"
+	   "  return false\n"
+	   "end\n"
+	   "local out = {}\n"
+	   "local n = #'" SK_MEMBER_APP_PFX "'\n"
+	   "for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
+	   "  if m ~= ARGV[1] then\n"
+	   "    local k\n"
+	   "    if string.sub(m, 1, n) == '" SK_MEMBER_APP_PFX "' then\n"
+	   "      k = KEYS[1] .. '" SK_SUB_APP "' .. string.sub(m, n + 1)\n"
+	   "    else\n"
+	   "      k = KEYS[1] .. '" SK_SUB_SESSION "' .. m\n"
+	   "    end\n"
+	   "    if redis.call('DEL', k) == 1 then out[#out + 1] = m end\n"
+	   "    redis.call('SREM', KEYS[2], m)\n"
+	   "  end\n"
+	   "end\n"
+	   "redis.call('DEL', KEYS[3])\n"
+	   "return out\n",
+};
+
+int
+sk_dir_sessions_end_others(const char *tenant, const char *sid, json_t **ended)
+{
+	char uid[SK_USER_ID_CHARS + 1], hex[65], id[160];
+	struct sk_reply *rep = NULL;
+	json_t *a = NULL;
+	struct sk_cmd c;
+	size_t i;
+	int r;
+
+	*ended = NULL;
+	if (!sk_tenant_id_ok(tenant) || !sk_user_value_split(sid, uid))
+		return SK_ERR_NOT_FOUND;
+	sk_sha256_hex(sid, strlen(sid), hex);
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_USER, uid);
+	sk_cmd_add_fmt(&c, SK_KEY_USER_INDEX, uid);
+	sk_cmd_add_fmt(&c, SK_KEY_CODES, uid);
+	sk_cmd_add_fmt(&c, SK_KEY_SESSION, uid, hex);
+	sk_cmd_add_str(&c, hex);
+	sk_cmd_add_str(&c, tenant);
+	if ((r = sk_cmd_eval(&c, &others_script, 4, &rep)) != 0)
+		return r;
+	/* Not served from this instance's memory even for the instant
+	 * before Redis's invalidation arrives. */
+	sk_sesscache_drop_user(uid);
+	if (rep->type == SK_REPLY_NIL) {
+		r = SK_ERR_NOT_FOUND;
+		goto out;
+	}
+	r = SK_ERR_STORE;
+	if (rep->type != SK_REPLY_ARRAY)
+		goto out;
+	r = SK_ERR_NOMEM;
+	if ((a = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < rep->nelem; i++) {
+		const char *m = elem_str(rep, i);
+		bool app = strncmp(m, SK_MEMBER_APP_PFX,
+				   strlen(SK_MEMBER_APP_PFX)) == 0;
+		/* Named as sk_dir_sessions() names them: the handle, never
+		 * the session id. */
+		snprintf(id, sizeof(id), "%s.%s%s", uid, app ? "a_" : "s_",
+			 app ? m + strlen(SK_MEMBER_APP_PFX) : m);
+		if (json_array_append_new(a, json_string(id)) != 0)
+			goto out;
+	}
+	*ended = a;
+	a = NULL;
+	r = 0;
+out:
+	json_decref(a);
 	sk_reply_free(&rep);
 	return r;
 }

@@ -268,6 +268,41 @@ sk_dir_change_session_revoke(const struct sk_tenant_conf *t, const char *id,
 	return r;
 }
 
+int
+sk_dir_change_end_others(const struct sk_tenant_conf *t, const char *sid,
+			 const char *user_id, const char *email,
+			 const struct sk_actor *by, json_t **result)
+{
+	json_t *ended = NULL, *o;
+	size_t i;
+	int r, first = 0;
+
+	*result = NULL;
+	if ((r = sk_dir_sessions_end_others(t->id, sid, &ended)) != 0)
+		return r;
+	/* One record per session ended, as an administrator's revoke makes:
+	 * whoever reads the log sees each session end, and by whom. */
+	for (i = 0; i < json_array_size(ended); i++) {
+		const char *id = json_string_value(json_array_get(ended, i));
+		const char *h = strchr(id, '.');
+		o = json_pack(
+		    "{s:s, s:s, s:s}", "id", id, "user", user_id, "kind",
+		    h != NULL && strncmp(h + 1, "a_", 2) == 0 ? "app"
+							      : "browser");
+		r = o == NULL ? SK_ERR_NOMEM
+			      : record(t, SK_EV_SESSION_REVOKED, user_id, email,
+				       by, NULL, NULL, o);
+		json_decref(o);
+		if (r != 0 && first == 0)
+			first = r;
+	}
+	if (first == 0)
+		*result = ended;
+	else
+		json_decref(ended);
+	return first;
+}
+
 void
 sk_dir_signin_base(const struct sk_config *cfg, const struct sk_tenant_conf *t,
 		   char *out, size_t len)

@@ -94,6 +94,18 @@ int sk_dir_session_revoke(const char *tenant, const char *id, char **user_id,
 			  const char **kind);
 
 /*
+ * Sign out everywhere else (the user's own account page): ends every
+ * browser session and app session of sid's user (a user of tenant) but
+ * sid's own session, and the user's outstanding authorization codes, in
+ * one step. sid is the session id (the cookie). On success *ended is a
+ * new array of the ended sessions' ids, as sk_dir_sessions() names them.
+ * SK_ERR_NOT_FOUND when the user is not tenant's, or sid is gone or
+ * still waits for its second factor (nothing is ended then).
+ */
+int sk_dir_sessions_end_others(const char *tenant, const char *sid,
+			       json_t **ended);
+
+/*
  * Grants role (sk_role_name()) to a user of tenant and puts it in effect
  * at once: every live session and app session of the user carries it,
  * access tokens signed with the old role turn inactive at introspection
@@ -178,6 +190,15 @@ int sk_dir_key_rotated(const struct sk_config *cfg, const struct sk_actor *by,
 /* sk_dir_session_revoke(); *result is {"id", "user", "kind"}. */
 int sk_dir_change_session_revoke(const struct sk_tenant_conf *t, const char *id,
 				 const struct sk_actor *by, json_t **result);
+/*
+ * sk_dir_sessions_end_others(), each ended session recorded as
+ * session_revoked (as sk_dir_change_session_revoke() records one) with
+ * user_id and email as the event's user. *result is the array of the
+ * ended sessions' ids.
+ */
+int sk_dir_change_end_others(const struct sk_tenant_conf *t, const char *sid,
+			     const char *user_id, const char *email,
+			     const struct sk_actor *by, json_t **result);
 /*
  * Where t's browsers sign in, no trailing slash: public_url with its host
  * replaced by t's first hostname (its port and path kept), or public_url
