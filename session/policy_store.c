@@ -390,6 +390,17 @@ out:
 	sk_reply_free(&rep);
 }
 
+/* Serialises ticks: the poller's and those of a change made here. */
+static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+poll_locked(void)
+{
+	pthread_mutex_lock(&poll_lock);
+	poll_once();
+	pthread_mutex_unlock(&poll_lock);
+}
+
 static void *
 poll_main(void *arg)
 {
@@ -399,7 +410,7 @@ poll_main(void *arg)
 	pthread_mutex_lock(&poller.lock);
 	while (!poller.stop) {
 		pthread_mutex_unlock(&poller.lock);
-		poll_once();
+		poll_locked();
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += SK_POLICY_POLL_MS * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
@@ -411,15 +422,6 @@ poll_main(void *arg)
 	pthread_mutex_unlock(&poller.lock);
 	sk_store_thread_close();
 	return NULL;
-}
-
-/* Wakes the poller for a tick now (a change was just stored here). */
-static void
-poke(void)
-{
-	pthread_mutex_lock(&poller.lock);
-	pthread_cond_signal(&poller.cond);
-	pthread_mutex_unlock(&poller.lock);
 }
 
 int
@@ -637,7 +639,12 @@ sk_policy_change(const struct sk_config *cfg, const struct sk_policy_change *ch,
 		sk_error("policy: tenant %s: version %lld stored, but its "
 			 "policy_changed event could not be recorded",
 			 ch->tenant, (long long)nv);
-	poke(); /* this instance applies it at once; the others poll */
+	/* This instance applies it before answering, so the administrator
+	 * who made the change reads it back at once (a tick now, serialised
+	 * with the poller's: it reads what Redis holds after the change, so
+	 * no older read can be applied after it); the others poll. */
+	if (poller.running)
+		poll_locked();
 	sk_info("policy: tenant %s: version %lld stored by %s via %s",
 		ch->tenant, (long long)nv,
 		json_string_value(json_object_get(ch->actor, "id")), ch->via);
