@@ -8,6 +8,7 @@
 #include "admin_int.h"
 #include "answer_int.h"
 #include "broker_int.h"
+#include "console_int.h"
 #include "oauth_int.h"
 #include "page_int.h"
 #include "pipeline_int.h"
@@ -236,6 +237,26 @@ static const struct route routes[] = {
     ADMIN_ROUTE("admin_patch", "PATCH"),
     ADMIN_ROUTE("admin_post", "POST"),
     ADMIN_ROUTE("admin_delete", "DELETE"),
+    /* The console (console.c): after the admin API's routes, so that
+     * /admin/v1/... is always the API's; its own gate in the handler. */
+    {"console",
+     "GET",
+     "/admin",
+     EXACT,
+     {T_REQ, S_IN, PAGE, L_CONN | L_IP, R_ADMIN},
+     sk_handle_console},
+    {"console_section",
+     "GET",
+     "/admin/",
+     PREFIX,
+     {T_REQ, S_IN, PAGE, L_CONN | L_IP, R_ADMIN},
+     sk_handle_console},
+    {"console_post",
+     "POST",
+     "/admin/",
+     PREFIX,
+     {T_REQ, S_IN, PAGE, L_CONN | L_IP, R_ADMIN},
+     sk_handle_console},
 };
 #undef ADMIN_ROUTE
 #undef T_OPT
