@@ -71,7 +71,8 @@ sk_admin_lockout(struct sk_req *req, struct sk_resp *resp,
 	else if (r != 0)
 		sk_admin_fail(resp, r, NULL);
 	else
-		sk_admin_json(resp, 200, json_pack("{s:s, s:b}", "user", uid,
-						   "unlocked", 1));
+		sk_admin_json(
+		    resp, 200,
+		    json_pack("{s:s, s:b}", "user", uid, "unlocked", 1));
 	return 0;
 }

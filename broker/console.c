@@ -55,6 +55,7 @@ static const struct section {
 	sk_console_route_fn *fn;
 } sections[] = {
     {"", N_("Overview"), overview},
+    {"users", N_("Users"), sk_console_users},
 };
 
 void

@@ -71,6 +71,7 @@ typedef void sk_console_route_fn(struct sk_console *c, const char *method,
 				 const char *rest);
 
 /* Sections (one file each; console.c's sections[] lists them). */
+sk_console_route_fn sk_console_users; /* console_users.c */
 
 /* GET|POST /admin and /admin/...: the console (server.c's table). */
 sk_handler_fn sk_handle_console;
