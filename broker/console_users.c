@@ -1,6 +1,6 @@
 /*
- * The administrators' console: the users pages (docs/pages.md, "Users
- * in the console"; docs/users.md says what each change does).
+ * The administrators' console: the users pages (docs/console.md,
+ * "Users"; docs/users.md says what each change does).
  *
  *   GET  /admin/users?q=&cursor=        search, the list a page at a time,
  *                                       open invitations, the invite form
@@ -526,6 +526,13 @@ user_page(struct sk_console *c, const char *id, int status, const char *error)
 		sk_view_set_bool(v, "locked", true);
 		/* Shown to the minute; a lock ends on the second. */
 		sk_view_set_time(v, "until", (until + 999) / 1000);
+		sk_view_set_msg(
+		    v, "lock_message",
+		    everywhere ? N_("Locked out on every browser after too "
+				    "many failed attempts, until {until}.")
+			       : N_("Locked out on one or more browsers after "
+				    "too many failed attempts, until {until}. "
+				    "Other browsers can still sign in."));
 	}
 	users_url(url, id, "role", NULL, NULL);
 	sk_view_set(v, "role_url", url);

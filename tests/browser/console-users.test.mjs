@@ -18,7 +18,9 @@
 // - a viewer and an editor get 403 on every page and form
 // - a user, session, device and invitation of the other tenant is "not
 //   found" (404) and untouched; a session of another user of this tenant
-//   under the wrong user is 404
+//   under the wrong user is 404; the other tenant's session cookie is no
+//   session here (to sign-in)
+// - an administrator cannot demote or disable themselves (409)
 // - no CSRF token, a wrong one, a cross-site POST: 403, nothing changed
 // - an invite with a malformed or huge e-mail: 400, the field named,
 //   nothing stored; markup in it shown escaped
@@ -133,12 +135,12 @@ async function eventsBy(type, uid) {
 
 for (const [lang, locale, login, words] of [
   ['ja', 'ja-JP', 'mallory', {
-    users: /ユーザー/, invited: /招待を作成しました/, role: /ロールを変更しました/, locked: /ロックされています/,
+    users: /ユーザー/, invited: /招待を作成しました/, role: /ロールを変更しました/, locked: /ロックされています/, oneBrowser: /ほかのブラウザーからはサインインできます/,
     unlocked: /ロックを解除しました/, reset: /二段階認証をリセットしました/, ended: /セッションを終了しました/,
     forgotten: /登録を解除しました/, disabled: /無効にし/, enabled: /有効にしました/, badEmail: /メールアドレス/,
   }],
   ['en', 'en-US', 'eve', {
-    users: /Users/, invited: /invitation was created/, role: /role was changed/, locked: /Locked out after/,
+    users: /Users/, invited: /invitation was created/, role: /role was changed/, locked: /Locked out on one or more browsers/, oneBrowser: /Other browsers can still sign in/,
     unlocked: /was unlocked/, reset: /Two-step verification was reset/, ended: /session was ended/,
     forgotten: /device was forgotten/, disabled: /was disabled/, enabled: /was enabled/, badEmail: /E-mail address/,
   }],
@@ -198,6 +200,7 @@ for (const [lang, locale, login, words] of [
       await lockOut(login);
       await page.reload();
       assert.match(await page.textContent('#locked-until'), words.locked);
+      assert.match(await page.textContent('#locked-until'), words.oneBrowser);
       assert.match(await page.textContent('#locked-until'), lang === 'ja' ? /JST/ : /UTC/);
       await check(page, lang, 'user-locked');
       assert.match(await act(page, '#unlock', 'unlocked'), words.unlocked);
@@ -301,6 +304,11 @@ test("another tenant's user, session, device and invitation are not found", asyn
   const shopSession = (await s.admin('GET', 'shop', `users/${shopUid}/sessions`)).json[0].id;
   const shopDevice = (await s.admin('GET', 'shop', `users/${shopUid}/devices`)).json[0].id;
   const shopInv = (await s.admin('POST', 'shop', 'invitations', { body: { email: 'shop-only@example.com' } })).json.id;
+  // Its session cookie on law's host is no session there: to sign-in.
+  const cross = await follow(new CookieJar(), `${s.law}/admin/users/${shopUid}`,
+    { headers: { cookie: `sekisho=${jar.get(s.shop, 'sekisho')}` } });
+  assert.equal(cross.status, 302);
+  assert.match(cross.location, /\/login\?/);
   const csrf = await adminCsrf();
   const mal = users.mallory.uid;
   assert.equal((await get(admin.jar, `/admin/users/${shopUid}`)).status, 404);
