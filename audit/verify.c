@@ -622,14 +622,14 @@ out:
 }
 
 int
-sk_audit_export(const char *dir, const char *tenant, const char *from,
-		const char *to, FILE *out)
+sk_audit_scan(const char *dir, const char *tenant, const char *from,
+	      const char *to, sk_audit_line_fn *fn, void *arg)
 {
 	struct reader r;
 	struct line l;
-	char *path = NULL, *s;
+	char *path = NULL;
 	size_t end, total = 0;
-	int rc;
+	int rc, stop = 0;
 
 	if ((from != NULL && !audit_day_ok(from)) ||
 	    (to != NULL && !audit_day_ok(to)))
@@ -649,25 +649,48 @@ sk_audit_export(const char *dir, const char *tenant, const char *from,
 	     (to == NULL || strncmp(r.days[end], to, AUDIT_DAY_LEN) <= 0);
 	     end++)
 		;
-	total = r.ndays;
 	r.ndays = end > r.cur ? end : r.cur;
-	while (next(&r, &l)) {
-		if (l.ok && l.e.kind == AUDIT_EVENT &&
-		    (s = json_dumps(json_object_get(l.e.obj, "event"),
-				    JSON_COMPACT | JSON_ENSURE_ASCII)) !=
-			NULL) {
-			fprintf(out, "%s\n", s);
-			free(s);
-		}
+	/* A torn last line is a write under way: not an entry yet. */
+	while (stop == 0 && next(&r, &l)) {
+		if (!l.torn)
+			stop = fn(l.text, l.len, l.ok ? l.e.obj : NULL, arg);
 		line_clear(&l);
 	}
-	rc = r.err;
-	if (fflush(out) != 0)
-		rc = SK_ERR_IO;
+	rc = stop != 0 ? stop : r.err;
 out:
 	reader_close(&r);
 	audit_strv_free(&r.days, total); /* every name the list held */
 	free(path);
+	return rc;
+}
+
+/* sk_audit_export()'s line: the event of an event entry. */
+static int
+export_line(const char *line, size_t len, const json_t *entry, void *arg)
+{
+	const char *kind = json_string_value(json_object_get(entry, "kind"));
+	char *s;
+
+	(void)line;
+	(void)len;
+	if (kind == NULL || strcmp(kind, "event") != 0)
+		return 0;
+	if ((s = json_dumps(json_object_get(entry, "event"),
+			    JSON_COMPACT | JSON_ENSURE_ASCII)) != NULL) {
+		fprintf(arg, "%s\n", s);
+		free(s);
+	}
+	return 0;
+}
+
+int
+sk_audit_export(const char *dir, const char *tenant, const char *from,
+		const char *to, FILE *out)
+{
+	int rc = sk_audit_scan(dir, tenant, from, to, export_line, out);
+
+	if (fflush(out) != 0 && rc == 0)
+		rc = SK_ERR_IO;
 	return rc;
 }
 

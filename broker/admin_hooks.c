@@ -31,10 +31,8 @@
 #define DEAD_DEFAULT 50
 #define DEAD_MAX 500
 
-/* The configured hook id (len bytes at s) if it covers tenant; NULL if
- * there is none that does. */
-static const struct sk_hook_conf *
-find_hook(const char *s, size_t len, const char *tenant)
+const struct sk_hook_conf *
+sk_admin_hook_find(const char *s, size_t len, const char *tenant)
 {
 	const struct sk_config *cfg = sk_daemon.cfg;
 	size_t i;
@@ -205,7 +203,7 @@ sk_admin_hooks(struct sk_req *req, struct sk_resp *resp,
 	id = rest + 6;
 	idlen = strcspn(id, "/");
 	sub = id + idlen;
-	if ((h = find_hook(id, idlen, tenant)) == NULL) {
+	if ((h = sk_admin_hook_find(id, idlen, tenant)) == NULL) {
 		sk_admin_error(resp, 404, "not_found", "no such hook");
 		return 0;
 	}

@@ -127,5 +127,15 @@ void sk_admin_actor_of(const struct sk_req *req,
  */
 bool sk_admin_caller_allowed(const struct sk_admin_caller *who,
 			     const struct sk_tenant_conf *t);
+/* The lock-out rule of policy changes (struct sk_policy_change's
+ * accept; arg is the struct sk_admin_caller): the caller's own address
+ * must stay in the tenant as the change would make it (admin_policy.c). */
+bool sk_admin_keeps_caller(const struct sk_tenant_conf *next, void *arg);
+
+struct sk_hook_conf;
+/* The configured hook whose id is the len bytes at s, if it covers
+ * tenant; NULL if there is none that does (admin_hooks.c). */
+const struct sk_hook_conf *sk_admin_hook_find(const char *s, size_t len,
+					      const char *tenant);
 
 #endif

@@ -12,9 +12,8 @@
 
 #include <string.h>
 
-/* The lock-out rule: the administrator's own address must stay in. */
-static bool
-keeps_caller(const struct sk_tenant_conf *next, void *arg)
+bool
+sk_admin_keeps_caller(const struct sk_tenant_conf *next, void *arg)
 {
 	const struct sk_admin_caller *who = arg;
 
@@ -49,7 +48,7 @@ change(struct sk_req *req, struct sk_resp *resp,
 	ch.body = body;
 	ch.patch = patch;
 	if (force == NULL || strcmp(force, "true") != 0) {
-		ch.accept = keeps_caller;
+		ch.accept = sk_admin_keeps_caller;
 		ch.arg = (void *)who;
 	}
 	ch.actor = actor;

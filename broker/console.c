@@ -55,7 +55,10 @@ static const struct section {
 	sk_console_route_fn *fn;
 } sections[] = {
     {"", N_("Overview"), overview},
+    {"policy", N_("Policy"), sk_console_policy},
     {"users", N_("Users"), sk_console_users},
+    {"hooks", N_("Hooks"), sk_console_hooks},
+    {"audit", N_("Audit log"), sk_console_audit},
 };
 
 void
@@ -193,6 +196,22 @@ sk_console_done(struct sk_console *c, const char *path, const char *key)
 	/* 303: the browser asks for the page again with GET. */
 	sk_resp_header(c->resp, "Location", url);
 	sk_resp_body(c->resp, 303, "text/plain; charset=utf-8", "", 0);
+}
+
+void
+sk_console_set_json(struct sk_view *v, const json_t *o,
+		    const char *const *members)
+{
+	const json_t *x;
+
+	for (; *members != NULL; members++) {
+		x = json_object_get(o, *members);
+		if (json_is_string(x))
+			sk_view_set(v, *members, json_string_value(x));
+		else if (json_is_integer(x))
+			sk_view_set_int(v, *members,
+					(long long)json_integer_value(x));
+	}
 }
 
 void

@@ -71,7 +71,10 @@ typedef void sk_console_route_fn(struct sk_console *c, const char *method,
 				 const char *rest);
 
 /* Sections (one file each; console.c's sections[] lists them). */
+sk_console_route_fn sk_console_policy; /* console_policy.c */
 sk_console_route_fn sk_console_users; /* console_users.c */
+sk_console_route_fn sk_console_hooks;  /* console_hooks.c */
+sk_console_route_fn sk_console_audit;  /* console_audit.c */
 
 /* GET|POST /admin and /admin/...: the console (server.c's table). */
 sk_handler_fn sk_handle_console;
@@ -119,6 +122,12 @@ bool sk_console_post_ok(struct sk_console *c);
  * struct sk_console_msg table, never text from the request).
  */
 void sk_console_done(struct sk_console *c, const char *path, const char *key);
+
+/* Sets on v, for each name of members (NULL-terminated), o's member of
+ * that name: a string as text, an integer as a number; nothing for
+ * another type or a missing member. */
+void sk_console_set_json(struct sk_view *v, const json_t *o,
+			 const char *const *members);
 
 /* The console's path (under /admin, "" for the overview) as a URL of
  * this site (with the path prefix) into out. */

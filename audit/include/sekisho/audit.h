@@ -62,6 +62,20 @@ int sk_audit_export(const char *dir, const char *tenant, const char *from,
 		    const char *to, FILE *out);
 
 /*
+ * Calls fn for every complete line of the tenant's files of the days
+ * from..to (inclusive, either NULL: open), in order: the line as the file
+ * holds it (len bytes, without its newline; the bytes the chain hashes)
+ * and the entry parsed (NULL when the line is not a valid entry). A torn
+ * last line (a write under way) is left out. fn returns 0 to go on;
+ * anything else stops the walk and is returned. Otherwise 0,
+ * SK_ERR_NOT_FOUND (no files), SK_ERR_IO or SK_ERR_INVALID (bad date).
+ */
+typedef int sk_audit_line_fn(const char *line, size_t len, const json_t *entry,
+			     void *arg);
+int sk_audit_scan(const char *dir, const char *tenant, const char *from,
+		  const char *to, sk_audit_line_fn *fn, void *arg);
+
+/*
  * The tenants with a directory under dir, sorted. On success *names is
  * newly allocated (*n strings; sk_audit_names_free()).
  */
