@@ -9,7 +9,7 @@
 //   sessions, forgets a device, disables (after the confirmation step)
 //   and enables them; each change confirmed on the page it changed
 // - those changes found as events of the tenant (the admin API's events
-//   endpoint), each naming alice as actor
+//   endpoint and the console's audit view), each naming alice as actor
 // - @axe-core/playwright: no serious or critical violation; no hostile
 //   value unescaped, no script of them ran; no CSP violation
 // - screenshots in ja and en at 1280 and 390 px under
@@ -244,6 +244,13 @@ for (const [lang, locale, login, words] of [
       }
       const inv = (await eventsBy('user_invited')).filter((e) => e.user?.email === invitee);
       assert.equal(inv.length, 1, 'user_invited by alice');
+      // ... and in the console's audit view (recent events: this stack
+      // keeps no audit files).
+      await page.goto(`${s.law}/admin/audit`);
+      const rows = await page.locator('#audit-entries tbody tr').allTextContents();
+      for (const type of ['role_changed', 'unlock', 'mfa_reset', 'session_revoked', 'user_disabled', 'user_invited']) {
+        assert.ok(rows.some((r) => r.includes(type) && r.includes('alice@example.com')), `audit view: ${type} by alice`);
+      }
 
       // Withdraw the invitation.
       await page.goto(`${s.law}/admin/users`);
