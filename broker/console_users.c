@@ -724,20 +724,23 @@ invite(struct sk_console *c)
 {
 	struct invite_form f = {.days = DAYS_DEFAULT};
 	char *email, *role, *days;
+	bool dup = false;
 	struct sk_actor by;
 	json_t *result = NULL;
 	int r;
 
-	email = sk_form_short(c->req, "email", EMAIL_MAX);
+	/* Given (once) but too long is no address either; only a value of
+	 * a sensible length is shown again. */
+	email = sk_form_field(c->req, "email", &dup);
 	role = sk_form_short(c->req, "role", 16);
 	days = sk_form_short(c->req, "days", 8);
-	f.email = email;
+	f.email = email != NULL && strlen(email) <= EMAIL_MAX ? email : NULL;
 	f.role = sk_role_name(role);
 	f.days = parse_days(days);
-	if (email == NULL || email[0] == '\0')
+	if ((email == NULL || email[0] == '\0') && !dup)
 		f.email_problem = N_("E-mail address: enter the address to "
 				     "invite.");
-	else if (!sk_invite_email_ok(email))
+	else if (f.email == NULL || dup || !sk_invite_email_ok(email))
 		f.email_problem = N_("E-mail address: this is not an e-mail "
 				     "address (name@example.com).");
 	if (f.role == NULL)

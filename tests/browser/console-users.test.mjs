@@ -376,6 +376,7 @@ test('an invitation with a malformed, huge or marked-up address is refused by fi
     assert.equal(res.status, 400, email.slice(0, 40));
     assert.match(res.body, /id="invite-email-problem"/);
     assert.ok(!res.body.includes('<script>window.__pwned'), 'escaped');
+    assert.ok(!res.body.includes('a'.repeat(300)), 'a huge value is not shown again');
   }
   const bad = await post(admin.jar, '/admin/users/invite', { csrf, email: 'ok@example.com', role: 'owner', days: '5' });
   assert.equal(bad.status, 400);
