@@ -857,18 +857,15 @@ sk_console_users(struct sk_console *c, const char *method, const char *rest)
 {
 	char buf[400], *p[4];
 	int n = split(rest, buf, sizeof(buf), p);
+	bool get = strcmp(method, "GET") == 0;
 
-	if (n < 0)
-		sk_console_not_found(c);
-	else if (strcmp(method, "POST") == 0)
+	if (n >= 0 && strcmp(method, "POST") == 0)
 		post(c, n, p);
-	else if (strcmp(method, "GET") != 0)
-		sk_console_not_found(c);
-	else if (n == 0)
+	else if (get && n == 0)
 		users_page(c, 200, NULL);
-	else if (n == 1)
+	else if (get && n == 1)
 		user_page(c, p[0], 200, NULL);
-	else if (n == 2 && strcmp(p[1], "disable") == 0)
+	else if (get && n == 2 && strcmp(p[1], "disable") == 0)
 		disable_page(c, p[0]);
 	else
 		sk_console_not_found(c);

@@ -31,7 +31,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { launchChromium } from './chromium.mjs';
-import { VIEWPORTS, checkPage } from './page-checks.mjs';
+import { VIEWPORTS, axeClean, screenshots } from './checks.mjs';
 
 import { REPO } from '../integration/harness.mjs';
 import { CookieJar, follow, signIn, startUsersStack } from '../integration/users-harness.mjs';
@@ -89,9 +89,14 @@ after(async () => {
   await s?.stop();
 });
 
-/** Screenshots at both sizes, axe and the escaping checks of one page. */
-function check(page, lang, name) {
-  return checkPage(page, { lang, name, dir: ART, raw: RAW });
+/** The escaping checks, axe and screenshots at both sizes of one page. */
+async function check(page, lang, name) {
+  const html = await page.content();
+  for (const raw of RAW) assert.ok(!html.includes(raw), `${lang}/${name}: unescaped ${raw}`);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, `${lang}/${name}: a hostile script ran`);
+  assert.equal(await page.getAttribute('html', 'lang'), lang, `${lang}/${name}: <html lang>`);
+  await axeClean(page, `${lang}/${name}`);
+  await screenshots(page, ART, name, lang);
 }
 
 /** The browser context of the administrator: alice's session cookie. */

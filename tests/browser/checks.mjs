@@ -1,0 +1,25 @@
+// What every page test checks of a page in Chromium: no serious or
+// critical axe violation (WCAG 2.1 A and AA rules), and screenshots at
+// desktop (1280 px) and phone (390 px) width.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+
+export const VIEWPORTS = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } };
+
+/** axe on page; fails with the rule and nodes of each serious/critical violation. */
+export async function axeClean(page, what) {
+  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
+    `${what}: axe`);
+}
+
+/** Full-page screenshots dir/<name>-<lang>-<desktop|phone>.png; back to desktop size after. */
+export async function screenshots(page, dir, name, lang) {
+  for (const [size, vp] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(vp);
+    await page.screenshot({ path: path.join(dir, `${name}-${lang}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(VIEWPORTS.desktop);
+}
