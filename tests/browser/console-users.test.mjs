@@ -21,6 +21,8 @@
 //   under the wrong user is 404; the other tenant's session cookie is no
 //   session here (to sign-in)
 // - an administrator cannot demote or disable themselves (409)
+// - the list a page at a time (60 users seeded in the store), a foreign
+//   cursor starting over
 // - no CSRF token, a wrong one, a cross-site POST: 403, nothing changed
 // - an invite with a malformed or huge e-mail: 400, the field named,
 //   nothing stored; markup in it shown escaped
@@ -403,6 +405,34 @@ test('an administrator cannot demote or disable themselves', async () => {
     assert.match(res.body, /id="error"/);
   }
   assert.equal((await s.admin('GET', 'law', `users/${me}`)).json.disabled, false);
+});
+
+test('the list goes on a page at a time', async () => {
+  // 60 more users of law, put straight into the store as sign-ins would
+  // (user record and directory member: session/schema_int.h).
+  const lua = `for i = 1, 60 do
+    local uid = string.format('u_zzpage%014d', i)
+    local email = string.format('zz-page-%02d@example.com', i)
+    redis.call('HSET', 'sk:{u:' .. uid .. '}', 'tenant', 'law', 'email', email, 'email_verified', '1',
+      'name', 'Page ' .. i, 'role', 'viewer')
+    redis.call('ZADD', KEYS[1], 0, email .. '\\0page ' .. i .. '\\0' .. uid)
+  end
+  return 60`;
+  assert.equal((await s.redis.cli('EVAL', lua, '1', 'sk:{t:law}:dir')).trim(), '60');
+  const first = await get(admin.jar, '/admin/users?q=zz-page');
+  assert.equal(first.status, 200);
+  assert.equal([...first.body.matchAll(/<tr id="user-u_zzpage/g)].length, 50);
+  const more = /<a id="more" href="([^"]+)"/.exec(first.body)?.[1].replace(/&amp;/g, '&');
+  assert.ok(more, 'a link to the next page');
+  assert.match(more, /q=zz-page/);
+  const second = await follow(admin.jar, new URL(more, s.law).href);
+  assert.equal(second.status, 200);
+  assert.equal([...second.body.matchAll(/<tr id="user-u_zzpage/g)].length, 10);
+  assert.ok(!/id="more"/.test(second.body), 'the end');
+  // A cursor that is none of this list's starts over.
+  const junk = await get(admin.jar, '/admin/users?q=zz-page&cursor=%21%21');
+  assert.equal(junk.status, 200);
+  assert.equal([...junk.body.matchAll(/<tr id="user-u_zzpage/g)].length, 50);
 });
 
 test('Redis stopped: a clear error page, nothing let through', async () => {
