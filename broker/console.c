@@ -316,7 +316,7 @@ overview(struct sk_console *c, const char *method, const char *rest)
 
 /* To sign-in (or the second factor), then back to this page. */
 static void
-sign_in_first(struct sk_req *req, struct sk_resp *resp, const char *to)
+sign_in_first(struct sk_resp *resp, const char *to)
 {
 	char here[192];
 	const char *rd = resp->page.here;
@@ -327,7 +327,6 @@ sign_in_first(struct sk_req *req, struct sk_resp *resp, const char *to)
 		sk_console_url(here, sizeof(here), "");
 		rd = here;
 	}
-	(void)req;
 	sk_rd_redirect(resp, sk_path_prefix(sk_daemon.cfg), to, NULL, rd);
 }
 
@@ -391,16 +390,16 @@ sk_handle_console(struct sk_req *req, struct sk_resp *resp)
 	r = sk_req_session(req, &s, NULL);
 	if (r == SK_ERR_DENIED) {
 		/* Signed in, the second factor still due. */
-		sign_in_first(req, resp, "/mfa");
+		sign_in_first(resp, "/mfa");
 		goto out;
 	}
 	if (r != 0 || s == NULL) {
-		sign_in_first(req, resp, "/login");
+		sign_in_first(resp, "/login");
 		goto out;
 	}
 	/* Tenants never cross: the session must be the Host's tenant's. */
 	if (t == NULL || s->tenant == NULL || strcmp(s->tenant, t->id) != 0) {
-		sign_in_first(req, resp, "/login");
+		sign_in_first(resp, "/login");
 		goto out;
 	}
 	/* Disabling ends a user's sessions; asked again (for an admin) so
@@ -447,7 +446,7 @@ sk_handle_console(struct sk_req *req, struct sk_resp *resp)
 	}
 	/* Step-up: the admin API's mfa_max_age rule. */
 	if (s->mfa_at <= 0 || s->now - s->mfa_at > t->mfa_max_age) {
-		sign_in_first(req, resp, "/mfa");
+		sign_in_first(resp, "/mfa");
 		goto out;
 	}
 	if ((r = sk_mfa_csrf_token(s->handle, c.csrf)) != 0) {

@@ -84,16 +84,19 @@ day_of(int64_t t, int days, char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+/* "YYYY-MM-DD" in shape (sk_audit_scan() checks it is a real date). */
 static bool
 date_ok(const char *s)
 {
-	int y, m, d;
-	char c;
+	static const char shape[] = "dddd-dd-dd";
+	size_t i;
 
-	return s != NULL && strlen(s) == 10 &&
-	       sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &c) == 3 && y >= 1970 &&
-	       m >= 1 && m <= 12 && d >= 1 && d <= 31 && s[4] == '-' &&
-	       s[7] == '-';
+	if (s == NULL || strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != '-')
+			return false;
+	return true;
 }
 
 /* Reads the filters. False when one is malformed (given twice, too

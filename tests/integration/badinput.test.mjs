@@ -158,7 +158,7 @@ describe('bad input', () => {
   });
 
   test('unknown paths -> 404 JSON', async () => {
-    for (const p of ['/nope', '/admin', '/healthz/', '/auth/verify/x', '/..%2f..%2fetc/passwd', '/metrics%2500', '/metrics.txt', '/LOGIN', `/${'z'.repeat(3000)}`]) {
+    for (const p of ['/nope', '/administrators', '/healthz/', '/auth/verify/x', '/..%2f..%2fetc/passwd', '/metrics%2500', '/metrics.txt', '/LOGIN', `/${'z'.repeat(3000)}`]) {
       const r = await follow(new CookieJar(), `${base}${p}`);
       assert.equal(r.status, 404, `${p.slice(0, 60)} -> ${r.status}`);
       assert.match(r.headers.get('content-type'), /application\/json/);

@@ -16,6 +16,9 @@
  *   retention record naming its start
  * - --from starts at a day and checks the link to the day before
  * - export prints the events of a range of days
+ * - scan hands over every line of a range of days as written (the bytes
+ *   the chain hashes) with its entry, leaves a torn last line out, and
+ *   stops when asked
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -623,6 +626,92 @@ test_export(void **state)
 	chain_free(&c);
 }
 
+/* What test_scan's callback saw. */
+struct seen {
+	size_t n, events, unparsed;
+	const struct chain *c;
+	size_t first; /* index in c of the first line expected */
+	size_t stop_at;
+};
+
+static int
+scan_cb(const char *line, size_t len, const json_t *entry, void *arg)
+{
+	struct seen *s = arg;
+	const char *want = s->c->line[s->first + s->n];
+	const char *kind = json_string_value(json_object_get(entry, "kind"));
+
+	/* Byte for byte the line as written. */
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(line, want, len);
+	if (entry == NULL)
+		s->unparsed++;
+	else if (strcmp(kind, "event") == 0)
+		s->events++;
+	s->n++;
+	return s->stop_at != 0 && s->n == s->stop_at ? SK_ERR_BUSY : 0;
+}
+
+static void
+test_scan(void **state)
+{
+	struct chain c;
+	struct seen s;
+	size_t i, first = 0, count = 0;
+	char path[512];
+	FILE *f;
+
+	(void)state;
+	standard(&c);
+	write_files(&c);
+	for (i = 0; i < c.n; i++)
+		if (strcmp(c.day[i], "2026-11-29") == 0) {
+			if (count++ == 0)
+				first = i;
+		}
+	memset(&s, 0, sizeof(s));
+	s.c = &c;
+	s.first = first;
+	assert_int_equal(
+	    sk_audit_scan(dir, TENANT, "2026-11-29", "2026-11-29", scan_cb, &s),
+	    0);
+	assert_int_equal(s.n, count);
+	assert_true(s.events > 0);
+	assert_int_equal(s.unparsed, 0);
+	/* Every line of every day, checkpoints too. */
+	memset(&s, 0, sizeof(s));
+	s.c = &c;
+	assert_int_equal(sk_audit_scan(dir, TENANT, NULL, NULL, scan_cb, &s),
+			 0);
+	assert_int_equal(s.n, c.n);
+	assert_true(s.events < c.n);
+	/* A torn last line (a write under way) is not handed over. */
+	snprintf(path, sizeof(path), "%s/" TENANT "/2026-11-29.jsonl", dir);
+	assert_non_null(f = fopen(path, "a"));
+	fputs("{\"seq\":99,\"pr", f);
+	fclose(f);
+	memset(&s, 0, sizeof(s));
+	s.c = &c;
+	s.first = first;
+	assert_int_equal(
+	    sk_audit_scan(dir, TENANT, "2026-11-29", "2026-11-29", scan_cb, &s),
+	    0);
+	assert_int_equal(s.n, count);
+	/* The callback stops the walk; its value is returned. */
+	memset(&s, 0, sizeof(s));
+	s.c = &c;
+	s.stop_at = 2;
+	assert_int_equal(sk_audit_scan(dir, TENANT, NULL, NULL, scan_cb, &s),
+			 SK_ERR_BUSY);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(sk_audit_scan(dir, "nosuch", NULL, NULL, scan_cb, &s),
+			 SK_ERR_NOT_FOUND);
+	assert_int_equal(
+	    sk_audit_scan(dir, TENANT, "2026-02-30", NULL, scan_cb, &s),
+	    SK_ERR_INVALID);
+	chain_free(&c);
+}
+
 int
 main(void)
 {
@@ -639,6 +728,7 @@ main(void)
 	    cmocka_unit_test(test_retention),
 	    cmocka_unit_test(test_from),
 	    cmocka_unit_test(test_export),
+	    cmocka_unit_test(test_scan),
 	};
 	int r;
 
