@@ -27,6 +27,7 @@
 // - an invite with a malformed or huge e-mail: 400, the field named,
 //   nothing stored; markup in it shown escaped
 // - Redis stopped: a clear 503 page, nothing let through
+// - no sanitizer report when the daemon stops (ASan/UBSan builds)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -447,4 +448,9 @@ test('Redis stopped: a clear error page, nothing let through', async () => {
   } finally {
     await s.redis.restart();
   }
+});
+
+test('no sanitizer report (ASan/UBSan builds)', async () => {
+  await s.sekisho.stop('SIGTERM', 10_000);
+  assert.doesNotMatch(s.sekisho.stderr(), /Sanitizer|runtime error/);
 });
