@@ -105,6 +105,21 @@ int sk_admin_event(const struct sk_admin_caller *who, const char *type,
 		   const char *user_id, const char *email, json_t *details);
 
 /*
+ * Ends the lockout of the caller's tenant's user uid on every browser and
+ * records the "unlock" event naming the caller (admin_lockout.c; the admin
+ * API and the console's users pages share it). SK_ERR_NOT_FOUND for no
+ * such user of the tenant (another tenant's, or a malformed id), else a
+ * store error.
+ */
+int sk_admin_unlock_user(const struct sk_admin_caller *who, const char *uid);
+
+struct sk_actor;
+/* The caller as the actor of a change (sekisho/directory.h), with the
+ * request's User-Agent; by's strings are borrowed from who and req. */
+void sk_admin_actor_of(const struct sk_req *req,
+		       const struct sk_admin_caller *who, struct sk_actor *by);
+
+/*
  * True when the caller is let in by t's allowlists (the tenant's now, or
  * a policy about to be stored: the force rule of policy changes): always
  * for an admin client (tenant allowlists bind the tenant's users, not the

@@ -16,13 +16,39 @@
 #define UNLOCK "/unlock"
 
 int
+sk_admin_unlock_user(const struct sk_admin_caller *who, const char *uid)
+{
+	char *tenant = NULL;
+	json_t *d = NULL;
+	int r;
+
+	/* Only a user of the caller's tenant: another tenant's is "not
+	 * found", and untouched. */
+	r = sk_lockout_unlock_user(uid, who->tenant->id, &tenant);
+	if (r == SK_ERR_INVALID)
+		r = SK_ERR_NOT_FOUND;
+	if (r != 0)
+		goto out;
+	sk_info("lockout: user %s unlocked by %s (ip %s)", uid, who->who,
+		who->ip);
+	d = json_pack("{s:s}", "by", who->who);
+	if (sk_admin_event(who, SK_EV_UNLOCK, uid, NULL, d) != 0)
+		sk_warn("lockout: the unlock event of user %s could not be "
+			"recorded",
+			uid);
+out:
+	json_decref(d);
+	free(tenant);
+	return r;
+}
+
+int
 sk_admin_lockout(struct sk_req *req, struct sk_resp *resp,
 		 const struct sk_admin_caller *who, const char *method,
 		 const char *rest)
 {
-	char uid[80], *tenant = NULL;
 	size_t n = strlen(rest), len;
-	json_t *d = NULL;
+	char uid[80];
 	int r;
 
 	(void)req;
@@ -39,28 +65,14 @@ sk_admin_lockout(struct sk_req *req, struct sk_resp *resp,
 		sk_admin_method_not_allowed(resp, "POST");
 		return 0;
 	}
-	/* Only a user of the caller's tenant: another tenant's is "not
-	 * found", and untouched. */
-	r = sk_lockout_unlock_user(uid, who->tenant->id, &tenant);
-	if (r == SK_ERR_INVALID || r == SK_ERR_NOT_FOUND) {
+	r = sk_admin_unlock_user(who, uid);
+	if (r == SK_ERR_NOT_FOUND)
 		sk_admin_error(resp, 404, "not_found", "no such user");
-		goto out;
-	}
-	if (r != 0) {
+	else if (r != 0)
 		sk_admin_fail(resp, r, NULL);
-		goto out;
-	}
-	sk_info("lockout: user %s unlocked by %s (ip %s)", uid, who->who,
-		who->ip);
-	d = json_pack("{s:s}", "by", who->who);
-	if (sk_admin_event(who, SK_EV_UNLOCK, uid, NULL, d) != 0)
-		sk_warn("lockout: the unlock event of user %s could not be "
-			"recorded",
-			uid);
-	sk_admin_json(resp, 200,
-		      json_pack("{s:s, s:b}", "user", uid, "unlocked", 1));
-out:
-	json_decref(d);
-	free(tenant);
+	else
+		sk_admin_json(
+		    resp, 200,
+		    json_pack("{s:s, s:b}", "user", uid, "unlocked", 1));
 	return 0;
 }

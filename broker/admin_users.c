@@ -35,10 +35,9 @@
 /* The page size when the caller names none. */
 #define PAGE_DEFAULT 50
 
-/* The caller as the record's actor. */
-static void
-actor_of(const struct sk_req *req, const struct sk_admin_caller *who,
-	 struct sk_actor *by)
+void
+sk_admin_actor_of(const struct sk_req *req, const struct sk_admin_caller *who,
+		  struct sk_actor *by)
 {
 	memset(by, 0, sizeof(*by));
 	by->type = who->client_id != NULL ? "client" : "user";
@@ -205,7 +204,7 @@ user_patch(struct sk_req *req, struct sk_resp *resp,
 			       "themselves; another administrator can");
 		goto out;
 	}
-	actor_of(req, who, &by);
+	sk_admin_actor_of(req, who, &by);
 	if (role != NULL) {
 		r = sk_dir_change_role(who->tenant, id, role, &by, &result,
 				       &why);
@@ -315,7 +314,7 @@ invite_post(struct sk_req *req, struct sk_resp *resp,
 		refuse_bad(resp, &bad);
 		goto out;
 	}
-	actor_of(req, who, &by);
+	sk_admin_actor_of(req, who, &by);
 	r = sk_dir_invite(sk_daemon.cfg, who->tenant, email, role, ttl, &by,
 			  &result);
 	if (r == 0) {
@@ -359,7 +358,7 @@ sk_admin_users(struct sk_req *req, struct sk_resp *resp,
 			sk_admin_method_not_allowed(resp, "POST");
 			return 0;
 		}
-		actor_of(req, who, &by);
+		sk_admin_actor_of(req, who, &by);
 		r = sk_dir_change_mfa_reset(who->tenant, p[1], &by, &o);
 		answer(resp, r, o, "no such user");
 	} else if (strcmp(p[0], "users") == 0 && n == 3 &&
@@ -384,7 +383,7 @@ sk_admin_users(struct sk_req *req, struct sk_resp *resp,
 			sk_admin_method_not_allowed(resp, "DELETE");
 			return 0;
 		}
-		actor_of(req, who, &by);
+		sk_admin_actor_of(req, who, &by);
 		r = sk_dir_change_device_forget(who->tenant, p[1], p[3], &by,
 						&o);
 		answer(resp, r, o, "no such user or device");
@@ -393,7 +392,7 @@ sk_admin_users(struct sk_req *req, struct sk_resp *resp,
 			sk_admin_method_not_allowed(resp, "DELETE");
 			return 0;
 		}
-		actor_of(req, who, &by);
+		sk_admin_actor_of(req, who, &by);
 		r = sk_dir_change_session_revoke(who->tenant, p[1], &by, &o);
 		answer(resp, r, o, "no such session");
 	} else if (strcmp(p[0], "invitations") == 0 && n == 1) {
@@ -410,7 +409,7 @@ sk_admin_users(struct sk_req *req, struct sk_resp *resp,
 			sk_admin_method_not_allowed(resp, "DELETE");
 			return 0;
 		}
-		actor_of(req, who, &by);
+		sk_admin_actor_of(req, who, &by);
 		r = sk_dir_invite_withdraw(who->tenant, p[1], &by, &o);
 		answer(resp, r, o, "no such invitation");
 	} else {

@@ -56,6 +56,7 @@ static const struct section {
 } sections[] = {
     {"", N_("Overview"), overview},
     {"policy", N_("Policy"), sk_console_policy},
+    {"users", N_("Users"), sk_console_users},
     {"hooks", N_("Hooks"), sk_console_hooks},
     {"audit", N_("Audit log"), sk_console_audit},
 };

@@ -72,6 +72,7 @@ typedef void sk_console_route_fn(struct sk_console *c, const char *method,
 
 /* Sections (one file each; console.c's sections[] lists them). */
 sk_console_route_fn sk_console_policy; /* console_policy.c */
+sk_console_route_fn sk_console_users;  /* console_users.c */
 sk_console_route_fn sk_console_hooks;  /* console_hooks.c */
 sk_console_route_fn sk_console_audit;  /* console_audit.c */
 

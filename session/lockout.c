@@ -250,6 +250,51 @@ sk_lockout_unlock_user(const char *user_id, const char *of_tenant,
 	return r;
 }
 
+/*
+ * KEYS: lockout hash. Returns {now, latest lock end or 0, 1 when the
+ * user-wide lock is on}: every scope's lock ("u:l", "b:<dev>:l") looked
+ * at, the hash left as it is.
+ */
+static struct sk_script user_state_script = {
+    .src = SK_LUA_LOCKOUT
+    "local all = redis.call('HGETALL', KEYS[1])\n"
+    "local latest = 0\n"
+    "for i = 1, #all, 2 do\n"
+    "  local v = tonumber(all[i + 1]) or 0\n"
+    "  if string.sub(all[i], -2) == ':l' and v > now and v > latest then\n"
+    "    latest = v\n"
+    "  end\n"
+    "end\n"
+    "local u = 0\n"
+    "if lockedat(KEYS[1], 'u') > 0 then u = 1 end\n"
+    "return {now, latest, u}\n",
+};
+
+int
+sk_lockout_user_state(const char *user_id, int64_t *until_ms, bool *everywhere)
+{
+	struct sk_reply *rep = NULL;
+	struct sk_cmd c;
+	int r;
+
+	*until_ms = 0;
+	*everywhere = false;
+	if (!sk_user_id_ok(user_id))
+		return SK_ERR_INVALID;
+	sk_cmd_init(&c);
+	sk_cmd_add_fmt(&c, SK_KEY_LOCKOUT, user_id);
+	if ((r = sk_cmd_eval(&c, &user_state_script, 1, &rep)) != 0)
+		return r;
+	if (rep->type != SK_REPLY_ARRAY || rep->nelem < 3)
+		r = SK_ERR_STORE;
+	else {
+		*until_ms = elem_int(rep, 1);
+		*everywhere = elem_int(rep, 2) == 1;
+	}
+	sk_reply_free(&rep);
+	return r;
+}
+
 /* ---- addresses: this process's copy of the locked ones ---- */
 
 struct locked {

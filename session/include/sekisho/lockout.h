@@ -114,6 +114,16 @@ bool sk_lockout_addr_cached(const char *ip, struct sk_lock *lock);
 int sk_lockout_unlock_user(const char *user_id, const char *of_tenant,
 			   char **tenant);
 
+/*
+ * Whether user_id is locked now, on one browser or on every one (what
+ * sk_lockout_unlock_user() ends): *until_ms is the end of the latest lock
+ * (Redis TIME, ms), 0 when none is on; *everywhere is true when the
+ * user-wide lock is on. For the administrators' console. SK_ERR_INVALID
+ * for a malformed id.
+ */
+int sk_lockout_user_state(const char *user_id, int64_t *until_ms,
+			  bool *everywhere);
+
 /* Unlocks a client address (its bucket): counter, lock and listing.
  * *was_locked tells whether it was locked. */
 int sk_lockout_unlock_addr(const char *ip, bool *was_locked);
