@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The longest id a form may name: "<user id>.a_<family>" and the
  * "<user id>.s_<64 hex>" of a browser session fit; a device id is 64. */
@@ -65,23 +64,6 @@ static const struct {
     {"app", N_("App signed out. Its refresh token no longer works.")},
 };
 
-/* Seconds of an RFC 3339 UTC time as the store writes it
- * ("2026-12-02T03:14:07Z"); 0 for anything else (shown as unknown). */
-static int64_t
-utc_secs(const json_t *j)
-{
-	const char *s = json_string_value(j), *end;
-	struct tm tm;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
 /* Member key of o as a string; "" when it is not one. */
 static const char *
 str(const json_t *o, const char *key)
@@ -89,16 +71,6 @@ str(const json_t *o, const char *key)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s != NULL ? s : "";
-}
-
-/* Sets name to the time of member key of o, or leaves it unset. */
-static void
-set_time(struct sk_view *v, const char *name, const json_t *o, const char *key)
-{
-	int64_t t = utc_secs(json_object_get(o, key));
-
-	if (t > 0)
-		sk_view_set_time(v, name, t);
 }
 
 /* The sign-in button's name of a provider id (its id when unknown). */
@@ -216,8 +188,9 @@ add_sessions(struct sk_view *v, const json_t *list, const char *mine,
 				    c != NULL && c->display_name != NULL
 					? c->display_name
 					: cid);
-			set_time(it, "created", o, "created");
-			set_time(it, "last_used", o, "last_active");
+			sk_page_set_json_time(it, "created", o, "created");
+			sk_page_set_json_time(it, "last_used", o,
+					      "last_active");
 			*others = true;
 			continue;
 		}
@@ -225,8 +198,8 @@ add_sessions(struct sk_view *v, const json_t *list, const char *mine,
 			continue;
 		sk_view_set(it, "id", id);
 		sk_view_set(it, "provider", provider_name(str(o, "provider")));
-		set_time(it, "created", o, "created");
-		set_time(it, "last_active", o, "last_active");
+		sk_page_set_json_time(it, "created", o, "created");
+		sk_page_set_json_time(it, "last_active", o, "last_active");
 		sk_view_set_bool(
 		    it, "pending",
 		    json_is_true(json_object_get(o, "mfa_pending")));
@@ -252,8 +225,8 @@ add_devices(struct sk_view *v, const json_t *list, const char *mine)
 		sk_view_set(it, "id", id);
 		sk_view_set(it, "browser", str(o, "user_agent"));
 		sk_view_set(it, "network", str(o, "network"));
-		set_time(it, "first_seen", o, "first_seen");
-		set_time(it, "last_seen", o, "last_seen");
+		sk_page_set_json_time(it, "first_seen", o, "first_seen");
+		sk_page_set_json_time(it, "last_seen", o, "last_seen");
 		sk_view_set_bool(it, "current",
 				 mine[0] != '\0' && strcmp(id, mine) == 0);
 	}

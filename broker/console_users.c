@@ -41,7 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Users a page of the list shows (each costs one lock look-up). */
 #define PAGE_SIZE 50
@@ -116,33 +115,6 @@ users_url(char out[URL_LEN], const char *a, const char *b, const char *c,
 			n += (size_t)snprintf(path + n, sizeof(path) - n, "/%s",
 					      seg[i]);
 	sk_console_url(out, URL_LEN, path);
-}
-
-/* RFC 3339 UTC ("2026-12-02T03:04:05Z", as the directory writes times)
- * as Unix seconds; 0 for anything else (null: not known). */
-static int64_t
-json_secs(const json_t *v)
-{
-	const char *s = json_string_value(v), *end;
-	struct tm tm;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
-/* A time member of o as a view's time value (left unset when unknown). */
-static void
-set_time(struct sk_view *v, const char *name, const json_t *o, const char *key)
-{
-	int64_t t = json_secs(json_object_get(o, key));
-
-	if (t > 0)
-		sk_view_set_time(v, name, t);
 }
 
 /* A string member of o ("" when absent). */
@@ -312,7 +284,7 @@ add_invitations(struct sk_console *c, struct sk_view *v)
 		sk_view_set(it, "id", str(inv, "id"));
 		sk_view_set(it, "email", str(inv, "email"));
 		sk_view_set_msg(it, "role_label", role_label(str(inv, "role")));
-		set_time(it, "expires", inv, "expires");
+		sk_page_set_json_time(it, "expires", inv, "expires");
 		sk_view_set(it, "withdraw_url", url);
 	}
 	sk_view_set_bool(v, "has_invitations", json_array_size(list) > 0);
@@ -433,11 +405,11 @@ add_sessions(struct sk_console *c, struct sk_view *v, const char *id)
 					N_("Browser (signed in with "
 					   "{provider})"));
 		}
-		set_time(it, "created", s, "created");
-		set_time(it, "last_active", s, "last_active");
+		sk_page_set_json_time(it, "created", s, "created");
+		sk_page_set_json_time(it, "last_active", s, "last_active");
 		/* It ends at the first of its idle end and its absolute end. */
-		idle = json_secs(json_object_get(s, "idle_expires"));
-		end = json_secs(json_object_get(s, "expires"));
+		idle = sk_page_json_time(json_object_get(s, "idle_expires"));
+		end = sk_page_json_time(json_object_get(s, "expires"));
 		if (idle > 0 && (end <= 0 || idle < end))
 			end = idle;
 		if (end > 0)
@@ -469,8 +441,8 @@ add_devices(struct sk_console *c, struct sk_view *v, const char *id)
 		sk_view_set(it, "forget_url", url);
 		sk_view_set(it, "user_agent", str(d, "user_agent"));
 		sk_view_set(it, "network", str(d, "network"));
-		set_time(it, "first_seen", d, "first_seen");
-		set_time(it, "last_seen", d, "last_seen");
+		sk_page_set_json_time(it, "first_seen", d, "first_seen");
+		sk_page_set_json_time(it, "last_seen", d, "last_seen");
 	}
 	sk_view_set_bool(v, "has_devices", json_array_size(list) > 0);
 	json_decref(list);
@@ -520,8 +492,8 @@ user_page(struct sk_console *c, const char *id, int status, const char *error)
 	sk_view_set_bool(v, "mfa_on",
 			 json_is_true(json_object_get(
 			     json_object_get(user, "mfa"), "totp")));
-	set_time(v, "created", user, "created");
-	set_time(v, "last_signin", user, "last_signin");
+	sk_page_set_json_time(v, "created", user, "created");
+	sk_page_set_json_time(v, "last_signin", user, "last_signin");
 	if (until > 0) {
 		sk_view_set_bool(v, "locked", true);
 		/* Shown to the minute; a lock ends on the second. */

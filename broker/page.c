@@ -10,6 +10,7 @@
 #include "sekisho/util.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,4 +274,29 @@ sk_handle_lang(struct sk_req *req, struct sk_resp *resp)
 		sk_page_path(home, sizeof(home), "/login");
 		sk_resp_redirect(resp, home);
 	}
+}
+
+int64_t
+sk_page_json_time(const json_t *v)
+{
+	const char *s = json_string_value(v), *end;
+	struct tm tm;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+void
+sk_page_set_json_time(struct sk_view *v, const char *name, const json_t *o,
+		      const char *key)
+{
+	int64_t t = sk_page_json_time(json_object_get(o, key));
+
+	if (t > 0)
+		sk_view_set_time(v, name, t);
 }

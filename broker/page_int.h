@@ -8,6 +8,7 @@
 #ifndef SEKISHO_PAGE_INT_H
 #define SEKISHO_PAGE_INT_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "broker_int.h"
@@ -59,6 +60,16 @@ void sk_page_send(struct sk_resp *resp, int status, const char *page,
  */
 void sk_page_error(struct sk_resp *resp, int status, const char *title,
 		   const char *message, const struct sk_msg_arg *args);
+
+/* An RFC 3339 UTC time as the store's JSON writes it
+ * ("2026-12-02T03:04:05Z") in Unix seconds; 0 for anything else (null:
+ * not known). */
+int64_t sk_page_json_time(const json_t *v);
+
+/* Sets name on v to the time of member key of o (sk_view_set_time());
+ * leaves it unset when that is not a time. */
+void sk_page_set_json_time(struct sk_view *v, const char *name, const json_t *o,
+			   const char *key);
 
 /* One of Sekisho's paths under the path prefix ("/mfa" -> "/x/mfa"). */
 void sk_page_path(char *out, size_t len, const char *path);
