@@ -390,9 +390,8 @@ sk_handle_account_post(struct sk_req *req, struct sk_resp *resp)
 	struct sk_session *s = NULL;
 	json_t *o = NULL;
 	struct sk_actor by;
-	char csrf[44], *tok = NULL, *id = NULL, *sid = NULL;
+	char csrf[44], *id = NULL, *sid = NULL;
 	const char *what;
-	bool ok;
 	int r;
 
 	csrf[0] = '\0';
@@ -410,11 +409,6 @@ sk_handle_account_post(struct sk_req *req, struct sk_resp *resp)
 		goto out;
 	}
 	/* From our own page: same origin, and the session's token. */
-	if (!sk_req_same_origin(req)) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Not allowed"),
-			      N_("This form must be sent from this site."));
-		goto out;
-	}
 	if (!sk_mfa_available() || sk_mfa_csrf_token(s->handle, csrf) != 0) {
 		sk_req_refuse(
 		    req, resp, SK_ERR_CONFIG, N_("Not available"),
@@ -422,15 +416,8 @@ sk_handle_account_post(struct sk_req *req, struct sk_resp *resp)
 		       "this server (it needs keys.master_key_file)."));
 		goto out;
 	}
-	tok = sk_form_short(req, "csrf", sizeof(csrf));
-	ok = sk_ct_streq(tok, csrf);
-	if (!ok) {
-		sk_req_refuse(
-		    req, resp, SK_ERR_DENIED, N_("Form expired"),
-		    N_("This form has expired or did not come from this "
-		       "site. Go back, reload the page and try again."));
+	if (!sk_page_form_ok(req, resp, csrf))
 		goto out;
-	}
 	actor_self(req, s, &by);
 	if (strcmp(what, "sessions/others") == 0) {
 		r = sk_dir_change_end_others(req->tenant, sid, s->user_id,
@@ -481,7 +468,6 @@ sk_handle_account_post(struct sk_req *req, struct sk_resp *resp)
 	done(resp, strcmp(what, "apps/revoke") == 0 ? "app" : "session");
 out:
 	sk_memzero(csrf, sizeof(csrf));
-	sk_strfreezero(tok);
 	free(id);
 	sk_strfreezero(sid);
 	json_decref(o);

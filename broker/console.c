@@ -41,7 +41,6 @@
 
 #define CONSOLE_PATH "/admin"
 #define SECTION_MAX 32
-#define FIELD_MAX 64 /* the csrf field and the done word */
 
 static sk_console_route_fn overview;
 
@@ -156,9 +155,6 @@ sk_console_send(struct sk_console *c, int status, const char *page,
 bool
 sk_console_post_ok(struct sk_console *c)
 {
-	char *tok;
-	bool ok;
-
 	if (!sk_req_same_origin(c->req)) {
 		sk_req_refuse(c->req, c->resp, SK_ERR_DENIED, N_("Not allowed"),
 			      N_("This form must be sent from this site."));
@@ -171,15 +167,7 @@ sk_console_post_ok(struct sk_console *c)
 				 "Nothing was changed."));
 		return false;
 	}
-	tok = sk_form_short(c->req, "csrf", FIELD_MAX);
-	ok = sk_ct_streq(tok, c->csrf);
-	sk_strfreezero(tok);
-	if (!ok)
-		sk_req_refuse(
-		    c->req, c->resp, SK_ERR_DENIED, N_("Form expired"),
-		    N_("This form has expired or did not come from this "
-		       "site. Go back, reload the page and try again."));
-	return ok;
+	return sk_page_form_ok(c->req, c->resp, c->csrf);
 }
 
 void

@@ -206,23 +206,7 @@ form_field(struct sk_req *req, const char *name)
 static bool
 post_ok(struct sk_req *req, struct sk_resp *resp, const struct mctx *m)
 {
-	char *tok;
-	bool ok;
-
-	if (!sk_req_same_origin(req)) {
-		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Not allowed"),
-			      N_("This form must be sent from this site."));
-		return false;
-	}
-	tok = form_field(req, "csrf");
-	ok = sk_ct_streq(tok, m->csrf);
-	sk_strfreezero(tok);
-	if (!ok)
-		sk_req_refuse(
-		    req, resp, SK_ERR_DENIED, N_("Form expired"),
-		    N_("This form has expired or did not come from this "
-		       "site. Go back, reload the page and try again."));
-	return ok;
+	return sk_page_form_ok(req, resp, m->csrf);
 }
 
 /*

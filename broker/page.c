@@ -3,6 +3,8 @@
  * shares (page_int.h); /static/ and the language switch /lang.
  */
 #include "page_int.h"
+#include "answer_int.h"
+#include "form_int.h"
 #include "rd_int.h"
 #include "sekisho/device.h"
 #include "sekisho/err.h"
@@ -10,9 +12,9 @@
 #include "sekisho/util.h"
 
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LANG_COOKIE_AGE (365 * 86400)
 #define STATIC_MAX_AGE "public, max-age=31536000, immutable"
@@ -299,4 +301,27 @@ sk_page_set_json_time(struct sk_view *v, const char *name, const json_t *o,
 
 	if (t > 0)
 		sk_view_set_time(v, name, t);
+}
+
+bool
+sk_page_form_ok(struct sk_req *req, struct sk_resp *resp, const char *csrf)
+{
+	char *tok;
+	bool ok;
+
+	if (!sk_req_same_origin(req)) {
+		sk_req_refuse(req, resp, SK_ERR_DENIED, N_("Not allowed"),
+			      N_("This form must be sent from this site."));
+		return false;
+	}
+	/* A token is 43 characters; anything longer is not one. */
+	tok = sk_form_short(req, "csrf", 64);
+	ok = sk_ct_streq(tok, csrf);
+	sk_strfreezero(tok);
+	if (!ok)
+		sk_req_refuse(
+		    req, resp, SK_ERR_DENIED, N_("Form expired"),
+		    N_("This form has expired or did not come from this "
+		       "site. Go back, reload the page and try again."));
+	return ok;
 }

@@ -9,6 +9,7 @@
 #define SEKISHO_PAGE_INT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "broker_int.h"
@@ -70,6 +71,15 @@ int64_t sk_page_json_time(const json_t *v);
  * leaves it unset when that is not a time. */
 void sk_page_set_json_time(struct sk_view *v, const char *name, const json_t *o,
 			   const char *key);
+
+/*
+ * Whether a POST of one of our forms may change anything: it came from
+ * this site (sk_req_same_origin()) and its "csrf" field is csrf, the
+ * session's token (compared in constant time; missing or repeated never
+ * matches). When false the refusal page (403) is answered.
+ */
+bool sk_page_form_ok(struct sk_req *req, struct sk_resp *resp,
+		     const char *csrf);
 
 /* One of Sekisho's paths under the path prefix ("/mfa" -> "/x/mfa"). */
 void sk_page_path(char *out, size_t len, const char *path);
