@@ -30,8 +30,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import AxeBuilder from '@axe-core/playwright';
 import { launchChromium } from './chromium.mjs';
+import { VIEWPORTS, axeClean, screenshots } from './checks.mjs';
 
 import {
   REPO, SEKISHO_BIN, freePort, masterKeyFile, rawHttp, signIn, spawnTracked, startStack, tmpDir, waitFor,
@@ -41,7 +41,6 @@ import {
 } from '../integration/mfa-harness.mjs';
 
 const ART = path.join(REPO, 'test-artefacts', 'console');
-const VIEWPORTS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
 const OPS = { id: 'ops', secret: 'ops-console-secret-0123456789abcdef-0123456789' };
 const CTL = path.join(path.dirname(SEKISHO_BIN), 'sekishoctl');
 
@@ -87,14 +86,8 @@ const post = (jar, fields, headers = {}) => postForm(jar, `${stack.base}/admin/p
 /** Screenshots at both sizes and axe on one page. */
 async function check(page, lang, name) {
   assert.equal(await page.getAttribute('html', 'lang'), lang, `${lang}/${name}: <html lang>`);
-  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const bad = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${lang}/${name}: axe`);
-  for (const [size, vp] of Object.entries(VIEWPORTS)) {
-    await page.setViewportSize(vp);
-    await page.screenshot({ path: path.join(ART, `${name}-${lang}-${size}.png`), fullPage: true });
-  }
-  await page.setViewportSize(VIEWPORTS.desktop);
+  await axeClean(page, `${lang}/${name}`);
+  await screenshots(page, ART, name, lang);
 }
 
 function ctl(cmd, sub, ...args) {

@@ -17,8 +17,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import { launchChromium } from './chromium.mjs';
+import { VIEWPORTS, axeClean, screenshots } from './checks.mjs';
 
 import { startStack, REPO } from '../integration/harness.mjs';
 import { mfaExtraConfig, midStepTime, totp, waitForStepAfter, writeKeyFile } from '../integration/mfa-harness.mjs';
@@ -27,7 +27,6 @@ const ART = path.join(REPO, 'test-artefacts', 'pages');
 const HOSTILE_TENANT = `Evil <script>window.__pwned=3</script> & "Co" <img src=x onerror="window.__pwned=4">`;
 // What must never appear in a page's HTML: the raw markup of any value.
 const RAW = ['<script>window.__pwned', '<img src=x', '<i>x</i>'];
-const VIEWPORTS = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } };
 
 let stack;
 let browser;
@@ -72,15 +71,8 @@ async function check(page, lang, name, htmls) {
   for (const raw of RAW) assert.ok(!html.includes(raw), `${lang}/${name}: unescaped ${raw}`);
   assert.equal(await page.evaluate(() => window.__pwned), undefined, `${lang}/${name}: a hostile script ran`);
   assert.equal(await page.getAttribute('html', 'lang'), lang, `${lang}/${name}: <html lang>`);
-  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const bad = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
-    `${lang}/${name}: axe`);
-  for (const [size, vp] of Object.entries(VIEWPORTS)) {
-    await page.setViewportSize(vp);
-    await page.screenshot({ path: path.join(ART, `${name}-${lang}-${size}.png`), fullPage: true });
-  }
-  await page.setViewportSize(VIEWPORTS.desktop);
+  await axeClean(page, `${lang}/${name}`);
+  await screenshots(page, ART, name, lang);
 }
 
 async function signInAtIdp(page, login) {
